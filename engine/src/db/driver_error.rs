@@ -1,0 +1,108 @@
+//! Turning sqlx errors into [`Error`], per backend, without leaking secrets.
+
+use std::sync::Arc;
+
+use crate::error::{Backend, DatabaseError, Error, ErrorKind};
+
+/// What is known about the statement and connection an error came from.
+#[derive(Clone, Copy, Default)]
+pub(crate) struct ErrorContext<'a> {
+    pub sql: Option<&'a Arc<str>>,
+    /// Removed from every message as a last line of defence.
+    pub password: Option<&'a str>,
+    pub acquire_timeout: Option<std::time::Duration>,
+}
+
+/// Removes every occurrence of the password from a message.
+pub(crate) fn scrub(message: &str, password: Option<&str>) -> String {
+    match password {
+        Some(p) if p.len() >= 3 => message.replace(p, "********"),
+        _ => message.to_owned(),
+    }
+}
+
+/// Replaces double-quoted segments (which PostgreSQL uses to quote input values
+/// in data-exception messages) with an ellipsis.
+pub(crate) fn redact_quoted(message: &str) -> String {
+    let mut out = String::with_capacity(message.len());
+    let mut in_quote = false;
+    for c in message.chars() {
+        match (c, in_quote) {
+            ('"', false) => {
+                in_quote = true;
+                out.push_str("\"…");
+            }
+            ('"', true) => {
+                in_quote = false;
+                out.push('"');
+            }
+            (_, true) => {}
+            (c, false) => out.push(c),
+        }
+    }
+    if in_quote {
+        out.push('"');
+    }
+    out
+}
+
+pub(crate) fn map(err: sqlx::Error, backend: Backend, ctx: ErrorContext<'_>) -> Error {
+    match err {
+        sqlx::Error::Database(db) => match backend {
+            Backend::Postgres => super::postgres::map_database_error(&*db, ctx),
+            Backend::Sqlite => super::sqlite::map_database_error(&*db, ctx),
+        },
+        sqlx::Error::PoolTimedOut => Error::Timeout {
+            what: "a database connection",
+            after: ctx.acquire_timeout.unwrap_or_default(),
+        },
+        sqlx::Error::PoolClosed => Error::InvalidState("the database has been closed".into()),
+        sqlx::Error::RowNotFound => Error::NotFound,
+        sqlx::Error::Configuration(e) => Error::Configuration(scrub(&e.to_string(), ctx.password)),
+        e @ (sqlx::Error::Io(_)
+        | sqlx::Error::Tls(_)
+        | sqlx::Error::Protocol(_)
+        | sqlx::Error::WorkerCrashed
+        | sqlx::Error::BeginFailed) => Error::Connection(scrub(&e.to_string(), ctx.password)),
+        e
+        @ (sqlx::Error::Encode(_) | sqlx::Error::Decode(_) | sqlx::Error::ColumnDecode { .. }) => {
+            Error::invalid_value("a value", scrub(&e.to_string(), ctx.password))
+        }
+        other => Error::from(DatabaseError {
+            kind: ErrorKind::Database,
+            backend,
+            code: None,
+            message: scrub(&other.to_string(), ctx.password),
+            constraint: None,
+            table: None,
+            column: None,
+            sql: ctx.sql.cloned(),
+        }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quoted_values_are_redacted() {
+        assert_eq!(
+            redact_quoted("invalid input syntax for type integer: \"hunter2\""),
+            "invalid input syntax for type integer: \"…\""
+        );
+        assert_eq!(
+            redact_quoted("value \"9\" is out of range"),
+            "value \"…\" is out of range"
+        );
+    }
+
+    #[test]
+    fn passwords_are_scrubbed() {
+        assert_eq!(
+            scrub("bad login for s3cret!", Some("s3cret!")),
+            "bad login for ********"
+        );
+        assert_eq!(scrub("a b", Some("a")), "a b");
+    }
+}

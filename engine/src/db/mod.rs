@@ -1,0 +1,395 @@
+//! [`Database`]: a pool of connections to SQLite or PostgreSQL, raw SQL with
+//! bound [`Value`] parameters, row streams and transactions.
+//!
+//! This is the only module that does I/O. Placeholders are `$1, $2, ...` on
+//! every backend. On PostgreSQL, each parameter is converted to the type the
+//! server infers for it (`"42"` binds to an integer column as 42, an `i64` to a
+//! `smallint` as long as it fits) and sent in binary; a value that cannot be
+//! converted fails with a typed error before anything is sent. On SQLite each
+//! value is stored in the form documented in [`sqlite::codec`](self).
+//!
+//! Every statement runs inside a `dbridge.statement` tracing span carrying its
+//! SQL text (never its values) and row count, and is reported to the
+//! [statement observers](Database::on_statement).
+
+mod conn;
+mod driver_error;
+mod options;
+pub(crate) mod postgres;
+mod row;
+pub(crate) mod sqlite;
+mod statement;
+mod transaction;
+
+use std::fmt;
+use std::sync::Arc;
+
+use futures_util::{StreamExt, stream::BoxStream};
+use sqlx::{PgPool, SqlitePool};
+
+pub use conn::{ObserverId, StatementEvent, StatementObserver};
+pub use options::{ConnectOptions, SslMode};
+pub use row::{ColumnIndex, Columns, Row};
+pub use statement::Statement;
+pub use transaction::{IsolationLevel, Transaction, TransactionOptions};
+
+use self::conn::{ConnRef, Hooks};
+use self::driver_error::ErrorContext;
+use self::options::Target;
+use crate::error::{Backend, Error, Result};
+use crate::value::Value;
+
+pub(crate) enum Pool {
+    Sqlite(SqlitePool),
+    Postgres(PgPool),
+}
+
+struct Inner {
+    pool: Pool,
+    target: Target,
+    options: ConnectOptions,
+    hooks: Arc<Hooks>,
+}
+
+/// A connection pool to one database. Cheap to clone: clones share the pool.
+///
+/// `Debug` and [`Database::url`] show the URL with its password masked.
+///
+/// # Examples
+///
+/// ```
+/// # async fn demo() -> dbridge_engine::Result<()> {
+/// use dbridge_engine::{Database, Value};
+/// let db = Database::connect("sqlite::memory:").await?;
+/// db.execute("CREATE TABLE users (id INTEGER PRIMARY KEY, name TEXT)", &[]).await?;
+/// db.execute("INSERT INTO users (name) VALUES ($1)", &["Ada".into()]).await?;
+/// let row = db.fetch_one("SELECT id, name FROM users WHERE name = $1", &["Ada".into()]).await?;
+/// assert_eq!(row.get("name")?, &Value::from("Ada"));
+/// # Ok(()) }
+/// ```
+#[derive(Clone)]
+pub struct Database {
+    inner: Arc<Inner>,
+}
+
+impl fmt::Debug for Database {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Database")
+            .field("backend", &self.backend())
+            .field("url", &self.inner.target.shown())
+            .finish()
+    }
+}
+
+impl Database {
+    /// Connects with default [`ConnectOptions`].
+    ///
+    /// URLs: `sqlite::memory:`, `sqlite://path/to/file.db` (created if missing),
+    /// `postgres://user:password@host:port/dbname?sslmode=...` (or `postgresql://`).
+    ///
+    /// # Errors
+    /// [`Error::Configuration`] for a malformed URL or unknown scheme,
+    /// [`Error::Connection`] when the server refuses or cannot be reached, and
+    /// [`Error::Timeout`] when connecting takes longer than the acquire timeout.
+    /// No error contains the password.
+    pub async fn connect(url: &str) -> Result<Self> {
+        Self::connect_with(url, ConnectOptions::default()).await
+    }
+
+    /// Connects with the given options; see [`Database::connect`].
+    ///
+    /// # Errors
+    /// As [`Database::connect`].
+    pub async fn connect_with(url: &str, options: ConnectOptions) -> Result<Self> {
+        let target = Target::parse(url)?;
+        let ctx = ErrorContext {
+            sql: None,
+            password: target.password(),
+            acquire_timeout: Some(options.get_acquire_timeout()),
+        };
+        let connect_err = |e: sqlx::Error| -> Error {
+            match driver_error::map(e, target.backend(), ctx) {
+                // Errors while connecting are connection errors, whatever their code.
+                Error::Database(d) => Error::Connection(d.message),
+                other => other,
+            }
+        };
+        let timeout = options.get_acquire_timeout();
+        let pool = match &target {
+            Target::Sqlite {
+                options: o,
+                in_memory,
+                ..
+            } => {
+                let connect = options
+                    .pool::<sqlx::Sqlite>(*in_memory)
+                    .connect_with(options.sqlite(o.clone(), *in_memory));
+                Pool::Sqlite(bounded(connect, timeout).await?.map_err(connect_err)?)
+            }
+            Target::Postgres { options: o, .. } => {
+                let connect = options
+                    .pool::<sqlx::Postgres>(false)
+                    .connect_with(options.pg((**o).clone()));
+                Pool::Postgres(bounded(connect, timeout).await?.map_err(connect_err)?)
+            }
+        };
+        tracing::debug!(url = target.shown(), "connected");
+        Ok(Self {
+            inner: Arc::new(Inner {
+                pool,
+                target,
+                options,
+                hooks: Arc::default(),
+            }),
+        })
+    }
+
+    /// The backend this database runs on.
+    pub fn backend(&self) -> Backend {
+        self.inner.target.backend()
+    }
+
+    /// The connection URL with the password masked.
+    pub fn url(&self) -> &str {
+        self.inner.target.shown()
+    }
+
+    /// The options the pool was opened with.
+    pub fn options(&self) -> &ConnectOptions {
+        &self.inner.options
+    }
+
+    pub(crate) fn pool(&self) -> &Pool {
+        &self.inner.pool
+    }
+
+    pub(crate) fn hooks(&self) -> &Arc<Hooks> {
+        &self.inner.hooks
+    }
+
+    pub(crate) fn map_sqlx(&self, e: sqlx::Error, sql: Option<&Arc<str>>) -> Error {
+        driver_error::map(
+            e,
+            self.backend(),
+            ErrorContext {
+                sql,
+                password: self.inner.target.password(),
+                acquire_timeout: Some(self.inner.options.get_acquire_timeout()),
+            },
+        )
+    }
+
+    /// Calls `observer` after every statement run through this database or its
+    /// transactions, with its SQL text, duration and row count (never its values).
+    pub fn on_statement(&self, observer: StatementObserver) -> ObserverId {
+        self.inner.hooks.add(observer)
+    }
+
+    /// Removes an observer; returns whether it was registered.
+    pub fn remove_statement_observer(&self, id: ObserverId) -> bool {
+        self.inner.hooks.remove(id)
+    }
+
+    /// Runs a statement; returns the number of rows affected.
+    ///
+    /// # Errors
+    /// A typed [`Error`]: constraint violations have their own kinds
+    /// ([`ErrorKind::UniqueViolation`](crate::ErrorKind)...) with the constraint
+    /// name; a parameter that does not fit its type is a
+    /// [`Error::TypeMismatch`] or [`Error::InvalidValue`]; no message quotes a
+    /// parameter value.
+    pub async fn execute(&self, sql: &str, params: &[Value]) -> Result<u64> {
+        self.execute_statement(&Statement::new(sql, params.to_vec()))
+            .await
+    }
+
+    /// Runs a [`Statement`]; returns the number of rows affected.
+    ///
+    /// # Errors
+    /// As [`Database::execute`].
+    pub async fn execute_statement(&self, stmt: &Statement) -> Result<u64> {
+        match self.pool() {
+            Pool::Sqlite(p) => {
+                let mut c = p.acquire().await.map_err(|e| self.map_sqlx(e, None))?;
+                ConnRef::Sqlite(&mut c, self.hooks()).execute(stmt).await
+            }
+            Pool::Postgres(p) => {
+                let mut c = p.acquire().await.map_err(|e| self.map_sqlx(e, None))?;
+                ConnRef::Postgres(&mut c, self.hooks()).execute(stmt).await
+            }
+        }
+    }
+
+    /// Runs a query and collects its rows.
+    ///
+    /// # Errors
+    /// As [`Database::execute`].
+    pub async fn fetch_all(&self, sql: &str, params: &[Value]) -> Result<Vec<Row>> {
+        self.fetch_all_statement(Statement::new(sql, params.to_vec()))
+            .await
+    }
+
+    /// Runs a [`Statement`] and collects its rows.
+    ///
+    /// # Errors
+    /// As [`Database::execute`].
+    pub async fn fetch_all_statement(&self, stmt: Statement) -> Result<Vec<Row>> {
+        let mut rows = self.fetch_statement(stmt);
+        let mut out = Vec::new();
+        while let Some(row) = rows.next().await {
+            out.push(row?);
+        }
+        Ok(out)
+    }
+
+    /// Runs a query and returns its first row.
+    ///
+    /// # Errors
+    /// [`Error::NotFound`] when it returns no row; otherwise as [`Database::execute`].
+    pub async fn fetch_one(&self, sql: &str, params: &[Value]) -> Result<Row> {
+        self.fetch_optional(sql, params)
+            .await?
+            .ok_or(Error::NotFound)
+    }
+
+    /// Runs a query and returns its first row, if any.
+    ///
+    /// # Errors
+    /// As [`Database::execute`].
+    pub async fn fetch_optional(&self, sql: &str, params: &[Value]) -> Result<Option<Row>> {
+        let mut rows = self.fetch_statement(Statement::new(sql, params.to_vec()));
+        rows.next().await.transpose()
+    }
+
+    /// Runs a query and yields its rows as the server sends them, holding one
+    /// connection until the stream is dropped or exhausted.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # async fn demo() -> dbridge_engine::Result<()> {
+    /// use futures_util::TryStreamExt;
+    /// let db = dbridge_engine::Database::connect("sqlite::memory:").await?;
+    /// let mut rows = db.fetch("SELECT 1 AS n UNION ALL SELECT 2", vec![]);
+    /// while let Some(row) = rows.try_next().await? {
+    ///     println!("{:?}", row.get("n")?);
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub fn fetch(
+        &self,
+        sql: impl Into<Arc<str>>,
+        params: Vec<Value>,
+    ) -> BoxStream<'static, Result<Row>> {
+        self.fetch_statement(Statement::new(sql, params))
+    }
+
+    /// Runs a [`Statement`] and yields its rows as they are read.
+    pub fn fetch_statement(&self, stmt: Statement) -> BoxStream<'static, Result<Row>> {
+        let db = self.clone();
+        async_stream::try_stream! {
+            match db.pool() {
+                Pool::Sqlite(p) => {
+                    let mut c = p.acquire().await.map_err(|e| db.map_sqlx(e, None))?;
+                    let mut rows = ConnRef::Sqlite(&mut c, db.hooks()).fetch(stmt);
+                    while let Some(row) = rows.next().await {
+                        yield row?;
+                    }
+                }
+                Pool::Postgres(p) => {
+                    let mut c = p.acquire().await.map_err(|e| db.map_sqlx(e, None))?;
+                    let mut rows = ConnRef::Postgres(&mut c, db.hooks()).fetch(stmt);
+                    while let Some(row) = rows.next().await {
+                        yield row?;
+                    }
+                }
+            }
+        }
+        .boxed()
+    }
+
+    /// Begins a transaction with the server's default isolation.
+    ///
+    /// # Errors
+    /// Connection errors and timeouts.
+    pub async fn begin(&self) -> Result<Transaction> {
+        Transaction::begin(self, TransactionOptions::default()).await
+    }
+
+    /// Begins a transaction with the given isolation level and access mode.
+    ///
+    /// # Errors
+    /// Connection errors and timeouts.
+    pub async fn begin_with(&self, options: TransactionOptions) -> Result<Transaction> {
+        Transaction::begin(self, options).await
+    }
+
+    /// Runs `body` in a transaction: commits when it returns `Ok`, rolls back when
+    /// it returns `Err`. After a serialization failure, deadlock or busy database
+    /// (in the body or at commit) it rolls back and runs `body` again, up to
+    /// [`TransactionOptions::max_retries`] times, waiting a little longer each time.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # async fn demo() -> dbridge_engine::Result<()> {
+    /// use dbridge_engine::{Database, IsolationLevel, TransactionOptions};
+    /// let db = Database::connect("sqlite::memory:").await?;
+    /// db.execute("CREATE TABLE c (n INTEGER)", &[]).await?;
+    /// let opts = TransactionOptions::new().isolation(IsolationLevel::Serializable).max_retries(3);
+    /// let n = db.transaction(opts, async |tx| {
+    ///     tx.execute("INSERT INTO c VALUES (1)", &[]).await?;
+    ///     Ok(tx.fetch_one("SELECT count(*) AS n FROM c", &[]).await?.get("n")?.clone())
+    /// }).await?;
+    /// assert_eq!(n.as_i64(), Some(1));
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    /// The body's error, or the last retryable error once the retries are spent.
+    pub async fn transaction<T, F>(&self, options: TransactionOptions, mut body: F) -> Result<T>
+    where
+        F: AsyncFnMut(&mut Transaction) -> Result<T>,
+    {
+        let mut attempt = 0;
+        loop {
+            let mut tx = self.begin_with(options).await?;
+            let result = match body(&mut tx).await {
+                Ok(v) => tx.commit().await.map(|()| v),
+                Err(e) => {
+                    // The body's error is what matters; a failed rollback leaves
+                    // nothing committed either way.
+                    let _ = tx.rollback().await;
+                    Err(e)
+                }
+            };
+            match result {
+                Err(e) if e.kind().is_retryable() && attempt < options.get_max_retries() => {
+                    attempt += 1;
+                    tracing::debug!(attempt, kind = %e.kind(), "retrying transaction");
+                    tokio::time::sleep(transaction::backoff(attempt)).await;
+                }
+                other => return other,
+            }
+        }
+    }
+
+    /// Closes every connection; later calls fail with [`Error::InvalidState`].
+    pub async fn close(&self) {
+        match self.pool() {
+            Pool::Sqlite(p) => p.close().await,
+            Pool::Postgres(p) => p.close().await,
+        }
+    }
+}
+
+/// Bounds a connect future by the acquire timeout, which sqlx does not apply to
+/// the pool's first connection.
+async fn bounded<F: std::future::Future>(f: F, after: std::time::Duration) -> Result<F::Output> {
+    tokio::time::timeout(after, f)
+        .await
+        .map_err(|_| Error::Timeout {
+            what: "the database server to accept a connection",
+            after,
+        })
+}

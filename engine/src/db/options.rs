@@ -1,0 +1,429 @@
+//! [`ConnectOptions`]: pool sizing, timeouts, statement cache and TLS, and the
+//! parsing of connection URLs with their passwords kept out of sight.
+
+use std::fmt;
+use std::path::PathBuf;
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::ConnectOptions as _;
+use sqlx::postgres::{PgConnectOptions, PgSslMode};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteSynchronous};
+
+use crate::error::{Backend, Error, Result};
+
+/// How a PostgreSQL connection uses TLS (libpq's `sslmode`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum SslMode {
+    /// Never use TLS.
+    Disable,
+    /// Try without TLS first, then with.
+    Allow,
+    /// Try TLS first, then without (libpq's default).
+    #[default]
+    Prefer,
+    /// Require TLS; do not check the certificate.
+    Require,
+    /// Require TLS and a certificate signed by a trusted CA.
+    VerifyCa,
+    /// Require TLS, a trusted certificate, and a host name that matches it.
+    VerifyFull,
+}
+
+impl FromStr for SslMode {
+    type Err = Error;
+
+    fn from_str(s: &str) -> Result<Self> {
+        Ok(match s {
+            "disable" => Self::Disable,
+            "allow" => Self::Allow,
+            "prefer" => Self::Prefer,
+            "require" => Self::Require,
+            "verify-ca" => Self::VerifyCa,
+            "verify-full" => Self::VerifyFull,
+            _ => {
+                return Err(Error::Configuration(format!(
+                    "unknown sslmode `{s}` (expected disable, allow, prefer, require, verify-ca or verify-full)"
+                )));
+            }
+        })
+    }
+}
+
+impl From<SslMode> for PgSslMode {
+    fn from(m: SslMode) -> Self {
+        match m {
+            SslMode::Disable => Self::Disable,
+            SslMode::Allow => Self::Allow,
+            SslMode::Prefer => Self::Prefer,
+            SslMode::Require => Self::Require,
+            SslMode::VerifyCa => Self::VerifyCa,
+            SslMode::VerifyFull => Self::VerifyFull,
+        }
+    }
+}
+
+/// Options for [`Database::connect_with`](super::Database::connect_with).
+///
+/// Every option has a default suited to a server process; TLS options apply to
+/// PostgreSQL only and override the URL's `sslmode` / `sslrootcert` parameters.
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+/// use dbridge_engine::{ConnectOptions, SslMode};
+/// let opts = ConnectOptions::new()
+///     .max_connections(20)
+///     .acquire_timeout(Duration::from_secs(3))
+///     .ssl_mode(SslMode::VerifyFull)
+///     .ssl_root_cert("/etc/ssl/certs/db-ca.pem");
+/// assert_eq!(opts.get_max_connections(), 20);
+/// ```
+#[derive(Debug, Clone)]
+pub struct ConnectOptions {
+    max_connections: u32,
+    min_connections: u32,
+    acquire_timeout: Duration,
+    idle_timeout: Option<Duration>,
+    max_lifetime: Option<Duration>,
+    statement_cache_capacity: usize,
+    test_before_acquire: bool,
+    ssl_mode: Option<SslMode>,
+    ssl_root_cert: Option<PathBuf>,
+    ssl_client_cert: Option<PathBuf>,
+    ssl_client_key: Option<PathBuf>,
+    application_name: Option<String>,
+    busy_timeout: Duration,
+}
+
+impl Default for ConnectOptions {
+    fn default() -> Self {
+        Self {
+            max_connections: 10,
+            min_connections: 0,
+            acquire_timeout: Duration::from_secs(10),
+            idle_timeout: Some(Duration::from_secs(600)),
+            max_lifetime: Some(Duration::from_secs(1800)),
+            statement_cache_capacity: 256,
+            test_before_acquire: false,
+            ssl_mode: None,
+            ssl_root_cert: None,
+            ssl_client_cert: None,
+            ssl_client_key: None,
+            application_name: None,
+            busy_timeout: Duration::from_secs(5),
+        }
+    }
+}
+
+macro_rules! setters {
+    ($($(#[$doc:meta])* $name:ident / $getter:ident: $t:ty),* $(,)?) => {$(
+        $(#[$doc])*
+        pub fn $name(mut self, v: $t) -> Self {
+            self.$name = v;
+            self
+        }
+
+        #[doc = concat!("The value set by [`Self::", stringify!($name), "`].")]
+        pub fn $getter(&self) -> $t {
+            self.$name.clone()
+        }
+    )*};
+}
+
+impl ConnectOptions {
+    /// The defaults: 10 connections at most, none kept open when idle, 10 s to
+    /// get a connection (which also bounds connecting), idle connections closed
+    /// after 10 minutes and every connection after 30, 256 cached prepared
+    /// statements per connection, no ping before handing out a connection.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    setters! {
+        /// The most connections the pool opens.
+        max_connections / get_max_connections: u32,
+        /// The connections the pool keeps open even when idle.
+        min_connections / get_min_connections: u32,
+        /// How long to wait for a connection, including connecting to the server.
+        acquire_timeout / get_acquire_timeout: Duration,
+        /// Close connections idle for this long (`None`: never).
+        idle_timeout / get_idle_timeout: Option<Duration>,
+        /// Close connections older than this (`None`: never).
+        max_lifetime / get_max_lifetime: Option<Duration>,
+        /// Prepared statements cached per connection (0 disables the cache and
+        /// costs a round trip per statement).
+        statement_cache_capacity / get_statement_cache_capacity: usize,
+        /// Ping each connection before handing it out (one round trip more per
+        /// checkout; off by default).
+        test_before_acquire / get_test_before_acquire: bool,
+        /// How long SQLite waits on a locked database before failing with `busy`.
+        busy_timeout / get_busy_timeout: Duration,
+    }
+
+    /// PostgreSQL TLS mode (overrides the URL's `sslmode`).
+    pub fn ssl_mode(mut self, mode: SslMode) -> Self {
+        self.ssl_mode = Some(mode);
+        self
+    }
+
+    /// PEM file of the CA certificate(s) to trust (overrides `sslrootcert`).
+    pub fn ssl_root_cert(mut self, path: impl Into<PathBuf>) -> Self {
+        self.ssl_root_cert = Some(path.into());
+        self
+    }
+
+    /// PEM client certificate for mutual TLS (overrides `sslcert`).
+    pub fn ssl_client_cert(mut self, path: impl Into<PathBuf>) -> Self {
+        self.ssl_client_cert = Some(path.into());
+        self
+    }
+
+    /// PEM client key for mutual TLS (overrides `sslkey`).
+    pub fn ssl_client_key(mut self, path: impl Into<PathBuf>) -> Self {
+        self.ssl_client_key = Some(path.into());
+        self
+    }
+
+    /// The `application_name` PostgreSQL shows in `pg_stat_activity`.
+    pub fn application_name(mut self, name: impl Into<String>) -> Self {
+        self.application_name = Some(name.into());
+        self
+    }
+
+    pub(crate) fn pg(&self, mut o: PgConnectOptions) -> PgConnectOptions {
+        o = o.statement_cache_capacity(self.statement_cache_capacity);
+        if let Some(m) = self.ssl_mode {
+            o = o.ssl_mode(m.into());
+        }
+        if let Some(p) = &self.ssl_root_cert {
+            o = o.ssl_root_cert(p);
+        }
+        if let Some(p) = &self.ssl_client_cert {
+            o = o.ssl_client_cert(p);
+        }
+        if let Some(p) = &self.ssl_client_key {
+            o = o.ssl_client_key(p);
+        }
+        if let Some(n) = &self.application_name {
+            o = o.application_name(n);
+        }
+        o.disable_statement_logging()
+    }
+
+    pub(crate) fn sqlite(&self, o: SqliteConnectOptions, in_memory: bool) -> SqliteConnectOptions {
+        let o = o
+            .statement_cache_capacity(self.statement_cache_capacity)
+            .busy_timeout(self.busy_timeout)
+            .foreign_keys(true)
+            .create_if_missing(true);
+        let o = if in_memory {
+            o
+        } else {
+            o.journal_mode(SqliteJournalMode::Wal)
+                .synchronous(SqliteSynchronous::Normal)
+        };
+        o.disable_statement_logging()
+    }
+
+    pub(crate) fn pool<DB: sqlx::Database>(&self, in_memory: bool) -> sqlx::pool::PoolOptions<DB> {
+        let p = sqlx::pool::PoolOptions::<DB>::new()
+            .max_connections(self.max_connections.max(1))
+            .acquire_timeout(self.acquire_timeout)
+            .test_before_acquire(self.test_before_acquire);
+        if in_memory {
+            // An in-memory database lives as long as one connection to it: keep one
+            // open for the life of the pool, and never retire it.
+            p.min_connections(self.min_connections.max(1))
+                .idle_timeout(None)
+                .max_lifetime(None)
+        } else {
+            p.min_connections(self.min_connections)
+                .idle_timeout(self.idle_timeout)
+                .max_lifetime(self.max_lifetime)
+        }
+    }
+}
+
+/// A parsed connection URL. `Display` and `Debug` show it with the password masked.
+#[derive(Clone)]
+pub(crate) enum Target {
+    Sqlite {
+        options: SqliteConnectOptions,
+        in_memory: bool,
+        shown: String,
+    },
+    Postgres {
+        options: Box<PgConnectOptions>,
+        password: Option<String>,
+        shown: String,
+    },
+}
+
+impl Target {
+    pub(crate) fn backend(&self) -> Backend {
+        match self {
+            Self::Sqlite { .. } => Backend::Sqlite,
+            Self::Postgres { .. } => Backend::Postgres,
+        }
+    }
+
+    pub(crate) fn shown(&self) -> &str {
+        match self {
+            Self::Sqlite { shown, .. } | Self::Postgres { shown, .. } => shown,
+        }
+    }
+
+    pub(crate) fn password(&self) -> Option<&str> {
+        match self {
+            Self::Postgres { password, .. } => password.as_deref(),
+            Self::Sqlite { .. } => None,
+        }
+    }
+
+    pub(crate) fn parse(url: &str) -> Result<Self> {
+        let url = url.trim();
+        let scheme = url.split_once(':').map(|(s, _)| s.to_ascii_lowercase());
+        match scheme.as_deref() {
+            Some("sqlite") => Self::parse_sqlite(url),
+            Some("postgres" | "postgresql") => Self::parse_postgres(url),
+            Some(other) if !other.is_empty() && other.chars().all(|c| c.is_ascii_alphanumeric() || "+-.".contains(c)) => {
+                Err(Error::Configuration(format!(
+                    "unsupported database URL scheme `{other}` (expected sqlite: or postgres://)"
+                )))
+            }
+            _ => Err(Error::Configuration(
+                "malformed database URL (expected sqlite::memory:, sqlite://PATH or postgres://...)".into(),
+            )),
+        }
+    }
+
+    fn parse_sqlite(url: &str) -> Result<Self> {
+        let rest = &url["sqlite:".len()..];
+        let in_memory =
+            rest == ":memory:" || rest.starts_with(":memory:?") || rest.contains("mode=memory");
+        if rest.is_empty() || rest == "//" {
+            return Err(Error::Configuration(
+                "sqlite URL names no file (use sqlite::memory: or sqlite://PATH)".into(),
+            ));
+        }
+        let options = SqliteConnectOptions::from_str(url)
+            .map_err(|e| Error::Configuration(format!("malformed sqlite URL: {e}")))?;
+        Ok(Self::Sqlite {
+            options,
+            in_memory,
+            shown: url.to_owned(),
+        })
+    }
+
+    fn parse_postgres(url: &str) -> Result<Self> {
+        let parsed = url::Url::parse(url)
+            .map_err(|e| Error::Configuration(format!("malformed postgres URL: {e}")))?;
+        let password = parsed
+            .password()
+            .map(|p| percent_decode(p))
+            .filter(|p| !p.is_empty());
+        let mut masked = parsed.clone();
+        if parsed.password().is_some() {
+            // Setting a password cannot fail on a URL that already has one.
+            let _ = masked.set_password(Some("********"));
+        }
+        let shown = masked.to_string();
+        let options = PgConnectOptions::from_str(url).map_err(|e| {
+            Error::Configuration(super::driver_error::scrub(
+                &format!("malformed postgres URL: {e}"),
+                password.as_deref(),
+            ))
+        })?;
+        Ok(Self::Postgres {
+            options: Box::new(options),
+            password,
+            shown,
+        })
+    }
+}
+
+fn percent_decode(s: &str) -> String {
+    url::form_urlencoded::parse(format!("p={s}").as_bytes())
+        .next()
+        .map(|(_, v)| v.into_owned())
+        .unwrap_or_else(|| s.to_owned())
+}
+
+impl fmt::Debug for Target {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Target({})", self.shown())
+    }
+}
+
+impl fmt::Display for Target {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.shown())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn password_is_masked_in_display_and_debug() {
+        let t =
+            Target::parse("postgres://ada:s3cr%40t@db.example:5432/app?sslmode=require").unwrap();
+        assert_eq!(
+            t.to_string(),
+            "postgres://ada:********@db.example:5432/app?sslmode=require"
+        );
+        assert!(!format!("{t:?}").contains("s3cr"));
+        assert_eq!(t.password(), Some("s3cr@t"));
+    }
+
+    #[test]
+    fn unknown_scheme_and_garbage_are_configuration_errors() {
+        let e = Target::parse("mysql://root@localhost/x").unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "invalid configuration: unsupported database URL scheme `mysql` (expected sqlite: or postgres://)"
+        );
+        let e = Target::parse("not a url").unwrap_err();
+        assert_eq!(e.kind(), crate::ErrorKind::Configuration);
+        let e = Target::parse("postgres://u:hunter22@[bad/x").unwrap_err();
+        assert!(!e.to_string().contains("hunter22"), "{e}");
+    }
+
+    #[test]
+    fn bad_sslmode_is_rejected_without_the_password() {
+        let e = Target::parse("postgres://u:pa55word@h/d?sslmode=bogus").unwrap_err();
+        assert_eq!(e.kind(), crate::ErrorKind::Configuration);
+        assert!(!e.to_string().contains("pa55word"), "{e}");
+    }
+
+    #[test]
+    fn sqlite_forms() {
+        assert!(matches!(
+            Target::parse("sqlite::memory:").unwrap(),
+            Target::Sqlite {
+                in_memory: true,
+                ..
+            }
+        ));
+        assert!(matches!(
+            Target::parse("sqlite://data.db").unwrap(),
+            Target::Sqlite {
+                in_memory: false,
+                ..
+            }
+        ));
+        assert!(Target::parse("sqlite:").is_err());
+    }
+
+    #[test]
+    fn sslmode_names() {
+        assert_eq!(
+            "verify-full".parse::<SslMode>().unwrap(),
+            SslMode::VerifyFull
+        );
+        assert!("verify_full".parse::<SslMode>().is_err());
+    }
+}

@@ -1,0 +1,244 @@
+//! Running statements on PostgreSQL: parameter types from the server's
+//! prepared statement, values in binary, rows decoded by column type.
+
+pub(crate) mod codec;
+
+use std::sync::Arc;
+
+use futures_util::{Stream, StreamExt, TryStreamExt};
+use sqlx::postgres::types::Oid;
+use sqlx::postgres::{PgArguments, PgConnection, PgTypeInfo, PgTypeKind, Postgres};
+use sqlx::{Arguments, Column, Executor, Row as _, Statement as _, TypeInfo, ValueRef};
+
+use super::driver_error::{ErrorContext, redact_quoted, scrub};
+use super::row::{Columns, Row};
+use super::statement::Statement;
+use crate::error::{Backend, DatabaseError, Error, ErrorKind, Result};
+use crate::value::{EnumType, SqlType, Value};
+
+/// The dbridge type of a PostgreSQL type, if dbridge can read and write it.
+pub(crate) fn sql_type_of(ti: &PgTypeInfo) -> Option<SqlType> {
+    if let Some(t) = ti.oid().and_then(|o| codec::scalar_type(o.0)) {
+        return Some(t);
+    }
+    match ti.kind() {
+        PgTypeKind::Enum(labels) => Some(SqlType::Enum(Arc::new(EnumType {
+            name: ti.name().to_owned(),
+            labels: labels.to_vec(),
+        }))),
+        PgTypeKind::Domain(base) => sql_type_of(base),
+        PgTypeKind::Array(elem) => {
+            let elem = sql_type_of(elem)?;
+            (!matches!(elem, SqlType::Array(_))).then(|| SqlType::Array(Box::new(elem)))
+        }
+        _ => None,
+    }
+}
+
+/// A parameter ready to send: a value coerced to the server's type for it.
+struct PgParam {
+    value: Value,
+    ty: PgTypeInfo,
+    elem_oid: u32,
+}
+
+impl sqlx::Type<Postgres> for PgParam {
+    fn type_info() -> PgTypeInfo {
+        // Only a fallback: `produces` always gives the real type.
+        PgTypeInfo::with_oid(Oid(0))
+    }
+}
+
+impl sqlx::Encode<'_, Postgres> for PgParam {
+    fn encode_by_ref(
+        &self,
+        buf: &mut sqlx::postgres::PgArgumentBuffer,
+    ) -> std::result::Result<sqlx::encode::IsNull, sqlx::error::BoxDynError> {
+        if self.value.is_null() {
+            return Ok(sqlx::encode::IsNull::Yes);
+        }
+        codec::encode(&self.value, self.elem_oid, buf)?;
+        Ok(sqlx::encode::IsNull::No)
+    }
+
+    fn produces(&self) -> Option<PgTypeInfo> {
+        Some(self.ty.clone())
+    }
+}
+
+fn bind_params(stmt: &Statement, types: &[PgTypeInfo]) -> Result<PgArguments> {
+    if types.len() != stmt.params.len() {
+        return Err(Error::InvalidValue {
+            target: "statement".into(),
+            reason: format!(
+                "it takes {} parameter(s) but {} were given",
+                types.len(),
+                stmt.params.len()
+            ),
+        });
+    }
+    let mut args = PgArguments::default();
+    for (i, (value, ty)) in stmt.params.iter().zip(types).enumerate() {
+        let target = format!("parameter ${}", i + 1);
+        let sql_ty = sql_type_of(ty).ok_or_else(|| Error::TypeMismatch {
+            target: target.clone(),
+            expected: ty.name().to_ascii_lowercase(),
+            found: format!(
+                "{} (dbridge cannot bind {}; cast the parameter in SQL)",
+                value.type_name(),
+                ty.name().to_ascii_lowercase()
+            ),
+        })?;
+        let value = value.clone().coerce(&sql_ty, &target)?;
+        let elem_oid = match ty.kind() {
+            PgTypeKind::Array(elem) => elem.oid().map_or(0, |o| o.0),
+            _ => 0,
+        };
+        args.add(PgParam {
+            value,
+            ty: ty.clone(),
+            elem_oid,
+        })
+        .map_err(|e| Error::invalid_value(target, e.to_string()))?;
+    }
+    Ok(args)
+}
+
+fn ctx(sql: &Arc<str>) -> ErrorContext<'_> {
+    ErrorContext {
+        sql: Some(sql),
+        ..Default::default()
+    }
+}
+
+fn map_err(sql: &Arc<str>) -> impl Fn(sqlx::Error) -> Error + '_ {
+    move |e| super::driver_error::map(e, Backend::Postgres, ctx(sql))
+}
+
+/// Prepares (or finds in the connection's cache) the statement and binds its parameters.
+async fn prepare(
+    conn: &mut PgConnection,
+    stmt: &Statement,
+) -> Result<(PgArguments, Arc<Columns>, Vec<(SqlType, Arc<str>)>)> {
+    let prepared = conn
+        .prepare(sqlx::SqlSafeStr::into_sql_str(sqlx::AssertSqlSafe(
+            stmt.sql.clone(),
+        )))
+        .await
+        .map_err(map_err(&stmt.sql))?;
+    let types = match prepared.parameters() {
+        Some(sqlx::Either::Left(types)) => types.to_vec(),
+        _ => Vec::new(),
+    };
+    let args = bind_params(stmt, &types)?;
+    let mut names = Vec::with_capacity(prepared.columns().len());
+    let mut decoders = Vec::with_capacity(prepared.columns().len());
+    for col in prepared.columns() {
+        let name: Arc<str> = Arc::from(col.name());
+        let ty = sql_type_of(col.type_info()).ok_or_else(|| Error::TypeMismatch {
+            target: format!("column \"{}\"", col.name()),
+            expected: "a type dbridge can read".into(),
+            found: format!(
+                "{} (cast it in SQL, e.g. to text)",
+                col.type_info().name().to_ascii_lowercase()
+            ),
+        })?;
+        decoders.push((ty, name.clone()));
+        names.push(name);
+    }
+    Ok((args, Arc::new(Columns::new(names)), decoders))
+}
+
+fn decode_row(
+    row: &sqlx::postgres::PgRow,
+    columns: &Arc<Columns>,
+    decoders: &[(SqlType, Arc<str>)],
+) -> Result<Row> {
+    let mut values = Vec::with_capacity(decoders.len());
+    for (i, (ty, name)) in decoders.iter().enumerate() {
+        let raw = row
+            .try_get_raw(i)
+            .map_err(|e| Error::invalid_value(format!("column \"{name}\""), e.to_string()))?;
+        if raw.is_null() {
+            values.push(Value::Null);
+            continue;
+        }
+        let bytes = raw
+            .as_bytes()
+            .map_err(|e| Error::invalid_value(format!("column \"{name}\""), e.to_string()))?;
+        let v = codec::decode(ty, bytes)
+            .map_err(|reason| Error::invalid_value(format!("column \"{name}\""), reason))?;
+        values.push(v);
+    }
+    Ok(Row::new(columns.clone(), values))
+}
+
+/// Runs a statement and returns the number of rows it affected.
+pub(crate) async fn execute(conn: &mut PgConnection, stmt: &Statement) -> Result<u64> {
+    let (args, _, _) = prepare(conn, stmt).await?;
+    let done = sqlx::query_with(sqlx::AssertSqlSafe(stmt.sql.clone()), args)
+        .execute(&mut *conn)
+        .await
+        .map_err(map_err(&stmt.sql))?;
+    Ok(done.rows_affected())
+}
+
+/// Runs a query and yields its rows as they arrive.
+pub(crate) fn fetch<'c>(
+    conn: &'c mut PgConnection,
+    stmt: Statement,
+) -> impl Stream<Item = Result<Row>> + Send + 'c {
+    async_stream::try_stream! {
+        let (args, columns, decoders) = prepare(conn, &stmt).await?;
+        let mut rows = sqlx::query_with(sqlx::AssertSqlSafe(stmt.sql.clone()), args)
+            .fetch(&mut *conn)
+            .map_err(map_err(&stmt.sql));
+        while let Some(row) = rows.next().await {
+            yield decode_row(&row?, &columns, &decoders)?;
+        }
+    }
+}
+
+fn kind_of(code: &str) -> ErrorKind {
+    match code {
+        "23505" => ErrorKind::UniqueViolation,
+        "23503" => ErrorKind::ForeignKeyViolation,
+        "23502" => ErrorKind::NotNullViolation,
+        "23514" => ErrorKind::CheckViolation,
+        "40001" => ErrorKind::SerializationFailure,
+        "40P01" => ErrorKind::Deadlock,
+        "42804" | "42883" | "42846" => ErrorKind::TypeMismatch,
+        "25006" => ErrorKind::InvalidState,
+        "57014" => ErrorKind::Timeout,
+        c if c.starts_with("22") => ErrorKind::InvalidValue,
+        c if c.starts_with("42") => ErrorKind::Syntax,
+        c if c.starts_with("08") => ErrorKind::Connection,
+        _ => ErrorKind::Database,
+    }
+}
+
+pub(crate) fn map_database_error(
+    e: &dyn sqlx::error::DatabaseError,
+    ctx: ErrorContext<'_>,
+) -> Error {
+    let pg = e.try_downcast_ref::<sqlx::postgres::PgDatabaseError>();
+    let code = e.code().map(|c| c.into_owned()).unwrap_or_default();
+    let kind = kind_of(&code);
+    // Data exceptions quote the offending input; the detail line (never kept) quotes keys.
+    let message = if code.starts_with("22") {
+        redact_quoted(e.message())
+    } else {
+        e.message().to_owned()
+    };
+    DatabaseError {
+        kind,
+        backend: Backend::Postgres,
+        code: Some(code),
+        message: scrub(&message, ctx.password),
+        constraint: e.constraint().map(str::to_owned),
+        table: pg.and_then(|p| p.table()).map(str::to_owned),
+        column: pg.and_then(|p| p.column()).map(str::to_owned),
+        sql: ctx.sql.cloned(),
+    }
+    .into()
+}

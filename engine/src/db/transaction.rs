@@ -1,0 +1,382 @@
+//! [`Transaction`]: a connection in a transaction, with savepoints; rolled back
+//! when dropped uncommitted.
+
+use std::fmt;
+use std::time::Duration;
+
+use futures_util::{StreamExt, stream::BoxStream};
+use sqlx::{Postgres, Sqlite};
+
+use super::conn::ConnRef;
+use super::{Database, Row, Statement};
+use crate::error::{Backend, Error, Result};
+use crate::ident::Ident;
+use crate::value::Value;
+
+/// The SQL standard isolation levels.
+///
+/// PostgreSQL runs each as named (its READ UNCOMMITTED behaves as READ
+/// COMMITTED). SQLite has one behaviour, SERIALIZABLE, for all four: a
+/// read-write transaction takes the write lock at `BEGIN IMMEDIATE`, so writers
+/// queue rather than fail mid-transaction, and readers see a snapshot (WAL).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum IsolationLevel {
+    /// READ UNCOMMITTED
+    ReadUncommitted,
+    /// READ COMMITTED (PostgreSQL's default)
+    ReadCommitted,
+    /// REPEATABLE READ
+    RepeatableRead,
+    /// SERIALIZABLE
+    Serializable,
+}
+
+/// How to begin a transaction, and how often [`Database::transaction`] retries it.
+///
+/// # Examples
+///
+/// ```
+/// use dbridge_engine::{IsolationLevel, TransactionOptions};
+/// let opts = TransactionOptions::new()
+///     .isolation(IsolationLevel::Serializable)
+///     .max_retries(5);
+/// assert_eq!(opts.get_max_retries(), 5);
+/// ```
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct TransactionOptions {
+    isolation: Option<IsolationLevel>,
+    read_only: bool,
+    max_retries: u32,
+}
+
+impl TransactionOptions {
+    /// The server's default isolation, read-write, no retries.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The isolation level.
+    pub fn isolation(mut self, level: IsolationLevel) -> Self {
+        self.isolation = Some(level);
+        self
+    }
+
+    /// Whether the transaction may only read. On SQLite this sets
+    /// `PRAGMA query_only` for its duration.
+    pub fn read_only(mut self, read_only: bool) -> Self {
+        self.read_only = read_only;
+        self
+    }
+
+    /// How many times [`Database::transaction`] runs the closure again after a
+    /// serialization failure, deadlock or busy database.
+    pub fn max_retries(mut self, n: u32) -> Self {
+        self.max_retries = n;
+        self
+    }
+
+    /// The retry budget.
+    pub fn get_max_retries(&self) -> u32 {
+        self.max_retries
+    }
+
+    fn begin_sql_postgres(&self) -> &'static str {
+        use IsolationLevel::*;
+        match (self.isolation, self.read_only) {
+            (None, false) => "BEGIN",
+            (None, true) => "BEGIN READ ONLY",
+            (Some(ReadUncommitted), false) => "BEGIN ISOLATION LEVEL READ UNCOMMITTED",
+            (Some(ReadUncommitted), true) => "BEGIN ISOLATION LEVEL READ UNCOMMITTED READ ONLY",
+            (Some(ReadCommitted), false) => "BEGIN ISOLATION LEVEL READ COMMITTED",
+            (Some(ReadCommitted), true) => "BEGIN ISOLATION LEVEL READ COMMITTED READ ONLY",
+            (Some(RepeatableRead), false) => "BEGIN ISOLATION LEVEL REPEATABLE READ",
+            (Some(RepeatableRead), true) => "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY",
+            (Some(Serializable), false) => "BEGIN ISOLATION LEVEL SERIALIZABLE",
+            (Some(Serializable), true) => "BEGIN ISOLATION LEVEL SERIALIZABLE READ ONLY",
+        }
+    }
+}
+
+pub(crate) enum TxConn {
+    Sqlite(sqlx::Transaction<'static, Sqlite>),
+    Postgres(sqlx::Transaction<'static, Postgres>),
+}
+
+/// An open transaction on one connection of the pool.
+///
+/// Statements run through it see its uncommitted changes. Dropping it without
+/// [`commit`](Self::commit) rolls it back.
+///
+/// # Examples
+///
+/// ```
+/// # async fn demo() -> dbridge_engine::Result<()> {
+/// use dbridge_engine::Database;
+/// let db = Database::connect("sqlite::memory:").await?;
+/// db.execute("CREATE TABLE t (n INTEGER)", &[]).await?;
+/// let mut tx = db.begin().await?;
+/// tx.execute("INSERT INTO t VALUES ($1)", &[1.into()]).await?;
+/// tx.savepoint("before_two").await?;
+/// tx.execute("INSERT INTO t VALUES ($1)", &[2.into()]).await?;
+/// tx.rollback_to_savepoint("before_two").await?;
+/// tx.commit().await?;
+/// assert_eq!(db.fetch_all("SELECT n FROM t", &[]).await?.len(), 1);
+/// # Ok(()) }
+/// ```
+pub struct Transaction {
+    conn: Option<TxConn>,
+    db: Database,
+    sqlite_read_only: bool,
+}
+
+impl fmt::Debug for Transaction {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Transaction")
+            .field("backend", &self.db.backend())
+            .field("open", &self.conn.is_some())
+            .finish()
+    }
+}
+
+impl Transaction {
+    pub(crate) async fn begin(db: &Database, opts: TransactionOptions) -> Result<Self> {
+        let conn = match db.pool() {
+            super::Pool::Postgres(pool) => TxConn::Postgres(
+                pool.begin_with(opts.begin_sql_postgres())
+                    .await
+                    .map_err(|e| db.map_sqlx(e, None))?,
+            ),
+            super::Pool::Sqlite(pool) => {
+                let begin = if opts.read_only {
+                    "BEGIN DEFERRED"
+                } else {
+                    "BEGIN IMMEDIATE"
+                };
+                let mut tx = pool
+                    .begin_with(begin)
+                    .await
+                    .map_err(|e| db.map_sqlx(e, None))?;
+                if opts.read_only {
+                    sqlx::Executor::execute(&mut *tx, "PRAGMA query_only = ON")
+                        .await
+                        .map_err(|e| db.map_sqlx(e, None))?;
+                }
+                TxConn::Sqlite(tx)
+            }
+        };
+        Ok(Self {
+            conn: Some(conn),
+            db: db.clone(),
+            sqlite_read_only: opts.read_only && db.backend() == Backend::Sqlite,
+        })
+    }
+
+    /// The backend this transaction runs on.
+    pub fn backend(&self) -> Backend {
+        self.db.backend()
+    }
+
+    /// The database this transaction belongs to.
+    pub fn database(&self) -> &Database {
+        &self.db
+    }
+
+    fn conn(&mut self) -> Result<ConnRef<'_>> {
+        let hooks = self.db.hooks();
+        match self.conn.as_mut() {
+            Some(TxConn::Postgres(tx)) => Ok(ConnRef::Postgres(&mut *tx, hooks)),
+            Some(TxConn::Sqlite(tx)) => Ok(ConnRef::Sqlite(&mut *tx, hooks)),
+            None => Err(Error::InvalidState(
+                "the transaction has already finished".into(),
+            )),
+        }
+    }
+
+    /// Runs a statement; returns the number of rows affected.
+    ///
+    /// # Errors
+    /// As [`Database::execute`].
+    pub async fn execute(&mut self, sql: &str, params: &[Value]) -> Result<u64> {
+        self.execute_statement(&Statement::new(sql, params.to_vec()))
+            .await
+    }
+
+    /// Runs a prepared [`Statement`]; returns the number of rows affected.
+    ///
+    /// # Errors
+    /// As [`Database::execute`].
+    pub async fn execute_statement(&mut self, stmt: &Statement) -> Result<u64> {
+        self.conn()?.execute(stmt).await
+    }
+
+    /// Runs a query and collects its rows.
+    ///
+    /// # Errors
+    /// As [`Database::execute`].
+    pub async fn fetch_all(&mut self, sql: &str, params: &[Value]) -> Result<Vec<Row>> {
+        self.fetch_all_statement(Statement::new(sql, params.to_vec()))
+            .await
+    }
+
+    /// Runs a [`Statement`] and collects its rows.
+    ///
+    /// # Errors
+    /// As [`Database::execute`].
+    pub async fn fetch_all_statement(&mut self, stmt: Statement) -> Result<Vec<Row>> {
+        let mut out = Vec::new();
+        let mut rows = self.fetch_statement(stmt);
+        while let Some(row) = rows.next().await {
+            out.push(row?);
+        }
+        Ok(out)
+    }
+
+    /// Runs a query and returns its first row.
+    ///
+    /// # Errors
+    /// [`Error::NotFound`] when there is none; otherwise as [`Database::execute`].
+    pub async fn fetch_one(&mut self, sql: &str, params: &[Value]) -> Result<Row> {
+        self.fetch_optional(sql, params)
+            .await?
+            .ok_or(Error::NotFound)
+    }
+
+    /// Runs a query and returns its first row, if any.
+    ///
+    /// # Errors
+    /// As [`Database::execute`].
+    pub async fn fetch_optional(&mut self, sql: &str, params: &[Value]) -> Result<Option<Row>> {
+        let mut rows = self.fetch_statement(Statement::new(sql, params.to_vec()));
+        rows.next().await.transpose()
+    }
+
+    /// Runs a query and yields its rows as they are read.
+    pub fn fetch(&mut self, sql: &str, params: &[Value]) -> BoxStream<'_, Result<Row>> {
+        self.fetch_statement(Statement::new(sql, params.to_vec()))
+    }
+
+    /// Runs a [`Statement`] and yields its rows as they are read.
+    pub fn fetch_statement(&mut self, stmt: Statement) -> BoxStream<'_, Result<Row>> {
+        match self.conn() {
+            Ok(conn) => conn.fetch(stmt),
+            Err(e) => futures_util::stream::once(async move { Err(e) }).boxed(),
+        }
+    }
+
+    async fn run_control(&mut self, sql: String) -> Result<()> {
+        self.execute_statement(&Statement::new(sql, Vec::new()))
+            .await
+            .map(|_| ())
+    }
+
+    /// Creates a savepoint named `name`.
+    ///
+    /// # Errors
+    /// [`Error::InvalidIdentifier`] for a bad name; database errors otherwise.
+    pub async fn savepoint(&mut self, name: &str) -> Result<()> {
+        let name = Ident::for_backend(name, self.backend())?;
+        self.run_control(format!("SAVEPOINT {}", name.quoted()))
+            .await
+    }
+
+    /// Undoes everything since the savepoint `name` (which stays defined).
+    ///
+    /// # Errors
+    /// [`Error::InvalidIdentifier`] for a bad name; a database error if no such savepoint.
+    pub async fn rollback_to_savepoint(&mut self, name: &str) -> Result<()> {
+        let name = Ident::for_backend(name, self.backend())?;
+        self.run_control(format!("ROLLBACK TO SAVEPOINT {}", name.quoted()))
+            .await
+    }
+
+    /// Forgets the savepoint `name`, keeping what was done since.
+    ///
+    /// # Errors
+    /// [`Error::InvalidIdentifier`] for a bad name; a database error if no such savepoint.
+    pub async fn release_savepoint(&mut self, name: &str) -> Result<()> {
+        let name = Ident::for_backend(name, self.backend())?;
+        self.run_control(format!("RELEASE SAVEPOINT {}", name.quoted()))
+            .await
+    }
+
+    async fn finish(mut self, commit: bool) -> Result<()> {
+        if self.sqlite_read_only {
+            self.run_control("PRAGMA query_only = OFF".into()).await?;
+            self.sqlite_read_only = false;
+        }
+        let started = std::time::Instant::now();
+        let sql = if commit { "COMMIT" } else { "ROLLBACK" };
+        let result = match self.conn.take() {
+            Some(TxConn::Postgres(tx)) => {
+                if commit {
+                    tx.commit().await
+                } else {
+                    tx.rollback().await
+                }
+            }
+            Some(TxConn::Sqlite(tx)) => {
+                if commit {
+                    tx.commit().await
+                } else {
+                    tx.rollback().await
+                }
+            }
+            None => {
+                return Err(Error::InvalidState(
+                    "the transaction has already finished".into(),
+                ));
+            }
+        };
+        self.db.hooks().notify(
+            self.db.backend(),
+            sql,
+            started.elapsed(),
+            Some(0),
+            result.is_ok(),
+        );
+        result.map_err(|e| self.db.map_sqlx(e, None))
+    }
+
+    /// Commits.
+    ///
+    /// # Errors
+    /// A database error (e.g. a serialization failure on PostgreSQL, a deferred
+    /// constraint) means nothing was committed.
+    pub async fn commit(self) -> Result<()> {
+        self.finish(true).await
+    }
+
+    /// Rolls back.
+    ///
+    /// # Errors
+    /// Only if the connection failed; the transaction is over either way.
+    pub async fn rollback(self) -> Result<()> {
+        self.finish(false).await
+    }
+}
+
+impl Drop for Transaction {
+    fn drop(&mut self) {
+        // sqlx rolls the transaction back when it is dropped; on SQLite a
+        // read-only transaction must also give its connection write access back.
+        if let (true, Some(TxConn::Sqlite(mut tx))) = (self.sqlite_read_only, self.conn.take()) {
+            if let Ok(handle) = tokio::runtime::Handle::try_current() {
+                handle.spawn(async move {
+                    let _ = sqlx::Executor::execute(&mut *tx, "PRAGMA query_only = OFF").await;
+                });
+            }
+        }
+    }
+}
+
+/// Backoff before retry `attempt` (1-based): 5 ms doubling, capped at 200 ms, with jitter.
+pub(crate) fn backoff(attempt: u32) -> Duration {
+    let base = 5_u64.saturating_mul(1 << attempt.min(6)).min(200);
+    let jitter = u64::from(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.subsec_nanos())
+            .unwrap_or(0),
+    ) % (base / 2 + 1);
+    Duration::from_millis(base / 2 + jitter)
+}

@@ -1,0 +1,321 @@
+//! The one error type of the engine.
+//!
+//! Every failure a caller may want to react to has its own [`ErrorKind`], so that
+//! scripts can test `err.kind == "unique_violation"` and Rust code can `match`.
+//! No message ever contains a password or a bound parameter value: database
+//! messages that may quote input values are redacted before they are stored here.
+
+use std::fmt;
+use std::sync::Arc;
+
+/// `Result` with the engine's [`Error`] as the default error type.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// The kinds of failure, stable across backends.
+///
+/// [`ErrorKind::as_str`] gives the snake_case name the script bindings expose.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ErrorKind {
+    /// A UNIQUE or PRIMARY KEY constraint was violated.
+    UniqueViolation,
+    /// A FOREIGN KEY constraint was violated.
+    ForeignKeyViolation,
+    /// A NOT NULL constraint was violated.
+    NotNullViolation,
+    /// A CHECK constraint was violated.
+    CheckViolation,
+    /// The transaction could not be serialized (SQLSTATE 40001); retrying may succeed.
+    SerializationFailure,
+    /// A deadlock was detected (SQLSTATE 40P01); retrying may succeed.
+    Deadlock,
+    /// The database is busy or locked by another writer (SQLite); retrying may succeed.
+    Busy,
+    /// The SQL text could not be parsed or names something that does not exist.
+    Syntax,
+    /// A value did not fit the type it was bound to or read as.
+    TypeMismatch,
+    /// A value is outside the range of its type, or is malformed for it.
+    InvalidValue,
+    /// An identifier (table, column, savepoint...) was rejected.
+    InvalidIdentifier,
+    /// A connection URL or option was malformed.
+    Configuration,
+    /// The server could not be reached or the connection broke.
+    Connection,
+    /// A connection could not be had in time.
+    Timeout,
+    /// A query expected a row and got none.
+    NotFound,
+    /// A query expected at most one row and got more.
+    MultipleRows,
+    /// The backend cannot do what was asked.
+    Unsupported,
+    /// An object was used in a state that does not allow it (e.g. a finished transaction).
+    InvalidState,
+    /// A validator rejected a value.
+    Validation,
+    /// An optimistic-concurrency check failed: the row changed or vanished.
+    StaleData,
+    /// Any other database error.
+    Database,
+}
+
+impl ErrorKind {
+    /// The snake_case name used by the script bindings (`"unique_violation"`...).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::UniqueViolation => "unique_violation",
+            Self::ForeignKeyViolation => "foreign_key_violation",
+            Self::NotNullViolation => "not_null_violation",
+            Self::CheckViolation => "check_violation",
+            Self::SerializationFailure => "serialization_failure",
+            Self::Deadlock => "deadlock",
+            Self::Busy => "busy",
+            Self::Syntax => "syntax",
+            Self::TypeMismatch => "type_mismatch",
+            Self::InvalidValue => "invalid_value",
+            Self::InvalidIdentifier => "invalid_identifier",
+            Self::Configuration => "configuration",
+            Self::Connection => "connection",
+            Self::Timeout => "timeout",
+            Self::NotFound => "not_found",
+            Self::MultipleRows => "multiple_rows",
+            Self::Unsupported => "unsupported",
+            Self::InvalidState => "invalid_state",
+            Self::Validation => "validation",
+            Self::StaleData => "stale_data",
+            Self::Database => "database",
+        }
+    }
+
+    /// Whether running the same transaction again may succeed.
+    pub fn is_retryable(self) -> bool {
+        matches!(
+            self,
+            Self::SerializationFailure | Self::Deadlock | Self::Busy
+        )
+    }
+}
+
+impl fmt::Display for ErrorKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The backend a database error came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Backend {
+    /// SQLite (bundled).
+    Sqlite,
+    /// PostgreSQL.
+    Postgres,
+}
+
+impl Backend {
+    /// The backend's lowercase name, as used in error messages.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Sqlite => "sqlite",
+            Self::Postgres => "postgresql",
+        }
+    }
+}
+
+impl fmt::Display for Backend {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// An error reported by the database server (or by SQLite) for a statement.
+///
+/// The message is the server's primary message with any quoted input values
+/// removed; the detail line (which quotes key values) is never kept.
+#[derive(Debug, Clone)]
+pub struct DatabaseError {
+    /// The classified kind.
+    pub kind: ErrorKind,
+    /// The backend that raised it.
+    pub backend: Backend,
+    /// SQLSTATE on PostgreSQL, the extended result code on SQLite.
+    pub code: Option<String>,
+    /// The server's message, redacted of values.
+    pub message: String,
+    /// The violated constraint, where the backend names it.
+    pub constraint: Option<String>,
+    /// The table involved, where the backend names it.
+    pub table: Option<String>,
+    /// The column involved, where the backend names it.
+    pub column: Option<String>,
+    /// The SQL text of the failing statement (never its parameter values).
+    pub sql: Option<Arc<str>>,
+}
+
+impl fmt::Display for DatabaseError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} error", self.backend)?;
+        if let Some(code) = &self.code {
+            write!(f, " {code}")?;
+        }
+        write!(f, ": {}", self.message)?;
+        if let Some(c) = &self.constraint {
+            write!(f, " (constraint `{c}`)")?;
+        }
+        Ok(())
+    }
+}
+
+/// Every failure of the engine.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The database rejected a statement.
+    #[error("{0}")]
+    Database(Box<DatabaseError>),
+
+    /// A connection URL or option is malformed. The message never holds a password.
+    #[error("invalid configuration: {0}")]
+    Configuration(String),
+
+    /// The server could not be reached or the connection failed.
+    #[error("connection failed: {0}")]
+    Connection(String),
+
+    /// Waiting for a connection (or the connection attempt) took longer than allowed.
+    #[error("timed out after {after:?} waiting for {what}")]
+    Timeout {
+        /// What was waited for.
+        what: &'static str,
+        /// How long.
+        after: std::time::Duration,
+    },
+
+    /// An identifier was rejected by [`crate::ident`].
+    #[error("invalid identifier {name:?}: {reason}")]
+    InvalidIdentifier {
+        /// The identifier as given (escaped when printed).
+        name: String,
+        /// Why it was rejected.
+        reason: String,
+    },
+
+    /// A value does not fit the type it is bound to or read as.
+    #[error("type mismatch for {target}: expected {expected}, got {found}")]
+    TypeMismatch {
+        /// Where: `parameter $2`, `column "age"`.
+        target: String,
+        /// The type wanted.
+        expected: String,
+        /// The type given.
+        found: String,
+    },
+
+    /// A value is malformed or out of range for its type. Never quotes the value.
+    #[error("invalid value for {target}: {reason}")]
+    InvalidValue {
+        /// Where, or which type.
+        target: String,
+        /// What is wrong.
+        reason: String,
+    },
+
+    /// A row was expected and none was returned.
+    #[error("no row returned where one was expected")]
+    NotFound,
+
+    /// At most one row was expected and several were returned.
+    #[error("more than one row returned where at most one was expected")]
+    MultipleRows,
+
+    /// The backend cannot do this.
+    #[error("{feature} is not supported on {backend}")]
+    Unsupported {
+        /// The backend that lacks it.
+        backend: Backend,
+        /// What was asked.
+        feature: String,
+    },
+
+    /// An object was used in a state that does not allow it.
+    #[error("{0}")]
+    InvalidState(String),
+}
+
+impl Error {
+    /// The kind of this error.
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            Self::Database(e) => e.kind,
+            Self::Configuration(_) => ErrorKind::Configuration,
+            Self::Connection(_) => ErrorKind::Connection,
+            Self::Timeout { .. } => ErrorKind::Timeout,
+            Self::InvalidIdentifier { .. } => ErrorKind::InvalidIdentifier,
+            Self::TypeMismatch { .. } => ErrorKind::TypeMismatch,
+            Self::InvalidValue { .. } => ErrorKind::InvalidValue,
+            Self::NotFound => ErrorKind::NotFound,
+            Self::MultipleRows => ErrorKind::MultipleRows,
+            Self::Unsupported { .. } => ErrorKind::Unsupported,
+            Self::InvalidState(_) => ErrorKind::InvalidState,
+        }
+    }
+
+    /// The database error behind this one, if it came from the server.
+    pub fn as_database_error(&self) -> Option<&DatabaseError> {
+        match self {
+            Self::Database(e) => Some(e),
+            _ => None,
+        }
+    }
+
+    /// The violated constraint's name, for constraint violations.
+    pub fn constraint(&self) -> Option<&str> {
+        self.as_database_error()?.constraint.as_deref()
+    }
+
+    pub(crate) fn invalid_value(target: impl Into<String>, reason: impl Into<String>) -> Self {
+        Self::InvalidValue {
+            target: target.into(),
+            reason: reason.into(),
+        }
+    }
+
+    pub(crate) fn unsupported(backend: Backend, feature: impl Into<String>) -> Self {
+        Self::Unsupported {
+            backend,
+            feature: feature.into(),
+        }
+    }
+}
+
+impl From<DatabaseError> for Error {
+    fn from(e: DatabaseError) -> Self {
+        Self::Database(Box::new(e))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kinds_have_stable_names() {
+        assert_eq!(ErrorKind::UniqueViolation.as_str(), "unique_violation");
+        assert_eq!(Error::NotFound.kind().as_str(), "not_found");
+        assert!(ErrorKind::SerializationFailure.is_retryable());
+        assert!(!ErrorKind::UniqueViolation.is_retryable());
+    }
+
+    #[test]
+    fn identifier_errors_escape_the_name() {
+        let e = Error::InvalidIdentifier {
+            name: "a\"b\n".into(),
+            reason: "contains a control character".into(),
+        };
+        assert_eq!(
+            e.to_string(),
+            "invalid identifier \"a\\\"b\\n\": contains a control character"
+        );
+    }
+}

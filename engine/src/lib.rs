@@ -1,0 +1,52 @@
+//! # dbridge-engine
+//!
+//! The core of dbridge, an ORM runtime whose models, sessions, queries, hooks and
+//! migrations are driven from embedded scripts (Lua and Rhai). This crate knows
+//! no scripting language: everything a script can do is a plain Rust call here,
+//! with engine types ([`Value`], [`Row`], callbacks as `Arc<dyn Fn>`).
+//!
+//! Layers, each using only those before it:
+//!
+//! - [`error`]: one [`Error`] type with an [`ErrorKind`] per failure a caller
+//!   may handle; messages never hold passwords or bound values.
+//! - [`value`]: [`Value`] and [`SqlType`], the 25 column types and their text forms.
+//! - [`ident`]: validated identifiers, the only way a name reaches SQL.
+//! - [`db`]: [`Database`] (a pool over SQLite or PostgreSQL), raw SQL with bound
+//!   parameters, row streams, [`Transaction`]s with savepoints and retries.
+//!
+//! # Examples
+//!
+//! ```
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> dbridge_engine::Result<()> {
+//! use dbridge_engine::{Database, Value};
+//!
+//! let db = Database::connect("sqlite::memory:").await?;
+//! db.execute("CREATE TABLE notes (id INTEGER PRIMARY KEY, body TEXT NOT NULL)", &[]).await?;
+//!
+//! let mut tx = db.begin().await?;
+//! tx.execute("INSERT INTO notes (body) VALUES ($1), ($2)", &["one".into(), "two".into()]).await?;
+//! tx.commit().await?;
+//!
+//! let rows = db.fetch_all("SELECT id, body FROM notes ORDER BY id", &[]).await?;
+//! assert_eq!(rows[1].get("body")?, &Value::from("two"));
+//!
+//! let err = db.execute("INSERT INTO notes (body) VALUES ($1)", &[Value::Null]).await.unwrap_err();
+//! assert_eq!(err.kind().as_str(), "not_null_violation");
+//! # Ok(()) }
+//! ```
+#![warn(missing_docs, missing_debug_implementations, unreachable_pub)]
+
+pub mod db;
+pub mod dialect;
+pub mod error;
+pub mod ident;
+pub mod value;
+
+pub use db::{
+    ConnectOptions, Database, IsolationLevel, Row, SslMode, Statement, Transaction,
+    TransactionOptions,
+};
+pub use error::{Backend, DatabaseError, Error, ErrorKind, Result};
+pub use ident::Ident;
+pub use value::{Array, EnumType, EnumValue, Interval, MacAddr, Numeric, SqlType, Temporal, Value};

@@ -1,0 +1,1 @@
+pub use dbridge_engine as engine;

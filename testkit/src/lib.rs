@@ -1,0 +1,166 @@
+//! Test support: an isolated database on each backend, so that tests run in
+//! parallel and re-run cleanly.
+//!
+//! PostgreSQL tests connect to `DBRIDGE_TEST_PG_URL` (default
+//! `postgres://postgres@127.0.0.1:5432/test`), each in a schema of its own
+//! created for the test and dropped when the [`TestDb`] is dropped, even when
+//! the test panics. SQLite tests get a fresh in-memory database, or a file in a
+//! temporary directory with [`TestDb::sqlite_file`].
+#![warn(missing_docs)]
+
+use std::path::PathBuf;
+
+use dbridge_engine::{Backend, ConnectOptions, Database};
+
+/// The PostgreSQL server tests use.
+pub fn pg_url() -> String {
+    std::env::var("DBRIDGE_TEST_PG_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_string())
+}
+
+fn with_query(url: &str, param: &str) -> String {
+    let sep = if url.contains('?') { '&' } else { '?' };
+    format!("{url}{sep}{param}")
+}
+
+/// An isolated database for one test.
+#[derive(Debug)]
+pub struct TestDb {
+    /// The database, connected.
+    pub db: Database,
+    /// The URL it was opened with (for tests that open more connections).
+    pub url: String,
+    schema: Option<String>,
+    dir: Option<PathBuf>,
+}
+
+impl TestDb {
+    /// A fresh database on `backend`.
+    ///
+    /// # Panics
+    /// When the server cannot be reached: a test environment problem.
+    pub async fn new(backend: Backend) -> Self {
+        match backend {
+            Backend::Sqlite => Self::sqlite().await,
+            Backend::Postgres => Self::postgres().await,
+        }
+    }
+
+    /// A fresh in-memory SQLite database.
+    pub async fn sqlite() -> Self {
+        let url = "sqlite::memory:".to_string();
+        let db = Database::connect(&url).await.expect("open sqlite::memory:");
+        Self {
+            db,
+            url,
+            schema: None,
+            dir: None,
+        }
+    }
+
+    /// A fresh SQLite database in a file (for tests of several connections).
+    pub async fn sqlite_file() -> Self {
+        let dir =
+            std::env::temp_dir().join(format!("dbridge-test-{}", uuid::Uuid::new_v4().simple()));
+        std::fs::create_dir_all(&dir).expect("create temp dir");
+        let url = format!("sqlite://{}", dir.join("test.db").display());
+        let db = Database::connect(&url).await.expect("open sqlite file");
+        Self {
+            db,
+            url,
+            schema: None,
+            dir: Some(dir),
+        }
+    }
+
+    /// A fresh schema on the test PostgreSQL server, first on the search path.
+    pub async fn postgres() -> Self {
+        Self::postgres_with(ConnectOptions::new()).await
+    }
+
+    /// As [`TestDb::postgres`], with connection options.
+    pub async fn postgres_with(options: ConnectOptions) -> Self {
+        let schema = format!("dbridge_t_{}", uuid::Uuid::new_v4().simple());
+        let admin = Database::connect(&pg_url())
+            .await
+            .expect("connect to the test PostgreSQL server");
+        admin
+            .execute(&format!("CREATE SCHEMA \"{schema}\""), &[])
+            .await
+            .expect("create test schema");
+        admin.close().await;
+        let url = with_query(&pg_url(), &format!("options=-c%20search_path%3D{schema}"));
+        let db = Database::connect_with(&url, options)
+            .await
+            .expect("connect to test schema");
+        Self {
+            db,
+            url,
+            schema: Some(schema),
+            dir: None,
+        }
+    }
+
+    /// The backend.
+    pub fn backend(&self) -> Backend {
+        self.db.backend()
+    }
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        if let Some(dir) = self.dir.take() {
+            let _ = std::fs::remove_dir_all(dir);
+        }
+        let Some(schema) = self.schema.take() else {
+            return;
+        };
+        // Drop may run inside the test's runtime (or while it unwinds): clean up
+        // from a thread of our own with a runtime of its own.
+        let cleanup = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build();
+            let Ok(rt) = rt else { return };
+            rt.block_on(async move {
+                if let Ok(admin) = Database::connect(&pg_url()).await {
+                    let _ = admin
+                        .execute(&format!("DROP SCHEMA IF EXISTS \"{schema}\" CASCADE"), &[])
+                        .await;
+                    admin.close().await;
+                }
+            });
+        });
+        let _ = cleanup.join();
+    }
+}
+
+/// Runs the same async test body on every backend: one `#[tokio::test]` per
+/// backend, named `sqlite` and `postgres` inside a module named after the test.
+///
+/// ```ignore
+/// dbridge_testkit::each_backend!(inserts_rows, |t| async move {
+///     t.db.execute("CREATE TABLE x (n INTEGER)", &[]).await.unwrap();
+/// });
+/// ```
+#[macro_export]
+macro_rules! each_backend {
+    ($name:ident, |$t:ident| $body:expr) => {
+        mod $name {
+            #[allow(unused_imports)]
+            use super::*;
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                let $t = $crate::TestDb::sqlite().await;
+                $body.await
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                let $t = $crate::TestDb::postgres().await;
+                $body.await
+            }
+        }
+    };
+}

@@ -123,14 +123,19 @@ impl Database {
             } => {
                 let connect = options
                     .pool::<sqlx::Sqlite>(*in_memory)
-                    .connect_with(options.sqlite(o.clone(), *in_memory));
+                    .connect_with(options.sqlite((**o).clone(), *in_memory));
                 Pool::Sqlite(bounded(connect, timeout).await?.map_err(connect_err)?)
             }
             Target::Postgres { options: o, .. } => {
-                let connect = options
-                    .pool::<sqlx::Postgres>(false)
-                    .connect_with(options.pg((**o).clone()));
-                Pool::Postgres(bounded(connect, timeout).await?.map_err(connect_err)?)
+                // The pool retries refused connections until its timeout and then
+                // reports only the timeout; one direct attempt first gives the
+                // real reason (refused, no such database, bad password) at once.
+                let pg = options.pg((**o).clone());
+                let probe = bounded(sqlx::ConnectOptions::connect(&pg), timeout).await?;
+                let probe: sqlx::PgConnection = probe.map_err(connect_err)?;
+                // Closing a healthy connection can only fail on a broken socket.
+                let _ = sqlx::Connection::close(probe).await;
+                Pool::Postgres(options.pool::<sqlx::Postgres>(false).connect_lazy_with(pg))
             }
         };
         tracing::debug!(url = target.shown(), "connected");

@@ -3,7 +3,8 @@
 //!
 //! `cargo bench --bench roundtrip` (PostgreSQL at `DBRIDGE_TEST_PG_URL`, default
 //! the local server's `test` database). The engine should add under 10% on
-//! PostgreSQL.
+//! PostgreSQL. Each side is timed while the other runs between its iterations,
+//! so both see the same load.
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use dbridge::engine::{Database, Value};
@@ -12,6 +13,35 @@ use sqlx::Executor;
 fn pg_url() -> String {
     std::env::var("DBRIDGE_TEST_PG_URL")
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into())
+}
+
+/// Times `timed` while running `other` between its iterations, untimed, so that
+/// both sides of a comparison run under the same load on a noisy machine.
+fn interleaved<T, O, FT, FO, ET, EO>(
+    b: &mut criterion::Bencher<'_>,
+    rt: &tokio::runtime::Runtime,
+    timed: T,
+    other: O,
+) where
+    T: Fn() -> FT,
+    O: Fn() -> FO,
+    FT: std::future::Future<Output = Result<(), ET>>,
+    FO: std::future::Future<Output = Result<(), EO>>,
+    ET: std::fmt::Debug,
+    EO: std::fmt::Debug,
+{
+    b.iter_custom(|iters| {
+        rt.block_on(async {
+            let mut total = std::time::Duration::ZERO;
+            for _ in 0..iters {
+                let started = std::time::Instant::now();
+                timed().await.expect("timed call");
+                total += started.elapsed();
+                other().await.expect("interleaved call");
+            }
+            total
+        })
+    });
 }
 
 fn runtime() -> tokio::runtime::Runtime {
@@ -41,30 +71,32 @@ fn postgres(c: &mut Criterion) {
         (db, pool)
     });
     let mut g = c.benchmark_group("postgres");
+    let engine_select = || async { db.fetch_one("SELECT 1", &[]).await.map(drop) };
+    let sqlx_select = || async { pool.fetch_one("SELECT 1").await.map(drop) };
+    let engine_insert = || async {
+        db.execute(&insert, &[Value::from("ada"), Value::Int8(42)])
+            .await
+            .map(drop)
+    };
+    let sqlx_insert = || async {
+        sqlx::query(sqlx::AssertSqlSafe(insert.as_str()))
+            .bind("ada")
+            .bind(42_i64)
+            .execute(&pool)
+            .await
+            .map(drop)
+    };
     g.bench_function("select_1/engine", |b| {
-        b.to_async(&rt)
-            .iter(|| async { db.fetch_one("SELECT 1", &[]).await.expect("select") })
+        interleaved(b, &rt, engine_select, sqlx_select)
     });
     g.bench_function("select_1/sqlx", |b| {
-        b.to_async(&rt)
-            .iter(|| async { pool.fetch_one("SELECT 1").await.expect("select") })
+        interleaved(b, &rt, sqlx_select, engine_select)
     });
     g.bench_function("insert/engine", |b| {
-        b.to_async(&rt).iter(|| async {
-            db.execute(&insert, &[Value::from("ada"), Value::Int8(42)])
-                .await
-                .expect("insert")
-        })
+        interleaved(b, &rt, engine_insert, sqlx_insert)
     });
     g.bench_function("insert/sqlx", |b| {
-        b.to_async(&rt).iter(|| async {
-            sqlx::query(sqlx::AssertSqlSafe(insert.as_str()))
-                .bind("ada")
-                .bind(42_i64)
-                .execute(&pool)
-                .await
-                .expect("insert")
-        })
+        interleaved(b, &rt, sqlx_insert, engine_insert)
     });
     g.finish();
     rt.block_on(async {
@@ -98,30 +130,32 @@ fn sqlite(c: &mut Criterion) {
         (db, pool)
     });
     let mut g = c.benchmark_group("sqlite");
+    let engine_select = || async { db.fetch_one("SELECT 1", &[]).await.map(drop) };
+    let sqlx_select = || async { pool.fetch_one("SELECT 1").await.map(drop) };
+    let engine_insert = || async {
+        db.execute(&insert, &[Value::from("ada"), Value::Int8(42)])
+            .await
+            .map(drop)
+    };
+    let sqlx_insert = || async {
+        sqlx::query(sqlx::AssertSqlSafe(insert.as_str()))
+            .bind("ada")
+            .bind(42_i64)
+            .execute(&pool)
+            .await
+            .map(drop)
+    };
     g.bench_function("select_1/engine", |b| {
-        b.to_async(&rt)
-            .iter(|| async { db.fetch_one("SELECT 1", &[]).await.expect("select") })
+        interleaved(b, &rt, engine_select, sqlx_select)
     });
     g.bench_function("select_1/sqlx", |b| {
-        b.to_async(&rt)
-            .iter(|| async { pool.fetch_one("SELECT 1").await.expect("select") })
+        interleaved(b, &rt, sqlx_select, engine_select)
     });
     g.bench_function("insert/engine", |b| {
-        b.to_async(&rt).iter(|| async {
-            db.execute(&insert, &[Value::from("ada"), Value::Int8(42)])
-                .await
-                .expect("insert")
-        })
+        interleaved(b, &rt, engine_insert, sqlx_insert)
     });
     g.bench_function("insert/sqlx", |b| {
-        b.to_async(&rt).iter(|| async {
-            sqlx::query(sqlx::AssertSqlSafe(insert.as_str()))
-                .bind("ada")
-                .bind(42_i64)
-                .execute(&pool)
-                .await
-                .expect("insert")
-        })
+        interleaved(b, &rt, sqlx_insert, engine_insert)
     });
     g.finish();
     let _ = std::fs::remove_dir_all(dir);

@@ -54,6 +54,7 @@ pub use mlua;
 pub use mlua::StdLib;
 pub use options::InstallOptions;
 pub use run::{Call, call, eval, exec, exec_blocking};
+pub use value::rows_to_lua;
 
 use mlua::{Lua, LuaOptions, Table};
 

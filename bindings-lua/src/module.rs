@@ -5,6 +5,8 @@ use std::time::Duration;
 
 use mlua::{Lua, LuaSerdeExt, Table, Value as LuaValue};
 
+use dbridge_engine::ErrorKind;
+
 use crate::context;
 use crate::error::{LuaDbError, Raw, attach_traceback, fail_marker, raw};
 use crate::value::{BytesParam, JsonParam};
@@ -62,6 +64,7 @@ fn raw_functions(lua: &Lua) -> mlua::Result<Table> {
     )?;
     t.set("is_retryable", lua.create_function(is_retryable)?)?;
     t.set("backoff", lua.create_function(|_, n: u32| Ok(backoff(n)))?)?;
+    t.set("error", lua.create_function(new_error)?)?;
     t.set("json", lua.create_function(json)?)?;
     t.set("bytes", lua.create_function(bytes)?)?;
     t.set("version", env!("CARGO_PKG_VERSION"))?;
@@ -103,6 +106,65 @@ async fn sleep(lua: Lua, seconds: LuaValue) -> Raw {
     }
     .await;
     raw(&lua, r)
+}
+
+/// Every kind a script may give `dbridge.error`.
+const KINDS: [ErrorKind; 21] = [
+    ErrorKind::UniqueViolation,
+    ErrorKind::ForeignKeyViolation,
+    ErrorKind::NotNullViolation,
+    ErrorKind::CheckViolation,
+    ErrorKind::SerializationFailure,
+    ErrorKind::Deadlock,
+    ErrorKind::Busy,
+    ErrorKind::Syntax,
+    ErrorKind::TypeMismatch,
+    ErrorKind::InvalidValue,
+    ErrorKind::InvalidIdentifier,
+    ErrorKind::Configuration,
+    ErrorKind::Connection,
+    ErrorKind::Timeout,
+    ErrorKind::NotFound,
+    ErrorKind::MultipleRows,
+    ErrorKind::Unsupported,
+    ErrorKind::InvalidState,
+    ErrorKind::Validation,
+    ErrorKind::StaleData,
+    ErrorKind::Database,
+];
+
+/// `dbridge.error{ kind = "validation", message = "..." }`: an error value for
+/// scripts to raise with `error(...)`.
+fn new_error(lua: &Lua, v: LuaValue) -> Raw {
+    let r = (|| {
+        let LuaValue::Table(t) = &v else {
+            return Err(LuaDbError::argument(
+                "dbridge.error",
+                1,
+                "a table { kind, message }",
+                &v,
+            ));
+        };
+        let kind: String = t.get("kind").map_err(|_| {
+            LuaDbError::argument("dbridge.error", 1, "a table with a string `kind`", &v)
+        })?;
+        let message: String = t
+            .get::<Option<String>>("message")
+            .ok()
+            .flatten()
+            .unwrap_or_default();
+        let kind = KINDS
+            .into_iter()
+            .find(|k| k.as_str() == kind)
+            .ok_or_else(|| {
+                LuaDbError::new(
+                    ErrorKind::InvalidValue,
+                    format!("dbridge.error: unknown error kind `{kind}`"),
+                )
+            })?;
+        Ok(LuaDbError::new(kind, message))
+    })();
+    raw(lua, r)
 }
 
 fn json(lua: &Lua, v: LuaValue) -> Raw {

@@ -23,14 +23,16 @@ local stream, stream_next, begin, finish, savepoint =
   raw.stream, raw.stream_next, raw.begin, raw.finish, raw.savepoint
 
 function Db:execute(sql, params) return check(execute(self, sql, params)) end
-function Db:fetch_all(sql, params) return check(fetch_all(self, sql, params)) end
-function Db:fetch_one(sql, params) return check(fetch_one(self, sql, params)) end
-function Db:fetch_optional(sql, params) return check(fetch_optional(self, sql, params)) end
+function Db:fetch_all(sql, params, opts) return check(fetch_all(self, sql, params, opts)) end
+function Db:fetch_one(sql, params, opts) return check(fetch_one(self, sql, params, opts)) end
+function Db:fetch_optional(sql, params, opts)
+  return check(fetch_optional(self, sql, params, opts))
+end
 
 -- for row in db:stream(sql, params) do ... end
 -- The stream is the loop's to-be-closed value: `break` releases its connection.
-function Db:stream(sql, params)
-  local s = check(stream(self, sql, params))
+function Db:stream(sql, params, opts)
+  local s = check(stream(self, sql, params, opts))
   return function() return check(stream_next(s)) end, nil, nil, s
 end
 
@@ -91,6 +93,7 @@ local dbridge = {
 }
 
 function dbridge.connect(url, opts) return check(raw.connect(url, opts)) end
+function dbridge.error(t) return check(raw.error(t)) end
 function dbridge.json(v) return check(raw.json(v)) end
 function dbridge.bytes(s) return check(raw.bytes(s)) end
 function dbridge.array(t) return setmetatable(t or {}, array_mt) end

@@ -18,7 +18,7 @@ use crate::database::LuaDb;
 use crate::error::{LuaDbError, Raw, raw};
 use crate::stream::LuaRowStream;
 use crate::transaction::{self, LuaTx, TxSlot, finished};
-use crate::value::{RowBuilder, params};
+use crate::value::{RowBuilder, params, result_types};
 
 /// What a query runs on.
 pub(crate) enum Target {
@@ -58,6 +58,7 @@ fn statement(lua: &Lua, func: &str, sql: LuaValue, p: LuaValue) -> Result<Statem
 }
 
 type Args = (LuaValue, LuaValue, LuaValue);
+type QArgs = (LuaValue, LuaValue, LuaValue, LuaValue);
 
 pub(crate) async fn execute(lua: Lua, (this, sql, p): Args) -> Raw {
     let r = async {
@@ -107,18 +108,17 @@ async fn rows(
     }
 }
 
-pub(crate) async fn fetch_all(lua: Lua, (this, sql, p): Args) -> Raw {
+pub(crate) async fn fetch_all(lua: Lua, (this, sql, p, opts): QArgs) -> Raw {
     let r = async {
         let target = Target::from_lua(&this, "fetch_all")?;
         let stmt = statement(&lua, "fetch_all", sql, p)?;
+        let mut b = RowBuilder::with_types(result_types(&opts, "fetch_all")?);
         let rows = rows(target, stmt, None).await?;
         let out = lua
             .create_table_with_capacity(rows.len(), 0)
             .map_err(lua_err)?;
-        let mut b = RowBuilder::new();
         for (i, row) in rows.iter().enumerate() {
-            out.raw_set(i + 1, b.build(&lua, row).map_err(lua_err)?)
-                .map_err(lua_err)?;
+            out.raw_set(i + 1, b.build(&lua, row)?).map_err(lua_err)?;
         }
         Ok(out)
     }
@@ -129,34 +129,36 @@ pub(crate) async fn fetch_all(lua: Lua, (this, sql, p): Args) -> Raw {
 async fn first(
     lua: &Lua,
     func: &str,
-    (this, sql, p): Args,
+    (this, sql, p, opts): QArgs,
 ) -> Result<Option<mlua::Table>, LuaDbError> {
     let target = Target::from_lua(&this, func)?;
     let stmt = statement(lua, func, sql, p)?;
+    let mut b = RowBuilder::with_types(result_types(&opts, func)?);
     let rows = rows(target, stmt, Some(1)).await?;
     match rows.first() {
-        Some(row) => Ok(Some(RowBuilder::new().build(lua, row).map_err(lua_err)?)),
+        Some(row) => Ok(Some(b.build(lua, row)?)),
         None => Ok(None),
     }
 }
 
-pub(crate) async fn fetch_one(lua: Lua, args: Args) -> Raw {
+pub(crate) async fn fetch_one(lua: Lua, args: QArgs) -> Raw {
     let r = first(&lua, "fetch_one", args)
         .await
         .and_then(|row| row.ok_or_else(|| dbridge_engine::Error::NotFound.into()));
     raw(&lua, r)
 }
 
-pub(crate) async fn fetch_optional(lua: Lua, args: Args) -> Raw {
+pub(crate) async fn fetch_optional(lua: Lua, args: QArgs) -> Raw {
     let r = first(&lua, "fetch_optional", args).await;
     raw(&lua, r)
 }
 
 /// `db:stream(sql, params)` -> a row stream userdata (the prelude makes it an iterator).
-pub(crate) async fn stream(lua: Lua, (this, sql, p): Args) -> Raw {
+pub(crate) async fn stream(lua: Lua, (this, sql, p, opts): QArgs) -> Raw {
     let r = async {
         let target = Target::from_lua(&this, "stream")?;
         let stmt = statement(&lua, "stream", sql, p)?;
+        let builder = RowBuilder::with_types(result_types(&opts, "stream")?);
         let s: BoxStream<'static, dbridge_engine::Result<Row>> = match target {
             Target::Db(db) => db.fetch_statement(stmt),
             Target::Tx(slot) => {
@@ -175,7 +177,11 @@ pub(crate) async fn stream(lua: Lua, (this, sql, p): Args) -> Raw {
                 .boxed()
             }
         };
-        Ok(LuaRowStream::new(s, crate::installed_handle(&lua).as_ref()))
+        Ok(LuaRowStream::new(
+            s,
+            builder,
+            crate::installed_handle(&lua).as_ref(),
+        ))
     }
     .await;
     raw(&lua, r)

@@ -11,7 +11,6 @@ use futures_util::stream::BoxStream;
 use mlua::{Lua, MetaMethod, UserData, UserDataMethods, Value as LuaValue};
 
 use crate::error::{LuaDbError, Raw, raw};
-use crate::query::lua_err;
 use crate::runtime_drop::RuntimeDrop;
 use crate::value::RowBuilder;
 
@@ -30,10 +29,14 @@ impl std::fmt::Debug for LuaRowStream {
 }
 
 impl LuaRowStream {
-    pub(crate) fn new(rows: Rows, fallback: Option<&tokio::runtime::Handle>) -> Self {
+    pub(crate) fn new(
+        rows: Rows,
+        builder: RowBuilder,
+        fallback: Option<&tokio::runtime::Handle>,
+    ) -> Self {
         Self {
             rows: tokio::sync::Mutex::new(RuntimeDrop::new(rows, fallback)),
-            builder: parking_lot::Mutex::new(RowBuilder::new()),
+            builder: parking_lot::Mutex::new(builder),
         }
     }
 
@@ -77,7 +80,7 @@ pub(crate) async fn next(lua: Lua, this: LuaValue) -> Raw {
             return Ok(None);
         };
         match stream.next().await {
-            Some(Ok(row)) => Ok(Some(s.builder.lock().build(&lua, &row).map_err(lua_err)?)),
+            Some(Ok(row)) => Ok(Some(s.builder.lock().build(&lua, &row)?)),
             Some(Err(e)) => {
                 rows.clear();
                 Err(e.into())

@@ -64,43 +64,117 @@ pub(crate) fn to_lua(lua: &mlua::Lua, v: &Value, null: LuaValue) -> mlua::Result
 }
 
 /// Converts rows to Lua tables, creating each column name's Lua string once per
-/// result (rows of one result share their [`Columns`]).
+/// result (rows of one result share their [`Columns`]), and reading the columns
+/// named in a query's `types` option as those types.
 pub(crate) struct RowBuilder {
     columns: Option<Arc<Columns>>,
     keys: Vec<mlua::LuaString>,
+    wanted: Vec<(String, SqlType)>,
+    types: Vec<Option<SqlType>>,
 }
 
 impl RowBuilder {
-    pub(crate) fn new() -> Self {
+    /// A builder that reads column `name` as `type` for each pair.
+    pub(crate) fn with_types(wanted: Vec<(String, SqlType)>) -> Self {
         Self {
             columns: None,
             keys: Vec::new(),
+            wanted,
+            types: Vec::new(),
         }
     }
 
     /// The row as a table keyed by column name; NULL cells are absent keys.
-    pub(crate) fn build(&mut self, lua: &mlua::Lua, row: &Row) -> mlua::Result<mlua::Table> {
+    pub(crate) fn build(&mut self, lua: &mlua::Lua, row: &Row) -> Result<mlua::Table, LuaDbError> {
         let same = self
             .columns
             .as_ref()
             .is_some_and(|c| Arc::ptr_eq(c, row.columns()) || **c == **row.columns());
         if !same {
-            self.keys = row
-                .columns()
-                .names()
+            let names = row.columns().names();
+            self.keys = names
                 .iter()
                 .map(|n| lua.create_string(&**n))
-                .collect::<mlua::Result<_>>()?;
+                .collect::<mlua::Result<_>>()
+                .map_err(internal)?;
+            self.types = names
+                .iter()
+                .map(|n| {
+                    self.wanted
+                        .iter()
+                        .find(|(w, _)| w.as_str() == &**n)
+                        .map(|(_, t)| t.clone())
+                })
+                .collect();
             self.columns = Some(row.columns().clone());
         }
-        let t = lua.create_table_with_capacity(0, self.keys.len())?;
-        for (key, v) in self.keys.iter().zip(row.values()) {
-            if !v.is_null() {
-                t.raw_set(key, to_lua(lua, v, LuaValue::Nil)?)?;
+        let t = lua
+            .create_table_with_capacity(0, self.keys.len())
+            .map_err(internal)?;
+        for (i, (key, v)) in self.keys.iter().zip(row.values()).enumerate() {
+            if v.is_null() {
+                continue;
             }
+            let lv = match self.types.get(i).and_then(Option::as_ref) {
+                None => to_lua(lua, v, LuaValue::Nil),
+                Some(ty) => {
+                    let v = retype(v.clone(), ty, &row.columns().names()[i])?;
+                    to_lua(lua, &v, LuaValue::Nil)
+                }
+            };
+            t.raw_set(key, lv.map_err(internal)?).map_err(internal)?;
         }
         Ok(t)
     }
+}
+
+/// A cell read as `ty` (SQLite returns cells by storage class).
+fn retype(v: Value, ty: &SqlType, column: &str) -> Result<Value, LuaDbError> {
+    match (v, ty) {
+        (Value::Int8(0), SqlType::Bool) => Ok(Value::Bool(false)),
+        (Value::Int8(1), SqlType::Bool) => Ok(Value::Bool(true)),
+        (v, ty) => Ok(v.coerce(ty, &format!("column \"{column}\""))?),
+    }
+}
+
+/// The `types` option of a query: `{ column = "type name", ... }`.
+pub(crate) fn result_types(
+    opts: &LuaValue,
+    func: &str,
+) -> Result<Vec<(String, SqlType)>, LuaDbError> {
+    let t = match opts {
+        LuaValue::Nil => return Ok(Vec::new()),
+        LuaValue::Table(t) => t,
+        other => return Err(LuaDbError::argument(func, 3, "a table of options", other)),
+    };
+    let mut out = Vec::new();
+    for pair in t.pairs::<String, LuaValue>() {
+        let (k, v) = pair.map_err(lua_err)?;
+        match (k.as_str(), v) {
+            ("types", LuaValue::Table(types)) => {
+                for pair in types.pairs::<String, String>() {
+                    let (col, ty) = pair.map_err(|_| {
+                        LuaDbError::new(
+                            ErrorKind::TypeMismatch,
+                            format!("`{func}`: types must map column names to type names"),
+                        )
+                    })?;
+                    out.push((col, ty.parse::<SqlType>()?));
+                }
+            }
+            (other, _) => {
+                return Err(LuaDbError::new(
+                    ErrorKind::Configuration,
+                    format!("`{func}`: unknown or mistyped option `{other}` (types = table)"),
+                ));
+            }
+        }
+    }
+    Ok(out)
+}
+
+fn internal(e: mlua::Error) -> LuaDbError {
+    LuaDbError::new(ErrorKind::InvalidState, e.to_string())
 }
 
 /// Whether `v` is `dbridge.null` (mlua's null light userdata).
@@ -268,4 +342,20 @@ fn scalar_array(t: &mlua::Table, n: usize) -> Result<Option<Value>, LuaDbError> 
         Kind::Text | Kind::None => SqlType::Text,
     };
     Ok(Some(Value::array(elem, items)))
+}
+
+/// Converts result rows to a Lua array of row tables, as `db:fetch_all` does
+/// (column names interned once, NULL cells absent). For hosts that run queries
+/// themselves and hand the rows to scripts.
+///
+/// # Errors
+/// A Lua error when memory runs out.
+pub fn rows_to_lua(lua: &mlua::Lua, rows: &[Row]) -> mlua::Result<mlua::Table> {
+    let out = lua.create_table_with_capacity(rows.len(), 0)?;
+    let mut b = RowBuilder::with_types(Vec::new());
+    for (i, row) in rows.iter().enumerate() {
+        let t = b.build(lua, row).map_err(mlua::Error::external)?;
+        out.raw_set(i + 1, t)?;
+    }
+    Ok(out)
 }

@@ -65,6 +65,12 @@ fn raw_functions(lua: &Lua) -> mlua::Result<Table> {
     t.set("is_retryable", lua.create_function(is_retryable)?)?;
     t.set("backoff", lua.create_function(|_, n: u32| Ok(backoff(n)))?)?;
     t.set("error", lua.create_function(new_error)?)?;
+    t.set(
+        "is_array",
+        lua.create_function(|lua, v: LuaValue| {
+            Ok(matches!(v, LuaValue::Table(t) if t.metatable().is_some_and(|m| m == lua.array_metatable())))
+        })?,
+    )?;
     t.set("json", lua.create_function(json)?)?;
     t.set("bytes", lua.create_function(bytes)?)?;
     t.set("version", env!("CARGO_PKG_VERSION"))?;

@@ -97,6 +97,7 @@ function dbridge.error(t) return check(raw.error(t)) end
 function dbridge.json(v) return check(raw.json(v)) end
 function dbridge.bytes(s) return check(raw.bytes(s)) end
 function dbridge.array(t) return setmetatable(t or {}, array_mt) end
+dbridge.is_array = raw.is_array
 function dbridge.sleep(seconds) return check(raw.sleep(seconds)) end
 
 -- Under an instruction budget, a script's own pcall must not swallow the

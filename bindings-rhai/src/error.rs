@@ -1,19 +1,23 @@
 //! [`DbError`]: how an engine [`Error`] reaches a script, and back to the host.
 //!
-//! Every failing dbridge call raises a Rhai runtime error whose value is a
-//! `DbError`, so a script catches it with `try { ... } catch (e) { e.kind }`.
+//! Every failing dbridge call raises a Rhai runtime error whose value is an
+//! object map `#{ kind, message [, code] [, constraint] }`, so a script catches
+//! it with `try { ... } catch (e) { e.kind }`, and the host's error message
+//! shows both. A map (rather than a custom type) because Rhai prints a custom
+//! type in an error as its type name only, and because a script can then raise
+//! a dbridge-style error itself with `throw #{ kind: "...", message: "..." }`.
 //! Limits (operations, sizes, the progress callback) are not runtime errors and
 //! cannot be caught. This module is the one place engine errors are converted.
 
 use std::fmt;
 
 use dbridge_engine::{Error, ErrorKind};
-use rhai::{Dynamic, EvalAltResult, ImmutableString, Position};
+use rhai::{Dynamic, EvalAltResult, ImmutableString, Map, Position};
 
-/// A dbridge error as a script sees it: `kind` (the engine's
-/// [`ErrorKind::as_str`], e.g. `"unique_violation"`), `message` (never holding a
-/// bound value or a password), and for database errors `code` and `constraint`
-/// (`()` when absent). `to_string(e)` gives the message.
+/// A dbridge error: `kind` (the engine's [`ErrorKind::as_str`], e.g.
+/// `"unique_violation"`), `message` (never holding a bound value or a
+/// password), and for database errors `code` and `constraint`. Scripts see it
+/// as an object map with those keys (absent ones read as `()`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DbError {
     kind: ImmutableString,
@@ -77,7 +81,37 @@ pub(crate) fn to_rhai(e: Error) -> Box<EvalAltResult> {
 
 /// A `DbError` raised as a Rhai runtime error.
 pub(crate) fn raise(e: DbError) -> Box<EvalAltResult> {
-    EvalAltResult::ErrorRuntime(Dynamic::from(e), Position::NONE).into()
+    EvalAltResult::ErrorRuntime(Dynamic::from_map(e.to_map()), Position::NONE).into()
+}
+
+impl DbError {
+    /// The object map scripts see.
+    fn to_map(&self) -> Map {
+        let mut map = Map::new();
+        map.insert("kind".into(), self.kind.clone().into());
+        map.insert("message".into(), self.message.clone().into());
+        if let Some(c) = &self.code {
+            map.insert("code".into(), c.clone().into());
+        }
+        if let Some(c) = &self.constraint {
+            map.insert("constraint".into(), c.clone().into());
+        }
+        map
+    }
+
+    /// Reads the map back: a map with string `kind` and `message` keys.
+    fn from_map(map: &Map) -> Option<Self> {
+        let text = |k: &str| {
+            map.get(k)
+                .and_then(|v| v.clone().into_immutable_string().ok())
+        };
+        Some(Self {
+            kind: text("kind")?,
+            message: text("message")?,
+            code: text("code"),
+            constraint: text("constraint"),
+        })
+    }
 }
 
 /// An error of `kind` made by the binding itself (bad options, bad values).
@@ -95,7 +129,8 @@ pub(crate) fn configuration(message: impl fmt::Display) -> Box<EvalAltResult> {
     to_rhai(Error::Configuration(message.to_string()))
 }
 
-/// The dbridge error inside a Rhai error, if it is one (looking through the
+/// The dbridge error inside a Rhai error, if it is one (a runtime error whose
+/// value is a map with string `kind` and `message`, as dbridge raises them), (looking through the
 /// "error in function call" wrappers Rhai adds around closures).
 ///
 /// # Examples
@@ -109,22 +144,9 @@ pub(crate) fn configuration(message: impl fmt::Display) -> Box<EvalAltResult> {
 /// ```
 pub fn db_error(err: &EvalAltResult) -> Option<DbError> {
     match err.unwrap_inner() {
-        EvalAltResult::ErrorRuntime(value, _) => value.read_lock::<DbError>().map(|e| e.clone()),
+        EvalAltResult::ErrorRuntime(value, _) => {
+            value.read_lock::<Map>().and_then(|m| DbError::from_map(&m))
+        }
         _ => None,
     }
-}
-
-/// Registers `DbError` with its getters on `engine`.
-pub(crate) fn register(engine: &mut rhai::Engine) {
-    fn opt(v: &Option<ImmutableString>) -> Dynamic {
-        v.clone().map_or(Dynamic::UNIT, Dynamic::from)
-    }
-    engine
-        .register_type_with_name::<DbError>("DbError")
-        .register_get("kind", |e: &mut DbError| e.kind.clone())
-        .register_get("message", |e: &mut DbError| e.message.clone())
-        .register_get("code", |e: &mut DbError| opt(&e.code))
-        .register_get("constraint", |e: &mut DbError| opt(&e.constraint))
-        .register_fn("to_string", |e: &mut DbError| e.to_string())
-        .register_fn("to_debug", |e: &mut DbError| format!("DbError({e})"));
 }

@@ -101,7 +101,7 @@ impl Dbridge {
 }
 
 /// Installs dbridge into `engine`: the `dbridge::` functions (`connect`,
-/// `json`), the `Database`, `Transaction`, `RowStream`, `DbError` and `Json`
+/// `json`), the `Database`, `Transaction`, `RowStream` and `Json`
 /// types with their methods, and the limits set in `options`.
 ///
 /// # Errors
@@ -111,7 +111,6 @@ pub fn register(engine: &mut Engine, options: Options) -> Result<Dbridge, Error>
     let blocker = Blocker::new(options.runtime.clone())?;
     options.apply(engine);
     let mut module = Module::new();
-    error::register(engine);
     value::register(engine, &mut module);
     database::register(engine, &mut module, &blocker);
     transaction::register(engine);

@@ -1,4 +1,141 @@
 //! # dbridge-rhai
 //!
-//! The dbridge engine from Rhai. The binding is built in its own issue; this
-//! crate currently holds no API.
+//! The dbridge engine from [Rhai](https://rhai.rs) scripts: the surface of the
+//! Lua binding, spelt the Rhai way (`db.fetch_all(...)`, `#{...}` option maps,
+//! `()` for NULL). The script reference is `docs/rhai.md`.
+//!
+//! One call, [`register`], installs dbridge into a host's [`rhai::Engine`]
+//! with the limits the host chooses; [`sandboxed_engine`] makes a fresh engine
+//! with safe defaults.
+//!
+//! ## Blocking
+//!
+//! Rhai has no coroutines: a database call blocks the thread running the
+//! script until it completes on a tokio runtime (the one given in
+//! [`Options::runtime`], else the one current at registration, else a small
+//! runtime the binding starts). This is correct
+//!
+//! - on a plain thread (no runtime entered): the simplest host;
+//! - on a multi-thread runtime's worker (via `tokio::task::block_in_place`),
+//!   though a long script then holds a worker: prefer [`spawn_blocking`];
+//! - under [`spawn_blocking`], on any runtime flavor: the recommended way to
+//!   run scripts from async code, and the only one on a current-thread runtime.
+//!
+//! On a current-thread runtime's own thread a database call fails with an
+//! `invalid_state` error instead of stalling (or panicking) the runtime.
+//!
+//! # Examples
+//!
+//! ```
+//! let engine = dbridge_rhai::sandboxed_engine()?;
+//! let n: i64 = engine.eval(r#"
+//!     let db = dbridge::connect("sqlite::memory:");
+//!     db.execute("CREATE TABLE t (n INTEGER)");
+//!     db.transaction(|tx| {
+//!         tx.execute("INSERT INTO t VALUES ($1), ($2)", [1, 2]);
+//!     });
+//!     db.fetch_one("SELECT sum(n) AS s FROM t").s
+//! "#)?;
+//! assert_eq!(n, 3);
+//! # Ok::<_, Box<dyn std::error::Error>>(())
+//! ```
+#![warn(missing_docs, missing_debug_implementations, unreachable_pub)]
+
+mod database;
+mod error;
+mod options;
+mod raw_sql;
+mod runtime;
+mod script_options;
+mod stream;
+mod transaction;
+mod value;
+
+use dbridge_engine::{Database, Error};
+use rhai::{Engine, Module};
+
+pub use database::Db;
+pub use error::{DbError, db_error};
+pub use options::{Options, Progress};
+pub use runtime::{allow_blocking, spawn_blocking};
+pub use stream::{RowIter, RowStream};
+pub use transaction::Tx;
+pub use value::Json;
+
+use runtime::Blocker;
+
+/// What [`register`] returns: the binding's tie to its runtime, used to hand
+/// scripts a database the host opened itself.
+#[derive(Debug, Clone)]
+pub struct Dbridge {
+    blocker: Blocker,
+}
+
+impl Dbridge {
+    /// A database the host opened, as a script value (push it into a
+    /// `rhai::Scope` to give scripts a global `db`).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # let rt = tokio::runtime::Runtime::new().unwrap();
+    /// let db = rt.block_on(dbridge_engine::Database::connect("sqlite::memory:")).unwrap();
+    /// let mut engine = rhai::Engine::new();
+    /// let dbridge = dbridge_rhai::register(
+    ///     &mut engine,
+    ///     dbridge_rhai::Options::new().runtime(rt.handle().clone()),
+    /// ).unwrap();
+    /// let mut scope = rhai::Scope::new();
+    /// scope.push("db", dbridge.database(db));
+    /// let one: i64 = engine.eval_with_scope(&mut scope, "db.fetch_one(\"SELECT 1 AS one\").one").unwrap();
+    /// assert_eq!(one, 1);
+    /// ```
+    pub fn database(&self, db: Database) -> Db {
+        Db::new(db, self.blocker.clone())
+    }
+
+    /// The runtime database calls run on.
+    pub fn runtime(&self) -> &tokio::runtime::Handle {
+        self.blocker.handle()
+    }
+}
+
+/// Installs dbridge into `engine`: the `dbridge::` functions (`connect`,
+/// `json`), the `Database`, `Transaction`, `RowStream` and `Json`
+/// types with their methods, and the limits set in `options`.
+///
+/// # Errors
+/// [`Error::Configuration`] when no runtime was given, none is current, and
+/// one cannot be started.
+pub fn register(engine: &mut Engine, options: Options) -> Result<Dbridge, Error> {
+    let blocker = Blocker::new(options.runtime.clone())?;
+    options.apply(engine);
+    let mut module = Module::new();
+    value::register(engine, &mut module);
+    database::register(engine, &mut module, &blocker);
+    transaction::register(engine);
+    stream::register(engine);
+    engine.register_static_module("dbridge", module.into());
+    Ok(Dbridge { blocker })
+}
+
+/// A new engine for untrusted scripts: Rhai's standard library without
+/// `eval`, the limits of [`Options::sandboxed`], and dbridge registered.
+///
+/// # Errors
+/// As [`register`].
+pub fn sandboxed_engine() -> Result<Engine, Error> {
+    sandboxed_engine_with(Options::sandboxed())
+}
+
+/// As [`sandboxed_engine`], with the host's options (start from
+/// [`Options::sandboxed`] to keep its limits).
+///
+/// # Errors
+/// As [`register`].
+pub fn sandboxed_engine_with(options: Options) -> Result<Engine, Error> {
+    let mut engine = Engine::new();
+    engine.disable_symbol("eval");
+    register(&mut engine, options)?;
+    Ok(engine)
+}

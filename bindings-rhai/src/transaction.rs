@@ -1,0 +1,231 @@
+//! [`Tx`]: a transaction as a script sees it (`db.begin()`, or the argument of
+//! `db.transaction(|tx| ...)`), with raw SQL, savepoints, `commit` and
+//! `rollback`; and [`run_transaction`], the closure form with retries.
+//!
+//! A transaction the script drops without finishing it (it goes out of scope,
+//! the script fails, or a limit stops the script) is rolled back.
+
+use std::fmt;
+use std::sync::Arc;
+
+use dbridge_engine::{Backend, Error, Row, Statement, Transaction, TransactionOptions};
+use futures_util::StreamExt;
+use futures_util::stream::BoxStream;
+use rhai::{Dynamic, Engine, EvalAltResult, FnPtr, ImmutableString, NativeCallContext};
+use tokio::sync::{Mutex, MutexGuard};
+
+use crate::database::Db;
+use crate::error::{db_error, to_rhai};
+use crate::raw_sql::Executor;
+use crate::runtime::{Blocker, backoff};
+
+type Res<T> = Result<T, Box<EvalAltResult>>;
+type Slot = Arc<Mutex<Option<Transaction>>>;
+
+struct Inner {
+    slot: Slot,
+    blocker: Blocker,
+    backend: Backend,
+}
+
+impl Drop for Inner {
+    fn drop(&mut self) {
+        // A row stream still running over the transaction holds the lock; the
+        // transaction then goes when the stream does (in the runtime, rolled back).
+        let Ok(mut guard) = self.slot.try_lock() else {
+            return;
+        };
+        let Some(tx) = guard.take() else { return };
+        drop(guard);
+        if self.blocker.can_block() {
+            // Roll back now, so that locks are released before the host goes on.
+            let _ = self.blocker.block_on(tx.rollback());
+        } else {
+            self.blocker.drop_in_runtime(tx);
+        }
+    }
+}
+
+/// A transaction as a script sees it (Rhai type name `Transaction`). Clones
+/// share it.
+#[derive(Clone)]
+pub struct Tx {
+    inner: Arc<Inner>,
+}
+
+impl fmt::Debug for Tx {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Tx")
+            .field("backend", &self.inner.backend)
+            .finish_non_exhaustive()
+    }
+}
+
+fn finished() -> Error {
+    Error::InvalidState("the transaction has already finished".into())
+}
+
+fn busy() -> Error {
+    Error::InvalidState(
+        "the transaction is busy: a row stream over it is still open (finish or close it first)"
+            .into(),
+    )
+}
+
+impl Tx {
+    pub(crate) fn new(tx: Transaction, blocker: Blocker) -> Self {
+        Self {
+            inner: Arc::new(Inner {
+                backend: tx.backend(),
+                slot: Arc::new(Mutex::new(Some(tx))),
+                blocker,
+            }),
+        }
+    }
+
+    fn lock(&self) -> Result<MutexGuard<'_, Option<Transaction>>, Error> {
+        self.inner.slot.try_lock().map_err(|_| busy())
+    }
+
+    /// Runs `f` on the open transaction, blocking until its future completes.
+    fn with<T>(
+        &self,
+        f: impl AsyncFnOnce(&mut Transaction) -> Result<T, Error>,
+    ) -> Result<T, Error> {
+        let mut guard = self.lock()?;
+        let tx = guard.as_mut().ok_or_else(finished)?;
+        self.inner.blocker.block_on(f(tx))?
+    }
+
+    /// Commits (`commit == true`) or rolls back; an error if already finished.
+    fn finish(&self, commit: bool) -> Result<(), Error> {
+        let tx = self.lock()?.take().ok_or_else(finished)?;
+        let blocker = &self.inner.blocker;
+        if commit {
+            blocker.block_on(tx.commit())?
+        } else {
+            blocker.block_on(tx.rollback())?
+        }
+    }
+
+    /// As [`Tx::finish`], doing nothing if the script already finished it.
+    fn finish_if_open(&self, commit: bool) -> Result<(), Error> {
+        if self.lock()?.is_none() {
+            return Ok(());
+        }
+        self.finish(commit)
+    }
+
+    fn is_open(&mut self) -> bool {
+        self.inner.slot.try_lock().map_or(true, |g| g.is_some())
+    }
+}
+
+impl Executor for Tx {
+    fn blocker(&self) -> &Blocker {
+        &self.inner.blocker
+    }
+
+    fn execute(&self, stmt: Statement) -> Result<u64, Error> {
+        self.with(async move |tx| tx.execute_statement(&stmt).await)
+    }
+
+    fn fetch_all(&self, stmt: Statement) -> Result<Vec<Row>, Error> {
+        self.with(async move |tx| tx.fetch_all_statement(stmt).await)
+    }
+
+    fn fetch_optional(&self, stmt: Statement) -> Result<Option<Row>, Error> {
+        self.with(async move |tx| tx.fetch_statement(stmt).next().await.transpose())
+    }
+
+    fn stream(&self, stmt: Statement) -> Result<BoxStream<'static, Result<Row, Error>>, Error> {
+        let guard = self
+            .inner
+            .slot
+            .clone()
+            .try_lock_owned()
+            .map_err(|_| busy())?;
+        if guard.is_none() {
+            return Err(finished());
+        }
+        Ok(async_stream::try_stream! {
+            let mut guard = guard;
+            if let Some(tx) = guard.as_mut() {
+                let mut rows = tx.fetch_statement(stmt);
+                while let Some(row) = rows.next().await {
+                    yield row?;
+                }
+            }
+        }
+        .boxed())
+    }
+}
+
+/// `db.transaction([opts,] |tx| { ... })`: runs the closure in a transaction;
+/// commits when it returns (its value is the result), rolls back and raises
+/// its error when it fails. After a serialization failure, deadlock or busy
+/// database it runs the closure again, up to `max_retries` times.
+pub(crate) fn run_transaction(
+    ctx: &NativeCallContext,
+    db: &mut Db,
+    options: TransactionOptions,
+    body: &FnPtr,
+) -> Res<Dynamic> {
+    let mut attempt = 0;
+    loop {
+        let tx = db.begin(options)?;
+        let outcome = match body.call_within_context::<Dynamic>(ctx, (tx.clone(),)) {
+            Ok(v) => tx.finish_if_open(true).map(|()| v).map_err(to_rhai),
+            Err(e) => {
+                // The closure's error is what matters; a failed rollback leaves
+                // nothing committed either way.
+                let _ = tx.finish_if_open(false);
+                Err(e)
+            }
+        };
+        match outcome {
+            Err(e)
+                if attempt < options.get_max_retries()
+                    && db_error(&e).is_some_and(|d| d.is_retryable()) =>
+            {
+                attempt += 1;
+                tracing::debug!(attempt, "retrying transaction");
+                db.blocker().sleep(backoff(attempt)).map_err(to_rhai)?;
+            }
+            other => return other,
+        }
+    }
+}
+
+fn savepoint_fn(
+    f: fn(&mut Transaction, String) -> futures_util::future::BoxFuture<'_, Result<(), Error>>,
+) -> impl Fn(&mut Tx, ImmutableString) -> Res<()> + Clone + Send + Sync + 'static {
+    move |t: &mut Tx, name: ImmutableString| {
+        let name = name.to_string();
+        t.with(async move |tx| f(tx, name).await).map_err(to_rhai)
+    }
+}
+
+/// Registers `Transaction` and its methods.
+pub(crate) fn register(engine: &mut Engine) {
+    let savepoint = savepoint_fn(|tx, n| Box::pin(async move { tx.savepoint(&n).await }));
+    let rollback_to =
+        savepoint_fn(|tx, n| Box::pin(async move { tx.rollback_to_savepoint(&n).await }));
+    let release = savepoint_fn(|tx, n| Box::pin(async move { tx.release_savepoint(&n).await }));
+    engine
+        .register_type_with_name::<Tx>("Transaction")
+        .register_get("backend", |t: &mut Tx| t.inner.backend.name().to_string())
+        .register_get("is_open", Tx::is_open)
+        .register_fn("savepoint", savepoint)
+        .register_fn("rollback_to", rollback_to.clone())
+        .register_fn("rollback_to_savepoint", rollback_to)
+        .register_fn("release", release.clone())
+        .register_fn("release_savepoint", release)
+        .register_fn("commit", |t: &mut Tx| t.finish(true).map_err(to_rhai))
+        .register_fn("rollback", |t: &mut Tx| t.finish(false).map_err(to_rhai))
+        .register_fn("to_string", |t: &mut Tx| {
+            let state = if t.is_open() { "open" } else { "finished" };
+            format!("Transaction({}, {state})", t.inner.backend.name())
+        });
+    crate::raw_sql::register::<Tx>(engine);
+}

@@ -145,3 +145,12 @@ fn connect_options(v: &LuaValue) -> Result<ConnectOptions, LuaDbError> {
     }
     Ok(o)
 }
+
+/// `db:backend()`: `"sqlite"` or `"postgresql"`.
+pub(crate) fn backend(lua: &Lua, this: LuaValue) -> Raw {
+    let r = crate::query::Target::from_lua(&this, "backend").and_then(|t| match t {
+        crate::query::Target::Db(db) => Ok(db.backend().name()),
+        crate::query::Target::Tx(_) => Err(LuaDbError::argument("backend", 1, "a database", &this)),
+    });
+    raw(lua, r)
+}

@@ -1,5 +1,7 @@
 //! [`InstallOptions`]: what a host decides when it installs dbridge.
 
+use std::time::Duration;
+
 use mlua::StdLib;
 use tokio::runtime::Handle;
 
@@ -26,6 +28,7 @@ pub struct InstallOptions {
     pub(crate) libs: StdLib,
     pub(crate) memory_limit: Option<usize>,
     pub(crate) instruction_budget: Option<u64>,
+    pub(crate) call_timeout: Option<Duration>,
     pub(crate) global: bool,
 }
 
@@ -36,6 +39,7 @@ impl Default for InstallOptions {
             libs: Self::sandbox_libs(),
             memory_limit: None,
             instruction_budget: Some(100_000_000),
+            call_timeout: None,
             global: true,
         }
     }
@@ -85,6 +89,17 @@ impl InstallOptions {
     /// `xpcall` or `coroutine.resume` cannot swallow.
     pub fn instruction_budget(mut self, instructions: Option<u64>) -> Self {
         self.instruction_budget = instructions;
+        self
+    }
+
+    /// The longest one [`call`](crate::call) may take, waits included (`None`:
+    /// no limit). The instruction budget stops a script that computes forever;
+    /// this stops one that keeps waiting (a loop of database calls, a sleep). A
+    /// call over time fails with a `timeout` error and its open transactions are
+    /// rolled back. It takes effect when the script next waits, so use it with
+    /// a budget.
+    pub fn call_timeout(mut self, limit: Option<Duration>) -> Self {
+        self.call_timeout = limit;
         self
     }
 

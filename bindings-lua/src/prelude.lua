@@ -38,6 +38,7 @@ end
 
 function Db:begin(opts) return check(begin(self, opts)) end
 function Db:close() return check(raw.close(self)) end
+function Db:backend() return check(raw.backend(self)) end
 
 for _, name in ipairs({ "execute", "fetch_all", "fetch_one", "fetch_optional", "stream" }) do
   Tx[name] = Db[name]

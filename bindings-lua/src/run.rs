@@ -13,17 +13,23 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
+use std::time::Duration;
+
+use dbridge_engine::ErrorKind;
 use mlua::{FromLuaMulti, Function, IntoLuaMulti, Lua};
 
 use crate::context::{CallContext, Enter, budget_error};
+use crate::error::LuaDbError;
 use crate::sandbox::Installed;
 
 /// A running call of a Lua function (see [`call`]).
 #[must_use = "futures do nothing unless polled"]
 pub struct Call<R> {
-    inner: Pin<Box<dyn Future<Output = mlua::Result<R>> + Send>>,
+    inner: Option<Pin<Box<dyn Future<Output = mlua::Result<R>> + Send>>>,
     ctx: Arc<CallContext>,
     runtime: Option<tokio::runtime::Handle>,
+    timeout: Option<Duration>,
+    deadline: Option<Pin<Box<tokio::time::Sleep>>>,
     done: bool,
 }
 
@@ -40,16 +46,31 @@ impl<R> Future for Call<R> {
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = &mut *self;
-        if this.done {
+        let Some(inner) = this.inner.as_mut() else {
             return Poll::Ready(Err(mlua::Error::runtime("the call has already finished")));
-        }
+        };
         let _rt = match (&this.runtime, tokio::runtime::Handle::try_current()) {
             (Some(h), Err(_)) => Some(h.enter()),
             _ => None,
         };
+        if let (Some(limit), None) = (this.timeout, &this.deadline) {
+            this.deadline = Some(Box::pin(tokio::time::sleep(limit)));
+        }
         let _ctx = Enter::new(this.ctx.clone());
-        let out = this.inner.as_mut().poll(cx);
+        let out = inner.as_mut().poll(cx);
+        let timed_out = out.is_pending()
+            && this
+                .deadline
+                .as_mut()
+                .is_some_and(|d| d.as_mut().poll(cx).is_ready());
         let out = match out {
+            Poll::Pending if timed_out => {
+                let limit = this.timeout.unwrap_or_default();
+                Poll::Ready(Err(mlua::Error::external(LuaDbError::new(
+                    ErrorKind::Timeout,
+                    format!("the script ran past its time limit of {limit:?} and was stopped"),
+                ))))
+            }
             // A script over budget that is waiting (or was resumed by a catch that
             // slipped through) is stopped here.
             Poll::Pending if this.ctx.is_exhausted() => {
@@ -61,6 +82,9 @@ impl<R> Future for Call<R> {
         if let Poll::Ready(r) = &out {
             this.done = true;
             if r.is_err() {
+                // Drop the stopped coroutine first: its pending database call may
+                // hold a transaction that is to be rolled back.
+                this.inner = None;
                 this.ctx.abandon_transactions();
             }
         }
@@ -75,6 +99,7 @@ impl<R> Drop for Call<R> {
                 (Some(h), Err(_)) => Some(h.enter()),
                 _ => None,
             };
+            self.inner = None;
             self.ctx.abandon_transactions();
         }
     }
@@ -95,11 +120,14 @@ where
     R: FromLuaMulti + Send + 'static,
 {
     let installed = lua.app_data_ref::<Installed>().map(|i| i.clone());
-    let (budget, runtime) = installed.map_or((None, None), |i| (i.budget, i.runtime));
+    let (budget, runtime, timeout) =
+        installed.map_or((None, None, None), |i| (i.budget, i.runtime, i.timeout));
     Call {
-        inner: Box::pin(func.call_async::<R>(args)),
+        inner: Some(Box::pin(func.call_async::<R>(args))),
         ctx: Arc::new(CallContext::new(budget)),
         runtime,
+        timeout,
+        deadline: None,
         done: false,
     }
 }

@@ -15,6 +15,7 @@ const HOOK_EVERY: u32 = 1000;
 pub(crate) struct Installed {
     pub(crate) runtime: Option<tokio::runtime::Handle>,
     pub(crate) budget: Option<u64>,
+    pub(crate) timeout: Option<std::time::Duration>,
 }
 
 pub(crate) fn install(lua: &Lua, opts: &InstallOptions) -> mlua::Result<Table> {
@@ -39,6 +40,7 @@ pub(crate) fn install(lua: &Lua, opts: &InstallOptions) -> mlua::Result<Table> {
     lua.set_app_data(Installed {
         runtime,
         budget: opts.instruction_budget,
+        timeout: opts.call_timeout,
     });
     let module = module::load(lua, budgeted)?;
     if opts.global {

@@ -40,6 +40,10 @@ struct Args {
     #[arg(long, value_name = "FILE")]
     models: Option<PathBuf>,
 
+    /// Run the whole session in a transaction that is rolled back on exit.
+    #[arg(long)]
+    sandbox: bool,
+
     /// Run CODE, print its value, and exit.
     #[arg(short = 'e', long = "execute", value_name = "CODE")]
     execute: Option<String>,
@@ -78,7 +82,11 @@ fn history_path() -> Option<PathBuf> {
 
 fn main() -> ExitCode {
     let args = Args::parse();
-    let runtime = match tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("error: cannot start the async runtime: {e}");
@@ -93,6 +101,23 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    let db = if args.sandbox {
+        match runtime.block_on(db.sandbox()) {
+            Ok(sb) => sb,
+            Err(e) => {
+                eprintln!("error[{}]: {e}", e.kind());
+                return ExitCode::from(2);
+            }
+        }
+    } else {
+        db
+    };
+    let sandbox = db.clone();
+    let prompt = if args.sandbox {
+        "dbridge(sandbox)> "
+    } else {
+        "dbridge> "
+    };
     let interrupted = Arc::new(AtomicBool::new(false));
     let lua = match LuaSession::new(db.clone(), runtime.handle().clone(), interrupted.clone()) {
         Ok(l) => l,
@@ -102,7 +127,13 @@ fn main() -> ExitCode {
         }
     };
     let interp: Shared = Rc::new(RefCell::new(Box::new(lua)));
-    let mut repl = Repl::new(db, interp, runtime.handle().clone(), interrupted, "dbridge> ".into());
+    let mut repl = Repl::new(
+        db,
+        interp,
+        runtime.handle().clone(),
+        interrupted,
+        prompt.into(),
+    );
 
     if let Some(models) = &args.models {
         if let Err(e) = repl.run_file(models, &[]) {
@@ -141,7 +172,17 @@ fn main() -> ExitCode {
             }
         },
     };
+    if args.sandbox {
+        match runtime.block_on(sandbox.rollback_sandbox()) {
+            Ok(()) => eprintln!("sandbox rolled back: nothing was saved"),
+            Err(e) => eprintln!("error[{}]: rolling back the sandbox: {e}", e.kind()),
+        }
+    }
     // Leave without waiting on the pool's background tasks.
     runtime.shutdown_background();
-    if ok { ExitCode::SUCCESS } else { ExitCode::from(1) }
+    if ok {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    }
 }

@@ -5,7 +5,11 @@ use rexpect::session::{PtySession, spawn_command};
 
 fn start(url: &str) -> PtySession {
     let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_dbridge-repl"));
-    cmd.arg("--url").arg(url).env_remove("DATABASE_URL").env("DBRIDGE_HISTORY", history_file()).env("TERM", "xterm");
+    cmd.arg("--url")
+        .arg(url)
+        .env_remove("DATABASE_URL")
+        .env("DBRIDGE_HISTORY", history_file())
+        .env("TERM", "xterm");
     let mut p = spawn_command(cmd, Some(20_000)).expect("spawn dbridge-repl in a pty");
     p.exp_string("dbridge> ").expect("first prompt");
     p
@@ -15,8 +19,8 @@ fn history_file() -> std::path::PathBuf {
     std::env::temp_dir().join(format!("dbridge-history-{}", std::process::id()))
 }
 
-fn sqlite_url() -> String {
-    let dir = std::env::temp_dir().join(format!("dbridge-pty-{}", std::process::id()));
+fn sqlite_url(name: &str) -> String {
+    let dir = std::env::temp_dir().join(format!("dbridge-pty-{name}-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     format!("sqlite://{}", dir.join("t.db").display())
 }
@@ -65,10 +69,25 @@ fn session(url: &str) {
 
 #[test]
 fn interactive_session_on_sqlite() {
-    session(&sqlite_url());
+    session(&sqlite_url("session"));
 }
 
 #[test]
 fn interactive_session_on_postgres() {
     session(&dbridge_testkit::pg_url());
+}
+
+#[test]
+fn sandbox_says_so_in_the_prompt() {
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_dbridge-repl"));
+    cmd.arg("--url")
+        .arg(sqlite_url("sandbox"))
+        .arg("--sandbox")
+        .env_remove("DATABASE_URL")
+        .env("DBRIDGE_HISTORY", history_file());
+    let mut p = spawn_command(cmd, Some(20_000)).expect("spawn");
+    p.exp_string("dbridge(sandbox)> ").unwrap();
+    p.send_control('d').unwrap();
+    p.exp_string("sandbox rolled back").unwrap();
+    p.exp_eof().unwrap();
 }

@@ -405,7 +405,7 @@ fn table_keys(t: &mlua::Table) -> Vec<String> {
 
 /// Names a dbridge object may answer to (DESIGN's vocabulary): userdata
 /// cannot list their methods, so completion asks for each of these.
-const VOCABULARY: &[&str] = &[
+pub(crate) const VOCABULARY: &[&str] = &[
     "execute",
     "fetch_all",
     "fetch_one",

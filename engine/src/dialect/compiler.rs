@@ -335,7 +335,7 @@ impl Compiler {
             } => {
                 let ty = type_hint(expr);
                 let real = self.numeric_as_real(&[ty.as_ref()]);
-                let mut operand = |c: &mut Self, e: &Expr| {
+                let operand = |c: &mut Self, e: &Expr| {
                     if real {
                         c.as_real(e)
                     } else {

@@ -248,6 +248,7 @@ impl ConnectOptions {
 
 /// A parsed connection URL. `Display` and `Debug` show it with the password masked.
 #[derive(Clone)]
+#[allow(clippy::large_enum_variant)] // one per pool; boxing buys nothing
 pub(crate) enum Target {
     Sqlite {
         options: SqliteConnectOptions,
@@ -322,7 +323,7 @@ impl Target {
             .map_err(|e| Error::Configuration(format!("malformed postgres URL: {e}")))?;
         let password = parsed
             .password()
-            .map(|p| percent_decode(p))
+            .map(percent_decode)
             .filter(|p| !p.is_empty());
         let mut masked = parsed.clone();
         if parsed.password().is_some() {

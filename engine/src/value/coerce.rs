@@ -22,7 +22,7 @@ fn out_of_range(ty: &SqlType, target: &str) -> Error {
 /// An integral float as an `i64`, if it is one and is in range.
 fn integral(f: f64) -> Option<i64> {
     // 2^63 is exactly representable; anything at or above it does not fit.
-    (f.fract() == 0.0 && f >= -9_223_372_036_854_775_808.0 && f < 9_223_372_036_854_775_808.0)
+    (f.fract() == 0.0 && (-9_223_372_036_854_775_808.0..9_223_372_036_854_775_808.0).contains(&f))
         .then_some(f as i64)
 }
 

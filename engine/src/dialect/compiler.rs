@@ -6,7 +6,7 @@ use std::fmt::Write as _;
 
 use crate::error::{Backend, Error, Result};
 use crate::ident::Ident;
-use crate::query::{BinaryOp, Expr, FrameBound, FrameUnits, OrderBy, Window};
+use crate::query::{BinaryOp, Expr, FrameBound, FrameUnits, JsonOp, OrderBy, Window};
 use crate::value::{SqlType, Value};
 
 use super::{Dialect, dialect_for};
@@ -50,8 +50,11 @@ fn prec(e: &Expr) -> Prec {
             BinaryOp::Mul | BinaryOp::Div | BinaryOp::Rem => Prec::MulDiv,
             BinaryOp::Concat => Prec::Other,
         },
-        // The SQLite forms of JSON operators are function calls or comparisons:
-        // treat them all as the weakest operator form.
+        // Member access binds like any other operator on PostgreSQL and tighter
+        // on SQLite; the tests are comparisons (`json_type(..) IS NOT NULL` on SQLite).
+        Expr::Json(JsonOp::Get | JsonOp::GetText | JsonOp::Path | JsonOp::PathText, ..) => {
+            Prec::Other
+        }
         Expr::Json(..) => Prec::Cmp,
         Expr::Neg(_) => Prec::Unary,
         Expr::Column(_)

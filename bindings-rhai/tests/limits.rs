@@ -6,7 +6,7 @@ mod common;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use common::{ok, run, run_with};
+use common::{check, ok, run, run_with};
 use dbridge_rhai::Options;
 use dbridge_testkit::{TestDb, each_backend};
 use rhai::EvalAltResult;
@@ -26,7 +26,7 @@ async fn ids(t: &TestDb) -> String {
 /// writable at once (on SQLite that needs its write lock released).
 async fn host_goes_on(t: &TestDb) {
     assert_eq!(ids(t).await, "[]");
-    ok(t, "db.execute(\"INSERT INTO jobs VALUES (100)\")").await;
+    check(t, "db.execute(\"INSERT INTO jobs VALUES (100)\")").await;
     assert_eq!(ids(t).await, "[100]");
 }
 
@@ -35,7 +35,7 @@ fn too_many_operations(err: &EvalAltResult) -> bool {
 }
 
 each_backend!(endless_loop_in_an_open_transaction, |t| async move {
-    ok(&t, SETUP).await;
+    check(&t, SETUP).await;
     let err = run_with(
         &t,
         Options::sandboxed().max_operations(50_000),
@@ -52,7 +52,7 @@ each_backend!(endless_loop_in_an_open_transaction, |t| async move {
 });
 
 each_backend!(endless_loop_in_a_transaction_closure, |t| async move {
-    ok(&t, SETUP).await;
+    check(&t, SETUP).await;
     let err = run_with(
         &t,
         Options::sandboxed().max_operations(50_000),
@@ -70,7 +70,7 @@ each_backend!(endless_loop_in_a_transaction_closure, |t| async move {
 });
 
 each_backend!(progress_callback_stops_a_script, |t| async move {
-    ok(&t, SETUP).await;
+    check(&t, SETUP).await;
     let stop = Arc::new(AtomicBool::new(false));
     let flag = stop.clone();
     let options = Options::new().on_progress(move |_| {
@@ -107,7 +107,7 @@ each_backend!(progress_callback_stops_a_script, |t| async move {
 });
 
 each_backend!(deep_recursion_and_big_values_are_refused, |t| async move {
-    ok(&t, SETUP).await;
+    check(&t, SETUP).await;
     let err = run(&t, "fn f(n) { f(n + 1) } f(0)").await.unwrap_err();
     assert!(
         matches!(*err.unwrap_inner(), EvalAltResult::ErrorStackOverflow(..)),

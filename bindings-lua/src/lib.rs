@@ -1,4 +1,93 @@
 //! # dbridge-lua
 //!
-//! The dbridge engine from Lua, through mlua. The binding is built in its own
-//! issue; this crate currently holds no API.
+//! The dbridge engine from Lua 5.4 (mlua, vendored: nothing to install).
+//! Scripts get a `dbridge` module (global and `require("dbridge")`) whose
+//! database calls are async underneath: a host that runs scripts as coroutines
+//! keeps its event loop free while they wait on the database, and a host that
+//! blocks runs the same scripts with [`exec_blocking`].
+//!
+//! - [`new_lua`] makes a sandboxed Lua state with dbridge installed;
+//!   [`install`] puts dbridge into a state the host made itself.
+//! - [`call`], [`exec`], [`eval`] run Lua under the budget chosen in
+//!   [`InstallOptions`]; [`exec_blocking`] for hosts that wait.
+//! - [`LuaDbError`] is what scripts catch; [`LuaDb`] wraps a database the host
+//!   opened so that scripts can use it.
+//!
+//! The script API is documented for script authors in `docs/lua.md`.
+//!
+//! # Examples
+//!
+//! ```
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> mlua::Result<()> {
+//! let lua = dbridge_lua::new_lua(dbridge_lua::InstallOptions::new())?;
+//! let n: i64 = dbridge_lua::eval(&lua, r#"
+//!     local db = dbridge.connect("sqlite::memory:")
+//!     db:execute("CREATE TABLE t (n INTEGER)")
+//!     db:transaction(function(tx)
+//!         tx:execute("INSERT INTO t (n) VALUES ($1), ($2)", { 1, 2 })
+//!     end)
+//!     return db:fetch_one("SELECT sum(n) AS s FROM t").s
+//! "#, "=example").await?;
+//! assert_eq!(n, 3);
+//! # Ok(()) }
+//! ```
+#![warn(missing_docs, missing_debug_implementations, unreachable_pub)]
+
+mod context;
+mod database;
+mod error;
+mod module;
+mod options;
+mod query;
+mod run;
+mod runtime_drop;
+mod sandbox;
+mod stream;
+mod transaction;
+mod value;
+
+pub use context::BUDGET_EXCEEDED;
+pub use database::LuaDb;
+pub use error::{ErrorDetails, LuaDbError};
+pub use mlua;
+pub use mlua::StdLib;
+pub use options::InstallOptions;
+pub use run::{Call, call, eval, exec, exec_blocking};
+pub use value::rows_to_lua;
+
+use mlua::{Lua, LuaOptions, Table};
+
+/// Makes a new Lua state with exactly the libraries in `opts` and dbridge
+/// installed: the way to run untrusted scripts.
+///
+/// # Errors
+/// If the state cannot be created or the module fails to load.
+pub fn new_lua(opts: InstallOptions) -> mlua::Result<Lua> {
+    let lua = Lua::new_with(opts.libs, LuaOptions::new())?;
+    install(&lua, opts)?;
+    Ok(lua)
+}
+
+/// Installs dbridge into a Lua state the host made: sets the `dbridge` global
+/// and `require("dbridge")`, removes the libraries `opts` does not allow (see
+/// [`InstallOptions::libs`]), sets the memory limit and the instruction hook.
+/// Installing twice reuses the module.
+///
+/// Under an instruction budget this sets the state's global hook (replacing
+/// any the host set) and wraps `pcall`, `xpcall`, `coroutine.resume` and
+/// `coroutine.close` so that they re-raise once the running call's budget is
+/// spent; they behave as before otherwise.
+///
+/// # Errors
+/// If the module fails to load or the memory limit cannot be set.
+pub fn install(lua: &Lua, opts: InstallOptions) -> mlua::Result<Table> {
+    sandbox::install(lua, &opts)
+}
+
+/// The runtime recorded at install, for objects that must drop a connection
+/// outside any runtime.
+pub(crate) fn installed_handle(lua: &Lua) -> Option<tokio::runtime::Handle> {
+    lua.app_data_ref::<sandbox::Installed>()
+        .and_then(|i| i.runtime.clone())
+}

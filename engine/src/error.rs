@@ -57,6 +57,8 @@ pub enum ErrorKind {
     Validation,
     /// An optimistic-concurrency check failed: the row changed or vanished.
     StaleData,
+    /// A model declaration is invalid, or names a part of a model that does not exist.
+    Schema,
     /// Any other database error.
     Database,
 }
@@ -85,6 +87,7 @@ impl ErrorKind {
             Self::InvalidState => "invalid_state",
             Self::Validation => "validation",
             Self::StaleData => "stale_data",
+            Self::Schema => "schema",
             Self::Database => "database",
         }
     }
@@ -241,6 +244,18 @@ pub enum Error {
     /// An object was used in a state that does not allow it.
     #[error("{0}")]
     InvalidState(String),
+
+    /// A model declaration is invalid, or a query names a part of a model that
+    /// does not exist ("no column `emial` on model `User`").
+    #[error("{message}")]
+    Schema {
+        /// The model concerned.
+        model: String,
+        /// The column concerned, if any.
+        column: Option<String>,
+        /// The whole message, naming the model and the column.
+        message: String,
+    },
 }
 
 impl Error {
@@ -258,6 +273,7 @@ impl Error {
             Self::MultipleRows => ErrorKind::MultipleRows,
             Self::Unsupported { .. } => ErrorKind::Unsupported,
             Self::InvalidState(_) => ErrorKind::InvalidState,
+            Self::Schema { .. } => ErrorKind::Schema,
         }
     }
 

@@ -11,6 +11,10 @@
 //!   may handle; messages never hold passwords or bound values.
 //! - [`value`]: [`Value`] and [`SqlType`], the 25 column types and their text forms.
 //! - [`ident`]: validated identifiers, the only way a name reaches SQL.
+//! - [`schema`]: models declared at run time ([`schema::Model`], columns,
+//!   constraints, indexes) and the [`schema::Metadata`] registry (create / drop all).
+//! - [`query`]: expressions and SELECT / INSERT / UPDATE / DELETE as plain data.
+//! - [`dialect`]: the compiler from statements to SQL text and parameters, per backend.
 //! - [`db`]: [`Database`] (a pool over SQLite or PostgreSQL), raw SQL with bound
 //!   parameters, row streams, [`Transaction`]s with savepoints and retries.
 //!
@@ -41,6 +45,8 @@ pub mod db;
 pub mod dialect;
 pub mod error;
 pub mod ident;
+pub mod query;
+pub mod schema;
 pub mod value;
 
 pub use db::{

@@ -138,7 +138,7 @@ impl Drop for TestDb {
 /// Runs the same async test body on every backend: one `#[tokio::test]` per
 /// backend, named `sqlite` and `postgres` inside a module named after the test.
 ///
-/// ```ignore
+/// ```text
 /// dbridge_testkit::each_backend!(inserts_rows, |t| async move {
 ///     t.db.execute("CREATE TABLE x (n INTEGER)", &[]).await.unwrap();
 /// });

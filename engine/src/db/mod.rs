@@ -123,14 +123,19 @@ impl Database {
             } => {
                 let connect = options
                     .pool::<sqlx::Sqlite>(*in_memory)
-                    .connect_with(options.sqlite(o.clone(), *in_memory));
+                    .connect_with(options.sqlite((**o).clone(), *in_memory));
                 Pool::Sqlite(bounded(connect, timeout).await?.map_err(connect_err)?)
             }
             Target::Postgres { options: o, .. } => {
-                let connect = options
-                    .pool::<sqlx::Postgres>(false)
-                    .connect_with(options.pg((**o).clone()));
-                Pool::Postgres(bounded(connect, timeout).await?.map_err(connect_err)?)
+                // The pool retries refused connections until its timeout and then
+                // reports only the timeout; one direct attempt first gives the
+                // real reason (refused, no such database, bad password) at once.
+                let pg = options.pg((**o).clone());
+                let probe = bounded(sqlx::ConnectOptions::connect(&pg), timeout).await?;
+                let probe: sqlx::PgConnection = probe.map_err(connect_err)?;
+                // Closing a healthy connection can only fail on a broken socket.
+                let _ = sqlx::Connection::close(probe).await;
+                Pool::Postgres(options.pool::<sqlx::Postgres>(false).connect_lazy_with(pg))
             }
         };
         tracing::debug!(url = target.shown(), "connected");
@@ -337,19 +342,22 @@ impl Database {
     /// let db = Database::connect("sqlite::memory:").await?;
     /// db.execute("CREATE TABLE c (n INTEGER)", &[]).await?;
     /// let opts = TransactionOptions::new().isolation(IsolationLevel::Serializable).max_retries(3);
-    /// let n = db.transaction(opts, async |tx| {
+    /// let n = db.transaction(opts, |tx| Box::pin(async move {
     ///     tx.execute("INSERT INTO c VALUES (1)", &[]).await?;
     ///     Ok(tx.fetch_one("SELECT count(*) AS n FROM c", &[]).await?.get("n")?.clone())
-    /// }).await?;
+    /// })).await?;
     /// assert_eq!(n.as_i64(), Some(1));
     /// # Ok(()) }
     /// ```
+    ///
+    /// The body returns a boxed future (`|tx| Box::pin(async move { ... })`) so
+    /// that the whole call stays `Send` and can run in `tokio::spawn`.
     ///
     /// # Errors
     /// The body's error, or the last retryable error once the retries are spent.
     pub async fn transaction<T, F>(&self, options: TransactionOptions, mut body: F) -> Result<T>
     where
-        F: AsyncFnMut(&mut Transaction) -> Result<T>,
+        F: for<'t> FnMut(&'t mut Transaction) -> futures_util::future::BoxFuture<'t, Result<T>>,
     {
         let mut attempt = 0;
         loop {

@@ -250,7 +250,7 @@ impl ConnectOptions {
 #[derive(Clone)]
 pub(crate) enum Target {
     Sqlite {
-        options: SqliteConnectOptions,
+        options: Box<SqliteConnectOptions>,
         in_memory: bool,
         shown: String,
     },
@@ -311,7 +311,7 @@ impl Target {
         let options = SqliteConnectOptions::from_str(url)
             .map_err(|e| Error::Configuration(format!("malformed sqlite URL: {e}")))?;
         Ok(Self::Sqlite {
-            options,
+            options: Box::new(options),
             in_memory,
             shown: url.to_owned(),
         })
@@ -322,7 +322,7 @@ impl Target {
             .map_err(|e| Error::Configuration(format!("malformed postgres URL: {e}")))?;
         let password = parsed
             .password()
-            .map(|p| percent_decode(p))
+            .map(percent_decode)
             .filter(|p| !p.is_empty());
         let mut masked = parsed.clone();
         if parsed.password().is_some() {

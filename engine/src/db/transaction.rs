@@ -359,12 +359,15 @@ impl Drop for Transaction {
     fn drop(&mut self) {
         // sqlx rolls the transaction back when it is dropped; on SQLite a
         // read-only transaction must also give its connection write access back.
-        if let (true, Some(TxConn::Sqlite(mut tx))) = (self.sqlite_read_only, self.conn.take()) {
-            if let Ok(handle) = tokio::runtime::Handle::try_current() {
-                handle.spawn(async move {
-                    let _ = sqlx::Executor::execute(&mut *tx, "PRAGMA query_only = OFF").await;
-                });
-            }
+        if !self.sqlite_read_only {
+            return;
+        }
+        if let (Some(TxConn::Sqlite(mut tx)), Ok(handle)) =
+            (self.conn.take(), tokio::runtime::Handle::try_current())
+        {
+            handle.spawn(async move {
+                let _ = sqlx::Executor::execute(&mut *tx, "PRAGMA query_only = OFF").await;
+            });
         }
     }
 }

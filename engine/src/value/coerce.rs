@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use chrono::NaiveTime;
 
-use super::{Array, EnumValue, Numeric, SqlType, Temporal, Value, parse_text};
+use super::{Array, EnumValue, Numeric, SqlType, Temporal, Value, parse_text, text::array_json};
 use crate::error::{Error, Result};
 
 fn mismatch(v: &Value, ty: &SqlType, target: &str) -> Error {
@@ -22,7 +22,7 @@ fn out_of_range(ty: &SqlType, target: &str) -> Error {
 /// An integral float as an `i64`, if it is one and is in range.
 fn integral(f: f64) -> Option<i64> {
     // 2^63 is exactly representable; anything at or above it does not fit.
-    (f.fract() == 0.0 && f >= -9_223_372_036_854_775_808.0 && f < 9_223_372_036_854_775_808.0)
+    (f.fract() == 0.0 && (-9_223_372_036_854_775_808.0..9_223_372_036_854_775_808.0).contains(&f))
         .then_some(f as i64)
 }
 
@@ -42,7 +42,8 @@ impl Value {
     /// Converts this value to `ty` where that loses nothing: integers between widths
     /// (range-checked), integers and integral floats to any numeric type, text parsed
     /// as the target type (`"42"` into an integer column), json and jsonb into each
-    /// other, arrays element by element. NULL fits every type.
+    /// other, arrays element by element (or into json / jsonb as a JSON array).
+    /// NULL fits every type.
     ///
     /// `target` names the destination in errors (`column "age"`, `parameter $2`).
     ///
@@ -139,6 +140,9 @@ impl Value {
             }
             (Value::Enum(e), t) if t.is_textual() => Ok(Value::Text(e.label)),
             (Value::Array(a), SqlType::Array(elem)) => coerce_array(*a, elem, target),
+            // A script's list bound where JSON is expected: the JSON array of its elements.
+            (Value::Array(a), SqlType::Json) => Ok(Value::Json(array_json(&a))),
+            (Value::Array(a), SqlType::Jsonb) => Ok(Value::Jsonb(array_json(&a))),
             (v, t) => Err(mismatch(&v, t, target)),
         }
     }
@@ -210,6 +214,15 @@ mod tests {
         assert_eq!(
             err.to_string(),
             "type mismatch for column \"id\": expected uuid, got boolean"
+        );
+    }
+
+    #[test]
+    fn arrays_coerce_into_json() {
+        let a = Value::array(SqlType::Int8, vec![Value::Int8(1), Value::Null]);
+        assert_eq!(
+            a.coerce(&SqlType::Jsonb, "x").unwrap(),
+            Value::Jsonb(serde_json::json!([1, null]))
         );
     }
 

@@ -310,8 +310,8 @@ impl fmt::Display for Value {
     /// The value's text form (the one SQLite stores), `NULL` for NULL.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Self::Null => f.write_str("NULL"),
-            other => f.write_str(&text::to_text(other)),
+            Self::Null => f.pad("NULL"),
+            other => f.pad(&text::to_text(other)),
         }
     }
 }

@@ -79,7 +79,7 @@ pub(crate) fn to_text(v: &Value) -> String {
 
 /// An array as JSON: numbers and booleans as themselves, every other element
 /// (numeric included, to stay exact) as its text.
-fn array_json(a: &Array) -> serde_json::Value {
+pub(crate) fn array_json(a: &Array) -> serde_json::Value {
     let items = a
         .items
         .iter()

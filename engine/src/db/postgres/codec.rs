@@ -211,9 +211,18 @@ fn encode_numeric(n: &Numeric, buf: &mut Vec<u8>) -> CodecResult<()> {
         buf.extend_from_slice(&[0, 0]);
     };
     let p = match n.kind() {
-        NumericKind::NaN => return Ok(special(buf, NUMERIC_NAN)),
-        NumericKind::Infinity => return Ok(special(buf, NUMERIC_PINF)),
-        NumericKind::NegInfinity => return Ok(special(buf, NUMERIC_NINF)),
+        NumericKind::NaN => {
+            special(buf, NUMERIC_NAN);
+            return Ok(());
+        }
+        NumericKind::Infinity => {
+            special(buf, NUMERIC_PINF);
+            return Ok(());
+        }
+        NumericKind::NegInfinity => {
+            special(buf, NUMERIC_NINF);
+            return Ok(());
+        }
         NumericKind::Finite(p) => p,
     };
     let dscale = u16::try_from(p.frac.len())

@@ -2,6 +2,7 @@
 //! back as the expected type when one is known.
 
 pub(crate) mod codec;
+mod placeholders;
 
 use std::sync::Arc;
 
@@ -17,6 +18,16 @@ use crate::error::{Backend, DatabaseError, Error, ErrorKind, Result};
 use crate::value::SqlType;
 
 fn bind_params(stmt: &Statement) -> Result<SqliteArguments> {
+    let wanted = placeholders::highest(&stmt.sql);
+    if wanted != stmt.params.len() {
+        return Err(Error::InvalidValue {
+            target: "statement".into(),
+            reason: format!(
+                "it takes {wanted} parameter(s) but {} were given",
+                stmt.params.len()
+            ),
+        });
+    }
     let mut args = SqliteArguments::default();
     for (i, v) in stmt.params.iter().enumerate() {
         let added = match codec::to_stored(v, i + 1)? {

@@ -1,0 +1,156 @@
+//! [`LuaDb`]: a connected database as a script sees it, and `dbridge.connect`.
+
+use std::time::Duration;
+
+use dbridge_engine::{ConnectOptions, Database, ErrorKind};
+use mlua::{Lua, MetaMethod, UserData, UserDataMethods, Value as LuaValue};
+
+use crate::error::{LuaDbError, Raw, raw};
+use crate::runtime_drop::RuntimeDrop;
+
+/// A database handle (`dbridge.connect(url)`): a pool shared by every copy.
+#[derive(Debug)]
+pub struct LuaDb {
+    db: RuntimeDrop<Database>,
+}
+
+impl LuaDb {
+    /// Wraps an engine database (hosts use this to hand scripts a database they
+    /// opened themselves, e.g. the REPL's global `db`).
+    pub fn new(db: Database) -> Self {
+        Self {
+            db: RuntimeDrop::new(db, None),
+        }
+    }
+
+    /// The engine database.
+    ///
+    /// # Errors
+    /// An `invalid_state` error once the handle was closed.
+    pub(crate) fn database(&self) -> Result<Database, LuaDbError> {
+        self.db.get().cloned().ok_or_else(closed)
+    }
+}
+
+fn closed() -> LuaDbError {
+    LuaDbError::new(ErrorKind::InvalidState, "the database handle is closed")
+}
+
+impl UserData for LuaDb {
+    fn add_fields<F: mlua::UserDataFields<Self>>(fields: &mut F) {
+        fields.add_meta_field_with("__index", |lua| {
+            lua.named_registry_value::<LuaValue>(crate::module::DB_CLASS)
+        });
+        fields.add_meta_field("__name", "dbridge.database");
+    }
+
+    fn add_methods<M: UserDataMethods<Self>>(methods: &mut M) {
+        methods.add_meta_method(MetaMethod::ToString, |_, this, ()| {
+            Ok(match this.db.get() {
+                Some(db) => format!("dbridge.database({})", db.url()),
+                None => "dbridge.database(closed)".to_string(),
+            })
+        });
+    }
+}
+
+/// `dbridge.connect(url [, opts])`.
+pub(crate) async fn connect(lua: Lua, (url, opts): (LuaValue, LuaValue)) -> Raw {
+    let r = async {
+        let url = match &url {
+            LuaValue::String(s) => s.to_string_lossy(),
+            other => return Err(LuaDbError::argument("connect", 1, "a URL string", other)),
+        };
+        let options = connect_options(&opts)?;
+        let db = Database::connect_with(&url, options).await?;
+        Ok(LuaDb::new(db))
+    }
+    .await;
+    raw(&lua, r)
+}
+
+/// `db:close()`: closes the pool; later calls fail with `invalid_state`.
+pub(crate) async fn close(lua: Lua, this: LuaValue) -> Raw {
+    let r = async {
+        let LuaValue::UserData(ud) = &this else {
+            return Err(LuaDbError::argument("close", 1, "a database", &this));
+        };
+        let db = {
+            let mut d = ud
+                .borrow_mut::<LuaDb>()
+                .map_err(|_| LuaDbError::argument("close", 1, "a database", &this))?;
+            d.db.take()
+        };
+        if let Some(db) = db {
+            db.close().await;
+        }
+        Ok(())
+    }
+    .await;
+    raw(&lua, r)
+}
+
+fn connect_options(v: &LuaValue) -> Result<ConnectOptions, LuaDbError> {
+    let t = match v {
+        LuaValue::Nil => return Ok(ConnectOptions::new()),
+        LuaValue::Table(t) => t,
+        other => {
+            return Err(LuaDbError::argument(
+                "connect",
+                2,
+                "a table of options",
+                other,
+            ));
+        }
+    };
+    let bad = |what: String| LuaDbError::new(ErrorKind::Configuration, what);
+    let secs = |k: &str, v: &LuaValue| -> Result<Duration, LuaDbError> {
+        let f = match v {
+            LuaValue::Integer(i) => *i as f64,
+            LuaValue::Number(f) => *f,
+            _ => return Err(bad(format!("`{k}` must be a number of seconds"))),
+        };
+        Duration::try_from_secs_f64(f)
+            .map_err(|_| bad(format!("`{k}` must be a non-negative number of seconds")))
+    };
+    let count = |k: &str, v: &LuaValue| -> Result<u32, LuaDbError> {
+        match v {
+            LuaValue::Integer(i) => {
+                u32::try_from(*i).map_err(|_| bad(format!("`{k}` must be a non-negative integer")))
+            }
+            _ => Err(bad(format!("`{k}` must be an integer"))),
+        }
+    };
+    let mut o = ConnectOptions::new();
+    for pair in t.pairs::<String, LuaValue>() {
+        let (k, v) = pair.map_err(|_| bad("connect option names must be strings".into()))?;
+        o = match k.as_str() {
+            "max_connections" => o.max_connections(count(&k, &v)?),
+            "min_connections" => o.min_connections(count(&k, &v)?),
+            "acquire_timeout" => o.acquire_timeout(secs(&k, &v)?),
+            "idle_timeout" => o.idle_timeout(Some(secs(&k, &v)?)),
+            "max_lifetime" => o.max_lifetime(Some(secs(&k, &v)?)),
+            "busy_timeout" => o.busy_timeout(secs(&k, &v)?),
+            "statement_cache_capacity" => o.statement_cache_capacity(count(&k, &v)? as usize),
+            "test_before_acquire" => match v {
+                LuaValue::Boolean(b) => o.test_before_acquire(b),
+                _ => return Err(bad("`test_before_acquire` must be a boolean".into())),
+            },
+            "application_name" => match &v {
+                LuaValue::String(s) => o.application_name(s.to_string_lossy()),
+                _ => return Err(bad("`application_name` must be a string".into())),
+            },
+            other => return Err(bad(format!("unknown connect option `{other}`"))),
+        };
+    }
+    Ok(o)
+}
+
+/// `db:backend()`: `"sqlite"` or `"postgresql"`.
+pub(crate) fn backend(lua: &Lua, this: LuaValue) -> Raw {
+    let r = crate::query::Target::from_lua(&this, "backend").and_then(|t| match t {
+        crate::query::Target::Db(db) => Ok(db.backend().name()),
+        crate::query::Target::Tx(_) => Err(LuaDbError::argument("backend", 1, "a database", &this)),
+    });
+    raw(lua, r)
+}

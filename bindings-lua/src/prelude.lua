@@ -1,0 +1,133 @@
+-- dbridge's Lua side: method tables, error raising, db:transaction, row
+-- iterators and (under an instruction budget) the catching functions that
+-- must not swallow the budget's error. Loaded once per Lua state by
+-- dbridge_lua::install with the raw Rust functions.
+local raw, FAIL, null, budgeted, array_mt = ...
+
+local error, select, setmetatable = error, select, setmetatable
+local raw_pcall, raw_xpcall = pcall, xpcall
+local attach, exhausted, is_retryable = raw.attach_traceback, raw.budget_exhausted, raw.is_retryable
+
+-- A raw function returns its value, or FAIL and an error userdata to raise here
+-- (so that scripts catch the error object itself, with kind and message).
+local function check(r, e)
+  if r == FAIL then error(attach(e), 0) end
+  return r
+end
+
+local Db, Tx = {}, {}
+
+local execute, fetch_all, fetch_one, fetch_optional =
+  raw.execute, raw.fetch_all, raw.fetch_one, raw.fetch_optional
+local stream, stream_next, begin, finish, savepoint =
+  raw.stream, raw.stream_next, raw.begin, raw.finish, raw.savepoint
+
+function Db:execute(sql, params) return check(execute(self, sql, params)) end
+function Db:fetch_all(sql, params, opts) return check(fetch_all(self, sql, params, opts)) end
+function Db:fetch_one(sql, params, opts) return check(fetch_one(self, sql, params, opts)) end
+function Db:fetch_optional(sql, params, opts)
+  return check(fetch_optional(self, sql, params, opts))
+end
+
+-- for row in db:stream(sql, params) do ... end
+-- The stream is the loop's to-be-closed value: `break` releases its connection.
+function Db:stream(sql, params, opts)
+  local s = check(stream(self, sql, params, opts))
+  return function() return check(stream_next(s)) end, nil, nil, s
+end
+
+function Db:begin(opts) return check(begin(self, opts)) end
+function Db:close() return check(raw.close(self)) end
+function Db:backend() return check(raw.backend(self)) end
+
+for _, name in ipairs({ "execute", "fetch_all", "fetch_one", "fetch_optional", "stream" }) do
+  Tx[name] = Db[name]
+end
+function Tx:commit() return check(finish(self, true)) end
+function Tx:rollback() return check(finish(self, false)) end
+function Tx:savepoint(name) return check(savepoint(self, name, 0)) end
+function Tx:rollback_to(name) return check(savepoint(self, name, 1)) end
+function Tx:release(name) return check(savepoint(self, name, 2)) end
+
+-- db:transaction(fn [, opts]): runs fn(tx); commits when it returns (passing its
+-- results on), rolls back and re-raises the very error value when it fails.
+-- With opts.retries = n, a serialization failure, deadlock or busy database
+-- (in the body or at commit) rolls back and runs fn again, up to n times.
+local attempt
+
+local function settle(db, fn, opts, n, ok, ...)
+  if ok then return ... end
+  local err = ...
+  local retries = type(opts) == "table" and opts.retries or 0
+  if n < retries and is_retryable(err) and not exhausted() then
+    raw.sleep(raw.backoff(n + 1))
+    return attempt(db, fn, opts, n + 1)
+  end
+  error(err, 0)
+end
+
+local function after(tx, ok, ...)
+  if ok then
+    local cok, cerr = raw_pcall(Tx.commit, tx)
+    if cok then return true, ... end
+    return false, cerr
+  end
+  raw_pcall(Tx.rollback, tx) -- already finished by the body is fine
+  return false, (...)
+end
+
+attempt = function(db, fn, opts, n)
+  local tx = Db.begin(db, opts)
+  return settle(db, fn, opts, n, after(tx, raw_pcall(fn, tx)))
+end
+
+function Db:transaction(fn, opts)
+  if type(fn) ~= "function" then
+    error("bad argument #1 to 'transaction' (function expected, got " .. type(fn) .. ")", 2)
+  end
+  return attempt(self, fn, opts, 0)
+end
+
+local dbridge = {
+  null = null,
+  version = raw.version,
+}
+
+function dbridge.connect(url, opts) return check(raw.connect(url, opts)) end
+function dbridge.error(t) return check(raw.error(t)) end
+function dbridge.json(v) return check(raw.json(v)) end
+function dbridge.bytes(s) return check(raw.bytes(s)) end
+function dbridge.array(t) return setmetatable(t or {}, array_mt) end
+dbridge.is_array = raw.is_array
+function dbridge.sleep(seconds) return check(raw.sleep(seconds)) end
+
+-- Under an instruction budget, a script's own pcall must not swallow the
+-- budget's error: once the running call's budget is spent, every catching
+-- function re-raises whatever it caught.
+if budgeted then
+  local function pass(ok, ...)
+    if not ok and exhausted() then error((...), 0) end
+    return ok, ...
+  end
+  pcall = function(f, ...) return pass(raw_pcall(f, ...)) end
+  xpcall = function(f, handler, ...)
+    return pass(raw_xpcall(f, function(e)
+      if exhausted() then return e end
+      return handler(e)
+    end, ...))
+  end
+  if type(coroutine) == "table" then
+    local resume, close = coroutine.resume, coroutine.close
+    coroutine.resume = function(co, ...) return pass(resume(co, ...)) end
+    if close then coroutine.close = function(co) return pass(close(co)) end end
+  end
+end
+
+-- Binary chunks can crash the VM: `load` takes source text only.
+local raw_load = load
+load = function(chunk, name, _, ...)
+  if select("#", ...) > 0 then return raw_load(chunk, name, "t", ...) end
+  return raw_load(chunk, name, "t")
+end
+
+return dbridge, Db, Tx

@@ -1,0 +1,265 @@
+//! The raw query functions shared by databases and transactions: `execute`,
+//! `fetch_all`, `fetch_one`, `fetch_optional`, `stream`, and the transaction
+//! verbs (`begin`, `commit`, `rollback`, savepoints).
+//!
+//! Each takes the database or transaction userdata first and returns its values
+//! or `(FAIL, err)` (see [`crate::error`]); the prelude gives them their method
+//! names and raises the errors.
+
+use std::sync::Arc;
+
+use dbridge_engine::{Database, Row, Statement, Transaction};
+use futures_util::StreamExt;
+use futures_util::stream::BoxStream;
+use mlua::{Lua, Value as LuaValue};
+
+use crate::context;
+use crate::database::LuaDb;
+use crate::error::{LuaDbError, Raw, raw};
+use crate::stream::LuaRowStream;
+use crate::transaction::{self, LuaTx, TxSlot, finished};
+use crate::value::{RowBuilder, params, result_types};
+
+/// What a query runs on.
+pub(crate) enum Target {
+    Db(Database),
+    Tx(Arc<TxSlot>),
+}
+
+impl Target {
+    pub(crate) fn from_lua(v: &LuaValue, func: &str) -> Result<Self, LuaDbError> {
+        if let LuaValue::UserData(ud) = v {
+            if let Ok(d) = ud.borrow::<LuaDb>() {
+                return Ok(Self::Db(d.database()?));
+            }
+            if let Ok(t) = ud.borrow::<LuaTx>() {
+                return Ok(Self::Tx(t.slot.clone()));
+            }
+        }
+        Err(LuaDbError::argument(
+            func,
+            1,
+            "a database or transaction (call it with `:`)",
+            v,
+        ))
+    }
+}
+
+/// The SQL text and parameters of a call.
+fn statement(lua: &Lua, func: &str, sql: LuaValue, p: LuaValue) -> Result<Statement, LuaDbError> {
+    let sql = match &sql {
+        LuaValue::String(s) => s
+            .to_str()
+            .map_err(|_| LuaDbError::argument(func, 2, "SQL text in UTF-8", &sql))?
+            .to_owned(),
+        other => return Err(LuaDbError::argument(func, 2, "the SQL text", other)),
+    };
+    Ok(Statement::new(sql, params(lua, func, p)?))
+}
+
+type Args = (LuaValue, LuaValue, LuaValue);
+type QArgs = (LuaValue, LuaValue, LuaValue, LuaValue);
+
+pub(crate) async fn execute(lua: Lua, (this, sql, p): Args) -> Raw {
+    let r = async {
+        let target = Target::from_lua(&this, "execute")?;
+        let stmt = statement(&lua, "execute", sql, p)?;
+        let n = match target {
+            Target::Db(db) => db.execute_statement(&stmt).await?,
+            Target::Tx(slot) => {
+                let mut g = slot.lock()?;
+                g.as_mut()
+                    .ok_or_else(finished)?
+                    .execute_statement(&stmt)
+                    .await?
+            }
+        };
+        Ok(i64::try_from(n).unwrap_or(i64::MAX))
+    }
+    .await;
+    raw(&lua, r)
+}
+
+async fn rows(
+    target: Target,
+    stmt: Statement,
+    limit: Option<usize>,
+) -> Result<Vec<Row>, LuaDbError> {
+    async fn collect(
+        mut s: BoxStream<'_, dbridge_engine::Result<Row>>,
+        limit: Option<usize>,
+    ) -> Result<Vec<Row>, LuaDbError> {
+        let mut out = Vec::new();
+        while limit.is_none_or(|l| out.len() < l) {
+            match s.next().await {
+                Some(row) => out.push(row?),
+                None => break,
+            }
+        }
+        Ok(out)
+    }
+    match target {
+        Target::Db(db) => collect(db.fetch_statement(stmt), limit).await,
+        Target::Tx(slot) => {
+            let mut g = slot.lock()?;
+            let tx: &mut Transaction = g.as_mut().ok_or_else(finished)?;
+            collect(tx.fetch_statement(stmt), limit).await
+        }
+    }
+}
+
+pub(crate) async fn fetch_all(lua: Lua, (this, sql, p, opts): QArgs) -> Raw {
+    let r = async {
+        let target = Target::from_lua(&this, "fetch_all")?;
+        let stmt = statement(&lua, "fetch_all", sql, p)?;
+        let mut b = RowBuilder::with_types(result_types(&opts, "fetch_all")?);
+        let rows = rows(target, stmt, None).await?;
+        let out = lua
+            .create_table_with_capacity(rows.len(), 0)
+            .map_err(lua_err)?;
+        for (i, row) in rows.iter().enumerate() {
+            out.raw_set(i + 1, b.build(&lua, row)?).map_err(lua_err)?;
+        }
+        Ok(out)
+    }
+    .await;
+    raw(&lua, r)
+}
+
+async fn first(
+    lua: &Lua,
+    func: &str,
+    (this, sql, p, opts): QArgs,
+) -> Result<Option<mlua::Table>, LuaDbError> {
+    let target = Target::from_lua(&this, func)?;
+    let stmt = statement(lua, func, sql, p)?;
+    let mut b = RowBuilder::with_types(result_types(&opts, func)?);
+    let rows = rows(target, stmt, Some(1)).await?;
+    match rows.first() {
+        Some(row) => Ok(Some(b.build(lua, row)?)),
+        None => Ok(None),
+    }
+}
+
+pub(crate) async fn fetch_one(lua: Lua, args: QArgs) -> Raw {
+    let r = first(&lua, "fetch_one", args)
+        .await
+        .and_then(|row| row.ok_or_else(|| dbridge_engine::Error::NotFound.into()));
+    raw(&lua, r)
+}
+
+pub(crate) async fn fetch_optional(lua: Lua, args: QArgs) -> Raw {
+    let r = first(&lua, "fetch_optional", args).await;
+    raw(&lua, r)
+}
+
+/// `db:stream(sql, params)` -> a row stream userdata (the prelude makes it an iterator).
+pub(crate) async fn stream(lua: Lua, (this, sql, p, opts): QArgs) -> Raw {
+    let r = async {
+        let target = Target::from_lua(&this, "stream")?;
+        let stmt = statement(&lua, "stream", sql, p)?;
+        let builder = RowBuilder::with_types(result_types(&opts, "stream")?);
+        let s: BoxStream<'static, dbridge_engine::Result<Row>> = match target {
+            Target::Db(db) => db.fetch_statement(stmt),
+            Target::Tx(slot) => {
+                let mut guard = slot.lock()?;
+                if guard.is_none() {
+                    return Err(finished());
+                }
+                async_stream::stream! {
+                    if let Some(tx) = guard.as_mut() {
+                        let mut rows = tx.fetch_statement(stmt);
+                        while let Some(row) = rows.next().await {
+                            yield row;
+                        }
+                    }
+                }
+                .boxed()
+            }
+        };
+        Ok(LuaRowStream::new(
+            s,
+            builder,
+            crate::installed_handle(&lua).as_ref(),
+        ))
+    }
+    .await;
+    raw(&lua, r)
+}
+
+/// `db:begin([opts])`.
+pub(crate) async fn begin(lua: Lua, (this, opts): (LuaValue, LuaValue)) -> Raw {
+    let r = async {
+        let db = match Target::from_lua(&this, "begin")? {
+            Target::Db(db) => db,
+            Target::Tx(_) => {
+                return Err(LuaDbError::argument(
+                    "begin",
+                    1,
+                    "a database (use tx:savepoint for nesting)",
+                    &this,
+                ));
+            }
+        };
+        let opts = transaction::options(&opts, "begin", 2)?;
+        let tx = db.begin_with(opts).await?;
+        let backend = tx.backend();
+        let slot = Arc::new(TxSlot::new(tx, crate::installed_handle(&lua).as_ref()));
+        if let Some(ctx) = context::current() {
+            ctx.register(&slot);
+        }
+        Ok(LuaTx { slot, backend })
+    }
+    .await;
+    raw(&lua, r)
+}
+
+fn tx_slot(this: &LuaValue, func: &str) -> Result<Arc<TxSlot>, LuaDbError> {
+    match Target::from_lua(this, func)? {
+        Target::Tx(slot) => Ok(slot),
+        Target::Db(_) => Err(LuaDbError::argument(func, 1, "a transaction", this)),
+    }
+}
+
+/// `tx:commit()` / `tx:rollback()`.
+pub(crate) async fn finish(lua: Lua, (this, commit): (LuaValue, bool)) -> Raw {
+    let func = if commit { "commit" } else { "rollback" };
+    let r = async {
+        let slot = tx_slot(&this, func)?;
+        let tx = slot.lock()?.take().ok_or_else(finished)?;
+        if commit {
+            tx.commit().await
+        } else {
+            tx.rollback().await
+        }
+        .map_err(LuaDbError::from)
+    }
+    .await;
+    raw(&lua, r)
+}
+
+/// `tx:savepoint(name)`, `tx:rollback_to(name)`, `tx:release(name)` (`op` 0, 1, 2).
+pub(crate) async fn savepoint(lua: Lua, (this, name, op): (LuaValue, LuaValue, u8)) -> Raw {
+    let func = ["savepoint", "rollback_to", "release"][usize::from(op.min(2))];
+    let r = async {
+        let slot = tx_slot(&this, func)?;
+        let name = match &name {
+            LuaValue::String(s) => s.to_string_lossy(),
+            other => return Err(LuaDbError::argument(func, 2, "a savepoint name", other)),
+        };
+        let mut g = slot.lock()?;
+        let tx = g.as_mut().ok_or_else(finished)?;
+        match op {
+            0 => tx.savepoint(&name).await,
+            1 => tx.rollback_to_savepoint(&name).await,
+            _ => tx.release_savepoint(&name).await,
+        }
+        .map_err(LuaDbError::from)
+    }
+    .await;
+    raw(&lua, r)
+}
+
+pub(crate) fn lua_err(e: mlua::Error) -> LuaDbError {
+    LuaDbError::new(dbridge_engine::ErrorKind::InvalidState, e.to_string())
+}

@@ -1,0 +1,193 @@
+//! Running scripts: [`call`], [`exec`], [`eval`] for async hosts and
+//! [`exec_blocking`] for hosts that wait.
+//!
+//! Every database function is an mlua async function, so Lua code that uses
+//! dbridge must run as a coroutine driven by a future (`call_async` /
+//! `exec_async`); a plain `exec()` fails with "attempt to yield from outside a
+//! coroutine". [`call`] wraps mlua's future with the call's context: the
+//! instruction budget, the runtime to enter, and the transactions to roll back
+//! if the call fails or is dropped.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use std::time::Duration;
+
+use dbridge_engine::ErrorKind;
+use mlua::{FromLuaMulti, Function, IntoLuaMulti, Lua};
+
+use crate::context::{CallContext, Enter, budget_error};
+use crate::error::LuaDbError;
+use crate::sandbox::Installed;
+
+/// A running call of a Lua function (see [`call`]).
+#[must_use = "futures do nothing unless polled"]
+pub struct Call<R> {
+    inner: Option<Pin<Box<dyn Future<Output = mlua::Result<R>> + Send>>>,
+    ctx: Arc<CallContext>,
+    runtime: Option<tokio::runtime::Handle>,
+    timeout: Option<Duration>,
+    deadline: Option<Pin<Box<tokio::time::Sleep>>>,
+    done: bool,
+}
+
+impl<R> std::fmt::Debug for Call<R> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Call")
+            .field("done", &self.done)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<R> Future for Call<R> {
+    type Output = mlua::Result<R>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = &mut *self;
+        let Some(inner) = this.inner.as_mut() else {
+            return Poll::Ready(Err(mlua::Error::runtime("the call has already finished")));
+        };
+        let _rt = match (&this.runtime, tokio::runtime::Handle::try_current()) {
+            (Some(h), Err(_)) => Some(h.enter()),
+            _ => None,
+        };
+        if let (Some(limit), None) = (this.timeout, &this.deadline) {
+            this.deadline = Some(Box::pin(tokio::time::sleep(limit)));
+        }
+        let _ctx = Enter::new(this.ctx.clone());
+        let out = inner.as_mut().poll(cx);
+        let timed_out = out.is_pending()
+            && this
+                .deadline
+                .as_mut()
+                .is_some_and(|d| d.as_mut().poll(cx).is_ready());
+        let out = match out {
+            Poll::Pending if timed_out => {
+                let limit = this.timeout.unwrap_or_default();
+                Poll::Ready(Err(mlua::Error::external(LuaDbError::new(
+                    ErrorKind::Timeout,
+                    format!("the script ran past its time limit of {limit:?} and was stopped"),
+                ))))
+            }
+            // A script over budget that is waiting (or was resumed by a catch that
+            // slipped through) is stopped here.
+            Poll::Pending if this.ctx.is_exhausted() => {
+                let limit = this.ctx.limit().unwrap_or_default();
+                Poll::Ready(Err(mlua::Error::external(budget_error(limit))))
+            }
+            other => other,
+        };
+        if let Poll::Ready(r) = &out {
+            this.done = true;
+            if r.is_err() {
+                // Drop the stopped coroutine first: its pending database call may
+                // hold a transaction that is to be rolled back.
+                this.inner = None;
+                this.ctx.abandon_transactions();
+            }
+        }
+        out
+    }
+}
+
+impl<R> Drop for Call<R> {
+    fn drop(&mut self) {
+        if !self.done {
+            let _rt = match (&self.runtime, tokio::runtime::Handle::try_current()) {
+                (Some(h), Err(_)) => Some(h.enter()),
+                _ => None,
+            };
+            self.inner = None;
+            self.ctx.abandon_transactions();
+        }
+    }
+}
+
+/// Calls a Lua function as a coroutine, under the budget chosen at install.
+///
+/// This is the entry point for async hosts: run as many calls at once as you
+/// like (each a future, e.g. `tokio::spawn`ed or joined); while one waits on the
+/// database the others run. If the call fails (or the future is dropped before
+/// it finishes), transactions it opened and left open are rolled back.
+///
+/// # Errors
+/// The script's error, or a `budget_exceeded` error (see
+/// [`InstallOptions::instruction_budget`](crate::InstallOptions::instruction_budget)).
+pub fn call<R>(lua: &Lua, func: &Function, args: impl IntoLuaMulti) -> Call<R>
+where
+    R: FromLuaMulti + Send + 'static,
+{
+    let installed = lua.app_data_ref::<Installed>().map(|i| i.clone());
+    let (budget, runtime, timeout) =
+        installed.map_or((None, None, None), |i| (i.budget, i.runtime, i.timeout));
+    Call {
+        inner: Some(Box::pin(func.call_async::<R>(args))),
+        ctx: Arc::new(CallContext::new(budget)),
+        runtime,
+        timeout,
+        deadline: None,
+        done: false,
+    }
+}
+
+/// Loads `source` (named `name` in errors and tracebacks) and runs it with [`call`].
+///
+/// # Errors
+/// A syntax error, or as [`call`].
+pub async fn exec(lua: &Lua, source: &str, name: &str) -> mlua::Result<()> {
+    eval::<()>(lua, source, name).await
+}
+
+/// Loads `source` and runs it with [`call`], returning its results.
+///
+/// # Errors
+/// A syntax error, or as [`call`].
+pub async fn eval<R>(lua: &Lua, source: &str, name: &str) -> mlua::Result<R>
+where
+    R: FromLuaMulti + Send + 'static,
+{
+    let f = lua.load(source).set_name(name).into_function()?;
+    call::<R>(lua, &f, ()).await
+}
+
+/// Runs a chunk to completion from code that may block (a REPL, a CLI, a
+/// game loop without async): the same scripts, the same functions.
+///
+/// On a thread without a runtime it blocks on the runtime given at install
+/// (or returns an error if none was). Inside a multi-threaded tokio runtime it
+/// uses `block_in_place`. Inside a current-thread runtime blocking is
+/// impossible: it returns an error telling to `.await` [`eval`] instead.
+///
+/// # Errors
+/// As [`eval`], plus the cases above.
+pub fn exec_blocking<R>(lua: &Lua, source: &str, name: &str) -> mlua::Result<R>
+where
+    R: FromLuaMulti + Send + 'static,
+{
+    let fut = eval::<R>(lua, source, name);
+    match tokio::runtime::Handle::try_current() {
+        Ok(h) => match h.runtime_flavor() {
+            tokio::runtime::RuntimeFlavor::MultiThread => {
+                tokio::task::block_in_place(|| h.block_on(fut))
+            }
+            _ => Err(mlua::Error::runtime(
+                "dbridge_lua::exec_blocking cannot block inside a current-thread tokio runtime: \
+                 use dbridge_lua::eval(..).await",
+            )),
+        },
+        Err(_) => {
+            let handle = lua
+                .app_data_ref::<Installed>()
+                .and_then(|i| i.runtime.clone())
+                .ok_or_else(|| {
+                    mlua::Error::runtime(
+                        "dbridge_lua::exec_blocking needs a tokio runtime: pass one with \
+                         InstallOptions::runtime",
+                    )
+                })?;
+            handle.block_on(fut)
+        }
+    }
+}

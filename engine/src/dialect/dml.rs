@@ -1,0 +1,262 @@
+//! INSERT (batched, UNNEST on PostgreSQL), UPDATE and DELETE.
+
+use crate::error::{Backend, Error, Result};
+use crate::query::insert::{ConflictAction, InsertSource};
+use crate::query::{Delete, Insert, OutputColumn, SelectItem, Update};
+use crate::schema::Model;
+use crate::value::{SqlType, Value};
+
+use super::compiler::Compiler;
+use super::select::finish;
+use super::{Compiled, param_limit};
+
+/// Rows per `UNNEST` statement: one parameter per column whatever the row count,
+/// so this only bounds the size of one message.
+const UNNEST_CHUNK: usize = 100_000;
+
+fn column_target(model: &Model, i: usize) -> String {
+    format!(
+        "column \"{}\" of model `{}`",
+        model.columns()[i].name(),
+        model.name()
+    )
+}
+
+/// The columns and coerced rows to insert, client defaults added.
+fn prepare_rows(ins: &Insert) -> Result<(Vec<usize>, Vec<Vec<Value>>)> {
+    let model = &ins.model;
+    let mut columns = ins.columns.clone();
+    let factories: Vec<usize> = model
+        .columns()
+        .iter()
+        .enumerate()
+        .filter(|(i, c)| {
+            c.default_factory().is_some() && c.generated().is_none() && !columns.contains(i)
+        })
+        .map(|(i, _)| i)
+        .collect();
+    let given = match &ins.source {
+        InsertSource::Values(rows) => rows.as_slice(),
+        InsertSource::DefaultValues if !factories.is_empty() => &[Vec::new()][..],
+        InsertSource::DefaultValues => return Ok((Vec::new(), Vec::new())),
+        InsertSource::Query(_) => return Ok((columns, Vec::new())),
+    };
+    columns.extend(&factories);
+    let mut rows = Vec::with_capacity(given.len());
+    for row in given {
+        let mut out = Vec::with_capacity(columns.len());
+        for (v, &i) in row.iter().zip(&ins.columns) {
+            out.push(
+                v.clone()
+                    .coerce(model.columns()[i].sql_type(), &column_target(model, i))?,
+            );
+        }
+        for &i in &factories {
+            if let Some(f) = model.columns()[i].default_factory() {
+                out.push(f().coerce(model.columns()[i].sql_type(), &column_target(model, i))?);
+            }
+        }
+        rows.push(out);
+    }
+    Ok((columns, rows))
+}
+
+fn head(c: &mut Compiler, model: &Model, columns: &[usize]) -> Result<()> {
+    c.push("INSERT INTO ");
+    c.ident(model.table());
+    if !columns.is_empty() {
+        c.push(" (");
+        c.list(columns, |c, &i| {
+            c.ident(model.columns()[i].name());
+            Ok(())
+        })?;
+        c.push(")");
+    }
+    Ok(())
+}
+
+/// ON CONFLICT and RETURNING.
+fn tail(c: &mut Compiler, ins: &Insert) -> Result<Vec<OutputColumn>> {
+    if let Some(conflict) = &ins.on_conflict {
+        c.push(" ON CONFLICT");
+        if !conflict.target.is_empty() {
+            c.push(" (");
+            c.list(&conflict.target, |c, &i| {
+                c.ident(ins.model.columns()[i].name());
+                Ok(())
+            })?;
+            c.push(")");
+        }
+        match &conflict.action {
+            ConflictAction::Nothing => c.push(" DO NOTHING"),
+            ConflictAction::Update { sets, filter } => {
+                if conflict.target.is_empty() {
+                    return Err(Error::InvalidState(
+                        "ON CONFLICT DO UPDATE needs conflict target columns".into(),
+                    ));
+                }
+                c.push(" DO UPDATE SET ");
+                set_list(c, &ins.model, sets)?;
+                if let Some(f) = filter {
+                    c.push(" WHERE ");
+                    c.expr(f)?;
+                }
+            }
+        }
+    }
+    returning(c, &ins.returning)
+}
+
+fn set_list(c: &mut Compiler, model: &Model, sets: &[(usize, crate::query::Expr)]) -> Result<()> {
+    c.list(sets, |c, (i, e)| {
+        let col = &model.columns()[*i];
+        c.ident(col.name());
+        c.push(" = ");
+        match e {
+            // The target column gives an assigned parameter its type.
+            crate::query::Expr::Value(v) if c.mode == super::compiler::Mode::Dml => {
+                c.bind(v.clone());
+                Ok(())
+            }
+            _ => c.expr_with(e, Some(col.sql_type())),
+        }
+    })
+}
+
+fn returning(c: &mut Compiler, items: &[SelectItem]) -> Result<Vec<OutputColumn>> {
+    if items.is_empty() {
+        return Ok(Vec::new());
+    }
+    c.push(" RETURNING ");
+    c.unqualified = true;
+    let cols = c.select_items(items);
+    c.unqualified = false;
+    cols
+}
+
+pub(super) fn compile_insert(ins: &Insert, backend: Backend) -> Result<Vec<Compiled>> {
+    let model = &ins.model;
+    let (columns, rows) = prepare_rows(ins)?;
+    match &ins.source {
+        InsertSource::Query(q) => {
+            let mut c = Compiler::new(backend);
+            head(&mut c, model, &columns)?;
+            c.push(" ");
+            if backend == Backend::Sqlite && ins.on_conflict.is_some() {
+                // SQLite needs a WHERE to tell ON CONFLICT from a join constraint.
+                c.push("SELECT * FROM (");
+                c.query(q)?;
+                c.push(") WHERE true");
+            } else {
+                c.query(q)?;
+            }
+            let cols = tail(&mut c, ins)?;
+            return Ok(vec![finish(c, cols)]);
+        }
+        _ if columns.is_empty() => {
+            if backend == Backend::Sqlite && ins.on_conflict.is_some() {
+                return Err(Error::Unsupported {
+                    backend,
+                    feature: "ON CONFLICT with DEFAULT VALUES".into(),
+                });
+            }
+            let mut c = Compiler::new(backend);
+            head(&mut c, model, &columns)?;
+            c.push(" DEFAULT VALUES");
+            let cols = tail(&mut c, ins)?;
+            return Ok(vec![finish(c, cols)]);
+        }
+        _ => {}
+    }
+    if rows.is_empty() {
+        return Ok(Vec::new());
+    }
+    let arrays_ok = columns
+        .iter()
+        .all(|&i| !matches!(model.columns()[i].sql_type(), SqlType::Array(_)));
+    if backend == Backend::Postgres && rows.len() >= ins.bulk_threshold && arrays_ok {
+        return rows
+            .chunks(UNNEST_CHUNK)
+            .map(|chunk| unnest(ins, &columns, chunk))
+            .collect();
+    }
+    // Parameters the ON CONFLICT / RETURNING part binds, counted once.
+    let tail_params = {
+        let mut c = Compiler::new(backend);
+        tail(&mut c, ins)?;
+        c.params.len()
+    };
+    let per_row = columns.len().max(1);
+    let batch = ((param_limit(backend) - tail_params) / per_row).max(1);
+    rows.chunks(batch)
+        .map(|chunk| {
+            let mut c = Compiler::new(backend);
+            c.params.reserve(chunk.len() * per_row + tail_params);
+            head(&mut c, model, &columns)?;
+            c.push(" VALUES ");
+            for (r, row) in chunk.iter().enumerate() {
+                if r > 0 {
+                    c.push(", ");
+                }
+                c.push("(");
+                for (k, v) in row.iter().enumerate() {
+                    if k > 0 {
+                        c.push(", ");
+                    }
+                    // The target column gives the parameter its type.
+                    c.bind(v.clone());
+                }
+                c.push(")");
+            }
+            let cols = tail(&mut c, ins)?;
+            Ok(finish(c, cols))
+        })
+        .collect()
+}
+
+/// `INSERT INTO t (cols) SELECT * FROM UNNEST($1::type[], ...)`: one array
+/// parameter per column, bound natively.
+fn unnest(ins: &Insert, columns: &[usize], rows: &[Vec<Value>]) -> Result<Compiled> {
+    let model = &ins.model;
+    let mut c = Compiler::new(Backend::Postgres);
+    head(&mut c, model, columns)?;
+    c.push(" SELECT * FROM UNNEST(");
+    for (k, &i) in columns.iter().enumerate() {
+        if k > 0 {
+            c.push(", ");
+        }
+        let ty = model.columns()[i].sql_type();
+        let items = rows.iter().map(|r| r[k].clone()).collect();
+        let cast = format!("{}[]", super::column_type(Backend::Postgres, ty));
+        c.bind_cast(Value::array(ty.clone(), items), &cast);
+    }
+    c.push(")");
+    let cols = tail(&mut c, ins)?;
+    Ok(finish(c, cols))
+}
+
+pub(super) fn compile_update(up: &Update, backend: Backend) -> Result<Compiled> {
+    if up.sets.is_empty() {
+        return Err(Error::InvalidState(format!(
+            "an update of model `{}` needs at least one column to set",
+            up.model.name()
+        )));
+    }
+    let mut c = Compiler::new(backend);
+    c.push("UPDATE ");
+    c.ident(up.model.table());
+    c.push(" SET ");
+    set_list(&mut c, &up.model, &up.sets)?;
+    c.conditions(" WHERE ", &up.filter)?;
+    let cols = returning(&mut c, &up.returning)?;
+    Ok(finish(c, cols))
+}
+
+pub(super) fn compile_delete(del: &Delete, backend: Backend) -> Result<Compiled> {
+    let mut c = Compiler::new(backend);
+    c.push("DELETE FROM ");
+    c.ident(del.model.table());
+    c.conditions(" WHERE ", &del.filter)?;
+    let cols = returning(&mut c, &del.returning)?;
+    Ok(finish(c, cols))
+}

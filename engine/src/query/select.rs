@@ -1,0 +1,607 @@
+//! [`Select`], compound selects ([`Compound`]: UNION, INTERSECT, EXCEPT), CTEs
+//! ([`Cte`]) and [`Query`], which is either.
+
+use crate::error::{Error, Result};
+use crate::ident::Ident;
+use crate::value::SqlType;
+
+use super::expr::{ColumnOrigin, Expr};
+use super::label::output_columns;
+use super::table::TableRef;
+
+/// One term of an ORDER BY.
+#[derive(Debug, Clone)]
+pub struct OrderBy {
+    /// The expression.
+    pub expr: Expr,
+    /// `DESC`.
+    pub desc: bool,
+    /// `NULLS FIRST` (`Some(true)`) / `NULLS LAST` (`Some(false)`).
+    pub nulls_first: Option<bool>,
+}
+
+impl OrderBy {
+    pub(crate) fn new(expr: Expr, desc: bool) -> Self {
+        Self {
+            expr,
+            desc,
+            nulls_first: None,
+        }
+    }
+
+    /// `NULLS FIRST`
+    pub fn nulls_first(mut self) -> Self {
+        self.nulls_first = Some(true);
+        self
+    }
+
+    /// `NULLS LAST`
+    pub fn nulls_last(mut self) -> Self {
+        self.nulls_first = Some(false);
+        self
+    }
+}
+
+impl From<Expr> for OrderBy {
+    fn from(e: Expr) -> Self {
+        OrderBy::new(e, false)
+    }
+}
+
+/// An output column of a select: an expression and an optional label.
+#[derive(Debug, Clone)]
+pub struct SelectItem {
+    /// The expression.
+    pub expr: Expr,
+    /// The label (`AS ...`); when absent one is chosen (see [`OutputColumn`]).
+    pub label: Option<Ident>,
+}
+
+impl From<Expr> for SelectItem {
+    fn from(expr: Expr) -> Self {
+        Self { expr, label: None }
+    }
+}
+
+/// What a compiled select returns in each column: its unique label, its type
+/// when known, and the model column it reads, if any.
+///
+/// Labels: an explicit label as given; a column's own name when no other
+/// output column has it; `<table or alias>_<column>` when several do (joined
+/// tables sharing `id`); a function's name; else `col<N>`; a numeric suffix
+/// settles any remaining clash.
+#[derive(Debug, Clone)]
+pub struct OutputColumn {
+    /// The unique label.
+    pub label: Ident,
+    /// The type, when known.
+    pub ty: Option<SqlType>,
+    /// The model column, for columns read straight from a model's table.
+    pub origin: Option<ColumnOrigin>,
+    /// The table name or alias the column was read from.
+    pub qualifier: Option<Ident>,
+}
+
+/// The kind of a join.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum JoinKind {
+    /// `INNER JOIN`
+    Inner,
+    /// `LEFT OUTER JOIN`
+    Left,
+    /// `RIGHT OUTER JOIN`
+    Right,
+    /// `FULL OUTER JOIN`
+    Full,
+    /// `CROSS JOIN`
+    Cross,
+}
+
+/// A join: a table and its ON condition.
+#[derive(Debug, Clone)]
+pub struct Join {
+    /// The kind.
+    pub kind: JoinKind,
+    /// The joined table.
+    pub table: TableRef,
+    /// The ON condition (`None` only for CROSS JOIN).
+    pub on: Option<Expr>,
+}
+
+/// Row locking of a select (PostgreSQL).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum LockStrength {
+    /// `FOR UPDATE`
+    Update,
+    /// `FOR SHARE`
+    Share,
+}
+
+/// What a locking select does with rows locked by others.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum LockWait {
+    /// Wait for them (the default).
+    Wait,
+    /// `NOWAIT`: fail at once.
+    NoWait,
+    /// `SKIP LOCKED`: leave them out.
+    SkipLocked,
+}
+
+/// `FOR UPDATE` / `FOR SHARE` with its wait policy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Lock {
+    /// The strength.
+    pub strength: LockStrength,
+    /// The wait policy.
+    pub wait: LockWait,
+}
+
+/// DISTINCT of a select.
+#[derive(Debug, Clone, Default)]
+pub enum Distinct {
+    /// Every row.
+    #[default]
+    All,
+    /// `DISTINCT`
+    Distinct,
+    /// `DISTINCT ON (exprs)` (PostgreSQL).
+    On(Vec<Expr>),
+}
+
+/// A common table expression: `WITH name (columns) AS (query)`.
+#[derive(Debug, Clone)]
+pub struct Cte {
+    pub(crate) name: Ident,
+    pub(crate) columns: Vec<Ident>,
+    pub(crate) query: Query,
+    pub(crate) recursive: bool,
+    table: TableRef,
+}
+
+impl Cte {
+    /// A CTE named `name` over `query`; its columns are the query's output labels.
+    ///
+    /// # Errors
+    /// [`Error::InvalidIdentifier`] for an invalid name.
+    pub fn new(name: &str, query: impl Into<Query>) -> Result<Self> {
+        let query = query.into();
+        let cols = query.output_columns()?;
+        let table = TableRef::named(name, cols.iter().map(|c| (c.label.as_str(), c.ty.clone())))?;
+        Ok(Self {
+            name: Ident::new(name)?,
+            columns: Vec::new(),
+            query,
+            recursive: false,
+            table,
+        })
+    }
+
+    /// A recursive CTE: `table` is the reference the query used for itself
+    /// (made with [`Cte::recursive_table`]); its columns are listed in the SQL.
+    ///
+    /// # Errors
+    /// [`Error::InvalidState`] when `table` is not a named table.
+    pub fn recursive(table: &TableRef, query: impl Into<Query>) -> Result<Self> {
+        let super::table::Source::Named { name, columns } = &table.0.source else {
+            return Err(Error::InvalidState(
+                "a recursive CTE needs the table made by Cte::recursive_table".into(),
+            ));
+        };
+        Ok(Self {
+            name: name.clone(),
+            columns: columns.iter().map(|(n, _)| n.clone()).collect(),
+            query: query.into(),
+            recursive: true,
+            table: table.clone(),
+        })
+    }
+
+    /// The table a recursive CTE's query refers to itself by, with its columns.
+    ///
+    /// # Errors
+    /// [`Error::InvalidIdentifier`] for invalid names.
+    pub fn recursive_table<'a>(
+        name: &str,
+        columns: impl IntoIterator<Item = (&'a str, Option<SqlType>)>,
+    ) -> Result<TableRef> {
+        TableRef::named(name, columns)
+    }
+
+    /// The CTE as a table for FROM and JOIN.
+    pub fn table(&self) -> TableRef {
+        self.table.clone()
+    }
+}
+
+/// A SELECT statement.
+///
+/// With no columns given it selects every column of its FROM and JOIN tables,
+/// each with a unique label.
+///
+/// # Examples
+///
+/// ```
+/// use dbridge_engine::query::Select;
+/// use dbridge_engine::schema::{Column, Model};
+/// use dbridge_engine::{Backend, SqlType, dialect::compile};
+/// let user = Model::builder("User").table("users")
+///     .column(Column::new("id", SqlType::Int8).primary_key())
+///     .column(Column::new("name", "text"))
+///     .build()?;
+/// let q = Select::from(&user)
+///     .filter(user.col("name")?.eq("Ada"))
+///     .order_by(user.col("id")?.desc())
+///     .limit(10);
+/// let stmt = compile(&q, Backend::Postgres)?;
+/// assert_eq!(stmt.sql(), r#"SELECT "users"."id", "users"."name" FROM "users" WHERE "users"."name" = $1 ORDER BY "users"."id" DESC LIMIT $2"#);
+/// # Ok::<(), dbridge_engine::Error>(())
+/// ```
+#[derive(Debug, Clone, Default)]
+pub struct Select {
+    pub(crate) ctes: Vec<Cte>,
+    pub(crate) distinct: Distinct,
+    pub(crate) items: Vec<SelectItem>,
+    pub(crate) from: Vec<TableRef>,
+    pub(crate) joins: Vec<Join>,
+    pub(crate) filter: Vec<Expr>,
+    pub(crate) group_by: Vec<Expr>,
+    pub(crate) having: Vec<Expr>,
+    pub(crate) order_by: Vec<OrderBy>,
+    pub(crate) limit: Option<u64>,
+    pub(crate) offset: Option<u64>,
+    pub(crate) lock: Option<Lock>,
+}
+
+impl Select {
+    /// An empty select (add columns and tables).
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// `SELECT ... FROM table` (a model, an aliased model, a CTE or a subquery).
+    pub fn from(table: impl Into<TableRef>) -> Self {
+        Self {
+            from: vec![table.into()],
+            ..Self::default()
+        }
+    }
+
+    /// Adds a FROM table (a cross product with the others).
+    pub fn and_from(mut self, table: impl Into<TableRef>) -> Self {
+        self.from.push(table.into());
+        self
+    }
+
+    /// Adds an output column (an expression, or a labelled [`SelectItem`]).
+    pub fn column(mut self, item: impl Into<SelectItem>) -> Self {
+        self.items.push(item.into());
+        self
+    }
+
+    /// Adds output columns.
+    pub fn columns<T: Into<SelectItem>>(mut self, items: impl IntoIterator<Item = T>) -> Self {
+        self.items.extend(items.into_iter().map(Into::into));
+        self
+    }
+
+    /// Adds every column of `table`.
+    pub fn columns_of(self, table: &TableRef) -> Self {
+        self.columns(table.all_columns())
+    }
+
+    fn join_with(mut self, kind: JoinKind, table: impl Into<TableRef>, on: Option<Expr>) -> Self {
+        self.joins.push(Join {
+            kind,
+            table: table.into(),
+            on,
+        });
+        self
+    }
+
+    /// `INNER JOIN table ON on`
+    pub fn join(self, table: impl Into<TableRef>, on: Expr) -> Self {
+        self.join_with(JoinKind::Inner, table, Some(on))
+    }
+
+    /// `LEFT OUTER JOIN table ON on`
+    pub fn left_join(self, table: impl Into<TableRef>, on: Expr) -> Self {
+        self.join_with(JoinKind::Left, table, Some(on))
+    }
+
+    /// `RIGHT OUTER JOIN table ON on`
+    pub fn right_join(self, table: impl Into<TableRef>, on: Expr) -> Self {
+        self.join_with(JoinKind::Right, table, Some(on))
+    }
+
+    /// `FULL OUTER JOIN table ON on`
+    pub fn full_join(self, table: impl Into<TableRef>, on: Expr) -> Self {
+        self.join_with(JoinKind::Full, table, Some(on))
+    }
+
+    /// `CROSS JOIN table`
+    pub fn cross_join(self, table: impl Into<TableRef>) -> Self {
+        self.join_with(JoinKind::Cross, table, None)
+    }
+
+    /// Adds a WHERE condition (several are ANDed).
+    pub fn filter(mut self, cond: Expr) -> Self {
+        self.filter.push(cond);
+        self
+    }
+
+    /// `WHERE <entity>.name = value` on the last joined table (or the first FROM
+    /// table when nothing is joined).
+    ///
+    /// # Errors
+    /// [`Error::Schema`] for an unknown column; [`Error::InvalidState`] with no table.
+    pub fn filter_by(self, name: &str, value: impl Into<Expr>) -> Result<Self> {
+        let table = self
+            .joins
+            .last()
+            .map(|j| &j.table)
+            .or(self.from.first())
+            .ok_or_else(|| Error::InvalidState("filter_by needs a table to select from".into()))?;
+        let cond = table.col(name)?.eq(value);
+        Ok(self.filter(cond))
+    }
+
+    /// Adds GROUP BY expressions.
+    pub fn group_by(mut self, exprs: impl IntoIterator<Item = Expr>) -> Self {
+        self.group_by.extend(exprs);
+        self
+    }
+
+    /// Adds a HAVING condition (several are ANDed).
+    pub fn having(mut self, cond: Expr) -> Self {
+        self.having.push(cond);
+        self
+    }
+
+    /// Adds an ORDER BY term (`expr.asc()`, `expr.desc().nulls_last()`, or an expression).
+    pub fn order_by(mut self, term: impl Into<OrderBy>) -> Self {
+        self.order_by.push(term.into());
+        self
+    }
+
+    /// `LIMIT n` (bound as a parameter).
+    pub fn limit(mut self, n: u64) -> Self {
+        self.limit = Some(n);
+        self
+    }
+
+    /// `OFFSET n` (bound as a parameter).
+    pub fn offset(mut self, n: u64) -> Self {
+        self.offset = Some(n);
+        self
+    }
+
+    /// `SELECT DISTINCT`
+    pub fn distinct(mut self) -> Self {
+        self.distinct = Distinct::Distinct;
+        self
+    }
+
+    /// `SELECT DISTINCT ON (exprs)` (PostgreSQL; an error on SQLite).
+    pub fn distinct_on(mut self, exprs: impl IntoIterator<Item = Expr>) -> Self {
+        self.distinct = Distinct::On(exprs.into_iter().collect());
+        self
+    }
+
+    /// Adds a CTE (`WITH`; `WITH RECURSIVE` when any CTE is recursive).
+    pub fn with(mut self, cte: Cte) -> Self {
+        self.ctes.push(cte);
+        self
+    }
+
+    /// `FOR UPDATE` (PostgreSQL; an error on SQLite).
+    pub fn for_update(mut self) -> Self {
+        self.lock = Some(Lock {
+            strength: LockStrength::Update,
+            wait: LockWait::Wait,
+        });
+        self
+    }
+
+    /// `FOR SHARE` (PostgreSQL; an error on SQLite).
+    pub fn for_share(mut self) -> Self {
+        self.lock = Some(Lock {
+            strength: LockStrength::Share,
+            wait: LockWait::Wait,
+        });
+        self
+    }
+
+    /// `NOWAIT` on a locking select.
+    pub fn nowait(mut self) -> Self {
+        if let Some(l) = &mut self.lock {
+            l.wait = LockWait::NoWait;
+        }
+        self
+    }
+
+    /// `SKIP LOCKED` on a locking select.
+    pub fn skip_locked(mut self) -> Self {
+        if let Some(l) = &mut self.lock {
+            l.wait = LockWait::SkipLocked;
+        }
+        self
+    }
+
+    /// This select as a derived table `(SELECT ...) AS alias`.
+    ///
+    /// # Errors
+    /// [`Error::InvalidIdentifier`] for an invalid alias; label errors.
+    pub fn subquery(self, alias: &str) -> Result<TableRef> {
+        Query::from(self).subquery(alias)
+    }
+
+    /// `self UNION other`
+    pub fn union(self, other: Select) -> Compound {
+        Compound::new(self, SetOp::Union, other)
+    }
+
+    /// `self UNION ALL other`
+    pub fn union_all(self, other: Select) -> Compound {
+        Compound::new(self, SetOp::UnionAll, other)
+    }
+
+    /// `self INTERSECT other`
+    pub fn intersect(self, other: Select) -> Compound {
+        Compound::new(self, SetOp::Intersect, other)
+    }
+
+    /// `self EXCEPT other`
+    pub fn except(self, other: Select) -> Compound {
+        Compound::new(self, SetOp::Except, other)
+    }
+
+    /// The select items after expanding an empty list to every table's columns.
+    pub(crate) fn effective_items(&self) -> std::borrow::Cow<'_, [SelectItem]> {
+        if !self.items.is_empty() {
+            return std::borrow::Cow::Borrowed(&self.items);
+        }
+        let mut items = Vec::new();
+        for t in self.from.iter().chain(self.joins.iter().map(|j| &j.table)) {
+            items.extend(t.all_columns().into_iter().map(SelectItem::from));
+        }
+        std::borrow::Cow::Owned(items)
+    }
+
+    /// The output columns: unique labels, types and model origins.
+    ///
+    /// # Errors
+    /// [`Error::InvalidState`] when two explicit labels are equal.
+    pub fn output_columns(&self) -> Result<Vec<OutputColumn>> {
+        output_columns(&self.effective_items())
+    }
+}
+
+/// A set operation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum SetOp {
+    /// `UNION`
+    Union,
+    /// `UNION ALL`
+    UnionAll,
+    /// `INTERSECT`
+    Intersect,
+    /// `EXCEPT`
+    Except,
+}
+
+/// Selects combined by set operations, with an ORDER BY / LIMIT over the whole.
+#[derive(Debug, Clone)]
+pub struct Compound {
+    pub(crate) first: Select,
+    pub(crate) rest: Vec<(SetOp, Select)>,
+    pub(crate) order_by: Vec<OrderBy>,
+    pub(crate) limit: Option<u64>,
+    pub(crate) offset: Option<u64>,
+}
+
+impl Compound {
+    fn new(first: Select, op: SetOp, other: Select) -> Self {
+        Self {
+            first,
+            rest: vec![(op, other)],
+            order_by: Vec::new(),
+            limit: None,
+            offset: None,
+        }
+    }
+
+    /// `... UNION other`
+    pub fn union(mut self, other: Select) -> Self {
+        self.rest.push((SetOp::Union, other));
+        self
+    }
+
+    /// `... UNION ALL other`
+    pub fn union_all(mut self, other: Select) -> Self {
+        self.rest.push((SetOp::UnionAll, other));
+        self
+    }
+
+    /// `... INTERSECT other`
+    pub fn intersect(mut self, other: Select) -> Self {
+        self.rest.push((SetOp::Intersect, other));
+        self
+    }
+
+    /// `... EXCEPT other`
+    pub fn except(mut self, other: Select) -> Self {
+        self.rest.push((SetOp::Except, other));
+        self
+    }
+
+    /// ORDER BY over the combined rows; refer to output columns with
+    /// [`Expr::label_ref`].
+    pub fn order_by(mut self, term: impl Into<OrderBy>) -> Self {
+        self.order_by.push(term.into());
+        self
+    }
+
+    /// LIMIT over the combined rows.
+    pub fn limit(mut self, n: u64) -> Self {
+        self.limit = Some(n);
+        self
+    }
+
+    /// OFFSET over the combined rows.
+    pub fn offset(mut self, n: u64) -> Self {
+        self.offset = Some(n);
+        self
+    }
+}
+
+/// A query: a [`Select`] or a [`Compound`]. Subqueries, CTEs and INSERT ... SELECT take one.
+#[derive(Debug, Clone)]
+pub enum Query {
+    /// A single select.
+    Select(Box<Select>),
+    /// Selects combined by set operations.
+    Compound(Box<Compound>),
+}
+
+impl From<Select> for Query {
+    fn from(s: Select) -> Self {
+        Query::Select(Box::new(s))
+    }
+}
+
+impl From<Compound> for Query {
+    fn from(c: Compound) -> Self {
+        Query::Compound(Box::new(c))
+    }
+}
+
+impl Query {
+    /// The output columns (those of the first select of a compound).
+    ///
+    /// # Errors
+    /// As [`Select::output_columns`].
+    pub fn output_columns(&self) -> Result<Vec<OutputColumn>> {
+        match self {
+            Query::Select(s) => s.output_columns(),
+            Query::Compound(c) => c.first.output_columns(),
+        }
+    }
+
+    /// This query as a derived table `(...) AS alias`.
+    ///
+    /// # Errors
+    /// [`Error::InvalidIdentifier`] for an invalid alias; label errors.
+    pub fn subquery(self, alias: &str) -> Result<TableRef> {
+        let alias = Ident::new(alias)?;
+        let columns = self
+            .output_columns()?
+            .into_iter()
+            .map(|c| OutputColumn {
+                qualifier: Some(alias.clone()),
+                ..c
+            })
+            .collect();
+        Ok(TableRef::query(self, columns, alias))
+    }
+}

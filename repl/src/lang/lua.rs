@@ -1,0 +1,335 @@
+//! The Lua session: a trusted Lua state (all safe standard libraries) with
+//! dbridge installed and the connected database as the global `db`.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use dbridge_engine::Database;
+use dbridge_lua::mlua::{self, HookTriggers, Lua, MultiValue, Value as LuaValue, VmState};
+use dbridge_lua::{InstallOptions, LuaDb, LuaDbError, StdLib};
+use tokio::runtime::Handle;
+
+use super::{Interpreter, Output, ScriptError};
+use crate::render::{Cell, Table};
+
+/// A Lua session bound to one database.
+pub struct LuaSession {
+    lua: Lua,
+    runtime: Handle,
+    interrupted: Arc<AtomicBool>,
+    /// `function(f, h) return table.pack(xpcall(f, h)) end`: runs a chunk and
+    /// keeps the error value (a dbridge error keeps its kind).
+    wrapper: mlua::Function,
+    /// The message handler: dbridge errors pass through, others get a traceback.
+    handler: mlua::Function,
+}
+
+impl std::fmt::Debug for LuaSession {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LuaSession").finish_non_exhaustive()
+    }
+}
+
+impl LuaSession {
+    /// A Lua state with dbridge installed, `db` set to `db`, and a hook that
+    /// stops running code when `interrupted` is raised (Ctrl-C).
+    ///
+    /// # Errors
+    /// If the state cannot be set up.
+    pub fn new(db: Database, runtime: Handle, interrupted: Arc<AtomicBool>) -> mlua::Result<Self> {
+        let opts = InstallOptions::new()
+            .libs(StdLib::ALL_SAFE)
+            .instruction_budget(None)
+            .runtime(runtime.clone());
+        let lua = dbridge_lua::new_lua(opts)?;
+        lua.globals().set("db", LuaDb::new(db))?;
+        let flag = interrupted.clone();
+        lua.set_global_hook(HookTriggers::new().every_nth_instruction(10_000), move |_, _| {
+            if flag.swap(false, Ordering::SeqCst) {
+                Err(mlua::Error::runtime("interrupted"))
+            } else {
+                Ok(VmState::Continue)
+            }
+        })?;
+        let wrapper = lua
+            .load("return function(f, h) return table.pack(xpcall(f, h)) end")
+            .set_name("=dbridge-repl")
+            .eval::<mlua::Function>()?;
+        let handler = lua.create_function(|lua, e: LuaValue| {
+            if e.is_userdata() {
+                return Ok(e);
+            }
+            let msg = scalar_text(&e);
+            Ok(LuaValue::String(lua.traceback(Some(&msg), 1)?))
+        })?;
+        Ok(Self { lua, runtime, interrupted, wrapper, handler })
+    }
+
+    fn run(&self, src: &str, name: &str) -> Result<MultiValue, ScriptError> {
+        self.interrupted.store(false, Ordering::SeqCst);
+        let chunk = self.lua.load(src).set_name(name).into_function().map_err(|e| describe(&e))?;
+        let wrapper = self.wrapper.clone();
+        let handler = self.handler.clone();
+        let fut = dbridge_lua::call::<mlua::Table>(&self.lua, &wrapper, (chunk, handler));
+        let flag = self.interrupted.clone();
+        // Ctrl-C while the script waits on the database drops the call (its
+        // transactions roll back); while it computes, the hook stops it.
+        let packed = self
+            .runtime
+            .block_on(async move {
+                tokio::select! {
+                    r = fut => r,
+                    _ = wait_for_interrupt(flag) => Err(mlua::Error::runtime("interrupted")),
+                }
+            })
+            .map_err(|e| describe(&e))?;
+        let n: usize = packed.get("n").unwrap_or(0);
+        let ok: bool = packed.raw_get(1).unwrap_or(false);
+        let values: Vec<LuaValue> = (2..=n).map(|i| packed.raw_get(i).unwrap_or(LuaValue::Nil)).collect();
+        if ok {
+            return Ok(MultiValue::from_vec(values));
+        }
+        let err = values.into_iter().next().unwrap_or(LuaValue::Nil);
+        Err(error_value(&err).unwrap_or_else(|| {
+            let text = scalar_text(&err);
+            let (message, traceback) = split_traceback(&text);
+            let kind = if message.ends_with("interrupted") { "interrupted" } else { "runtime" };
+            ScriptError { kind: kind.into(), message, traceback }
+        }))
+    }
+}
+
+async fn wait_for_interrupt(flag: Arc<AtomicBool>) {
+    loop {
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        if flag.load(Ordering::SeqCst) {
+            return;
+        }
+    }
+}
+
+/// The kind, one-line message and traceback of a Lua error.
+pub fn describe(e: &mlua::Error) -> ScriptError {
+    match e {
+        mlua::Error::CallbackError { traceback, cause } => {
+            let mut inner = describe(cause);
+            inner.traceback.get_or_insert_with(|| traceback.clone());
+            inner
+        }
+        mlua::Error::ExternalError(ext) => match ext.downcast_ref::<LuaDbError>() {
+            Some(db) => db_error(db),
+            None => ScriptError { kind: "runtime".into(), message: ext.to_string(), traceback: None },
+        },
+        mlua::Error::SyntaxError { message, .. } => {
+            ScriptError { kind: "syntax".into(), message: message.clone(), traceback: None }
+        }
+        mlua::Error::MemoryError(m) => ScriptError { kind: "memory".into(), message: m.clone(), traceback: None },
+        mlua::Error::RuntimeError(m) => {
+            let (message, traceback) = split_traceback(m);
+            ScriptError { kind: "runtime".into(), message, traceback }
+        }
+        mlua::Error::WithContext { cause, .. } => describe(cause),
+        other => ScriptError { kind: "runtime".into(), message: other.to_string(), traceback: None },
+    }
+}
+
+fn db_error(db: &LuaDbError) -> ScriptError {
+    ScriptError {
+        kind: db.kind.to_string(),
+        message: db.message.clone(),
+        traceback: db.details.traceback.clone(),
+    }
+}
+
+fn split_traceback(m: &str) -> (String, Option<String>) {
+    match m.split_once("\nstack traceback:") {
+        Some((msg, tb)) => (msg.to_string(), Some(format!("stack traceback:{tb}"))),
+        None => (m.to_string(), None),
+    }
+}
+
+/// A value returned by a chunk that raised a dbridge error object (`error(err)`).
+fn error_value(v: &LuaValue) -> Option<ScriptError> {
+    let ud = v.as_userdata()?;
+    let e = ud.borrow::<LuaDbError>().ok()?;
+    Some(db_error(&e))
+}
+
+fn scalar_text(v: &LuaValue) -> String {
+    match v {
+        LuaValue::Nil => "nil".into(),
+        LuaValue::Boolean(b) => b.to_string(),
+        LuaValue::Integer(i) => i.to_string(),
+        LuaValue::Number(n) => n.to_string(),
+        LuaValue::String(s) => s.to_string_lossy(),
+        other => other.to_string().unwrap_or_else(|_| format!("<{}>", other.type_name())),
+    }
+}
+
+fn cell(v: &LuaValue) -> Cell {
+    match v {
+        LuaValue::Nil => Cell::Null,
+        LuaValue::Boolean(b) => Cell::Bool(*b),
+        LuaValue::Integer(_) | LuaValue::Number(_) => Cell::Number(scalar_text(v)),
+        other => Cell::Text(scalar_text(other)),
+    }
+}
+
+impl LuaSession {
+    fn is_null(&self, v: &LuaValue) -> bool {
+        let null: mlua::Result<LuaValue> = self
+            .lua
+            .globals()
+            .get::<mlua::Table>("dbridge")
+            .and_then(|d| d.get("null"));
+        matches!(null, Ok(n) if !n.is_nil() && &n == v)
+    }
+
+    fn record(&self, t: &mlua::Table) -> Table {
+        let mut pairs: Vec<(String, LuaValue)> = t
+            .pairs::<LuaValue, LuaValue>()
+            .filter_map(Result::ok)
+            .map(|(k, v)| (scalar_text(&k), v))
+            .collect();
+        pairs.sort_by(|a, b| a.0.cmp(&b.0));
+        let columns = pairs.iter().map(|(k, _)| k.clone()).collect();
+        let row = pairs.iter().map(|(_, v)| self.cell(v)).collect();
+        Table { columns, rows: vec![row] }
+    }
+
+    fn cell(&self, v: &LuaValue) -> Cell {
+        if self.is_null(v) { Cell::Null } else { cell(v) }
+    }
+
+    /// Rows: an array whose elements are all tables (`db:fetch_all(...)`).
+    fn rows(&self, t: &mlua::Table) -> Option<Table> {
+        let n = t.raw_len();
+        if n == 0 {
+            return None;
+        }
+        let mut columns: Vec<String> = Vec::new();
+        let mut records = Vec::with_capacity(n);
+        for i in 1..=n {
+            let LuaValue::Table(row) = t.raw_get::<LuaValue>(i).ok()? else { return None };
+            let rec = self.record(&row);
+            for c in &rec.columns {
+                if !columns.contains(c) {
+                    columns.push(c.clone());
+                }
+            }
+            records.push(rec);
+        }
+        let rows = records
+            .into_iter()
+            .map(|rec| {
+                columns
+                    .iter()
+                    .map(|c| rec.columns.iter().position(|k| k == c).map_or(Cell::Null, |i| rec.rows[0][i].clone()))
+                    .collect()
+            })
+            .collect();
+        Some(Table { columns, rows })
+    }
+
+    fn output(&self, v: &LuaValue) -> Output {
+        match v {
+            LuaValue::Table(t) => {
+                if let Some(rows) = self.rows(t) {
+                    return Output::Table(rows);
+                }
+                if t.raw_len() > 0 {
+                    let items: Vec<String> = (1..=t.raw_len())
+                        .map(|i| t.raw_get::<LuaValue>(i).map(|v| scalar_text(&v)).unwrap_or_default())
+                        .collect();
+                    return Output::Text(format!("{{{}}}", items.join(", ")));
+                }
+                let rec = self.record(t);
+                if rec.columns.is_empty() {
+                    Output::Text("{}".into())
+                } else {
+                    Output::Record(rec)
+                }
+            }
+            other if self.is_null(other) => Output::Text("NULL".into()),
+            other => Output::Text(scalar_text(other)),
+        }
+    }
+}
+
+impl Interpreter for LuaSession {
+    fn is_complete(&self, src: &str) -> bool {
+        if self.lua.load(format!("return {src}")).into_function().is_ok() {
+            return true;
+        }
+        !matches!(
+            self.lua.load(src).into_function(),
+            Err(mlua::Error::SyntaxError { incomplete_input: true, .. })
+        )
+    }
+
+    fn eval(&mut self, src: &str) -> Result<Vec<Output>, ScriptError> {
+        // An expression prints its value: try it as `return <src>` first.
+        let as_expr = format!("return {src}");
+        let values = if self.lua.load(&as_expr).into_function().is_ok() {
+            self.run(&as_expr, "=stdin")?
+        } else {
+            self.run(src, "=stdin")?
+        };
+        if let Some(err) = values.iter().find_map(error_value) {
+            return Err(err);
+        }
+        Ok(values.iter().map(|v| self.output(v)).collect())
+    }
+
+    fn run_script(&mut self, src: &str, name: &str, args: &[String]) -> Result<(), ScriptError> {
+        let arg = self.lua.create_table().map_err(|e| describe(&e))?;
+        arg.raw_set(0, name).map_err(|e| describe(&e))?;
+        for (i, a) in args.iter().enumerate() {
+            arg.raw_set(i + 1, a.as_str()).map_err(|e| describe(&e))?;
+        }
+        self.lua.globals().set("arg", arg).map_err(|e| describe(&e))?;
+        // A shebang line becomes a comment (keeping line numbers), so that
+        // scripts can be executable.
+        let body = if src.starts_with("#!") { format!("--{src}") } else { src.to_owned() };
+        self.run(&body, &format!("@{name}")).map(drop)
+    }
+
+    fn complete(&self, line: &str) -> Vec<String> {
+        let start = line
+            .rfind(|c: char| !(c.is_alphanumeric() || c == '_' || c == '.' || c == ':'))
+            .map_or(0, |i| i + 1);
+        let word = &line[start..];
+        let (base, sep, prefix) = match word.rfind(['.', ':']) {
+            Some(i) => (&word[..i], &word[i..=i], &word[i + 1..]),
+            None => ("", "", word),
+        };
+        let keys = if base.is_empty() {
+            table_keys(&self.lua.globals())
+        } else {
+            match self.lua.load(format!("return {base}")).eval::<LuaValue>() {
+                Ok(LuaValue::Table(t)) => table_keys(&t),
+                Ok(LuaValue::UserData(ud)) => ud
+                    .metatable()
+                    .and_then(|m| m.get::<mlua::Table>("__index"))
+                    .map(|t| table_keys(&t))
+                    .unwrap_or_default(),
+                _ => Vec::new(),
+            }
+        };
+        let mut out: Vec<String> = keys
+            .into_iter()
+            .filter(|k| k.starts_with(prefix) && !k.starts_with("__"))
+            .map(|k| format!("{base}{sep}{k}"))
+            .collect();
+        out.sort();
+        out.dedup();
+        out
+    }
+}
+
+fn table_keys(t: &mlua::Table) -> Vec<String> {
+    t.pairs::<LuaValue, LuaValue>()
+        .filter_map(Result::ok)
+        .filter_map(|(k, _)| k.as_string().map(|s| s.to_string_lossy()))
+        .collect()
+}

@@ -1,0 +1,147 @@
+//! `dbridge-repl`: interactive Lua sessions against a database, and a script
+//! runner.
+//!
+//! ```text
+//! dbridge-repl                         # Lua on an in-memory SQLite database
+//! dbridge-repl --db app.db             # a SQLite file
+//! dbridge-repl --url postgres://...    # any backend (or DATABASE_URL)
+//! dbridge-repl run script.lua ARGS...  # run a script and exit
+//! dbridge-repl -e 'return 1 + 1'       # run one snippet
+//! echo 'print(1)' | dbridge-repl       # piped input runs as a script
+//! ```
+
+use std::cell::RefCell;
+use std::io::{IsTerminal, Read};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::rc::Rc;
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
+
+use clap::{Parser, Subcommand};
+use dbridge_engine::Database;
+use dbridge_repl::helper::Shared;
+use dbridge_repl::lang::lua::LuaSession;
+use dbridge_repl::repl::Repl;
+
+/// Interactive Lua sessions against a database, and a script runner.
+#[derive(Debug, Parser)]
+#[command(name = "dbridge-repl", version, about)]
+struct Args {
+    /// A SQLite database file (created if missing).
+    #[arg(long, value_name = "FILE", conflicts_with = "url")]
+    db: Option<PathBuf>,
+
+    /// A database URL: sqlite::memory:, sqlite://FILE or postgres://...
+    #[arg(long, env = "DATABASE_URL", hide_env_values = true)]
+    url: Option<String>,
+
+    /// A script run before anything else (e.g. one that declares models).
+    #[arg(long, value_name = "FILE")]
+    models: Option<PathBuf>,
+
+    /// Run CODE, print its value, and exit.
+    #[arg(short = 'e', long = "execute", value_name = "CODE")]
+    execute: Option<String>,
+
+    #[command(subcommand)]
+    command: Option<Cmd>,
+}
+
+#[derive(Debug, Subcommand)]
+enum Cmd {
+    /// Run a script file (Lua) and exit with a non-zero status if it fails.
+    Run {
+        /// The script.
+        file: PathBuf,
+        /// Arguments, available to the script as `arg[1]`, `arg[2]`...
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<String>,
+    },
+}
+
+fn url_of(args: &Args) -> String {
+    match (&args.db, &args.url) {
+        (Some(path), _) => format!("sqlite://{}", path.display()),
+        (None, Some(url)) => url.clone(),
+        (None, None) => "sqlite::memory:".into(),
+    }
+}
+
+fn history_path() -> Option<PathBuf> {
+    if let Some(p) = std::env::var_os("DBRIDGE_HISTORY") {
+        return Some(PathBuf::from(p));
+    }
+    let home = std::env::var_os("HOME")?;
+    Some(PathBuf::from(home).join(".local/share/dbridge/history"))
+}
+
+fn main() -> ExitCode {
+    let args = Args::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let url = url_of(&args);
+    let db = match runtime.block_on(Database::connect(&url)) {
+        Ok(db) => db,
+        Err(e) => {
+            eprintln!("error[{}]: {e}", e.kind());
+            return ExitCode::from(2);
+        }
+    };
+    let interrupted = Arc::new(AtomicBool::new(false));
+    let lua = match LuaSession::new(db.clone(), runtime.handle().clone(), interrupted.clone()) {
+        Ok(l) => l,
+        Err(e) => {
+            eprintln!("error: cannot start Lua: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let interp: Shared = Rc::new(RefCell::new(Box::new(lua)));
+    let mut repl = Repl::new(db, interp, runtime.handle().clone(), interrupted, "dbridge> ".into());
+
+    if let Some(models) = &args.models {
+        if let Err(e) = repl.run_file(models, &[]) {
+            eprintln!("{e}");
+            return ExitCode::from(1);
+        }
+    }
+    let ok = match (&args.command, &args.execute) {
+        (Some(Cmd::Run { file, args }), _) => match repl.run_file(file, args) {
+            Ok(()) => true,
+            Err(e) => {
+                eprintln!("{e}");
+                if let Some(tb) = &e.traceback {
+                    eprintln!("{tb}");
+                }
+                false
+            }
+        },
+        (None, Some(code)) => {
+            repl.handle(code);
+            !repl.failed
+        }
+        (None, None) if !std::io::stdin().is_terminal() => {
+            let mut src = String::new();
+            if let Err(e) = std::io::stdin().read_to_string(&mut src) {
+                eprintln!("error: cannot read standard input: {e}");
+                return ExitCode::from(2);
+            }
+            repl.run_text(&src, "stdin")
+        }
+        (None, None) => match repl.interactive(history_path()) {
+            Ok(()) => true,
+            Err(e) => {
+                eprintln!("error: {e}");
+                false
+            }
+        },
+    };
+    // Leave without waiting on the pool's background tasks.
+    runtime.shutdown_background();
+    if ok { ExitCode::SUCCESS } else { ExitCode::from(1) }
+}

@@ -1,0 +1,253 @@
+//! The session: evaluates input (code or dot-commands), prints results in the
+//! current mode, and drives the interactive loop.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Instant;
+
+use dbridge_engine::Database;
+use rustyline::error::ReadlineError;
+use rustyline::history::FileHistory;
+use rustyline::{Config, Editor};
+use tokio::runtime::Handle;
+
+use crate::commands::{self, Command};
+use crate::helper::{ReplHelper, Shared};
+use crate::lang::{Output, ScriptError};
+use crate::meta;
+use crate::render::{self, Limits, Mode};
+
+/// What the loop should do after a line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Flow {
+    /// Read the next line.
+    Continue,
+    /// Leave.
+    Quit,
+}
+
+/// A REPL session.
+pub struct Repl {
+    db: Database,
+    interp: Shared,
+    runtime: Handle,
+    interrupted: Arc<AtomicBool>,
+    mode: Mode,
+    timing: bool,
+    traceback: bool,
+    /// Whether the last input failed (for exit codes of `-e` and piped input).
+    pub failed: bool,
+    prompt: String,
+}
+
+impl Repl {
+    /// A session over `db` evaluating with `interp`.
+    pub fn new(db: Database, interp: Shared, runtime: Handle, interrupted: Arc<AtomicBool>, prompt: String) -> Self {
+        Self { db, interp, runtime, interrupted, mode: Mode::Table, timing: false, traceback: false, failed: false, prompt }
+    }
+
+    fn limits(&self) -> Limits {
+        Limits { width: terminal_width(), ..Limits::default() }
+    }
+
+    fn print(&self, outputs: &[Output]) {
+        let mut out = std::io::stdout().lock();
+        for o in outputs {
+            let text = match o {
+                Output::Text(t) => format!("{t}\n"),
+                Output::Table(t) => render::render(t, self.mode, self.limits()),
+                Output::Record(t) => {
+                    let mode = if self.mode == Mode::Table { Mode::Line } else { self.mode };
+                    render::render(t, mode, self.limits())
+                }
+            };
+            let _ = out.write_all(text.as_bytes());
+        }
+        let _ = out.flush();
+    }
+
+    fn report(&mut self, e: &ScriptError) {
+        self.failed = true;
+        let mut err = std::io::stderr().lock();
+        let _ = writeln!(err, "{e}");
+        if self.traceback {
+            if let Some(tb) = &e.traceback {
+                let _ = writeln!(err, "{tb}");
+            }
+        }
+    }
+
+    fn timed<T>(&self, f: impl FnOnce() -> T) -> T {
+        let started = Instant::now();
+        let out = f();
+        if self.timing {
+            eprintln!("Time: {:.3} ms", started.elapsed().as_secs_f64() * 1000.0);
+        }
+        out
+    }
+
+    /// Handles one complete input: a dot-command or code.
+    pub fn handle(&mut self, input: &str) -> Flow {
+        self.failed = false;
+        let trimmed = input.trim();
+        if trimmed.is_empty() {
+            return Flow::Continue;
+        }
+        if trimmed.starts_with('.') {
+            return match commands::parse(trimmed) {
+                Ok(cmd) => self.command(cmd),
+                Err(msg) => {
+                    self.report(&ScriptError { kind: "usage".into(), message: msg, traceback: None });
+                    Flow::Continue
+                }
+            };
+        }
+        let result = self.timed(|| self.interp.borrow_mut().eval(input));
+        match result {
+            Ok(outputs) => self.print(&outputs),
+            Err(e) => self.report(&e),
+        }
+        Flow::Continue
+    }
+
+    fn db_command(&mut self, f: impl FnOnce(&Database, &Handle) -> Result<Output, ScriptError>) {
+        let result = self.timed(|| f(&self.db, &self.runtime));
+        match result {
+            Ok(o) => self.print(&[o]),
+            Err(e) => self.report(&e),
+        }
+    }
+
+    fn command(&mut self, cmd: Command) -> Flow {
+        match cmd {
+            Command::Help => print!("{}", commands::help()),
+            Command::Quit => return Flow::Quit,
+            Command::Mode(None) => println!("{}", self.mode.name()),
+            Command::Mode(Some(m)) => self.mode = m,
+            Command::Timing(on) => self.timing = on,
+            Command::Traceback(on) => self.traceback = on,
+            Command::Sql(sql) => self.db_command(|db, rt| rt.block_on(meta::sql(db, &sql))),
+            Command::Tables => self.db_command(|db, rt| rt.block_on(meta::tables(db))),
+            Command::Schema(name) => self.db_command(|db, rt| rt.block_on(meta::schema(db, name.as_deref()))),
+            Command::Explain(expr) => self.explain(&expr),
+            Command::Models => self.eval_and_print("db:models()"),
+            Command::Describe(model) => self.eval_and_print(&format!("({model}):describe()")),
+            Command::Read(path) => {
+                if let Err(e) = self.run_file(Path::new(&path), &[]) {
+                    self.report(&e);
+                }
+            }
+        }
+        Flow::Continue
+    }
+
+    fn eval_and_print(&mut self, code: &str) {
+        let result = self.interp.borrow_mut().eval(code);
+        match result {
+            Ok(o) => self.print(&o),
+            Err(e) => self.report(&e),
+        }
+    }
+
+    fn explain(&mut self, expr: &str) {
+        if meta::returns_rows(expr) {
+            let sql = expr.to_string();
+            return self.db_command(|db, rt| rt.block_on(meta::explain_sql(db, &sql)));
+        }
+        // A query object: print the SQL it would run, then the server's plan.
+        let result = self.interp.borrow_mut().eval(&format!("({expr}):sql()"));
+        match result {
+            Ok(outputs) => match outputs.first() {
+                Some(Output::Text(sql)) => {
+                    println!("{sql}");
+                    let sql = sql.clone();
+                    self.db_command(|db, rt| rt.block_on(meta::explain_sql(db, &sql)));
+                }
+                _ => self.report(&ScriptError {
+                    kind: "usage".into(),
+                    message: "`.explain` takes SQL text or a query".into(),
+                    traceback: None,
+                }),
+            },
+            Err(e) => self.report(&e),
+        }
+    }
+
+    /// Runs a script file in this session.
+    ///
+    /// # Errors
+    /// The script's error, or a file that cannot be read.
+    pub fn run_file(&mut self, path: &Path, args: &[String]) -> Result<(), ScriptError> {
+        let src = std::fs::read_to_string(path).map_err(|e| ScriptError {
+            kind: "io".into(),
+            message: format!("cannot read {}: {e}", path.display()),
+            traceback: None,
+        })?;
+        let name = path.display().to_string();
+        self.timed(|| self.interp.borrow_mut().run_script(&src, &name, args))
+    }
+
+    /// Runs text (piped input, `-e`) as a script: on error, reports it and
+    /// returns false.
+    pub fn run_text(&mut self, src: &str, name: &str) -> bool {
+        let result = self.interp.borrow_mut().run_script(src, name, &[]);
+        match result {
+            Ok(()) => true,
+            Err(e) => {
+                self.report(&e);
+                false
+            }
+        }
+    }
+
+    /// The interactive loop, until `.quit` or Ctrl-D.
+    ///
+    /// # Errors
+    /// If the terminal cannot be read.
+    pub fn interactive(&mut self, history: Option<PathBuf>) -> rustyline::Result<()> {
+        let config = Config::builder().auto_add_history(true).max_history_size(5000)?.build();
+        let mut editor: Editor<ReplHelper, FileHistory> = Editor::with_config(config)?;
+        editor.set_helper(Some(ReplHelper::new(self.interp.clone())));
+        if let Some(h) = &history {
+            let _ = editor.load_history(h);
+        }
+        self.spawn_interrupt_listener();
+        println!("dbridge {} on {} — .help for commands, Ctrl-D to leave", env!("CARGO_PKG_VERSION"), self.db.url());
+        loop {
+            match editor.readline(&self.prompt) {
+                Ok(line) => {
+                    if self.handle(&line) == Flow::Quit {
+                        break;
+                    }
+                }
+                Err(ReadlineError::Interrupted) => println!("^C"),
+                Err(ReadlineError::Eof) => break,
+                Err(e) => return Err(e),
+            }
+        }
+        if let Some(h) = &history {
+            if let Some(dir) = h.parent() {
+                let _ = std::fs::create_dir_all(dir);
+            }
+            let _ = editor.save_history(h);
+        }
+        Ok(())
+    }
+
+    /// Ctrl-C while a statement runs raises the interrupt flag instead of
+    /// ending the process (while reading a line, rustyline gets it as a key).
+    fn spawn_interrupt_listener(&self) {
+        let flag = self.interrupted.clone();
+        self.runtime.spawn(async move {
+            while tokio::signal::ctrl_c().await.is_ok() {
+                flag.store(true, Ordering::SeqCst);
+            }
+        });
+    }
+}
+
+fn terminal_width() -> Option<u16> {
+    std::env::var("COLUMNS").ok().and_then(|c| c.parse().ok())
+}

@@ -1,0 +1,115 @@
+//! The real binary: `run`, `-e`, piped scripts and dot-commands, with their
+//! stdout, stderr and exit codes, on SQLite and PostgreSQL.
+
+use std::io::Write;
+use std::process::{Command, Output, Stdio};
+
+use dbridge_testkit::{TestDb, each_backend};
+
+fn repl(url: &str, args: &[&str], stdin: Option<&str>) -> Output {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_dbridge-repl"));
+    cmd.arg("--url").arg(url).args(args).env_remove("DATABASE_URL");
+    cmd.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
+    let mut child = cmd.spawn().expect("start dbridge-repl");
+    let mut pipe = child.stdin.take().expect("stdin");
+    if let Some(input) = stdin {
+        pipe.write_all(input.as_bytes()).expect("write stdin");
+    }
+    drop(pipe);
+    child.wait_with_output().expect("wait")
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+fn url(t: &TestDb) -> String {
+    // An in-memory database is private to one process: give the child a file.
+    if t.url == "sqlite::memory:" {
+        let dir = std::env::temp_dir().join(format!("dbridge-repl-{}", uuid_like()));
+        std::fs::create_dir_all(&dir).unwrap();
+        format!("sqlite://{}", dir.join("t.db").display())
+    } else {
+        t.url.clone()
+    }
+}
+
+fn uuid_like() -> String {
+    use std::time::{SystemTime, UNIX_EPOCH};
+    let n = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_nanos();
+    format!("{}-{n}", std::process::id())
+}
+
+each_backend!(execute_prints_values_and_tables, |t| async move {
+    let url = url(&t);
+    let out = repl(&url, &["-e", "return 40 + 2"], None);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(text(&out.stdout), "42\n");
+
+    let script = "db:execute('CREATE TABLE pets (id INTEGER PRIMARY KEY, name TEXT, age INTEGER)')\n\
+                  db:execute('INSERT INTO pets (id, name, age) VALUES ($1, $2, $3), ($4, $5, $6)', {1, 'Rex', 3, 2, 'Tom', dbridge.null})\n";
+    let out = repl(&url, &[], Some(script));
+    assert!(out.status.success(), "{}", text(&out.stderr));
+
+    let out = repl(&url, &["-e", "return db:fetch_all('SELECT id, name, age FROM pets ORDER BY id')"], None);
+    let stdout = text(&out.stdout);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    for want in ["id", "name", "age", "Rex", "Tom", "NULL", "(2 rows)"] {
+        assert!(stdout.contains(want), "missing {want:?} in\n{stdout}");
+    }
+
+    let out = repl(&url, &["-e", ".sql SELECT name FROM pets WHERE age IS NULL"], None);
+    assert!(text(&out.stdout).contains("Tom"), "{}", text(&out.stdout));
+    let out = repl(&url, &["-e", ".tables"], None);
+    assert!(text(&out.stdout).contains("pets"), "{}", text(&out.stdout));
+    let out = repl(&url, &["-e", ".schema pets"], None);
+    assert!(text(&out.stdout).contains("age"), "{}", text(&out.stdout));
+});
+
+each_backend!(errors_are_one_line_with_a_kind_and_a_failing_status, |t| async move {
+    let url = url(&t);
+    let out = repl(&url, &["-e", "db:execute('SELEC 1')"], None);
+    assert_eq!(out.status.code(), Some(1));
+    let err = text(&out.stderr);
+    assert!(err.starts_with("error[syntax]: "), "{err}");
+    assert_eq!(err.lines().count(), 1, "{err}");
+
+    let out = repl(&url, &[], Some("local x = 1\nerror('boom at ' .. x)\n"));
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stderr).contains("boom at 1"), "{}", text(&out.stderr));
+
+    let out = repl(&url, &["-e", ".nope"], None);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stderr).contains("unknown command .nope"));
+});
+
+each_backend!(run_passes_arguments_and_reports_failure, |t| async move {
+    let url = url(&t);
+    let dir = std::env::temp_dir().join(format!("dbridge-run-{}", uuid_like()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let ok = dir.join("ok.lua");
+    std::fs::write(&ok, "#!/usr/bin/env dbridge-repl\nprint(arg[1] .. '+' .. arg[2])\nprint(db:backend())\n").unwrap();
+    let out = repl(&url, &["run", ok.to_str().unwrap(), "a", "--b"], None);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    assert!(stdout.starts_with("a+--b\n"), "{stdout}");
+
+    let bad = dir.join("bad.lua");
+    std::fs::write(&bad, "db:execute('CREATE TABLE u (id INTEGER PRIMARY KEY)')\ndb:execute('INSERT INTO u VALUES (1)')\ndb:execute('INSERT INTO u VALUES (1)')\n").unwrap();
+    let out = repl(&url, &["run", bad.to_str().unwrap()], None);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stderr).starts_with("error[unique_violation]"), "{}", text(&out.stderr));
+    let _ = std::fs::remove_dir_all(dir);
+});
+
+#[test]
+fn bad_urls_fail_with_status_2_and_no_password() {
+    let out = repl("postgres://u:Sup3rSecret@127.0.0.1:1/x", &["-e", "1"], None);
+    assert_eq!(out.status.code(), Some(2));
+    let err = text(&out.stderr);
+    assert!(err.starts_with("error[connection]"), "{err}");
+    assert!(!err.contains("Sup3rSecret"), "{err}");
+    let out = repl("mysql://x", &["-e", "1"], None);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).starts_with("error[configuration]"));
+}

@@ -1,0 +1,158 @@
+//! Limits on both backends: a runaway script is stopped (also inside
+//! try/catch), the host goes on, and the transaction it held is rolled back.
+
+mod common;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use common::{check, ok, run, run_with};
+use dbridge_rhai::Options;
+use dbridge_testkit::{TestDb, each_backend};
+use rhai::EvalAltResult;
+
+const SETUP: &str = "db.execute(\"CREATE TABLE IF NOT EXISTS jobs (id INTEGER PRIMARY KEY)\");";
+
+async fn ids(t: &TestDb) -> String {
+    ok(
+        t,
+        "db.fetch_all(\"SELECT id FROM jobs ORDER BY id\").map(|r| r.id)",
+    )
+    .await
+    .to_string()
+}
+
+/// After a stopped script: nothing it wrote is there, and the table is
+/// writable at once (on SQLite that needs its write lock released).
+async fn host_goes_on(t: &TestDb) {
+    assert_eq!(ids(t).await, "[]");
+    check(t, "db.execute(\"INSERT INTO jobs VALUES (100)\")").await;
+    assert_eq!(ids(t).await, "[100]");
+}
+
+fn too_many_operations(err: &EvalAltResult) -> bool {
+    matches!(err, EvalAltResult::ErrorTooManyOperations(..))
+}
+
+each_backend!(endless_loop_in_an_open_transaction, |t| async move {
+    check(&t, SETUP).await;
+    let err = run_with(
+        &t,
+        Options::sandboxed().max_operations(50_000),
+        r#"
+        let tx = db.begin();
+        tx.execute("INSERT INTO jobs VALUES (1)");
+        loop { try { loop { } } catch (e) { } }
+    "#,
+    )
+    .await
+    .unwrap_err();
+    assert!(too_many_operations(&err), "{err}");
+    host_goes_on(&t).await;
+});
+
+each_backend!(endless_loop_in_a_transaction_closure, |t| async move {
+    check(&t, SETUP).await;
+    let err = run_with(
+        &t,
+        Options::sandboxed().max_operations(50_000),
+        r#"
+        db.transaction(|tx| {
+            tx.execute("INSERT INTO jobs VALUES (1)");
+            while true { }
+        });
+    "#,
+    )
+    .await
+    .unwrap_err();
+    assert!(too_many_operations(&err), "{err}");
+    host_goes_on(&t).await;
+});
+
+each_backend!(progress_callback_stops_a_script, |t| async move {
+    check(&t, SETUP).await;
+    let stop = Arc::new(AtomicBool::new(false));
+    let flag = stop.clone();
+    let options = Options::new().on_progress(move |_| {
+        flag.load(Ordering::Relaxed)
+            .then(|| "stopped by host".into())
+    });
+    // The host raises the flag once the script has written (seen through the
+    // statement observer), so the script is stopped holding its transaction.
+    let observer = {
+        let stop = stop.clone();
+        t.db.on_statement(Arc::new(move |e| {
+            if e.sql.starts_with("INSERT INTO jobs") {
+                stop.store(true, Ordering::Relaxed);
+            }
+        }))
+    };
+    let err = run_with(
+        &t,
+        options,
+        r#"
+        let tx = db.begin();
+        tx.execute("INSERT INTO jobs VALUES (1)");
+        loop { }
+    "#,
+    )
+    .await
+    .unwrap_err();
+    t.db.remove_statement_observer(observer);
+    match *err {
+        EvalAltResult::ErrorTerminated(ref v, _) => assert_eq!(v.to_string(), "stopped by host"),
+        ref other => panic!("not terminated: {other}"),
+    }
+    host_goes_on(&t).await;
+});
+
+each_backend!(deep_recursion_and_big_values_are_refused, |t| async move {
+    check(&t, SETUP).await;
+    let err = run(&t, "fn f(n) { f(n + 1) } f(0)").await.unwrap_err();
+    assert!(
+        matches!(*err.unwrap_inner(), EvalAltResult::ErrorStackOverflow(..)),
+        "{err}"
+    );
+    let err = run_with(
+        &t,
+        Options::sandboxed().max_string_size(100),
+        r#"
+        let s = "x"; for i in 0..10 { s += s; } s
+    "#,
+    )
+    .await
+    .unwrap_err();
+    assert!(
+        matches!(*err, EvalAltResult::ErrorDataTooLarge(..)),
+        "{err}"
+    );
+    // A result bigger than the array limit fails instead of filling memory.
+    let err = run_with(
+        &t,
+        Options::sandboxed().max_array_size(10),
+        r#"
+        for i in 0..20 { db.execute("INSERT INTO jobs VALUES ($1)", [i]); }
+        let n = 0;
+        for row in db.stream("SELECT id FROM jobs") { n += 1; }
+        if n != 20 { throw "stream saw " + n; }
+        db.fetch_all("SELECT id FROM jobs")
+    "#,
+    )
+    .await
+    .unwrap_err();
+    assert!(
+        matches!(*err.unwrap_inner(), EvalAltResult::ErrorDataTooLarge(..)),
+        "{err}"
+    );
+});
+
+each_backend!(sandboxed_engine_has_no_eval, |t| async move {
+    let _ = &t;
+    let engine = dbridge_rhai::sandboxed_engine().unwrap();
+    assert_eq!(engine.max_operations(), 10_000_000);
+    let err = dbridge_rhai::spawn_blocking(move || engine.run("eval(\"1\")"))
+        .await
+        .unwrap()
+        .unwrap_err();
+    assert!(err.to_string().contains("eval"), "{err}");
+});

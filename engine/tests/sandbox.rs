@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use dbridge_engine::{ConnectOptions, Database, ErrorKind, TransactionOptions};
-use dbridge_testkit::{TestDb, each_backend};
+use dbridge_testkit::each_backend;
 
 async fn count(db: &Database) -> i64 {
     db.fetch_one("SELECT count(*) AS n FROM t", &[])

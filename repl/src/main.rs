@@ -173,11 +173,11 @@ fn main() -> ExitCode {
         prompt.into(),
     );
 
-    if let Some(models) = &args.models {
-        if let Err(e) = repl.run_file(models, &[]) {
-            eprintln!("{e}");
-            return ExitCode::from(1);
-        }
+    if let Some(models) = &args.models
+        && let Err(e) = repl.run_file(models, &[])
+    {
+        eprintln!("{e}");
+        return ExitCode::from(1);
     }
     let ok = match (&args.command, &args.execute) {
         (Some(Cmd::Run { file, args }), _) => match repl.run_file(file, args) {

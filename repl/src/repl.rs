@@ -95,10 +95,10 @@ impl Repl {
         self.failed = true;
         let mut err = std::io::stderr().lock();
         let _ = writeln!(err, "{e}");
-        if self.traceback {
-            if let Some(tb) = &e.traceback {
-                let _ = writeln!(err, "{tb}");
-            }
+        if self.traceback
+            && let Some(tb) = &e.traceback
+        {
+            let _ = writeln!(err, "{tb}");
         }
     }
 

@@ -82,10 +82,11 @@ impl RhaiSession {
         if v.is_unit() {
             return None;
         }
-        if let Some(arr) = v.read_lock::<Array>() {
-            if !arr.is_empty() && arr.iter().all(|x| x.is_map()) {
-                return Some(Output::Table(rows(&arr)));
-            }
+        if let Some(arr) = v.read_lock::<Array>()
+            && !arr.is_empty()
+            && arr.iter().all(|x| x.is_map())
+        {
+            return Some(Output::Table(rows(&arr)));
         }
         if let Some(map) = v.read_lock::<Map>() {
             return Some(Output::Record(rows(&[Dynamic::from_map(map.clone())])));

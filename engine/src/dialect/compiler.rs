@@ -149,7 +149,7 @@ impl Compiler {
     pub(crate) fn new(backend: Backend) -> Self {
         Self {
             dialect: dialect_for(backend),
-            sql: String::with_capacity(256),
+            sql: String::with_capacity(1024),
             params: Vec::new(),
             mode: Mode::Dml,
             unqualified: false,
@@ -173,7 +173,15 @@ impl Compiler {
     }
 
     pub(crate) fn ident(&mut self, id: &Ident) {
-        id.write_quoted(&mut self.sql);
+        let s = id.as_str();
+        if s.contains('"') {
+            // Never true of a validated identifier; kept correct regardless.
+            id.write_quoted(&mut self.sql);
+        } else {
+            self.sql.push('"');
+            self.sql.push_str(s);
+            self.sql.push('"');
+        }
     }
 
     pub(crate) fn unsupported(&self, feature: impl Into<String>) -> Error {
@@ -186,8 +194,18 @@ impl Compiler {
     /// Binds `v` as the next parameter and writes `$n`, with no cast.
     pub(crate) fn bind(&mut self, v: Value) {
         self.params.push(v);
-        let n = self.params.len();
-        let _ = write!(self.sql, "${n}");
+        let mut n = self.params.len();
+        let mut digits = [0u8; 20];
+        let mut at = digits.len();
+        while n > 0 || at == digits.len() {
+            at -= 1;
+            digits[at] = b'0' + (n % 10) as u8;
+            n /= 10;
+        }
+        self.sql.push('$');
+        for &d in &digits[at..] {
+            self.sql.push(char::from(d));
+        }
     }
 
     /// Binds `v` and writes `$n::cast` (the cast as given, already safe text).

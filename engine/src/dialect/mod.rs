@@ -126,7 +126,7 @@ impl Compile for Select {
 
 impl Compile for Compound {
     fn compile_for(&self, backend: Backend) -> Result<Compiled> {
-        select::compile_query(&Query::Compound(Box::new(self.clone())), backend)
+        select::compile_compound(self, backend)
     }
 }
 

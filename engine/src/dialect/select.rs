@@ -20,6 +20,12 @@ pub(super) fn compile_select(s: &Select, backend: Backend) -> Result<Compiled> {
     Ok(finish(c, columns))
 }
 
+pub(super) fn compile_compound(q: &Compound, backend: Backend) -> Result<Compiled> {
+    let mut c = Compiler::new(backend);
+    let columns = c.compound(q)?;
+    Ok(finish(c, columns))
+}
+
 pub(super) fn compile_query(q: &Query, backend: Backend) -> Result<Compiled> {
     let mut c = Compiler::new(backend);
     let columns = c.query(q)?;

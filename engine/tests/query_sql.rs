@@ -475,3 +475,20 @@ fn numeric_compares_as_real_on_sqlite() {
         postgres = r#"SELECT "employees"."id" FROM "employees" WHERE "employees"."salary" > $1 ORDER BY "employees"."salary""#
     );
 }
+
+#[test]
+fn primary_key_conditions() {
+    let m = models();
+    let q = Select::from(&m.user)
+        .column(m.user.col("id").unwrap())
+        .filter(m.user.pk_eq(&[Value::Int8(3)]).unwrap());
+    assert_sql!(
+        q,
+        both = r#"SELECT "users"."id" FROM "users" WHERE "users"."id" = $1"#
+    );
+    let err = m.user.pk_eq(&[]).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "model `User` has a primary key of 1 column(s); 0 value(s) given"
+    );
+}

@@ -132,7 +132,7 @@ impl Compound {
     }
 
     /// ORDER BY over the combined rows; refer to output columns with
-    /// [`Expr::label_ref`].
+    /// [`Expr::label_ref`](super::Expr::label_ref).
     pub fn order_by(mut self, term: impl Into<OrderBy>) -> Self {
         self.order_by.push(term.into());
         self

@@ -1,5 +1,5 @@
 //! Expressions and statements as plain data: [`Expr`], [`Select`] (with joins,
-//! grouping, windows, CTEs, set operations, DISTINCT [ON], row locks),
+//! grouping, windows, CTEs, set operations, DISTINCT (ON), row locks),
 //! [`Insert`] (many rows, INSERT ... SELECT, upsert), [`Update`], [`Delete`],
 //! all with RETURNING.
 //!

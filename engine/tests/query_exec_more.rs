@@ -283,11 +283,12 @@ each_backend!(having_with_filter_and_case_in_group, |t| async move {
                 .label("direct")
                 .unwrap(),
         )
-        // An expression with parameters is grouped by its label: PostgreSQL does not
-        // see `$1` and `$5` as the same expression.
-        .group_by([Expr::label_ref("tier").unwrap()])
+        // An expression with parameters repeated in GROUP BY and ORDER BY is
+        // written there as its position: PostgreSQL does not see `$1` and `$5`
+        // as the same expression.
+        .group_by([tier()])
         .having(func::count_star().ge(1))
-        .order_by(Expr::label_ref("tier").unwrap())
+        .order_by(tier())
         .fetch_all(&t.db)
         .await
         .unwrap();

@@ -492,3 +492,19 @@ fn primary_key_conditions() {
         "model `User` has a primary key of 1 column(s); 0 value(s) given"
     );
 }
+
+#[test]
+fn grouping_by_an_expression_with_values_uses_its_position() {
+    let m = models();
+    let e = &m.emp;
+    let tier = || Expr::case_when(e.col("dept").unwrap().eq("board"), "top").otherwise("staff");
+    let q = Select::from(e)
+        .column(tier().label("tier").unwrap())
+        .column(func::count_star().label("n").unwrap())
+        .group_by([tier(), e.col("dept").unwrap()])
+        .order_by(tier().desc());
+    assert_sql!(
+        q,
+        both = r#"SELECT CASE WHEN "employees"."dept" = $1 THEN $2 ELSE $3 END AS "tier", count(*) AS "n" FROM "employees" GROUP BY 1, "employees"."dept" ORDER BY 1 DESC"#
+    );
+}

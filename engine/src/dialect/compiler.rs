@@ -507,8 +507,24 @@ impl Compiler {
     }
 
     pub(crate) fn order_by(&mut self, terms: &[OrderBy]) -> Result<()> {
+        self.order_by_items(terms, None)
+    }
+
+    /// ORDER BY; with `items`, a term repeating a select item that holds values
+    /// is written as the item's position (see [`Compiler::position_of`]).
+    pub(crate) fn order_by_items(
+        &mut self,
+        terms: &[OrderBy],
+        items: Option<&[crate::query::SelectItem]>,
+    ) -> Result<()> {
         self.list(terms, |c, o| {
-            if c.numeric_as_real(&[type_hint(&o.expr).as_ref()]) {
+            let position = match items {
+                Some(items) => c.position_of(&o.expr, items)?,
+                None => None,
+            };
+            if let Some(p) = position {
+                c.sql.push_str(&p.to_string());
+            } else if c.numeric_as_real(&[type_hint(&o.expr).as_ref()]) {
                 c.as_real(&o.expr)?;
             } else {
                 c.expr(&o.expr)?;
@@ -523,6 +539,34 @@ impl Compiler {
             }
             Ok(())
         })
+    }
+
+    /// The 1-based position of the select item that `e` repeats, when `e` holds
+    /// values. Each value is its own parameter and PostgreSQL does not take
+    /// `CASE .. $1 ..` and `CASE .. $5 ..` for the same expression, so GROUP BY
+    /// (and ORDER BY under grouping) refer to such an item by position.
+    pub(crate) fn position_of(
+        &self,
+        e: &Expr,
+        items: &[crate::query::SelectItem],
+    ) -> Result<Option<usize>> {
+        let mut has_value = false;
+        crate::query::walk(e, &mut |x| has_value |= matches!(x, Expr::Value(_)));
+        if !has_value || self.mode == Mode::Ddl {
+            return Ok(None);
+        }
+        let render = |x: &Expr| -> Result<(String, Vec<Value>)> {
+            let mut c = Compiler::new(self.backend());
+            c.expr(x)?;
+            Ok((c.sql, c.params))
+        };
+        let target = render(e)?;
+        for (i, it) in items.iter().enumerate() {
+            if render(&it.expr)? == target {
+                return Ok(Some(i + 1));
+            }
+        }
+        Ok(None)
     }
 
     fn window(&mut self, w: &Window) -> Result<()> {

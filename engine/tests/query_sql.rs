@@ -475,3 +475,36 @@ fn numeric_compares_as_real_on_sqlite() {
         postgres = r#"SELECT "employees"."id" FROM "employees" WHERE "employees"."salary" > $1 ORDER BY "employees"."salary""#
     );
 }
+
+#[test]
+fn primary_key_conditions() {
+    let m = models();
+    let q = Select::from(&m.user)
+        .column(m.user.col("id").unwrap())
+        .filter(m.user.pk_eq(&[Value::Int8(3)]).unwrap());
+    assert_sql!(
+        q,
+        both = r#"SELECT "users"."id" FROM "users" WHERE "users"."id" = $1"#
+    );
+    let err = m.user.pk_eq(&[]).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "model `User` has a primary key of 1 column(s); 0 value(s) given"
+    );
+}
+
+#[test]
+fn grouping_by_an_expression_with_values_uses_its_position() {
+    let m = models();
+    let e = &m.emp;
+    let tier = || Expr::case_when(e.col("dept").unwrap().eq("board"), "top").otherwise("staff");
+    let q = Select::from(e)
+        .column(tier().label("tier").unwrap())
+        .column(func::count_star().label("n").unwrap())
+        .group_by([tier(), e.col("dept").unwrap()])
+        .order_by(tier().desc());
+    assert_sql!(
+        q,
+        both = r#"SELECT CASE WHEN "employees"."dept" = $1 THEN $2 ELSE $3 END AS "tier", count(*) AS "n" FROM "employees" GROUP BY 1, "employees"."dept" ORDER BY 1 DESC"#
+    );
+}

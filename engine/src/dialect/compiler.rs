@@ -2,11 +2,9 @@
 //! text and collecting bound parameters. What differs per backend is asked of
 //! the [`Dialect`] (see `sqlite.rs` and `postgres.rs`).
 
-use std::fmt::Write as _;
-
 use crate::error::{Backend, Error, Result};
 use crate::ident::Ident;
-use crate::query::{BinaryOp, Expr, FrameBound, FrameUnits, JsonOp, OrderBy, Window};
+use crate::query::{BinaryOp, Expr, JsonOp};
 use crate::value::{SqlType, Value};
 
 use super::{Dialect, dialect_for};
@@ -149,7 +147,7 @@ impl Compiler {
     pub(crate) fn new(backend: Backend) -> Self {
         Self {
             dialect: dialect_for(backend),
-            sql: String::with_capacity(256),
+            sql: String::with_capacity(1024),
             params: Vec::new(),
             mode: Mode::Dml,
             unqualified: false,
@@ -173,7 +171,15 @@ impl Compiler {
     }
 
     pub(crate) fn ident(&mut self, id: &Ident) {
-        id.write_quoted(&mut self.sql);
+        let s = id.as_str();
+        if s.contains('"') {
+            // Never true of a validated identifier; kept correct regardless.
+            id.write_quoted(&mut self.sql);
+        } else {
+            self.sql.push('"');
+            self.sql.push_str(s);
+            self.sql.push('"');
+        }
     }
 
     pub(crate) fn unsupported(&self, feature: impl Into<String>) -> Error {
@@ -186,8 +192,18 @@ impl Compiler {
     /// Binds `v` as the next parameter and writes `$n`, with no cast.
     pub(crate) fn bind(&mut self, v: Value) {
         self.params.push(v);
-        let n = self.params.len();
-        let _ = write!(self.sql, "${n}");
+        let mut n = self.params.len();
+        let mut digits = [0u8; 20];
+        let mut at = digits.len();
+        while n > 0 || at == digits.len() {
+            at -= 1;
+            digits[at] = b'0' + (n % 10) as u8;
+            n /= 10;
+        }
+        self.sql.push('$');
+        for &d in &digits[at..] {
+            self.sql.push(char::from(d));
+        }
     }
 
     /// Binds `v` and writes `$n::cast` (the cast as given, already safe text).
@@ -475,78 +491,17 @@ impl Compiler {
 
     /// Whether comparing values of these types must go through REAL: numeric is
     /// stored as text on SQLite, where text would compare character by character.
-    fn numeric_as_real(&self, types: &[Option<&SqlType>]) -> bool {
+    pub(crate) fn numeric_as_real(&self, types: &[Option<&SqlType>]) -> bool {
         self.backend() == Backend::Sqlite
             && self.mode == Mode::Dml
             && types.iter().any(|t| matches!(t, Some(SqlType::Numeric(_))))
     }
 
-    fn as_real(&mut self, e: &Expr) -> Result<()> {
+    pub(crate) fn as_real(&mut self, e: &Expr) -> Result<()> {
         self.sql.push_str("CAST(");
         self.expr(e)?;
         self.sql.push_str(" AS REAL)");
         Ok(())
-    }
-
-    pub(crate) fn order_by(&mut self, terms: &[OrderBy]) -> Result<()> {
-        self.list(terms, |c, o| {
-            if c.numeric_as_real(&[type_hint(&o.expr).as_ref()]) {
-                c.as_real(&o.expr)?;
-            } else {
-                c.expr(&o.expr)?;
-            }
-            if o.desc {
-                c.sql.push_str(" DESC");
-            }
-            match o.nulls_first {
-                Some(true) => c.sql.push_str(" NULLS FIRST"),
-                Some(false) => c.sql.push_str(" NULLS LAST"),
-                None => {}
-            }
-            Ok(())
-        })
-    }
-
-    fn window(&mut self, w: &Window) -> Result<()> {
-        let mut space = false;
-        if !w.partition_by.is_empty() {
-            self.sql.push_str("PARTITION BY ");
-            self.list(&w.partition_by, |c, x| c.expr(x))?;
-            space = true;
-        }
-        if !w.order_by.is_empty() {
-            if space {
-                self.sql.push(' ');
-            }
-            self.sql.push_str("ORDER BY ");
-            self.order_by(&w.order_by)?;
-            space = true;
-        }
-        if let Some(f) = &w.frame {
-            if space {
-                self.sql.push(' ');
-            }
-            self.sql.push_str(match f.units {
-                FrameUnits::Rows => "ROWS BETWEEN ",
-                FrameUnits::Range => "RANGE BETWEEN ",
-                FrameUnits::Groups => "GROUPS BETWEEN ",
-            });
-            self.frame_bound(f.start);
-            self.sql.push_str(" AND ");
-            self.frame_bound(f.end);
-        }
-        Ok(())
-    }
-
-    fn frame_bound(&mut self, b: FrameBound) {
-        // Offsets are integers from Rust, written as digits: nothing to escape.
-        let _ = match b {
-            FrameBound::UnboundedPreceding => write!(self.sql, "UNBOUNDED PRECEDING"),
-            FrameBound::Preceding(n) => write!(self.sql, "{n} PRECEDING"),
-            FrameBound::CurrentRow => write!(self.sql, "CURRENT ROW"),
-            FrameBound::Following(n) => write!(self.sql, "{n} FOLLOWING"),
-            FrameBound::UnboundedFollowing => write!(self.sql, "UNBOUNDED FOLLOWING"),
-        };
     }
 }
 

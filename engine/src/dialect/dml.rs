@@ -22,6 +22,21 @@ fn column_target(model: &Model, i: usize) -> String {
     )
 }
 
+/// `v` as `ty`; values already of that type pass through untouched.
+fn coerce(v: Value, ty: &SqlType, target: &str) -> Result<Value> {
+    match (&v, ty) {
+        (Value::Null, _)
+        | (Value::Bool(_), SqlType::Bool)
+        | (Value::Int2(_), SqlType::Int2)
+        | (Value::Int4(_), SqlType::Int4)
+        | (Value::Int8(_), SqlType::Int8)
+        | (Value::Float8(_), SqlType::Float8)
+        | (Value::Text(_), SqlType::Text)
+        | (Value::Timestamptz(_), SqlType::Timestamptz) => Ok(v),
+        _ => v.coerce(ty, target),
+    }
+}
+
 /// The columns and coerced rows to insert, client defaults added.
 fn prepare_rows(ins: &Insert) -> Result<(Vec<usize>, Vec<Vec<Value>>)> {
     let model = &ins.model;
@@ -42,18 +57,23 @@ fn prepare_rows(ins: &Insert) -> Result<(Vec<usize>, Vec<Vec<Value>>)> {
         InsertSource::Query(_) => return Ok((columns, Vec::new())),
     };
     columns.extend(&factories);
+    // Error targets are written once per column, not once per value.
+    let targets: Vec<String> = columns.iter().map(|&i| column_target(model, i)).collect();
+    let types: Vec<&SqlType> = columns
+        .iter()
+        .map(|&i| model.columns()[i].sql_type())
+        .collect();
+    let given_width = ins.columns.len();
     let mut rows = Vec::with_capacity(given.len());
     for row in given {
         let mut out = Vec::with_capacity(columns.len());
-        for (v, &i) in row.iter().zip(&ins.columns) {
-            out.push(
-                v.clone()
-                    .coerce(model.columns()[i].sql_type(), &column_target(model, i))?,
-            );
+        for (k, v) in row.iter().enumerate() {
+            out.push(coerce(v.clone(), types[k], &targets[k])?);
         }
-        for &i in &factories {
+        for (k, &i) in factories.iter().enumerate() {
             if let Some(f) = model.columns()[i].default_factory() {
-                out.push(f().coerce(model.columns()[i].sql_type(), &column_target(model, i))?);
+                let k = given_width + k;
+                out.push(coerce(f(), types[k], &targets[k])?);
             }
         }
         rows.push(out);
@@ -175,10 +195,15 @@ pub(super) fn compile_insert(ins: &Insert, backend: Backend) -> Result<Vec<Compi
         .iter()
         .all(|&i| !matches!(model.columns()[i].sql_type(), SqlType::Array(_)));
     if backend == Backend::Postgres && rows.len() >= ins.bulk_threshold && arrays_ok {
-        return rows
-            .chunks(UNNEST_CHUNK)
-            .map(|chunk| unnest(ins, &columns, chunk))
-            .collect();
+        let mut out = Vec::with_capacity(rows.len().div_ceil(UNNEST_CHUNK));
+        let mut rows = rows.into_iter();
+        loop {
+            let chunk: Vec<Vec<Value>> = rows.by_ref().take(UNNEST_CHUNK).collect();
+            if chunk.is_empty() {
+                return Ok(out);
+            }
+            out.push(unnest(ins, &columns, chunk)?);
+        }
     }
     // Parameters the ON CONFLICT / RETURNING part binds, counted once.
     let tail_params = {
@@ -189,7 +214,7 @@ pub(super) fn compile_insert(ins: &Insert, backend: Backend) -> Result<Vec<Compi
     let per_row = columns.len().max(1);
     let batch = ((param_limit(backend) - tail_params) / per_row).max(1);
     rows.chunks(batch)
-        .map(|chunk| {
+        .map(|chunk: &[Vec<Value>]| {
             let mut c = Compiler::new(backend);
             c.params.reserve(chunk.len() * per_row + tail_params);
             head(&mut c, model, &columns)?;
@@ -216,17 +241,26 @@ pub(super) fn compile_insert(ins: &Insert, backend: Backend) -> Result<Vec<Compi
 
 /// `INSERT INTO t (cols) SELECT * FROM UNNEST($1::type[], ...)`: one array
 /// parameter per column, bound natively.
-fn unnest(ins: &Insert, columns: &[usize], rows: &[Vec<Value>]) -> Result<Compiled> {
+fn unnest(ins: &Insert, columns: &[usize], rows: Vec<Vec<Value>>) -> Result<Compiled> {
     let model = &ins.model;
     let mut c = Compiler::new(Backend::Postgres);
     head(&mut c, model, columns)?;
     c.push(" SELECT * FROM UNNEST(");
-    for (k, &i) in columns.iter().enumerate() {
+    // Transpose the rows into one array per column, moving the values.
+    let mut arrays: Vec<Vec<Value>> = columns
+        .iter()
+        .map(|_| Vec::with_capacity(rows.len()))
+        .collect();
+    for row in rows {
+        for (array, v) in arrays.iter_mut().zip(row) {
+            array.push(v);
+        }
+    }
+    for (k, (&i, items)) in columns.iter().zip(arrays).enumerate() {
         if k > 0 {
             c.push(", ");
         }
         let ty = model.columns()[i].sql_type();
-        let items = rows.iter().map(|r| r[k].clone()).collect();
         let cast = format!("{}[]", super::column_type(Backend::Postgres, ty));
         c.bind_cast(Value::array(ty.clone(), items), &cast);
     }

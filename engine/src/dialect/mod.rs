@@ -4,7 +4,8 @@
 //! and the bound parameters.
 //!
 //! This module writes text only: it runs nothing. The compiler is one
-//! exhaustive `match` over expressions (`compiler.rs`); the statements are
+//! exhaustive `match` over expressions (`compiler.rs`, with ORDER BY and windows
+//! in `clause.rs`); the statements are
 //! assembled in `select.rs`, `dml.rs` and `ddl.rs`; `sqlite.rs` and
 //! `postgres.rs` hold what differs (ILIKE and JSON on SQLite, parameter casts
 //! on PostgreSQL, DISTINCT ON and row locks...). Names reach the text only
@@ -31,6 +32,7 @@
 //! # Ok::<(), dbridge_engine::Error>(())
 //! ```
 
+mod clause;
 mod compiler;
 pub(crate) mod ddl;
 mod dml;
@@ -126,7 +128,7 @@ impl Compile for Select {
 
 impl Compile for Compound {
     fn compile_for(&self, backend: Backend) -> Result<Compiled> {
-        select::compile_query(&Query::Compound(Box::new(self.clone())), backend)
+        select::compile_compound(self, backend)
     }
 }
 

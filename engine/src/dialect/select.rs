@@ -20,6 +20,12 @@ pub(super) fn compile_select(s: &Select, backend: Backend) -> Result<Compiled> {
     Ok(finish(c, columns))
 }
 
+pub(super) fn compile_compound(q: &Compound, backend: Backend) -> Result<Compiled> {
+    let mut c = Compiler::new(backend);
+    let columns = c.compound(q)?;
+    Ok(finish(c, columns))
+}
+
 pub(super) fn compile_query(q: &Query, backend: Backend) -> Result<Compiled> {
     let mut c = Compiler::new(backend);
     let columns = c.query(q)?;
@@ -137,12 +143,19 @@ impl Compiler {
         self.conditions(" WHERE ", &s.filter)?;
         if !s.group_by.is_empty() {
             self.push(" GROUP BY ");
-            self.list(&s.group_by, |c, e| c.expr(e))?;
+            self.list(&s.group_by, |c, e| match c.position_of(e, &items)? {
+                Some(p) => {
+                    c.push(&p.to_string());
+                    Ok(())
+                }
+                None => c.expr(e),
+            })?;
         }
         self.conditions(" HAVING ", &s.having)?;
         if !s.order_by.is_empty() {
             self.push(" ORDER BY ");
-            self.order_by(&s.order_by)?;
+            let grouped = !s.group_by.is_empty() || !matches!(s.distinct, Distinct::All);
+            self.order_by_items(&s.order_by, grouped.then_some(&*items))?;
         }
         self.limit_offset(s.limit, s.offset);
         if let Some(lock) = &s.lock {

@@ -5,7 +5,7 @@ use crate::ident::Ident;
 use crate::schema::Model;
 use crate::value::{SqlType, Value};
 
-use super::select::Query;
+use super::compound::Query;
 use super::window::Window;
 
 /// Where a column reference came from: a model and the column's position in it.

@@ -6,8 +6,9 @@ use crate::error::Result;
 use crate::schema::{Model, schema_error};
 use crate::value::Value;
 
+use super::compound::Query;
 use super::expr::Expr;
-use super::select::{Query, SelectItem};
+use super::select::SelectItem;
 
 /// Rows past which a PostgreSQL insert of plain values switches to `UNNEST`.
 pub const DEFAULT_BULK_THRESHOLD: usize = 500;

@@ -1,5 +1,5 @@
 //! Expressions and statements as plain data: [`Expr`], [`Select`] (with joins,
-//! grouping, windows, CTEs, set operations, DISTINCT [ON], row locks),
+//! grouping, windows, CTEs, set operations, DISTINCT (ON), row locks),
 //! [`Insert`] (many rows, INSERT ... SELECT, upsert), [`Update`], [`Delete`],
 //! all with RETURNING.
 //!
@@ -38,6 +38,7 @@
 //! # Ok::<(), dbridge_engine::Error>(())
 //! ```
 
+mod compound;
 mod exec;
 mod expr;
 pub mod func;
@@ -51,14 +52,15 @@ mod update;
 pub(crate) mod visit;
 mod window;
 
+pub use compound::{Compound, Cte, Query, SetOp};
 pub use exec::{Executor, Run};
 pub use expr::{
     BinaryOp, Case, CaseBuilder, ColumnOrigin, ColumnRef, Expr, FuncCall, JsonOp, Keyword,
 };
 pub use insert::{DEFAULT_BULK_THRESHOLD, Insert, OnConflict};
 pub use select::{
-    Compound, Cte, Distinct, Join, JoinKind, Lock, LockStrength, LockWait, OrderBy, OutputColumn,
-    Query, Select, SelectItem, SetOp,
+    Distinct, Join, JoinKind, Lock, LockStrength, LockWait, OrderBy, OutputColumn, Select,
+    SelectItem,
 };
 pub use table::TableRef;
 pub use update::{Delete, Update};

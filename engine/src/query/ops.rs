@@ -3,8 +3,9 @@
 
 use std::ops;
 
+use super::compound::Query;
 use super::expr::{BinaryOp, Expr, JsonOp};
-use super::select::{OrderBy, Query, SelectItem};
+use super::select::{OrderBy, SelectItem};
 use crate::error::Result;
 use crate::ident::Ident;
 use crate::value::{SqlType, Value};

@@ -9,8 +9,9 @@ use crate::ident::Ident;
 use crate::schema::{Model, schema_error};
 use crate::value::SqlType;
 
+use super::compound::Query;
 use super::expr::{ColumnOrigin, ColumnRef, Expr};
-use super::select::{OutputColumn, Query};
+use super::select::OutputColumn;
 
 pub(crate) enum Source {
     Model(Model),

@@ -93,7 +93,7 @@ impl Model {
     /// The position of a column.
     ///
     /// # Errors
-    /// [`Error::Schema`]: "no column `x` on model `M`".
+    /// [`Error::Schema`](crate::Error::Schema): "no column `x` on model `M`".
     pub fn column_index(&self, name: &str) -> Result<usize> {
         if let Some(&i) = self.0.by_name.get(name) {
             return Ok(i);
@@ -114,7 +114,7 @@ impl Model {
     /// A column by name.
     ///
     /// # Errors
-    /// [`Error::Schema`] when the model has no such column.
+    /// [`Error::Schema`](crate::Error::Schema) when the model has no such column.
     pub fn column(&self, name: &str) -> Result<&ColumnDef> {
         let i = self.column_index(name)?;
         Ok(&self.0.columns[i])
@@ -158,7 +158,7 @@ impl Model {
     /// The model's table under an alias (for self-joins).
     ///
     /// # Errors
-    /// [`Error::InvalidIdentifier`] for an invalid alias.
+    /// [`Error::InvalidIdentifier`](crate::Error::InvalidIdentifier) for an invalid alias.
     pub fn alias(&self, alias: &str) -> Result<TableRef> {
         Ok(TableRef::model(self.clone(), Some(Ident::new(alias)?)))
     }
@@ -166,9 +166,41 @@ impl Model {
     /// A column as an expression, qualified by the table name.
     ///
     /// # Errors
-    /// [`Error::Schema`] when the model has no such column.
+    /// [`Error::Schema`](crate::Error::Schema) when the model has no such column.
     pub fn col(&self, name: &str) -> Result<Expr> {
         self.table_ref().col(name)
+    }
+
+    /// `pk1 = $1 AND pk2 = $2 ...` for the primary key values in key order
+    /// (for a get, update or delete by key).
+    ///
+    /// # Errors
+    /// [`Error::Schema`](crate::Error::Schema) when the model has no primary key
+    /// or the number of values is not the key's width.
+    pub fn pk_eq(&self, values: &[crate::Value]) -> Result<Expr> {
+        let pk = self.primary_key();
+        if pk.is_empty() || pk.len() != values.len() {
+            return Err(schema_error(
+                self.0.name.as_str(),
+                None,
+                format!(
+                    "model `{}` has a primary key of {} column(s); {} value(s) given",
+                    self.0.name,
+                    pk.len(),
+                    values.len()
+                ),
+            ));
+        }
+        let t = self.table_ref();
+        let mut conds = Vec::with_capacity(pk.len());
+        for (&i, v) in pk.iter().zip(values) {
+            conds.push(t.col(self.0.columns[i].name.as_str())?.eq(v.clone()));
+        }
+        Ok(if conds.len() == 1 {
+            conds.remove(0)
+        } else {
+            Expr::And(conds)
+        })
     }
 
     /// Every column as an expression, in order.
@@ -280,7 +312,7 @@ impl ModelBuilder {
     /// [`Metadata`](super::Metadata); those to the model's own table here.
     ///
     /// # Errors
-    /// [`Error::Schema`] naming the model and the column: an invalid name, an
+    /// [`Error::Schema`](crate::Error::Schema) naming the model and the column: an invalid name, an
     /// unknown type, a duplicate column, an unknown column in a constraint or
     /// expression, an identity on a non-integer column...
     pub fn build(self) -> Result<Model> {

@@ -36,20 +36,20 @@ pub(crate) fn sql_type_of(ti: &PgTypeInfo) -> Option<SqlType> {
 }
 
 /// A parameter ready to send: a value coerced to the server's type for it.
-struct PgParam {
-    value: Value,
+struct PgParam<'a> {
+    value: &'a Value,
     ty: PgTypeInfo,
     elem_oid: u32,
 }
 
-impl sqlx::Type<Postgres> for PgParam {
+impl sqlx::Type<Postgres> for PgParam<'_> {
     fn type_info() -> PgTypeInfo {
         // Only a fallback: `produces` always gives the real type.
         PgTypeInfo::with_oid(Oid(0))
     }
 }
 
-impl sqlx::Encode<'_, Postgres> for PgParam {
+impl sqlx::Encode<'_, Postgres> for PgParam<'_> {
     fn encode_by_ref(
         &self,
         buf: &mut sqlx::postgres::PgArgumentBuffer,
@@ -57,12 +57,28 @@ impl sqlx::Encode<'_, Postgres> for PgParam {
         if self.value.is_null() {
             return Ok(sqlx::encode::IsNull::Yes);
         }
-        codec::encode(&self.value, self.elem_oid, buf)?;
+        codec::encode(self.value, self.elem_oid, buf)?;
         Ok(sqlx::encode::IsNull::No)
     }
 
     fn produces(&self) -> Option<PgTypeInfo> {
         Some(self.ty.clone())
+    }
+}
+
+/// Whether `v` is exactly of type `ty` (for an array: every item too).
+fn has_type(v: &Value, ty: &SqlType) -> bool {
+    match (v, ty) {
+        (Value::Null, _) => true,
+        (Value::Array(a), SqlType::Array(elem)) => {
+            a.elem == **elem
+                && !matches!(**elem, SqlType::Enum(_) | SqlType::Array(_))
+                && a.items
+                    .iter()
+                    .all(|x| x.is_null() || x.sql_type().as_ref() == Some(&**elem))
+        }
+        (Value::Array(_) | Value::Enum(_), _) => false,
+        _ => v.sql_type().as_ref() == Some(ty),
     }
 }
 
@@ -89,7 +105,15 @@ fn bind_params(stmt: &Statement, types: &[PgTypeInfo]) -> Result<PgArguments> {
                 ty.name().to_ascii_lowercase()
             ),
         })?;
-        let value = value.clone().coerce(&sql_ty, &target)?;
+        // A value already of the server's type is encoded as it is: no copy of
+        // a large array parameter (the UNNEST bulk path binds 100k-item arrays).
+        let coerced;
+        let value = if has_type(value, &sql_ty) {
+            value
+        } else {
+            coerced = value.clone().coerce(&sql_ty, &target)?;
+            &coerced
+        };
         let elem_oid = match ty.kind() {
             PgTypeKind::Array(elem) => elem.oid().map_or(0, |o| o.0),
             _ => 0,

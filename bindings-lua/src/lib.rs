@@ -37,6 +37,7 @@
 mod context;
 mod database;
 mod error;
+mod events;
 mod module;
 mod options;
 mod query;
@@ -69,7 +70,8 @@ use mlua::{Lua, LuaOptions, Table};
 /// # Errors
 /// If the state cannot be created or the module fails to load.
 pub fn new_lua(opts: InstallOptions) -> mlua::Result<Lua> {
-    let lua = Lua::new_with(opts.libs, LuaOptions::new())?;
+    // mlua's async functions are built on `coroutine.yield`.
+    let lua = Lua::new_with(opts.libs | StdLib::COROUTINE, LuaOptions::new())?;
     install(&lua, opts)?;
     Ok(lua)
 }

@@ -11,7 +11,8 @@
 //! - [`call`], [`exec`], [`eval`] run Lua under the budget chosen in
 //!   [`InstallOptions`]; [`exec_blocking`] for hosts that wait.
 //! - [`LuaDbError`] is what scripts catch; [`LuaDb`] wraps a database the host
-//!   opened so that scripts can use it.
+//!   opened so that scripts can use it; [`rows_to_lua`] converts engine rows
+//!   the way `db:fetch_all` does.
 //!
 //! The script API is documented for script authors in `docs/lua.md`.
 //!

@@ -4,7 +4,15 @@
 //! `cargo bench --bench lua_rows` (PostgreSQL parts use DBRIDGE_TEST_PG_URL,
 //! default postgres://postgres@127.0.0.1:5432/test, and are skipped when it is
 //! unreachable).
+//!
+//! Each benchmark runs twice: in wall time, and in CPU time of the benchmark's
+//! own thread (`cpu/...`, Linux). Everything runs on a current-thread runtime,
+//! so the CPU figures hold the binding's and the engine's work but neither the
+//! database server's nor SQLite's worker thread: the difference between the
+//! `engine` and `lua` lines is what the binding adds, and it stays readable on a
+//! busy machine where wall times swing.
 
+use criterion::measurement::{Measurement, ValueFormatter, WallTime};
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use dbridge::engine::{Database, Row, Value};
 use dbridge::lua::{InstallOptions, LuaDb, mlua::Function};
@@ -13,11 +21,51 @@ const ROWS: usize = 10_000;
 const QUERIES: i64 = 100;
 
 fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
+    tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .expect("runtime")
+}
+
+/// CPU time of the calling thread, in nanoseconds (`/proc/thread-self/schedstat`).
+fn thread_cpu_ns() -> u64 {
+    std::fs::read_to_string("/proc/thread-self/schedstat")
+        .ok()
+        .and_then(|s| s.split_whitespace().next()?.parse().ok())
+        .unwrap_or(0)
+}
+
+/// Criterion measurement: CPU time of the benchmark thread.
+struct ThreadCpu(WallTime);
+
+impl Measurement for ThreadCpu {
+    type Intermediate = u64;
+    type Value = u64;
+
+    fn start(&self) -> u64 {
+        thread_cpu_ns()
+    }
+
+    fn end(&self, started: u64) -> u64 {
+        thread_cpu_ns().saturating_sub(started)
+    }
+
+    fn add(&self, a: &u64, b: &u64) -> u64 {
+        a + b
+    }
+
+    fn zero(&self) -> u64 {
+        0
+    }
+
+    fn to_f64(&self, v: &u64) -> f64 {
+        *v as f64
+    }
+
+    fn formatter(&self) -> &dyn ValueFormatter {
+        // Nanoseconds, shown as durations.
+        self.0.formatter()
+    }
 }
 
 async fn sample_rows(db: &Database) -> Vec<Row> {
@@ -57,14 +105,14 @@ async fn sample_rows(db: &Database) -> Vec<Row> {
         .expect("fetch")
 }
 
-fn rows_to_tables(c: &mut Criterion) {
+fn rows_to_tables<M: Measurement>(c: &mut Criterion<M>, label: &str) {
     let rt = runtime();
     let rows = rt.block_on(async {
         let db = Database::connect("sqlite::memory:").await.expect("sqlite");
         sample_rows(&db).await
     });
     let lua = dbridge::lua::new_lua(InstallOptions::new()).expect("lua");
-    let mut g = c.benchmark_group("lua_rows");
+    let mut g = c.benchmark_group(format!("{label}lua_rows"));
     g.throughput(Throughput::Elements(ROWS as u64));
     g.bench_function("rows_to_lua_6_columns", |b| {
         b.iter(|| {
@@ -97,7 +145,7 @@ async fn point_query_setup(
     Some((db, lua, one, many))
 }
 
-fn point_queries(c: &mut Criterion) {
+fn point_queries<M: Measurement>(c: &mut Criterion<M>, label: &str) {
     let rt = runtime();
     let pg = std::env::var("DBRIDGE_TEST_PG_URL")
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_string());
@@ -106,7 +154,7 @@ fn point_queries(c: &mut Criterion) {
             eprintln!("lua_rows: {backend} unreachable, point-query benchmarks skipped");
             continue;
         };
-        let mut g = c.benchmark_group(format!("point_query_{backend}"));
+        let mut g = c.benchmark_group(format!("{label}point_query_{backend}"));
         g.bench_function(BenchmarkId::new("engine", 1), |b| {
             b.to_async(&rt).iter(|| async {
                 db.fetch_one(
@@ -152,5 +200,20 @@ fn point_queries(c: &mut Criterion) {
     }
 }
 
-criterion_group!(benches, rows_to_tables, point_queries);
-criterion_main!(benches);
+fn wall(c: &mut Criterion) {
+    rows_to_tables(c, "");
+    point_queries(c, "");
+}
+
+fn cpu(c: &mut Criterion<ThreadCpu>) {
+    rows_to_tables(c, "cpu/");
+    point_queries(c, "cpu/");
+}
+
+criterion_group!(wall_time, wall);
+criterion_group! {
+    name = cpu_time;
+    config = Criterion::default().with_measurement(ThreadCpu(WallTime));
+    targets = cpu
+}
+criterion_main!(wall_time, cpu_time);

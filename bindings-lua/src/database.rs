@@ -1,17 +1,20 @@
 //! [`LuaDb`]: a connected database as a script sees it, and `dbridge.connect`.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use dbridge_engine::{ConnectOptions, Database, ErrorKind};
 use mlua::{Lua, MetaMethod, UserData, UserDataMethods, Value as LuaValue};
 
 use crate::error::{LuaDbError, Raw, raw};
+use crate::events::StatementEvents;
 use crate::runtime_drop::RuntimeDrop;
 
 /// A database handle (`dbridge.connect(url)`): a pool shared by every copy.
 #[derive(Debug)]
 pub struct LuaDb {
     db: RuntimeDrop<Database>,
+    pub(crate) events: Arc<StatementEvents>,
 }
 
 impl LuaDb {
@@ -20,6 +23,7 @@ impl LuaDb {
     pub fn new(db: Database) -> Self {
         Self {
             db: RuntimeDrop::new(db, None),
+            events: Arc::default(),
         }
     }
 
@@ -152,5 +156,24 @@ pub(crate) fn backend(lua: &Lua, this: LuaValue) -> Raw {
         crate::query::Target::Db(db) => Ok(db.backend().name()),
         crate::query::Target::Tx(_) => Err(LuaDbError::argument("backend", 1, "a database", &this)),
     });
+    raw(lua, r)
+}
+
+/// `raw.events(db, on)`: starts or stops queueing statement events for `db`.
+pub(crate) fn set_events(lua: &Lua, (this, on): (LuaValue, bool)) -> Raw {
+    let r = (|| {
+        let LuaValue::UserData(ud) = &this else {
+            return Err(LuaDbError::argument("on_statement", 1, "a database", &this));
+        };
+        let d = ud
+            .borrow::<LuaDb>()
+            .map_err(|_| LuaDbError::argument("on_statement", 1, "a database", &this))?;
+        if on {
+            d.events.enable(&d.database()?);
+        } else {
+            d.events.disable();
+        }
+        Ok(())
+    })();
     raw(lua, r)
 }

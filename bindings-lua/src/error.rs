@@ -147,3 +147,30 @@ pub(crate) fn attach_traceback(lua: &Lua, err: Value) -> mlua::Result<Value> {
     }
     Ok(err)
 }
+
+/// As [`raw`], followed by the statement events queued for the handle, if
+/// any: `(value, nil, events)` or `(FAIL, err, events)`.
+pub(crate) fn raw_ev<T: IntoLuaMulti>(
+    lua: &Lua,
+    r: Result<T, LuaDbError>,
+    events: Option<&crate::events::StatementEvents>,
+) -> Raw {
+    let evs = match events {
+        Some(q) => q.drain(lua)?,
+        None => Value::Nil,
+    };
+    if evs.is_nil() {
+        return raw(lua, r);
+    }
+    match r {
+        Ok(v) => {
+            let mut values = v.into_lua_multi(lua)?;
+            let first = values.pop_front().unwrap_or(Value::Nil);
+            (first, Value::Nil, evs).into_lua_multi(lua)
+        }
+        Err(e) => {
+            let err = lua.create_userdata(e)?;
+            (fail_marker(), err, evs).into_lua_multi(lua)
+        }
+    }
+}

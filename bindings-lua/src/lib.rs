@@ -11,7 +11,8 @@
 //! - [`call`], [`exec`], [`eval`] run Lua under the budget chosen in
 //!   [`InstallOptions`]; [`exec_blocking`] for hosts that wait.
 //! - [`LuaDbError`] is what scripts catch; [`LuaDb`] wraps a database the host
-//!   opened so that scripts can use it.
+//!   opened so that scripts can use it; [`rows_to_lua`] converts engine rows
+//!   the way `db:fetch_all` does.
 //!
 //! The script API is documented for script authors in `docs/lua.md`.
 //!
@@ -37,6 +38,7 @@
 mod context;
 mod database;
 mod error;
+mod events;
 mod module;
 mod options;
 mod query;
@@ -69,7 +71,8 @@ use mlua::{Lua, LuaOptions, Table};
 /// # Errors
 /// If the state cannot be created or the module fails to load.
 pub fn new_lua(opts: InstallOptions) -> mlua::Result<Lua> {
-    let lua = Lua::new_with(opts.libs, LuaOptions::new())?;
+    // mlua's async functions are built on `coroutine.yield`.
+    let lua = Lua::new_with(opts.libs | StdLib::COROUTINE, LuaOptions::new())?;
     install(&lua, opts)?;
     Ok(lua)
 }

@@ -67,7 +67,8 @@ impl InstallOptions {
         self
     }
 
-    /// The standard libraries scripts may use. [`new_lua`](crate::new_lua)
+    /// The standard libraries scripts may use (`coroutine` is always loaded:
+    /// dbridge's async functions need it). [`new_lua`](crate::new_lua)
     /// loads exactly these; [`install`](crate::install) into an existing state
     /// removes the globals of `io`, `os`, `debug` and `package` (and `dofile`,
     /// `loadfile`) when their library is not in the set, and loads nothing.

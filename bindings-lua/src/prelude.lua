@@ -8,9 +8,24 @@ local error, select, setmetatable = error, select, setmetatable
 local raw_pcall, raw_xpcall = pcall, xpcall
 local attach, exhausted, is_retryable = raw.attach_traceback, raw.budget_exhausted, raw.is_retryable
 
+-- Statement handlers per database (weak keys: they never keep a database
+-- alive), and the database of each transaction, for delivering its events.
+local handlers = setmetatable({}, { __mode = "k" })
+local tx_db = setmetatable({}, { __mode = "k" })
+
+local function deliver(db, events)
+  local hs = db and handlers[db]
+  if not hs then return end
+  for i = 1, #events do
+    for j = 1, #hs do hs[j](events[i]) end
+  end
+end
+
 -- A raw function returns its value, or FAIL and an error userdata to raise here
--- (so that scripts catch the error object itself, with kind and message).
-local function check(r, e)
+-- (so that scripts catch the error object itself, with kind and message), then
+-- the statement events queued meanwhile, if any.
+local function check(owner, r, e, events)
+  if events then deliver(tx_db[owner] or owner, events) end
   if r == FAIL then error(attach(e), 0) end
   return r
 end
@@ -22,32 +37,59 @@ local execute, fetch_all, fetch_one, fetch_optional =
 local stream, stream_next, begin, finish, savepoint =
   raw.stream, raw.stream_next, raw.begin, raw.finish, raw.savepoint
 
-function Db:execute(sql, params) return check(execute(self, sql, params)) end
-function Db:fetch_all(sql, params, opts) return check(fetch_all(self, sql, params, opts)) end
-function Db:fetch_one(sql, params, opts) return check(fetch_one(self, sql, params, opts)) end
+function Db:execute(sql, params) return check(self, execute(self, sql, params)) end
+function Db:fetch_all(sql, params, opts) return check(self, fetch_all(self, sql, params, opts)) end
+function Db:fetch_one(sql, params, opts) return check(self, fetch_one(self, sql, params, opts)) end
 function Db:fetch_optional(sql, params, opts)
-  return check(fetch_optional(self, sql, params, opts))
+  return check(self, fetch_optional(self, sql, params, opts))
 end
 
 -- for row in db:stream(sql, params) do ... end
 -- The stream is the loop's to-be-closed value: `break` releases its connection.
 function Db:stream(sql, params, opts)
-  local s = check(stream(self, sql, params, opts))
-  return function() return check(stream_next(s)) end, nil, nil, s
+  local s = check(self, stream(self, sql, params, opts))
+  local owner = self
+  return function() return check(owner, stream_next(s)) end, nil, nil, s
 end
 
-function Db:begin(opts) return check(begin(self, opts)) end
-function Db:close() return check(raw.close(self)) end
-function Db:backend() return check(raw.backend(self)) end
+function Db:begin(opts)
+  local tx = check(self, begin(self, opts))
+  tx_db[tx] = self
+  return tx
+end
+function Db:close() return check(self, raw.close(self)) end
+function Db:backend() return check(self, raw.backend(self)) end
+
+-- db:on_statement(fn): fn(event) after every statement run through db or its
+-- transactions, with event.sql, .elapsed (seconds), .rows, .ok, .backend.
+-- Returns a function that removes the handler.
+function Db:on_statement(fn)
+  if type(fn) ~= "function" then
+    error("bad argument #1 to 'on_statement' (function expected, got " .. type(fn) .. ")", 2)
+  end
+  check(self, raw.events(self, true))
+  local hs = handlers[self]
+  if not hs then hs = {}; handlers[self] = hs end
+  hs[#hs + 1] = fn
+  local db = self
+  return function()
+    for i = #hs, 1, -1 do
+      if hs[i] == fn then
+        for j = i, #hs do hs[j] = hs[j + 1] end
+      end
+    end
+    if #hs == 0 then handlers[db] = nil; check(db, raw.events(db, false)) end
+  end
+end
 
 for _, name in ipairs({ "execute", "fetch_all", "fetch_one", "fetch_optional", "stream" }) do
   Tx[name] = Db[name]
 end
-function Tx:commit() return check(finish(self, true)) end
-function Tx:rollback() return check(finish(self, false)) end
-function Tx:savepoint(name) return check(savepoint(self, name, 0)) end
-function Tx:rollback_to(name) return check(savepoint(self, name, 1)) end
-function Tx:release(name) return check(savepoint(self, name, 2)) end
+function Tx:commit() return check(self, finish(self, true)) end
+function Tx:rollback() return check(self, finish(self, false)) end
+function Tx:savepoint(name) return check(self, savepoint(self, name, 0)) end
+function Tx:rollback_to(name) return check(self, savepoint(self, name, 1)) end
+function Tx:release(name) return check(self, savepoint(self, name, 2)) end
 
 -- db:transaction(fn [, opts]): runs fn(tx); commits when it returns (passing its
 -- results on), rolls back and re-raises the very error value when it fails.
@@ -93,13 +135,13 @@ local dbridge = {
   version = raw.version,
 }
 
-function dbridge.connect(url, opts) return check(raw.connect(url, opts)) end
-function dbridge.error(t) return check(raw.error(t)) end
-function dbridge.json(v) return check(raw.json(v)) end
-function dbridge.bytes(s) return check(raw.bytes(s)) end
+function dbridge.connect(url, opts) return check(nil, raw.connect(url, opts)) end
+function dbridge.error(t) return check(nil, raw.error(t)) end
+function dbridge.json(v) return check(nil, raw.json(v)) end
+function dbridge.bytes(s) return check(nil, raw.bytes(s)) end
 function dbridge.array(t) return setmetatable(t or {}, array_mt) end
 dbridge.is_array = raw.is_array
-function dbridge.sleep(seconds) return check(raw.sleep(seconds)) end
+function dbridge.sleep(seconds) return check(nil, raw.sleep(seconds)) end
 
 -- Under an instruction budget, a script's own pcall must not swallow the
 -- budget's error: once the running call's budget is spent, every catching

@@ -15,7 +15,8 @@ use mlua::{Lua, Value as LuaValue};
 
 use crate::context;
 use crate::database::LuaDb;
-use crate::error::{LuaDbError, Raw, raw};
+use crate::error::{LuaDbError, Raw, raw_ev};
+use crate::events::events_of;
 use crate::stream::LuaRowStream;
 use crate::transaction::{self, LuaTx, TxSlot, finished};
 use crate::value::{RowBuilder, params, result_types};
@@ -61,6 +62,7 @@ type Args = (LuaValue, LuaValue, LuaValue);
 type QArgs = (LuaValue, LuaValue, LuaValue, LuaValue);
 
 pub(crate) async fn execute(lua: Lua, (this, sql, p): Args) -> Raw {
+    let ev = events_of(&this);
     let r = async {
         let target = Target::from_lua(&this, "execute")?;
         let stmt = statement(&lua, "execute", sql, p)?;
@@ -77,7 +79,7 @@ pub(crate) async fn execute(lua: Lua, (this, sql, p): Args) -> Raw {
         Ok(i64::try_from(n).unwrap_or(i64::MAX))
     }
     .await;
-    raw(&lua, r)
+    raw_ev(&lua, r, ev.as_deref())
 }
 
 async fn rows(
@@ -109,6 +111,7 @@ async fn rows(
 }
 
 pub(crate) async fn fetch_all(lua: Lua, (this, sql, p, opts): QArgs) -> Raw {
+    let ev = events_of(&this);
     let r = async {
         let target = Target::from_lua(&this, "fetch_all")?;
         let stmt = statement(&lua, "fetch_all", sql, p)?;
@@ -129,7 +132,7 @@ pub(crate) async fn fetch_all(lua: Lua, (this, sql, p, opts): QArgs) -> Raw {
         Ok(out)
     }
     .await;
-    raw(&lua, r)
+    raw_ev(&lua, r, ev.as_deref())
 }
 
 async fn first(
@@ -148,19 +151,22 @@ async fn first(
 }
 
 pub(crate) async fn fetch_one(lua: Lua, args: QArgs) -> Raw {
+    let ev = events_of(&args.0);
     let r = first(&lua, "fetch_one", args)
         .await
         .and_then(|row| row.ok_or_else(|| dbridge_engine::Error::NotFound.into()));
-    raw(&lua, r)
+    raw_ev(&lua, r, ev.as_deref())
 }
 
 pub(crate) async fn fetch_optional(lua: Lua, args: QArgs) -> Raw {
+    let ev = events_of(&args.0);
     let r = first(&lua, "fetch_optional", args).await;
-    raw(&lua, r)
+    raw_ev(&lua, r, ev.as_deref())
 }
 
 /// `db:stream(sql, params)` -> a row stream userdata (the prelude makes it an iterator).
 pub(crate) async fn stream(lua: Lua, (this, sql, p, opts): QArgs) -> Raw {
+    let ev = events_of(&this);
     let r = async {
         let target = Target::from_lua(&this, "stream")?;
         let stmt = statement(&lua, "stream", sql, p)?;
@@ -186,15 +192,17 @@ pub(crate) async fn stream(lua: Lua, (this, sql, p, opts): QArgs) -> Raw {
         Ok(LuaRowStream::new(
             s,
             builder,
+            ev.clone(),
             crate::installed_handle(&lua).as_ref(),
         ))
     }
     .await;
-    raw(&lua, r)
+    raw_ev(&lua, r, ev.as_deref())
 }
 
 /// `db:begin([opts])`.
 pub(crate) async fn begin(lua: Lua, (this, opts): (LuaValue, LuaValue)) -> Raw {
+    let ev = events_of(&this);
     let r = async {
         let db = match Target::from_lua(&this, "begin")? {
             Target::Db(db) => db,
@@ -214,10 +222,15 @@ pub(crate) async fn begin(lua: Lua, (this, opts): (LuaValue, LuaValue)) -> Raw {
         if let Some(ctx) = context::current() {
             ctx.register(&slot);
         }
-        Ok(LuaTx { slot, backend })
+        let events = ev.clone().unwrap_or_default();
+        Ok(LuaTx {
+            slot,
+            backend,
+            events,
+        })
     }
     .await;
-    raw(&lua, r)
+    raw_ev(&lua, r, ev.as_deref())
 }
 
 fn tx_slot(this: &LuaValue, func: &str) -> Result<Arc<TxSlot>, LuaDbError> {
@@ -229,6 +242,7 @@ fn tx_slot(this: &LuaValue, func: &str) -> Result<Arc<TxSlot>, LuaDbError> {
 
 /// `tx:commit()` / `tx:rollback()`.
 pub(crate) async fn finish(lua: Lua, (this, commit): (LuaValue, bool)) -> Raw {
+    let ev = events_of(&this);
     let func = if commit { "commit" } else { "rollback" };
     let r = async {
         let slot = tx_slot(&this, func)?;
@@ -241,11 +255,12 @@ pub(crate) async fn finish(lua: Lua, (this, commit): (LuaValue, bool)) -> Raw {
         .map_err(LuaDbError::from)
     }
     .await;
-    raw(&lua, r)
+    raw_ev(&lua, r, ev.as_deref())
 }
 
 /// `tx:savepoint(name)`, `tx:rollback_to(name)`, `tx:release(name)` (`op` 0, 1, 2).
 pub(crate) async fn savepoint(lua: Lua, (this, name, op): (LuaValue, LuaValue, u8)) -> Raw {
+    let ev = events_of(&this);
     let func = ["savepoint", "rollback_to", "release"][usize::from(op.min(2))];
     let r = async {
         let slot = tx_slot(&this, func)?;
@@ -263,7 +278,7 @@ pub(crate) async fn savepoint(lua: Lua, (this, name, op): (LuaValue, LuaValue, u
         .map_err(LuaDbError::from)
     }
     .await;
-    raw(&lua, r)
+    raw_ev(&lua, r, ev.as_deref())
 }
 
 /// A Lua failure while building results: out of memory (under the state's

@@ -63,6 +63,12 @@ pub(crate) fn build(lua: &Lua, rows: &[Row]) -> Option<mlua::Result<Table>> {
     // borrows and plain integers. Each loop iteration leaves the stack as it
     // found it (out table on top); at most four slots are used above the keys,
     // and `lua_checkstack` reserves them.
+    // Everything built here stays reachable from the result: collecting during
+    // the build would only walk it again and again.
+    let collecting = lua.gc_is_running();
+    if collecting {
+        lua.gc_stop();
+    }
     let r = unsafe {
         lua.exec_raw::<Table>(keys, |state| {
             ffi::luaL_checkstack(state, 4, std::ptr::null());
@@ -70,9 +76,11 @@ pub(crate) fn build(lua: &Lua, rows: &[Row]) -> Option<mlua::Result<Table>> {
             for (i, row) in rows.iter().enumerate() {
                 ffi::lua_createtable(state, 0, nrec);
                 for (c, v) in row.values().iter().enumerate() {
-                    let key = c as c_int + 1;
+                    if v.is_null() {
+                        continue;
+                    }
+                    ffi::lua_pushvalue(state, c as c_int + 1);
                     match v {
-                        Value::Null => continue,
                         Value::Bool(b) => ffi::lua_pushboolean(state, c_int::from(*b)),
                         Value::Int2(n) => ffi::lua_pushinteger(state, (*n).into()),
                         Value::Int4(n) => ffi::lua_pushinteger(state, (*n).into()),
@@ -86,10 +94,8 @@ pub(crate) fn build(lua: &Lua, rows: &[Row]) -> Option<mlua::Result<Table>> {
                             ffi::lua_pushlstring(state, b.as_ptr().cast::<c_char>(), b.len());
                         }
                         // `plain` admitted only the types above.
-                        _ => ffi::lua_pushnil(state),
+                        _ => ffi::lua_pushboolean(state, 0),
                     }
-                    ffi::lua_pushvalue(state, key);
-                    ffi::lua_insert(state, -2);
                     ffi::lua_rawset(state, -3);
                 }
                 ffi::lua_rawseti(state, -2, i as ffi::lua_Integer + 1);
@@ -99,5 +105,8 @@ pub(crate) fn build(lua: &Lua, rows: &[Row]) -> Option<mlua::Result<Table>> {
             ffi::lua_settop(state, 1);
         })
     };
+    if collecting {
+        lua.gc_restart();
+    }
     Some(r)
 }

@@ -81,10 +81,10 @@ impl<R> Future for Call<R> {
         };
         if let Poll::Ready(r) = &out {
             this.done = true;
+            // Drop the coroutine first: a stopped script's pending database call
+            // may hold a transaction that is to be rolled back.
+            this.inner = None;
             if r.is_err() {
-                // Drop the stopped coroutine first: its pending database call may
-                // hold a transaction that is to be rolled back.
-                this.inner = None;
                 this.ctx.abandon_transactions();
             }
         }

@@ -19,6 +19,12 @@ pub(crate) struct Installed {
 }
 
 pub(crate) fn install(lua: &Lua, opts: &InstallOptions) -> mlua::Result<Table> {
+    if lua.globals().get::<Option<Table>>("coroutine")?.is_none() {
+        return Err(mlua::Error::runtime(
+            "dbridge needs the Lua coroutine library (its database functions are async): \
+             load StdLib::COROUTINE before installing",
+        ));
+    }
     remove_libs(lua, opts.libs)?;
     if let Some(limit) = opts.memory_limit {
         lua.set_memory_limit(limit)?;

@@ -10,7 +10,10 @@ use futures_util::StreamExt;
 use futures_util::stream::BoxStream;
 use mlua::{Lua, MetaMethod, UserData, UserDataMethods, Value as LuaValue};
 
-use crate::error::{LuaDbError, Raw, raw};
+use std::sync::Arc;
+
+use crate::error::{LuaDbError, Raw, raw_ev};
+use crate::events::{StatementEvents, events_of};
 use crate::runtime_drop::RuntimeDrop;
 use crate::value::RowBuilder;
 
@@ -20,6 +23,7 @@ type Rows = BoxStream<'static, dbridge_engine::Result<Row>>;
 pub(crate) struct LuaRowStream {
     rows: tokio::sync::Mutex<RuntimeDrop<Rows>>,
     builder: parking_lot::Mutex<RowBuilder>,
+    pub(crate) events: Option<Arc<StatementEvents>>,
 }
 
 impl std::fmt::Debug for LuaRowStream {
@@ -32,11 +36,13 @@ impl LuaRowStream {
     pub(crate) fn new(
         rows: Rows,
         builder: RowBuilder,
+        events: Option<Arc<StatementEvents>>,
         fallback: Option<&tokio::runtime::Handle>,
     ) -> Self {
         Self {
             rows: tokio::sync::Mutex::new(RuntimeDrop::new(rows, fallback)),
             builder: parking_lot::Mutex::new(builder),
+            events,
         }
     }
 
@@ -63,6 +69,7 @@ impl UserData for LuaRowStream {
 
 /// The next row, `nil` at the end (which also releases the connection).
 pub(crate) async fn next(lua: Lua, this: LuaValue) -> Raw {
+    let ev = events_of(&this);
     let r = async {
         let LuaValue::UserData(ud) = &this else {
             return Err(LuaDbError::argument("stream", 1, "a row stream", &this));
@@ -92,5 +99,5 @@ pub(crate) async fn next(lua: Lua, this: LuaValue) -> Raw {
         }
     }
     .await;
-    raw(&lua, r)
+    raw_ev(&lua, r, ev.as_deref())
 }

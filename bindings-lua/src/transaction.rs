@@ -71,6 +71,7 @@ pub(crate) fn finished() -> LuaDbError {
 pub(crate) struct LuaTx {
     pub(crate) slot: Arc<TxSlot>,
     pub(crate) backend: Backend,
+    pub(crate) events: Arc<crate::events::StatementEvents>,
 }
 
 impl UserData for LuaTx {

@@ -167,3 +167,10 @@ fn install_into_a_host_state_prunes_or_keeps_libraries() {
         .unwrap();
     assert!(io && pkg);
 }
+
+#[test]
+fn install_needs_the_coroutine_library() {
+    let lua = dbridge_lua::mlua::Lua::new_with(StdLib::TABLE, Default::default()).unwrap();
+    let err = dbridge_lua::install(&lua, InstallOptions::new()).unwrap_err();
+    assert!(err.to_string().contains("coroutine"), "{err}");
+}

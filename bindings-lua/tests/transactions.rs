@@ -206,3 +206,38 @@ dbridge_testkit::each_backend!(a_transaction_streams_its_own_rows, |t| async mov
     .await;
     assert_eq!((sum, busy.as_str()), (6, "invalid_state"));
 });
+
+dbridge_testkit::each_backend!(
+    a_cancelled_call_rolls_back_what_it_left_open,
+    |t| async move {
+        let lua = lua_for(&t);
+        run::<()>(&lua, SETUP).await;
+        let f: dbridge_lua::mlua::Function = run(
+            &lua,
+            "return function()
+             local tx = db:begin()
+             tx:execute('INSERT INTO t VALUES (1)')
+             dbridge.sleep(30)
+             tx:commit()
+         end",
+        )
+        .await;
+        // The host gives up on the call (drops its future) while the script waits.
+        let r = tokio::time::timeout(
+            std::time::Duration::from_millis(300),
+            dbridge_lua::call::<()>(&lua, &f, ()),
+        )
+        .await;
+        assert!(r.is_err(), "the call should still have been waiting");
+        let n: i64 = run(
+            &lua,
+            "db:transaction(function(tx)
+             if BACKEND == 'postgresql' then tx:execute(\"SET LOCAL lock_timeout = '5s'\") end
+             tx:execute('INSERT INTO t VALUES (1)')
+         end)
+         return count()",
+        )
+        .await;
+        assert_eq!(n, 1);
+    }
+);

@@ -24,6 +24,7 @@ dbridge_testkit::each_backend!(hundred_coroutines_each_run_a_transaction, |t| as
             if inflight > max_inflight then max_inflight = inflight end
             local tx = db:begin()
             tx:execute('INSERT INTO items (worker, n) VALUES ($1, $2)', { i, 1 })
+            dbridge.sleep(0.001)
             tx:execute('INSERT INTO items (worker, n) VALUES ($1, $2)', { i, 2 })
             tx:commit()
             inflight = inflight - 1
@@ -54,6 +55,13 @@ dbridge_testkit::each_backend!(open_transactions_coexist_on_one_vm, |t| async mo
     // only opens when all five are there: this completes only if a waiting
     // coroutine never blocks the VM or the thread.
     const K: usize = 5;
+    // In-memory SQLite is served by a single connection: open transactions side by
+    // side need a database file.
+    let t = if t.backend() == dbridge_engine::Backend::Sqlite {
+        dbridge_testkit::TestDb::sqlite_file().await
+    } else {
+        t
+    };
     let lua = lua_for(&t);
     let barrier = Arc::new(tokio::sync::Barrier::new(K));
     let b = barrier.clone();

@@ -33,8 +33,18 @@ fn backends() -> Vec<(String, Option<TestDb>)> {
     })
     .join()
     .unwrap();
+    // A SQLite file rather than memory: the script keeps a stream open while it
+    // runs other statements, and an in-memory database has a single connection.
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
+    let file = std::env::temp_dir().join(format!(
+        "dbridge-rhai-blocking-{}-{nanos}.db",
+        std::process::id()
+    ));
     vec![
-        ("sqlite::memory:".to_string(), None),
+        (format!("sqlite://{}", file.display()), None),
         (pg.url.clone(), Some(pg)),
     ]
 }

@@ -238,9 +238,14 @@ impl ConnectOptions {
         };
         if in_memory {
             // An in-memory database lives as long as one connection to it: keep one
-            // open for the life of the pool, and never retire it.
+            // open for the life of the pool, and never retire it. It is also served
+            // by that one connection only: SQLite's shared-cache locks between
+            // connections wait without a timeout, so a read beside an open write
+            // transaction would hang; one connection makes it wait for the pool
+            // instead, up to the acquire timeout.
             super::pool::Limits {
-                min: self.min_connections.max(1),
+                max: 1,
+                min: 1,
                 idle_timeout: None,
                 max_lifetime: None,
                 ..limits

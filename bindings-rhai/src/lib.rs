@@ -111,6 +111,8 @@ pub fn register(engine: &mut Engine, options: Options) -> Result<Dbridge, Error>
     let blocker = Blocker::new(options.runtime.clone())?;
     options.apply(engine);
     let mut module = Module::new();
+    error::register(&mut module);
+    module.set_var("version", env!("CARGO_PKG_VERSION"));
     value::register(engine, &mut module);
     database::register(engine, &mut module, &blocker);
     transaction::register(engine);

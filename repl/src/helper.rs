@@ -41,14 +41,23 @@ impl Validator for ReplHelper {
             Ok(i) => is_ready(i.as_ref(), ctx.input()),
             Err(_) => true,
         };
-        Ok(if ready { ValidationResult::Valid(None) } else { ValidationResult::Incomplete })
+        Ok(if ready {
+            ValidationResult::Valid(None)
+        } else {
+            ValidationResult::Incomplete
+        })
     }
 }
 
 impl Completer for ReplHelper {
     type Candidate = String;
 
-    fn complete(&self, line: &str, pos: usize, _ctx: &Context<'_>) -> rustyline::Result<(usize, Vec<String>)> {
+    fn complete(
+        &self,
+        line: &str,
+        pos: usize,
+        _ctx: &Context<'_>,
+    ) -> rustyline::Result<(usize, Vec<String>)> {
         let head = &line[..pos];
         if head.trim_start().starts_with('.') && !head.contains(' ') {
             let start = head.len() - head.trim_start().len();

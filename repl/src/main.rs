@@ -78,7 +78,11 @@ fn history_path() -> Option<PathBuf> {
 
 fn main() -> ExitCode {
     let args = Args::parse();
-    let runtime = match tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("error: cannot start the async runtime: {e}");
@@ -102,7 +106,13 @@ fn main() -> ExitCode {
         }
     };
     let interp: Shared = Rc::new(RefCell::new(Box::new(lua)));
-    let mut repl = Repl::new(db, interp, runtime.handle().clone(), interrupted, "dbridge> ".into());
+    let mut repl = Repl::new(
+        db,
+        interp,
+        runtime.handle().clone(),
+        interrupted,
+        "dbridge> ".into(),
+    );
 
     if let Some(models) = &args.models {
         if let Err(e) = repl.run_file(models, &[]) {
@@ -143,5 +153,9 @@ fn main() -> ExitCode {
     };
     // Leave without waiting on the pool's background tasks.
     runtime.shutdown_background();
-    if ok { ExitCode::SUCCESS } else { ExitCode::from(1) }
+    if ok {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    }
 }

@@ -7,14 +7,25 @@ use crate::lang::{Output, ScriptError};
 use crate::render::{Cell, Table};
 
 fn engine_error(e: dbridge_engine::Error) -> ScriptError {
-    ScriptError { kind: e.kind().as_str().into(), message: e.to_string(), traceback: None }
+    ScriptError {
+        kind: e.kind().as_str().into(),
+        message: e.to_string(),
+        traceback: None,
+    }
 }
 
 /// Whether a statement returns rows (so it is fetched rather than executed).
 pub fn returns_rows(sql: &str) -> bool {
-    let head = sql.trim_start().split_whitespace().next().unwrap_or("").to_ascii_lowercase();
-    matches!(head.as_str(), "select" | "with" | "values" | "show" | "explain" | "pragma" | "table")
-        || sql.to_ascii_lowercase().contains("returning")
+    let head = sql
+        .trim_start()
+        .split_whitespace()
+        .next()
+        .unwrap_or("")
+        .to_ascii_lowercase();
+    matches!(
+        head.as_str(),
+        "select" | "with" | "values" | "show" | "explain" | "pragma" | "table"
+    ) || sql.to_ascii_lowercase().contains("returning")
 }
 
 /// Runs raw SQL: rows become a table, other statements report what they did.
@@ -24,19 +35,33 @@ pub async fn sql(db: &Database, sql: &str) -> Result<Output, ScriptError> {
         Ok(Output::Table(Table::from_rows(&rows)))
     } else {
         let n = db.execute(sql, &[]).await.map_err(engine_error)?;
-        Ok(Output::Text(format!("OK, {n} row{} affected", if n == 1 { "" } else { "s" })))
+        Ok(Output::Text(format!(
+            "OK, {n} row{} affected",
+            if n == 1 { "" } else { "s" }
+        )))
     }
 }
 
 /// The tables of the connected database.
 pub async fn tables(db: &Database) -> Result<Output, ScriptError> {
     let q = match db.backend() {
-        Backend::Sqlite => "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name",
-        Backend::Postgres => "SELECT table_name::text AS name FROM information_schema.tables WHERE table_schema = current_schema() AND table_type = 'BASE TABLE' ORDER BY 1",
+        Backend::Sqlite => {
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name"
+        }
+        Backend::Postgres => {
+            "SELECT table_name::text AS name FROM information_schema.tables WHERE table_schema = current_schema() AND table_type = 'BASE TABLE' ORDER BY 1"
+        }
     };
     let rows = db.fetch_all(q, &[]).await.map_err(engine_error)?;
-    let names: Vec<String> = rows.iter().filter_map(|r| r.get(0).ok()?.as_str().map(str::to_owned)).collect();
-    Ok(Output::Text(if names.is_empty() { "(no tables)".into() } else { names.join("\n") }))
+    let names: Vec<String> = rows
+        .iter()
+        .filter_map(|r| r.get(0).ok()?.as_str().map(str::to_owned))
+        .collect();
+    Ok(Output::Text(if names.is_empty() {
+        "(no tables)".into()
+    } else {
+        names.join("\n")
+    }))
 }
 
 /// The columns of one table (or of all tables), from the database's catalog.
@@ -90,7 +115,11 @@ pub async fn explain_sql(db: &Database, sql: &str) -> Result<Output, ScriptError
     if db.backend() == Backend::Sqlite {
         // Keep only the plan text.
         if let Some(i) = table.columns.iter().position(|c| c == "detail") {
-            table.rows = table.rows.into_iter().map(|r| vec![r.get(i).cloned().unwrap_or(Cell::Null)]).collect();
+            table.rows = table
+                .rows
+                .into_iter()
+                .map(|r| vec![r.get(i).cloned().unwrap_or(Cell::Null)])
+                .collect();
             table.columns = vec!["detail".into()];
         }
     }

@@ -44,12 +44,31 @@ pub struct Repl {
 
 impl Repl {
     /// A session over `db` evaluating with `interp`.
-    pub fn new(db: Database, interp: Shared, runtime: Handle, interrupted: Arc<AtomicBool>, prompt: String) -> Self {
-        Self { db, interp, runtime, interrupted, mode: Mode::Table, timing: false, traceback: false, failed: false, prompt }
+    pub fn new(
+        db: Database,
+        interp: Shared,
+        runtime: Handle,
+        interrupted: Arc<AtomicBool>,
+        prompt: String,
+    ) -> Self {
+        Self {
+            db,
+            interp,
+            runtime,
+            interrupted,
+            mode: Mode::Table,
+            timing: false,
+            traceback: false,
+            failed: false,
+            prompt,
+        }
     }
 
     fn limits(&self) -> Limits {
-        Limits { width: terminal_width(), ..Limits::default() }
+        Limits {
+            width: terminal_width(),
+            ..Limits::default()
+        }
     }
 
     fn print(&self, outputs: &[Output]) {
@@ -59,7 +78,11 @@ impl Repl {
                 Output::Text(t) => format!("{t}\n"),
                 Output::Table(t) => render::render(t, self.mode, self.limits()),
                 Output::Record(t) => {
-                    let mode = if self.mode == Mode::Table { Mode::Line } else { self.mode };
+                    let mode = if self.mode == Mode::Table {
+                        Mode::Line
+                    } else {
+                        self.mode
+                    };
                     render::render(t, mode, self.limits())
                 }
             };
@@ -99,7 +122,11 @@ impl Repl {
             return match commands::parse(trimmed) {
                 Ok(cmd) => self.command(cmd),
                 Err(msg) => {
-                    self.report(&ScriptError { kind: "usage".into(), message: msg, traceback: None });
+                    self.report(&ScriptError {
+                        kind: "usage".into(),
+                        message: msg,
+                        traceback: None,
+                    });
                     Flow::Continue
                 }
             };
@@ -130,7 +157,9 @@ impl Repl {
             Command::Traceback(on) => self.traceback = on,
             Command::Sql(sql) => self.db_command(|db, rt| rt.block_on(meta::sql(db, &sql))),
             Command::Tables => self.db_command(|db, rt| rt.block_on(meta::tables(db))),
-            Command::Schema(name) => self.db_command(|db, rt| rt.block_on(meta::schema(db, name.as_deref()))),
+            Command::Schema(name) => {
+                self.db_command(|db, rt| rt.block_on(meta::schema(db, name.as_deref())))
+            }
             Command::Explain(expr) => self.explain(&expr),
             Command::Models => self.eval_and_print("db:models()"),
             Command::Describe(model) => self.eval_and_print(&format!("({model}):describe()")),
@@ -207,14 +236,21 @@ impl Repl {
     /// # Errors
     /// If the terminal cannot be read.
     pub fn interactive(&mut self, history: Option<PathBuf>) -> rustyline::Result<()> {
-        let config = Config::builder().auto_add_history(true).max_history_size(5000)?.build();
+        let config = Config::builder()
+            .auto_add_history(true)
+            .max_history_size(5000)?
+            .build();
         let mut editor: Editor<ReplHelper, FileHistory> = Editor::with_config(config)?;
         editor.set_helper(Some(ReplHelper::new(self.interp.clone())));
         if let Some(h) = &history {
             let _ = editor.load_history(h);
         }
         self.spawn_interrupt_listener();
-        println!("dbridge {} on {} — .help for commands, Ctrl-D to leave", env!("CARGO_PKG_VERSION"), self.db.url());
+        println!(
+            "dbridge {} on {} — .help for commands, Ctrl-D to leave",
+            env!("CARGO_PKG_VERSION"),
+            self.db.url()
+        );
         loop {
             match editor.readline(&self.prompt) {
                 Ok(line) => {

@@ -8,8 +8,13 @@ use dbridge_testkit::{TestDb, each_backend};
 
 fn repl(url: &str, args: &[&str], stdin: Option<&str>) -> Output {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_dbridge-repl"));
-    cmd.arg("--url").arg(url).args(args).env_remove("DATABASE_URL");
-    cmd.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
+    cmd.arg("--url")
+        .arg(url)
+        .args(args)
+        .env_remove("DATABASE_URL");
+    cmd.stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
     let mut child = cmd.spawn().expect("start dbridge-repl");
     let mut pipe = child.stdin.take().expect("stdin");
     if let Some(input) = stdin {
@@ -36,7 +41,10 @@ fn url(t: &TestDb) -> String {
 
 fn uuid_like() -> String {
     use std::time::{SystemTime, UNIX_EPOCH};
-    let n = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_nanos();
+    let n = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
     format!("{}-{n}", std::process::id())
 }
 
@@ -51,14 +59,25 @@ each_backend!(execute_prints_values_and_tables, |t| async move {
     let out = repl(&url, &[], Some(script));
     assert!(out.status.success(), "{}", text(&out.stderr));
 
-    let out = repl(&url, &["-e", "return db:fetch_all('SELECT id, name, age FROM pets ORDER BY id')"], None);
+    let out = repl(
+        &url,
+        &[
+            "-e",
+            "return db:fetch_all('SELECT id, name, age FROM pets ORDER BY id')",
+        ],
+        None,
+    );
     let stdout = text(&out.stdout);
     assert!(out.status.success(), "{}", text(&out.stderr));
     for want in ["id", "name", "age", "Rex", "Tom", "NULL", "(2 rows)"] {
         assert!(stdout.contains(want), "missing {want:?} in\n{stdout}");
     }
 
-    let out = repl(&url, &["-e", ".sql SELECT name FROM pets WHERE age IS NULL"], None);
+    let out = repl(
+        &url,
+        &["-e", ".sql SELECT name FROM pets WHERE age IS NULL"],
+        None,
+    );
     assert!(text(&out.stdout).contains("Tom"), "{}", text(&out.stdout));
     let out = repl(&url, &["-e", ".tables"], None);
     assert!(text(&out.stdout).contains("pets"), "{}", text(&out.stdout));
@@ -66,29 +85,40 @@ each_backend!(execute_prints_values_and_tables, |t| async move {
     assert!(text(&out.stdout).contains("age"), "{}", text(&out.stdout));
 });
 
-each_backend!(errors_are_one_line_with_a_kind_and_a_failing_status, |t| async move {
-    let url = url(&t);
-    let out = repl(&url, &["-e", "db:execute('SELEC 1')"], None);
-    assert_eq!(out.status.code(), Some(1));
-    let err = text(&out.stderr);
-    assert!(err.starts_with("error[syntax]: "), "{err}");
-    assert_eq!(err.lines().count(), 1, "{err}");
+each_backend!(
+    errors_are_one_line_with_a_kind_and_a_failing_status,
+    |t| async move {
+        let url = url(&t);
+        let out = repl(&url, &["-e", "db:execute('SELEC 1')"], None);
+        assert_eq!(out.status.code(), Some(1));
+        let err = text(&out.stderr);
+        assert!(err.starts_with("error[syntax]: "), "{err}");
+        assert_eq!(err.lines().count(), 1, "{err}");
 
-    let out = repl(&url, &[], Some("local x = 1\nerror('boom at ' .. x)\n"));
-    assert_eq!(out.status.code(), Some(1));
-    assert!(text(&out.stderr).contains("boom at 1"), "{}", text(&out.stderr));
+        let out = repl(&url, &[], Some("local x = 1\nerror('boom at ' .. x)\n"));
+        assert_eq!(out.status.code(), Some(1));
+        assert!(
+            text(&out.stderr).contains("boom at 1"),
+            "{}",
+            text(&out.stderr)
+        );
 
-    let out = repl(&url, &["-e", ".nope"], None);
-    assert_eq!(out.status.code(), Some(1));
-    assert!(text(&out.stderr).contains("unknown command .nope"));
-});
+        let out = repl(&url, &["-e", ".nope"], None);
+        assert_eq!(out.status.code(), Some(1));
+        assert!(text(&out.stderr).contains("unknown command .nope"));
+    }
+);
 
 each_backend!(run_passes_arguments_and_reports_failure, |t| async move {
     let url = url(&t);
     let dir = std::env::temp_dir().join(format!("dbridge-run-{}", uuid_like()));
     std::fs::create_dir_all(&dir).unwrap();
     let ok = dir.join("ok.lua");
-    std::fs::write(&ok, "#!/usr/bin/env dbridge-repl\nprint(arg[1] .. '+' .. arg[2])\nprint(db:backend())\n").unwrap();
+    std::fs::write(
+        &ok,
+        "#!/usr/bin/env dbridge-repl\nprint(arg[1] .. '+' .. arg[2])\nprint(db:backend())\n",
+    )
+    .unwrap();
     let out = repl(&url, &["run", ok.to_str().unwrap(), "a", "--b"], None);
     assert!(out.status.success(), "{}", text(&out.stderr));
     let stdout = text(&out.stdout);
@@ -98,7 +128,11 @@ each_backend!(run_passes_arguments_and_reports_failure, |t| async move {
     std::fs::write(&bad, "db:execute('CREATE TABLE u (id INTEGER PRIMARY KEY)')\ndb:execute('INSERT INTO u VALUES (1)')\ndb:execute('INSERT INTO u VALUES (1)')\n").unwrap();
     let out = repl(&url, &["run", bad.to_str().unwrap()], None);
     assert_eq!(out.status.code(), Some(1));
-    assert!(text(&out.stderr).starts_with("error[unique_violation]"), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).starts_with("error[unique_violation]"),
+        "{}",
+        text(&out.stderr)
+    );
     let _ = std::fs::remove_dir_all(dir);
 });
 

@@ -44,13 +44,16 @@ impl LuaSession {
         let lua = dbridge_lua::new_lua(opts)?;
         lua.globals().set("db", LuaDb::new(db))?;
         let flag = interrupted.clone();
-        lua.set_global_hook(HookTriggers::new().every_nth_instruction(10_000), move |_, _| {
-            if flag.swap(false, Ordering::SeqCst) {
-                Err(mlua::Error::runtime("interrupted"))
-            } else {
-                Ok(VmState::Continue)
-            }
-        })?;
+        lua.set_global_hook(
+            HookTriggers::new().every_nth_instruction(10_000),
+            move |_, _| {
+                if flag.swap(false, Ordering::SeqCst) {
+                    Err(mlua::Error::runtime("interrupted"))
+                } else {
+                    Ok(VmState::Continue)
+                }
+            },
+        )?;
         let wrapper = lua
             .load("return function(f, h) return table.pack(xpcall(f, h)) end")
             .set_name("=dbridge-repl")
@@ -62,12 +65,23 @@ impl LuaSession {
             let msg = scalar_text(&e);
             Ok(LuaValue::String(lua.traceback(Some(&msg), 1)?))
         })?;
-        Ok(Self { lua, runtime, interrupted, wrapper, handler })
+        Ok(Self {
+            lua,
+            runtime,
+            interrupted,
+            wrapper,
+            handler,
+        })
     }
 
     fn run(&self, src: &str, name: &str) -> Result<MultiValue, ScriptError> {
         self.interrupted.store(false, Ordering::SeqCst);
-        let chunk = self.lua.load(src).set_name(name).into_function().map_err(|e| describe(&e))?;
+        let chunk = self
+            .lua
+            .load(src)
+            .set_name(name)
+            .into_function()
+            .map_err(|e| describe(&e))?;
         let wrapper = self.wrapper.clone();
         let handler = self.handler.clone();
         let fut = dbridge_lua::call::<mlua::Table>(&self.lua, &wrapper, (chunk, handler));
@@ -85,7 +99,9 @@ impl LuaSession {
             .map_err(|e| describe(&e))?;
         let n: usize = packed.get("n").unwrap_or(0);
         let ok: bool = packed.raw_get(1).unwrap_or(false);
-        let values: Vec<LuaValue> = (2..=n).map(|i| packed.raw_get(i).unwrap_or(LuaValue::Nil)).collect();
+        let values: Vec<LuaValue> = (2..=n)
+            .map(|i| packed.raw_get(i).unwrap_or(LuaValue::Nil))
+            .collect();
         if ok {
             return Ok(MultiValue::from_vec(values));
         }
@@ -93,8 +109,16 @@ impl LuaSession {
         Err(error_value(&err).unwrap_or_else(|| {
             let text = scalar_text(&err);
             let (message, traceback) = split_traceback(&text);
-            let kind = if message.ends_with("interrupted") { "interrupted" } else { "runtime" };
-            ScriptError { kind: kind.into(), message, traceback }
+            let kind = if message.ends_with("interrupted") {
+                "interrupted"
+            } else {
+                "runtime"
+            };
+            ScriptError {
+                kind: kind.into(),
+                message,
+                traceback,
+            }
         }))
     }
 }
@@ -118,18 +142,36 @@ pub fn describe(e: &mlua::Error) -> ScriptError {
         }
         mlua::Error::ExternalError(ext) => match ext.downcast_ref::<LuaDbError>() {
             Some(db) => db_error(db),
-            None => ScriptError { kind: "runtime".into(), message: ext.to_string(), traceback: None },
+            None => ScriptError {
+                kind: "runtime".into(),
+                message: ext.to_string(),
+                traceback: None,
+            },
         },
-        mlua::Error::SyntaxError { message, .. } => {
-            ScriptError { kind: "syntax".into(), message: message.clone(), traceback: None }
-        }
-        mlua::Error::MemoryError(m) => ScriptError { kind: "memory".into(), message: m.clone(), traceback: None },
+        mlua::Error::SyntaxError { message, .. } => ScriptError {
+            kind: "syntax".into(),
+            message: message.clone(),
+            traceback: None,
+        },
+        mlua::Error::MemoryError(m) => ScriptError {
+            kind: "memory".into(),
+            message: m.clone(),
+            traceback: None,
+        },
         mlua::Error::RuntimeError(m) => {
             let (message, traceback) = split_traceback(m);
-            ScriptError { kind: "runtime".into(), message, traceback }
+            ScriptError {
+                kind: "runtime".into(),
+                message,
+                traceback,
+            }
         }
         mlua::Error::WithContext { cause, .. } => describe(cause),
-        other => ScriptError { kind: "runtime".into(), message: other.to_string(), traceback: None },
+        other => ScriptError {
+            kind: "runtime".into(),
+            message: other.to_string(),
+            traceback: None,
+        },
     }
 }
 
@@ -162,7 +204,9 @@ fn scalar_text(v: &LuaValue) -> String {
         LuaValue::Integer(i) => i.to_string(),
         LuaValue::Number(n) => n.to_string(),
         LuaValue::String(s) => s.to_string_lossy(),
-        other => other.to_string().unwrap_or_else(|_| format!("<{}>", other.type_name())),
+        other => other
+            .to_string()
+            .unwrap_or_else(|_| format!("<{}>", other.type_name())),
     }
 }
 
@@ -194,7 +238,10 @@ impl LuaSession {
         pairs.sort_by(|a, b| a.0.cmp(&b.0));
         let columns = pairs.iter().map(|(k, _)| k.clone()).collect();
         let row = pairs.iter().map(|(_, v)| self.cell(v)).collect();
-        Table { columns, rows: vec![row] }
+        Table {
+            columns,
+            rows: vec![row],
+        }
     }
 
     fn cell(&self, v: &LuaValue) -> Cell {
@@ -210,7 +257,9 @@ impl LuaSession {
         let mut columns: Vec<String> = Vec::new();
         let mut records = Vec::with_capacity(n);
         for i in 1..=n {
-            let LuaValue::Table(row) = t.raw_get::<LuaValue>(i).ok()? else { return None };
+            let LuaValue::Table(row) = t.raw_get::<LuaValue>(i).ok()? else {
+                return None;
+            };
             let rec = self.record(&row);
             for c in &rec.columns {
                 if !columns.contains(c) {
@@ -224,7 +273,12 @@ impl LuaSession {
             .map(|rec| {
                 columns
                     .iter()
-                    .map(|c| rec.columns.iter().position(|k| k == c).map_or(Cell::Null, |i| rec.rows[0][i].clone()))
+                    .map(|c| {
+                        rec.columns
+                            .iter()
+                            .position(|k| k == c)
+                            .map_or(Cell::Null, |i| rec.rows[0][i].clone())
+                    })
                     .collect()
             })
             .collect();
@@ -239,7 +293,11 @@ impl LuaSession {
                 }
                 if t.raw_len() > 0 {
                     let items: Vec<String> = (1..=t.raw_len())
-                        .map(|i| t.raw_get::<LuaValue>(i).map(|v| scalar_text(&v)).unwrap_or_default())
+                        .map(|i| {
+                            t.raw_get::<LuaValue>(i)
+                                .map(|v| scalar_text(&v))
+                                .unwrap_or_default()
+                        })
                         .collect();
                     return Output::Text(format!("{{{}}}", items.join(", ")));
                 }
@@ -258,12 +316,20 @@ impl LuaSession {
 
 impl Interpreter for LuaSession {
     fn is_complete(&self, src: &str) -> bool {
-        if self.lua.load(format!("return {src}")).into_function().is_ok() {
+        if self
+            .lua
+            .load(format!("return {src}"))
+            .into_function()
+            .is_ok()
+        {
             return true;
         }
         !matches!(
             self.lua.load(src).into_function(),
-            Err(mlua::Error::SyntaxError { incomplete_input: true, .. })
+            Err(mlua::Error::SyntaxError {
+                incomplete_input: true,
+                ..
+            })
         )
     }
 
@@ -287,10 +353,17 @@ impl Interpreter for LuaSession {
         for (i, a) in args.iter().enumerate() {
             arg.raw_set(i + 1, a.as_str()).map_err(|e| describe(&e))?;
         }
-        self.lua.globals().set("arg", arg).map_err(|e| describe(&e))?;
+        self.lua
+            .globals()
+            .set("arg", arg)
+            .map_err(|e| describe(&e))?;
         // A shebang line becomes a comment (keeping line numbers), so that
         // scripts can be executable.
-        let body = if src.starts_with("#!") { format!("--{src}") } else { src.to_owned() };
+        let body = if src.starts_with("#!") {
+            format!("--{src}")
+        } else {
+            src.to_owned()
+        };
         self.run(&body, &format!("@{name}")).map(drop)
     }
 

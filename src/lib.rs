@@ -4,11 +4,15 @@
 //! driven from embedded Lua and Rhai scripts. This facade re-exports the parts:
 //!
 //! - [`engine`]: the core (`dbridge-engine`): values, identifiers, dialects, the
-//!   database layer and, as they land, models, queries, sessions and migrations.
+//!   database layer, models and the query builder.
+//! - [`lua`]: the engine from Lua (`dbridge-lua`).
+//! - [`rhai`]: the engine from Rhai (`dbridge-rhai`).
 //!
 //! See the README and `docs/` for a tour.
 
 pub use dbridge_engine as engine;
+pub use dbridge_lua as lua;
+pub use dbridge_rhai as rhai;
 
 // The README's and the docs' Rust examples compile as doc tests.
 #[cfg(doctest)]

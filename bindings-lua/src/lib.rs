@@ -40,6 +40,7 @@ mod error;
 mod module;
 mod options;
 mod query;
+mod row_batch;
 mod run;
 mod runtime_drop;
 mod sandbox;
@@ -48,6 +49,10 @@ mod transaction;
 mod value;
 
 pub use context::BUDGET_EXCEEDED;
+
+/// The kind of the error a database call raises when building its result
+/// runs past the state's memory limit.
+pub const OUT_OF_MEMORY: &str = "out_of_memory";
 pub use database::LuaDb;
 pub use error::{ErrorDetails, LuaDbError};
 pub use mlua;

@@ -112,8 +112,14 @@ pub(crate) async fn fetch_all(lua: Lua, (this, sql, p, opts): QArgs) -> Raw {
     let r = async {
         let target = Target::from_lua(&this, "fetch_all")?;
         let stmt = statement(&lua, "fetch_all", sql, p)?;
-        let mut b = RowBuilder::with_types(result_types(&opts, "fetch_all")?);
+        let types = result_types(&opts, "fetch_all")?;
         let rows = rows(target, stmt, None).await?;
+        if types.is_empty()
+            && let Some(fast) = crate::row_batch::build(&lua, &rows)
+        {
+            return fast.map_err(lua_err);
+        }
+        let mut b = RowBuilder::with_types(types);
         let out = lua
             .create_table_with_capacity(rows.len(), 0)
             .map_err(lua_err)?;
@@ -260,6 +266,12 @@ pub(crate) async fn savepoint(lua: Lua, (this, name, op): (LuaValue, LuaValue, u
     raw(&lua, r)
 }
 
+/// A Lua failure while building results: out of memory (under the state's
+/// memory limit) is `out_of_memory`, anything else `invalid_state`.
 pub(crate) fn lua_err(e: mlua::Error) -> LuaDbError {
-    LuaDbError::new(dbridge_engine::ErrorKind::InvalidState, e.to_string())
+    let mut err = LuaDbError::new(dbridge_engine::ErrorKind::InvalidState, e.to_string());
+    if matches!(e, mlua::Error::MemoryError(_)) {
+        err.kind = crate::OUT_OF_MEMORY;
+    }
+    err
 }

@@ -118,7 +118,8 @@ impl RowBuilder {
             let lv = match self.types.get(i).and_then(Option::as_ref) {
                 None => to_lua(lua, v, LuaValue::Nil),
                 Some(ty) => {
-                    let v = retype(v.clone(), ty, &row.columns().names()[i])?;
+                    let name = row.columns().names().get(i).map_or("?", |n| &**n);
+                    let v = retype(v.clone(), ty, name)?;
                     to_lua(lua, &v, LuaValue::Nil)
                 }
             };
@@ -174,7 +175,7 @@ pub(crate) fn result_types(
 }
 
 fn internal(e: mlua::Error) -> LuaDbError {
-    LuaDbError::new(ErrorKind::InvalidState, e.to_string())
+    crate::query::lua_err(e)
 }
 
 /// Whether `v` is `dbridge.null` (mlua's null light userdata).
@@ -213,6 +214,12 @@ pub(crate) fn params(lua: &mlua::Lua, func: &str, v: LuaValue) -> Result<Vec<Val
         }
     }
     let declared = t.raw_get::<Option<i64>>("n").ok().flatten().unwrap_or(0);
+    if !(0..=65_535).contains(&declared) {
+        return Err(LuaDbError::new(
+            ErrorKind::InvalidValue,
+            format!("parameters of `{func}`: `n` must be between 0 and 65535"),
+        ));
+    }
     let len = slots
         .iter()
         .map(|(i, _)| *i)
@@ -221,7 +228,9 @@ pub(crate) fn params(lua: &mlua::Lua, func: &str, v: LuaValue) -> Result<Vec<Val
         .max(usize::try_from(declared).unwrap_or(0));
     let mut out = vec![Value::Null; len];
     for (i, v) in slots {
-        out[i - 1] = from_lua(lua, v, i)?;
+        if let Some(slot) = out.get_mut(i - 1) {
+            *slot = from_lua(lua, v, i)?;
+        }
     }
     Ok(out)
 }
@@ -351,6 +360,9 @@ fn scalar_array(t: &mlua::Table, n: usize) -> Result<Option<Value>, LuaDbError> 
 /// # Errors
 /// A Lua error when memory runs out.
 pub fn rows_to_lua(lua: &mlua::Lua, rows: &[Row]) -> mlua::Result<mlua::Table> {
+    if let Some(fast) = crate::row_batch::build(lua, rows) {
+        return fast;
+    }
     let out = lua.create_table_with_capacity(rows.len(), 0)?;
     let mut b = RowBuilder::with_types(Vec::new());
     for (i, row) in rows.iter().enumerate() {

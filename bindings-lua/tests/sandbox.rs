@@ -116,6 +116,16 @@ dbridge_testkit::each_backend!(the_memory_limit_stops_a_huge_allocation, |t| asy
     assert!(msg.contains("memory"), "{msg}");
     let msg = fails(&lua, "local s = ('x'):rep(64 << 20)").await;
     assert!(msg.contains("memory"), "{msg}");
+    // A result too big for the limit fails as an error the script can catch.
+    let kind: String = run(
+        &lua,
+        "local ok, e = pcall(db.fetch_all, db, [[
+             WITH RECURSIVE s(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM s WHERE n < 400000)
+             SELECT n, 'a row of some text to fill the memory' || n AS t FROM s]])
+         return e.kind",
+    )
+    .await;
+    assert_eq!(kind, "out_of_memory");
     let n: i64 = run(
         &lua,
         "collectgarbage() return db:fetch_one('SELECT 40 + 2 AS n').n",

@@ -56,3 +56,8 @@ pub use db::{
 pub use error::{Backend, DatabaseError, Error, ErrorKind, Result};
 pub use ident::Ident;
 pub use value::{Array, EnumType, EnumValue, Interval, MacAddr, Numeric, SqlType, Temporal, Value};
+
+/// The examples of `docs/query.md`, run as doc tests.
+#[cfg(doctest)]
+#[doc = include_str!("../../docs/query.md")]
+mod query_docs {}

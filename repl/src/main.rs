@@ -18,10 +18,11 @@ use std::rc::Rc;
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 
-use clap::{Parser, Subcommand};
+use clap::{Parser, Subcommand, ValueEnum};
 use dbridge_engine::Database;
 use dbridge_repl::helper::Shared;
 use dbridge_repl::lang::lua::LuaSession;
+use dbridge_repl::lang::rhai::RhaiSession;
 use dbridge_repl::repl::Repl;
 
 /// Interactive Lua sessions against a database, and a script runner.
@@ -36,9 +37,17 @@ struct Args {
     #[arg(long, env = "DATABASE_URL", hide_env_values = true)]
     url: Option<String>,
 
+    /// The script language of the session (`run` picks it by the file's extension).
+    #[arg(long, value_enum, default_value_t = Lang::Lua)]
+    lang: Lang,
+
     /// A script run before anything else (e.g. one that declares models).
     #[arg(long, value_name = "FILE")]
     models: Option<PathBuf>,
+
+    /// Run the whole session in a transaction that is rolled back on exit.
+    #[arg(long)]
+    sandbox: bool,
 
     /// Run CODE, print its value, and exit.
     #[arg(short = 'e', long = "execute", value_name = "CODE")]
@@ -48,9 +57,26 @@ struct Args {
     command: Option<Cmd>,
 }
 
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum Lang {
+    Lua,
+    Rhai,
+}
+
+impl Lang {
+    /// The language of a script file: `.rhai` is Rhai, anything else Lua.
+    fn of_file(path: &std::path::Path, default: Lang) -> Lang {
+        match path.extension().and_then(|e| e.to_str()) {
+            Some("rhai") => Lang::Rhai,
+            Some("lua") => Lang::Lua,
+            _ => default,
+        }
+    }
+}
+
 #[derive(Debug, Subcommand)]
 enum Cmd {
-    /// Run a script file (Lua) and exit with a non-zero status if it fails.
+    /// Run a script file (Lua, or Rhai for `.rhai`) and exit with a non-zero status if it fails.
     Run {
         /// The script.
         file: PathBuf,
@@ -97,28 +123,61 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    let db = if args.sandbox {
+        match runtime.block_on(db.sandbox()) {
+            Ok(sb) => sb,
+            Err(e) => {
+                eprintln!("error[{}]: {e}", e.kind());
+                return ExitCode::from(2);
+            }
+        }
+    } else {
+        db
+    };
+    let sandbox = db.clone();
+    let prompt = if args.sandbox {
+        "dbridge(sandbox)> "
+    } else {
+        "dbridge> "
+    };
     let interrupted = Arc::new(AtomicBool::new(false));
-    let lua = match LuaSession::new(db.clone(), runtime.handle().clone(), interrupted.clone()) {
-        Ok(l) => l,
-        Err(e) => {
-            eprintln!("error: cannot start Lua: {e}");
-            return ExitCode::from(2);
+    let lang = match &args.command {
+        Some(Cmd::Run { file, .. }) => Lang::of_file(file, args.lang),
+        None => args.lang,
+    };
+    let interp: Shared = match lang {
+        Lang::Lua => {
+            match LuaSession::new(db.clone(), runtime.handle().clone(), interrupted.clone()) {
+                Ok(l) => Rc::new(RefCell::new(Box::new(l))),
+                Err(e) => {
+                    eprintln!("error: cannot start Lua: {e}");
+                    return ExitCode::from(2);
+                }
+            }
+        }
+        Lang::Rhai => {
+            match RhaiSession::new(db.clone(), runtime.handle().clone(), interrupted.clone()) {
+                Ok(r) => Rc::new(RefCell::new(Box::new(r))),
+                Err(e) => {
+                    eprintln!("error: cannot start Rhai: {e}");
+                    return ExitCode::from(2);
+                }
+            }
         }
     };
-    let interp: Shared = Rc::new(RefCell::new(Box::new(lua)));
     let mut repl = Repl::new(
         db,
         interp,
         runtime.handle().clone(),
         interrupted,
-        "dbridge> ".into(),
+        prompt.into(),
     );
 
-    if let Some(models) = &args.models {
-        if let Err(e) = repl.run_file(models, &[]) {
-            eprintln!("{e}");
-            return ExitCode::from(1);
-        }
+    if let Some(models) = &args.models
+        && let Err(e) = repl.run_file(models, &[])
+    {
+        eprintln!("{e}");
+        return ExitCode::from(1);
     }
     let ok = match (&args.command, &args.execute) {
         (Some(Cmd::Run { file, args }), _) => match repl.run_file(file, args) {
@@ -151,6 +210,12 @@ fn main() -> ExitCode {
             }
         },
     };
+    if args.sandbox {
+        match runtime.block_on(sandbox.rollback_sandbox()) {
+            Ok(()) => eprintln!("sandbox rolled back: nothing was saved"),
+            Err(e) => eprintln!("error[{}]: rolling back the sandbox: {e}", e.kind()),
+        }
+    }
     // Leave without waiting on the pool's background tasks.
     runtime.shutdown_background();
     if ok {

@@ -17,7 +17,6 @@ fn engine_error(e: dbridge_engine::Error) -> ScriptError {
 /// Whether a statement returns rows (so it is fetched rather than executed).
 pub fn returns_rows(sql: &str) -> bool {
     let head = sql
-        .trim_start()
         .split_whitespace()
         .next()
         .unwrap_or("")
@@ -66,7 +65,7 @@ pub async fn tables(db: &Database) -> Result<Output, ScriptError> {
 
 /// The columns of one table (or of all tables), from the database's catalog.
 pub async fn schema(db: &Database, table: Option<&str>) -> Result<Output, ScriptError> {
-    let filter = table.map(|t| Value::from(t));
+    let filter = table.map(Value::from);
     let (q, params): (&str, Vec<Value>) = match (db.backend(), filter) {
         (Backend::Sqlite, f) => (
             "SELECT m.name AS \"table\", p.name AS \"column\", p.type AS \"type\",

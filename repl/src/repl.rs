@@ -95,10 +95,10 @@ impl Repl {
         self.failed = true;
         let mut err = std::io::stderr().lock();
         let _ = writeln!(err, "{e}");
-        if self.traceback {
-            if let Some(tb) = &e.traceback {
-                let _ = writeln!(err, "{tb}");
-            }
+        if self.traceback
+            && let Some(tb) = &e.traceback
+        {
+            let _ = writeln!(err, "{tb}");
         }
     }
 
@@ -247,7 +247,7 @@ impl Repl {
         }
         self.spawn_interrupt_listener();
         println!(
-            "dbridge {} on {} — .help for commands, Ctrl-D to leave",
+            "dbridge {} on {} - .help for commands, Ctrl-D to leave",
             env!("CARGO_PKG_VERSION"),
             self.db.url()
         );

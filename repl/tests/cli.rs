@@ -147,3 +147,63 @@ fn bad_urls_fail_with_status_2_and_no_password() {
     assert_eq!(out.status.code(), Some(2));
     assert!(text(&out.stderr).starts_with("error[configuration]"));
 }
+
+each_backend!(sandbox_rolls_everything_back, |t| async move {
+    let url = url(&t);
+    let out = repl(
+        &url,
+        &["-e", "db:execute('CREATE TABLE kept (n INTEGER)')"],
+        None,
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let script = "db:execute('INSERT INTO kept VALUES (1)')\n\
+                  db:transaction(function(tx) tx:execute('INSERT INTO kept VALUES (2)') end)\n\
+                  assert(db:fetch_one('SELECT count(*) AS n FROM kept').n == 2)\n";
+    let out = repl(&url, &["--sandbox"], Some(script));
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("sandbox rolled back"),
+        "{}",
+        text(&out.stderr)
+    );
+    let out = repl(
+        &url,
+        &[
+            "-e",
+            "return db:fetch_one('SELECT count(*) AS n FROM kept').n",
+        ],
+        None,
+    );
+    assert_eq!(text(&out.stdout), "0\n", "{}", text(&out.stderr));
+});
+
+each_backend!(rhai_sessions_and_scripts, |t| async move {
+    let url = url(&t);
+    let out = repl(&url, &["--lang", "rhai", "-e", "40 + 2"], None);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(text(&out.stdout), "42\n");
+    let script = "db.execute(\"CREATE TABLE r (n INTEGER)\");\n\
+                  db.execute(\"INSERT INTO r VALUES ($1), ($2)\", [1, 2]);\n\
+                  print(db.fetch_one(\"SELECT sum(n) AS s FROM r\").s);\n";
+    let out = repl(&url, &["--lang", "rhai"], Some(script));
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(text(&out.stdout), "3\n");
+
+    let dir = std::env::temp_dir().join(format!("dbridge-rhai-{}", uuid_like()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("bad.rhai");
+    std::fs::write(
+        &file,
+        "print(ARGS[1]);\ndb.execute(\"INSERT INTO nowhere VALUES (1)\");\n",
+    )
+    .unwrap();
+    let out = repl(&url, &["run", file.to_str().unwrap(), "hello"], None);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(text(&out.stdout), "hello\n");
+    assert!(
+        text(&out.stderr).starts_with("error[syntax]"),
+        "{}",
+        text(&out.stderr)
+    );
+    let _ = std::fs::remove_dir_all(dir);
+});

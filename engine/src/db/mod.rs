@@ -15,6 +15,7 @@
 mod conn;
 mod driver_error;
 mod options;
+mod pinned;
 pub(crate) mod postgres;
 mod row;
 pub(crate) mod sqlite;
@@ -42,6 +43,8 @@ use crate::value::Value;
 pub(crate) enum Pool {
     Sqlite(SqlitePool),
     Postgres(PgPool),
+    /// A sandbox: one connection in a transaction rolled back at the end.
+    Pinned(Arc<pinned::Pinned>),
 }
 
 struct Inner {
@@ -222,6 +225,15 @@ impl Database {
                 let mut c = p.acquire().await.map_err(|e| self.map_sqlx(e, None))?;
                 ConnRef::Postgres(&mut c, self.hooks()).execute(stmt).await
             }
+            Pool::Pinned(p) => {
+                let mut guard = p.lock().await?;
+                match guard.as_mut() {
+                    Some(c) => c.conn_ref(self.hooks()).execute(stmt).await,
+                    None => Err(Error::InvalidState(
+                        "the sandbox has been rolled back".into(),
+                    )),
+                }
+            }
         }
     }
 
@@ -308,6 +320,15 @@ impl Database {
                         yield row?;
                     }
                 }
+                Pool::Pinned(p) => {
+                    let mut guard = p.lock().await?;
+                    if let Some(c) = guard.as_mut() {
+                        let mut rows = c.conn_ref(db.hooks()).fetch(stmt);
+                        while let Some(row) = rows.next().await {
+                            yield row?;
+                        }
+                    }
+                }
             }
         }
         .boxed()
@@ -383,10 +404,89 @@ impl Database {
     }
 
     /// Closes every connection; later calls fail with [`Error::InvalidState`].
+    /// On a sandbox, rolls it back.
     pub async fn close(&self) {
         match self.pool() {
             Pool::Sqlite(p) => p.close().await,
             Pool::Postgres(p) => p.close().await,
+            Pool::Pinned(p) => {
+                let _ = p.rollback(self.hooks()).await;
+            }
+        }
+    }
+
+    /// A sandbox of this database: a `Database` whose statements all run on one
+    /// connection inside a transaction that [`Database::rollback_sandbox`] (or
+    /// dropping the last clone) discards. `begin()` on a sandbox opens a
+    /// savepoint, so transactions, retries and savepoints behave as usual inside
+    /// it; isolation and read-only options do not apply there. Statements run
+    /// one at a time: a statement issued while the same task holds one of the
+    /// sandbox's transactions or streams fails with a timeout error after the
+    /// acquire timeout instead of waiting forever.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # async fn demo() -> dbridge_engine::Result<()> {
+    /// let db = dbridge_engine::Database::connect("sqlite::memory:").await?;
+    /// db.execute("CREATE TABLE t (n INTEGER)", &[]).await?;
+    /// let sandbox = db.sandbox().await?;
+    /// sandbox.execute("INSERT INTO t VALUES (1)", &[]).await?;
+    /// assert_eq!(sandbox.fetch_all("SELECT n FROM t", &[]).await?.len(), 1);
+    /// sandbox.rollback_sandbox().await?;
+    /// assert_eq!(db.fetch_all("SELECT n FROM t", &[]).await?.len(), 0);
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    /// Connection errors; [`Error::InvalidState`] on a sandbox of a sandbox.
+    pub async fn sandbox(&self) -> Result<Database> {
+        let wait = self.inner.options.get_acquire_timeout();
+        let conn = match self.pool() {
+            Pool::Sqlite(p) => {
+                let mut c = p.acquire().await.map_err(|e| self.map_sqlx(e, None))?;
+                ConnRef::Sqlite(&mut c, self.hooks())
+                    .execute(&Statement::from("BEGIN"))
+                    .await?;
+                pinned::PinnedConn::Sqlite(c)
+            }
+            Pool::Postgres(p) => {
+                let mut c = p.acquire().await.map_err(|e| self.map_sqlx(e, None))?;
+                ConnRef::Postgres(&mut c, self.hooks())
+                    .execute(&Statement::from("BEGIN"))
+                    .await?;
+                pinned::PinnedConn::Postgres(c)
+            }
+            Pool::Pinned(_) => {
+                return Err(Error::InvalidState(
+                    "this database is already a sandbox".into(),
+                ));
+            }
+        };
+        Ok(Self {
+            inner: Arc::new(Inner {
+                pool: Pool::Pinned(Arc::new(pinned::Pinned::new(conn, wait))),
+                target: self.inner.target.clone(),
+                options: self.inner.options.clone(),
+                hooks: self.inner.hooks.clone(),
+            }),
+        })
+    }
+
+    /// Whether this is a [sandbox](Database::sandbox).
+    pub fn is_sandbox(&self) -> bool {
+        matches!(self.pool(), Pool::Pinned(_))
+    }
+
+    /// Discards everything done in this sandbox and releases its connection;
+    /// later statements fail with [`Error::InvalidState`].
+    ///
+    /// # Errors
+    /// [`Error::InvalidState`] when this is not a sandbox; connection errors.
+    pub async fn rollback_sandbox(&self) -> Result<()> {
+        match self.pool() {
+            Pool::Pinned(p) => p.rollback(self.hooks()).await,
+            _ => Err(Error::InvalidState("this database is not a sandbox".into())),
         }
     }
 }

@@ -248,6 +248,7 @@ impl ConnectOptions {
 
 /// A parsed connection URL. `Display` and `Debug` show it with the password masked.
 #[derive(Clone)]
+#[allow(clippy::large_enum_variant)] // one per pool; boxing buys nothing
 pub(crate) enum Target {
     Sqlite {
         options: Box<SqliteConnectOptions>,

@@ -100,6 +100,8 @@ impl TransactionOptions {
 pub(crate) enum TxConn {
     Sqlite(sqlx::Transaction<'static, Sqlite>),
     Postgres(sqlx::Transaction<'static, Postgres>),
+    /// A transaction inside a sandbox: a savepoint on its pinned connection.
+    Pinned(super::pinned::PinnedGuard, Ident),
 }
 
 /// An open transaction on one connection of the pool.
@@ -163,11 +165,25 @@ impl Transaction {
                 }
                 TxConn::Sqlite(tx)
             }
+            super::Pool::Pinned(p) => {
+                let mut guard = p.lock().await?;
+                let name = Ident::new(&p.next_savepoint())?;
+                let sql = Statement::new(format!("SAVEPOINT {}", name.quoted()), Vec::new());
+                match guard.as_mut() {
+                    Some(c) => c.conn_ref(db.hooks()).execute(&sql).await?,
+                    None => {
+                        return Err(Error::InvalidState(
+                            "the sandbox has been rolled back".into(),
+                        ));
+                    }
+                };
+                TxConn::Pinned(guard, name)
+            }
         };
         Ok(Self {
             conn: Some(conn),
             db: db.clone(),
-            sqlite_read_only: opts.read_only && db.backend() == Backend::Sqlite,
+            sqlite_read_only: opts.read_only && matches!(db.pool(), super::Pool::Sqlite(_)),
         })
     }
 
@@ -186,6 +202,12 @@ impl Transaction {
         match self.conn.as_mut() {
             Some(TxConn::Postgres(tx)) => Ok(ConnRef::Postgres(&mut *tx, hooks)),
             Some(TxConn::Sqlite(tx)) => Ok(ConnRef::Sqlite(&mut *tx, hooks)),
+            Some(TxConn::Pinned(guard, _)) => match guard.as_mut() {
+                Some(c) => Ok(c.conn_ref(hooks)),
+                None => Err(Error::InvalidState(
+                    "the sandbox has been rolled back".into(),
+                )),
+            },
             None => Err(Error::InvalidState(
                 "the transaction has already finished".into(),
             )),
@@ -299,7 +321,27 @@ impl Transaction {
             .await
     }
 
+    /// Ends a sandbox transaction: release its savepoint, after rolling back to
+    /// it when not committing.
+    async fn finish_pinned(&mut self, commit: bool) -> Result<()> {
+        let Some(TxConn::Pinned(_, name)) = &self.conn else {
+            return Ok(());
+        };
+        let name = name.quoted();
+        if !commit {
+            self.run_control(format!("ROLLBACK TO SAVEPOINT {name}"))
+                .await?;
+        }
+        self.run_control(format!("RELEASE SAVEPOINT {name}"))
+            .await?;
+        self.conn = None;
+        Ok(())
+    }
+
     async fn finish(mut self, commit: bool) -> Result<()> {
+        if matches!(self.conn, Some(TxConn::Pinned(..))) {
+            return self.finish_pinned(commit).await;
+        }
         if self.sqlite_read_only {
             self.run_control("PRAGMA query_only = OFF".into()).await?;
             self.sqlite_read_only = false;
@@ -321,7 +363,7 @@ impl Transaction {
                     tx.rollback().await
                 }
             }
-            None => {
+            Some(TxConn::Pinned(..)) | None => {
                 return Err(Error::InvalidState(
                     "the transaction has already finished".into(),
                 ));
@@ -357,17 +399,37 @@ impl Transaction {
 
 impl Drop for Transaction {
     fn drop(&mut self) {
-        // sqlx rolls the transaction back when it is dropped; on SQLite a
-        // read-only transaction must also give its connection write access back.
-        if !self.sqlite_read_only {
+        let Ok(handle) = tokio::runtime::Handle::try_current() else {
             return;
-        }
-        if let (Some(TxConn::Sqlite(mut tx)), Ok(handle)) =
-            (self.conn.take(), tokio::runtime::Handle::try_current())
-        {
-            handle.spawn(async move {
-                let _ = sqlx::Executor::execute(&mut *tx, "PRAGMA query_only = OFF").await;
-            });
+        };
+        match self.conn.take() {
+            // A sandbox transaction dropped uncommitted: undo it while still
+            // holding the connection, so that nothing else runs in between.
+            Some(TxConn::Pinned(mut guard, name)) => {
+                let hooks = self.db.hooks().clone();
+                handle.spawn(async move {
+                    if let Some(c) = guard.as_mut() {
+                        let name = name.quoted();
+                        for sql in [
+                            format!("ROLLBACK TO SAVEPOINT {name}"),
+                            format!("RELEASE SAVEPOINT {name}"),
+                        ] {
+                            let _ = c
+                                .conn_ref(&hooks)
+                                .execute(&Statement::new(sql, Vec::new()))
+                                .await;
+                        }
+                    }
+                });
+            }
+            // sqlx rolls the transaction back when it is dropped; on SQLite a
+            // read-only transaction must also give its connection write access back.
+            Some(TxConn::Sqlite(mut tx)) if self.sqlite_read_only => {
+                handle.spawn(async move {
+                    let _ = sqlx::Executor::execute(&mut *tx, "PRAGMA query_only = OFF").await;
+                });
+            }
+            _ => {}
         }
     }
 }

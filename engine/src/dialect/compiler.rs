@@ -6,7 +6,7 @@ use std::fmt::Write as _;
 
 use crate::error::{Backend, Error, Result};
 use crate::ident::Ident;
-use crate::query::{BinaryOp, Expr, FrameBound, FrameUnits, OrderBy, Window};
+use crate::query::{BinaryOp, Expr, FrameBound, FrameUnits, JsonOp, OrderBy, Window};
 use crate::value::{SqlType, Value};
 
 use super::{Dialect, dialect_for};
@@ -50,8 +50,11 @@ fn prec(e: &Expr) -> Prec {
             BinaryOp::Mul | BinaryOp::Div | BinaryOp::Rem => Prec::MulDiv,
             BinaryOp::Concat => Prec::Other,
         },
-        // The SQLite forms of JSON operators are function calls or comparisons:
-        // treat them all as the weakest operator form.
+        // Member access binds like any other operator on PostgreSQL and tighter
+        // on SQLite; the tests are comparisons (`json_type(..) IS NOT NULL` on SQLite).
+        Expr::Json(JsonOp::Get | JsonOp::GetText | JsonOp::Path | JsonOp::PathText, ..) => {
+            Prec::Other
+        }
         Expr::Json(..) => Prec::Cmp,
         Expr::Neg(_) => Prec::Unary,
         Expr::Column(_)
@@ -334,15 +337,23 @@ impl Compiler {
                 negated,
             } => {
                 let ty = type_hint(expr);
-                self.child(expr, Prec::Other, None)?;
+                let real = self.numeric_as_real(&[ty.as_ref()]);
+                let operand = |c: &mut Self, e: &Expr| {
+                    if real {
+                        c.as_real(e)
+                    } else {
+                        c.child(e, Prec::Other, ty.as_ref())
+                    }
+                };
+                operand(self, expr)?;
                 self.sql.push_str(if *negated {
                     " NOT BETWEEN "
                 } else {
                     " BETWEEN "
                 });
-                self.child(low, Prec::Other, ty.as_ref())?;
+                operand(self, low)?;
                 self.sql.push_str(" AND ");
-                self.child(high, Prec::Other, ty.as_ref())?;
+                operand(self, high)?;
             }
             Expr::Like {
                 expr,
@@ -448,6 +459,13 @@ impl Compiler {
             BinaryOp::Concat => ("||", Prec::Unary, Prec::Unary),
         };
         let (lt, rt) = (type_hint(l), type_hint(r));
+        if lmin == Prec::Other && self.numeric_as_real(&[lt.as_ref(), rt.as_ref()]) {
+            self.as_real(l)?;
+            self.sql.push(' ');
+            self.sql.push_str(text);
+            self.sql.push(' ');
+            return self.as_real(r);
+        }
         self.child(l, lmin, rt.as_ref())?;
         self.sql.push(' ');
         self.sql.push_str(text);
@@ -455,9 +473,28 @@ impl Compiler {
         self.child(r, rmin, lt.as_ref())
     }
 
+    /// Whether comparing values of these types must go through REAL: numeric is
+    /// stored as text on SQLite, where text would compare character by character.
+    fn numeric_as_real(&self, types: &[Option<&SqlType>]) -> bool {
+        self.backend() == Backend::Sqlite
+            && self.mode == Mode::Dml
+            && types.iter().any(|t| matches!(t, Some(SqlType::Numeric(_))))
+    }
+
+    fn as_real(&mut self, e: &Expr) -> Result<()> {
+        self.sql.push_str("CAST(");
+        self.expr(e)?;
+        self.sql.push_str(" AS REAL)");
+        Ok(())
+    }
+
     pub(crate) fn order_by(&mut self, terms: &[OrderBy]) -> Result<()> {
         self.list(terms, |c, o| {
-            c.expr(&o.expr)?;
+            if c.numeric_as_real(&[type_hint(&o.expr).as_ref()]) {
+                c.as_real(&o.expr)?;
+            } else {
+                c.expr(&o.expr)?;
+            }
             if o.desc {
                 c.sql.push_str(" DESC");
             }

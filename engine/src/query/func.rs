@@ -108,16 +108,16 @@ pub fn dense_rank() -> Expr {
 }
 
 /// `ntile(n)` (window)
-pub fn ntile(n: i64) -> Expr {
+pub fn ntile(n: i32) -> Expr {
     known("ntile", vec![Expr::val(n)])
 }
 
 /// `lag(expr, offset)` (window)
-pub fn lag(arg: impl Into<Expr>, offset: i64) -> Expr {
+pub fn lag(arg: impl Into<Expr>, offset: i32) -> Expr {
     known("lag", vec![arg.into(), Expr::val(offset)])
 }
 
 /// `lead(expr, offset)` (window)
-pub fn lead(arg: impl Into<Expr>, offset: i64) -> Expr {
+pub fn lead(arg: impl Into<Expr>, offset: i32) -> Expr {
     known("lead", vec![arg.into(), Expr::val(offset)])
 }

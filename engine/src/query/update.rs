@@ -23,7 +23,7 @@ use super::select::SelectItem;
 ///     .filter(user.col("id")?.eq(7));
 /// assert_eq!(
 ///     compile(&up, Backend::Postgres)?.sql(),
-///     r#"UPDATE "users" SET "karma" = "users"."karma" + $1::bigint WHERE "users"."id" = $2::bigint"#
+///     r#"UPDATE "users" SET "karma" = "users"."karma" + $1 WHERE "users"."id" = $2"#
 /// );
 /// # Ok::<(), dbridge_engine::Error>(())
 /// ```

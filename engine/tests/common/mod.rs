@@ -7,19 +7,22 @@ use dbridge_engine::{Backend, Database, Row, SqlType, Value};
 
 /// Compiles `$stmt` for `$backend` and compares the SQL text.
 macro_rules! assert_sql {
-    ($stmt:expr, $backend:expr, $want:expr) => {{
+    ($stmt:expr, sqlite = $sqlite:expr, postgres = $pg:expr) => {{
+        assert_sql!(@one $stmt, dbridge_engine::Backend::Sqlite, $sqlite);
+        assert_sql!(@one $stmt, dbridge_engine::Backend::Postgres, $pg)
+    }};
+    ($stmt:expr, both = $want:expr) => {{
+        assert_sql!(@one $stmt, dbridge_engine::Backend::Sqlite, $want);
+        assert_sql!(@one $stmt, dbridge_engine::Backend::Postgres, $want)
+    }};
+    (@one $stmt:expr, $backend:expr, $want:expr) => {{
         let got = dbridge_engine::dialect::compile(&$stmt, $backend).expect("compiles");
         assert_eq!(got.sql(), $want, "backend {:?}", $backend);
         got
     }};
-    ($stmt:expr, sqlite = $sqlite:expr, postgres = $pg:expr) => {{
-        assert_sql!($stmt, dbridge_engine::Backend::Sqlite, $sqlite);
-        assert_sql!($stmt, dbridge_engine::Backend::Postgres, $pg)
-    }};
-    ($stmt:expr, both = $want:expr) => {{
-        assert_sql!($stmt, dbridge_engine::Backend::Sqlite, $want);
-        assert_sql!($stmt, dbridge_engine::Backend::Postgres, $want)
-    }};
+    ($stmt:expr, $backend:expr, $want:expr) => {
+        assert_sql!(@one $stmt, $backend, $want)
+    };
 }
 pub(crate) use assert_sql;
 

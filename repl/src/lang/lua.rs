@@ -381,11 +381,7 @@ impl Interpreter for LuaSession {
         } else {
             match self.lua.load(format!("return {base}")).eval::<LuaValue>() {
                 Ok(LuaValue::Table(t)) => table_keys(&t),
-                Ok(LuaValue::UserData(ud)) => ud
-                    .metatable()
-                    .and_then(|m| m.get::<mlua::Table>("__index"))
-                    .map(|t| table_keys(&t))
-                    .unwrap_or_default(),
+                Ok(LuaValue::UserData(ud)) => userdata_keys(&self.lua, &ud),
                 _ => Vec::new(),
             }
         };
@@ -404,5 +400,106 @@ fn table_keys(t: &mlua::Table) -> Vec<String> {
     t.pairs::<LuaValue, LuaValue>()
         .filter_map(Result::ok)
         .filter_map(|(k, _)| k.as_string().map(|s| s.to_string_lossy()))
+        .collect()
+}
+
+/// Names a dbridge object may answer to (DESIGN's vocabulary): userdata
+/// cannot list their methods, so completion asks for each of these.
+pub(crate) const VOCABULARY: &[&str] = &[
+    "execute",
+    "fetch_all",
+    "fetch_one",
+    "fetch_optional",
+    "stream",
+    "begin",
+    "transaction",
+    "close",
+    "backend",
+    "commit",
+    "rollback",
+    "savepoint",
+    "rollback_to",
+    "release",
+    "model",
+    "models",
+    "query",
+    "session",
+    "create_all",
+    "drop_all",
+    "on",
+    "insert",
+    "upsert",
+    "update",
+    "delete",
+    "returning",
+    "where",
+    "filter_by",
+    "join",
+    "outerjoin",
+    "group_by",
+    "having",
+    "order_by",
+    "limit",
+    "offset",
+    "distinct",
+    "options",
+    "all",
+    "first",
+    "one",
+    "one_or_none",
+    "count",
+    "exists",
+    "sql",
+    "add",
+    "add_all",
+    "get",
+    "flush",
+    "refresh",
+    "expire",
+    "begin_nested",
+    "merge",
+    "expunge",
+    "migrator",
+    "status",
+    "up",
+    "down",
+    "autogenerate",
+    "check",
+    "kind",
+    "message",
+    "traceback",
+    "columns",
+    "name",
+    "table",
+    "build",
+    "eq",
+    "ne",
+    "lt",
+    "le",
+    "gt",
+    "ge",
+    "like",
+    "ilike",
+    "in_",
+    "not_in",
+    "between",
+    "is_null",
+    "is_not_null",
+    "asc",
+    "desc",
+    "label",
+];
+
+fn userdata_keys(lua: &Lua, ud: &mlua::AnyUserData) -> Vec<String> {
+    let Ok(probe) = lua
+        .load("local o, k = ...; local ok, v = pcall(function() return o[k] end); return ok and v ~= nil")
+        .into_function()
+    else {
+        return Vec::new();
+    };
+    VOCABULARY
+        .iter()
+        .filter(|k| probe.call::<bool>((ud.clone(), **k)).unwrap_or(false))
+        .map(|k| (*k).to_string())
         .collect()
 }

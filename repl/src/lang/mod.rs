@@ -2,6 +2,7 @@
 //! the commands and the rendering do not care which one is running.
 
 pub mod lua;
+pub mod rhai;
 
 use crate::render::Table;
 

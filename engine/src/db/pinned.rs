@@ -1,0 +1,103 @@
+//! Sandboxes: a [`Database`](super::Database) pinned to one connection inside
+//! a transaction that is rolled back at the end, as `rails console --sandbox`.
+//!
+//! Every statement of a sandbox runs on that connection, one at a time;
+//! `begin()` opens a savepoint instead of a transaction, so code written for
+//! a plain database (transactions, retries, savepoints) works unchanged and
+//! nothing it does survives the sandbox.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use sqlx::pool::PoolConnection;
+use sqlx::{Postgres, Sqlite};
+use tokio::sync::{Mutex, OwnedMutexGuard};
+
+use super::conn::{ConnRef, Hooks};
+use crate::error::{Error, Result};
+
+/// The pinned connection.
+pub(crate) enum PinnedConn {
+    Sqlite(PoolConnection<Sqlite>),
+    Postgres(PoolConnection<Postgres>),
+}
+
+impl PinnedConn {
+    pub(crate) fn conn_ref<'c>(&'c mut self, hooks: &'c Arc<Hooks>) -> ConnRef<'c> {
+        match self {
+            Self::Sqlite(c) => ConnRef::Sqlite(&mut *c, hooks),
+            Self::Postgres(c) => ConnRef::Postgres(&mut *c, hooks),
+        }
+    }
+}
+
+/// A connection held in an open transaction for the life of a sandbox.
+pub(crate) struct Pinned {
+    conn: Arc<Mutex<Option<PinnedConn>>>,
+    savepoints: AtomicU64,
+    wait: Duration,
+}
+
+/// Exclusive use of the pinned connection.
+pub(crate) type PinnedGuard = OwnedMutexGuard<Option<PinnedConn>>;
+
+impl Pinned {
+    pub(crate) fn new(conn: PinnedConn, wait: Duration) -> Self {
+        Self {
+            conn: Arc::new(Mutex::new(Some(conn))),
+            savepoints: AtomicU64::new(0),
+            wait,
+        }
+    }
+
+    /// Waits (up to the acquire timeout) for the connection. A statement run
+    /// while the same task holds a sandbox transaction or stream would wait for
+    /// itself: that ends in the timeout error, never in a hang.
+    pub(crate) async fn lock(&self) -> Result<PinnedGuard> {
+        let guard = tokio::time::timeout(self.wait, self.conn.clone().lock_owned())
+            .await
+            .map_err(|_| Error::Timeout {
+                what: "the sandbox connection (is a transaction or stream of this sandbox still open?)",
+                after: self.wait,
+            })?;
+        if guard.is_none() {
+            return Err(Error::InvalidState(
+                "the sandbox has been rolled back".into(),
+            ));
+        }
+        Ok(guard)
+    }
+
+    /// A fresh savepoint name for a nested `begin()`.
+    pub(crate) fn next_savepoint(&self) -> String {
+        format!(
+            "dbridge_sandbox_{}",
+            self.savepoints.fetch_add(1, Ordering::Relaxed)
+        )
+    }
+
+    /// Rolls the sandbox back and gives the connection back to the pool.
+    pub(crate) async fn rollback(&self, hooks: &Arc<Hooks>) -> Result<()> {
+        let mut guard = self.conn.clone().lock_owned().await;
+        if let Some(mut conn) = guard.take() {
+            let stmt = super::Statement::new("ROLLBACK", Vec::new());
+            conn.conn_ref(hooks).execute(&stmt).await?;
+        }
+        Ok(())
+    }
+}
+
+impl Drop for Pinned {
+    fn drop(&mut self) {
+        // Not rolled back explicitly: close the connection instead of returning
+        // it to the pool, so that the server discards the transaction.
+        if let Ok(mut guard) = self.conn.try_lock() {
+            match guard.as_mut() {
+                Some(PinnedConn::Sqlite(c)) => c.close_on_drop(),
+                Some(PinnedConn::Postgres(c)) => c.close_on_drop(),
+                None => {}
+            }
+        }
+    }
+}

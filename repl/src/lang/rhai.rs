@@ -1,0 +1,262 @@
+//! The Rhai session: an engine with dbridge registered, a scope that keeps
+//! variables between inputs, and the connected database as `db`.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use dbridge_engine::Database;
+use dbridge_rhai::{Options, db_error};
+use rhai::{Array, Dynamic, Engine, EvalAltResult, Map, ParseErrorType, Scope};
+use tokio::runtime::Handle;
+
+use super::{Interpreter, Output, ScriptError};
+use crate::render::{Cell, Table};
+
+/// A Rhai session bound to one database.
+pub struct RhaiSession {
+    engine: Engine,
+    scope: Scope<'static>,
+    interrupted: Arc<AtomicBool>,
+}
+
+impl std::fmt::Debug for RhaiSession {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RhaiSession").finish_non_exhaustive()
+    }
+}
+
+const INTERRUPTED: &str = "interrupted";
+
+impl RhaiSession {
+    /// An engine with dbridge registered (no operation limit: the person at
+    /// the prompt stops a runaway script with Ctrl-C) and `db` in scope.
+    ///
+    /// # Errors
+    /// If dbridge cannot be registered.
+    pub fn new(
+        db: Database,
+        runtime: Handle,
+        interrupted: Arc<AtomicBool>,
+    ) -> dbridge_engine::Result<Self> {
+        let mut engine = Engine::new();
+        let flag = interrupted.clone();
+        let options = Options::new().runtime(runtime).on_progress(move |_| {
+            flag.swap(false, Ordering::SeqCst)
+                .then(|| Dynamic::from(INTERRUPTED))
+        });
+        let dbridge = dbridge_rhai::register(&mut engine, options)?;
+        let mut scope = Scope::new();
+        scope.push("db", dbridge.database(db));
+        Ok(Self {
+            engine,
+            scope,
+            interrupted,
+        })
+    }
+
+    fn error(&self, e: &EvalAltResult) -> ScriptError {
+        if let Some(db) = db_error(e) {
+            return ScriptError {
+                kind: db.kind().to_string(),
+                message: db.message().to_string(),
+                traceback: None,
+            };
+        }
+        let kind = match e.unwrap_inner() {
+            EvalAltResult::ErrorTerminated(..) => "interrupted",
+            EvalAltResult::ErrorParsing(..) => "syntax",
+            _ => "runtime",
+        };
+        let message = match e.unwrap_inner() {
+            EvalAltResult::ErrorTerminated(..) => "interrupted".to_string(),
+            other => other.to_string(),
+        };
+        ScriptError {
+            kind: kind.into(),
+            message,
+            traceback: Some(format!("{e:?}")),
+        }
+    }
+
+    fn output(v: &Dynamic) -> Option<Output> {
+        if v.is_unit() {
+            return None;
+        }
+        if let Some(arr) = v.read_lock::<Array>()
+            && !arr.is_empty()
+            && arr.iter().all(|x| x.is_map())
+        {
+            return Some(Output::Table(rows(&arr)));
+        }
+        if let Some(map) = v.read_lock::<Map>() {
+            return Some(Output::Record(rows(&[Dynamic::from_map(map.clone())])));
+        }
+        Some(Output::Text(v.to_string()))
+    }
+}
+
+fn cell(v: &Dynamic) -> Cell {
+    if v.is_unit() {
+        Cell::Null
+    } else if let Ok(b) = v.as_bool() {
+        Cell::Bool(b)
+    } else if v.is_int() || v.is_float() {
+        Cell::Number(v.to_string())
+    } else {
+        Cell::Text(v.to_string())
+    }
+}
+
+/// Object maps as rows; columns in order of first appearance (maps keep
+/// their keys sorted).
+fn rows(items: &[Dynamic]) -> Table {
+    let mut columns: Vec<String> = Vec::new();
+    let maps: Vec<Map> = items
+        .iter()
+        .filter_map(|d| d.read_lock::<Map>().map(|m| m.clone()))
+        .collect();
+    for m in &maps {
+        for k in m.keys() {
+            if !columns.iter().any(|c| c == k.as_str()) {
+                columns.push(k.to_string());
+            }
+        }
+    }
+    let rows = maps
+        .iter()
+        .map(|m| {
+            columns
+                .iter()
+                .map(|c| m.get(c.as_str()).map_or(Cell::Null, cell))
+                .collect()
+        })
+        .collect();
+    Table { columns, rows }
+}
+
+impl Interpreter for RhaiSession {
+    fn is_complete(&self, src: &str) -> bool {
+        match self.engine.compile_with_scope(&self.scope, src) {
+            Ok(_) => true,
+            Err(e) => match *e.0 {
+                ParseErrorType::UnexpectedEOF => false,
+                // A closing token missing at the very end means "more to come".
+                ParseErrorType::MissingToken(..) => !at_end(src, e.1),
+                _ => true,
+            },
+        }
+    }
+
+    fn eval(&mut self, src: &str) -> Result<Vec<Output>, ScriptError> {
+        self.interrupted.store(false, Ordering::SeqCst);
+        let v = self
+            .engine
+            .eval_with_scope::<Dynamic>(&mut self.scope, src)
+            .map_err(|e| self.error(&e))?;
+        Ok(Self::output(&v).into_iter().collect())
+    }
+
+    fn run_script(&mut self, src: &str, name: &str, args: &[String]) -> Result<(), ScriptError> {
+        self.interrupted.store(false, Ordering::SeqCst);
+        let arg: Array = std::iter::once(name.to_string())
+            .chain(args.iter().cloned())
+            .map(Dynamic::from)
+            .collect();
+        self.scope.set_or_push("ARGS", arg);
+        let body = if src.starts_with("#!") {
+            format!("//{src}")
+        } else {
+            src.to_owned()
+        };
+        self.engine
+            .run_with_scope(&mut self.scope, &body)
+            .map_err(|e| self.error(&e))
+    }
+
+    fn complete(&self, line: &str) -> Vec<String> {
+        let start = line
+            .rfind(|c: char| !(c.is_alphanumeric() || c == '_' || c == '.'))
+            .map_or(0, |i| i + 1);
+        let word = &line[start..];
+        let (base, prefix) = match word.rfind('.') {
+            Some(i) => (&word[..=i], &word[i + 1..]),
+            None => ("", word),
+        };
+        let mut names: Vec<String> = if base.is_empty() {
+            self.scope
+                .iter_raw()
+                .map(|(n, _, _)| n.to_string())
+                .collect()
+        } else {
+            crate::lang::lua::VOCABULARY
+                .iter()
+                .map(|s| (*s).to_string())
+                .collect()
+        };
+        names.retain(|n| n.starts_with(prefix));
+        names.sort();
+        names.dedup();
+        names.into_iter().map(|n| format!("{base}{n}")).collect()
+    }
+}
+
+/// Whether `pos` is just past the last character of `src`.
+fn at_end(src: &str, pos: rhai::Position) -> bool {
+    let lines = src.split('\n').count();
+    let last = src.rsplit('\n').next().unwrap_or("");
+    pos.line() == Some(lines) && pos.position() == Some(last.chars().count() + 1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn session() -> (tokio::runtime::Runtime, RhaiSession) {
+        let rt = tokio::runtime::Runtime::new().unwrap();
+        let db = rt.block_on(Database::connect("sqlite::memory:")).unwrap();
+        let s = RhaiSession::new(db, rt.handle().clone(), Arc::default()).unwrap();
+        (rt, s)
+    }
+
+    #[test]
+    fn open_blocks_and_calls_wait_for_more_lines() {
+        let (_rt, s) = session();
+        for incomplete in [
+            "fn f() {",
+            "let x = [1, 2",
+            "if x {\n  1",
+            "let y = 1 +",
+            "db.fetch_all(\"x\"",
+            "#{a: 1,",
+        ] {
+            assert!(!s.is_complete(incomplete), "{incomplete:?}");
+        }
+        for complete in ["let z = 1", "1 +* 2", "fn f() { 1 }", "let s = \"abc"] {
+            assert!(s.is_complete(complete), "{complete:?}");
+        }
+    }
+
+    #[test]
+    fn scope_persists_and_values_print() {
+        let (_rt, mut s) = session();
+        assert!(s.eval("let x = 20;").unwrap().is_empty());
+        assert_eq!(
+            s.eval("x * 2 + 2").unwrap(),
+            vec![Output::Text("42".into())]
+        );
+        let out = s
+            .eval(r#"db.fetch_all("SELECT 1 AS a, 'b' AS b")"#)
+            .unwrap();
+        let Output::Table(t) = &out[0] else {
+            panic!("{out:?}")
+        };
+        assert_eq!(t.columns, ["a", "b"]);
+    }
+
+    #[test]
+    fn database_errors_keep_their_kind() {
+        let (_rt, mut s) = session();
+        let err = s.eval(r#"db.execute("SELEC")"#).unwrap_err();
+        assert_eq!(err.kind, "syntax", "{err}");
+    }
+}

@@ -16,6 +16,7 @@ mod conn;
 mod driver_error;
 mod options;
 mod pinned;
+mod pool;
 pub(crate) mod postgres;
 mod row;
 pub(crate) mod sqlite;
@@ -26,7 +27,8 @@ use std::fmt;
 use std::sync::Arc;
 
 use futures_util::{StreamExt, stream::BoxStream};
-use sqlx::{PgPool, SqlitePool};
+use sqlx::postgres::PgConnection;
+use sqlx::sqlite::SqliteConnection;
 
 pub use conn::{ObserverId, StatementEvent, StatementObserver};
 pub use options::{ConnectOptions, SslMode};
@@ -41,8 +43,8 @@ use crate::error::{Backend, Error, Result};
 use crate::value::Value;
 
 pub(crate) enum Pool {
-    Sqlite(SqlitePool),
-    Postgres(PgPool),
+    Sqlite(Arc<pool::ConnPool<SqliteConnection>>),
+    Postgres(Arc<pool::ConnPool<PgConnection>>),
     /// A sandbox: one connection in a transaction rolled back at the end.
     Pinned(Arc<pinned::Pinned>),
 }
@@ -124,21 +126,17 @@ impl Database {
                 in_memory,
                 ..
             } => {
-                let connect = options
-                    .pool::<sqlx::Sqlite>(*in_memory)
-                    .connect_with(options.sqlite((**o).clone(), *in_memory));
-                Pool::Sqlite(bounded(connect, timeout).await?.map_err(connect_err)?)
+                let p = pool::ConnPool::new(
+                    options.sqlite((**o).clone(), *in_memory),
+                    options.limits(*in_memory),
+                );
+                bounded(p.warm_up(), timeout).await?.map_err(connect_err)?;
+                Pool::Sqlite(p)
             }
             Target::Postgres { options: o, .. } => {
-                // The pool retries refused connections until its timeout and then
-                // reports only the timeout; one direct attempt first gives the
-                // real reason (refused, no such database, bad password) at once.
-                let pg = options.pg((**o).clone());
-                let probe = bounded(sqlx::ConnectOptions::connect(&pg), timeout).await?;
-                let probe: sqlx::PgConnection = probe.map_err(connect_err)?;
-                // Closing a healthy connection can only fail on a broken socket.
-                let _ = sqlx::Connection::close(probe).await;
-                Pool::Postgres(options.pool::<sqlx::Postgres>(false).connect_lazy_with(pg))
+                let p = pool::ConnPool::new(options.pg((**o).clone()), options.limits(false));
+                bounded(p.warm_up(), timeout).await?.map_err(connect_err)?;
+                Pool::Postgres(p)
             }
         };
         tracing::debug!(url = target.shown(), "connected");
@@ -219,11 +217,13 @@ impl Database {
         match self.pool() {
             Pool::Sqlite(p) => {
                 let mut c = p.acquire().await.map_err(|e| self.map_sqlx(e, None))?;
-                ConnRef::Sqlite(&mut c, self.hooks()).execute(stmt).await
+                let r = ConnRef::Sqlite(&mut c, self.hooks()).execute(stmt).await;
+                c.check(r)
             }
             Pool::Postgres(p) => {
                 let mut c = p.acquire().await.map_err(|e| self.map_sqlx(e, None))?;
-                ConnRef::Postgres(&mut c, self.hooks()).execute(stmt).await
+                let r = ConnRef::Postgres(&mut c, self.hooks()).execute(stmt).await;
+                c.check(r)
             }
             Pool::Pinned(p) => {
                 let mut guard = p.lock().await?;
@@ -308,16 +308,34 @@ impl Database {
             match db.pool() {
                 Pool::Sqlite(p) => {
                     let mut c = p.acquire().await.map_err(|e| db.map_sqlx(e, None))?;
-                    let mut rows = ConnRef::Sqlite(&mut c, db.hooks()).fetch(stmt);
-                    while let Some(row) = rows.next().await {
-                        yield row?;
+                    let mut failed = None;
+                    {
+                        let mut rows = ConnRef::Sqlite(&mut c, db.hooks()).fetch(stmt);
+                        while let Some(row) = rows.next().await {
+                            match row {
+                                Ok(row) => yield row,
+                                Err(e) => { failed = Some(e); break; }
+                            }
+                        }
+                    }
+                    if let Some(e) = failed {
+                        c.check::<()>(Err(e))?;
                     }
                 }
                 Pool::Postgres(p) => {
                     let mut c = p.acquire().await.map_err(|e| db.map_sqlx(e, None))?;
-                    let mut rows = ConnRef::Postgres(&mut c, db.hooks()).fetch(stmt);
-                    while let Some(row) = rows.next().await {
-                        yield row?;
+                    let mut failed = None;
+                    {
+                        let mut rows = ConnRef::Postgres(&mut c, db.hooks()).fetch(stmt);
+                        while let Some(row) = rows.next().await {
+                            match row {
+                                Ok(row) => yield row,
+                                Err(e) => { failed = Some(e); break; }
+                            }
+                        }
+                    }
+                    if let Some(e) = failed {
+                        c.check::<()>(Err(e))?;
                     }
                 }
                 Pool::Pinned(p) => {
@@ -403,8 +421,8 @@ impl Database {
         }
     }
 
-    /// Closes every connection; later calls fail with [`Error::InvalidState`].
-    /// On a sandbox, rolls it back.
+    /// Closes the idle connections; later calls fail with
+    /// [`Error::InvalidState`]. On a sandbox, rolls it back.
     pub async fn close(&self) {
         match self.pool() {
             Pool::Sqlite(p) => p.close().await,

@@ -227,21 +227,26 @@ impl ConnectOptions {
         o.disable_statement_logging()
     }
 
-    pub(crate) fn pool<DB: sqlx::Database>(&self, in_memory: bool) -> sqlx::pool::PoolOptions<DB> {
-        let p = sqlx::pool::PoolOptions::<DB>::new()
-            .max_connections(self.max_connections.max(1))
-            .acquire_timeout(self.acquire_timeout)
-            .test_before_acquire(self.test_before_acquire);
+    pub(crate) fn limits(&self, in_memory: bool) -> super::pool::Limits {
+        let limits = super::pool::Limits {
+            max: self.max_connections.max(1),
+            min: self.min_connections,
+            acquire_timeout: self.acquire_timeout,
+            idle_timeout: self.idle_timeout,
+            max_lifetime: self.max_lifetime,
+            test_before_acquire: self.test_before_acquire,
+        };
         if in_memory {
             // An in-memory database lives as long as one connection to it: keep one
             // open for the life of the pool, and never retire it.
-            p.min_connections(self.min_connections.max(1))
-                .idle_timeout(None)
-                .max_lifetime(None)
+            super::pool::Limits {
+                min: self.min_connections.max(1),
+                idle_timeout: None,
+                max_lifetime: None,
+                ..limits
+            }
         } else {
-            p.min_connections(self.min_connections)
-                .idle_timeout(self.idle_timeout)
-                .max_lifetime(self.max_lifetime)
+            limits
         }
     }
 }

@@ -10,8 +10,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use sqlx::pool::PoolConnection;
-use sqlx::{Postgres, Sqlite};
+use sqlx::postgres::PgConnection;
+use sqlx::sqlite::SqliteConnection;
 use tokio::sync::{Mutex, OwnedMutexGuard};
 
 use super::conn::{ConnRef, Hooks};
@@ -19,8 +19,8 @@ use crate::error::{Error, Result};
 
 /// The pinned connection.
 pub(crate) enum PinnedConn {
-    Sqlite(PoolConnection<Sqlite>),
-    Postgres(PoolConnection<Postgres>),
+    Sqlite(super::pool::Pooled<SqliteConnection>),
+    Postgres(super::pool::Pooled<PgConnection>),
 }
 
 impl PinnedConn {
@@ -90,12 +90,12 @@ impl Pinned {
 
 impl Drop for Pinned {
     fn drop(&mut self) {
-        // Not rolled back explicitly: close the connection instead of returning
-        // it to the pool, so that the server discards the transaction.
+        // Not rolled back explicitly: the connection goes back to the pool with
+        // a ROLLBACK to run before anyone else uses it.
         if let Ok(mut guard) = self.conn.try_lock() {
             match guard.as_mut() {
-                Some(PinnedConn::Sqlite(c)) => c.close_on_drop(),
-                Some(PinnedConn::Postgres(c)) => c.close_on_drop(),
+                Some(PinnedConn::Sqlite(c)) => c.reset_with("ROLLBACK"),
+                Some(PinnedConn::Postgres(c)) => c.reset_with("ROLLBACK"),
                 None => {}
             }
         }

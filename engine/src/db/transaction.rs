@@ -5,7 +5,8 @@ use std::fmt;
 use std::time::Duration;
 
 use futures_util::{StreamExt, stream::BoxStream};
-use sqlx::{Postgres, Sqlite};
+use sqlx::postgres::PgConnection;
+use sqlx::sqlite::SqliteConnection;
 
 use super::conn::ConnRef;
 use super::{Database, Row, Statement};
@@ -98,8 +99,8 @@ impl TransactionOptions {
 }
 
 pub(crate) enum TxConn {
-    Sqlite(sqlx::Transaction<'static, Sqlite>),
-    Postgres(sqlx::Transaction<'static, Postgres>),
+    Sqlite(super::pool::Pooled<SqliteConnection>),
+    Postgres(super::pool::Pooled<PgConnection>),
     /// A transaction inside a sandbox: a savepoint on its pinned connection.
     Pinned(super::pinned::PinnedGuard, Ident),
 }
@@ -128,7 +129,7 @@ pub(crate) enum TxConn {
 pub struct Transaction {
     conn: Option<TxConn>,
     db: Database,
-    sqlite_read_only: bool,
+    finished: bool,
 }
 
 impl fmt::Debug for Transaction {
@@ -143,27 +144,33 @@ impl fmt::Debug for Transaction {
 impl Transaction {
     pub(crate) async fn begin(db: &Database, opts: TransactionOptions) -> Result<Self> {
         let conn = match db.pool() {
-            super::Pool::Postgres(pool) => TxConn::Postgres(
-                pool.begin_with(opts.begin_sql_postgres())
-                    .await
-                    .map_err(|e| db.map_sqlx(e, None))?,
-            ),
+            super::Pool::Postgres(pool) => {
+                let mut c = pool.acquire().await.map_err(|e| db.map_sqlx(e, None))?;
+                let begin = Statement::from(opts.begin_sql_postgres());
+                let r = ConnRef::Postgres(&mut c, db.hooks()).execute(&begin).await;
+                c.check(r)?;
+                TxConn::Postgres(c)
+            }
             super::Pool::Sqlite(pool) => {
+                let mut c = pool.acquire().await.map_err(|e| db.map_sqlx(e, None))?;
                 let begin = if opts.read_only {
                     "BEGIN DEFERRED"
                 } else {
                     "BEGIN IMMEDIATE"
                 };
-                let mut tx = pool
-                    .begin_with(begin)
-                    .await
-                    .map_err(|e| db.map_sqlx(e, None))?;
+                let r = ConnRef::Sqlite(&mut c, db.hooks())
+                    .execute(&Statement::from(begin))
+                    .await;
+                c.check(r)?;
                 if opts.read_only {
-                    sqlx::Executor::execute(&mut *tx, "PRAGMA query_only = ON")
-                        .await
-                        .map_err(|e| db.map_sqlx(e, None))?;
+                    // Returned to the pool with write access restored, however it ends.
+                    c.reset_with("PRAGMA query_only = OFF");
+                    let r = ConnRef::Sqlite(&mut c, db.hooks())
+                        .execute(&Statement::from("PRAGMA query_only = ON"))
+                        .await;
+                    c.check(r)?;
                 }
-                TxConn::Sqlite(tx)
+                TxConn::Sqlite(c)
             }
             super::Pool::Pinned(p) => {
                 let mut guard = p.lock().await?;
@@ -183,7 +190,7 @@ impl Transaction {
         Ok(Self {
             conn: Some(conn),
             db: db.clone(),
-            sqlite_read_only: opts.read_only && matches!(db.pool(), super::Pool::Sqlite(_)),
+            finished: false,
         })
     }
 
@@ -198,6 +205,11 @@ impl Transaction {
     }
 
     fn conn(&mut self) -> Result<ConnRef<'_>> {
+        if self.finished {
+            return Err(Error::InvalidState(
+                "the transaction has already finished".into(),
+            ));
+        }
         let hooks = self.db.hooks();
         match self.conn.as_mut() {
             Some(TxConn::Postgres(tx)) => Ok(ConnRef::Postgres(&mut *tx, hooks)),
@@ -342,41 +354,22 @@ impl Transaction {
         if matches!(self.conn, Some(TxConn::Pinned(..))) {
             return self.finish_pinned(commit).await;
         }
-        if self.sqlite_read_only {
-            self.run_control("PRAGMA query_only = OFF".into()).await?;
-            self.sqlite_read_only = false;
+        if self.finished || self.conn.is_none() {
+            return Err(Error::InvalidState(
+                "the transaction has already finished".into(),
+            ));
         }
-        let started = std::time::Instant::now();
-        let sql = if commit { "COMMIT" } else { "ROLLBACK" };
-        let result = match self.conn.take() {
-            Some(TxConn::Postgres(tx)) => {
-                if commit {
-                    tx.commit().await
-                } else {
-                    tx.rollback().await
-                }
+        let sql = Statement::from(if commit { "COMMIT" } else { "ROLLBACK" });
+        let result = self.execute_statement(&sql).await;
+        self.finished = true;
+        if result.is_err() && !commit {
+            // The server ends the transaction with the session if ROLLBACK failed;
+            // make sure a reused connection starts clean.
+            if let Some(TxConn::Postgres(c)) = &mut self.conn {
+                c.reset_with("ROLLBACK");
             }
-            Some(TxConn::Sqlite(tx)) => {
-                if commit {
-                    tx.commit().await
-                } else {
-                    tx.rollback().await
-                }
-            }
-            Some(TxConn::Pinned(..)) | None => {
-                return Err(Error::InvalidState(
-                    "the transaction has already finished".into(),
-                ));
-            }
-        };
-        self.db.hooks().notify(
-            self.db.backend(),
-            sql,
-            started.elapsed(),
-            Some(0),
-            result.is_ok(),
-        );
-        result.map_err(|e| self.db.map_sqlx(e, None))
+        }
+        result.map(drop)
     }
 
     /// Commits.
@@ -399,13 +392,20 @@ impl Transaction {
 
 impl Drop for Transaction {
     fn drop(&mut self) {
-        let Ok(handle) = tokio::runtime::Handle::try_current() else {
+        if self.finished {
             return;
-        };
+        }
         match self.conn.take() {
+            // The connection goes back to the pool with a ROLLBACK to run before
+            // its next use: nothing of this transaction can be committed later.
+            Some(TxConn::Postgres(mut c)) => c.reset_with("ROLLBACK"),
+            Some(TxConn::Sqlite(mut c)) => c.reset_with_first("ROLLBACK"),
             // A sandbox transaction dropped uncommitted: undo it while still
             // holding the connection, so that nothing else runs in between.
             Some(TxConn::Pinned(mut guard, name)) => {
+                let Ok(handle) = tokio::runtime::Handle::try_current() else {
+                    return;
+                };
                 let hooks = self.db.hooks().clone();
                 handle.spawn(async move {
                     if let Some(c) = guard.as_mut() {
@@ -422,14 +422,7 @@ impl Drop for Transaction {
                     }
                 });
             }
-            // sqlx rolls the transaction back when it is dropped; on SQLite a
-            // read-only transaction must also give its connection write access back.
-            Some(TxConn::Sqlite(mut tx)) if self.sqlite_read_only => {
-                handle.spawn(async move {
-                    let _ = sqlx::Executor::execute(&mut *tx, "PRAGMA query_only = OFF").await;
-                });
-            }
-            _ => {}
+            None => {}
         }
     }
 }

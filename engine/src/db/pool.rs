@@ -1,0 +1,281 @@
+//! The connection pool.
+//!
+//! dbridge keeps its own small pool rather than sqlx's, whose connections are
+//! pinged every time they are returned: one more round trip per statement run
+//! outside a transaction, the largest cost left on a point query. Here a
+//! connection goes back to the idle list as it is; one whose transaction was
+//! dropped uncommitted carries the statements that reset it (`ROLLBACK`...),
+//! run when it is next handed out; one that failed at the connection level is
+//! closed instead of returned.
+
+use std::collections::VecDeque;
+use std::ops::{Deref, DerefMut};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use futures_util::future::BoxFuture;
+use parking_lot::Mutex;
+use sqlx::postgres::PgConnection;
+use sqlx::sqlite::SqliteConnection;
+use sqlx::{ConnectOptions as _, Connection};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+
+use crate::error::{Error, Result};
+
+/// Limits and timeouts of a pool.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Limits {
+    pub max: u32,
+    pub min: u32,
+    pub acquire_timeout: Duration,
+    pub idle_timeout: Option<Duration>,
+    pub max_lifetime: Option<Duration>,
+    pub test_before_acquire: bool,
+}
+
+struct Idle<C> {
+    conn: C,
+    created: Instant,
+    idle_since: Instant,
+    reset: Vec<&'static str>,
+}
+
+/// A pool of connections of one backend.
+pub(crate) struct ConnPool<C: Connection> {
+    options: <C as Connection>::Options,
+    limits: Limits,
+    idle: Mutex<VecDeque<Idle<C>>>,
+    permits: Arc<Semaphore>,
+    closed: AtomicBool,
+}
+
+/// A connection checked out of a [`ConnPool`]; returns itself when dropped.
+pub(crate) struct Pooled<C: Connection> {
+    conn: Option<C>,
+    created: Instant,
+    reset: Vec<&'static str>,
+    broken: bool,
+    pool: Arc<ConnPool<C>>,
+    _permit: OwnedSemaphorePermit,
+}
+
+/// A connection the pool can reset: the two backends' connections.
+pub(crate) trait PoolConn: Connection {
+    /// Runs a reset statement (no parameters, no rows).
+    fn run_reset(
+        &mut self,
+        sql: &'static str,
+    ) -> BoxFuture<'_, std::result::Result<(), sqlx::Error>>;
+}
+
+impl PoolConn for PgConnection {
+    fn run_reset(
+        &mut self,
+        sql: &'static str,
+    ) -> BoxFuture<'_, std::result::Result<(), sqlx::Error>> {
+        Box::pin(async move { sqlx::Executor::execute(self, sql).await.map(drop) })
+    }
+}
+
+impl PoolConn for SqliteConnection {
+    fn run_reset(
+        &mut self,
+        sql: &'static str,
+    ) -> BoxFuture<'_, std::result::Result<(), sqlx::Error>> {
+        Box::pin(async move { sqlx::Executor::execute(self, sql).await.map(drop) })
+    }
+}
+
+impl<C: PoolConn> ConnPool<C> {
+    pub(crate) fn new(options: <C as Connection>::Options, limits: Limits) -> Arc<Self> {
+        Arc::new(Self {
+            options,
+            permits: Arc::new(Semaphore::new(limits.max.max(1) as usize)),
+            limits,
+            idle: Mutex::new(VecDeque::new()),
+            closed: AtomicBool::new(false),
+        })
+    }
+
+    /// Opens `limits.min` connections (at least one, so that connecting fails
+    /// early on a bad URL or an unreachable server).
+    pub(crate) async fn warm_up(self: &Arc<Self>) -> std::result::Result<(), sqlx::Error> {
+        let mut opened = Vec::new();
+        for _ in 0..self.limits.min.max(1) {
+            opened.push(self.options.connect().await?);
+        }
+        let now = Instant::now();
+        let mut idle = self.idle.lock();
+        for conn in opened {
+            idle.push_back(Idle {
+                conn,
+                created: now,
+                idle_since: now,
+                reset: Vec::new(),
+            });
+        }
+        Ok(())
+    }
+
+    fn expired(&self, idle: &Idle<C>, now: Instant, idle_count: usize) -> bool {
+        let too_old = self
+            .limits
+            .max_lifetime
+            .is_some_and(|l| now - idle.created > l);
+        let too_idle = self
+            .limits
+            .idle_timeout
+            .is_some_and(|t| now - idle.idle_since > t)
+            && idle_count > self.limits.min as usize;
+        too_old || too_idle
+    }
+
+    /// The most recently used idle connection that is still fresh.
+    fn take_idle(&self) -> Option<Idle<C>> {
+        let now = Instant::now();
+        let mut idle = self.idle.lock();
+        while let Some(candidate) = idle.pop_back() {
+            if !self.expired(&candidate, now, idle.len() + 1) {
+                return Some(candidate);
+            }
+            // Dropping a sqlx connection closes its socket.
+        }
+        None
+    }
+
+    /// A connection, waiting at most the acquire timeout.
+    pub(crate) async fn acquire(self: &Arc<Self>) -> std::result::Result<Pooled<C>, sqlx::Error> {
+        if self.closed.load(Ordering::Acquire) {
+            return Err(sqlx::Error::PoolClosed);
+        }
+        let deadline = Instant::now() + self.limits.acquire_timeout;
+        let permit = tokio::time::timeout_at(deadline.into(), self.permits.clone().acquire_owned())
+            .await
+            .map_err(|_| sqlx::Error::PoolTimedOut)?
+            .map_err(|_| sqlx::Error::PoolClosed)?;
+        while let Some(mut idle) = self.take_idle() {
+            match self.prepare(&mut idle).await {
+                Ok(()) => {
+                    return Ok(Pooled {
+                        conn: Some(idle.conn),
+                        created: idle.created,
+                        reset: Vec::new(),
+                        broken: false,
+                        pool: self.clone(),
+                        _permit: permit,
+                    });
+                }
+                // A connection that cannot be reset or pinged is dropped; try the next.
+                Err(_) => continue,
+            }
+        }
+        let conn = tokio::time::timeout_at(deadline.into(), self.options.connect())
+            .await
+            .map_err(|_| sqlx::Error::PoolTimedOut)??;
+        Ok(Pooled {
+            conn: Some(conn),
+            created: Instant::now(),
+            reset: Vec::new(),
+            broken: false,
+            pool: self.clone(),
+            _permit: permit,
+        })
+    }
+
+    /// Runs a returned connection's pending reset statements (and the ping,
+    /// when asked for) before handing it out again.
+    async fn prepare(&self, idle: &mut Idle<C>) -> std::result::Result<(), sqlx::Error> {
+        for sql in std::mem::take(&mut idle.reset) {
+            idle.conn.run_reset(sql).await?;
+        }
+        if self.limits.test_before_acquire {
+            idle.conn.ping().await?;
+        }
+        Ok(())
+    }
+
+    /// Closes the idle connections; later acquires fail.
+    pub(crate) async fn close(&self) {
+        self.closed.store(true, Ordering::Release);
+        self.permits.close();
+        let idle: Vec<Idle<C>> = self.idle.lock().drain(..).collect();
+        for i in idle {
+            let _ = i.conn.close().await;
+        }
+    }
+}
+
+impl<C: Connection> Pooled<C> {
+    /// Statements to run on this connection before its next user gets it
+    /// (e.g. `ROLLBACK` for a transaction dropped uncommitted).
+    pub(crate) fn reset_with(&mut self, sql: &'static str) {
+        self.reset.push(sql);
+    }
+
+    /// As [`Pooled::reset_with`], run before the statements already queued.
+    pub(crate) fn reset_with_first(&mut self, sql: &'static str) {
+        self.reset.insert(0, sql);
+    }
+
+    /// Closes this connection instead of returning it (after a connection-level error).
+    pub(crate) fn discard(&mut self) {
+        self.broken = true;
+    }
+
+    /// Marks the connection broken when `err` says the connection failed.
+    pub(crate) fn check<T>(&mut self, result: Result<T>) -> Result<T> {
+        if let Err(Error::Connection(_)) = &result {
+            self.discard();
+        }
+        result
+    }
+}
+
+impl<C: Connection> Deref for Pooled<C> {
+    type Target = C;
+
+    fn deref(&self) -> &C {
+        // Only `Drop` takes the connection out.
+        match &self.conn {
+            Some(c) => c,
+            None => unreachable!("a pooled connection is present until it is dropped"),
+        }
+    }
+}
+
+impl<C: Connection> DerefMut for Pooled<C> {
+    fn deref_mut(&mut self) -> &mut C {
+        match &mut self.conn {
+            Some(c) => c,
+            None => unreachable!("a pooled connection is present until it is dropped"),
+        }
+    }
+}
+
+impl<C: Connection> Drop for Pooled<C> {
+    fn drop(&mut self) {
+        if let Some(conn) = self.conn.take()
+            && !self.broken
+        {
+            let reset = std::mem::take(&mut self.reset);
+            let pool = &self.pool;
+            if !pool.closed.load(Ordering::Acquire) {
+                pool.idle.lock().push_back(Idle {
+                    conn,
+                    created: self.created,
+                    idle_since: Instant::now(),
+                    reset,
+                });
+            }
+        }
+    }
+}
+
+impl<C: Connection> std::fmt::Debug for Pooled<C> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Pooled")
+            .field("broken", &self.broken)
+            .finish_non_exhaustive()
+    }
+}

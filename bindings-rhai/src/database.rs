@@ -96,10 +96,16 @@ pub(crate) fn register(engine: &mut Engine, module: &mut rhai::Module, blocker: 
         Db::connect(&b, &url, Some(&opts))
     });
 
+    let b = blocker.clone();
+    module.set_native_fn("sleep", move |seconds: Dynamic| -> Res<()> {
+        let d = crate::script_options::seconds("seconds", &seconds)?;
+        b.sleep(d).map_err(to_rhai)
+    });
+
     engine
         .register_type_with_name::<Db>("Database")
-        .register_get("backend", |d: &mut Db| d.db.backend().name().to_string())
-        .register_get("url", |d: &mut Db| d.db.url().to_string())
+        .register_fn("backend", |d: &mut Db| d.db.backend().name().to_string())
+        .register_fn("url", |d: &mut Db| d.db.url().to_string())
         .register_fn("begin", |d: &mut Db| d.begin(TransactionOptions::new()))
         .register_fn("begin", |d: &mut Db, opts: Map| {
             d.begin(transaction_options(&opts)?)
@@ -108,6 +114,12 @@ pub(crate) fn register(engine: &mut Engine, module: &mut rhai::Module, blocker: 
             "transaction",
             |ctx: NativeCallContext, d: &mut Db, body: FnPtr| -> Res<Dynamic> {
                 run_transaction(&ctx, d, TransactionOptions::new(), &body)
+            },
+        )
+        .register_fn(
+            "transaction",
+            |ctx: NativeCallContext, d: &mut Db, body: FnPtr, opts: Map| -> Res<Dynamic> {
+                run_transaction(&ctx, d, transaction_options(&opts)?, &body)
             },
         )
         .register_fn(

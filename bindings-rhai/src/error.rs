@@ -1,11 +1,12 @@
 //! [`DbError`]: how an engine [`Error`] reaches a script, and back to the host.
 //!
 //! Every failing dbridge call raises a Rhai runtime error whose value is an
-//! object map `#{ kind, message [, code] [, constraint] }`, so a script catches
-//! it with `try { ... } catch (e) { e.kind }`, and the host's error message
-//! shows both. A map (rather than a custom type) because Rhai prints a custom
-//! type in an error as its type name only, and because a script can then raise
-//! a dbridge-style error itself with `throw #{ kind: "...", message: "..." }`.
+//! object map `#{ kind, message, retryable [, code, constraint, table, column] }`,
+//! so a script catches it with `try { ... } catch (e) { e.kind }`, and the
+//! host's error message shows both. A map (rather than a custom type) because
+//! Rhai prints a custom type in an error as its type name only, and because a
+//! script can then raise a dbridge-style error itself
+//! (`throw dbridge::error(#{ kind: "validation", message: "..." })`).
 //! Limits (operations, sizes, the progress callback) are not runtime errors and
 //! cannot be caught. This module is the one place engine errors are converted.
 
@@ -14,16 +15,44 @@ use std::fmt;
 use dbridge_engine::{Error, ErrorKind};
 use rhai::{Dynamic, EvalAltResult, ImmutableString, Map, Position};
 
+/// Every kind a script may see or raise, as [`ErrorKind::as_str`] names them.
+const KINDS: &[&str] = &[
+    "unique_violation",
+    "foreign_key_violation",
+    "not_null_violation",
+    "check_violation",
+    "serialization_failure",
+    "deadlock",
+    "busy",
+    "syntax",
+    "type_mismatch",
+    "invalid_value",
+    "invalid_identifier",
+    "configuration",
+    "connection",
+    "timeout",
+    "not_found",
+    "multiple_rows",
+    "unsupported",
+    "invalid_state",
+    "validation",
+    "stale_data",
+    "database",
+];
+
 /// A dbridge error: `kind` (the engine's [`ErrorKind::as_str`], e.g.
 /// `"unique_violation"`), `message` (never holding a bound value or a
-/// password), and for database errors `code` and `constraint`. Scripts see it
-/// as an object map with those keys (absent ones read as `()`).
+/// password), and for database errors `code`, `constraint`, `table` and
+/// `column` where the backend names them. Scripts see it as an object map with
+/// those keys and `retryable` (absent keys read as `()`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DbError {
     kind: ImmutableString,
     message: ImmutableString,
     code: Option<ImmutableString>,
     constraint: Option<ImmutableString>,
+    table: Option<ImmutableString>,
+    column: Option<ImmutableString>,
 }
 
 impl DbError {
@@ -47,54 +76,30 @@ impl DbError {
         self.constraint.as_deref()
     }
 
-    /// Whether running the same transaction again may succeed.
-    pub(crate) fn is_retryable(&self) -> bool {
+    /// Whether running the same transaction again may succeed
+    /// (`serialization_failure`, `deadlock`, `busy`).
+    pub fn is_retryable(&self) -> bool {
         matches!(
             self.kind.as_str(),
             "serialization_failure" | "deadlock" | "busy"
         )
     }
-}
 
-impl fmt::Display for DbError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}: {}", self.kind, self.message)
-    }
-}
-
-impl From<&Error> for DbError {
-    fn from(e: &Error) -> Self {
-        let db = e.as_database_error();
-        Self {
-            kind: e.kind().as_str().into(),
-            message: e.to_string().into(),
-            code: db.and_then(|d| d.code.as_deref()).map(Into::into),
-            constraint: e.constraint().map(Into::into),
-        }
-    }
-}
-
-/// The engine error as a catchable Rhai runtime error.
-pub(crate) fn to_rhai(e: Error) -> Box<EvalAltResult> {
-    raise(DbError::from(&e))
-}
-
-/// A `DbError` raised as a Rhai runtime error.
-pub(crate) fn raise(e: DbError) -> Box<EvalAltResult> {
-    EvalAltResult::ErrorRuntime(Dynamic::from_map(e.to_map()), Position::NONE).into()
-}
-
-impl DbError {
     /// The object map scripts see.
     fn to_map(&self) -> Map {
         let mut map = Map::new();
         map.insert("kind".into(), self.kind.clone().into());
         map.insert("message".into(), self.message.clone().into());
-        if let Some(c) = &self.code {
-            map.insert("code".into(), c.clone().into());
-        }
-        if let Some(c) = &self.constraint {
-            map.insert("constraint".into(), c.clone().into());
+        map.insert("retryable".into(), self.is_retryable().into());
+        for (key, v) in [
+            ("code", &self.code),
+            ("constraint", &self.constraint),
+            ("table", &self.table),
+            ("column", &self.column),
+        ] {
+            if let Some(v) = v {
+                map.insert(key.into(), v.clone().into());
+            }
         }
         map
     }
@@ -110,8 +115,43 @@ impl DbError {
             message: text("message")?,
             code: text("code"),
             constraint: text("constraint"),
+            table: text("table"),
+            column: text("column"),
         })
     }
+}
+
+impl fmt::Display for DbError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.kind, self.message)
+    }
+}
+
+impl From<&Error> for DbError {
+    fn from(e: &Error) -> Self {
+        let db = e.as_database_error();
+        let field = |f: fn(&dbridge_engine::DatabaseError) -> &Option<String>| {
+            db.and_then(|d| f(d).as_deref()).map(Into::into)
+        };
+        Self {
+            kind: e.kind().as_str().into(),
+            message: e.to_string().into(),
+            code: field(|d| &d.code),
+            constraint: field(|d| &d.constraint),
+            table: field(|d| &d.table),
+            column: field(|d| &d.column),
+        }
+    }
+}
+
+/// The engine error as a catchable Rhai runtime error.
+pub(crate) fn to_rhai(e: Error) -> Box<EvalAltResult> {
+    raise(DbError::from(&e))
+}
+
+/// A `DbError` raised as a Rhai runtime error.
+pub(crate) fn raise(e: DbError) -> Box<EvalAltResult> {
+    EvalAltResult::ErrorRuntime(Dynamic::from_map(e.to_map()), Position::NONE).into()
 }
 
 /// An error of `kind` made by the binding itself (bad options, bad values).
@@ -121,6 +161,8 @@ pub(crate) fn binding_error(kind: ErrorKind, message: impl Into<ImmutableString>
         message: message.into(),
         code: None,
         constraint: None,
+        table: None,
+        column: None,
     }
 }
 
@@ -130,8 +172,9 @@ pub(crate) fn configuration(message: impl fmt::Display) -> Box<EvalAltResult> {
 }
 
 /// The dbridge error inside a Rhai error, if it is one (a runtime error whose
-/// value is a map with string `kind` and `message`, as dbridge raises them), (looking through the
-/// "error in function call" wrappers Rhai adds around closures).
+/// value is a map with string `kind` and `message`, as dbridge raises them),
+/// looking through the "error in function call" wrappers Rhai adds around
+/// closures.
 ///
 /// # Examples
 ///
@@ -149,4 +192,37 @@ pub fn db_error(err: &EvalAltResult) -> Option<DbError> {
         }
         _ => None,
     }
+}
+
+/// `dbridge::error(#{ kind, message })`: an error value for scripts to throw;
+/// the kind must be one dbridge knows.
+fn new_error(spec: Map) -> Result<Map, Box<EvalAltResult>> {
+    let text = |k: &str| {
+        spec.get(k)
+            .and_then(|v| v.clone().into_immutable_string().ok())
+    };
+    let kind = text("kind").ok_or_else(|| configuration("dbridge::error needs a string `kind`"))?;
+    if !KINDS.contains(&kind.as_str()) {
+        return Err(configuration(format!("unknown error kind `{kind}`")));
+    }
+    let message = text("message").unwrap_or_default();
+    Ok(DbError {
+        kind,
+        message,
+        code: None,
+        constraint: None,
+        table: None,
+        column: None,
+    }
+    .to_map())
+}
+
+/// Registers `dbridge::error` and `dbridge::is_retryable`.
+pub(crate) fn register(module: &mut rhai::Module) {
+    module.set_native_fn("error", new_error);
+    module.set_native_fn("is_retryable", |e: Dynamic| {
+        Ok(e.read_lock::<Map>()
+            .and_then(|m| DbError::from_map(&m))
+            .is_some_and(|d| d.is_retryable()))
+    });
 }

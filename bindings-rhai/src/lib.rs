@@ -54,6 +54,9 @@ mod value;
 use dbridge_engine::{Database, Error};
 use rhai::{Engine, Module};
 
+/// The Rhai crate this binding is built with, for hosts to use the same version.
+pub use rhai;
+
 pub use database::Db;
 pub use error::{DbError, db_error};
 pub use options::{Options, Progress};
@@ -100,9 +103,10 @@ impl Dbridge {
     }
 }
 
-/// Installs dbridge into `engine`: the `dbridge::` functions (`connect`,
-/// `json`), the `Database`, `Transaction`, `RowStream` and `Json`
-/// types with their methods, and the limits set in `options`.
+/// Installs dbridge into `engine`: the `dbridge::` module (`connect`, `json`,
+/// `error`, `is_retryable`, `sleep`, `version`), the `Database`,
+/// `Transaction`, `RowStream` and `Json` types with their methods, and the
+/// limits set in `options`. The script API is documented in `docs/rhai.md`.
 ///
 /// # Errors
 /// [`Error::Configuration`] when no runtime was given, none is current, and
@@ -111,6 +115,8 @@ pub fn register(engine: &mut Engine, options: Options) -> Result<Dbridge, Error>
     let blocker = Blocker::new(options.runtime.clone())?;
     options.apply(engine);
     let mut module = Module::new();
+    error::register(&mut module);
+    module.set_var("version", env!("CARGO_PKG_VERSION"));
     value::register(engine, &mut module);
     database::register(engine, &mut module, &blocker);
     transaction::register(engine);

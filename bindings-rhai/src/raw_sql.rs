@@ -2,7 +2,7 @@
 //! and `stream`, registered once for every object that can run statements (the
 //! database and its transactions) through the [`Executor`] trait.
 //!
-//! Each takes `(sql)`, `(sql, params)` or `(sql, params, #{ types: [...] })`;
+//! Each takes `(sql)`, `(sql, params)` or `(sql, params, #{ types: #{ col: "type" } })`;
 //! placeholders are `$1, $2, ...` on every backend.
 
 use dbridge_engine::{Error, Row, Statement};
@@ -13,7 +13,7 @@ use crate::error::to_rhai;
 use crate::runtime::Blocker;
 use crate::script_options::result_types;
 use crate::stream::RowStream;
-use crate::value::{params, row_to_map};
+use crate::value::{Wanted, params, row_to_map};
 
 type Res<T> = Result<T, Box<EvalAltResult>>;
 
@@ -31,43 +31,51 @@ pub(crate) trait Executor: Clone + Send + Sync + 'static {
     fn stream(&self, stmt: Statement) -> Result<BoxStream<'static, Result<Row, Error>>, Error>;
 }
 
-fn statement(sql: ImmutableString, args: Array, opts: Option<&Map>) -> Res<Statement> {
-    let stmt = Statement::new(sql.as_str(), params(args)?);
-    Ok(match opts.map(result_types).transpose()?.flatten() {
-        Some(types) => stmt.with_result_types(types),
-        None => stmt,
+/// A statement and the column types its `types` option asks for.
+struct Query {
+    stmt: Statement,
+    wanted: Wanted,
+}
+
+fn query(sql: ImmutableString, args: Array, opts: Option<&Map>) -> Res<Query> {
+    let wanted = opts.map(result_types).transpose()?.unwrap_or_default();
+    Ok(Query {
+        stmt: Statement::new(sql.as_str(), params(args)?),
+        wanted: wanted.into(),
     })
 }
 
-fn execute<E: Executor>(e: &E, stmt: Statement) -> Res<INT> {
-    let n = e.execute(stmt).map_err(to_rhai)?;
+fn execute<E: Executor>(e: &E, q: Query) -> Res<INT> {
+    let n = e.execute(q.stmt).map_err(to_rhai)?;
     Ok(INT::try_from(n).unwrap_or(INT::MAX))
 }
 
-fn fetch_all<E: Executor>(e: &E, stmt: Statement) -> Res<Array> {
-    let rows = e.fetch_all(stmt).map_err(to_rhai)?;
-    Ok(rows
-        .into_iter()
-        .map(|r| Dynamic::from_map(row_to_map(r)))
-        .collect())
+fn fetch_all<E: Executor>(e: &E, q: Query) -> Res<Array> {
+    let rows = e.fetch_all(q.stmt).map_err(to_rhai)?;
+    let mut out = Array::with_capacity(rows.len());
+    for row in rows {
+        out.push(Dynamic::from_map(row_to_map(row, &q.wanted)?));
+    }
+    Ok(out)
 }
 
-fn fetch_one<E: Executor>(e: &E, stmt: Statement) -> Res<Map> {
-    match e.fetch_optional(stmt).map_err(to_rhai)? {
-        Some(row) => Ok(row_to_map(row)),
+fn fetch_one<E: Executor>(e: &E, q: Query) -> Res<Map> {
+    match e.fetch_optional(q.stmt).map_err(to_rhai)? {
+        Some(row) => row_to_map(row, &q.wanted),
         None => Err(to_rhai(Error::NotFound)),
     }
 }
 
-fn fetch_optional<E: Executor>(e: &E, stmt: Statement) -> Res<Dynamic> {
-    Ok(e.fetch_optional(stmt)
-        .map_err(to_rhai)?
-        .map_or(Dynamic::UNIT, |r| Dynamic::from_map(row_to_map(r))))
+fn fetch_optional<E: Executor>(e: &E, q: Query) -> Res<Dynamic> {
+    match e.fetch_optional(q.stmt).map_err(to_rhai)? {
+        Some(row) => Ok(Dynamic::from_map(row_to_map(row, &q.wanted)?)),
+        None => Ok(Dynamic::UNIT),
+    }
 }
 
-fn stream<E: Executor>(e: &E, stmt: Statement) -> Res<RowStream> {
-    let rows = e.stream(stmt).map_err(to_rhai)?;
-    Ok(RowStream::new(rows, e.blocker().clone()))
+fn stream<E: Executor>(e: &E, q: Query) -> Res<RowStream> {
+    let rows = e.stream(q.stmt).map_err(to_rhai)?;
+    Ok(RowStream::new(rows, q.wanted, e.blocker().clone()))
 }
 
 /// Registers one raw-SQL function in its three arities.
@@ -75,15 +83,15 @@ macro_rules! arities {
     ($engine:ident, $E:ty, $name:literal, $f:ident) => {
         $engine
             .register_fn($name, |e: &mut $E, sql: ImmutableString| {
-                $f(e, statement(sql, Array::new(), None)?)
+                $f(e, query(sql, Array::new(), None)?)
             })
             .register_fn($name, |e: &mut $E, sql: ImmutableString, args: Array| {
-                $f(e, statement(sql, args, None)?)
+                $f(e, query(sql, args, None)?)
             })
             .register_fn(
                 $name,
                 |e: &mut $E, sql: ImmutableString, args: Array, opts: Map| {
-                    $f(e, statement(sql, args, Some(&opts))?)
+                    $f(e, query(sql, args, Some(&opts))?)
                 },
             );
     };

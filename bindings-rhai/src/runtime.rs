@@ -151,7 +151,8 @@ impl Blocker {
 
     /// Sleeps on the runtime's timer (for retry backoff).
     pub(crate) fn sleep(&self, d: Duration) -> Result<(), Error> {
-        self.block_on(tokio::time::sleep(d))
+        // Made inside the future: a timer needs the runtime entered when created.
+        self.block_on(async move { tokio::time::sleep(d).await })
     }
 
     /// Drops `value` with the runtime entered: sqlx returns pooled connections

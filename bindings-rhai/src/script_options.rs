@@ -2,7 +2,6 @@
 //! engine's option types. Every key is checked: an unknown or misspelt one is a
 //! `configuration` error naming it, never silently ignored.
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use dbridge_engine::{ConnectOptions, IsolationLevel, SqlType, SslMode, TransactionOptions};
@@ -34,7 +33,7 @@ fn string(key: &str, v: &Dynamic) -> Res<String> {
 }
 
 /// Seconds, as an integer or a float (`acquire_timeout: 2.5`).
-fn seconds(key: &str, v: &Dynamic) -> Res<Duration> {
+pub(crate) fn seconds(key: &str, v: &Dynamic) -> Res<Duration> {
     let secs = match (v.as_int(), v.as_float()) {
         (Ok(i), _) => i as f64,
         (_, Ok(f)) => f,
@@ -110,39 +109,34 @@ pub(crate) fn transaction_options(map: &Map) -> Res<TransactionOptions> {
         o = match k {
             "isolation" => o.isolation(isolation(v)?),
             "read_only" => o.read_only(boolean(k, v)?),
-            "max_retries" => o.max_retries(count(k, v)?),
+            "retries" => o.max_retries(count(k, v)?),
             _ => return Err(configuration(format!("unknown transaction option `{k}`"))),
         };
     }
     Ok(o)
 }
 
-/// Options of the fetch functions: `#{ types: ["integer", "jsonb", ()] }`, the
-/// types to read each result column as (by position; `()` for "as stored").
-pub(crate) fn result_types(map: &Map) -> Res<Option<Arc<[Option<SqlType>]>>> {
-    let mut types = None;
+/// Options of the query functions: `#{ types: #{ column: "type name" } }`,
+/// the types to read the named result columns as.
+pub(crate) fn result_types(map: &Map) -> Res<Vec<(String, SqlType)>> {
+    let mut wanted = Vec::new();
     for (key, v) in map {
         match key.as_str() {
             "types" => {
-                let list = v.as_array_ref().map_err(|t| {
-                    configuration(format!("option `types` must be an array, got {t}"))
+                let types = v.as_map_ref().map_err(|t| {
+                    configuration(format!(
+                        "option `types` must map column names to type names, got {t}"
+                    ))
                 })?;
-                let parsed = list
-                    .iter()
-                    .map(|t| {
-                        if t.is_unit() {
-                            return Ok(None);
-                        }
-                        string("types", t)?
-                            .parse::<SqlType>()
-                            .map(Some)
-                            .map_err(crate::error::to_rhai)
-                    })
-                    .collect::<Res<Vec<_>>>()?;
-                types = Some(parsed.into());
+                for (col, ty) in types.iter() {
+                    let ty = string("types", ty)?
+                        .parse::<SqlType>()
+                        .map_err(crate::error::to_rhai)?;
+                    wanted.push((col.to_string(), ty));
+                }
             }
             other => return Err(configuration(format!("unknown query option `{other}`"))),
         }
     }
-    Ok(types)
+    Ok(wanted)
 }

@@ -16,10 +16,11 @@ use rhai::{EvalAltResult, Map};
 
 use crate::error::to_rhai;
 use crate::runtime::Blocker;
-use crate::value::row_to_map;
+use crate::value::{Wanted, row_to_map};
 
 struct State {
     rows: Option<BoxStream<'static, Result<Row, Error>>>,
+    wanted: Wanted,
     blocker: Blocker,
 }
 
@@ -49,10 +50,15 @@ impl fmt::Debug for RowStream {
 }
 
 impl RowStream {
-    pub(crate) fn new(rows: BoxStream<'static, Result<Row, Error>>, blocker: Blocker) -> Self {
+    pub(crate) fn new(
+        rows: BoxStream<'static, Result<Row, Error>>,
+        wanted: Wanted,
+        blocker: Blocker,
+    ) -> Self {
         Self {
             state: Arc::new(Mutex::new(Some(State {
                 rows: Some(rows),
+                wanted,
                 blocker,
             }))),
         }
@@ -65,7 +71,10 @@ impl RowStream {
         let rows = state.rows.as_mut()?;
         let next = state.blocker.block_on(rows.next());
         let out = match next {
-            Ok(Some(Ok(row))) => return Some(Ok(row_to_map(row))),
+            Ok(Some(Ok(row))) => match row_to_map(row, &state.wanted) {
+                Ok(map) => return Some(Ok(map)),
+                Err(e) => Some(Err(e)),
+            },
             Ok(Some(Err(e))) | Err(e) => Some(Err(to_rhai(e))),
             Ok(None) => None,
         };

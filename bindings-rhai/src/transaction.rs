@@ -164,7 +164,7 @@ impl Executor for Tx {
 /// `db.transaction([opts,] |tx| { ... })`: runs the closure in a transaction;
 /// commits when it returns (its value is the result), rolls back and raises
 /// its error when it fails. After a serialization failure, deadlock or busy
-/// database it runs the closure again, up to `max_retries` times.
+/// database it runs the closure again, up to `retries` times.
 pub(crate) fn run_transaction(
     ctx: &NativeCallContext,
     db: &mut Db,
@@ -214,7 +214,7 @@ pub(crate) fn register(engine: &mut Engine) {
     let release = savepoint_fn(|tx, n| Box::pin(async move { tx.release_savepoint(&n).await }));
     engine
         .register_type_with_name::<Tx>("Transaction")
-        .register_get("backend", |t: &mut Tx| t.inner.backend.name().to_string())
+        .register_fn("backend", |t: &mut Tx| t.inner.backend.name().to_string())
         .register_get("is_open", Tx::is_open)
         .register_fn("savepoint", savepoint)
         .register_fn("rollback_to", rollback_to.clone())

@@ -67,13 +67,36 @@ pub(crate) fn json_to_dynamic(j: serde_json::Value) -> Dynamic {
     }
 }
 
-/// A row as an object map from column name to value.
-pub(crate) fn row_to_map(row: Row) -> Map {
+/// Column types a query asked for by name (its `types` option).
+pub(crate) type Wanted = std::sync::Arc<[(String, SqlType)]>;
+
+/// A row as an object map from column name to value, the columns named in
+/// `wanted` read as those types (SQLite returns cells by storage class).
+pub(crate) fn row_to_map(
+    row: Row,
+    wanted: &[(String, SqlType)],
+) -> Result<Map, Box<EvalAltResult>> {
     let mut map = Map::new();
     for (name, v) in row.iter() {
-        map.insert(name.into(), to_dynamic(v.clone()));
+        let v = match wanted.iter().find(|(w, _)| w == name) {
+            Some((_, ty)) if !v.is_null() => retype(v.clone(), ty, name)?,
+            _ => v.clone(),
+        };
+        map.insert(name.into(), to_dynamic(v));
     }
-    map
+    Ok(map)
+}
+
+/// A cell read as `ty`: booleans from SQLite's 0 / 1, everything else as the
+/// engine's lossless coercion allows.
+fn retype(v: Value, ty: &SqlType, column: &str) -> Result<Value, Box<EvalAltResult>> {
+    match (v, ty) {
+        (Value::Int8(0), SqlType::Bool) => Ok(Value::Bool(false)),
+        (Value::Int8(1), SqlType::Bool) => Ok(Value::Bool(true)),
+        (v, ty) => v
+            .coerce(ty, &format!("column \"{column}\""))
+            .map_err(crate::error::to_rhai),
+    }
 }
 
 fn mismatch(target: &str, found: &str) -> Box<EvalAltResult> {

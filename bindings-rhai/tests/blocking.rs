@@ -12,7 +12,14 @@ const SCRIPT: &str = r#"
     let db = dbridge::connect(url);
     db.execute("CREATE TABLE IF NOT EXISTS b (n INTEGER)");
     db.execute("DELETE FROM b");
-    db.transaction(|tx| { tx.execute("INSERT INTO b VALUES ($1), ($2)", [1, 2]); });
+    // A retry waits on the runtime's timer (also from a thread with no runtime).
+    let tries = 0;
+    db.transaction(|tx| {
+        tries += 1;
+        if tries == 1 { throw dbridge::error(#{ kind: "busy", message: "again" }); }
+        tx.execute("INSERT INTO b VALUES ($1), ($2)", [1, 2]);
+    }, #{ retries: 1 });
+    dbridge::sleep(0.001);
     let s = db.stream("SELECT n FROM b ORDER BY n");
     let first = ();
     for row in s { first = row.n; break; }

@@ -52,6 +52,7 @@ each_backend!(messages_never_show_bound_values, |t| async move {
     assert_eq!(map["kind"].to_string(), "unique_violation");
     assert!(!map["message"].to_string().is_empty());
     assert!(map.contains_key("code"), "{text}");
+    assert!(!map["retryable"].as_bool().unwrap());
 });
 
 each_backend!(uncaught_errors_reach_the_host_typed, |t| async move {
@@ -80,4 +81,26 @@ each_backend!(script_errors_are_not_dbridge_errors, |t| async move {
     let err = run(&t, "db.no_such_method()").await.unwrap_err();
     assert!(dbridge_rhai::db_error(&err).is_none());
     assert!(err.to_string().contains("no_such_method"), "{err}");
+});
+
+each_backend!(scripts_raise_dbridge_errors, |t| async move {
+    let v = ok(
+        &t,
+        r#"
+        let caught = ();
+        try { throw dbridge::error(#{ kind: "validation", message: "name is required" }); }
+        catch (e) { caught = e; }
+        [caught.kind, caught.message, caught.retryable,
+         dbridge::is_retryable(dbridge::error(#{ kind: "busy" })), dbridge::is_retryable("busy")]
+    "#,
+    )
+    .await;
+    assert_eq!(
+        v.to_string(),
+        r#"["validation", "name is required", false, true, false]"#
+    );
+    let err = run(&t, "dbridge::error(#{ kind: \"oops\" })")
+        .await
+        .unwrap_err();
+    assert_eq!(kind(&err), "configuration");
 });

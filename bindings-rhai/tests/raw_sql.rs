@@ -136,7 +136,7 @@ each_backend!(connect_from_a_script, |t| async move {
         &t,
         r#"
         let other = dbridge::connect(url, #{ max_connections: 2, acquire_timeout: 5 });
-        assert_eq(other.backend, backend);
+        assert_eq(other.backend(), backend);
         other.execute("CREATE TABLE IF NOT EXISTS seen (n INTEGER)");
         other.execute("INSERT INTO seen VALUES ($1)", [7]);
         let n = other.fetch_one("SELECT n FROM seen").n;
@@ -175,7 +175,7 @@ each_backend!(connect_errors_are_typed, |t| async move {
 });
 
 each_backend!(database_properties, |t| async move {
-    let v = ok(&t, "[db.backend, db.url, type_of(db), to_string(db)]").await;
+    let v = ok(&t, "[db.backend(), db.url(), type_of(db), to_string(db)]").await;
     let v: Vec<Dynamic> = v.into_array().unwrap();
     assert_eq!(v[0].clone().into_string().unwrap(), t.backend().name());
     assert_eq!(v[2].clone().into_string().unwrap(), "Database");

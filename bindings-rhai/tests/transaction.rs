@@ -210,11 +210,11 @@ each_backend!(retryable_errors_run_the_closure_again, |t| async move {
         &format!(
             r#"{SETUP}
         let attempts = 0;
-        db.transaction(#{{ max_retries: 3 }}, |tx| {{
+        db.transaction(|tx| {{
             attempts += 1;
             tx.execute("INSERT INTO notes VALUES ($1, 'x')", [attempts]);
-            if attempts < 3 {{ throw #{{ kind: "serialization_failure", message: "try again" }}; }}
-        }});
+            if attempts < 3 {{ throw dbridge::error(#{{ kind: "serialization_failure", message: "try again" }}); }}
+        }}, #{{ retries: 3 }});
         [attempts, db.fetch_all("SELECT id FROM notes").map(|r| r.id)]
     "#
         ),
@@ -229,14 +229,14 @@ each_backend!(retryable_errors_run_the_closure_again, |t| async move {
         let attempts = 0;
         let kind = ();
         try {
-            db.transaction(#{ max_retries: 2 }, |tx| {
+            db.transaction(|tx| {
                 attempts += 1;
                 throw #{ kind: "deadlock", message: "again" };
-            });
+            }, #{ retries: 2 });
         } catch (e) { kind = e.kind; }
         let other = 0;
         try {
-            db.transaction(#{ max_retries: 5 }, |tx| { other += 1; tx.execute("SELECT nope"); });
+            db.transaction(#{ retries: 5 }, |tx| { other += 1; tx.execute("SELECT nope"); });
         } catch (e) { }
         [attempts, kind, other]
     "#,
@@ -250,7 +250,7 @@ each_backend!(retries_a_real_serialization_failure, |t| async move {
     // error code, so there the same scenario must fail with `syntax` untried.
     let v = run(&t, &format!(r#"{SETUP}
         let attempts = 0;
-        db.transaction(#{{ isolation: "serializable", max_retries: 2 }}, |tx| {{
+        db.transaction(#{{ isolation: "serializable", retries: 2 }}, |tx| {{
             attempts += 1;
             tx.execute("INSERT INTO notes VALUES ($1, 'x')", [attempts]);
             if attempts == 1 {{
@@ -290,12 +290,12 @@ each_backend!(options_isolation_and_read_only, |t| async move {
         .await
         .unwrap_err();
     assert_eq!(kind(&err), "configuration");
-    let err = run(&t, "db.transaction(#{ retries: 2 }, |tx| {})")
+    let err = run(&t, "db.transaction(|tx| {}, #{ max_retries: 2 })")
         .await
         .unwrap_err();
     assert!(
         err.to_string()
-            .contains("unknown transaction option `retries`"),
+            .contains("unknown transaction option `max_retries`"),
         "{err}"
     );
     assert_eq!(count(&t).await, 1);

@@ -40,14 +40,17 @@ fn setup(t: &TestDb) -> String {
         })
         .collect();
     let names: Vec<&str> = COLUMNS.iter().map(|(n, _)| *n).collect();
-    let types: Vec<String> = COLUMNS.iter().map(|(_, ty)| format!("\"{ty}\"")).collect();
+    let types: Vec<String> = COLUMNS
+        .iter()
+        .map(|(n, ty)| format!("{n}: \"{ty}\""))
+        .collect();
     let placeholders: Vec<String> = (1..=COLUMNS.len()).map(|i| format!("${i}")).collect();
     format!(
         r#"
         db.execute("CREATE TABLE v (id INTEGER PRIMARY KEY, {cols})");
         let insert = "INSERT INTO v (id, {names}) VALUES ($0, {ph})";
         let select = "SELECT {names} FROM v WHERE id = $1";
-        let types = #{{ types: [{types}] }};
+        let types = #{{ types: #{{ {types} }} }};
         "#,
         cols = cols.join(", "),
         names = names.join(", "),
@@ -126,7 +129,7 @@ each_backend!(timestamps_are_normalised_to_utc, |t| async move {
         &format!(
             r#"{setup}
         db.execute("INSERT INTO v (id, tz) VALUES ($1, $2)", [1, "2024-05-01T14:30:00+02:00"]);
-        let row = db.fetch_one("SELECT tz FROM v WHERE id = 1", [], #{{ types: ["timestamptz"] }});
+        let row = db.fetch_one("SELECT tz FROM v WHERE id = 1", [], #{{ types: #{{ tz: "timestamptz" }} }});
         assert_eq(row.tz, "2024-05-01 12:30:00+00:00");
     "#,
             setup = setup(&t)
@@ -138,7 +141,7 @@ each_backend!(timestamps_are_normalised_to_utc, |t| async move {
 each_backend!(json_forces_jsonb_for_any_shape, |t| async move {
     check(&t, &format!(r#"{setup}
         db.execute("INSERT INTO v (id, j, js) VALUES ($1, $2, $3)", [1, dbridge::json([1, 2]), dbridge::json("text")]);
-        let row = db.fetch_one("SELECT j, js FROM v", [], #{{ types: ["jsonb", "json"] }});
+        let row = db.fetch_one("SELECT j, js FROM v", [], #{{ types: #{{ j: "jsonb", js: "json" }} }});
         assert_eq(row.j, [1, 2]);
         assert_eq(row.js, "text");
         assert_eq(type_of(dbridge::json(#{{}})), "Json");
@@ -161,7 +164,7 @@ each_backend!(unbindable_values_are_type_mismatches, |t| async move {
     assert_eq!(kind(&err), "invalid_value");
     let err = run(
         &t,
-        "db.fetch_all(\"SELECT 1\", [], #{ types: [\"no_such_type\"] })",
+        "db.fetch_all(\"SELECT 1\", [], #{ types: #{ one: \"no_such_type\" } })",
     )
     .await
     .unwrap_err();

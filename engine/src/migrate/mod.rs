@@ -1,16 +1,23 @@
 //! Migrations: reading a live schema ([`introspect`]), comparing it with
-//! declared models, the DDL for each change up and down, and a runner over a
-//! directory of migration files with a history table, checksums and a lock
-//! against concurrent runners.
+//! declared models ([`SchemaDiff`]), the DDL for each change up and down, and
+//! a runner over a directory of migration files with a history table, checksums
+//! and a lock against concurrent runners.
 //!
 //! This module uses [`crate::schema`], [`crate::dialect`] and [`crate::db`];
-//! it knows no scripting language.
+//! it knows no scripting language: `.lua` and `.rhai` migration files are run
+//! through a [`ScriptRunner`] that a binding registers.
 
+mod conn;
+mod ddl;
 mod declared;
+mod diff;
 mod introspect;
 mod normalize;
+mod rebuild;
 mod snapshot;
 
+pub use conn::apply;
+pub use diff::{Change, PossibleRename, SchemaDiff};
 pub use introspect::{IntrospectOptions, introspect};
 pub use snapshot::{
     CheckSnapshot, ColumnSnapshot, ForeignKeySnapshot, IndexPart, IndexSnapshot,

@@ -11,7 +11,6 @@
 //! `= ANY (ARRAY[..])`) shows as a change, never the reverse in practice.
 
 /// The comparable form of an SQL expression.
-#[allow(dead_code)]
 pub(crate) fn normalize(sql: &str) -> String {
     let chars: Vec<char> = sql.chars().collect();
     let mut out: Vec<String> = Vec::new();
@@ -76,6 +75,19 @@ pub(crate) fn normalize(sql: &str) -> String {
                 j += 1;
             }
             out.push(chars[i..j].iter().collect::<String>().to_lowercase());
+            i = j;
+            continue;
+        }
+        // A negative number where an operand is expected.
+        let operand_expected = out
+            .last()
+            .is_none_or(|t| !t.starts_with(|x: char| x.is_alphanumeric() || x == '\'' || x == '_'));
+        if c == '-' && operand_expected && chars.get(i + 1).is_some_and(char::is_ascii_digit) {
+            let mut j = i + 1;
+            while j < chars.len() && (chars[j].is_ascii_digit() || chars[j] == '.') {
+                j += 1;
+            }
+            out.push(chars[i..j].iter().collect());
             i = j;
             continue;
         }
@@ -164,7 +176,6 @@ fn skip_cast(chars: &[char], mut i: usize) -> usize {
 }
 
 /// Whether two optional expressions are the same after [`normalize`].
-#[allow(dead_code)]
 pub(crate) fn same(a: Option<&str>, b: Option<&str>) -> bool {
     match (a, b) {
         (None, None) => true,

@@ -1,0 +1,186 @@
+//! The connection a migration runs on: an engine [`Transaction`], or on SQLite
+//! a pooled connection with foreign keys off for the length of one transaction
+//! (SQLite's documented procedure for schema changes: `PRAGMA foreign_keys`
+//! cannot change inside a transaction, so it is set before `BEGIN IMMEDIATE`
+//! and restored after `COMMIT`, and `PRAGMA foreign_key_check` runs before it).
+
+use std::sync::Arc;
+
+use futures_util::TryStreamExt;
+use sqlx::pool::PoolConnection;
+
+use crate::db::{ConnRef, Database, Hooks, Pool, Row, Statement, Transaction};
+use crate::error::{Backend, Error, MigrationFailure, Result};
+
+/// A pooled SQLite connection inside `BEGIN IMMEDIATE` with foreign keys off.
+pub(crate) struct SqliteSchemaTx {
+    conn: PoolConnection<sqlx::Sqlite>,
+    hooks: Arc<Hooks>,
+    done: bool,
+}
+
+impl Drop for SqliteSchemaTx {
+    fn drop(&mut self) {
+        if !self.done {
+            // Dropped mid-way (a cancelled future): never hand a connection
+            // with foreign keys off back to the pool.
+            self.conn.close_on_drop();
+        }
+    }
+}
+
+impl SqliteSchemaTx {
+    pub(crate) async fn begin(db: &Database) -> Result<Self> {
+        let Pool::Sqlite(pool) = db.pool() else {
+            return Err(Error::InvalidState(
+                "a SQLite schema transaction on another backend".into(),
+            ));
+        };
+        let conn = pool.acquire().await.map_err(|e| db.map_sqlx(e, None))?;
+        let mut tx = Self {
+            conn,
+            hooks: db.hooks().clone(),
+            done: false,
+        };
+        tx.raw("PRAGMA foreign_keys = OFF").await?;
+        tx.raw("BEGIN IMMEDIATE").await?;
+        Ok(tx)
+    }
+
+    async fn raw(&mut self, sql: &'static str) -> Result<u64> {
+        self.execute(&Statement::new(sql, Vec::new())).await
+    }
+
+    pub(crate) async fn execute(&mut self, stmt: &Statement) -> Result<u64> {
+        ConnRef::Sqlite(&mut self.conn, &self.hooks)
+            .execute(stmt)
+            .await
+    }
+
+    pub(crate) async fn fetch_all(&mut self, stmt: Statement) -> Result<Vec<Row>> {
+        ConnRef::Sqlite(&mut self.conn, &self.hooks)
+            .fetch(stmt)
+            .try_collect()
+            .await
+    }
+
+    /// Checks every foreign key, then commits; rolls back when a row breaks one.
+    pub(crate) async fn commit(mut self, file: Option<&str>) -> Result<()> {
+        let broken = self
+            .fetch_all(Statement::new("PRAGMA foreign_key_check", Vec::new()))
+            .await?;
+        if let Some(row) = broken.first() {
+            let table = row.get(0).ok().and_then(|v| v.as_str().map(str::to_owned));
+            let parent = row.get(2).ok().and_then(|v| v.as_str().map(str::to_owned));
+            self.rollback().await?;
+            return Err(Error::Migration {
+                reason: MigrationFailure::ForeignKeyCheck,
+                file: file.map(str::to_owned),
+                message: format!(
+                    "{}foreign key check failed: {} row(s) of `{}` reference missing rows of `{}`; rolled back",
+                    file.map(|f| format!("migration {f}: ")).unwrap_or_default(),
+                    broken.len(),
+                    table.unwrap_or_default(),
+                    parent.unwrap_or_default()
+                ),
+                source: None,
+            });
+        }
+        self.raw("COMMIT").await?;
+        self.finish().await
+    }
+
+    pub(crate) async fn rollback(mut self) -> Result<()> {
+        // A failed statement may already have ended the transaction.
+        let _ = self.raw("ROLLBACK").await;
+        self.finish().await
+    }
+
+    async fn finish(&mut self) -> Result<()> {
+        self.raw("PRAGMA foreign_keys = ON").await?;
+        self.done = true;
+        Ok(())
+    }
+}
+
+/// Where a migration's statements run.
+pub(crate) enum MigrationTx {
+    /// An engine transaction.
+    Engine(Transaction),
+    /// SQLite with foreign keys off.
+    Sqlite(SqliteSchemaTx),
+}
+
+impl MigrationTx {
+    /// A transaction for schema changes: on SQLite with foreign keys off, on
+    /// PostgreSQL an ordinary one.
+    pub(crate) async fn begin_schema(db: &Database) -> Result<Self> {
+        match db.backend() {
+            Backend::Sqlite => Ok(Self::Sqlite(SqliteSchemaTx::begin(db).await?)),
+            Backend::Postgres => Ok(Self::Engine(db.begin().await?)),
+        }
+    }
+
+    pub(crate) async fn execute(&mut self, stmt: &Statement) -> Result<u64> {
+        match self {
+            Self::Engine(tx) => tx.execute_statement(stmt).await,
+            Self::Sqlite(tx) => tx.execute(stmt).await,
+        }
+    }
+
+    #[allow(dead_code)] // for the runner (next commit)
+    pub(crate) async fn fetch_all(&mut self, stmt: Statement) -> Result<Vec<Row>> {
+        match self {
+            Self::Engine(tx) => tx.fetch_all_statement(stmt).await,
+            Self::Sqlite(tx) => tx.fetch_all(stmt).await,
+        }
+    }
+
+    pub(crate) async fn commit(self, file: Option<&str>) -> Result<()> {
+        match self {
+            Self::Engine(tx) => tx.commit().await,
+            Self::Sqlite(tx) => tx.commit(file).await,
+        }
+    }
+
+    pub(crate) async fn rollback(self) -> Result<()> {
+        match self {
+            Self::Engine(tx) => tx.rollback().await,
+            Self::Sqlite(tx) => tx.rollback().await,
+        }
+    }
+}
+
+/// Runs `statements` in one transaction (on SQLite with foreign keys off and
+/// checked before commit): all of them, or none if one fails.
+///
+/// # Examples
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> dbridge_engine::Result<()> {
+/// use dbridge_engine::{Database, Statement};
+/// use dbridge_engine::migrate::apply;
+/// let db = Database::connect("sqlite::memory:").await?;
+/// let err = apply(&db, &[
+///     Statement::new("CREATE TABLE a (x INTEGER)", vec![]),
+///     Statement::new("CREATE TABLE a (x INTEGER)", vec![]),
+/// ]).await.unwrap_err();
+/// assert!(err.to_string().contains("already exists"));
+/// assert!(db.fetch_optional("SELECT 1 FROM sqlite_master WHERE name = 'a'", &[]).await?.is_none());
+/// # Ok(()) }
+/// ```
+///
+/// # Errors
+/// The first failing statement's error (everything rolled back);
+/// [`Error::Migration`] when a foreign key is broken afterwards (SQLite).
+pub async fn apply(db: &Database, statements: &[Statement]) -> Result<()> {
+    let mut tx = MigrationTx::begin_schema(db).await?;
+    for s in statements {
+        if let Err(e) = tx.execute(s).await {
+            let _ = tx.rollback().await;
+            return Err(e);
+        }
+    }
+    tx.commit(None).await
+}

@@ -1,0 +1,366 @@
+//! Schema diff and DDL: every kind of change detected, its DDL applied and
+//! checked by reading the schema again; up, down and up again; renames only
+//! when confirmed; SQLite table rebuilds that keep rows and foreign keys.
+
+use dbridge_engine::migrate::{
+    Change, IntrospectOptions, SchemaDiff, SchemaSnapshot, apply, introspect,
+};
+use dbridge_engine::query::Expr;
+use dbridge_engine::schema::{Column, ForeignKey, Index, Metadata, Model, ReferentialAction};
+use dbridge_engine::{Database, ErrorKind, SqlType, Value};
+use dbridge_testkit::each_backend;
+
+async fn live(db: &Database) -> SchemaSnapshot {
+    introspect(db, &IntrospectOptions::default()).await.unwrap()
+}
+
+fn wanted(db: &Database, meta: &Metadata) -> SchemaSnapshot {
+    SchemaSnapshot::from_metadata(meta, db.backend()).unwrap()
+}
+
+fn describe(d: &SchemaDiff) -> Vec<String> {
+    d.changes().iter().map(ToString::to_string).collect()
+}
+
+/// Brings the database to `meta` and checks that nothing is left to change.
+async fn sync(db: &Database, meta: &Metadata) -> SchemaDiff {
+    let diff = SchemaDiff::between(&live(db).await, &wanted(db, meta));
+    apply(db, &diff.up().unwrap()).await.unwrap();
+    let after = SchemaDiff::between(&live(db).await, &wanted(db, meta));
+    assert!(after.is_empty(), "left after up: {:?}", describe(&after));
+    diff
+}
+
+fn v1() -> Metadata {
+    let meta = Metadata::new();
+    let users = Model::builder("User")
+        .table("users")
+        .column(Column::new("id", SqlType::Int8).primary_key())
+        .column(Column::new("email", "varchar(50)").not_null())
+        .column(Column::new("nick", "text").unique())
+        .column(Column::new("karma", "integer").default(0))
+        .column(Column::new("age", "integer"))
+        .column(Column::new("legacy", "text"))
+        .check("ck_users_age", Expr::col("age").unwrap().ge(0))
+        .index(Index::new(["karma"]))
+        .build()
+        .unwrap();
+    let posts = Model::builder("Post")
+        .table("posts")
+        .column(Column::new("id", SqlType::Int8).primary_key())
+        .column(Column::new("author_id", SqlType::Int8).references("users", "id"))
+        .column(Column::new("title", "text").not_null())
+        .build()
+        .unwrap();
+    let old = Model::builder("Old")
+        .table("old_things")
+        .column(Column::new("id", SqlType::Int8).primary_key())
+        .build()
+        .unwrap();
+    meta.add_all([users, posts, old]).unwrap();
+    meta
+}
+
+fn v2() -> Metadata {
+    let meta = Metadata::new();
+    let users = Model::builder("User")
+        .table("users")
+        .column(Column::new("id", SqlType::Int8).primary_key())
+        .column(Column::new("email", "text").not_null().unique()) // type + unique
+        .column(Column::new("nick", "text")) // unique dropped
+        .column(Column::new("karma", "integer").not_null().default(10)) // default + not null
+        .column(Column::new("age", "integer"))
+        .column(Column::new("bio", "text")) // added
+        .column(Column::new("score", "integer").not_null().default(1)) // added, not null
+        .check("ck_users_karma", Expr::col("karma").unwrap().ge(0)) // check swapped
+        .index(Index::new(["age"]).filter(Expr::col("age").unwrap().gt(17))) // index swapped
+        .build()
+        .unwrap();
+    let posts = Model::builder("Post")
+        .table("posts")
+        .column(Column::new("id", SqlType::Int8).primary_key())
+        .column(
+            Column::new("author_id", SqlType::Int8)
+                .references("users", "id")
+                .on_delete(ReferentialAction::Cascade), // action changed
+        )
+        .column(Column::new("title", "text")) // nullable now
+        .column(Column::new("tag_id", SqlType::Int8))
+        .foreign_key(ForeignKey::new(["tag_id"], "tags", ["id"]).named("fk_posts_tag"))
+        .build()
+        .unwrap();
+    let tags = Model::builder("Tag")
+        .table("tags")
+        .column(Column::new("id", SqlType::Int8).primary_key())
+        .column(Column::new("name", "text").not_null())
+        .build()
+        .unwrap();
+    meta.add_all([users, posts, tags]).unwrap();
+    meta
+}
+
+each_backend!(create_all_leaves_no_diff, |t| async move {
+    let meta = v2();
+    meta.create_all(&t.db).await.unwrap();
+    let diff = SchemaDiff::between(&live(&t.db).await, &wanted(&t.db, &meta));
+    assert!(diff.is_empty(), "{:?}", describe(&diff));
+});
+
+each_backend!(every_change_applies_up_down_up, |t| async move {
+    let db = &t.db;
+    let first = sync(db, &v1()).await;
+    assert_eq!(first.changes().len(), 3, "{:?}", describe(&first));
+    db.execute(
+        "INSERT INTO users (id, email, nick, karma, age, legacy) VALUES (1, 'a@x', 'a', 5, 30, 'l')",
+        &[],
+    )
+    .await
+    .unwrap();
+    db.execute(
+        "INSERT INTO posts (id, author_id, title) VALUES (7, 1, 'hello')",
+        &[],
+    )
+    .await
+    .unwrap();
+    let v1_schema = live(db).await;
+
+    let diff = SchemaDiff::between(&v1_schema, &wanted(db, &v2()));
+    let kinds = describe(&diff);
+    for expected in [
+        "create table `tags`",
+        "drop table `old_things`",
+        "add column `users`.`bio`",
+        "add column `users`.`score`",
+        "drop column `users`.`legacy`",
+        "add column `posts`.`tag_id`",
+        "add unique constraint `uq_users_email` on `users`",
+        "drop unique constraint `uq_users_nick` on `users`",
+        "add check constraint `ck_users_karma` on `users`",
+        "drop check constraint `ck_users_age` on `users`",
+        "add index `ix_users_age` on `users`",
+        "drop index `ix_users_karma` on `users`",
+        "add foreign key `fk_posts_tag` on `posts`",
+        "drop foreign key `fk_posts_author_id_users` on `posts`",
+        "add foreign key `fk_posts_author_id_users` on `posts`",
+    ] {
+        assert!(
+            kinds.iter().any(|k| k == expected),
+            "{expected} not in {kinds:?}"
+        );
+    }
+    let alter = |col: &str| {
+        diff.changes()
+            .iter()
+            .find_map(|c| match c {
+                Change::AlterColumn { from, to, .. } if from.name.as_str() == col => {
+                    Some((from.clone(), to.clone()))
+                }
+                _ => None,
+            })
+            .unwrap_or_else(|| panic!("no change of {col}: {kinds:?}"))
+    };
+    let (from, to) = alter("email");
+    assert_ne!(from.ty, to.ty);
+    let (from, to) = alter("karma");
+    assert!(from.nullable && !to.nullable);
+    assert_ne!(from.default, to.default);
+    let (from, to) = alter("title");
+    assert!(!from.nullable && to.nullable);
+    // `legacy` dropped and `bio` added, both text: a rename is suggested, not made.
+    assert!(
+        diff.possible_renames()
+            .iter()
+            .any(|r| r.from.as_str() == "legacy" && r.to.as_str() == "bio")
+    );
+
+    sync(db, &v2()).await;
+    let v2_schema = live(db).await;
+    // The rows survived (SQLite rebuilt both tables).
+    let row = db
+        .fetch_one(
+            "SELECT email, karma, score, bio FROM users WHERE id = 1",
+            &[],
+        )
+        .await
+        .unwrap();
+    assert_eq!(row.get("email").unwrap(), &Value::from("a@x"));
+    assert_eq!(row.get("karma").unwrap().as_i64(), Some(5));
+    assert_eq!(row.get("score").unwrap().as_i64(), Some(1));
+    assert_eq!(row.get("bio").unwrap(), &Value::Null);
+    let n = db
+        .fetch_one("SELECT count(*) AS n FROM posts", &[])
+        .await
+        .unwrap();
+    assert_eq!(n.get("n").unwrap().as_i64(), Some(1));
+
+    // Down: back to v1 exactly (the dropped table and column come back empty).
+    apply(db, &diff.down().unwrap()).await.unwrap();
+    let back = SchemaDiff::between(&live(db).await, &v1_schema);
+    assert!(back.is_empty(), "after down: {:?}", describe(&back));
+    let back = SchemaDiff::between(&live(db).await, &wanted(db, &v1()));
+    assert!(
+        back.is_empty(),
+        "after down vs models: {:?}",
+        describe(&back)
+    );
+
+    // Up again: the same schema as the first time.
+    apply(db, &diff.up().unwrap()).await.unwrap();
+    assert_eq!(live(db).await, v2_schema);
+});
+
+each_backend!(renames_only_when_confirmed, |t| async move {
+    let db = &t.db;
+    let before = Metadata::new();
+    before
+        .add(
+            Model::builder("U")
+                .table("u")
+                .column(Column::new("id", SqlType::Int8).primary_key())
+                .column(Column::new("fullname", "text"))
+                .index(Index::new(["fullname"]).named("ix_u_name"))
+                .build()
+                .unwrap(),
+        )
+        .unwrap();
+    sync(db, &before).await;
+    db.execute("INSERT INTO u (id, fullname) VALUES (1, 'Ada')", &[])
+        .await
+        .unwrap();
+    let after = Metadata::new();
+    after
+        .add(
+            Model::builder("U")
+                .table("u")
+                .column(Column::new("id", SqlType::Int8).primary_key())
+                .column(Column::new("name", "text"))
+                .index(Index::new(["name"]).named("ix_u_name"))
+                .build()
+                .unwrap(),
+        )
+        .unwrap();
+    let diff = SchemaDiff::between(&live(db).await, &wanted(db, &after));
+    assert_eq!(diff.possible_renames().len(), 1);
+    assert_eq!(
+        diff.possible_renames()[0].to_string(),
+        "`u`.`fullname` dropped and `name` added with the same type: a rename?"
+    );
+    assert!(
+        diff.changes()
+            .iter()
+            .any(|c| matches!(c, Change::DropColumn { .. }))
+    );
+    let diff = diff.rename_column("u", "fullname", "name").unwrap();
+    assert_eq!(describe(&diff), ["rename column `u`.`fullname` to `name`"]);
+    apply(db, &diff.up().unwrap()).await.unwrap();
+    let row = db.fetch_one("SELECT name FROM u", &[]).await.unwrap();
+    assert_eq!(row.get("name").unwrap(), &Value::from("Ada"));
+    assert!(SchemaDiff::between(&live(db).await, &wanted(db, &after)).is_empty());
+    apply(db, &diff.down().unwrap()).await.unwrap();
+    let row = db.fetch_one("SELECT fullname FROM u", &[]).await.unwrap();
+    assert_eq!(row.get("fullname").unwrap(), &Value::from("Ada"));
+    let err = SchemaDiff::between(&live(db).await, &wanted(db, &after))
+        .rename_column("u", "nope", "name")
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::InvalidState);
+});
+
+each_backend!(rebuild_keeps_rows_and_foreign_keys, |t| async move {
+    let db = &t.db;
+    let parent = |extra: bool| {
+        let mut b = Model::builder("P")
+            .table("parents")
+            .column(Column::new("id", SqlType::Int8).primary_key())
+            .column(Column::new("name", "varchar(10)"));
+        if extra {
+            // A type change and a new NOT NULL column: a rebuild on SQLite.
+            b = Model::builder("P")
+                .table("parents")
+                .column(Column::new("id", SqlType::Int8).primary_key())
+                .column(Column::new("name", "text").not_null())
+                .column(Column::new("rank", "integer").not_null().default(3));
+        }
+        b.build().unwrap()
+    };
+    let child = Model::builder("C")
+        .table("children")
+        .column(Column::new("id", SqlType::Int8).primary_key())
+        .column(
+            Column::new("parent_id", SqlType::Int8)
+                .not_null()
+                .references("parents", "id")
+                .on_delete(ReferentialAction::Cascade),
+        )
+        .build()
+        .unwrap();
+    let m1 = Metadata::new();
+    m1.add_all([parent(false), child.clone()]).unwrap();
+    sync(db, &m1).await;
+    db.execute(
+        "INSERT INTO parents (id, name) VALUES (1, 'a'), (2, 'b')",
+        &[],
+    )
+    .await
+    .unwrap();
+    db.execute(
+        "INSERT INTO children (id, parent_id) VALUES (10, 1), (11, 1), (12, 2)",
+        &[],
+    )
+    .await
+    .unwrap();
+    let m2 = Metadata::new();
+    m2.add_all([parent(true), child]).unwrap();
+    let diff = sync(db, &m2).await;
+    if db.backend() == dbridge_engine::Backend::Sqlite {
+        let sql: Vec<String> = diff
+            .up()
+            .unwrap()
+            .iter()
+            .map(|s| s.sql().to_owned())
+            .collect();
+        assert!(
+            sql.iter()
+                .any(|s| s.starts_with("CREATE TABLE \"_dbridge_new_parents\"")),
+            "{sql:?}"
+        );
+    }
+    // Dropping the old parent table cascaded nothing.
+    let n = db
+        .fetch_one("SELECT count(*) AS n FROM children", &[])
+        .await
+        .unwrap();
+    assert_eq!(n.get("n").unwrap().as_i64(), Some(3));
+    let n = db
+        .fetch_one("SELECT sum(rank) AS n FROM parents", &[])
+        .await
+        .unwrap();
+    assert_eq!(n.get("n").unwrap().as_i64(), Some(6));
+    // The foreign key still holds and still cascades.
+    let err = db
+        .execute("INSERT INTO children (id, parent_id) VALUES (13, 99)", &[])
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::ForeignKeyViolation);
+    db.execute("DELETE FROM parents WHERE id = 1", &[])
+        .await
+        .unwrap();
+    let n = db
+        .fetch_one("SELECT count(*) AS n FROM children", &[])
+        .await
+        .unwrap();
+    assert_eq!(n.get("n").unwrap().as_i64(), Some(1));
+});
+
+each_backend!(failed_apply_leaves_no_trace, |t| async move {
+    let db = &t.db;
+    let meta = v1();
+    let diff = SchemaDiff::between(&live(db).await, &wanted(db, &meta));
+    let mut stmts = diff.up().unwrap();
+    stmts.push(dbridge_engine::Statement::new(
+        "CREATE TABLE users (x INTEGER)",
+        vec![],
+    ));
+    let err = apply(db, &stmts).await.unwrap_err();
+    assert!(err.to_string().contains("users"), "{err}");
+    assert!(live(db).await.tables.is_empty());
+});

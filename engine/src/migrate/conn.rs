@@ -43,7 +43,10 @@ impl SqliteSchemaTx {
             done: false,
         };
         tx.raw("PRAGMA foreign_keys = OFF").await?;
-        tx.raw("BEGIN IMMEDIATE").await?;
+        if let Err(e) = tx.raw("BEGIN IMMEDIATE").await {
+            tx.finish().await?;
+            return Err(e);
+        }
         Ok(tx)
     }
 
@@ -116,7 +119,18 @@ impl MigrationTx {
     /// PostgreSQL an ordinary one.
     pub(crate) async fn begin_schema(db: &Database) -> Result<Self> {
         match db.backend() {
-            Backend::Sqlite => Ok(Self::Sqlite(SqliteSchemaTx::begin(db).await?)),
+            Backend::Sqlite => {
+                // Another runner holds the write lock: wait for it (each try
+                // waits the connection's busy timeout).
+                let mut tries = 0;
+                loop {
+                    match SqliteSchemaTx::begin(db).await {
+                        Ok(tx) => return Ok(Self::Sqlite(tx)),
+                        Err(e) if e.kind() == crate::ErrorKind::Busy && tries < 120 => tries += 1,
+                        Err(e) => return Err(e),
+                    }
+                }
+            }
             Backend::Postgres => Ok(Self::Engine(db.begin().await?)),
         }
     }
@@ -128,7 +142,6 @@ impl MigrationTx {
         }
     }
 
-    #[allow(dead_code)] // for the runner (next commit)
     pub(crate) async fn fetch_all(&mut self, stmt: Statement) -> Result<Vec<Row>> {
         match self {
             Self::Engine(tx) => tx.fetch_all_statement(stmt).await,

@@ -364,3 +364,117 @@ each_backend!(failed_apply_leaves_no_trace, |t| async move {
     assert!(err.to_string().contains("users"), "{err}");
     assert!(live(db).await.tables.is_empty());
 });
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_enum_types_are_created_extended_and_dropped() {
+    use std::sync::Arc;
+    let t = dbridge_testkit::TestDb::postgres().await;
+    let db = &t.db;
+    let mood = |labels: &[&str]| {
+        SqlType::Enum(Arc::new(dbridge_engine::EnumType {
+            name: "mood".into(),
+            labels: labels.iter().map(|s| (*s).to_owned()).collect(),
+        }))
+    };
+    let model = |ty: Option<SqlType>| {
+        let meta = Metadata::new();
+        let mut b = Model::builder("U")
+            .table("u")
+            .column(Column::new("id", SqlType::Int8).primary_key());
+        if let Some(ty) = ty {
+            b = b.column(Column::new("mood", ty));
+        }
+        meta.add(b.build().unwrap()).unwrap();
+        meta
+    };
+    let d = sync(db, &model(Some(mood(&["happy", "sad"])))).await;
+    assert!(describe(&d).contains(&"create enum type `mood`".to_owned()));
+    let d = sync(db, &model(Some(mood(&["happy", "sad", "meh"])))).await;
+    assert_eq!(describe(&d), ["add labels [\"meh\"] to enum type `mood`"]);
+    let s = live(db).await;
+    assert_eq!(s.enums[0].labels, ["happy", "sad", "meh"]);
+    let d = SchemaDiff::between(&s, &wanted(db, &model(Some(mood(&["sad", "happy"])))));
+    let err = d.up().unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Unsupported);
+    assert!(err.to_string().contains("enum type `mood`"), "{err}");
+    let d = sync(db, &model(None)).await;
+    assert!(
+        describe(&d).contains(&"drop enum type `mood`".to_owned()),
+        "{:?}",
+        describe(&d)
+    );
+    assert!(live(db).await.enums.is_empty());
+}
+
+each_backend!(defaults_generated_columns_and_keys_change, |t| async move {
+    let db = &t.db;
+    let model = |v2: bool| {
+        let meta = Metadata::new();
+        let mut b = Model::builder("Item").table("items");
+        if v2 {
+            b = b
+                .column(Column::new("code", "text").primary_key())
+                .column(Column::new("qty", "integer").not_null().default(5))
+                .column(Column::new("label", "text").default("n/a"))
+                .column(
+                    Column::new("double_qty", "integer")
+                        .generated(Expr::col("qty").unwrap() * Expr::val(3)),
+                );
+        } else {
+            b = b
+                .column(Column::new("code", "text").not_null())
+                .column(Column::new("qty", "integer").not_null().default(1))
+                .column(Column::new("label", "text"))
+                .column(
+                    Column::new("double_qty", "integer")
+                        .generated(Expr::col("qty").unwrap() * Expr::val(2)),
+                )
+                .unique(["code"]);
+        }
+        meta.add(b.build().unwrap()).unwrap();
+        meta
+    };
+    sync(db, &model(false)).await;
+    db.execute("INSERT INTO items (code) VALUES ('a')", &[])
+        .await
+        .unwrap();
+    let v1 = live(db).await;
+    let d = sync(db, &model(true)).await;
+    let kinds = describe(&d);
+    assert!(
+        kinds
+            .iter()
+            .any(|k| k == "change the primary key of `items`"),
+        "{kinds:?}"
+    );
+    assert!(
+        kinds
+            .iter()
+            .any(|k| k.starts_with("alter column `items`.`double_qty`: generated")),
+        "{kinds:?}"
+    );
+    assert!(
+        kinds
+            .iter()
+            .any(|k| k.starts_with("alter column `items`.`label`: default")),
+        "{kinds:?}"
+    );
+    let row = db
+        .fetch_one("SELECT qty, double_qty FROM items", &[])
+        .await
+        .unwrap();
+    assert_eq!(row.get("qty").unwrap().as_i64(), Some(1));
+    assert_eq!(row.get("double_qty").unwrap().as_i64(), Some(3));
+    db.execute("INSERT INTO items (code) VALUES ('b')", &[])
+        .await
+        .unwrap();
+    let row = db
+        .fetch_one("SELECT qty, label FROM items WHERE code = 'b'", &[])
+        .await
+        .unwrap();
+    assert_eq!(row.get("qty").unwrap().as_i64(), Some(5));
+    assert_eq!(row.get("label").unwrap(), &Value::from("n/a"));
+    apply(db, &d.down().unwrap()).await.unwrap();
+    let back = SchemaDiff::between(&live(db).await, &v1);
+    assert!(back.is_empty(), "{:?}", describe(&back));
+});

@@ -290,9 +290,9 @@ impl fmt::Display for PossibleRename {
 pub struct SchemaDiff {
     from: SchemaSnapshot,
     to: SchemaSnapshot,
-    /// `from` with the confirmed renames applied: what the DDL after the
-    /// renames works on.
-    renamed: SchemaSnapshot,
+    /// `from` with the confirmed renames applied (none: `from` itself): what
+    /// the DDL after the renames works on.
+    renamed: Option<SchemaSnapshot>,
     renames: Vec<PossibleRename>,
     changes: Vec<Change>,
     possible_renames: Vec<PossibleRename>,
@@ -306,7 +306,8 @@ impl SchemaDiff {
     }
 
     fn compute(from: SchemaSnapshot, to: SchemaSnapshot, renames: Vec<PossibleRename>) -> Self {
-        let renamed = apply_renames(&from, &renames);
+        let renamed = (!renames.is_empty()).then(|| apply_renames(&from, &renames));
+        let base = renamed.as_ref().unwrap_or(&from);
         let mut changes: Vec<Change> = renames
             .iter()
             .map(|r| Change::RenameColumn {
@@ -316,19 +317,19 @@ impl SchemaDiff {
             })
             .collect();
         let mut possible_renames = Vec::new();
-        diff_enums(&renamed, &to, &mut changes);
+        diff_enums(base, &to, &mut changes);
         for t in &to.tables {
-            match renamed.table(t.name.as_str()) {
+            match base.table(t.name.as_str()) {
                 None => changes.push(Change::CreateTable(t.clone())),
                 Some(old) => diff_table(old, t, &mut changes, &mut possible_renames),
             }
         }
-        for old in &renamed.tables {
+        for old in &base.tables {
             if to.table(old.name.as_str()).is_none() {
                 changes.push(Change::DropTable(old.clone()));
             }
         }
-        for e in &renamed.enums {
+        for e in &base.enums {
             if to.enum_type(&e.name).is_none() {
                 changes.push(Change::DropEnum(e.clone()));
             }
@@ -369,7 +370,7 @@ impl SchemaDiff {
     }
 
     pub(crate) fn renamed(&self) -> &SchemaSnapshot {
-        &self.renamed
+        self.renamed.as_ref().unwrap_or(&self.from)
     }
 
     /// Confirms that column `from` of `table` is renamed to `to` (instead of

@@ -46,9 +46,10 @@ fn constraints_sql() -> String {
     format!(
         "SELECT k.conrelid::int8, k.conname::text, k.contype::text, k.conkey::int4[], \
          r.relname::text, \
-         ARRAY(SELECT fa.attname::text FROM unnest(k.confkey) WITH ORDINALITY u(n, o) \
-               JOIN pg_catalog.pg_attribute fa ON fa.attrelid = k.confrelid AND fa.attnum = u.n \
-               ORDER BY u.o), \
+         CASE WHEN k.contype = 'f' THEN ARRAY(SELECT fa.attname::text \
+              FROM unnest(k.confkey) WITH ORDINALITY u(n, o) \
+              JOIN pg_catalog.pg_attribute fa ON fa.attrelid = k.confrelid AND fa.attnum = u.n \
+              ORDER BY u.o) END, \
          k.confdeltype::text, k.confupdtype::text, \
          CASE WHEN k.contype = 'c' THEN pg_catalog.pg_get_expr(k.conbin, k.conrelid) END \
          FROM pg_catalog.pg_constraint k \
@@ -62,7 +63,7 @@ fn constraints_sql() -> String {
 fn indexes_sql() -> String {
     format!(
         "SELECT x.indrelid::int8, i.relname::text, x.indisunique, \
-         ARRAY(SELECT x.indkey[g]::int4 FROM generate_series(0, x.indnkeyatts - 1) g ORDER BY g), am.amname::text, \
+         x.indkey::int2[]::int4[], x.indnkeyatts::int4, am.amname::text, \
          CASE WHEN x.indpred IS NOT NULL THEN pg_catalog.pg_get_expr(x.indpred, x.indrelid) END, \
          CASE WHEN x.indexprs IS NOT NULL THEN ARRAY(SELECT pg_catalog.pg_get_indexdef(x.indexrelid, g, true) \
               FROM generate_series(1, x.indnkeyatts) g ORDER BY g) END \
@@ -260,8 +261,9 @@ pub(super) async fn introspect(db: &Database, schema: Option<&str>) -> Result<Sc
             t.ok = false;
             continue;
         };
-        let keys = int_list(row, 3)?;
-        let exprs = text_list(row, 6)?.unwrap_or_default();
+        let mut keys = int_list(row, 3)?;
+        keys.truncate(usize::try_from(int(row, 4)?).unwrap_or(0));
+        let exprs = text_list(row, 7)?.unwrap_or_default();
         let mut parts = Vec::with_capacity(keys.len());
         for (k, attnum) in keys.iter().enumerate() {
             if *attnum == 0 {
@@ -274,12 +276,12 @@ pub(super) async fn introspect(db: &Database, schema: Option<&str>) -> Result<Sc
                 t.ok = false;
             }
         }
-        let method = text(row, 4)?;
+        let method = text(row, 5)?;
         t.snap.indexes.push(IndexSnapshot {
             name: id,
             parts,
             unique: boolean(row, 2)?,
-            filter: opt_text(row, 5)?,
+            filter: opt_text(row, 6)?,
             method: (method != "btree").then_some(method),
         });
     }

@@ -448,3 +448,84 @@ async fn concurrent_runners_apply_each_migration_once_postgres() {
         race(t.db.clone(), &t.url, &dir.0).await;
     }
 }
+
+/// One runner in this process. Spawned by the test below as a child process
+/// with `DBRIDGE_MIGRATE_CHILD=url|dir`: it applies what it can and prints how
+/// many migrations it ran. Run alone, it applies the five race migrations to
+/// a fresh SQLite database.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn runner_process() {
+    match std::env::var("DBRIDGE_MIGRATE_CHILD") {
+        Ok(spec) => {
+            let (url, dir) = spec.split_once('|').unwrap();
+            let db = Database::connect(url).await.unwrap();
+            let ran = Migrator::new(db.clone(), dir).up(None).await.unwrap();
+            println!("RAN {}", ran.len());
+            db.close().await;
+        }
+        Err(_) => {
+            let t = TestDb::sqlite().await;
+            let dir = Dir::new();
+            race_files(&dir);
+            let ran = Migrator::new(t.db.clone(), &dir.0).up(None).await.unwrap();
+            assert_eq!(ran.len(), 5);
+        }
+    }
+}
+
+async fn race_processes(db: &Database, url: &str, dir: &Path) {
+    let spawn = || {
+        std::process::Command::new(std::env::current_exe().unwrap())
+            .args([
+                "runner_process",
+                "--exact",
+                "--nocapture",
+                "--test-threads=1",
+            ])
+            .env("DBRIDGE_MIGRATE_CHILD", format!("{url}|{}", dir.display()))
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap()
+    };
+    let (a, b) = (spawn(), spawn());
+    let mut total = 0;
+    for child in [a, b] {
+        let out = child.wait_with_output().unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            out.status.success(),
+            "{stdout}\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let ran: usize = stdout
+            .lines()
+            .find_map(|l| l.split("RAN ").nth(1))
+            .and_then(|n| n.trim().parse().ok())
+            .unwrap_or_else(|| panic!("no count in {stdout}"));
+        total += ran;
+    }
+    assert_eq!(total, 5);
+    let n = db
+        .fetch_one("SELECT count(*) AS n FROM log", &[])
+        .await
+        .unwrap();
+    assert_eq!(n.get("n").unwrap().as_i64(), Some(4));
+    let n = db
+        .fetch_one("SELECT count(*) AS n FROM dbridge_migrations", &[])
+        .await
+        .unwrap();
+    assert_eq!(n.get("n").unwrap().as_i64(), Some(5));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_runner_processes_apply_each_migration_once() {
+    let t = TestDb::sqlite_file().await;
+    let dir = Dir::new();
+    race_files(&dir);
+    race_processes(&t.db, &t.url, &dir.0).await;
+    let t = TestDb::postgres().await;
+    let dir = Dir::new();
+    race_files(&dir);
+    race_processes(&t.db, &t.url, &dir.0).await;
+}

@@ -215,3 +215,41 @@ each_backend!(reads_hand_written_ddl, |t| async move {
     assert_eq!(fk.ref_columns[0].as_str(), "id");
     assert_eq!(fk.on_delete, ReferentialAction::SetNull);
 });
+
+each_backend!(reflects_live_tables_into_models, |t| async move {
+    models().create_all(&t.db).await.unwrap();
+    t.db.execute("CREATE TABLE odd (id INTEGER PRIMARY KEY, spot POINT)", &[])
+        .await
+        .ok(); // POINT exists on PostgreSQL only; SQLite accepts any type name
+    let reflected = introspect(&t.db, &IntrospectOptions::default())
+        .await
+        .unwrap()
+        .to_metadata();
+    let users = reflected.metadata.get("users").unwrap();
+    assert_eq!(users.table().as_str(), "users");
+    assert_eq!(users.primary_key(), &[0]);
+    assert!(users.column("id").unwrap().identity().is_some());
+    assert!(!users.column("email").unwrap().is_nullable());
+    assert!(users.column("karma").unwrap().is_server_generated());
+    assert!(users.column("created_at").unwrap().is_server_generated());
+    assert_eq!(users.uniques().len(), 1);
+    let posts = reflected.metadata.get("posts").unwrap();
+    assert_eq!(posts.foreign_keys()[0].table.as_str(), "users");
+    assert_eq!(
+        posts.foreign_keys()[0].on_delete,
+        ReferentialAction::Cascade
+    );
+    // An unknown type leaves the table out, with the reason.
+    let odd = reflected.left_out.iter().find(|(t, _)| t == "odd").unwrap();
+    assert!(odd.1.contains("cannot read"), "{}", odd.1);
+    // The models work for queries.
+    t.db.execute("INSERT INTO users (email) VALUES ('a@x')", &[])
+        .await
+        .unwrap();
+    let q = dbridge_engine::query::Select::from(&users).filter(users.col("karma").unwrap().eq(0));
+    let rows =
+        t.db.fetch_all_statement(dbridge_engine::dialect::compile(&q, t.backend()).unwrap())
+            .await
+            .unwrap();
+    assert_eq!(rows.len(), 1);
+});

@@ -18,6 +18,7 @@
 //! | `conn.rs` | [`apply`] and the migration transaction (SQLite: foreign keys off, checked) |
 //! | `files.rs`, `script.rs` | migration files; the [`ScriptRunner`] hook |
 //! | `history.rs`, `runner.rs`, `generate.rs` | the history table and lock; [`Migrator`] |
+//! | `reflect.rs` | live tables as models ([`SchemaSnapshot::to_metadata`]) |
 //!
 //! # Examples
 //!
@@ -57,6 +58,7 @@ mod introspect;
 mod normalize;
 mod postgres_ddl;
 mod rebuild;
+mod reflect;
 mod runner;
 mod script;
 mod snapshot;
@@ -66,6 +68,7 @@ pub use diff::{Change, PossibleRename, SchemaDiff};
 pub use files::{MigrationFile, MigrationKind, read_dir, split_statements};
 pub use history::AppliedMigration;
 pub use introspect::{IntrospectOptions, introspect};
+pub use reflect::Reflected;
 pub use runner::{
     DEFAULT_HISTORY_TABLE, MigrationRun, MigrationState, MigrationStatus, Migrator,
     PlannedMigration,

@@ -478,3 +478,81 @@ each_backend!(defaults_generated_columns_and_keys_change, |t| async move {
     let back = SchemaDiff::between(&live(db).await, &v1);
     assert!(back.is_empty(), "{:?}", describe(&back));
 });
+
+each_backend!(
+    expression_indexes_are_dropped_and_made_again,
+    |t| async move {
+        let db = &t.db;
+        let meta = Metadata::new();
+        meta.add(
+            Model::builder("U")
+                .table("u")
+                .column(Column::new("id", SqlType::Int8).primary_key())
+                .column(Column::new("email", "text"))
+                .build()
+                .unwrap(),
+        )
+        .unwrap();
+        sync(db, &meta).await;
+        db.execute(
+            "CREATE UNIQUE INDEX ux_u_lower ON u (lower(email)) WHERE email IS NOT NULL",
+            &[],
+        )
+        .await
+        .unwrap();
+        let before = live(db).await;
+        let diff = sync(db, &meta).await;
+        assert_eq!(describe(&diff), ["drop index `ux_u_lower` on `u`"]);
+        apply(db, &diff.down().unwrap()).await.unwrap();
+        assert_eq!(live(db).await, before);
+        // Still unique on lower(email).
+        db.execute("INSERT INTO u (id, email) VALUES (1, 'A@x')", &[])
+            .await
+            .unwrap();
+        let err = db
+            .execute("INSERT INTO u (id, email) VALUES (2, 'a@X')", &[])
+            .await
+            .unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::UniqueViolation);
+    }
+);
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_identity_is_added_and_removed() {
+    use dbridge_engine::schema::Identity;
+    let t = dbridge_testkit::TestDb::postgres().await;
+    let db = &t.db;
+    let model = |id: Option<Identity>| {
+        let meta = Metadata::new();
+        meta.add(
+            Model::builder("T")
+                .table("t")
+                .column(Column::new("code", "text").primary_key())
+                .column(Column::new("n", SqlType::Int8).not_null().identity(id))
+                .build()
+                .unwrap(),
+        )
+        .unwrap();
+        meta
+    };
+    sync(db, &model(None)).await;
+    let d = sync(db, &model(Some(Identity::ByDefault))).await;
+    assert_eq!(describe(&d), ["alter column `t`.`n`: identity"]);
+    db.execute("INSERT INTO t (code) VALUES ('a')", &[])
+        .await
+        .unwrap();
+    sync(db, &model(Some(Identity::Always))).await;
+    let err = db
+        .execute("INSERT INTO t (code, n) VALUES ('b', 5)", &[])
+        .await
+        .unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("cannot insert a non-DEFAULT value"),
+        "{err}"
+    );
+    sync(db, &model(None)).await;
+    db.execute("INSERT INTO t (code, n) VALUES ('b', 5)", &[])
+        .await
+        .unwrap();
+}

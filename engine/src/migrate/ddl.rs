@@ -158,6 +158,7 @@ pub(super) fn create_index(table: &Ident, ix: &IndexSnapshot) -> Statement {
         .iter()
         .map(|p| match p {
             IndexPart::Column(c) => c.quoted(),
+            IndexPart::Expression(e) if is_wrapped(e) => e.clone(),
             IndexPart::Expression(e) => format!("({e})"),
         })
         .collect();
@@ -179,6 +180,32 @@ pub(super) fn create_index(table: &Ident, ix: &IndexSnapshot) -> Statement {
         s.push_str(f);
     }
     stmt(s)
+}
+
+/// Whether `e` is one parenthesised whole, `(...)`.
+pub(crate) fn is_wrapped(e: &str) -> bool {
+    let e = e.trim();
+    if !e.starts_with('(') || !e.ends_with(')') {
+        return false;
+    }
+    let mut depth = 0usize;
+    let mut quote: Option<char> = None;
+    for (i, c) in e.char_indices() {
+        match (quote, c) {
+            (Some(q), c) if c == q => quote = None,
+            (Some(_), _) => {}
+            (None, '\'' | '"') => quote = Some(c),
+            (None, '(') => depth += 1,
+            (None, ')') => {
+                depth = depth.saturating_sub(1);
+                if depth == 0 && i + 1 < e.len() {
+                    return false;
+                }
+            }
+            _ => {}
+        }
+    }
+    depth == 0
 }
 
 pub(super) fn drop_index(ix: &IndexSnapshot) -> Statement {

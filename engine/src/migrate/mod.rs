@@ -48,7 +48,7 @@
 
 mod change;
 mod conn;
-mod ddl;
+pub(crate) mod ddl;
 mod declared;
 mod diff;
 mod files;

@@ -214,7 +214,18 @@ pub(super) async fn introspect(db: &Database) -> Result<SchemaSnapshot> {
             let (keys, filter) = parse_index(&opt_text(row, 4)?.unwrap_or_default());
             t.snap.indexes.push(IndexSnapshot {
                 name: id,
-                parts: keys.into_iter().map(IndexPart::Expression).collect(),
+                parts: keys
+                    .into_iter()
+                    .map(|k| {
+                        // `((expr))` as dbridge writes an expression key: `(expr)`.
+                        let k = k.trim();
+                        let inner = k
+                            .strip_prefix('(')
+                            .and_then(|x| x.strip_suffix(')'))
+                            .filter(|_| crate::migrate::ddl::is_wrapped(k));
+                        IndexPart::Expression(inner.unwrap_or(k).trim().to_owned())
+                    })
+                    .collect(),
                 unique: boolean(row, 2)?,
                 filter,
                 method: None,

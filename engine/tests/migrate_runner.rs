@@ -529,3 +529,47 @@ async fn concurrent_runner_processes_apply_each_migration_once() {
     race_files(&dir);
     race_processes(&t.db, &t.url, &dir.0).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn autogenerate_leaves_out_a_down_it_cannot_write() {
+    let t = TestDb::postgres().await;
+    let dir = Dir::new();
+    let models = |labels: &[&str]| {
+        let mood = SqlType::Enum(Arc::new(dbridge_engine::EnumType {
+            name: "mood".into(),
+            labels: labels.iter().map(|s| (*s).to_owned()).collect(),
+        }));
+        let meta = Metadata::new();
+        meta.add(
+            Model::builder("U")
+                .table("u")
+                .column(Column::new("id", SqlType::Int8).primary_key())
+                .column(Column::new("mood", mood))
+                .build()
+                .unwrap(),
+        )
+        .unwrap();
+        meta
+    };
+    let m = Migrator::new(t.db.clone(), &dir.0).models(models(&["a"]));
+    m.autogenerate("init").await.unwrap().unwrap();
+    m.up(None).await.unwrap();
+    let m = Migrator::new(t.db.clone(), &dir.0).models(models(&["a", "b"]));
+    let path = m.autogenerate("more moods").await.unwrap().unwrap();
+    let text = std::fs::read_to_string(path).unwrap();
+    assert!(
+        text.contains("ALTER TYPE \"mood\" ADD VALUE 'b';"),
+        "{text}"
+    );
+    assert!(
+        text.contains("-- no down section: it cannot be generated"),
+        "{text}"
+    );
+    m.up(None).await.unwrap();
+    assert!(m.check().await.unwrap().is_empty());
+    let err = m.down(1).await.unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "migration 0002_more_moods.sql has no `-- down` section"
+    );
+}

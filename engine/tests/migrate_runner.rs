@@ -573,3 +573,69 @@ async fn autogenerate_leaves_out_a_down_it_cannot_write() {
         "migration 0002_more_moods.sql has no `-- down` section"
     );
 }
+
+/// SQLite runs migrations with foreign keys off: a migration that leaves a
+/// row pointing nowhere is rolled back; a violation already there before the
+/// migration does not block it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_foreign_keys_are_checked_before_commit() {
+    use sqlx::{ConnectOptions, Connection, Executor};
+    let t = TestDb::sqlite_file().await;
+    // One connection, so that the last check below runs on the one the
+    // migrations ran on.
+    let db = Database::connect_with(
+        &t.url,
+        dbridge_engine::ConnectOptions::new().max_connections(1),
+    )
+    .await
+    .unwrap();
+    let dir = Dir::new();
+    dir.write(
+        "0001_tables.sql",
+        "-- up\nCREATE TABLE p (id INTEGER PRIMARY KEY);\n\
+         CREATE TABLE c (id INTEGER PRIMARY KEY, p_id INTEGER REFERENCES p (id));\n-- down\nDROP TABLE c;\nDROP TABLE p;\n",
+    );
+    let m = Migrator::new(db.clone(), &dir.0);
+    m.up(None).await.unwrap();
+
+    dir.write(
+        "0002_orphan.sql",
+        "-- up\nINSERT INTO c (id, p_id) VALUES (1, 42);\n-- down\n",
+    );
+    let err = m.up(None).await.unwrap_err();
+    assert_eq!(reason(&err), MigrationFailure::ForeignKeyCheck);
+    assert_eq!(
+        err.to_string(),
+        "migration 0002_orphan.sql: foreign key check failed: 1 row(s) of `c` reference missing rows of `p`; rolled back"
+    );
+    let n =
+        t.db.fetch_one("SELECT count(*) AS n FROM c", &[])
+            .await
+            .unwrap();
+    assert_eq!(n.get("n").unwrap().as_i64(), Some(0));
+    std::fs::remove_file(dir.0.join("0002_orphan.sql")).unwrap();
+
+    // An orphan written behind dbridge's back, with foreign keys off.
+    let path = t.url.trim_start_matches("sqlite://");
+    let mut raw = sqlx::sqlite::SqliteConnectOptions::new()
+        .filename(path)
+        .foreign_keys(false)
+        .connect()
+        .await
+        .unwrap();
+    raw.execute("INSERT INTO c (id, p_id) VALUES (7, 99)")
+        .await
+        .unwrap();
+    raw.close().await.unwrap();
+    dir.write(
+        "0002_more.sql",
+        "-- up\nALTER TABLE c ADD COLUMN note TEXT;\n-- down\n",
+    );
+    m.up(None).await.unwrap();
+    // The connection went back to the pool with foreign keys on again.
+    let err =
+        t.db.execute("INSERT INTO c (id, p_id) VALUES (8, 100)", &[])
+            .await
+            .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::ForeignKeyViolation);
+}

@@ -4,6 +4,7 @@
 //! cannot change inside a transaction, so it is set before `BEGIN IMMEDIATE`
 //! and restored after `COMMIT`, and `PRAGMA foreign_key_check` runs before it).
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use futures_util::TryStreamExt;
@@ -17,6 +18,10 @@ pub(crate) struct SqliteSchemaTx {
     conn: PoolConnection<sqlx::Sqlite>,
     hooks: Arc<Hooks>,
     done: bool,
+    /// Foreign key violations present before the transaction's changes, by
+    /// (table, parent table): only new ones fail it. (Row ids may change when
+    /// a table is rebuilt, so rows are counted, not named.)
+    violations_before: HashMap<(String, String), usize>,
 }
 
 impl Drop for SqliteSchemaTx {
@@ -41,13 +46,39 @@ impl SqliteSchemaTx {
             conn,
             hooks: db.hooks().clone(),
             done: false,
+            violations_before: HashMap::new(),
         };
         tx.raw("PRAGMA foreign_keys = OFF").await?;
         if let Err(e) = tx.raw("BEGIN IMMEDIATE").await {
             tx.finish().await?;
             return Err(e);
         }
+        match tx.violations().await {
+            Ok(v) => tx.violations_before = v,
+            Err(e) => {
+                let _ = tx.rollback().await;
+                return Err(e);
+            }
+        }
         Ok(tx)
+    }
+
+    /// `PRAGMA foreign_key_check`, counted by (table, parent table).
+    async fn violations(&mut self) -> Result<HashMap<(String, String), usize>> {
+        let rows = self
+            .fetch_all(Statement::new("PRAGMA foreign_key_check", Vec::new()))
+            .await?;
+        let text = |r: &Row, i: usize| {
+            r.get(i)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_owned))
+                .unwrap_or_default()
+        };
+        let mut out = HashMap::new();
+        for r in &rows {
+            *out.entry((text(r, 0), text(r, 2))).or_insert(0) += 1;
+        }
+        Ok(out)
     }
 
     async fn raw(&mut self, sql: &'static str) -> Result<u64> {
@@ -67,14 +98,15 @@ impl SqliteSchemaTx {
             .await
     }
 
-    /// Checks every foreign key, then commits; rolls back when a row breaks one.
+    /// Checks every foreign key, then commits; rolls back when a row breaks
+    /// one that it did not break before the transaction.
     pub(crate) async fn commit(mut self, file: Option<&str>) -> Result<()> {
-        let broken = self
-            .fetch_all(Statement::new("PRAGMA foreign_key_check", Vec::new()))
-            .await?;
-        if let Some(row) = broken.first() {
-            let table = row.get(0).ok().and_then(|v| v.as_str().map(str::to_owned));
-            let parent = row.get(2).ok().and_then(|v| v.as_str().map(str::to_owned));
+        let after = self.violations().await?;
+        let broken = after.iter().find_map(|(k, n)| {
+            let before = self.violations_before.get(k).copied().unwrap_or(0);
+            (*n > before).then(|| (n - before, k.0.clone(), k.1.clone()))
+        });
+        if let Some((count, table, parent)) = broken {
             self.rollback().await?;
             return Err(Error::Migration {
                 reason: MigrationFailure::ForeignKeyCheck,
@@ -82,9 +114,9 @@ impl SqliteSchemaTx {
                 message: format!(
                     "{}foreign key check failed: {} row(s) of `{}` reference missing rows of `{}`; rolled back",
                     file.map(|f| format!("migration {f}: ")).unwrap_or_default(),
-                    broken.len(),
-                    table.unwrap_or_default(),
-                    parent.unwrap_or_default()
+                    count,
+                    table,
+                    parent
                 ),
                 source: None,
             });

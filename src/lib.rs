@@ -30,3 +30,7 @@ struct SqlDoctests;
 #[cfg(doctest)]
 #[doc = include_str!("../docs/types.md")]
 struct TypesDoctests;
+
+#[cfg(doctest)]
+#[doc = include_str!("../docs/migrations.md")]
+struct MigrationsDoctests;

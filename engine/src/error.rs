@@ -59,6 +59,8 @@ pub enum ErrorKind {
     StaleData,
     /// A model declaration is invalid, or names a part of a model that does not exist.
     Schema,
+    /// A migration could not be read, checked or applied.
+    Migration,
     /// Any other database error.
     Database,
 }
@@ -88,6 +90,7 @@ impl ErrorKind {
             Self::Validation => "validation",
             Self::StaleData => "stale_data",
             Self::Schema => "schema",
+            Self::Migration => "migration",
             Self::Database => "database",
         }
     }
@@ -168,6 +171,28 @@ impl fmt::Display for DatabaseError {
         }
         Ok(())
     }
+}
+
+/// Why a migration failed ([`Error::Migration`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum MigrationFailure {
+    /// A file name or its content is malformed (no `-- up` section, a bad version...).
+    InvalidFile,
+    /// An applied migration's file changed since it was applied.
+    ChecksumMismatch,
+    /// An applied migration has no file any more.
+    MissingFile,
+    /// A `.lua` / `.rhai` migration and no script runner registered.
+    NoScriptRunner,
+    /// A statement or script failed: the migration was rolled back.
+    Failed,
+    /// Foreign keys are violated after the migration (SQLite): rolled back.
+    ForeignKeyCheck,
+    /// A target version that no migration has, or nothing to go back to.
+    UnknownTarget,
+    /// Reading or writing a migration file failed.
+    Io,
 }
 
 /// Every failure of the engine.
@@ -256,6 +281,22 @@ pub enum Error {
         /// The whole message, naming the model and the column.
         message: String,
     },
+
+    /// A migration could not be read, checked or applied. When a statement of
+    /// a migration failed, `source` is the database error and the migration was
+    /// rolled back.
+    #[error("{message}")]
+    Migration {
+        /// What went wrong, for callers that match on it.
+        reason: MigrationFailure,
+        /// The migration file concerned (`0003_add_karma.sql`), if any.
+        file: Option<String>,
+        /// The whole message, naming the file.
+        message: String,
+        /// The error behind it (a database error when a statement failed).
+        #[source]
+        source: Option<Box<Error>>,
+    },
 }
 
 impl Error {
@@ -274,6 +315,7 @@ impl Error {
             Self::Unsupported { .. } => ErrorKind::Unsupported,
             Self::InvalidState(_) => ErrorKind::InvalidState,
             Self::Schema { .. } => ErrorKind::Schema,
+            Self::Migration { .. } => ErrorKind::Migration,
         }
     }
 

@@ -17,6 +17,8 @@
 //! - [`dialect`]: the compiler from statements to SQL text and parameters, per backend.
 //! - [`db`]: [`Database`] (a pool over SQLite or PostgreSQL), raw SQL with bound
 //!   parameters, row streams, [`Transaction`]s with savepoints and retries.
+//! - [`migrate`]: introspection, schema diff, DDL up and down, and the
+//!   migration runner.
 //!
 //! # Examples
 //!
@@ -45,6 +47,7 @@ pub mod db;
 pub mod dialect;
 pub mod error;
 pub mod ident;
+pub mod migrate;
 pub mod query;
 pub mod schema;
 pub mod value;
@@ -53,7 +56,7 @@ pub use db::{
     ConnectOptions, Database, IsolationLevel, Row, SslMode, Statement, Transaction,
     TransactionOptions,
 };
-pub use error::{Backend, DatabaseError, Error, ErrorKind, Result};
+pub use error::{Backend, DatabaseError, Error, ErrorKind, MigrationFailure, Result};
 pub use ident::Ident;
 pub use value::{Array, EnumType, EnumValue, Interval, MacAddr, Numeric, SqlType, Temporal, Value};
 

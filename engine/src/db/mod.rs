@@ -36,7 +36,7 @@ pub use row::{ColumnIndex, Columns, Row};
 pub use statement::Statement;
 pub use transaction::{IsolationLevel, Transaction, TransactionOptions};
 
-use self::conn::{ConnRef, Hooks};
+pub(crate) use self::conn::{ConnRef, Hooks};
 use self::driver_error::ErrorContext;
 use self::options::Target;
 use crate::error::{Backend, Error, Result};

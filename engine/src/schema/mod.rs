@@ -43,6 +43,8 @@ pub use constraint::{
 pub use metadata::Metadata;
 pub use model::{Model, ModelBuilder};
 
+pub(crate) use naming::constraint_name;
+
 pub(crate) fn schema_error(
     model: &str,
     column: Option<&str>,

@@ -1,0 +1,215 @@
+//! Live tables as [`Model`]s, for hosts that work on a database nobody
+//! declared models for (the REPL reflects the tables it finds).
+//!
+//! A model carries what a query or a session needs: columns and their types,
+//! nullability, the primary key and identity, unique constraints, plain
+//! indexes and foreign keys. A default is carried when it is a constant or
+//! `now()` / `CURRENT_DATE`; CHECK constraints, generation expressions,
+//! partial and expression indexes are left out (the database still enforces
+//! them). A table with a column of a type dbridge cannot read is left out.
+
+use std::collections::HashSet;
+
+use crate::error::{Error, Result};
+use crate::query::Expr;
+use crate::schema::{Column, ForeignKey, Index, Metadata, Model, ServerDefault};
+use crate::value::Value;
+
+use super::normalize::normalize;
+use super::snapshot::{IndexPart, SchemaSnapshot, TableSnapshot};
+
+/// Models reflected from a [`SchemaSnapshot`], and the tables left out.
+#[derive(Debug, Clone)]
+pub struct Reflected {
+    /// One model per table, named after its table.
+    pub metadata: Metadata,
+    /// Tables left out, with the reason.
+    pub left_out: Vec<(String, String)>,
+}
+
+/// A default that a model can carry: a constant or a clock keyword.
+fn default_of(text: &str) -> Option<ServerDefault> {
+    let n = normalize(text);
+    match n.as_str() {
+        "now" | "current_timestamp" => return Some(ServerDefault::Expr(Expr::now())),
+        "current_date" => return Some(ServerDefault::Expr(Expr::current_date())),
+        "true" => return Some(ServerDefault::Value(Value::Bool(true))),
+        "false" => return Some(ServerDefault::Value(Value::Bool(false))),
+        "null" => return None,
+        "date 'now'" => return Some(ServerDefault::Expr(Expr::current_date())),
+        _ => {}
+    }
+    // SQLite's `now()` as dbridge writes it, and its usual spellings.
+    if (n.starts_with("strftime ") || n.starts_with("datetime ")) && n.ends_with(", 'now'") {
+        return Some(ServerDefault::Expr(Expr::now()));
+    }
+    if let Some(s) = n.strip_prefix('\'').and_then(|s| s.strip_suffix('\''))
+        && !s.contains('\'')
+    {
+        return Some(ServerDefault::Value(Value::Text(s.to_owned())));
+    }
+    if let Ok(i) = n.parse::<i64>() {
+        return Some(ServerDefault::Value(Value::Int8(i)));
+    }
+    if n.contains('.')
+        && let Ok(x) = n.parse::<crate::Numeric>()
+    {
+        return Some(ServerDefault::Value(Value::Numeric(x)));
+    }
+    None
+}
+
+impl TableSnapshot {
+    /// A model of this table, named after it (see the module notes for what
+    /// it carries).
+    ///
+    /// # Errors
+    /// [`Error::Schema`] when a column's type is unknown to dbridge, or the
+    /// model does not validate.
+    pub fn to_model(&self) -> Result<Model> {
+        self.model_with(None)
+    }
+
+    fn model_with(&self, known: Option<&HashSet<&str>>) -> Result<Model> {
+        let pk: Vec<&str> = self
+            .primary_key
+            .as_ref()
+            .map(|p| p.columns.iter().map(|c| c.as_str()).collect())
+            .unwrap_or_default();
+        let mut b = Model::builder(self.name.as_str()).table(self.name.as_str());
+        for c in &self.columns {
+            let Some(ty) = &c.sql_type else {
+                return Err(Error::Schema {
+                    model: self.name.as_str().to_owned(),
+                    column: Some(c.name.as_str().to_owned()),
+                    message: format!(
+                        "column `{}` of table `{}` has type {}, which dbridge cannot read",
+                        c.name, self.name, c.ty
+                    ),
+                });
+            };
+            let mut col = Column::new(c.name.as_str(), ty.clone()).identity(c.identity);
+            if pk.contains(&c.name.as_str()) {
+                col = col.primary_key();
+            }
+            if !c.nullable {
+                col = col.not_null();
+            }
+            if let Some(d) = c.default.as_deref().and_then(default_of) {
+                col = col.default(d);
+            }
+            b = b.column(col);
+        }
+        for u in &self.uniques {
+            b = b.unique_named(u.name.as_str(), u.columns.iter().map(|c| c.as_str()));
+        }
+        for ix in self.indexes.iter().filter(|i| i.filter.is_none()) {
+            let cols: Option<Vec<&str>> = ix
+                .parts
+                .iter()
+                .map(|p| match p {
+                    IndexPart::Column(c) => Some(c.as_str()),
+                    IndexPart::Expression(_) => None,
+                })
+                .collect();
+            if let Some(cols) = cols {
+                let mut i = Index::new(cols).named(ix.name.as_str());
+                if ix.unique {
+                    i = i.unique();
+                }
+                b = b.index(i);
+            }
+        }
+        for fk in &self.foreign_keys {
+            if known.is_some_and(|k| !k.contains(fk.ref_table.as_str())) {
+                continue;
+            }
+            b = b.foreign_key(
+                ForeignKey::new(
+                    fk.columns.iter().map(|c| c.as_str()),
+                    fk.ref_table.as_str(),
+                    fk.ref_columns.iter().map(|c| c.as_str()),
+                )
+                .named(fk.name.as_str())
+                .on_delete(fk.on_delete)
+                .on_update(fk.on_update),
+            );
+        }
+        b.build()
+    }
+}
+
+impl SchemaSnapshot {
+    /// Models for the tables of this schema (see the module notes for what
+    /// they carry); tables that cannot be modelled are listed, not failed on.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> dbridge_engine::Result<()> {
+    /// use dbridge_engine::Database;
+    /// use dbridge_engine::migrate::{IntrospectOptions, introspect};
+    /// let db = Database::connect("sqlite::memory:").await?;
+    /// db.execute("CREATE TABLE users (id INTEGER PRIMARY KEY, karma INTEGER NOT NULL DEFAULT 0)", &[]).await?;
+    /// let reflected = introspect(&db, &IntrospectOptions::default()).await?.to_metadata();
+    /// let users = reflected.metadata.get("users").unwrap();
+    /// assert!(users.column("karma")?.is_server_generated());
+    /// # Ok(()) }
+    /// ```
+    pub fn to_metadata(&self) -> Reflected {
+        let mut left_out = Vec::new();
+        let typed: HashSet<&str> = self
+            .tables
+            .iter()
+            .filter(|t| t.columns.iter().all(|c| c.sql_type.is_some()))
+            .map(|t| t.name.as_str())
+            .collect();
+        let mut models = Vec::new();
+        for t in &self.tables {
+            match t.model_with(Some(&typed)) {
+                Ok(m) => models.push(m),
+                Err(e) => left_out.push((t.name.as_str().to_owned(), e.to_string())),
+            }
+        }
+        let metadata = Metadata::new();
+        if let Err(e) = metadata.add_all(models.clone()) {
+            // A foreign key the registry refuses (SQLite allows some that it
+            // does not): add the models one by one, those that fit.
+            tracing::debug!(error = %e, "reflected models added one by one");
+            for m in models {
+                if let Err(e) = metadata.add(m.clone()) {
+                    left_out.push((m.table().as_str().to_owned(), e.to_string()));
+                }
+            }
+        }
+        Reflected { metadata, left_out }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn value(text: &str) -> Option<Value> {
+        match default_of(text)? {
+            ServerDefault::Value(v) => Some(v),
+            ServerDefault::Expr(_) => None,
+        }
+    }
+
+    #[test]
+    fn constant_and_clock_defaults_are_carried() {
+        assert_eq!(value("'-5'::integer"), Some(Value::Int8(-5)));
+        assert_eq!(value("'abc'::text"), Some(Value::from("abc")));
+        assert_eq!(value("true"), Some(Value::Bool(true)));
+        assert!(matches!(default_of("now()"), Some(ServerDefault::Expr(_))));
+        assert!(matches!(
+            default_of("(strftime('%Y-%m-%d %H:%M:%f+00:00', 'now'))"),
+            Some(ServerDefault::Expr(_))
+        ));
+        assert!(default_of("nextval('s'::regclass)").is_none());
+        assert!(default_of("lower('A')").is_none());
+        assert!(default_of("NULL").is_none());
+    }
+}

@@ -16,7 +16,7 @@ mod conn;
 mod driver_error;
 mod options;
 mod pinned;
-mod pool;
+pub(crate) mod pool;
 pub(crate) mod postgres;
 mod row;
 pub(crate) mod sqlite;

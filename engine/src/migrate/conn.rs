@@ -8,14 +8,16 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use futures_util::TryStreamExt;
-use sqlx::pool::PoolConnection;
+use sqlx::sqlite::SqliteConnection;
+
+use crate::db::pool::Pooled;
 
 use crate::db::{ConnRef, Database, Hooks, Pool, Row, Statement, Transaction};
 use crate::error::{Backend, Error, MigrationFailure, Result};
 
 /// A pooled SQLite connection inside `BEGIN IMMEDIATE` with foreign keys off.
 pub(crate) struct SqliteSchemaTx {
-    conn: PoolConnection<sqlx::Sqlite>,
+    conn: Pooled<SqliteConnection>,
     hooks: Arc<Hooks>,
     done: bool,
     /// Foreign key violations present before the transaction's changes, by
@@ -27,9 +29,11 @@ pub(crate) struct SqliteSchemaTx {
 impl Drop for SqliteSchemaTx {
     fn drop(&mut self) {
         if !self.done {
-            // Dropped mid-way (a cancelled future): never hand a connection
-            // with foreign keys off back to the pool.
-            self.conn.close_on_drop();
+            // Dropped mid-way (a cancelled future): the connection goes back to
+            // the pool with the transaction rolled back and foreign keys on
+            // again before anyone else uses it.
+            self.conn.reset_with_first("ROLLBACK");
+            self.conn.reset_with("PRAGMA foreign_keys = ON");
         }
     }
 }

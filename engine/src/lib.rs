@@ -17,6 +17,8 @@
 //! - [`dialect`]: the compiler from statements to SQL text and parameters, per backend.
 //! - [`db`]: [`Database`] (a pool over SQLite or PostgreSQL), raw SQL with bound
 //!   parameters, row streams, [`Transaction`]s with savepoints and retries.
+//! - [`events`] and [`validate`]: listeners, validators, custom types.
+//! - [`session`]: the ORM session: instances, identity map, unit of work.
 //!
 //! # Examples
 //!
@@ -44,9 +46,12 @@
 pub mod db;
 pub mod dialect;
 pub mod error;
+pub mod events;
 pub mod ident;
 pub mod query;
 pub mod schema;
+pub mod session;
+pub mod validate;
 pub mod value;
 
 pub use db::{

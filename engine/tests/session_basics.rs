@@ -23,7 +23,11 @@ each_backend!(one_instance_per_primary_key, |t| async move {
     let again = s.get(&m.user, ids[0]).await.unwrap().unwrap();
     assert!(again.ptr_eq(&a));
     // A key given as another integer type or as text finds it too.
-    let by_text = s.get(&m.user, Value::from(ids[0].to_string())).await.unwrap().unwrap();
+    let by_text = s
+        .get(&m.user, Value::from(ids[0].to_string()))
+        .await
+        .unwrap()
+        .unwrap();
     assert!(by_text.ptr_eq(&a));
     assert_eq!(log.count("SELECT"), 1);
 
@@ -31,7 +35,12 @@ each_backend!(one_instance_per_primary_key, |t| async move {
     // overwrite its unflushed change.
     a.set("name", "Ada L.").unwrap();
     s.set_autoflush(false);
-    let all = s.query(&m.user).order_by(m.user.col("id").unwrap()).all().await.unwrap();
+    let all = s
+        .query(&m.user)
+        .order_by(m.user.col("id").unwrap())
+        .all()
+        .await
+        .unwrap();
     assert_eq!(all.len(), 2);
     assert!(all[0].ptr_eq(&a));
     assert_eq!(a.get("name").unwrap(), Value::from("Ada L."));
@@ -39,17 +48,39 @@ each_backend!(one_instance_per_primary_key, |t| async move {
 
     // Missing rows give None; a wrong key width is an error.
     assert!(s.get(&m.user, 999_999_i64).await.unwrap().is_none());
-    let err = s.get(&m.user, vec![Value::from(1), Value::from(2)]).await.unwrap_err();
+    let err = s
+        .get(&m.user, vec![Value::from(1), Value::from(2)])
+        .await
+        .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Schema);
-    assert!(err.to_string().contains("model `User` has a primary key of 1 column(s); 2 value(s) given"));
+    assert!(
+        err.to_string()
+            .contains("model `User` has a primary key of 1 column(s); 2 value(s) given")
+    );
 
     // Composite keys.
-    let tag = s.add(Instance::with_values(&m.tag, [("kind", Value::from("color")), ("code", Value::from(7))]).unwrap()).unwrap();
+    let tag = s
+        .add(
+            Instance::with_values(
+                &m.tag,
+                [("kind", Value::from("color")), ("code", Value::from(7))],
+            )
+            .unwrap(),
+        )
+        .unwrap();
     s.commit().await.unwrap();
-    let found = s.get(&m.tag, vec![Value::from("color"), Value::from(7)]).await.unwrap().unwrap();
+    let found = s
+        .get(&m.tag, vec![Value::from("color"), Value::from(7)])
+        .await
+        .unwrap()
+        .unwrap();
     assert!(found.ptr_eq(&tag));
     let mut fresh = Session::new(&t.db);
-    let loaded = fresh.get(&m.tag, vec![Value::from("color"), Value::from("7")]).await.unwrap().unwrap();
+    let loaded = fresh
+        .get(&m.tag, vec![Value::from("color"), Value::from("7")])
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(loaded.get("uid").unwrap(), tag.get("uid").unwrap());
     assert!(!loaded.ptr_eq(&tag));
 });
@@ -72,7 +103,11 @@ each_backend!(updates_set_only_changed_columns, |t| async move {
     s.flush().await.unwrap();
     let stmts = log.take();
     assert_eq!(stmts.len(), 1, "{stmts:?}");
-    assert!(stmts[0].starts_with(r#"UPDATE "users" SET "karma" = $1 WHERE "users"."id" = "#), "{}", stmts[0]);
+    assert!(
+        stmts[0].starts_with(r#"UPDATE "users" SET "karma" = $1 WHERE "users"."id" = "#),
+        "{}",
+        stmts[0]
+    );
     assert!(!stmts[0].contains("\"name\""));
 
     // Changing and changing back is no change either.
@@ -80,7 +115,10 @@ each_backend!(updates_set_only_changed_columns, |t| async move {
     a.set("name", "Ada").unwrap();
     s.commit().await.unwrap();
     assert_eq!(log.take(), vec!["COMMIT".to_string()]);
-    let row = t.db.fetch_one("SELECT karma, name FROM users", &[]).await.unwrap();
+    let row =
+        t.db.fetch_one("SELECT karma, name FROM users", &[])
+            .await
+            .unwrap();
     assert_eq!(row.get("karma").unwrap().as_i64(), Some(5));
 });
 
@@ -88,7 +126,9 @@ each_backend!(autoflush_before_queries_and_get, |t| async move {
     let m = setup(&t.db).await;
     let log = Log::attach(&t.db);
     let mut s = Session::new(&t.db);
-    let ada = s.add(Instance::with_values(&m.user, [("name", "Ada")]).unwrap()).unwrap();
+    let ada = s
+        .add(Instance::with_values(&m.user, [("name", "Ada")]).unwrap())
+        .unwrap();
     assert_eq!(ada.state(), InstanceState::Pending);
 
     let n = s.query(&m.user).count().await.unwrap();
@@ -101,7 +141,8 @@ each_backend!(autoflush_before_queries_and_get, |t| async move {
 
     // Off for the session: the query does not see the pending row.
     s.set_autoflush(false);
-    s.add(Instance::with_values(&m.user, [("name", "Grace")]).unwrap()).unwrap();
+    s.add(Instance::with_values(&m.user, [("name", "Grace")]).unwrap())
+        .unwrap();
     assert_eq!(s.query(&m.user).count().await.unwrap(), 1);
     assert_eq!(log.count("INSERT"), 0);
     s.set_autoflush(true);
@@ -140,7 +181,9 @@ each_backend!(merge_expunge_refresh_expire, |t| async move {
 
     // expire: the next get reloads into the same instance.
     s.commit().await.unwrap();
-    t.db.execute("UPDATE users SET karma = 9", &[]).await.unwrap();
+    t.db.execute("UPDATE users SET karma = 9", &[])
+        .await
+        .unwrap();
     s.expire(&a);
     assert_eq!(a.get("karma").unwrap_err().kind(), ErrorKind::InvalidState);
     let again = s.get(&m.user, ids[0]).await.unwrap().unwrap();
@@ -160,13 +203,23 @@ each_backend!(merge_expunge_refresh_expire, |t| async move {
     assert_eq!(b.get("karma").unwrap(), Value::Int4(11));
     assert_eq!(b.changed(), vec!["karma".to_string()]);
     // merge of an unknown key adds a pending copy.
-    let stranger = Instance::with_values(&m.user, [("id", Value::from(777)), ("name", Value::from("Zed"))]).unwrap();
+    let stranger = Instance::with_values(
+        &m.user,
+        [("id", Value::from(777)), ("name", Value::from("Zed"))],
+    )
+    .unwrap();
     let copy = s.merge(&stranger).await.unwrap();
     assert_eq!(copy.state(), InstanceState::Pending);
     s.commit().await.unwrap();
-    let rows = t.db.fetch_all("SELECT id FROM users ORDER BY id", &[]).await.unwrap();
+    let rows =
+        t.db.fetch_all("SELECT id FROM users ORDER BY id", &[])
+            .await
+            .unwrap();
     assert_eq!(rows.len(), 2);
-    let karma = t.db.fetch_one("SELECT karma FROM users WHERE name = 'Ada'", &[]).await.unwrap();
+    let karma =
+        t.db.fetch_one("SELECT karma FROM users WHERE name = 'Ada'", &[])
+            .await
+            .unwrap();
     assert_eq!(karma.get(0).unwrap().as_i64(), Some(11));
 
     // Re-adding a detached instance with a taken key is refused.
@@ -190,16 +243,24 @@ each_backend!(delete_and_states, |t| async move {
     assert!(a.is_marked_deleted());
     s.flush().await.unwrap();
     assert_eq!(a.state(), InstanceState::Deleted);
-    assert_eq!(log.count("DELETE FROM \"users\" WHERE \"users\".\"id\" IN"), 1);
+    assert_eq!(
+        log.count("DELETE FROM \"users\" WHERE \"users\".\"id\" IN"),
+        1
+    );
     assert!(s.get(&m.user, ids[0]).await.unwrap().is_none());
     s.commit().await.unwrap();
     assert_eq!(a.state(), InstanceState::Detached);
 
     // Deleting a pending instance just expunges it.
-    let p = s.add(Instance::with_values(&m.user, [("name", "Tmp")]).unwrap()).unwrap();
+    let p = s
+        .add(Instance::with_values(&m.user, [("name", "Tmp")]).unwrap())
+        .unwrap();
     s.delete(&p).unwrap();
     assert_eq!(p.state(), InstanceState::Transient);
     s.commit().await.unwrap();
-    let n = t.db.fetch_one("SELECT count(*) FROM users", &[]).await.unwrap();
+    let n =
+        t.db.fetch_one("SELECT count(*) FROM users", &[])
+            .await
+            .unwrap();
     assert_eq!(n.get(0).unwrap().as_i64(), Some(0));
 });

@@ -159,10 +159,18 @@ impl Events {
         self.add(Some(name.into()), target.into(), kind, f)
     }
 
-    fn add(&self, name: Option<String>, target: Target, kind: EventKind, f: Listener) -> ListenerId {
+    fn add(
+        &self,
+        name: Option<String>,
+        target: Target,
+        kind: EventKind,
+        f: Listener,
+    ) -> ListenerId {
         let n = self.inner.next.fetch_add(1, Ordering::Relaxed);
         let id = ListenerId(n);
-        let name: Arc<str> = name.unwrap_or_else(|| format!("listener #{}", n + 1)).into();
+        let name: Arc<str> = name
+            .unwrap_or_else(|| format!("listener #{}", n + 1))
+            .into();
         let mut entries = self.inner.entries.write();
         entries.push(Entry {
             id,
@@ -195,7 +203,11 @@ impl Events {
     ///
     /// No lock is held while a listener runs, so listeners may add or remove
     /// listeners and use the instance.
-    pub(crate) fn dispatch(&self, ev: &Event<'_>, instance_label: impl Fn() -> String) -> Result<()> {
+    pub(crate) fn dispatch(
+        &self,
+        ev: &Event<'_>,
+        instance_label: impl Fn() -> String,
+    ) -> Result<()> {
         if !self.has(ev.kind) {
             return Ok(());
         }

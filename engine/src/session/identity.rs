@@ -121,9 +121,7 @@ impl IdentityMap {
         if let Some(i) = self.cache.get(key) {
             return Some(i);
         }
-        if self.capacity.is_none() {
-            return None;
-        }
+        self.capacity?;
         let weak = self.evicted.lock().remove(key)?;
         let inst = Instance(weak.upgrade()?);
         self.cache.insert(key.clone(), inst.clone());

@@ -43,7 +43,7 @@ impl Session {
         let mut values: Vec<Option<Value>> = vec![None; model.columns().len()];
         for (k, v) in row.into_values().into_iter().enumerate() {
             if let Some(Some(i)) = cols.get(k) {
-                values[*i] = Some(validators.from_db(model, *i, v)?);
+                values[*i] = Some(validators.loaded_value(model, *i, v)?);
             }
         }
         let pk: Option<Vec<Value>> = model
@@ -105,7 +105,11 @@ impl Session {
                 select = select.column(model.col(c.name().as_str())?);
             }
             if model.primary_key().contains(&i) {
-                let pos = model.primary_key().iter().position(|&p| p == i).unwrap_or(0);
+                let pos = model
+                    .primary_key()
+                    .iter()
+                    .position(|&p| p == i)
+                    .unwrap_or(0);
                 select = select.filter(model.col(c.name().as_str())?.eq(pk[pos].clone()));
             }
         }

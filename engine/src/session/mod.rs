@@ -294,9 +294,7 @@ impl Session {
 
     /// Whether a flush has anything to do.
     pub fn has_changes(&self) -> bool {
-        !self.new.is_empty()
-            || !self.deleted.is_empty()
-            || !self.tracker.modified.lock().is_empty()
+        !self.new.is_empty() || !self.deleted.is_empty() || !self.tracker.modified.lock().is_empty()
     }
 
     fn attachment(&self) -> Attachment {
@@ -496,13 +494,16 @@ impl Session {
     /// # Errors
     /// [`Error::Schema`] when the number of values is not the key's width;
     /// coercion errors for values of the wrong type; database errors.
-    pub async fn get(&mut self, model: &Model, pk: impl Into<KeyValues>) -> Result<Option<Instance>> {
+    pub async fn get(
+        &mut self,
+        model: &Model,
+        pk: impl Into<KeyValues>,
+    ) -> Result<Option<Instance>> {
         let values = pk_values(model, pk.into().0)?;
-        let key = IdentityKey::new(model, &values)
-            .ok_or_else(|| Error::InvalidValue {
-                target: format!("primary key of model `{}`", model.name()),
-                reason: "a primary key cannot be NULL".into(),
-            })?;
+        let key = IdentityKey::new(model, &values).ok_or_else(|| Error::InvalidValue {
+            target: format!("primary key of model `{}`", model.name()),
+            reason: "a primary key cannot be NULL".into(),
+        })?;
         if let Some(found) = self.map.get(&key) {
             let (state, expired) = {
                 let d = found.read();
@@ -575,7 +576,9 @@ impl Session {
             if let Some(v) = v
                 && model.columns()[i].generated().is_none()
             {
-                let unchanged = target.read().values[i].as_ref().is_some_and(|c| c.same_as(&v));
+                let unchanged = target.read().values[i]
+                    .as_ref()
+                    .is_some_and(|c| c.same_as(&v));
                 if !unchanged {
                     target.set(model.columns()[i].name().as_str(), v)?;
                 }

@@ -32,7 +32,12 @@ pub(crate) struct Work {
     pub(crate) deletes: Vec<Instance>,
 }
 
-pub(crate) async fn run(s: &mut Session, tx: &mut Transaction, work: &Work, plan: Plan) -> Result<()> {
+pub(crate) async fn run(
+    s: &mut Session,
+    tx: &mut Transaction,
+    work: &Work,
+    plan: Plan,
+) -> Result<()> {
     for step in &plan.steps {
         match step {
             Step::Insert { model, rows } => {
@@ -105,9 +110,8 @@ fn prepare_insert(
             null_cols.extend(cols.iter().copied());
             continue;
         }
-        let values = referenced_values(model, fk, &target)?.ok_or_else(|| {
-            Error::InvalidState(format!("{} has no key yet", target.describe()))
-        })?;
+        let values = referenced_values(model, fk, &target)?
+            .ok_or_else(|| Error::InvalidState(format!("{} has no key yet", target.describe())))?;
         for (&c, v) in cols.iter().zip(values) {
             d.values[c] = Some(v);
         }
@@ -123,8 +127,8 @@ fn prepare_insert(
             && c.generated().is_none()
             && let Some(f) = c.default_factory()
         {
-            let v = validators.to_db(model, i, f())?;
-            let v = validators.from_db(model, i, v)?;
+            let v = validators.db_value_of(model, i, f())?;
+            let v = validators.loaded_value(model, i, v)?;
             d.values[i] = Some(v);
         }
     }
@@ -137,7 +141,7 @@ fn prepare_insert(
             row.push(Value::Null);
         } else {
             match &d.values[i] {
-                Some(v) => row.push(validators.to_db(model, i, v.clone())?),
+                Some(v) => row.push(validators.db_value_of(model, i, v.clone())?),
                 None if c.is_server_generated() => omitted[i] = true,
                 None => row.push(Value::Null),
             }
@@ -177,9 +181,7 @@ async fn insert(
     let pk = model.primary_key();
     for (omitted, group) in groups {
         let pk_known = pk.iter().all(|&i| !omitted[i]);
-        let by_order = !pk_known
-            && pk.len() == 1
-            && model.columns()[pk[0]].sql_type().is_integer();
+        let by_order = !pk_known && pk.len() == 1 && model.columns()[pk[0]].sql_type().is_integer();
         if pk_known || by_order {
             insert_group(s, tx, model, &omitted, group, pk_known).await?;
         } else {
@@ -264,7 +266,11 @@ async fn insert_group(
         if pk_known {
             let mut index: HashMap<IdentityKey, usize> = HashMap::with_capacity(instances.len());
             for (k, inst) in instances.iter().enumerate() {
-                if let Some(key) = inst.read().pk_values().and_then(|v| IdentityKey::new(model, &v)) {
+                if let Some(key) = inst
+                    .read()
+                    .pk_values()
+                    .and_then(|v| IdentityKey::new(model, &v))
+                {
                     index.insert(key, k);
                 }
             }
@@ -275,7 +281,7 @@ async fn insert_group(
                     .map(|&i| {
                         let pos = returned.iter().position(|&r| r == i);
                         let v = pos.map(|p| row[p].clone()).unwrap_or(Value::Null);
-                        validators.from_db(model, i, v)
+                        validators.loaded_value(model, i, v)
                     })
                     .collect::<Result<_>>()?;
                 let k = IdentityKey::new(model, &pk_vals).and_then(|key| index.get(&key).copied());
@@ -304,7 +310,7 @@ async fn insert_group(
         let mut d = inst.write();
         if let Some(row) = row {
             for (&i, v) in returned.iter().zip(row) {
-                d.values[i] = Some(validators.from_db(model, i, v)?);
+                d.values[i] = Some(validators.loaded_value(model, i, v)?);
             }
         }
         d.commit_values();
@@ -354,19 +360,31 @@ async fn update(s: &mut Session, tx: &mut Transaction, inst: &Instance) -> Resul
         let mut written = Vec::with_capacity(changed.len() + 1);
         for &i in &changed {
             let v = d.values[i].clone().unwrap_or(Value::Null);
-            up = up.set(name(&model, i), validators.to_db(&model, i, v.clone())?)?;
+            up = up.set(
+                name(&model, i),
+                validators.db_value_of(&model, i, v.clone())?,
+            )?;
             written.push((i, v));
         }
         let pk = d.pk_values().ok_or_else(|| {
-            flush_error(&label, Error::InvalidState("its primary key is unknown".into()))
+            flush_error(
+                &label,
+                Error::InvalidState("its primary key is unknown".into()),
+            )
         })?;
         for f in pk_filter(&model, &pk)? {
             up = up.filter(f);
         }
         if let Some(vc) = version {
-            let old = d.committed[vc].clone().filter(|v| !v.is_null()).ok_or_else(|| {
-                flush_error(&label, Error::InvalidState("its version is not loaded".into()))
-            })?;
+            let old = d.committed[vc]
+                .clone()
+                .filter(|v| !v.is_null())
+                .ok_or_else(|| {
+                    flush_error(
+                        &label,
+                        Error::InvalidState("its version is not loaded".into()),
+                    )
+                })?;
             if !changed.contains(&vc) {
                 let next = old.as_i64().unwrap_or(0) + 1;
                 let next = crate::validate::coerce(&model, vc, Value::Int8(next))?;
@@ -458,7 +476,10 @@ async fn delete(
         .iter()
         .map(|i| {
             i.read().pk_values().ok_or_else(|| {
-                flush_error(&i.describe(), Error::InvalidState("its primary key is unknown".into()))
+                flush_error(
+                    &i.describe(),
+                    Error::InvalidState("its primary key is unknown".into()),
+                )
             })
         })
         .collect::<Result<_>>()?;
@@ -467,7 +488,8 @@ async fn delete(
         let chunk = param_limit(tx.backend()) - 1;
         for (k, part) in keys.chunks(chunk).enumerate() {
             let insts = &rows[k * chunk..k * chunk + part.len()];
-            let del = Delete::from(model).filter(col.clone().in_list(part.iter().map(|v| v[0].clone())));
+            let del =
+                Delete::from(model).filter(col.clone().in_list(part.iter().map(|v| v[0].clone())));
             let stmt = del.compile_for(tx.backend())?.statement;
             let n = tx
                 .execute_statement(&stmt)

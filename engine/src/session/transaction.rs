@@ -157,7 +157,7 @@ impl Session {
             self.undo(frame);
         }
         for inst in std::mem::take(&mut self.new) {
-            self.to_transient(&inst, None);
+            self.make_transient(&inst, None);
         }
         for inst in std::mem::take(&mut self.deleted) {
             inst.write().marked_deleted = false;
@@ -199,7 +199,7 @@ impl Session {
             self.undo(f);
         }
         for inst in std::mem::take(&mut self.new) {
-            self.to_transient(&inst, None);
+            self.make_transient(&inst, None);
         }
         for inst in std::mem::take(&mut self.deleted) {
             inst.write().marked_deleted = false;
@@ -209,7 +209,7 @@ impl Session {
 
     fn undo(&mut self, frame: Frame) {
         for (inst, before) in frame.inserted.into_iter().rev() {
-            self.to_transient(&inst, Some(before));
+            self.make_transient(&inst, Some(before));
         }
         for inst in frame.deleted {
             let mut d = inst.write();
@@ -224,13 +224,13 @@ impl Session {
         }
         for inst in frame.added {
             if inst.state() == InstanceState::Pending {
-                self.to_transient(&inst, None);
+                self.make_transient(&inst, None);
             }
         }
     }
 
     /// Makes an instance of this session transient (out of the session, no key).
-    fn to_transient(&mut self, inst: &Instance, values: Option<Vec<Option<Value>>>) {
+    fn make_transient(&mut self, inst: &Instance, values: Option<Vec<Option<Value>>>) {
         let mut d = inst.write();
         if !self.owned(&d) {
             return;

@@ -314,16 +314,31 @@ mod tests {
         let m = models();
         assert_eq!(rank(&m), vec![1, 0]);
         let inserts = vec![
-            InsertNode { model: 0, links: vec![link(1)] },
-            InsertNode { model: 1, links: vec![] },
-            InsertNode { model: 0, links: vec![link(1)] },
+            InsertNode {
+                model: 0,
+                links: vec![link(1)],
+            },
+            InsertNode {
+                model: 1,
+                links: vec![],
+            },
+            InsertNode {
+                model: 0,
+                links: vec![link(1)],
+            },
         ];
         let p = plan(&m, &inserts, &[], &[]).unwrap();
         assert_eq!(
             p.steps,
             vec![
-                Step::Insert { model: 1, rows: vec![1] },
-                Step::Insert { model: 0, rows: vec![0, 2] },
+                Step::Insert {
+                    model: 1,
+                    rows: vec![1]
+                },
+                Step::Insert {
+                    model: 0,
+                    rows: vec![0, 2]
+                },
             ]
         );
     }
@@ -333,11 +348,26 @@ mod tests {
         let m = models();
         // 0 <- 1 <- 2 (boss links), and 3 <-> 4 in a cycle.
         let inserts = vec![
-            InsertNode { model: 1, links: vec![] },
-            InsertNode { model: 1, links: vec![link(0)] },
-            InsertNode { model: 1, links: vec![link(1)] },
-            InsertNode { model: 1, links: vec![link(4)] },
-            InsertNode { model: 1, links: vec![link(3)] },
+            InsertNode {
+                model: 1,
+                links: vec![],
+            },
+            InsertNode {
+                model: 1,
+                links: vec![link(0)],
+            },
+            InsertNode {
+                model: 1,
+                links: vec![link(1)],
+            },
+            InsertNode {
+                model: 1,
+                links: vec![link(4)],
+            },
+            InsertNode {
+                model: 1,
+                links: vec![link(3)],
+            },
         ];
         let p = plan(&m, &inserts, &[], &[]).unwrap();
         let inserts_only: Vec<_> = p
@@ -347,7 +377,10 @@ mod tests {
             .collect();
         assert_eq!(inserts_only.len(), 3);
         assert_eq!(
-            p.steps.iter().filter(|s| matches!(s, Step::PostUpdate { .. })).count(),
+            p.steps
+                .iter()
+                .filter(|s| matches!(s, Step::PostUpdate { .. }))
+                .count(),
             1
         );
         assert_eq!(p.deferred.iter().filter(|d| !d.is_empty()).count(), 1);
@@ -365,17 +398,35 @@ mod tests {
     fn deletes_children_first_in_reverse_rank() {
         let m = models();
         let deletes = vec![
-            DeleteNode { model: 1, parents: vec![] },
-            DeleteNode { model: 1, parents: vec![0] },
-            DeleteNode { model: 0, parents: vec![] },
+            DeleteNode {
+                model: 1,
+                parents: vec![],
+            },
+            DeleteNode {
+                model: 1,
+                parents: vec![0],
+            },
+            DeleteNode {
+                model: 0,
+                parents: vec![],
+            },
         ];
         let p = plan(&m, &[], &[], &deletes).unwrap();
         assert_eq!(
             p.steps,
             vec![
-                Step::Delete { model: 0, rows: vec![2] },
-                Step::Delete { model: 1, rows: vec![1] },
-                Step::Delete { model: 1, rows: vec![0] },
+                Step::Delete {
+                    model: 0,
+                    rows: vec![2]
+                },
+                Step::Delete {
+                    model: 1,
+                    rows: vec![1]
+                },
+                Step::Delete {
+                    model: 1,
+                    rows: vec![0]
+                },
             ]
         );
     }

@@ -244,7 +244,7 @@ impl Validators {
     }
 
     /// The value to write for a column: the custom type's `to_db`, coerced.
-    pub(crate) fn to_db(&self, model: &Model, col: usize, v: Value) -> Result<Value> {
+    pub(crate) fn db_value_of(&self, model: &Model, col: usize, v: Value) -> Result<Value> {
         match self.rules(model, col).and_then(|r| r.custom) {
             Some(ct) => self.db_value(model, col, &ct, v),
             None => coerce(model, col, v),
@@ -252,7 +252,7 @@ impl Validators {
     }
 
     /// The value an instance holds for a loaded database value.
-    pub(crate) fn from_db(&self, model: &Model, col: usize, v: Value) -> Result<Value> {
+    pub(crate) fn loaded_value(&self, model: &Model, col: usize, v: Value) -> Result<Value> {
         match self.rules(model, col).and_then(|r| r.custom) {
             Some(ct) => (ct.from_db)(v).map_err(|reason| {
                 invalid(model, col, &format!("custom type `{}`: {reason}", ct.name))

@@ -52,7 +52,11 @@ pub fn models() -> Models {
         .table("tags")
         .column(Column::new("kind", "text").primary_key())
         .column(Column::new("code", "integer").primary_key())
-        .column(Column::new("uid", "uuid").not_null().default_factory(|| Value::Uuid(uuid::Uuid::new_v4())))
+        .column(
+            Column::new("uid", "uuid")
+                .not_null()
+                .default_factory(|| Value::Uuid(uuid::Uuid::new_v4())),
+        )
         .column(Column::new("label", "text"))
         .build()
         .unwrap();
@@ -63,8 +67,14 @@ pub fn models() -> Models {
         .column(Column::new("version", "integer").not_null())
         .build()
         .unwrap();
-    meta.add_all([user.clone(), post.clone(), node.clone(), tag.clone(), doc.clone()])
-        .unwrap();
+    meta.add_all([
+        user.clone(),
+        post.clone(),
+        node.clone(),
+        tag.clone(),
+        doc.clone(),
+    ])
+    .unwrap();
     Models {
         meta,
         user,
@@ -104,7 +114,11 @@ impl Log {
 
     /// Statements since the last `take` that start with `prefix`.
     pub fn count(&self, prefix: &str) -> usize {
-        self.0.lock().iter().filter(|s| s.starts_with(prefix)).count()
+        self.0
+            .lock()
+            .iter()
+            .filter(|s| s.starts_with(prefix))
+            .count()
     }
 }
 
@@ -115,7 +129,10 @@ pub async fn seed_users(db: &Database, names: &[&str]) -> Vec<i64> {
         let row = db
             .fetch_one(
                 "INSERT INTO users (name, email) VALUES ($1, $2) RETURNING id",
-                &[Value::from(*n), Value::from(format!("{}@example.com", n.to_lowercase()))],
+                &[
+                    Value::from(*n),
+                    Value::from(format!("{}@example.com", n.to_lowercase())),
+                ],
             )
             .await
             .unwrap();

@@ -26,3 +26,7 @@ struct SqlDoctests;
 #[cfg(doctest)]
 #[doc = include_str!("../docs/types.md")]
 struct TypesDoctests;
+
+#[cfg(doctest)]
+#[doc = include_str!("../docs/session.md")]
+struct SessionDoctests;

@@ -1,7 +1,9 @@
 //! The identity map: one instance per (model, primary key) within a session.
 //!
-//! A [`moka`] cache holds the instances. With a capacity set, it evicts the
-//! least useful ones past it; an evicted instance is remembered weakly, so
+//! Without a capacity, a plain hash map holds the instances (the fastest hit,
+//! and a session costs nothing to create). With a capacity, a [`moka`] cache
+//! holds them and evicts the least useful ones past it; an evicted instance is
+//! remembered weakly, so
 //! that an instance still held elsewhere (by a script, or by the session
 //! itself because it has changes to flush) is found again and stays the one
 //! instance of its key. Instances with pending changes are never lost: the
@@ -74,43 +76,56 @@ impl IdentityKey {
 
 type Evicted = Arc<Mutex<HashMap<IdentityKey, Weak<RwLock<InstanceData>>>>>;
 
-/// The identity map of one session.
-pub(crate) struct IdentityMap {
-    cache: Cache<IdentityKey, Instance>,
-    evicted: Evicted,
-    capacity: Option<u64>,
+/// The identity map of one session: a plain map without a capacity, a moka
+/// cache (with the weak memory of evicted instances) with one.
+pub(crate) enum IdentityMap {
+    Unbounded(Mutex<HashMap<IdentityKey, Instance>>),
+    Bounded {
+        cache: Cache<IdentityKey, Instance>,
+        evicted: Evicted,
+        capacity: u64,
+    },
 }
 
 impl fmt::Debug for IdentityMap {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("IdentityMap")
-            .field("entries", &self.cache.entry_count())
-            .field("capacity", &self.capacity)
-            .finish()
+        match self {
+            Self::Unbounded(m) => write!(f, "IdentityMap({} entries)", m.lock().len()),
+            Self::Bounded {
+                cache, capacity, ..
+            } => write!(
+                f,
+                "IdentityMap({} entries, capacity {capacity})",
+                cache.entry_count()
+            ),
+        }
     }
 }
 
 impl IdentityMap {
     /// A map holding at most `capacity` instances strongly (`None`: no limit).
     pub(crate) fn new(capacity: Option<u64>) -> Self {
+        let Some(capacity) = capacity else {
+            return Self::Unbounded(Mutex::default());
+        };
         let evicted: Evicted = Arc::default();
         let sink = evicted.clone();
-        let mut builder = Cache::builder().eviction_listener(
-            move |k: Arc<IdentityKey>, v: Instance, cause: RemovalCause| {
-                if cause.was_evicted() {
-                    let mut ev = sink.lock();
-                    if ev.len() >= 4096 && ev.len().is_power_of_two() {
-                        ev.retain(|_, w| w.strong_count() > 0);
+        let cache = Cache::builder()
+            .max_capacity(capacity)
+            .eviction_listener(
+                move |k: Arc<IdentityKey>, v: Instance, cause: RemovalCause| {
+                    if cause.was_evicted() {
+                        let mut ev = sink.lock();
+                        if ev.len() >= 4096 && ev.len().is_power_of_two() {
+                            ev.retain(|_, w| w.strong_count() > 0);
+                        }
+                        ev.insert((*k).clone(), Arc::downgrade(&v.0));
                     }
-                    ev.insert((*k).clone(), Arc::downgrade(&v.0));
-                }
-            },
-        );
-        if let Some(c) = capacity {
-            builder = builder.max_capacity(c);
-        }
-        Self {
-            cache: builder.build(),
+                },
+            )
+            .build();
+        Self::Bounded {
+            cache,
             evicted,
             capacity,
         }
@@ -118,51 +133,80 @@ impl IdentityMap {
 
     /// The instance of `key`, if the session has it.
     pub(crate) fn get(&self, key: &IdentityKey) -> Option<Instance> {
-        if let Some(i) = self.cache.get(key) {
-            return Some(i);
+        match self {
+            Self::Unbounded(m) => m.lock().get(key).cloned(),
+            Self::Bounded { cache, evicted, .. } => {
+                if let Some(i) = cache.get(key) {
+                    return Some(i);
+                }
+                let weak = evicted.lock().remove(key)?;
+                let inst = Instance(weak.upgrade()?);
+                cache.insert(key.clone(), inst.clone());
+                Some(inst)
+            }
         }
-        self.capacity?;
-        let weak = self.evicted.lock().remove(key)?;
-        let inst = Instance(weak.upgrade()?);
-        self.cache.insert(key.clone(), inst.clone());
-        Some(inst)
     }
 
     pub(crate) fn insert(&self, key: IdentityKey, inst: Instance) {
-        if self.capacity.is_some() {
-            self.evicted.lock().remove(&key);
+        match self {
+            Self::Unbounded(m) => {
+                m.lock().insert(key, inst);
+            }
+            Self::Bounded { cache, evicted, .. } => {
+                evicted.lock().remove(&key);
+                cache.insert(key, inst);
+            }
         }
-        self.cache.insert(key, inst);
     }
 
     pub(crate) fn remove(&self, key: &IdentityKey) {
-        self.cache.invalidate(key);
-        if self.capacity.is_some() {
-            self.evicted.lock().remove(key);
+        match self {
+            Self::Unbounded(m) => {
+                m.lock().remove(key);
+            }
+            Self::Bounded { cache, evicted, .. } => {
+                cache.invalidate(key);
+                evicted.lock().remove(key);
+            }
         }
     }
 
     /// Every instance of the map that is still alive.
     pub(crate) fn instances(&self) -> Vec<Instance> {
-        let mut out: Vec<Instance> = self.cache.iter().map(|(_, v)| v).collect();
-        out.extend(
-            self.evicted
-                .lock()
-                .values()
-                .filter_map(|w| w.upgrade().map(Instance)),
-        );
-        out
+        match self {
+            Self::Unbounded(m) => m.lock().values().cloned().collect(),
+            Self::Bounded { cache, evicted, .. } => {
+                let mut out: Vec<Instance> = cache.iter().map(|(_, v)| v).collect();
+                out.extend(
+                    evicted
+                        .lock()
+                        .values()
+                        .filter_map(|w| w.upgrade().map(Instance)),
+                );
+                out
+            }
+        }
     }
 
     pub(crate) fn clear(&self) {
-        self.cache.invalidate_all();
-        self.cache.run_pending_tasks();
-        self.evicted.lock().clear();
+        match self {
+            Self::Unbounded(m) => m.lock().clear(),
+            Self::Bounded { cache, evicted, .. } => {
+                cache.invalidate_all();
+                cache.run_pending_tasks();
+                evicted.lock().clear();
+            }
+        }
     }
 
     /// Instances held strongly, after pending evictions have run.
     pub(crate) fn len(&self) -> u64 {
-        self.cache.run_pending_tasks();
-        self.cache.entry_count()
+        match self {
+            Self::Unbounded(m) => m.lock().len() as u64,
+            Self::Bounded { cache, .. } => {
+                cache.run_pending_tasks();
+                cache.entry_count()
+            }
+        }
     }
 }

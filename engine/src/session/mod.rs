@@ -634,3 +634,32 @@ fn key_of(model: &Model, values: Vec<Value>) -> Result<IdentityKey> {
         reason: "a primary key cannot be NULL".into(),
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The session and its futures can move between threads (tokio::spawn, Lua
+    /// coroutines on a multi-threaded runtime).
+    #[allow(dead_code)]
+    fn futures_are_send(s: &mut Session, m: &Model, i: &Instance) {
+        fn send<T: Send>(_: T) {}
+        send(s.flush());
+        send(s.commit());
+        send(s.rollback());
+        send(s.get(m, 1));
+        send(s.refresh(i));
+        send(s.merge(i));
+        send(s.begin_nested());
+        send(s.query(m).all());
+    }
+
+    #[test]
+    fn session_and_instances_are_send_and_sync() {
+        fn send<T: Send>() {}
+        fn sync<T: Send + Sync>() {}
+        send::<Session>();
+        sync::<Instance>();
+        sync::<Registry>();
+    }
+}

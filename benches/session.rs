@@ -197,6 +197,34 @@ fn postgres(c: &mut Criterion) {
             })
         })
     });
+    g.bench_function("core_insert_returning", |b| {
+        // The Core insert the session emits, without instances: the engine's share.
+        b.iter_custom(|iters| {
+            rt.block_on(async {
+                let mut total = Duration::ZERO;
+                for _ in 0..iters {
+                    let t = Instant::now();
+                    let ins =
+                        dbridge::engine::query::Insert::into(&user)
+                            .columns(["name", "n"])
+                            .expect("columns")
+                            .rows((0..ROWS).map(|i| {
+                                vec![Value::from(format!("user {i}")), Value::Int8(i as i64)]
+                            }))
+                            .expect("rows")
+                            .returning([user.col("id").expect("id")]);
+                    let mut tx = db.begin().await.expect("begin");
+                    let ids = dbridge::engine::query::Run::fetch_all(&ins, &mut tx)
+                        .await
+                        .expect("insert");
+                    tx.commit().await.expect("commit");
+                    assert_eq!(ids.len(), ROWS);
+                    total += t.elapsed();
+                }
+                total
+            })
+        })
+    });
     g.bench_function("sqlx_unnest_returning", |b| {
         let sql = format!(
             "INSERT INTO \"{table}\" (\"name\", \"n\") SELECT * FROM UNNEST($1::text[], $2::int8[]) RETURNING \"id\""

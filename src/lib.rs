@@ -34,3 +34,7 @@ struct TypesDoctests;
 #[cfg(doctest)]
 #[doc = include_str!("../docs/migrations.md")]
 struct MigrationsDoctests;
+
+#[cfg(doctest)]
+#[doc = include_str!("../docs/session.md")]
+struct SessionDoctests;

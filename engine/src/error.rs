@@ -297,6 +297,48 @@ pub enum Error {
         #[source]
         source: Option<Box<Error>>,
     },
+
+    /// A validator rejected a value, or a value could not be converted for its
+    /// column; the instance was left unchanged.
+    #[error("{message}")]
+    Validation {
+        /// The model concerned.
+        model: String,
+        /// The column concerned, if any.
+        column: Option<String>,
+        /// The whole message, naming the model and the column.
+        message: String,
+    },
+
+    /// An optimistic-concurrency check failed: an UPDATE or DELETE of a flushed
+    /// instance matched no row (changed by someone else, or deleted).
+    #[error("{0}")]
+    StaleData(String),
+
+    /// An event listener failed; `source` is its error. The kind is the source's.
+    #[error("listener `{listener}` for {event} failed{}: {source}", .instance.as_deref().map(|i| format!(" on {i}")).unwrap_or_default())]
+    Listener {
+        /// The event (`before_insert`...).
+        event: &'static str,
+        /// The listener's name.
+        listener: String,
+        /// The instance the event was for, if any (`User` instance #3).
+        instance: Option<String>,
+        /// The listener's error.
+        #[source]
+        source: Box<Error>,
+    },
+
+    /// A session flush failed on an instance; everything it did was rolled
+    /// back. The kind is the source's.
+    #[error("flush failed on {instance}: {source}")]
+    Flush {
+        /// The instance (`User` instance #3, pending).
+        instance: String,
+        /// What went wrong.
+        #[source]
+        source: Box<Error>,
+    },
 }
 
 impl Error {
@@ -316,13 +358,20 @@ impl Error {
             Self::InvalidState(_) => ErrorKind::InvalidState,
             Self::Schema { .. } => ErrorKind::Schema,
             Self::Migration { .. } => ErrorKind::Migration,
+            Self::Validation { .. } => ErrorKind::Validation,
+            Self::StaleData(_) => ErrorKind::StaleData,
+            Self::Listener { source, .. } | Self::Flush { source, .. } => source.kind(),
         }
     }
 
-    /// The database error behind this one, if it came from the server.
+    /// The database error behind this one, if it came from the server (also
+    /// through a flush or listener error).
     pub fn as_database_error(&self) -> Option<&DatabaseError> {
         match self {
             Self::Database(e) => Some(e),
+            Self::Listener { source, .. } | Self::Flush { source, .. } => {
+                source.as_database_error()
+            }
             _ => None,
         }
     }

@@ -19,6 +19,8 @@
 //!   parameters, row streams, [`Transaction`]s with savepoints and retries.
 //! - [`migrate`]: introspection, schema diff, DDL up and down, and the
 //!   migration runner.
+//! - [`events`] and [`validate`]: listeners, validators, custom types.
+//! - [`session`]: the ORM session: instances, identity map, unit of work.
 //!
 //! # Examples
 //!
@@ -46,10 +48,13 @@
 pub mod db;
 pub mod dialect;
 pub mod error;
+pub mod events;
 pub mod ident;
 pub mod migrate;
 pub mod query;
 pub mod schema;
+pub mod session;
+pub mod validate;
 pub mod value;
 
 pub use db::{

@@ -1,0 +1,441 @@
+//! [`Instance`]: a dynamic object of a runtime model, behind a shared handle.
+
+use std::fmt;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Weak};
+
+use parking_lot::{Mutex, RwLock, RwLockReadGuard, RwLockWriteGuard};
+
+use super::identity::IdentityKey;
+use super::registry::Registry;
+use super::state::InstanceState;
+use crate::error::{Error, Result};
+use crate::events::{Event, EventKind, Events};
+use crate::schema::{Model, schema_error};
+use crate::validate;
+use crate::value::Value;
+
+static LABELS: AtomicU64 = AtomicU64::new(1);
+
+/// The instances of a session whose persistent values changed: a strong
+/// reference, so that the identity map may evict everything else.
+#[derive(Default)]
+pub(crate) struct Tracker {
+    pub(crate) modified: Mutex<Vec<Instance>>,
+}
+
+/// What ties an instance to its session.
+#[derive(Clone)]
+pub(crate) struct Attachment {
+    pub(crate) session: u64,
+    pub(crate) tracker: Weak<Tracker>,
+    pub(crate) events: Events,
+}
+
+pub(crate) struct InstanceData {
+    pub(crate) model: Model,
+    /// Current values; `None` = not loaded (expired, deferred) or never set.
+    pub(crate) values: Vec<Option<Value>>,
+    /// The values as last loaded or flushed: what dirty tracking compares with.
+    pub(crate) committed: Vec<Option<Value>>,
+    pub(crate) state: InstanceState,
+    pub(crate) key: Option<IdentityKey>,
+    /// Foreign keys (by index in the model) whose value is another instance's key.
+    pub(crate) links: Vec<(usize, Instance)>,
+    pub(crate) registry: Option<Registry>,
+    pub(crate) attach: Option<Attachment>,
+    /// Already listed in the session's tracker.
+    pub(crate) modified: bool,
+    /// Marked for deletion at the next flush.
+    pub(crate) marked_deleted: bool,
+    pub(crate) label: u64,
+}
+
+impl InstanceData {
+    /// Whether column `i` differs from its committed value.
+    pub(crate) fn is_changed(&self, i: usize) -> bool {
+        match (&self.values[i], &self.committed[i]) {
+            (Some(v), Some(c)) => !v.same_as(c),
+            (Some(_), None) => true,
+            (None, _) => false,
+        }
+    }
+
+    /// Columns whose value differs from the committed one.
+    pub(crate) fn changed_columns(&self) -> Vec<usize> {
+        (0..self.values.len())
+            .filter(|&i| self.is_changed(i))
+            .collect()
+    }
+
+    pub(crate) fn describe(&self) -> String {
+        format!(
+            "`{}` instance #{} ({})",
+            self.model.name(),
+            self.label,
+            self.state
+        )
+    }
+
+    /// The primary key values, if all are known and not NULL.
+    pub(crate) fn pk_values(&self) -> Option<Vec<Value>> {
+        self.model
+            .primary_key()
+            .iter()
+            .map(|&i| self.values[i].clone().filter(|v| !v.is_null()))
+            .collect()
+    }
+
+    /// Forgets loaded values (not the primary key) and unflushed changes.
+    pub(crate) fn expire(&mut self) {
+        let pk = self.model.primary_key();
+        for i in 0..self.values.len() {
+            if !pk.contains(&i) {
+                self.values[i] = None;
+                self.committed[i] = None;
+            }
+        }
+        self.links.clear();
+        self.modified = false;
+    }
+
+    /// Makes the current values the committed ones.
+    pub(crate) fn commit_values(&mut self) {
+        self.committed.clone_from(&self.values);
+        self.modified = false;
+    }
+}
+
+/// An object of a [`Model`]: its column values, its [`InstanceState`] and the
+/// snapshot that dirty tracking compares with.
+///
+/// `Instance` is a shared handle (an `Arc` inside): clones are the same object,
+/// so that the session's identity map and a script can both hold it. Reading and
+/// assigning are synchronous; the session does the I/O.
+///
+/// # Examples
+///
+/// ```
+/// use dbridge_engine::schema::{Column, Model};
+/// use dbridge_engine::session::{Instance, InstanceState};
+/// use dbridge_engine::Value;
+/// let user = Model::builder("User")
+///     .column(Column::new("id", "bigint").primary_key())
+///     .column(Column::new("karma", "integer"))
+///     .build()?;
+/// let ada = Instance::new(&user);
+/// ada.set("karma", "41")?; // coerced to the column's type
+/// assert_eq!(ada.get("karma")?, Value::Int4(41));
+/// assert_eq!(ada.state(), InstanceState::Transient);
+/// let same = ada.clone();
+/// assert!(same.ptr_eq(&ada));
+/// # Ok::<(), dbridge_engine::Error>(())
+/// ```
+#[derive(Clone)]
+pub struct Instance(pub(crate) Arc<RwLock<InstanceData>>);
+
+impl fmt::Debug for Instance {
+    /// Shows the model, the state and the label, never the values.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let d = self.0.read();
+        write!(f, "Instance({} #{}, {})", d.model.name(), d.label, d.state)
+    }
+}
+
+impl Instance {
+    /// A new, transient instance with every column unset.
+    pub fn new(model: &Model) -> Self {
+        Self::build(model, None)
+    }
+
+    /// A new, transient instance whose assignments run the validators, custom
+    /// types and `set` listeners of `registry`.
+    pub fn with_registry(model: &Model, registry: &Registry) -> Self {
+        Self::build(model, Some(registry.clone()))
+    }
+
+    fn build(model: &Model, registry: Option<Registry>) -> Self {
+        let n = model.columns().len();
+        Self(Arc::new(RwLock::new(InstanceData {
+            model: model.clone(),
+            values: vec![None; n],
+            committed: vec![None; n],
+            state: InstanceState::Transient,
+            key: None,
+            links: Vec::new(),
+            registry,
+            attach: None,
+            modified: false,
+            marked_deleted: false,
+            label: LABELS.fetch_add(1, Ordering::Relaxed),
+        })))
+    }
+
+    /// A new, transient instance with values assigned in order (each through [`Instance::set`]).
+    ///
+    /// # Errors
+    /// As [`Instance::set`].
+    pub fn with_values<K: AsRef<str>, V: Into<Value>>(
+        model: &Model,
+        values: impl IntoIterator<Item = (K, V)>,
+    ) -> Result<Self> {
+        let inst = Self::new(model);
+        for (k, v) in values {
+            inst.set(k.as_ref(), v)?;
+        }
+        Ok(inst)
+    }
+
+    /// A persistent instance for a loaded row (values already converted).
+    pub(crate) fn loaded(model: &Model, values: Vec<Option<Value>>, key: IdentityKey) -> Self {
+        Self(Arc::new(RwLock::new(InstanceData {
+            model: model.clone(),
+            committed: values.clone(),
+            values,
+            state: InstanceState::Persistent,
+            key: Some(key),
+            links: Vec::new(),
+            registry: None,
+            attach: None,
+            modified: false,
+            marked_deleted: false,
+            label: LABELS.fetch_add(1, Ordering::Relaxed),
+        })))
+    }
+
+    pub(crate) fn read(&self) -> RwLockReadGuard<'_, InstanceData> {
+        self.0.read()
+    }
+
+    pub(crate) fn write(&self) -> RwLockWriteGuard<'_, InstanceData> {
+        self.0.write()
+    }
+
+    /// The model.
+    pub fn model(&self) -> Model {
+        self.0.read().model.clone()
+    }
+
+    /// The state.
+    pub fn state(&self) -> InstanceState {
+        self.0.read().state
+    }
+
+    /// Whether both handles are the same instance.
+    pub fn ptr_eq(&self, other: &Instance) -> bool {
+        Arc::ptr_eq(&self.0, &other.0)
+    }
+
+    /// A label for messages: "`User` instance #3 (pending)" (never values).
+    pub fn describe(&self) -> String {
+        self.0.read().describe()
+    }
+
+    /// Whether it is marked for deletion at the next flush.
+    pub fn is_marked_deleted(&self) -> bool {
+        self.0.read().marked_deleted
+    }
+
+    /// The value of a column. An unset column of a new instance reads as NULL.
+    ///
+    /// # Errors
+    /// [`Error::Schema`] for an unknown column; [`Error::InvalidState`] when
+    /// the column of a persistent instance is not loaded (expired, or
+    /// deferred): [`Session::refresh`](super::Session::refresh) loads it.
+    pub fn get(&self, name: &str) -> Result<Value> {
+        let d = self.0.read();
+        let col = d.model.column_index(name)?;
+        match &d.values[col] {
+            Some(v) => Ok(v.clone()),
+            None if matches!(d.state, InstanceState::Transient | InstanceState::Pending) => {
+                Ok(Value::Null)
+            }
+            None => Err(Error::InvalidState(format!(
+                "attribute `{}` of {} is not loaded (expired or deferred); refresh it through the session",
+                d.model.columns()[col].name(),
+                d.describe()
+            ))),
+        }
+    }
+
+    /// Whether the column's value is loaded (or set).
+    ///
+    /// # Errors
+    /// [`Error::Schema`] for an unknown column.
+    pub fn is_loaded(&self, name: &str) -> Result<bool> {
+        let d = self.0.read();
+        let col = d.model.column_index(name)?;
+        Ok(d.values[col].is_some())
+    }
+
+    /// Whether any loaded column was set to a value different from the
+    /// committed one (new instances: whether anything was set).
+    pub fn is_modified(&self) -> bool {
+        let d = self.0.read();
+        !d.links.is_empty() || (0..d.values.len()).any(|i| d.is_changed(i))
+    }
+
+    /// The names of the columns whose value differs from the committed one.
+    pub fn changed(&self) -> Vec<String> {
+        let d = self.0.read();
+        d.changed_columns()
+            .into_iter()
+            .map(|i| d.model.columns()[i].name().as_str().to_owned())
+            .collect()
+    }
+
+    /// The primary key values, once all are known.
+    pub fn primary_key(&self) -> Option<Vec<Value>> {
+        self.0.read().pk_values()
+    }
+
+    /// Assigns a column: the value is coerced to the column's type (or checked
+    /// by its custom type), validated, offered to the `set` listeners (which
+    /// may veto it), then stored. Setting a value equal to the committed one is
+    /// not a change.
+    ///
+    /// # Errors
+    /// [`Error::Schema`] for an unknown or generated column;
+    /// [`Error::TypeMismatch`] / [`Error::InvalidValue`] when the value cannot
+    /// be the column's type; [`Error::Validation`] when a validator or listener
+    /// rejects it; [`Error::InvalidState`] when changing the primary key of a
+    /// persistent instance. The instance is unchanged on error.
+    pub fn set(&self, name: &str, value: impl Into<Value>) -> Result<()> {
+        let (model, registry, events) = {
+            let d = self.0.read();
+            (
+                d.model.clone(),
+                d.registry.clone(),
+                d.attach.as_ref().map(|a| a.events.clone()),
+            )
+        };
+        let col = model.column_index(name)?;
+        let cdef = &model.columns()[col];
+        if cdef.generated().is_some() {
+            return Err(schema_error(
+                model.name().as_str(),
+                Some(name),
+                format!(
+                    "column `{}` of model `{}` is generated; the database computes it",
+                    cdef.name(),
+                    model.name()
+                ),
+            ));
+        }
+        let value = match &registry {
+            Some(r) => r.validators().assign(&model, col, value.into())?,
+            None => validate::coerce(&model, col, value.into())?,
+        };
+        let global = registry.as_ref().map(Registry::events);
+        if global.is_some_and(|e| e.has(EventKind::Set))
+            || events.as_ref().is_some_and(|e| e.has(EventKind::Set))
+        {
+            let old = self.0.read().values[col].clone();
+            let ev = Event {
+                kind: EventKind::Set,
+                instance: Some(self),
+                model: Some(&model),
+                attribute: Some(cdef.name().as_str()),
+                old: old.as_ref(),
+                new: Some(&value),
+            };
+            for e in global.into_iter().chain(events.as_ref()) {
+                e.dispatch(&ev, || self.describe())?;
+            }
+        }
+        self.store(col, value)
+    }
+
+    /// Stores a checked value and tells the session when a persistent
+    /// instance becomes modified.
+    pub(crate) fn store(&self, col: usize, value: Value) -> Result<()> {
+        let mut d = self.0.write();
+        let persistent = matches!(d.state, InstanceState::Persistent | InstanceState::Deleted);
+        if persistent
+            && d.model.columns()[col].is_primary_key()
+            && !d.values[col].as_ref().is_some_and(|v| v.same_as(&value))
+        {
+            return Err(Error::InvalidState(format!(
+                "the primary key of {} cannot change",
+                d.describe()
+            )));
+        }
+        d.values[col] = Some(value);
+        if d.state == InstanceState::Persistent && !d.modified && d.is_changed(col) {
+            self.mark_modified(&mut d);
+        }
+        Ok(())
+    }
+
+    pub(crate) fn mark_modified(&self, d: &mut InstanceData) {
+        d.modified = true;
+        if let Some(t) = d.attach.as_ref().and_then(|a| a.tracker.upgrade()) {
+            t.modified.lock().push(self.clone());
+        }
+    }
+
+    /// Makes a foreign key take the primary (or referenced) key of `target`,
+    /// now if it is known, else when the session flushes `target` (which then
+    /// goes first). `column` is any column of the foreign key.
+    ///
+    /// # Errors
+    /// [`Error::Schema`] when `column` is in no foreign key to `target`'s table.
+    pub fn set_reference(&self, column: &str, target: &Instance) -> Result<()> {
+        let model = self.model();
+        let target_model = target.model();
+        let col = model.column_index(column)?;
+        let fk = model
+            .foreign_keys()
+            .iter()
+            .position(|fk| fk.columns.contains(&col) && &fk.table == target_model.table())
+            .ok_or_else(|| {
+                schema_error(
+                    model.name().as_str(),
+                    Some(column),
+                    format!(
+                        "column `{}` of model `{}` is in no foreign key to table `{}`",
+                        model.columns()[col].name(),
+                        model.name(),
+                        target_model.table()
+                    ),
+                )
+            })?;
+        if let Some(values) = referenced_values(&model, fk, target)? {
+            let cols = model.foreign_keys()[fk].columns.clone();
+            for (c, v) in cols.into_iter().zip(values) {
+                self.store(c, v)?;
+            }
+            self.0.write().links.retain(|(f, _)| *f != fk);
+            return Ok(());
+        }
+        let mut d = self.0.write();
+        d.links.retain(|(f, _)| *f != fk);
+        d.links.push((fk, target.clone()));
+        if d.state == InstanceState::Persistent && !d.modified {
+            self.mark_modified(&mut d);
+        }
+        Ok(())
+    }
+}
+
+/// The values `target` gives foreign key `fk` of `model`, if all are known.
+pub(crate) fn referenced_values(
+    model: &Model,
+    fk: usize,
+    target: &Instance,
+) -> Result<Option<Vec<Value>>> {
+    let fk = &model.foreign_keys()[fk];
+    let t = target.read();
+    if !matches!(t.state, InstanceState::Persistent) {
+        return Ok(None);
+    }
+    let mut out = Vec::with_capacity(fk.ref_columns.len());
+    for rc in &fk.ref_columns {
+        let i = t.model.column_index(rc.as_str())?;
+        match &t.values[i] {
+            Some(v) if !v.is_null() => out.push(v.clone()),
+            _ => return Ok(None),
+        }
+    }
+    Ok(Some(out))
+}

@@ -1,0 +1,138 @@
+//! Rows into instances: through the identity map, so that a row already
+//! loaded gives back its instance, whose unflushed changes are kept.
+
+use super::identity::IdentityKey;
+use super::{Instance, InstanceState, Session};
+use crate::db::Row;
+use crate::dialect::Compile;
+use crate::error::{Error, Result};
+use crate::query::{OutputColumn, Select};
+use crate::schema::Model;
+use crate::value::Value;
+
+impl Session {
+    /// Runs a select of `model`'s columns in the session's transaction and
+    /// turns its rows into instances.
+    pub(crate) async fn fetch_instances(
+        &mut self,
+        model: &Model,
+        select: &Select,
+    ) -> Result<Vec<Instance>> {
+        let compiled = select.compile_for(self.db.backend())?;
+        let mut tx = self.take_tx().await?;
+        let rows = tx.fetch_all_statement(compiled.statement).await;
+        self.tx = Some(tx);
+        let rows = rows?;
+        let cols = column_map(model, &compiled.columns);
+        rows.into_iter()
+            .map(|r| self.load_row(model, &cols, r, false))
+            .collect()
+    }
+
+    /// The instance for a row (`cols`: the model column of each result column).
+    /// With `overwrite`, loaded values replace the instance's (a refresh);
+    /// otherwise only its unloaded columns are filled.
+    pub(crate) fn load_row(
+        &self,
+        model: &Model,
+        cols: &[Option<usize>],
+        row: Row,
+        overwrite: bool,
+    ) -> Result<Instance> {
+        let validators = self.opts.registry.validators();
+        let mut values: Vec<Option<Value>> = vec![None; model.columns().len()];
+        for (k, v) in row.into_values().into_iter().enumerate() {
+            if let Some(Some(i)) = cols.get(k) {
+                values[*i] = Some(validators.loaded_value(model, *i, v)?);
+            }
+        }
+        let pk: Option<Vec<Value>> = model
+            .primary_key()
+            .iter()
+            .map(|&i| values[i].clone())
+            .collect();
+        let key = pk
+            .and_then(|pk| IdentityKey::new(model, &pk))
+            .ok_or_else(|| {
+                Error::InvalidState(format!(
+                    "a query of model `{}` must select its primary key",
+                    model.name()
+                ))
+            })?;
+        if let Some(found) = self.map.get(&key) {
+            let mut d = found.write();
+            if matches!(d.state, InstanceState::Persistent | InstanceState::Deleted) {
+                for (i, v) in values.into_iter().enumerate() {
+                    if let Some(v) = v
+                        && (overwrite || d.values[i].is_none())
+                    {
+                        d.values[i] = Some(v.clone());
+                        d.committed[i] = Some(v);
+                    }
+                }
+                if overwrite {
+                    d.links.clear();
+                    d.modified = false;
+                }
+            }
+            drop(d);
+            return Ok(found);
+        }
+        let inst = Instance::loaded(model, values, key.clone());
+        self.attach(&mut inst.write());
+        self.map.insert(key, inst.clone());
+        Ok(inst)
+    }
+
+    /// Loads an instance's row again: every column (`all`) or the non-deferred ones.
+    pub(crate) async fn reload(&mut self, inst: &Instance, all: bool) -> Result<()> {
+        let (model, pk, owned, state) = {
+            let d = inst.read();
+            (d.model.clone(), d.pk_values(), self.owned(&d), d.state)
+        };
+        if !owned || state != InstanceState::Persistent {
+            return Err(Error::InvalidState(format!(
+                "{} is not persistent in this session",
+                inst.describe()
+            )));
+        }
+        let pk = pk.ok_or_else(|| {
+            Error::InvalidState(format!("{} has no primary key", inst.describe()))
+        })?;
+        let mut select = Select::from(&model);
+        for (i, c) in model.columns().iter().enumerate() {
+            if all || !c.is_deferred() {
+                select = select.column(model.col(c.name().as_str())?);
+            }
+            if model.primary_key().contains(&i) {
+                let pos = model
+                    .primary_key()
+                    .iter()
+                    .position(|&p| p == i)
+                    .unwrap_or(0);
+                select = select.filter(model.col(c.name().as_str())?.eq(pk[pos].clone()));
+            }
+        }
+        let compiled = select.compile_for(self.db.backend())?;
+        let mut tx = self.take_tx().await?;
+        let rows = tx.fetch_all_statement(compiled.statement).await;
+        self.tx = Some(tx);
+        let row = rows?.into_iter().next().ok_or(Error::NotFound)?;
+        let cols = column_map(&model, &compiled.columns);
+        self.load_row(&model, &cols, row, true)?;
+        Ok(())
+    }
+}
+
+/// The model column each result column reads, if any.
+pub(crate) fn column_map(model: &Model, columns: &[OutputColumn]) -> Vec<Option<usize>> {
+    columns
+        .iter()
+        .map(|c| {
+            c.origin
+                .as_ref()
+                .filter(|o| o.model.ptr_eq(model))
+                .map(|o| o.index)
+        })
+        .collect()
+}

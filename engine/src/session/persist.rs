@@ -1,0 +1,542 @@
+//! Carries out a flush plan: statements per step, keys and server defaults
+//! written back, instance events fired around each row.
+//!
+//! Inserts of one model go in one multi-row `INSERT ... RETURNING` per batch
+//! (`UNNEST` arrays on PostgreSQL past the bulk threshold): RETURNING gives
+//! back the primary key and every column the database filled in. Returned
+//! rows are matched to instances by primary key when the instances know it,
+//! else, for a generated integer key, in key order (the database numbers the
+//! rows in the order they are inserted); any other generated key is inserted
+//! row by row.
+
+use std::collections::HashMap;
+
+use super::flush::flush_error;
+use super::identity::IdentityKey;
+use super::instance::referenced_values;
+use super::unit_of_work::{Link, Plan, Row, Step};
+use super::{Instance, InstanceState, Session};
+use crate::db::Transaction;
+use crate::dialect::{Compile, param_limit};
+use crate::error::{Error, Result};
+use crate::events::EventKind;
+use crate::query::{Delete, Expr, Insert, Update};
+use crate::schema::Model;
+use crate::value::Value;
+
+/// The instances one flush writes.
+#[derive(Default)]
+pub(crate) struct Work {
+    pub(crate) inserts: Vec<Instance>,
+    pub(crate) updates: Vec<Instance>,
+    pub(crate) deletes: Vec<Instance>,
+}
+
+pub(crate) async fn run(
+    s: &mut Session,
+    tx: &mut Transaction,
+    work: &Work,
+    plan: Plan,
+) -> Result<()> {
+    for step in &plan.steps {
+        match step {
+            Step::Insert { model, rows } => {
+                let rows: Vec<(&Instance, &[usize])> = rows
+                    .iter()
+                    .map(|&r| (&work.inserts[r], plan.deferred[r].as_slice()))
+                    .collect();
+                insert(s, tx, &plan.models[*model], &rows).await?;
+            }
+            Step::Update(u) => update(s, tx, &work.updates[*u]).await?,
+            Step::PostUpdate { row, links } => {
+                let inst = match row {
+                    Row::Insert(i) => &work.inserts[*i],
+                    Row::Update(u) => &work.updates[*u],
+                };
+                post_update(tx, inst, links, &work.inserts)
+                    .await
+                    .map_err(|e| flush_error(&inst.describe(), e))?;
+            }
+            Step::Delete { model, rows } => {
+                let rows: Vec<&Instance> = rows.iter().map(|&r| &work.deletes[r]).collect();
+                delete(s, tx, &plan.models[*model], &rows).await?;
+            }
+        }
+    }
+    Ok(())
+}
+
+fn batch_label(rows: &[&Instance]) -> String {
+    match rows {
+        [] => String::new(),
+        [one] => one.describe(),
+        [first, rest @ ..] => format!("{} and {} more", first.describe(), rest.len()),
+    }
+}
+
+fn name(model: &Model, i: usize) -> &str {
+    model.columns()[i].name().as_str()
+}
+
+fn pk_filter(model: &Model, values: &[Value]) -> Result<Vec<Expr>> {
+    model
+        .primary_key()
+        .iter()
+        .zip(values)
+        .map(|(&i, v)| Ok(model.col(name(model, i))?.eq(v.clone())))
+        .collect()
+}
+
+/// One row to insert: its instance and its values for the database.
+struct Prepared<'a> {
+    inst: &'a Instance,
+    row: Vec<Value>,
+}
+
+/// Fills foreign keys, version, client defaults; returns the columns left to
+/// the database and the row.
+fn prepare_insert(
+    s: &Session,
+    model: &Model,
+    inst: &Instance,
+    deferred: &[usize],
+) -> Result<(Vec<bool>, Vec<Value>)> {
+    let validators = s.opts.registry.validators();
+    let mut d = inst.write();
+    let mut null_cols = Vec::new();
+    for (fk, target) in std::mem::take(&mut d.links) {
+        let cols = &model.foreign_keys()[fk].columns;
+        if deferred.contains(&fk) {
+            null_cols.extend(cols.iter().copied());
+            continue;
+        }
+        let values = referenced_values(model, fk, &target)?
+            .ok_or_else(|| Error::InvalidState(format!("{} has no key yet", target.describe())))?;
+        for (&c, v) in cols.iter().zip(values) {
+            d.values[c] = Some(v);
+        }
+    }
+    if let Some(vc) = s.opts.registry.version_of(model)
+        && d.values[vc].as_ref().is_none_or(Value::is_null)
+    {
+        d.values[vc] = Some(crate::validate::coerce(model, vc, Value::Int8(1))?);
+    }
+    let columns = model.columns();
+    for (i, c) in columns.iter().enumerate() {
+        if d.values[i].is_none()
+            && c.generated().is_none()
+            && let Some(f) = c.default_factory()
+        {
+            let v = validators.db_value_of(model, i, f())?;
+            let v = validators.loaded_value(model, i, v)?;
+            d.values[i] = Some(v);
+        }
+    }
+    let mut omitted = vec![false; columns.len()];
+    let mut row = Vec::with_capacity(columns.len());
+    for (i, c) in columns.iter().enumerate() {
+        if c.generated().is_some() {
+            omitted[i] = true;
+        } else if null_cols.contains(&i) {
+            row.push(Value::Null);
+        } else {
+            match &d.values[i] {
+                Some(v) => row.push(validators.db_value_of(model, i, v.clone())?),
+                None if c.is_server_generated() => omitted[i] = true,
+                None => row.push(Value::Null),
+            }
+        }
+    }
+    for (i, c) in columns.iter().enumerate() {
+        // What the insert writes as NULL is known: the instance reads NULL.
+        if (null_cols.contains(&i) || d.values[i].is_none())
+            && c.generated().is_none()
+            && !omitted[i]
+        {
+            d.values[i] = Some(Value::Null);
+        }
+    }
+    Ok((omitted, row))
+}
+
+async fn insert(
+    s: &mut Session,
+    tx: &mut Transaction,
+    model: &Model,
+    rows: &[(&Instance, &[usize])],
+) -> Result<()> {
+    for (inst, _) in rows {
+        s.fire_for(EventKind::BeforeInsert, inst, model)?;
+    }
+    // Rows grouped by the columns they leave to the database.
+    let mut groups: Vec<(Vec<bool>, Vec<Prepared<'_>>)> = Vec::new();
+    for (inst, deferred) in rows {
+        let (omitted, row) = prepare_insert(s, model, inst, deferred)
+            .map_err(|e| flush_error(&inst.describe(), e))?;
+        match groups.iter_mut().find(|(o, _)| *o == omitted) {
+            Some((_, g)) => g.push(Prepared { inst, row }),
+            None => groups.push((omitted, vec![Prepared { inst, row }])),
+        }
+    }
+    let pk = model.primary_key();
+    for (omitted, group) in groups {
+        let pk_known = pk.iter().all(|&i| !omitted[i]);
+        let by_order = !pk_known && pk.len() == 1 && model.columns()[pk[0]].sql_type().is_integer();
+        if pk_known || by_order {
+            insert_group(s, tx, model, &omitted, group, pk_known).await?;
+        } else {
+            for p in group {
+                insert_group(s, tx, model, &omitted, vec![p], false).await?;
+            }
+        }
+    }
+    for (inst, _) in rows {
+        s.fire_for(EventKind::AfterInsert, inst, model)?;
+    }
+    Ok(())
+}
+
+async fn insert_group(
+    s: &mut Session,
+    tx: &mut Transaction,
+    model: &Model,
+    omitted: &[bool],
+    group: Vec<Prepared<'_>>,
+    pk_known: bool,
+) -> Result<()> {
+    let columns = model.columns();
+    let names: Vec<&str> = (0..columns.len())
+        .filter(|&i| !omitted[i])
+        .map(|i| name(model, i))
+        .collect();
+    // Returned: the key unless known, and what the database fills in.
+    // (with the key, to match the rows to the instances).
+    let returned: Vec<usize> = if omitted.iter().any(|&o| o) || !pk_known {
+        (0..columns.len())
+            .filter(|&i| omitted[i] || columns[i].is_primary_key())
+            .collect()
+    } else {
+        Vec::new()
+    };
+    let instances: Vec<&Instance> = group.iter().map(|p| p.inst).collect();
+    let label = || batch_label(&instances);
+    let mut ins = Insert::into(model)
+        .columns(names)
+        .map_err(|e| flush_error(&label(), e))?;
+    ins = ins
+        .rows(group.into_iter().map(|p| p.row))
+        .map_err(|e| flush_error(&label(), e))?;
+    if !returned.is_empty() {
+        let exprs = returned
+            .iter()
+            .map(|&i| model.col(name(model, i)))
+            .collect::<Result<Vec<_>>>()?;
+        ins = ins.returning(exprs);
+    }
+    let compiled = ins
+        .compile_batches(tx.backend())
+        .map_err(|e| flush_error(&label(), e))?;
+    let mut out_rows = Vec::new();
+    for c in compiled {
+        if returned.is_empty() {
+            tx.execute_statement(&c.statement)
+                .await
+                .map_err(|e| flush_error(&label(), e))?;
+        } else {
+            let rows = tx
+                .fetch_all_statement(c.statement)
+                .await
+                .map_err(|e| flush_error(&label(), e))?;
+            out_rows.extend(rows.into_iter().map(crate::db::Row::into_values));
+        }
+    }
+    let validators = s.opts.registry.validators().clone();
+    let mut returned_values: Vec<Option<Vec<Value>>> = vec![None; instances.len()];
+    if !returned.is_empty() {
+        if out_rows.len() != instances.len() {
+            return Err(flush_error(
+                &label(),
+                Error::InvalidState(format!(
+                    "the insert returned {} row(s) for {} instance(s)",
+                    out_rows.len(),
+                    instances.len()
+                )),
+            ));
+        }
+        if pk_known {
+            let mut index: HashMap<IdentityKey, usize> = HashMap::with_capacity(instances.len());
+            for (k, inst) in instances.iter().enumerate() {
+                if let Some(key) = inst
+                    .read()
+                    .pk_values()
+                    .and_then(|v| IdentityKey::new(model, &v))
+                {
+                    index.insert(key, k);
+                }
+            }
+            for row in out_rows {
+                let pk_vals: Vec<Value> = model
+                    .primary_key()
+                    .iter()
+                    .map(|&i| {
+                        let pos = returned.iter().position(|&r| r == i);
+                        let v = pos.map(|p| row[p].clone()).unwrap_or(Value::Null);
+                        validators.loaded_value(model, i, v)
+                    })
+                    .collect::<Result<_>>()?;
+                let k = IdentityKey::new(model, &pk_vals).and_then(|key| index.get(&key).copied());
+                match k {
+                    Some(k) => returned_values[k] = Some(row),
+                    None => {
+                        return Err(flush_error(
+                            &label(),
+                            Error::InvalidState("the insert returned an unknown key".into()),
+                        ));
+                    }
+                }
+            }
+        } else {
+            let pos = returned
+                .iter()
+                .position(|&r| columns[r].is_primary_key())
+                .unwrap_or(0);
+            out_rows.sort_by_key(|r| r[pos].as_i64().unwrap_or(i64::MIN));
+            for (k, row) in out_rows.into_iter().enumerate() {
+                returned_values[k] = Some(row);
+            }
+        }
+    }
+    for (inst, row) in instances.iter().zip(returned_values) {
+        let mut d = inst.write();
+        if let Some(row) = row {
+            for (&i, v) in returned.iter().zip(row) {
+                d.values[i] = Some(validators.loaded_value(model, i, v)?);
+            }
+        }
+        d.commit_values();
+        d.state = InstanceState::Persistent;
+        let key = d
+            .pk_values()
+            .and_then(|v| IdentityKey::new(model, &v))
+            .ok_or_else(|| {
+                flush_error(
+                    &d.describe(),
+                    Error::InvalidState("its primary key is unknown after the insert".into()),
+                )
+            })?;
+        d.key = Some(key.clone());
+        drop(d);
+        s.map.insert(key, (*inst).clone());
+    }
+    Ok(())
+}
+
+async fn update(s: &mut Session, tx: &mut Transaction, inst: &Instance) -> Result<()> {
+    let model = inst.model();
+    s.fire_for(EventKind::BeforeUpdate, inst, &model)?;
+    let label = inst.describe();
+    let validators = s.opts.registry.validators().clone();
+    let version = s.opts.registry.version_of(&model);
+    let (stmt, written) = {
+        let mut d = inst.write();
+        let mut keep = Vec::new();
+        for (fk, target) in std::mem::take(&mut d.links) {
+            match referenced_values(&model, fk, &target)? {
+                Some(values) => {
+                    for (&c, v) in model.foreign_keys()[fk].columns.iter().zip(values) {
+                        d.values[c] = Some(v);
+                    }
+                }
+                None => keep.push((fk, target)),
+            }
+        }
+        d.links = keep;
+        let changed = d.changed_columns();
+        if changed.is_empty() {
+            d.modified = false;
+            return Ok(());
+        }
+        let mut up = Update::table(&model);
+        let mut written = Vec::with_capacity(changed.len() + 1);
+        for &i in &changed {
+            let v = d.values[i].clone().unwrap_or(Value::Null);
+            up = up.set(
+                name(&model, i),
+                validators.db_value_of(&model, i, v.clone())?,
+            )?;
+            written.push((i, v));
+        }
+        let pk = d.pk_values().ok_or_else(|| {
+            flush_error(
+                &label,
+                Error::InvalidState("its primary key is unknown".into()),
+            )
+        })?;
+        for f in pk_filter(&model, &pk)? {
+            up = up.filter(f);
+        }
+        if let Some(vc) = version {
+            let old = d.committed[vc]
+                .clone()
+                .filter(|v| !v.is_null())
+                .ok_or_else(|| {
+                    flush_error(
+                        &label,
+                        Error::InvalidState("its version is not loaded".into()),
+                    )
+                })?;
+            if !changed.contains(&vc) {
+                let next = old.as_i64().unwrap_or(0) + 1;
+                let next = crate::validate::coerce(&model, vc, Value::Int8(next))?;
+                up = up.set(name(&model, vc), next.clone())?;
+                written.push((vc, next));
+            }
+            up = up.filter(model.col(name(&model, vc))?.eq(old));
+        }
+        (up.compile_for(tx.backend())?.statement, written)
+    };
+    let n = tx
+        .execute_statement(&stmt)
+        .await
+        .map_err(|e| flush_error(&label, e))?;
+    if n == 0 {
+        return Err(Error::StaleData(format!(
+            "the UPDATE of {label} matched no row: it was deleted{} by someone else",
+            if version.is_some() { " or changed" } else { "" }
+        )));
+    }
+    {
+        let mut d = inst.write();
+        for (i, v) in written {
+            d.values[i] = Some(v.clone());
+            d.committed[i] = Some(v);
+        }
+        for (i, c) in model.columns().iter().enumerate() {
+            if c.generated().is_some() {
+                d.values[i] = None;
+                d.committed[i] = None;
+            }
+        }
+        d.modified = false;
+    }
+    s.fire_for(EventKind::AfterUpdate, inst, &model)
+}
+
+async fn post_update(
+    tx: &mut Transaction,
+    inst: &Instance,
+    links: &[Link],
+    inserts: &[Instance],
+) -> Result<()> {
+    let model = inst.model();
+    let mut up = Update::table(&model);
+    let mut written = Vec::new();
+    for l in links {
+        let values = referenced_values(&model, l.fk, &inserts[l.target])?.ok_or_else(|| {
+            Error::InvalidState(format!("{} has no key yet", inserts[l.target].describe()))
+        })?;
+        for (&c, v) in model.foreign_keys()[l.fk].columns.iter().zip(values) {
+            up = up.set(name(&model, c), v.clone())?;
+            written.push((c, v));
+        }
+    }
+    let pk = inst
+        .primary_key()
+        .ok_or_else(|| Error::InvalidState("its primary key is unknown".into()))?;
+    for f in pk_filter(&model, &pk)? {
+        up = up.filter(f);
+    }
+    let stmt = up.compile_for(tx.backend())?.statement;
+    if tx.execute_statement(&stmt).await? == 0 {
+        return Err(Error::StaleData(format!(
+            "the post-update of {} matched no row",
+            inst.describe()
+        )));
+    }
+    let mut d = inst.write();
+    for (c, v) in written {
+        d.values[c] = Some(v.clone());
+        d.committed[c] = Some(v);
+    }
+    d.links.clear();
+    Ok(())
+}
+
+async fn delete(
+    s: &mut Session,
+    tx: &mut Transaction,
+    model: &Model,
+    rows: &[&Instance],
+) -> Result<()> {
+    for inst in rows {
+        s.fire_for(EventKind::BeforeDelete, inst, model)?;
+    }
+    let version = s.opts.registry.version_of(model);
+    let keys: Vec<Vec<Value>> = rows
+        .iter()
+        .map(|i| {
+            i.read().pk_values().ok_or_else(|| {
+                flush_error(
+                    &i.describe(),
+                    Error::InvalidState("its primary key is unknown".into()),
+                )
+            })
+        })
+        .collect::<Result<_>>()?;
+    if model.primary_key().len() == 1 && version.is_none() {
+        let col = model.col(name(model, model.primary_key()[0]))?;
+        let chunk = param_limit(tx.backend()) - 1;
+        for (k, part) in keys.chunks(chunk).enumerate() {
+            let insts = &rows[k * chunk..k * chunk + part.len()];
+            let del =
+                Delete::from(model).filter(col.clone().in_list(part.iter().map(|v| v[0].clone())));
+            let stmt = del.compile_for(tx.backend())?.statement;
+            let n = tx
+                .execute_statement(&stmt)
+                .await
+                .map_err(|e| flush_error(&batch_label(insts), e))?;
+            if n != part.len() as u64 {
+                return Err(Error::StaleData(format!(
+                    "the DELETE of {} matched {n} row(s) instead of {}: rows were deleted by someone else",
+                    batch_label(insts),
+                    part.len()
+                )));
+            }
+        }
+    } else {
+        for (inst, pk) in rows.iter().zip(&keys) {
+            let mut del = Delete::from(model);
+            for f in pk_filter(model, pk)? {
+                del = del.filter(f);
+            }
+            if let Some(vc) = version {
+                let old = inst.read().committed[vc].clone().unwrap_or(Value::Null);
+                del = del.filter(model.col(name(model, vc))?.eq(old));
+            }
+            let stmt = del.compile_for(tx.backend())?.statement;
+            let n = tx
+                .execute_statement(&stmt)
+                .await
+                .map_err(|e| flush_error(&inst.describe(), e))?;
+            if n == 0 {
+                return Err(Error::StaleData(format!(
+                    "the DELETE of {} matched no row: it was deleted{} by someone else",
+                    inst.describe(),
+                    if version.is_some() { " or changed" } else { "" }
+                )));
+            }
+        }
+    }
+    for inst in rows {
+        {
+            let mut d = inst.write();
+            d.state = InstanceState::Deleted;
+            d.marked_deleted = false;
+            if let Some(k) = &d.key {
+                s.map.remove(k);
+            }
+        }
+        s.fire_for(EventKind::AfterDelete, inst, model)?;
+    }
+    Ok(())
+}

@@ -1,0 +1,212 @@
+//! [`SessionQuery`]: a select of a model whose rows come back as instances.
+
+use std::fmt;
+
+use super::{Instance, Session};
+use crate::error::{Error, Result};
+use crate::query::{Expr, OrderBy, Select, TableRef, func};
+use crate::schema::Model;
+
+/// A query of one model through a session: the Core [`Select`] of the model's
+/// (non-deferred) columns, with filters, joins, order, limits; its rows are
+/// instances from the identity map. Autoflushes first unless turned off.
+///
+/// # Examples
+///
+/// ```no_run
+/// # async fn demo(s: &mut dbridge_engine::session::Session, user: &dbridge_engine::schema::Model) -> dbridge_engine::Result<()> {
+/// let top = s.query(user)
+///     .filter(user.col("karma")?.gt(0))
+///     .order_by(user.col("karma")?.desc())
+///     .limit(10)
+///     .all()
+///     .await?;
+/// # Ok(()) }
+/// ```
+pub struct SessionQuery<'s> {
+    session: &'s mut Session,
+    model: Model,
+    select: Select,
+    autoflush: bool,
+}
+
+impl fmt::Debug for SessionQuery<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SessionQuery")
+            .field("model", &self.model)
+            .field("select", &self.select)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Session {
+    /// A query of `model` returning instances.
+    pub fn query(&mut self, model: &Model) -> SessionQuery<'_> {
+        let columns: Vec<Expr> = model
+            .all_columns()
+            .into_iter()
+            .zip(model.columns())
+            .filter(|(_, c)| !c.is_deferred())
+            .map(|(e, _)| e)
+            .collect();
+        let autoflush = self.opts.autoflush;
+        SessionQuery {
+            session: self,
+            model: model.clone(),
+            select: Select::from(model).columns(columns),
+            autoflush,
+        }
+    }
+
+    /// Runs a Core select of `model`'s columns and returns its rows as
+    /// instances (autoflushing first when autoflush is on). Columns of other
+    /// tables are ignored; the primary key must be among the columns.
+    ///
+    /// # Errors
+    /// Compile and database errors; [`Error::InvalidState`] without the key.
+    pub async fn fetch_select(&mut self, model: &Model, select: &Select) -> Result<Vec<Instance>> {
+        if self.opts.autoflush {
+            self.flush().await?;
+        }
+        self.fetch_instances(model, select).await
+    }
+}
+
+impl SessionQuery<'_> {
+    /// Adds a WHERE condition (several are ANDed).
+    pub fn filter(mut self, cond: Expr) -> Self {
+        self.select = self.select.filter(cond);
+        self
+    }
+
+    /// `WHERE model.name = value`
+    ///
+    /// # Errors
+    /// [`Error::Schema`] for an unknown column.
+    pub fn filter_by(mut self, name: &str, value: impl Into<Expr>) -> Result<Self> {
+        self.select = self.select.filter_by(name, value)?;
+        Ok(self)
+    }
+
+    /// Adds an ORDER BY term.
+    pub fn order_by(mut self, term: impl Into<OrderBy>) -> Self {
+        self.select = self.select.order_by(term);
+        self
+    }
+
+    /// `LIMIT n`
+    pub fn limit(mut self, n: u64) -> Self {
+        self.select = self.select.limit(n);
+        self
+    }
+
+    /// `OFFSET n`
+    pub fn offset(mut self, n: u64) -> Self {
+        self.select = self.select.offset(n);
+        self
+    }
+
+    /// `INNER JOIN table ON cond` (to filter by another table).
+    pub fn join(mut self, table: impl Into<TableRef>, on: Expr) -> Self {
+        self.select = self.select.join(table, on);
+        self
+    }
+
+    /// `LEFT OUTER JOIN table ON cond`
+    pub fn left_join(mut self, table: impl Into<TableRef>, on: Expr) -> Self {
+        self.select = self.select.left_join(table, on);
+        self
+    }
+
+    /// `DISTINCT`
+    pub fn distinct(mut self) -> Self {
+        self.select = self.select.distinct();
+        self
+    }
+
+    /// `FOR UPDATE` (PostgreSQL).
+    pub fn for_update(mut self) -> Self {
+        self.select = self.select.for_update();
+        self
+    }
+
+    /// Changes the Core select directly.
+    pub fn map_select(mut self, f: impl FnOnce(Select) -> Select) -> Self {
+        self.select = f(self.select);
+        self
+    }
+
+    /// Skips the autoflush for this query.
+    pub fn no_autoflush(mut self) -> Self {
+        self.autoflush = false;
+        self
+    }
+
+    /// The Core select this query runs.
+    pub fn select(&self) -> &Select {
+        &self.select
+    }
+
+    /// Runs the query; returns every instance.
+    ///
+    /// # Errors
+    /// Flush, compile and database errors.
+    pub async fn all(self) -> Result<Vec<Instance>> {
+        if self.autoflush {
+            self.session.flush().await?;
+        }
+        self.session
+            .fetch_instances(&self.model, &self.select)
+            .await
+    }
+
+    /// The first instance, if any (adds `LIMIT 1`).
+    ///
+    /// # Errors
+    /// As [`SessionQuery::all`].
+    pub async fn first(self) -> Result<Option<Instance>> {
+        Ok(self.limit(1).all().await?.into_iter().next())
+    }
+
+    /// The only instance.
+    ///
+    /// # Errors
+    /// [`Error::NotFound`] for none, [`Error::MultipleRows`] for several.
+    pub async fn one(self) -> Result<Instance> {
+        self.one_or_none().await?.ok_or(Error::NotFound)
+    }
+
+    /// The only instance, or `None`.
+    ///
+    /// # Errors
+    /// [`Error::MultipleRows`] for several.
+    pub async fn one_or_none(self) -> Result<Option<Instance>> {
+        let mut rows = self.limit(2).all().await?;
+        match rows.len() {
+            0 => Ok(None),
+            1 => Ok(rows.pop()),
+            _ => Err(Error::MultipleRows),
+        }
+    }
+
+    /// The number of rows the query matches.
+    ///
+    /// # Errors
+    /// Flush, compile and database errors.
+    pub async fn count(self) -> Result<i64> {
+        if self.autoflush {
+            self.session.flush().await?;
+        }
+        let sub = self.select.subquery("counted")?;
+        let q = Select::from(sub).column(func::count_star().label("n")?);
+        let stmt = crate::dialect::compile(&q, self.session.db.backend())?;
+        let mut tx = self.session.take_tx().await?;
+        let rows = tx.fetch_all_statement(stmt).await;
+        self.session.tx = Some(tx);
+        let rows = rows?;
+        rows.first()
+            .and_then(|r| r.values().first())
+            .and_then(crate::value::Value::as_i64)
+            .ok_or(Error::NotFound)
+    }
+}

@@ -1,0 +1,142 @@
+//! Shared fixtures for the session tests: models, tables, a statement log.
+#![allow(dead_code, unused_imports)]
+
+use std::sync::Arc;
+
+use dbridge_engine::schema::{Column, ForeignKey, Metadata, Model, ReferentialAction};
+use dbridge_engine::session::{Instance, Registry, Session, SessionOptions};
+use dbridge_engine::{Database, SqlType, Value};
+use parking_lot::Mutex;
+
+pub struct Models {
+    pub meta: Metadata,
+    pub user: Model,
+    pub post: Model,
+    pub node: Model,
+    pub tag: Model,
+    pub doc: Model,
+}
+
+pub fn models() -> Models {
+    let meta = Metadata::new();
+    let user = Model::builder("User")
+        .table("users")
+        .column(Column::new("id", SqlType::Int8).primary_key())
+        .column(Column::new("name", "text").not_null())
+        .column(Column::new("email", "text").unique())
+        .column(Column::new("karma", "integer").not_null().default(0))
+        .column(Column::new("bio", "text").deferred())
+        .build()
+        .unwrap();
+    let post = Model::builder("Post")
+        .table("posts")
+        .column(Column::new("id", SqlType::Int8).primary_key())
+        .column(
+            Column::new("author_id", SqlType::Int8)
+                .not_null()
+                .references("users", "id")
+                .on_delete(ReferentialAction::Cascade),
+        )
+        .column(Column::new("title", "text").not_null())
+        .build()
+        .unwrap();
+    let node = Model::builder("Node")
+        .table("nodes")
+        .column(Column::new("id", SqlType::Int8).primary_key())
+        .column(Column::new("parent_id", SqlType::Int8).references("nodes", "id"))
+        .column(Column::new("buddy_id", SqlType::Int8).references("nodes", "id"))
+        .column(Column::new("label", "text"))
+        .build()
+        .unwrap();
+    let tag = Model::builder("Tag")
+        .table("tags")
+        .column(Column::new("kind", "text").primary_key())
+        .column(Column::new("code", "integer").primary_key())
+        .column(
+            Column::new("uid", "uuid")
+                .not_null()
+                .default_factory(|| Value::Uuid(uuid::Uuid::new_v4())),
+        )
+        .column(Column::new("label", "text"))
+        .build()
+        .unwrap();
+    let doc = Model::builder("Doc")
+        .table("docs")
+        .column(Column::new("id", SqlType::Int8).primary_key())
+        .column(Column::new("body", "text"))
+        .column(Column::new("version", "integer").not_null())
+        .build()
+        .unwrap();
+    meta.add_all([
+        user.clone(),
+        post.clone(),
+        node.clone(),
+        tag.clone(),
+        doc.clone(),
+    ])
+    .unwrap();
+    Models {
+        meta,
+        user,
+        post,
+        node,
+        tag,
+        doc,
+    }
+}
+
+pub async fn setup(db: &Database) -> Models {
+    let m = models();
+    m.meta.create_all(db).await.unwrap();
+    m
+}
+
+/// Every statement the database runs, as SQL text.
+#[derive(Clone, Default)]
+pub struct Log(Arc<Mutex<Vec<String>>>);
+
+impl Log {
+    pub fn attach(db: &Database) -> Self {
+        let log = Log::default();
+        let sink = log.0.clone();
+        db.on_statement(Arc::new(move |ev| sink.lock().push(ev.sql.to_string())));
+        log
+    }
+
+    /// The statements since the last call.
+    pub fn take(&self) -> Vec<String> {
+        std::mem::take(&mut *self.0.lock())
+    }
+
+    pub fn clear(&self) {
+        self.0.lock().clear();
+    }
+
+    /// Statements since the last `take` that start with `prefix`.
+    pub fn count(&self, prefix: &str) -> usize {
+        self.0
+            .lock()
+            .iter()
+            .filter(|s| s.starts_with(prefix))
+            .count()
+    }
+}
+
+/// Inserts users straight through SQL; returns their ids.
+pub async fn seed_users(db: &Database, names: &[&str]) -> Vec<i64> {
+    let mut ids = Vec::new();
+    for n in names {
+        let row = db
+            .fetch_one(
+                "INSERT INTO users (name, email) VALUES ($1, $2) RETURNING id",
+                &[
+                    Value::from(*n),
+                    Value::from(format!("{}@example.com", n.to_lowercase())),
+                ],
+            )
+            .await
+            .unwrap();
+        ids.push(row.get(0).unwrap().as_i64().unwrap());
+    }
+    ids
+}

@@ -4,8 +4,8 @@
 //! PostgreSQL tests connect to `DBRIDGE_TEST_PG_URL` (default
 //! `postgres://postgres@127.0.0.1:5432/test`), each in a schema of its own
 //! created for the test and dropped when the [`TestDb`] is dropped, even when
-//! the test panics. SQLite tests get a fresh in-memory database, or a file in a
-//! temporary directory with [`TestDb::sqlite_file`].
+//! the test panics. SQLite tests get a fresh database file in a temporary
+//! directory, removed afterwards.
 #![warn(missing_docs)]
 
 use std::path::PathBuf;
@@ -46,16 +46,11 @@ impl TestDb {
         }
     }
 
-    /// A fresh in-memory SQLite database.
+    /// A fresh SQLite database in a temporary file (removed on drop): several
+    /// connections at once, as an application has (an in-memory database is
+    /// served by a single connection).
     pub async fn sqlite() -> Self {
-        let url = "sqlite::memory:".to_string();
-        let db = Database::connect(&url).await.expect("open sqlite::memory:");
-        Self {
-            db,
-            url,
-            schema: None,
-            dir: None,
-        }
+        Self::sqlite_file().await
     }
 
     /// A fresh SQLite database in a file (for tests of several connections).

@@ -42,7 +42,7 @@ struct Idle<C> {
 }
 
 /// A pool of connections of one backend.
-pub(crate) struct ConnPool<C: Connection> {
+pub(crate) struct ConnPool<C: PoolConn> {
     options: <C as Connection>::Options,
     limits: Limits,
     idle: Mutex<VecDeque<Idle<C>>>,
@@ -51,17 +51,17 @@ pub(crate) struct ConnPool<C: Connection> {
 }
 
 /// A connection checked out of a [`ConnPool`]; returns itself when dropped.
-pub(crate) struct Pooled<C: Connection> {
+pub(crate) struct Pooled<C: PoolConn> {
     conn: Option<C>,
     created: Instant,
     reset: Vec<&'static str>,
     broken: bool,
     pool: Arc<ConnPool<C>>,
-    _permit: OwnedSemaphorePermit,
+    permit: Option<OwnedSemaphorePermit>,
 }
 
 /// A connection the pool can reset: the two backends' connections.
-pub(crate) trait PoolConn: Connection {
+pub(crate) trait PoolConn: Connection + Send + 'static {
     /// Runs a reset statement (no parameters, no rows).
     fn run_reset(
         &mut self,
@@ -163,7 +163,7 @@ impl<C: PoolConn> ConnPool<C> {
                         reset: Vec::new(),
                         broken: false,
                         pool: self.clone(),
-                        _permit: permit,
+                        permit: Some(permit),
                     });
                 }
                 // A connection that cannot be reset or pinged is dropped; try the next.
@@ -179,7 +179,7 @@ impl<C: PoolConn> ConnPool<C> {
             reset: Vec::new(),
             broken: false,
             pool: self.clone(),
-            _permit: permit,
+            permit: Some(permit),
         })
     }
 
@@ -206,7 +206,7 @@ impl<C: PoolConn> ConnPool<C> {
     }
 }
 
-impl<C: Connection> Pooled<C> {
+impl<C: PoolConn> Pooled<C> {
     /// Statements to run on this connection before its next user gets it
     /// (e.g. `ROLLBACK` for a transaction dropped uncommitted).
     pub(crate) fn reset_with(&mut self, sql: &'static str) {
@@ -232,7 +232,7 @@ impl<C: Connection> Pooled<C> {
     }
 }
 
-impl<C: Connection> Deref for Pooled<C> {
+impl<C: PoolConn> Deref for Pooled<C> {
     type Target = C;
 
     fn deref(&self) -> &C {
@@ -244,7 +244,7 @@ impl<C: Connection> Deref for Pooled<C> {
     }
 }
 
-impl<C: Connection> DerefMut for Pooled<C> {
+impl<C: PoolConn> DerefMut for Pooled<C> {
     fn deref_mut(&mut self) -> &mut C {
         match &mut self.conn {
             Some(c) => c,
@@ -253,17 +253,53 @@ impl<C: Connection> DerefMut for Pooled<C> {
     }
 }
 
-impl<C: Connection> Drop for Pooled<C> {
+impl<C: PoolConn> Drop for Pooled<C> {
     fn drop(&mut self) {
-        if let Some(conn) = self.conn.take()
-            && !self.broken
-        {
-            let reset = std::mem::take(&mut self.reset);
-            let pool = &self.pool;
-            if !pool.closed.load(Ordering::Acquire) {
-                pool.idle.lock().push_back(Idle {
+        let Some(mut conn) = self.conn.take() else {
+            return;
+        };
+        if self.broken || self.pool.closed.load(Ordering::Acquire) {
+            return;
+        }
+        let reset = std::mem::take(&mut self.reset);
+        let created = self.created;
+        if reset.is_empty() {
+            self.pool.idle.lock().push_back(Idle {
+                conn,
+                created,
+                idle_since: Instant::now(),
+                reset,
+            });
+            return;
+        }
+        // A transaction left open holds its locks: roll it back now, while this
+        // connection's permit is still held, then return it. Without a runtime
+        // the reset waits for the connection's next use.
+        match tokio::runtime::Handle::try_current() {
+            Ok(handle) => {
+                let pool = self.pool.clone();
+                let permit = self.permit.take();
+                handle.spawn(async move {
+                    for sql in reset {
+                        if conn.run_reset(sql).await.is_err() {
+                            return;
+                        }
+                    }
+                    if !pool.closed.load(Ordering::Acquire) {
+                        pool.idle.lock().push_back(Idle {
+                            conn,
+                            created,
+                            idle_since: Instant::now(),
+                            reset: Vec::new(),
+                        });
+                    }
+                    drop(permit);
+                });
+            }
+            Err(_) => {
+                self.pool.idle.lock().push_back(Idle {
                     conn,
-                    created: self.created,
+                    created,
                     idle_since: Instant::now(),
                     reset,
                 });
@@ -272,7 +308,7 @@ impl<C: Connection> Drop for Pooled<C> {
     }
 }
 
-impl<C: Connection> std::fmt::Debug for Pooled<C> {
+impl<C: PoolConn> std::fmt::Debug for Pooled<C> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Pooled")
             .field("broken", &self.broken)

@@ -282,15 +282,27 @@ impl Write for Captured {
     }
 }
 
+/// One process-wide subscriber writing into a shared buffer: a scoped one is
+/// not reliable when other tests run on other threads (callsite interest is
+/// cached globally).
+fn captured_log() -> Captured {
+    static LOG: std::sync::OnceLock<Captured> = std::sync::OnceLock::new();
+    LOG.get_or_init(|| {
+        let captured = Captured::default();
+        let sink = captured.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_max_level(tracing::Level::DEBUG)
+            .with_writer(move || sink.clone())
+            .with_ansi(false)
+            .finish();
+        let _ = tracing::subscriber::set_global_default(subscriber);
+        captured
+    })
+    .clone()
+}
+
 each_backend!(tracing_records_sql_and_rows_never_values, |t| async move {
-    let captured = Captured::default();
-    let sink = captured.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::DEBUG)
-        .with_writer(move || sink.clone())
-        .with_ansi(false)
-        .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
+    let captured = captured_log();
     t.db.execute("CREATE TABLE logged (secret TEXT)", &[])
         .await
         .unwrap();

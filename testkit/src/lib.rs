@@ -6,6 +6,9 @@
 //! created for the test and dropped when the [`TestDb`] is dropped, even when
 //! the test panics. SQLite tests get a fresh database file in a temporary
 //! directory, removed afterwards.
+//!
+//! Setup failures (no server, no temp directory) panic on purpose: this is test
+//! support, and a test cannot go on without its database.
 #![warn(missing_docs)]
 
 use std::path::PathBuf;

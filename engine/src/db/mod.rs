@@ -185,6 +185,25 @@ impl Database {
         )
     }
 
+    /// A connection from the pool (not for sandboxes, which pin their own).
+    async fn acquire(&self) -> Result<pinned::PinnedConn> {
+        match self.pool() {
+            Pool::Sqlite(p) => p
+                .acquire()
+                .await
+                .map(pinned::PinnedConn::Sqlite)
+                .map_err(|e| self.map_sqlx(e, None)),
+            Pool::Postgres(p) => p
+                .acquire()
+                .await
+                .map(pinned::PinnedConn::Postgres)
+                .map_err(|e| self.map_sqlx(e, None)),
+            Pool::Pinned(_) => Err(Error::InvalidState(
+                "a sandbox has no pool to take a connection from".into(),
+            )),
+        }
+    }
+
     /// Calls `observer` after every statement run through this database or its
     /// transactions, with its SQL text, duration and row count (never its values).
     pub fn on_statement(&self, observer: StatementObserver) -> ObserverId {
@@ -215,14 +234,9 @@ impl Database {
     /// As [`Database::execute`].
     pub async fn execute_statement(&self, stmt: &Statement) -> Result<u64> {
         match self.pool() {
-            Pool::Sqlite(p) => {
-                let mut c = p.acquire().await.map_err(|e| self.map_sqlx(e, None))?;
-                let r = ConnRef::Sqlite(&mut c, self.hooks()).execute(stmt).await;
-                c.check(r)
-            }
-            Pool::Postgres(p) => {
-                let mut c = p.acquire().await.map_err(|e| self.map_sqlx(e, None))?;
-                let r = ConnRef::Postgres(&mut c, self.hooks()).execute(stmt).await;
+            Pool::Sqlite(_) | Pool::Postgres(_) => {
+                let mut c = self.acquire().await?;
+                let r = c.conn_ref(self.hooks()).execute(stmt).await;
                 c.check(r)
             }
             Pool::Pinned(p) => {
@@ -306,27 +320,11 @@ impl Database {
         let db = self.clone();
         async_stream::try_stream! {
             match db.pool() {
-                Pool::Sqlite(p) => {
-                    let mut c = p.acquire().await.map_err(|e| db.map_sqlx(e, None))?;
+                Pool::Sqlite(_) | Pool::Postgres(_) => {
+                    let mut c = db.acquire().await?;
                     let mut failed = None;
                     {
-                        let mut rows = ConnRef::Sqlite(&mut c, db.hooks()).fetch(stmt);
-                        while let Some(row) = rows.next().await {
-                            match row {
-                                Ok(row) => yield row,
-                                Err(e) => { failed = Some(e); break; }
-                            }
-                        }
-                    }
-                    if let Some(e) = failed {
-                        c.check::<()>(Err(e))?;
-                    }
-                }
-                Pool::Postgres(p) => {
-                    let mut c = p.acquire().await.map_err(|e| db.map_sqlx(e, None))?;
-                    let mut failed = None;
-                    {
-                        let mut rows = ConnRef::Postgres(&mut c, db.hooks()).fetch(stmt);
+                        let mut rows = c.conn_ref(db.hooks()).fetch(stmt);
                         while let Some(row) = rows.next().await {
                             match row {
                                 Ok(row) => yield row,
@@ -461,19 +459,14 @@ impl Database {
     pub async fn sandbox(&self) -> Result<Database> {
         let wait = self.inner.options.get_acquire_timeout();
         let conn = match self.pool() {
-            Pool::Sqlite(p) => {
-                let mut c = p.acquire().await.map_err(|e| self.map_sqlx(e, None))?;
-                ConnRef::Sqlite(&mut c, self.hooks())
+            Pool::Sqlite(_) | Pool::Postgres(_) => {
+                let mut c = self.acquire().await?;
+                let r = c
+                    .conn_ref(self.hooks())
                     .execute(&Statement::from("BEGIN"))
-                    .await?;
-                pinned::PinnedConn::Sqlite(c)
-            }
-            Pool::Postgres(p) => {
-                let mut c = p.acquire().await.map_err(|e| self.map_sqlx(e, None))?;
-                ConnRef::Postgres(&mut c, self.hooks())
-                    .execute(&Statement::from("BEGIN"))
-                    .await?;
-                pinned::PinnedConn::Postgres(c)
+                    .await;
+                c.check(r)?;
+                c
             }
             Pool::Pinned(_) => {
                 return Err(Error::InvalidState(

@@ -17,13 +17,23 @@ use tokio::sync::{Mutex, OwnedMutexGuard};
 use super::conn::{ConnRef, Hooks};
 use crate::error::{Error, Result};
 
-/// The pinned connection.
+/// A pooled connection of either backend (the one a sandbox pins, or one taken
+/// for a single statement).
 pub(crate) enum PinnedConn {
     Sqlite(super::pool::Pooled<SqliteConnection>),
     Postgres(super::pool::Pooled<PgConnection>),
 }
 
 impl PinnedConn {
+    /// Closes the connection instead of returning it when `result` says the
+    /// connection failed.
+    pub(crate) fn check<T>(&mut self, result: Result<T>) -> Result<T> {
+        match self {
+            Self::Sqlite(c) => c.check(result),
+            Self::Postgres(c) => c.check(result),
+        }
+    }
+
     pub(crate) fn conn_ref<'c>(&'c mut self, hooks: &'c Arc<Hooks>) -> ConnRef<'c> {
         match self {
             Self::Sqlite(c) => ConnRef::Sqlite(&mut *c, hooks),

@@ -264,3 +264,55 @@ each_backend!(delete_and_states, |t| async move {
             .unwrap();
     assert_eq!(n.get(0).unwrap().as_i64(), Some(0));
 });
+
+each_backend!(raw_sql_runs_in_the_session_transaction, |t| async move {
+    let m = setup(&t.db).await;
+    let mut s = Session::new(&t.db);
+    s.add(Instance::with_values(&m.user, [("name", "Ada")]).unwrap())
+        .unwrap();
+    s.flush().await.unwrap();
+    // The session's transaction sees the flushed row...
+    let tx = s.transaction().await.unwrap();
+    let n = tx
+        .fetch_one("SELECT count(*) AS n FROM users", &[])
+        .await
+        .unwrap();
+    assert_eq!(n.get("n").unwrap().as_i64(), Some(1));
+    tx.execute(
+        "INSERT INTO users (name, karma) VALUES ($1, 0)",
+        &[Value::from("Grace")],
+    )
+    .await
+    .unwrap();
+    // ...and rolls back with it.
+    s.rollback().await.unwrap();
+    let n =
+        t.db.fetch_one("SELECT count(*) AS n FROM users", &[])
+            .await
+            .unwrap();
+    assert_eq!(n.get("n").unwrap().as_i64(), Some(0));
+});
+
+each_backend!(session_over_a_borrowed_transaction, |t| async move {
+    let m = setup(&t.db).await;
+    let tx = t.db.begin().await.unwrap();
+    let mut s = Session::from_transaction(tx, Default::default());
+    let ada = s
+        .add(Instance::with_values(&m.user, [("name", "Ada")]).unwrap())
+        .unwrap();
+    // into_transaction flushes and gives the transaction back uncommitted.
+    let tx = s.into_transaction().await.unwrap().unwrap();
+    assert_eq!(ada.state(), InstanceState::Persistent);
+    let mut tx = tx;
+    let n = tx
+        .fetch_one("SELECT count(*) AS n FROM users", &[])
+        .await
+        .unwrap();
+    assert_eq!(n.get("n").unwrap().as_i64(), Some(1));
+    tx.rollback().await.unwrap();
+    let n =
+        t.db.fetch_one("SELECT count(*) AS n FROM users", &[])
+            .await
+            .unwrap();
+    assert_eq!(n.get("n").unwrap().as_i64(), Some(0));
+});

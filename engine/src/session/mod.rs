@@ -229,6 +229,17 @@ impl Session {
         }
     }
 
+    /// A session working in a transaction someone else began (a migration's,
+    /// a host's): its flushes run there, and [`Session::into_transaction`]
+    /// gives the transaction back uncommitted. `commit` and `rollback` end it
+    /// as they would the session's own.
+    pub fn from_transaction(tx: Transaction, opts: SessionOptions) -> Self {
+        let mut s = Self::with_options(tx.database(), opts);
+        s.tx = Some(tx);
+        s.frames.push(transaction::Frame::default());
+        s
+    }
+
     /// The database.
     pub fn database(&self) -> &Database {
         &self.db

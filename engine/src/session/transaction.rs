@@ -34,6 +34,31 @@ impl Session {
         Ok(tx)
     }
 
+    /// The session's transaction, begun if needed: run Core statements and raw
+    /// SQL in it (`session.transaction().await?.execute(..)`) so that they see
+    /// what the session flushed and commit or roll back with it. Flush first
+    /// if they must see pending changes.
+    ///
+    /// # Errors
+    /// A connection error while beginning.
+    pub async fn transaction(&mut self) -> Result<&mut Transaction> {
+        let tx = self.take_tx().await?;
+        Ok(self.tx.insert(tx))
+    }
+
+    /// Flushes and hands the open transaction back (uncommitted) to its
+    /// owner, e.g. the migration runner of a session made with
+    /// [`Session::from_transaction`]; `None` if none was begun. Instances
+    /// stay in the session as they are.
+    ///
+    /// # Errors
+    /// A flush error (the transaction is then rolled back and not returned).
+    pub async fn into_transaction(mut self) -> Result<Option<Transaction>> {
+        self.flush().await?;
+        self.frames.clear();
+        Ok(self.tx.take())
+    }
+
     /// Flushes, then commits the transaction (savepoints included). After the
     /// commit, deleted instances are detached and the `after_commit` listeners run.
     ///

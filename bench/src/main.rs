@@ -8,9 +8,8 @@
 //! dbridge-bench --url URL child w7-rust|w7-lua     (one W7 sample, own process)
 //! ```
 //!
-//! Workloads that need the session layer (W4 with the identity map, W5) or
-//! relationships (W6) are run through the Core API until those land; the
-//! workload names say which path ran.
+//! Each workload runs through the Core API and through the session (`orm.rs`);
+//! the workload names say which path ran. W6 needs relationships.
 
 use std::time::Instant;
 
@@ -20,6 +19,8 @@ use dbridge_engine::schema::{Column, Metadata, Model};
 use dbridge_engine::{Database, Result, SqlType, Value};
 use dbridge_lua::InstallOptions;
 use futures_util::TryStreamExt;
+
+mod orm;
 
 const DEFAULT_URL: &str = "postgres://postgres@127.0.0.1:5432/test";
 
@@ -160,6 +161,18 @@ async fn run(opts: &Opts) -> Result<()> {
             &s,
             n1,
         );
+        let mut s = Vec::new();
+        for _ in 0..opts.reps {
+            reset(&db, "dbridge_user").await?;
+            s.push(orm::w1_session(&db, &user, n1).await? / n1 as f64 * 1e6);
+        }
+        emit(
+            "dbridge-rust",
+            "W1_session_insert_commit",
+            "us_per_row",
+            &s,
+            n1,
+        );
     }
     if opts.want("W2") {
         let mut s = Vec::new();
@@ -174,8 +187,20 @@ async fn run(opts: &Opts) -> Result<()> {
             &s,
             n2,
         );
+        let mut s = Vec::new();
+        for _ in 0..opts.reps {
+            reset(&db, "dbridge_user").await?;
+            s.push(n2 as f64 / orm::w2_add_all(&db, &user, n2).await?);
+        }
+        emit(
+            "dbridge-rust",
+            "W2_bulk_insert_session_add_all",
+            "rows_per_s",
+            &s,
+            n2,
+        );
     }
-    if opts.want("W3") || opts.want("W4") {
+    if opts.want("W3") || opts.want("W4") || opts.want("W5") {
         reset(&db, "dbridge_user").await?;
         bulk_load(&db, &user, n2).await?;
         db.execute("VACUUM ANALYZE dbridge_user", &[]).await?;
@@ -188,6 +213,12 @@ async fn run(opts: &Opts) -> Result<()> {
             s.push(rows.len() as f64 / started.elapsed().as_secs_f64());
         }
         emit("dbridge-rust", "W3_select_core_rows", "rows_per_s", &s, n2);
+        let mut s = Vec::new();
+        for _ in 0..opts.reps {
+            let (secs, n) = orm::w3_query(&db, &user).await?;
+            s.push(n as f64 / secs);
+        }
+        emit("dbridge-rust", "W3_session_instances", "rows_per_s", &s, n2);
     }
     if opts.want("W4") {
         let mut s = Vec::new();
@@ -201,6 +232,40 @@ async fn run(opts: &Opts) -> Result<()> {
             s.push(started.elapsed().as_secs_f64() / n4 as f64 * 1e6);
         }
         emit("dbridge-rust", "W4_point_select_core", "us_per_op", &s, n4);
+        let mut s = Vec::new();
+        for rep in 0..opts.reps {
+            let ids = random_ids(n4, n2 as i64, rep as u64 + 1);
+            s.push(orm::w4_get(&db, &user, &ids).await? / n4 as f64 * 1e6);
+        }
+        emit(
+            "dbridge-rust",
+            "W4_session_get_identity_map",
+            "us_per_op",
+            &s,
+            n4,
+        );
+    }
+    if opts.want("W5") {
+        let (mut total, mut flush) = (Vec::new(), Vec::new());
+        for _ in 0..opts.reps {
+            let (t, f) = orm::w5_update(&db, &user, n4).await?;
+            total.push(n4 as f64 / t);
+            flush.push(n4 as f64 / f);
+        }
+        emit(
+            "dbridge-rust",
+            "W5_session_update",
+            "rows_per_s",
+            &total,
+            n4,
+        );
+        emit(
+            "dbridge-rust",
+            "W5_session_update_flush_only",
+            "rows_per_s",
+            &flush,
+            n4,
+        );
     }
     if opts.want("W7") {
         let count = db

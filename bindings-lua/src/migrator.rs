@@ -210,7 +210,7 @@ pub(crate) async fn reflect(db: &Database, history_table: &str) -> Result<Metada
     let reflected = snapshot.to_metadata();
     if let Some((table, why)) = reflected.left_out.first() {
         return Err(LuaDbError::new(
-            ErrorKind::Unsupported,
+            ErrorKind::InvalidState,
             format!("table `{table}` of the models database cannot be a model: {why}"),
         ));
     }

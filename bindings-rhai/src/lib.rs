@@ -43,6 +43,8 @@
 
 mod database;
 mod error;
+mod migrate;
+mod migrator;
 mod options;
 mod raw_sql;
 mod runtime;
@@ -59,6 +61,7 @@ pub use rhai;
 
 pub use database::Db;
 pub use error::{DbError, db_error};
+pub use migrate::RhaiScriptRunner;
 pub use options::{Options, Progress};
 pub use runtime::{allow_blocking, spawn_blocking};
 pub use stream::{RowIter, RowStream};
@@ -121,6 +124,7 @@ pub fn register(engine: &mut Engine, options: Options) -> Result<Dbridge, Error>
     database::register(engine, &mut module, &blocker);
     transaction::register(engine);
     stream::register(engine);
+    migrator::register(engine);
     engine.register_static_module("dbridge", module.into());
     Ok(Dbridge { blocker })
 }

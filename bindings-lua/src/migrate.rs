@@ -141,7 +141,7 @@ async fn call_function(
     slot: &Arc<TxSlot>,
     backend: Backend,
 ) -> std::result::Result<(), String> {
-    let text = |e: mlua::Error| e.to_string();
+    let text = |e: mlua::Error| one_line(&e);
     let lua = new_lua(options).map_err(text)?;
     let chunk = lua
         .load(&*file.source)
@@ -167,6 +167,16 @@ async fn call_function(
         .call((tx, backend.name()))
         .map_err(text)?;
     call::<()>(&lua, &f, db).await.map_err(text)
+}
+
+/// A Lua error without its traceback (the message names the file and line).
+fn one_line(e: &mlua::Error) -> String {
+    let s = e.to_string();
+    let s = s.split("\nstack traceback:").next().unwrap_or_default();
+    s.strip_prefix("runtime error: ")
+        .unwrap_or(s)
+        .trim_end()
+        .to_owned()
 }
 
 /// `up` / `down`: a field of the table the file returned, else a global.

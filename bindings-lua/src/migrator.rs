@@ -34,7 +34,7 @@ local function check(r, e)
   return r
 end
 for _, name in ipairs({ "status", "up", "down", "plan_up", "plan_down", "check",
-                        "autogenerate", "new" }) do
+                        "autogenerate", "new", "new_migration" }) do
   local f = raw[name]
   M[name] = function(self, ...) return check(f(self, ...)) end
 end
@@ -90,6 +90,7 @@ pub(crate) fn register(lua: &Lua, db_class: &Table) -> mlua::Result<()> {
     t.set("check", lua.create_async_function(check)?)?;
     t.set("autogenerate", lua.create_async_function(autogenerate)?)?;
     t.set("new", lua.create_async_function(new_file)?)?;
+    t.set("new_migration", lua.create_async_function(new_file)?)?;
     let methods: Table = lua.load(WRAPPER).set_name("=dbridge.migrator").call((
         t,
         fail_marker(),

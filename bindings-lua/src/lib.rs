@@ -13,6 +13,8 @@
 //! - [`LuaDbError`] is what scripts catch; [`LuaDb`] wraps a database the host
 //!   opened so that scripts can use it; [`rows_to_lua`] converts engine rows
 //!   the way `db:fetch_all` does.
+//! - [`LuaScriptRunner`] runs `.lua` migration files for the engine's
+//!   `Migrator`; scripts get `db:migrator(dir)`.
 //!
 //! The script API is documented for script authors in `docs/lua.md`.
 //!

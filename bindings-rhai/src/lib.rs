@@ -6,7 +6,8 @@
 //!
 //! One call, [`register`], installs dbridge into a host's [`rhai::Engine`]
 //! with the limits the host chooses; [`sandboxed_engine`] makes a fresh engine
-//! with safe defaults.
+//! with safe defaults. [`RhaiScriptRunner`] runs `.rhai` migration files for
+//! the engine's `Migrator`; scripts get `db.migrator(dir)`.
 //!
 //! ## Blocking
 //!
@@ -108,7 +109,7 @@ impl Dbridge {
 
 /// Installs dbridge into `engine`: the `dbridge::` module (`connect`, `json`,
 /// `error`, `is_retryable`, `sleep`, `version`), the `Database`,
-/// `Transaction`, `RowStream` and `Json` types with their methods, and the
+/// `Transaction`, `RowStream`, `Json` and `Migrator` types with their methods, and the
 /// limits set in `options`. The script API is documented in `docs/rhai.md`.
 ///
 /// # Errors

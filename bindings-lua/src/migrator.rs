@@ -206,7 +206,7 @@ impl LuaMigrator {
 
 /// The tables of `db` as models; an error when one cannot be a model (the
 /// diff would otherwise drop its table).
-pub(crate) async fn reflect(db: &Database, history_table: &str) -> Result<Metadata, LuaDbError> {
+async fn reflect(db: &Database, history_table: &str) -> Result<Metadata, LuaDbError> {
     let snapshot = introspect(db, &IntrospectOptions::default().exclude(history_table)).await?;
     let reflected = snapshot.to_metadata();
     if let Some((table, why)) = reflected.left_out.first() {

@@ -244,3 +244,36 @@ each_backend!(migrate_autogenerate_and_check, |t| async move {
     );
     let _ = std::fs::remove_dir_all(dir);
 });
+
+/// On a terminal `up` and `down` draw a progress bar (on stderr) and still
+/// print what they ran.
+#[test]
+fn up_and_down_on_a_terminal() {
+    let dir = temp_dir("tty");
+    std::fs::create_dir_all(dir.join("migrations")).unwrap();
+    std::fs::write(dir.join("migrations/0001_users.sql"), USERS).unwrap();
+    std::fs::write(dir.join("migrations/0002_full_name.lua"), FULL_NAME).unwrap();
+    let url = format!("sqlite://{}", dir.join("app.db").display());
+    let run = |action: &str, want: &[&str]| {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_dbridge-repl"));
+        cmd.arg("--url")
+            .arg(&url)
+            .arg("migrate")
+            .arg("--dir")
+            .arg(dir.join("migrations"))
+            .arg(action)
+            .env_remove("DATABASE_URL")
+            .env("TERM", "xterm");
+        let mut p = rexpect::session::spawn_command(cmd, Some(20_000)).expect("spawn in a pty");
+        for w in want {
+            p.exp_string(w).unwrap();
+        }
+        p.exp_eof().unwrap();
+    };
+    run(
+        "up",
+        &["applied 0001_users.sql", "applied 0002_full_name.lua"],
+    );
+    run("down", &["reverted 0002_full_name.lua"]);
+    let _ = std::fs::remove_dir_all(dir);
+}

@@ -13,6 +13,8 @@
 //! - [`LuaDbError`] is what scripts catch; [`LuaDb`] wraps a database the host
 //!   opened so that scripts can use it; [`rows_to_lua`] converts engine rows
 //!   the way `db:fetch_all` does.
+//! - [`LuaScriptRunner`] runs `.lua` migration files for the engine's
+//!   `Migrator`; scripts get `db:migrator(dir)`.
 //!
 //! The script API is documented for script authors in `docs/lua.md`.
 //!
@@ -39,6 +41,8 @@ mod context;
 mod database;
 mod error;
 mod events;
+mod migrate;
+mod migrator;
 mod module;
 mod options;
 mod query;
@@ -57,6 +61,7 @@ pub use context::BUDGET_EXCEEDED;
 pub const OUT_OF_MEMORY: &str = "out_of_memory";
 pub use database::LuaDb;
 pub use error::{ErrorDetails, LuaDbError};
+pub use migrate::LuaScriptRunner;
 pub use mlua;
 pub use mlua::StdLib;
 pub use options::InstallOptions;

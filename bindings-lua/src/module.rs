@@ -34,6 +34,7 @@ pub(crate) fn load(lua: &Lua, budgeted: bool) -> mlua::Result<Table> {
         budgeted,
         lua.array_metatable(),
     ))?;
+    crate::migrator::register(lua, &db)?;
     lua.set_named_registry_value(DB_CLASS, db)?;
     lua.set_named_registry_value(TX_CLASS, tx)?;
     lua.set_named_registry_value(MODULE, &module)?;

@@ -6,7 +6,8 @@
 //!
 //! One call, [`register`], installs dbridge into a host's [`rhai::Engine`]
 //! with the limits the host chooses; [`sandboxed_engine`] makes a fresh engine
-//! with safe defaults.
+//! with safe defaults. [`RhaiScriptRunner`] runs `.rhai` migration files for
+//! the engine's `Migrator`; scripts get `db.migrator(dir)`.
 //!
 //! ## Blocking
 //!
@@ -43,6 +44,8 @@
 
 mod database;
 mod error;
+mod migrate;
+mod migrator;
 mod options;
 mod raw_sql;
 mod runtime;
@@ -59,6 +62,7 @@ pub use rhai;
 
 pub use database::Db;
 pub use error::{DbError, db_error};
+pub use migrate::RhaiScriptRunner;
 pub use options::{Options, Progress};
 pub use runtime::{allow_blocking, spawn_blocking};
 pub use stream::{RowIter, RowStream};
@@ -105,7 +109,7 @@ impl Dbridge {
 
 /// Installs dbridge into `engine`: the `dbridge::` module (`connect`, `json`,
 /// `error`, `is_retryable`, `sleep`, `version`), the `Database`,
-/// `Transaction`, `RowStream` and `Json` types with their methods, and the
+/// `Transaction`, `RowStream`, `Json` and `Migrator` types with their methods, and the
 /// limits set in `options`. The script API is documented in `docs/rhai.md`.
 ///
 /// # Errors
@@ -121,6 +125,7 @@ pub fn register(engine: &mut Engine, options: Options) -> Result<Dbridge, Error>
     database::register(engine, &mut module, &blocker);
     transaction::register(engine);
     stream::register(engine);
+    migrator::register(engine);
     engine.register_static_module("dbridge", module.into());
     Ok(Dbridge { blocker })
 }

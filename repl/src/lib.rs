@@ -2,7 +2,8 @@
 //!
 //! The library behind the `dbridge-repl` binary: the session loop ([`repl`]),
 //! the languages it speaks ([`lang`]), the line-editor helper ([`helper`]),
-//! dot-commands ([`commands`], [`meta`]) and result rendering ([`render`]).
+//! dot-commands ([`commands`], [`meta`]), result rendering ([`render`]) and
+//! the `migrate` subcommands ([`migrate_cmd`]).
 //! The pure parts (rendering, command parsing, input completeness) are tested
 //! on their own; the binary is tested by running it.
 #![warn(missing_docs)]
@@ -11,5 +12,6 @@ pub mod commands;
 pub mod helper;
 pub mod lang;
 pub mod meta;
+pub mod migrate_cmd;
 pub mod render;
 pub mod repl;

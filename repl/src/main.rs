@@ -7,6 +7,7 @@
 //! dbridge-repl --url postgres://...    # any backend (or DATABASE_URL)
 //! dbridge-repl run script.lua ARGS...  # run a script and exit
 //! dbridge-repl -e 'return 1 + 1'       # run one snippet
+//! dbridge-repl migrate up              # apply migrations (see migrate_cmd)
 //! echo 'print(1)' | dbridge-repl       # piped input runs as a script
 //! ```
 
@@ -30,11 +31,11 @@ use dbridge_repl::repl::Repl;
 #[command(name = "dbridge-repl", version, about)]
 struct Args {
     /// A SQLite database file (created if missing).
-    #[arg(long, value_name = "FILE", conflicts_with = "url")]
+    #[arg(long, value_name = "FILE", conflicts_with = "url", global = true)]
     db: Option<PathBuf>,
 
     /// A database URL: sqlite::memory:, sqlite://FILE or postgres://...
-    #[arg(long, env = "DATABASE_URL", hide_env_values = true)]
+    #[arg(long, env = "DATABASE_URL", hide_env_values = true, global = true)]
     url: Option<String>,
 
     /// The script language of the session (`run` picks it by the file's extension).
@@ -84,6 +85,8 @@ enum Cmd {
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
         args: Vec<String>,
     },
+    /// Apply, undo, check and write migrations (see docs/migrations.md).
+    Migrate(dbridge_repl::migrate_cmd::MigrateArgs),
 }
 
 fn url_of(args: &Args) -> String {
@@ -103,7 +106,7 @@ fn history_path() -> Option<PathBuf> {
 }
 
 fn main() -> ExitCode {
-    let args = Args::parse();
+    let mut args = Args::parse();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -123,6 +126,13 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    if let Some(Cmd::Migrate(_)) = args.command
+        && let Some(Cmd::Migrate(m)) = args.command.take()
+    {
+        let code = dbridge_repl::migrate_cmd::run(&runtime, db, m);
+        runtime.shutdown_background();
+        return code;
+    }
     let db = if args.sandbox {
         match runtime.block_on(db.sandbox()) {
             Ok(sb) => sb,
@@ -143,7 +153,7 @@ fn main() -> ExitCode {
     let interrupted = Arc::new(AtomicBool::new(false));
     let lang = match &args.command {
         Some(Cmd::Run { file, .. }) => Lang::of_file(file, args.lang),
-        None => args.lang,
+        _ => args.lang,
     };
     let interp: Shared = match lang {
         Lang::Lua => {
@@ -190,6 +200,8 @@ fn main() -> ExitCode {
                 false
             }
         },
+        // Handled above, before the session started.
+        (Some(Cmd::Migrate(_)), _) => true,
         (None, Some(code)) => {
             repl.handle(code);
             !repl.failed

@@ -373,3 +373,80 @@ each_backend!(version_column_detects_conflicts, |t| async move {
     assert_eq!(s2.commit().await.unwrap_err().kind(), ErrorKind::StaleData);
     assert_eq!(old.state(), InstanceState::Persistent);
 });
+
+each_backend!(updates_of_many_rows, |t| async move {
+    let m = setup(&t.db).await;
+    let names: Vec<String> = (0..50).map(|i| format!("U{i}")).collect();
+    let names: Vec<&str> = names.iter().map(String::as_str).collect();
+    seed_users(&t.db, &names).await;
+    let log = Log::attach(&t.db);
+    let mut s = Session::new(&t.db);
+    let users = s
+        .query(&m.user)
+        .order_by(m.user.col("id").unwrap())
+        .all()
+        .await
+        .unwrap();
+    assert_eq!(users.len(), 50);
+    // Every user gets a new karma, every third a new name as well: two shapes.
+    for (i, u) in users.iter().enumerate() {
+        u.set("karma", i as i64 * 10 + 1).unwrap();
+        if i % 3 == 0 {
+            u.set("name", format!("renamed {i}")).unwrap();
+        }
+    }
+    log.clear();
+    s.commit().await.unwrap();
+    let updates = log.count("UPDATE");
+    match t.backend() {
+        // One statement per set of changed columns.
+        dbridge_engine::Backend::Postgres => assert_eq!(updates, 2),
+        dbridge_engine::Backend::Sqlite => assert_eq!(updates, 50),
+    }
+    let rows =
+        t.db.fetch_all("SELECT name, karma FROM users ORDER BY id", &[])
+            .await
+            .unwrap();
+    for (i, r) in rows.iter().enumerate() {
+        assert_eq!(r.get("karma").unwrap().as_i64(), Some(i as i64 * 10 + 1));
+        let want = if i % 3 == 0 {
+            format!("renamed {i}")
+        } else {
+            format!("U{i}")
+        };
+        assert_eq!(r.get("name").unwrap().as_str(), Some(want.as_str()));
+    }
+    // Nothing is left dirty: a second commit writes nothing.
+    log.clear();
+    s.commit().await.unwrap();
+    assert_eq!(log.count("UPDATE"), 0);
+});
+
+/// A batched UPDATE that misses a row (deleted meanwhile) names that row and
+/// rolls the whole flush back. PostgreSQL only: SQLite's session holds the
+/// write lock, so nobody can delete the row meanwhile.
+#[tokio::test]
+async fn batched_update_detects_a_deleted_row() {
+    let t = dbridge_testkit::TestDb::postgres().await;
+    let m = setup(&t.db).await;
+    let ids = seed_users(&t.db, &["Ada", "Grace", "Edsger"]).await;
+    let mut s = Session::new(&t.db);
+    let users = s.query(&m.user).all().await.unwrap();
+    for u in &users {
+        u.set("karma", 7).unwrap();
+    }
+    t.db.execute("DELETE FROM users WHERE id = $1", &[Value::from(ids[1])])
+        .await
+        .unwrap();
+    let err = s.commit().await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::StaleData);
+    assert!(
+        err.to_string().contains("Grace") || err.to_string().contains(&ids[1].to_string()),
+        "{err}"
+    );
+    let n =
+        t.db.fetch_one("SELECT count(*) AS n FROM users WHERE karma = 7", &[])
+            .await
+            .unwrap();
+    assert_eq!(n.get("n").unwrap().as_i64(), Some(0));
+}

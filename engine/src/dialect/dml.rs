@@ -294,3 +294,86 @@ pub(super) fn compile_delete(del: &Delete, backend: Backend) -> Result<Compiled>
     let cols = returning(&mut c, &del.returning)?;
     Ok(finish(c, cols))
 }
+
+/// `UPDATE t SET a = "v"."a", ... FROM UNNEST($1::type[], ...) AS "v"(keys.., sets..)
+/// WHERE t.k = "v".k ... RETURNING t.k, ...` (PostgreSQL): the updates of many
+/// rows that set the same columns, in one statement with one array parameter
+/// per column. Each row of `rows` holds the key values, then the new values.
+/// The keys it returns tell which rows were found.
+pub(crate) fn bulk_update(
+    model: &Model,
+    keys: &[usize],
+    sets: &[usize],
+    rows: Vec<Vec<Value>>,
+) -> Result<Compiled> {
+    let cols = model.columns();
+    let all: Vec<usize> = keys.iter().chain(sets).copied().collect();
+    if let Some(&i) = all
+        .iter()
+        .find(|&&i| matches!(cols[i].sql_type(), SqlType::Array(_)))
+    {
+        return Err(Error::Unsupported {
+            backend: Backend::Postgres,
+            feature: format!("a bulk update of the array {}", column_target(model, i)),
+        });
+    }
+    let mut arrays: Vec<Vec<Value>> = all.iter().map(|_| Vec::with_capacity(rows.len())).collect();
+    for row in rows {
+        for (array, v) in arrays.iter_mut().zip(row) {
+            array.push(v);
+        }
+    }
+    let mut c = Compiler::new(Backend::Postgres);
+    c.push("UPDATE ");
+    c.ident(model.table());
+    c.push(" SET ");
+    for (k, &i) in sets.iter().enumerate() {
+        if k > 0 {
+            c.push(", ");
+        }
+        c.ident(cols[i].name());
+        c.push(" = \"v\".");
+        c.ident(cols[i].name());
+    }
+    c.push(" FROM UNNEST(");
+    for (k, (&i, items)) in all.iter().zip(arrays).enumerate() {
+        if k > 0 {
+            c.push(", ");
+        }
+        let ty = cols[i].sql_type();
+        let cast = format!("{}[]", super::column_type(Backend::Postgres, ty));
+        c.bind_cast(Value::array(ty.clone(), items), &cast);
+    }
+    c.push(") AS \"v\"(");
+    for (k, &i) in all.iter().enumerate() {
+        if k > 0 {
+            c.push(", ");
+        }
+        c.ident(cols[i].name());
+    }
+    c.push(") WHERE ");
+    for (k, &i) in keys.iter().enumerate() {
+        if k > 0 {
+            c.push(" AND ");
+        }
+        c.ident(model.table());
+        c.push(".");
+        c.ident(cols[i].name());
+        c.push(" = \"v\".");
+        c.ident(cols[i].name());
+    }
+    c.push(" RETURNING ");
+    let mut types = Vec::with_capacity(keys.len());
+    for (k, &i) in keys.iter().enumerate() {
+        if k > 0 {
+            c.push(", ");
+        }
+        c.ident(model.table());
+        c.push(".");
+        c.ident(cols[i].name());
+        types.push(Some(cols[i].sql_type().clone()));
+    }
+    let mut compiled = finish(c, Vec::new());
+    compiled.statement = compiled.statement.with_result_types(types);
+    Ok(compiled)
+}

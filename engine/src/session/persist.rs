@@ -38,7 +38,15 @@ pub(crate) async fn run(
     work: &Work,
     plan: Plan,
 ) -> Result<()> {
+    let mut updates: Vec<&Instance> = Vec::new();
     for step in &plan.steps {
+        if let Step::Update(u) = step {
+            updates.push(&work.updates[*u]);
+            continue;
+        }
+        if !updates.is_empty() {
+            update_all(s, tx, &std::mem::take(&mut updates)).await?;
+        }
         match step {
             Step::Insert { model, rows } => {
                 let rows: Vec<(&Instance, &[usize])> = rows
@@ -47,7 +55,7 @@ pub(crate) async fn run(
                     .collect();
                 insert(s, tx, &plan.models[*model], &rows).await?;
             }
-            Step::Update(u) => update(s, tx, &work.updates[*u]).await?,
+            Step::Update(_) => {}
             Step::PostUpdate { row, links } => {
                 let inst = match row {
                     Row::Insert(i) => &work.inserts[*i],
@@ -63,7 +71,7 @@ pub(crate) async fn run(
             }
         }
     }
-    Ok(())
+    update_all(s, tx, &updates).await
 }
 
 fn batch_label(rows: &[&Instance]) -> String {
@@ -331,51 +339,60 @@ async fn insert_group(
     Ok(())
 }
 
-async fn update(s: &mut Session, tx: &mut Transaction, inst: &Instance) -> Result<()> {
-    let model = inst.model();
-    s.fire_for(EventKind::BeforeUpdate, inst, &model)?;
+/// One row's UPDATE, prepared: what it sets, and the row it targets.
+struct RowUpdate {
+    /// (column, value for the instance, value for the database)
+    sets: Vec<(usize, Value, Value)>,
+    pk: Vec<Value>,
+    /// The version column and the loaded version the row must still have.
+    version: Option<(usize, Value)>,
+}
+
+impl RowUpdate {
+    fn columns(&self) -> Vec<usize> {
+        self.sets.iter().map(|(i, _, _)| *i).collect()
+    }
+}
+
+/// Writes foreign keys taken from linked instances, then works out what the
+/// UPDATE of `inst` sets; `None` when nothing changed.
+fn prepare_update(s: &Session, inst: &Instance, model: &Model) -> Result<Option<RowUpdate>> {
     let label = inst.describe();
-    let validators = s.opts.registry.validators().clone();
-    let version = s.opts.registry.version_of(&model);
-    let (stmt, written) = {
-        let mut d = inst.write();
-        let mut keep = Vec::new();
-        for (fk, target) in std::mem::take(&mut d.links) {
-            match referenced_values(&model, fk, &target)? {
-                Some(values) => {
-                    for (&c, v) in model.foreign_keys()[fk].columns.iter().zip(values) {
-                        d.values[c] = Some(v);
-                    }
+    let validators = s.opts.registry.validators();
+    let version = s.opts.registry.version_of(model);
+    let mut d = inst.write();
+    let mut keep = Vec::new();
+    for (fk, target) in std::mem::take(&mut d.links) {
+        match referenced_values(model, fk, &target)? {
+            Some(values) => {
+                for (&c, v) in model.foreign_keys()[fk].columns.iter().zip(values) {
+                    d.values[c] = Some(v);
                 }
-                None => keep.push((fk, target)),
             }
+            None => keep.push((fk, target)),
         }
-        d.links = keep;
-        let changed = d.changed_columns();
-        if changed.is_empty() {
-            d.modified = false;
-            return Ok(());
-        }
-        let mut up = Update::table(&model);
-        let mut written = Vec::with_capacity(changed.len() + 1);
-        for &i in &changed {
-            let v = d.values[i].clone().unwrap_or(Value::Null);
-            up = up.set(
-                name(&model, i),
-                validators.db_value_of(&model, i, v.clone())?,
-            )?;
-            written.push((i, v));
-        }
-        let pk = d.pk_values().ok_or_else(|| {
-            flush_error(
-                &label,
-                Error::InvalidState("its primary key is unknown".into()),
-            )
-        })?;
-        for f in pk_filter(&model, &pk)? {
-            up = up.filter(f);
-        }
-        if let Some(vc) = version {
+    }
+    d.links = keep;
+    let changed = d.changed_columns();
+    if changed.is_empty() {
+        d.modified = false;
+        return Ok(None);
+    }
+    let mut sets = Vec::with_capacity(changed.len() + 1);
+    for &i in &changed {
+        let v = d.values[i].clone().unwrap_or(Value::Null);
+        let db = validators.db_value_of(model, i, v.clone())?;
+        sets.push((i, v, db));
+    }
+    let pk = d.pk_values().ok_or_else(|| {
+        flush_error(
+            &label,
+            Error::InvalidState("its primary key is unknown".into()),
+        )
+    })?;
+    let version = match version {
+        None => None,
+        Some(vc) => {
             let old = d.committed[vc]
                 .clone()
                 .filter(|v| !v.is_null())
@@ -387,39 +404,207 @@ async fn update(s: &mut Session, tx: &mut Transaction, inst: &Instance) -> Resul
                 })?;
             if !changed.contains(&vc) {
                 let next = old.as_i64().unwrap_or(0) + 1;
-                let next = crate::validate::coerce(&model, vc, Value::Int8(next))?;
-                up = up.set(name(&model, vc), next.clone())?;
-                written.push((vc, next));
+                let next = crate::validate::coerce(model, vc, Value::Int8(next))?;
+                sets.push((vc, next.clone(), next));
             }
-            up = up.filter(model.col(name(&model, vc))?.eq(old));
+            Some((vc, old))
         }
-        (up.compile_for(tx.backend())?.statement, written)
+    };
+    Ok(Some(RowUpdate { sets, pk, version }))
+}
+
+/// The instance after its UPDATE: the written values are its new snapshot,
+/// generated columns are expired (the database recomputed them).
+fn apply_update(inst: &Instance, model: &Model, row: RowUpdate) {
+    let mut d = inst.write();
+    for (i, v, _) in row.sets {
+        d.values[i] = Some(v.clone());
+        d.committed[i] = Some(v);
+    }
+    for (i, c) in model.columns().iter().enumerate() {
+        if c.generated().is_some() {
+            d.values[i] = None;
+            d.committed[i] = None;
+        }
+    }
+    d.modified = false;
+}
+
+fn stale(label: &str, versioned: bool) -> Error {
+    Error::StaleData(format!(
+        "the UPDATE of {label} matched no row: it was deleted{} by someone else",
+        if versioned { " or changed" } else { "" }
+    ))
+}
+
+async fn update(s: &mut Session, tx: &mut Transaction, inst: &Instance) -> Result<()> {
+    let model = inst.model();
+    s.fire_for(EventKind::BeforeUpdate, inst, &model)?;
+    let Some(row) = prepare_update(s, inst, &model)? else {
+        return Ok(());
+    };
+    let label = inst.describe();
+    let stmt = {
+        let mut up = Update::table(&model);
+        for (i, _, db) in &row.sets {
+            up = up.set(name(&model, *i), db.clone())?;
+        }
+        for f in pk_filter(&model, &row.pk)? {
+            up = up.filter(f);
+        }
+        if let Some((vc, old)) = &row.version {
+            up = up.filter(model.col(name(&model, *vc))?.eq(old.clone()));
+        }
+        up.compile_for(tx.backend())?.statement
     };
     let n = tx
         .execute_statement(&stmt)
         .await
         .map_err(|e| flush_error(&label, e))?;
     if n == 0 {
-        return Err(Error::StaleData(format!(
-            "the UPDATE of {label} matched no row: it was deleted{} by someone else",
-            if version.is_some() { " or changed" } else { "" }
-        )));
+        return Err(stale(&label, row.version.is_some()));
     }
-    {
-        let mut d = inst.write();
-        for (i, v) in written {
-            d.values[i] = Some(v.clone());
-            d.committed[i] = Some(v);
-        }
-        for (i, c) in model.columns().iter().enumerate() {
-            if c.generated().is_some() {
-                d.values[i] = None;
-                d.committed[i] = None;
-            }
-        }
-        d.modified = false;
-    }
+    apply_update(inst, &model, row);
     s.fire_for(EventKind::AfterUpdate, inst, &model)
+}
+
+/// Updates of a run of consecutive plan steps. On PostgreSQL, the rows of one
+/// model that set the same columns go in one `UPDATE ... FROM UNNEST(...)`
+/// (the `before_update` listeners of the batch run first, the `after_update`
+/// ones after it); elsewhere, and for versioned models, one UPDATE a row.
+async fn update_all(s: &mut Session, tx: &mut Transaction, insts: &[&Instance]) -> Result<()> {
+    if tx.backend() != crate::error::Backend::Postgres || insts.len() < 2 {
+        for inst in insts {
+            update(s, tx, inst).await?;
+        }
+        return Ok(());
+    }
+    // Models in order of first appearance, with their instances.
+    let mut by_model: Vec<(Model, Vec<&Instance>)> = Vec::new();
+    for inst in insts {
+        let model = inst.model();
+        match by_model.iter_mut().find(|(m, _)| m.ptr_eq(&model)) {
+            Some((_, v)) => v.push(inst),
+            None => by_model.push((model, vec![inst])),
+        }
+    }
+    for (model, group) in by_model {
+        if group.len() < 2 || s.opts.registry.version_of(&model).is_some() {
+            for inst in group {
+                update(s, tx, inst).await?;
+            }
+            continue;
+        }
+        update_batch(s, tx, &model, &group).await?;
+    }
+    Ok(())
+}
+
+/// Rows of one batch that set the same columns: the columns, the rows.
+type ColumnGroup<'a> = (Vec<usize>, Vec<(&'a Instance, RowUpdate)>);
+
+async fn update_batch(
+    s: &mut Session,
+    tx: &mut Transaction,
+    model: &Model,
+    group: &[&Instance],
+) -> Result<()> {
+    for inst in group {
+        s.fire_for(EventKind::BeforeUpdate, inst, model)?;
+    }
+    // Rows grouped by the columns they set, in first-appearance order.
+    let mut by_columns: Vec<ColumnGroup<'_>> = Vec::new();
+    for inst in group {
+        let Some(row) = prepare_update(s, inst, model)? else {
+            continue;
+        };
+        let cols = row.columns();
+        match by_columns.iter_mut().find(|(c, _)| *c == cols) {
+            Some((_, v)) => v.push((inst, row)),
+            None => by_columns.push((cols, vec![(inst, row)])),
+        }
+    }
+    let keys = model.primary_key();
+    let arrays = |cols: &[usize]| {
+        keys.iter().chain(cols).any(|&i| {
+            matches!(
+                model.columns()[i].sql_type(),
+                crate::value::SqlType::Array(_)
+            )
+        })
+    };
+    for (cols, rows) in by_columns {
+        let key_changes = cols.iter().any(|c| keys.contains(c));
+        if rows.len() < 2 || key_changes || arrays(&cols) {
+            for (inst, row) in rows {
+                single_update(tx, model, inst, row).await?;
+            }
+            continue;
+        }
+        let instances: Vec<&Instance> = rows.iter().map(|(inst, _)| *inst).collect();
+        let label = batch_label(&instances);
+        let values = rows
+            .iter()
+            .map(|(_, r)| {
+                r.pk.iter()
+                    .cloned()
+                    .chain(r.sets.iter().map(|(_, _, db)| db.clone()))
+                    .collect()
+            })
+            .collect();
+        let stmt = crate::dialect::bulk_update(model, keys, &cols, values)
+            .map_err(|e| flush_error(&label, e))?
+            .statement;
+        let found = tx
+            .fetch_all_statement(stmt)
+            .await
+            .map_err(|e| flush_error(&label, e))?;
+        if found.len() != rows.len() {
+            let seen: std::collections::HashSet<IdentityKey> = found
+                .into_iter()
+                .filter_map(|r| IdentityKey::new(model, &r.into_values()))
+                .collect();
+            let missing = rows
+                .iter()
+                .find(|(_, r)| IdentityKey::new(model, &r.pk).is_none_or(|k| !seen.contains(&k)))
+                .map_or(label, |(inst, _)| inst.describe());
+            return Err(stale(&missing, false));
+        }
+        for (inst, row) in rows {
+            apply_update(inst, model, row);
+        }
+    }
+    for inst in group {
+        s.fire_for(EventKind::AfterUpdate, inst, model)?;
+    }
+    Ok(())
+}
+
+/// The UPDATE of one prepared row (inside a batch whose listeners already ran).
+async fn single_update(
+    tx: &mut Transaction,
+    model: &Model,
+    inst: &Instance,
+    row: RowUpdate,
+) -> Result<()> {
+    let label = inst.describe();
+    let mut up = Update::table(model);
+    for (i, _, db) in &row.sets {
+        up = up.set(name(model, *i), db.clone())?;
+    }
+    for f in pk_filter(model, &row.pk)? {
+        up = up.filter(f);
+    }
+    let stmt = up.compile_for(tx.backend())?.statement;
+    let n = tx
+        .execute_statement(&stmt)
+        .await
+        .map_err(|e| flush_error(&label, e))?;
+    if n == 0 {
+        return Err(stale(&label, false));
+    }
+    apply_update(inst, model, row);
+    Ok(())
 }
 
 async fn post_update(

@@ -35,20 +35,28 @@
 //! ```
 #![warn(missing_docs, missing_debug_implementations, unreachable_pub)]
 
+mod builder;
 mod context;
 mod database;
 mod error;
 mod events;
+mod expr;
+mod hooks;
+mod instance;
+mod model;
 mod module;
+mod orm;
 mod options;
 mod query;
 mod row_batch;
 mod run;
 mod runtime_drop;
 mod sandbox;
+mod session;
 mod stream;
 mod transaction;
 mod value;
+mod write;
 
 pub use context::BUDGET_EXCEEDED;
 

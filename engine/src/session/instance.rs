@@ -221,6 +221,12 @@ impl Instance {
         self.0.read().state
     }
 
+    /// A number unique to this instance for the life of the process (the `#n`
+    /// of [`Instance::describe`]): bindings key their script-side objects by it.
+    pub fn id(&self) -> u64 {
+        self.0.read().label
+    }
+
     /// Whether both handles are the same instance.
     pub fn ptr_eq(&self, other: &Instance) -> bool {
         Arc::ptr_eq(&self.0, &other.0)

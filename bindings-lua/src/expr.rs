@@ -54,15 +54,20 @@ impl UserData for LuaExpr {
 impl LuaExpr {
     /// The SQL of the expression alone (PostgreSQL placeholders), for display.
     fn to_sql(&self) -> String {
+        // A placeholder label, cut off below, keeps the compiler from naming the column.
         let q = match self {
-            Self::Expr(e) => Select::new().column(e.clone()),
+            Self::Expr(e) => match e.clone().label("dbridge_expr") {
+                Ok(item) => Select::new().column(item),
+                Err(_) => Select::new().column(e.clone()),
+            },
             Self::Item(i) => Select::new().column(i.clone()),
             Self::Order(o) => Select::new().order_by(o.clone()),
         };
         match dbridge_engine::dialect::compile(&q, Backend::Postgres) {
             Ok(s) => {
                 let sql = s.sql();
-                sql.strip_prefix("SELECT ").unwrap_or(sql).to_owned()
+                let sql = sql.strip_prefix("SELECT ").unwrap_or(sql);
+                sql.strip_suffix(r#" AS "dbridge_expr""#).unwrap_or(sql).to_owned()
             }
             Err(e) => format!("<invalid expression: {e}>"),
         }

@@ -58,10 +58,12 @@ impl UserData for LuaQuery {
 
     fn add_methods<M: UserDataMethods<Self>>(methods: &mut M) {
         methods.add_meta_method(MetaMethod::ToString, |_, this, ()| {
-            Ok(match dbridge_engine::dialect::compile(&this.select, this.backend) {
-                Ok(s) => format!("dbridge.query({})", s.sql()),
-                Err(e) => format!("dbridge.query(<invalid: {e}>)"),
-            })
+            Ok(
+                match dbridge_engine::dialect::compile(&this.select, this.backend) {
+                    Ok(s) => format!("dbridge.query({})", s.sql()),
+                    Err(e) => format!("dbridge.query(<invalid: {e}>)"),
+                },
+            )
         });
     }
 }
@@ -72,7 +74,12 @@ fn query_of(v: &LuaValue, func: &str) -> Result<LuaQuery, LuaDbError> {
     {
         return Ok(q.clone());
     }
-    Err(LuaDbError::argument(func, 1, "a query (call it with `:`)", v))
+    Err(LuaDbError::argument(
+        func,
+        1,
+        "a query (call it with `:`)",
+        v,
+    ))
 }
 
 fn lua_model(v: &LuaValue) -> Option<LuaModel> {
@@ -112,23 +119,44 @@ pub(crate) fn new(lua: &Lua, (owner, items): (LuaValue, Variadic<LuaValue>)) -> 
         let (target, db, events) = match &owner {
             LuaValue::UserData(ud) if ud.is::<LuaSession>() => {
                 let s = ud.borrow::<LuaSession>().map_err(lua_err)?;
-                (QueryTarget::Session(s.cell.clone()), s.db.clone(), s.events.clone())
+                (
+                    QueryTarget::Session(s.cell.clone()),
+                    s.db.clone(),
+                    s.events.clone(),
+                )
             }
             LuaValue::UserData(ud) if ud.is::<crate::database::LuaDb>() => {
                 let d = ud.borrow::<crate::database::LuaDb>().map_err(lua_err)?;
                 let db = d.database()?;
-                (QueryTarget::Db(db.clone(), d.orm.registry.clone()), db, d.events.clone())
+                (
+                    QueryTarget::Db(db.clone(), d.orm.registry.clone()),
+                    db,
+                    d.events.clone(),
+                )
             }
-            other => return Err(LuaDbError::argument("query", 1, "a database or session (call it with `:`)", other)),
+            other => {
+                return Err(LuaDbError::argument(
+                    "query",
+                    1,
+                    "a database or session (call it with `:`)",
+                    other,
+                ));
+            }
         };
         if items.is_empty() {
-            return Err(LuaDbError::new(ErrorKind::TypeMismatch, "`query` needs a model or columns"));
+            return Err(LuaDbError::new(
+                ErrorKind::TypeMismatch,
+                "`query` needs a model or columns",
+            ));
         }
         let mut models: Vec<Model> = Vec::new();
         let (select, entity) = match (items.len(), lua_model(&items[0])) {
             (1, Some(m)) => {
                 models.push(m.model.clone());
-                (Select::from(&m.model).columns(entity_columns(&m.model)), Some(m.model))
+                (
+                    Select::from(&m.model).columns(entity_columns(&m.model)),
+                    Some(m.model),
+                )
             }
             _ => {
                 let mut sel = Select::new();
@@ -156,7 +184,14 @@ pub(crate) fn new(lua: &Lua, (owner, items): (LuaValue, Variadic<LuaValue>)) -> 
                 (sel, None)
             }
         };
-        Ok(LuaQuery { select, entity, models, target, backend: db.backend(), events })
+        Ok(LuaQuery {
+            select,
+            entity,
+            models,
+            target,
+            backend: db.backend(),
+            events,
+        })
     })();
     raw(lua, r)
 }
@@ -164,7 +199,12 @@ pub(crate) fn new(lua: &Lua, (owner, items): (LuaValue, Variadic<LuaValue>)) -> 
 fn count_arg(v: &LuaValue, func: &str) -> Result<u64, LuaDbError> {
     match v {
         LuaValue::Integer(i) if *i >= 0 => Ok(u64::try_from(*i).unwrap_or(0)),
-        other => Err(LuaDbError::argument(func, 1, "a non-negative integer", other)),
+        other => Err(LuaDbError::argument(
+            func,
+            1,
+            "a non-negative integer",
+            other,
+        )),
     }
 }
 
@@ -183,7 +223,10 @@ fn infer_on(models: &[Model], target: &Model) -> Result<Expr, LuaDbError> {
     }
     Err(LuaDbError::new(
         ErrorKind::Schema,
-        format!("no foreign key between `{}` and the query's models: give the join an ON expression", target.name()),
+        format!(
+            "no foreign key between `{}` and the query's models: give the join an ON expression",
+            target.name()
+        ),
     ))
 }
 
@@ -192,18 +235,31 @@ pub(crate) fn build(lua: &Lua, (this, name, args): (LuaValue, String, Variadic<L
     let r = (|| {
         let mut q = query_of(&this, &name)?;
         let arg = |i: usize| args.get(i).cloned().unwrap_or(LuaValue::Nil);
-        let exprs = || -> Result<Vec<Expr>, LuaDbError> { args.iter().map(|v| to_expr(lua, v)).collect() };
+        let exprs =
+            || -> Result<Vec<Expr>, LuaDbError> { args.iter().map(|v| to_expr(lua, v)).collect() };
         let s = std::mem::take(&mut q.select);
         q.select = match name.as_str() {
             "where" | "filter" => exprs()?.into_iter().fold(s, Select::filter),
             "filter_by" => {
                 let LuaValue::Table(t) = arg(0) else {
-                    return Err(LuaDbError::argument("filter_by", 1, "a table { column = value }", &arg(0)));
+                    return Err(LuaDbError::argument(
+                        "filter_by",
+                        1,
+                        "a table { column = value }",
+                        &arg(0),
+                    ));
                 };
                 let mut pairs: Vec<(String, LuaValue)> = t
                     .pairs::<String, LuaValue>()
                     .collect::<mlua::Result<_>>()
-                    .map_err(|_| LuaDbError::argument("filter_by", 1, "a table with column names as keys", &arg(0)))?;
+                    .map_err(|_| {
+                        LuaDbError::argument(
+                            "filter_by",
+                            1,
+                            "a table with column names as keys",
+                            &arg(0),
+                        )
+                    })?;
                 pairs.sort_by(|a, b| a.0.cmp(&b.0));
                 let mut s = s;
                 for (k, v) in pairs {
@@ -212,13 +268,18 @@ pub(crate) fn build(lua: &Lua, (this, name, args): (LuaValue, String, Variadic<L
                 s
             }
             "join" | "outerjoin" => {
-                let m = lua_model(&arg(0)).ok_or_else(|| LuaDbError::argument(&name, 1, "a model", &arg(0)))?;
+                let m = lua_model(&arg(0))
+                    .ok_or_else(|| LuaDbError::argument(&name, 1, "a model", &arg(0)))?;
                 let on = match arg(1) {
                     LuaValue::Nil => infer_on(&q.models, &m.model)?,
                     v => to_expr(lua, &v)?,
                 };
                 q.models.push(m.model.clone());
-                if name == "join" { s.join(&m.model, on) } else { s.left_join(&m.model, on) }
+                if name == "join" {
+                    s.join(&m.model, on)
+                } else {
+                    s.left_join(&m.model, on)
+                }
             }
             "group_by" => s.group_by(exprs()?),
             "having" => exprs()?.into_iter().fold(s, Select::having),
@@ -239,7 +300,12 @@ pub(crate) fn build(lua: &Lua, (this, name, args): (LuaValue, String, Variadic<L
                     "loader options (selectinload, defer...) are not available in this version of dbridge",
                 ));
             }
-            other => return Err(LuaDbError::new(ErrorKind::InvalidState, format!("unknown query method `{other}`"))),
+            other => {
+                return Err(LuaDbError::new(
+                    ErrorKind::InvalidState,
+                    format!("unknown query method `{other}`"),
+                ));
+            }
         };
         Ok(q)
     })();
@@ -249,7 +315,9 @@ pub(crate) fn build(lua: &Lua, (this, name, args): (LuaValue, String, Variadic<L
 /// `q:sql()`: the SQL the query would run on its database.
 pub(crate) fn sql(lua: &Lua, this: LuaValue) -> Raw {
     let r = query_of(&this, "sql").and_then(|q| {
-        Ok(dbridge_engine::dialect::compile(&q.select, q.backend)?.sql().to_owned())
+        Ok(dbridge_engine::dialect::compile(&q.select, q.backend)?
+            .sql()
+            .to_owned())
     });
     raw(lua, r)
 }
@@ -260,12 +328,18 @@ enum Fetched {
 }
 
 /// Runs `select` as a query of `entity` (instances) or of columns (rows).
-async fn fetch(target: &QueryTarget, entity: Option<&Model>, select: &Select) -> Result<Fetched, LuaDbError> {
+async fn fetch(
+    target: &QueryTarget,
+    entity: Option<&Model>,
+    select: &Select,
+) -> Result<Fetched, LuaDbError> {
     Ok(match (target, entity) {
         (QueryTarget::Db(db, registry), Some(m)) => {
             // Committed without expiring, then expunged: detached instances
             // that keep their values.
-            let opts = SessionOptions::new().registry(registry).expire_on_commit(false);
+            let opts = SessionOptions::new()
+                .registry(registry)
+                .expire_on_commit(false);
             let mut s = Session::with_options(db, opts);
             let found = s.fetch_select(m, select).await?;
             s.commit().await?;
@@ -288,19 +362,26 @@ async fn fetch(target: &QueryTarget, entity: Option<&Model>, select: &Select) ->
 fn to_lua_list(lua: &Lua, f: Fetched) -> Result<LuaValue, LuaDbError> {
     Ok(match f {
         Fetched::Instances(list) => {
-            let t = lua.create_table_with_capacity(list.len(), 0).map_err(lua_err)?;
+            let t = lua
+                .create_table_with_capacity(list.len(), 0)
+                .map_err(lua_err)?;
             for (i, inst) in list.into_iter().enumerate() {
-                t.raw_set(i + 1, crate::instance::wrap(lua, inst).map_err(lua_err)?).map_err(lua_err)?;
+                t.raw_set(i + 1, crate::instance::wrap(lua, inst).map_err(lua_err)?)
+                    .map_err(lua_err)?;
             }
             LuaValue::Table(t)
         }
-        Fetched::Rows(rows) => LuaValue::Table(crate::value::rows_to_lua(lua, &rows).map_err(lua_err)?),
+        Fetched::Rows(rows) => {
+            LuaValue::Table(crate::value::rows_to_lua(lua, &rows).map_err(lua_err)?)
+        }
     })
 }
 
 fn first_of(lua: &Lua, f: Fetched) -> Result<(usize, LuaValue), LuaDbError> {
     let list = to_lua_list(lua, f)?;
-    let LuaValue::Table(t) = list else { return Ok((0, LuaValue::Nil)) };
+    let LuaValue::Table(t) = list else {
+        return Ok((0, LuaValue::Nil));
+    };
     Ok((t.raw_len(), t.raw_get(1).map_err(lua_err)?))
 }
 
@@ -319,9 +400,16 @@ pub(crate) async fn run(lua: Lua, (this, name, session): (LuaValue, String, LuaV
         let entity = q.entity.as_ref();
         match name.as_str() {
             "all" => to_lua_list(&lua, fetch(&q.target, entity, &q.select).await?),
-            "first" => Ok(first_of(&lua, fetch(&q.target, entity, &q.select.clone().limit(1)).await?)?.1),
+            "first" => Ok(first_of(
+                &lua,
+                fetch(&q.target, entity, &q.select.clone().limit(1)).await?,
+            )?
+            .1),
             "one" | "one_or_none" => {
-                let (n, v) = first_of(&lua, fetch(&q.target, entity, &q.select.clone().limit(2)).await?)?;
+                let (n, v) = first_of(
+                    &lua,
+                    fetch(&q.target, entity, &q.select.clone().limit(2)).await?,
+                )?;
                 match n {
                     0 if name == "one" => Err(dbridge_engine::Error::NotFound.into()),
                     0 => Ok(LuaValue::Nil),
@@ -331,21 +419,28 @@ pub(crate) async fn run(lua: Lua, (this, name, session): (LuaValue, String, LuaV
             }
             "count" | "exists" => {
                 let agg = if name == "count" {
-                    Select::from(q.select.clone().subquery("counted")?).column(func::count_star().label("n")?)
+                    Select::from(q.select.clone().subquery("counted")?)
+                        .column(func::count_star().label("n")?)
                 } else {
                     Select::new().column(Expr::exists(q.select.clone()).label("n")?)
                 };
                 let Fetched::Rows(rows) = fetch(&q.target, None, &agg).await? else {
                     return Ok(LuaValue::Nil);
                 };
-                let v = rows.first().and_then(|r| r.values().first().cloned()).unwrap_or(Value::Null);
+                let v = rows
+                    .first()
+                    .and_then(|r| r.values().first().cloned())
+                    .unwrap_or(Value::Null);
                 Ok(if name == "count" {
                     LuaValue::Integer(v.as_i64().unwrap_or(0))
                 } else {
                     LuaValue::Boolean(truthy(&v))
                 })
             }
-            other => Err(LuaDbError::new(ErrorKind::InvalidState, format!("unknown query method `{other}`"))),
+            other => Err(LuaDbError::new(
+                ErrorKind::InvalidState,
+                format!("unknown query method `{other}`"),
+            )),
         }
     })
     .await;

@@ -67,7 +67,9 @@ impl LuaExpr {
             Ok(s) => {
                 let sql = s.sql();
                 let sql = sql.strip_prefix("SELECT ").unwrap_or(sql);
-                sql.strip_suffix(r#" AS "dbridge_expr""#).unwrap_or(sql).to_owned()
+                sql.strip_suffix(r#" AS "dbridge_expr""#)
+                    .unwrap_or(sql)
+                    .to_owned()
             }
             Err(e) => format!("<invalid expression: {e}>"),
         }
@@ -127,15 +129,26 @@ fn list(lua: &Lua, v: &LuaValue, func: &str) -> Result<Vec<Expr>, LuaDbError> {
     match v {
         LuaValue::Table(t) => t
             .sequence_values::<LuaValue>()
-            .map(|x| x.map_err(crate::query::lua_err).and_then(|x| to_expr(lua, &x)))
+            .map(|x| {
+                x.map_err(crate::query::lua_err)
+                    .and_then(|x| to_expr(lua, &x))
+            })
             .collect(),
-        other => Err(LuaDbError::argument(func, 1, "an array of values or a query", other)),
+        other => Err(LuaDbError::argument(
+            func,
+            1,
+            "an array of values or a query",
+            other,
+        )),
     }
 }
 
 fn query_of(v: &LuaValue) -> Option<Select> {
     match v {
-        LuaValue::UserData(ud) => ud.borrow::<crate::builder::LuaQuery>().ok().map(|q| q.select.clone()),
+        LuaValue::UserData(ud) => ud
+            .borrow::<crate::builder::LuaQuery>()
+            .ok()
+            .map(|q| q.select.clone()),
         _ => None,
     }
 }
@@ -185,7 +198,11 @@ pub(crate) fn op(lua: &Lua, (name, a, b, c): (String, LuaValue, LuaValue, LuaVal
             "desc" => return Ok(LuaExpr::Order(x()?.desc())),
             "nulls_first" | "nulls_last" => {
                 let o = to_order(lua, &a)?;
-                return Ok(LuaExpr::Order(if name == "nulls_first" { o.nulls_first() } else { o.nulls_last() }));
+                return Ok(LuaExpr::Order(if name == "nulls_first" {
+                    o.nulls_first()
+                } else {
+                    o.nulls_last()
+                }));
             }
             "label" => {
                 let label = match &b {
@@ -209,8 +226,15 @@ pub(crate) fn op(lua: &Lua, (name, a, b, c): (String, LuaValue, LuaValue, LuaVal
 /// `dbridge.and_(a, b, ...)` / `dbridge.or_(...)`.
 pub(crate) fn junction(lua: &Lua, (or, items): (bool, Variadic<LuaValue>)) -> Raw {
     let r = (|| {
-        let items: Vec<Expr> = items.iter().map(|v| to_expr(lua, v)).collect::<Result<_, _>>()?;
-        Ok(LuaExpr::Expr(if or { Expr::any(items) } else { Expr::all(items) }))
+        let items: Vec<Expr> = items
+            .iter()
+            .map(|v| to_expr(lua, v))
+            .collect::<Result<_, _>>()?;
+        Ok(LuaExpr::Expr(if or {
+            Expr::any(items)
+        } else {
+            Expr::all(items)
+        }))
     })();
     raw(lua, r)
 }
@@ -221,7 +245,10 @@ pub(crate) fn call(lua: &Lua, (name, args): (String, Variadic<LuaValue>)) -> Raw
         if name == "count" && args.is_empty() {
             return Ok(LuaExpr::Expr(func::count_star()));
         }
-        let args: Vec<Expr> = args.iter().map(|v| to_expr(lua, v)).collect::<Result<_, _>>()?;
+        let args: Vec<Expr> = args
+            .iter()
+            .map(|v| to_expr(lua, v))
+            .collect::<Result<_, _>>()?;
         Ok(LuaExpr::Expr(func::call(&name, args)?))
     })();
     raw(lua, r)

@@ -93,7 +93,12 @@ fn orm_of(v: &LuaValue) -> Result<Arc<Orm>, LuaDbError> {
     {
         return Ok(d.orm.clone());
     }
-    Err(LuaDbError::argument("on", 1, "a database (call it with `:`)", v))
+    Err(LuaDbError::argument(
+        "on",
+        1,
+        "a database (call it with `:`)",
+        v,
+    ))
 }
 
 /// A readable name for a Lua function in errors: `lua listener (chunk:12)`.
@@ -109,7 +114,9 @@ fn name_of(what: &str, f: &Function) -> String {
 fn engine_error(kind: &str, message: String, model: Option<&Model>) -> Error {
     match kind {
         "validation" => Error::Validation {
-            model: model.map(|m| m.name().as_str().to_owned()).unwrap_or_default(),
+            model: model
+                .map(|m| m.name().as_str().to_owned())
+                .unwrap_or_default(),
             column: None,
             message,
         },
@@ -143,7 +150,9 @@ pub(crate) fn on(lua: &Lua, (this, target, event, key): (LuaValue, LuaValue, Str
                     ),
                 )
             })?;
-        let f: Function = callbacks(lua).and_then(|t| t.raw_get(key)).map_err(lua_err)?;
+        let f: Function = callbacks(lua)
+            .and_then(|t| t.raw_get(key))
+            .map_err(lua_err)?;
         let name = name_of(&format!("lua {event} listener"), &f);
         let id = orm
             .registry
@@ -214,8 +223,16 @@ fn arguments(lua: &Lua, ev: &Event<'_>) -> mlua::Result<MultiValue> {
 }
 
 /// Adds the callback stored under `key` as a validator of `model.column`.
-pub(crate) fn add_validator(lua: &Lua, orm: &Orm, model: &Model, column: &str, key: i64) -> Result<(), LuaDbError> {
-    let f: Function = callbacks(lua).and_then(|t| t.raw_get(key)).map_err(lua_err)?;
+pub(crate) fn add_validator(
+    lua: &Lua,
+    orm: &Orm,
+    model: &Model,
+    column: &str,
+    key: i64,
+) -> Result<(), LuaDbError> {
+    let f: Function = callbacks(lua)
+        .and_then(|t| t.raw_get(key))
+        .map_err(lua_err)?;
     let name = name_of(&format!("lua validator of `{column}`"), &f);
     drop(f);
     let weak = lua.weak();
@@ -238,7 +255,10 @@ pub(crate) fn add_validator(lua: &Lua, orm: &Orm, model: &Model, column: &str, k
 }
 
 /// `raw.validate(db, model, column, key)`.
-pub(crate) fn validate(lua: &Lua, (this, model, column, key): (LuaValue, LuaValue, String, i64)) -> Raw {
+pub(crate) fn validate(
+    lua: &Lua,
+    (this, model, column, key): (LuaValue, LuaValue, String, i64),
+) -> Raw {
     let r = (|| {
         let orm = orm_of(&this)?;
         let m = model_of(&model, "validate", 2)?;

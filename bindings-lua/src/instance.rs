@@ -118,7 +118,14 @@ pub(crate) fn new(lua: &Lua, (model, values): (LuaValue, LuaValue)) -> Raw {
                     }
                 }
             }
-            other => return Err(LuaDbError::argument("build", 2, "a table of column values", other)),
+            other => {
+                return Err(LuaDbError::argument(
+                    "build",
+                    2,
+                    "a table of column values",
+                    other,
+                ));
+            }
         }
         wrap(lua, inst).map_err(lua_err)
     })();
@@ -148,7 +155,10 @@ pub(crate) fn set(lua: &Lua, (this, key, value): (LuaValue, String, LuaValue)) -
 
 /// `inst:state()`: `"transient"`, `"pending"`, `"persistent"`, `"deleted"` or `"detached"`.
 pub(crate) fn state(lua: &Lua, this: LuaValue) -> Raw {
-    raw(lua, instance_of(&this, "state", 1).map(|i| i.state().as_str()))
+    raw(
+        lua,
+        instance_of(&this, "state", 1).map(|i| i.state().as_str()),
+    )
 }
 
 /// `inst:changed()`: the names of the columns changed since load or flush.
@@ -165,11 +175,14 @@ pub(crate) fn to_table(lua: &Lua, this: LuaValue) -> Raw {
     let r = (|| {
         let inst = instance_of(&this, "to_table", 1)?;
         let model = inst.model();
-        let t = lua.create_table_with_capacity(0, model.columns().len()).map_err(lua_err)?;
+        let t = lua
+            .create_table_with_capacity(0, model.columns().len())
+            .map_err(lua_err)?;
         for c in model.columns() {
             let name = c.name().as_str();
             if let Ok(v) = inst.get(name) {
-                t.raw_set(name, to_lua(lua, &v, LuaValue::Nil).map_err(lua_err)?).map_err(lua_err)?;
+                t.raw_set(name, to_lua(lua, &v, LuaValue::Nil).map_err(lua_err)?)
+                    .map_err(lua_err)?;
             }
         }
         Ok(t)

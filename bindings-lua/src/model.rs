@@ -62,13 +62,21 @@ pub(crate) fn model_of(v: &LuaValue, func: &str, n: usize) -> Result<LuaModel, L
     Err(LuaDbError::argument(func, n, "a model", v))
 }
 
-fn db_of(v: &LuaValue, func: &str) -> Result<(Database, Arc<Orm>, Arc<StatementEvents>), LuaDbError> {
+fn db_of(
+    v: &LuaValue,
+    func: &str,
+) -> Result<(Database, Arc<Orm>, Arc<StatementEvents>), LuaDbError> {
     if let LuaValue::UserData(ud) = v
         && let Ok(d) = ud.borrow::<LuaDb>()
     {
         return Ok((d.database()?, d.orm.clone(), d.events.clone()));
     }
-    Err(LuaDbError::argument(func, 1, "a database (call it with `:`)", v))
+    Err(LuaDbError::argument(
+        func,
+        1,
+        "a database (call it with `:`)",
+        v,
+    ))
 }
 
 fn schema(msg: impl Into<String>) -> LuaDbError {
@@ -76,11 +84,28 @@ fn schema(msg: impl Into<String>) -> LuaDbError {
 }
 
 /// Keys a model declaration may have.
-const MODEL_KEYS: [&str; 7] = ["name", "table", "columns", "version", "indexes", "uniques", "relations"];
+const MODEL_KEYS: [&str; 7] = [
+    "name",
+    "table",
+    "columns",
+    "version",
+    "indexes",
+    "uniques",
+    "relations",
+];
 /// Keys a column declaration may have besides its name and type.
 const COLUMN_KEYS: [&str; 11] = [
-    "primary_key", "nullable", "unique", "index", "default", "references", "on_delete",
-    "on_update", "deferred", "validate", "type",
+    "primary_key",
+    "nullable",
+    "unique",
+    "index",
+    "default",
+    "references",
+    "on_delete",
+    "on_update",
+    "deferred",
+    "validate",
+    "type",
 ];
 
 /// `db:model{...}`.
@@ -88,7 +113,12 @@ pub(crate) fn declare(lua: &Lua, (this, spec): (LuaValue, LuaValue)) -> Raw {
     let r = (|| {
         let (db, orm, events) = db_of(&this, "model")?;
         let LuaValue::Table(t) = &spec else {
-            return Err(LuaDbError::argument("model", 2, "a table { name =, table =, columns = }", &spec));
+            return Err(LuaDbError::argument(
+                "model",
+                2,
+                "a table { name =, table =, columns = }",
+                &spec,
+            ));
         };
         check_keys(t, &MODEL_KEYS, "model declaration")?;
         let name: String = t
@@ -103,14 +133,21 @@ pub(crate) fn declare(lua: &Lua, (this, spec): (LuaValue, LuaValue)) -> Raw {
             ));
         }
         let mut b = Model::builder(&name);
-        if let Some(table) = t.get::<Option<String>>("table").map_err(|_| schema(format!("model `{name}`: `table` must be a string")))? {
+        if let Some(table) = t
+            .get::<Option<String>>("table")
+            .map_err(|_| schema(format!("model `{name}`: `table` must be a string")))?
+        {
             b = b.table(table);
         }
         let columns: Table = t
             .get::<Option<Table>>("columns")
             .ok()
             .flatten()
-            .ok_or_else(|| schema(format!("model `{name}`: `columns` (an array of column tables) is required")))?;
+            .ok_or_else(|| {
+                schema(format!(
+                    "model `{name}`: `columns` (an array of column tables) is required"
+                ))
+            })?;
         let mut validators = Vec::new();
         for (i, c) in columns.sequence_values::<LuaValue>().enumerate() {
             let c = c.map_err(lua_err)?;
@@ -124,13 +161,21 @@ pub(crate) fn declare(lua: &Lua, (this, spec): (LuaValue, LuaValue)) -> Raw {
             b = indexes(t, key, unique, &name, b)?;
         }
         let model = orm.meta.add(b.build()?)?;
-        if let Some(v) = t.get::<Option<String>>("version").map_err(|_| schema(format!("model `{name}`: `version` must be a column name")))? {
+        if let Some(v) = t
+            .get::<Option<String>>("version")
+            .map_err(|_| schema(format!("model `{name}`: `version` must be a column name")))?
+        {
             orm.registry.version_column(&model, &v)?;
         }
         for (col, f) in validators {
             crate::hooks::add_validator(lua, &orm, &model, &col, f)?;
         }
-        Ok(LuaModel { model, db, orm, events })
+        Ok(LuaModel {
+            model,
+            db,
+            orm,
+            events,
+        })
     })();
     raw(lua, r)
 }
@@ -161,13 +206,15 @@ type ColumnDecl = ((String, Column), Option<i64>);
 /// One `{ "name", "type", opt = ... }` column declaration.
 fn column(lua: &Lua, model: &str, n: usize, v: &LuaValue) -> Result<ColumnDecl, LuaDbError> {
     let LuaValue::Table(t) = v else {
-        return Err(schema(format!("model `{model}`: column #{n} must be a table {{ \"name\", \"type\", ... }}")));
+        return Err(schema(format!(
+            "model `{model}`: column #{n} must be a table {{ \"name\", \"type\", ... }}"
+        )));
     };
-    let name: String = t
-        .get::<Option<String>>(1)
-        .ok()
-        .flatten()
-        .ok_or_else(|| schema(format!("model `{model}`: column #{n} needs a name as its first item")))?;
+    let name: String = t.get::<Option<String>>(1).ok().flatten().ok_or_else(|| {
+        schema(format!(
+            "model `{model}`: column #{n} needs a name as its first item"
+        ))
+    })?;
     let what = format!("column `{name}` of model `{model}`");
     check_keys(t, &COLUMN_KEYS, &what)?;
     let ty: String = match t.get::<Option<String>>(2).ok().flatten() {
@@ -242,7 +289,10 @@ fn default(lua: &Lua, t: &Table, what: &str, c: Column) -> Result<Column, LuaDbE
                 "{what}: a Lua function as `default` is not supported; use dbridge.now, dbridge.uuid4 or a value"
             )));
         }
-        _ => c.default(from_lua(lua, v.clone(), 1).map_err(|e| schema(format!("{what}: `default`: {}", e.message)))?),
+        _ => c.default(
+            from_lua(lua, v.clone(), 1)
+                .map_err(|e| schema(format!("{what}: `default`: {}", e.message)))?,
+        ),
     })
 }
 
@@ -253,7 +303,11 @@ fn indexes(
     model: &str,
     mut b: dbridge_engine::schema::ModelBuilder,
 ) -> Result<dbridge_engine::schema::ModelBuilder, LuaDbError> {
-    let bad = || schema(format!("model `{model}`: `{key}` must be an array of arrays of column names"));
+    let bad = || {
+        schema(format!(
+            "model `{model}`: `{key}` must be an array of arrays of column names"
+        ))
+    };
     let Some(list) = t.get::<Option<Table>>(key).map_err(|_| bad())? else {
         return Ok(b);
     };
@@ -264,7 +318,8 @@ fn indexes(
             .collect::<mlua::Result<_>>()
             .map_err(|_| bad())?;
         let named: Option<String> = item.get("name").map_err(|_| bad())?;
-        let is_unique = unique || item.get::<Option<bool>>("unique").map_err(|_| bad())? == Some(true);
+        let is_unique =
+            unique || item.get::<Option<bool>>("unique").map_err(|_| bad())? == Some(true);
         b = match (unique, named) {
             (true, Some(n)) => b.unique_named(n, cols),
             (true, None) => b.unique(cols),
@@ -321,7 +376,12 @@ pub(crate) fn models(lua: &Lua, this: LuaValue) -> Raw {
         let t = lua.create_table().map_err(lua_err)?;
         for model in orm.meta.models() {
             let name = model.name().as_str().to_owned();
-            let m = LuaModel { model, db: db.clone(), orm: orm.clone(), events: events.clone() };
+            let m = LuaModel {
+                model,
+                db: db.clone(),
+                orm: orm.clone(),
+                events: events.clone(),
+            };
             t.raw_set(name, m).map_err(lua_err)?;
         }
         Ok(t)

@@ -134,7 +134,12 @@ pub(crate) fn session_of(v: &LuaValue, func: &str) -> Result<LuaSession, LuaDbEr
     {
         return Ok(s.clone());
     }
-    Err(LuaDbError::argument(func, 1, "a session (call it with `:`)", v))
+    Err(LuaDbError::argument(
+        func,
+        1,
+        "a session (call it with `:`)",
+        v,
+    ))
 }
 
 /// `db:session([opts])`: `autoflush`, `expire_on_commit`, and the transaction
@@ -164,9 +169,18 @@ pub(crate) fn new(lua: &Lua, (this, opts): (LuaValue, LuaValue)) -> Raw {
                     (_, v) => tx_opts.raw_set(k, v).map_err(lua_err)?,
                 }
             }
-            o = o.transaction(crate::transaction::options(&LuaValue::Table(tx_opts), "session", 2)?);
+            o = o.transaction(crate::transaction::options(
+                &LuaValue::Table(tx_opts),
+                "session",
+                2,
+            )?);
         } else if !opts.is_nil() {
-            return Err(LuaDbError::argument("session", 2, "a table of options", &opts));
+            return Err(LuaDbError::argument(
+                "session",
+                2,
+                "a table of options",
+                &opts,
+            ));
         }
         let cell = Arc::new(SessionCell::new(
             Session::with_options(&db, o),
@@ -193,14 +207,25 @@ pub(crate) fn settle(e: LuaDbError) -> LuaDbError {
     }
 }
 
-fn instances(v: &LuaValue, func: &str) -> Result<Vec<dbridge_engine::session::Instance>, LuaDbError> {
+fn instances(
+    v: &LuaValue,
+    func: &str,
+) -> Result<Vec<dbridge_engine::session::Instance>, LuaDbError> {
     match v {
         LuaValue::Table(t) => t
             .sequence_values::<LuaValue>()
             .enumerate()
-            .map(|(i, x)| x.map_err(lua_err).and_then(|x| instance_of(&x, func, i + 1)))
+            .map(|(i, x)| {
+                x.map_err(lua_err)
+                    .and_then(|x| instance_of(&x, func, i + 1))
+            })
             .collect(),
-        other => Err(LuaDbError::argument(func, 1, "an array of instances", other)),
+        other => Err(LuaDbError::argument(
+            func,
+            1,
+            "an array of instances",
+            other,
+        )),
     }
 }
 
@@ -251,7 +276,10 @@ pub(crate) fn call(lua: &Lua, (this, name, a): (LuaValue, String, LuaValue)) -> 
 }
 
 fn unknown(name: &str) -> LuaDbError {
-    LuaDbError::new(ErrorKind::InvalidState, format!("unknown session call `{name}`"))
+    LuaDbError::new(
+        ErrorKind::InvalidState,
+        format!("unknown session call `{name}`"),
+    )
 }
 
 /// The primary key of `s:get(Model, pk)`: a value, or an array for a composite key.
@@ -268,13 +296,17 @@ fn key(lua: &Lua, v: LuaValue) -> Result<Vec<Value>, LuaDbError> {
 
 /// The session calls that may run SQL: `get`, `flush`, `commit`, `rollback`,
 /// `refresh`, `merge`, `begin_nested`, `commit_nested`, `rollback_nested`, `close`.
-pub(crate) async fn call_async(lua: Lua, (this, name, a, b): (LuaValue, String, LuaValue, LuaValue)) -> Raw {
+pub(crate) async fn call_async(
+    lua: Lua,
+    (this, name, a, b): (LuaValue, String, LuaValue, LuaValue),
+) -> Raw {
     let ev = crate::events::events_of(&this);
     let r = crate::hooks::scoped(this.clone(), async {
         let ls = session_of(&this, &name)?;
         let mut g = ls.cell.lock()?;
         let s = open(&mut g)?;
-        let model = |v: &LuaValue| -> Result<Model, LuaDbError> { Ok(model_of(v, "get", 1)?.model) };
+        let model =
+            |v: &LuaValue| -> Result<Model, LuaDbError> { Ok(model_of(v, "get", 1)?.model) };
         Ok(match name.as_str() {
             "get" => {
                 let m = model(&a)?;
@@ -323,7 +355,8 @@ pub(crate) fn stats(lua: &Lua, this: LuaValue) -> Raw {
         let t: Table = lua.create_table().map_err(lua_err)?;
         t.raw_set("pending", s.pending().len()).map_err(lua_err)?;
         t.raw_set("dirty", s.dirty().len()).map_err(lua_err)?;
-        t.raw_set("identity_map", s.identity_map_len()).map_err(lua_err)?;
+        t.raw_set("identity_map", s.identity_map_len())
+            .map_err(lua_err)?;
         Ok(t)
     })();
     crate::error::raw(lua, r)

@@ -51,17 +51,21 @@ fn write_of(v: &LuaValue, func: &str) -> Result<LuaWrite, LuaDbError> {
     {
         return Ok(w.clone());
     }
-    Err(LuaDbError::argument(func, 1, "an update or delete statement (call it with `:`)", v))
+    Err(LuaDbError::argument(
+        func,
+        1,
+        "an update or delete statement (call it with `:`)",
+        v,
+    ))
 }
 
 /// Column values of a table, in the model's column order.
-fn values(lua: &Lua, model: &Model, t: &Table, func: &str) -> Result<Vec<(String, LuaValue)>, LuaDbError> {
+fn values(model: &Model, t: &Table, func: &str) -> Result<Vec<(String, LuaValue)>, LuaDbError> {
     let mut out = Vec::new();
-    let mut n = 0;
     for pair in t.pairs::<LuaValue, LuaValue>() {
         let (k, _) = pair.map_err(lua_err)?;
-        n += 1;
-        let ok = matches!(&k, LuaValue::String(s) if model.column_index(&s.to_string_lossy()).is_ok());
+        let ok =
+            matches!(&k, LuaValue::String(s) if model.column_index(&s.to_string_lossy()).is_ok());
         if !ok {
             let k = match &k {
                 LuaValue::String(s) => s.to_string_lossy(),
@@ -80,20 +84,31 @@ fn values(lua: &Lua, model: &Model, t: &Table, func: &str) -> Result<Vec<(String
             out.push((name.to_owned(), v));
         }
     }
-    let _ = (lua, n);
     Ok(out)
 }
 
 /// An INSERT of `rows` (an array of tables that all set the same columns).
 fn insert(lua: &Lua, model: &Model, rows: &LuaValue, func: &str) -> Result<Insert, LuaDbError> {
     let LuaValue::Table(rows) = rows else {
-        return Err(LuaDbError::argument(func, 1, "an array of row tables", rows));
+        return Err(LuaDbError::argument(
+            func,
+            1,
+            "an array of row tables",
+            rows,
+        ));
     };
     let mut columns: Option<Vec<String>> = None;
     let mut data: Vec<Vec<Value>> = Vec::with_capacity(rows.raw_len());
     for (i, row) in rows.sequence_values::<Table>().enumerate() {
-        let row = row.map_err(|_| LuaDbError::argument(func, 1, "an array of row tables", &LuaValue::Table(rows.clone())))?;
-        let vals = values(lua, model, &row, func)?;
+        let row = row.map_err(|_| {
+            LuaDbError::argument(
+                func,
+                1,
+                "an array of row tables",
+                &LuaValue::Table(rows.clone()),
+            )
+        })?;
+        let vals = values(model, &row, func)?;
         let names: Vec<String> = vals.iter().map(|(k, _)| k.clone()).collect();
         match &columns {
             None => columns = Some(names),
@@ -128,16 +143,31 @@ fn names(v: &LuaValue, what: &str) -> Result<Vec<String>, LuaDbError> {
         LuaValue::Table(t) => t
             .sequence_values::<String>()
             .collect::<mlua::Result<_>>()
-            .map_err(|_| LuaDbError::new(ErrorKind::TypeMismatch, format!("`{what}` must be an array of column names"))),
-        _ => Err(LuaDbError::new(ErrorKind::TypeMismatch, format!("`{what}` must be an array of column names"))),
+            .map_err(|_| {
+                LuaDbError::new(
+                    ErrorKind::TypeMismatch,
+                    format!("`{what}` must be an array of column names"),
+                )
+            }),
+        _ => Err(LuaDbError::new(
+            ErrorKind::TypeMismatch,
+            format!("`{what}` must be an array of column names"),
+        )),
     }
 }
 
 /// `returning = { "id", User.name, ... }`: columns by name or expressions.
-fn returning(lua: &Lua, model: &Model, v: &LuaValue) -> Result<Option<Vec<SelectItem>>, LuaDbError> {
+fn returning(
+    lua: &Lua,
+    model: &Model,
+    v: &LuaValue,
+) -> Result<Option<Vec<SelectItem>>, LuaDbError> {
     let items: Vec<LuaValue> = match v {
         LuaValue::Nil => return Ok(None),
-        LuaValue::Table(t) => t.sequence_values::<LuaValue>().collect::<mlua::Result<_>>().map_err(lua_err)?,
+        LuaValue::Table(t) => t
+            .sequence_values::<LuaValue>()
+            .collect::<mlua::Result<_>>()
+            .map_err(lua_err)?,
         other => vec![other.clone()],
     };
     items
@@ -150,8 +180,16 @@ fn returning(lua: &Lua, model: &Model, v: &LuaValue) -> Result<Option<Vec<Select
         .map(Some)
 }
 
-async fn run_insert(db: &Database, ins: &Insert, rows: bool) -> Result<Result<Vec<Row>, u64>, LuaDbError> {
-    Ok(if rows { Ok(ins.fetch_all(db).await?) } else { Err(ins.execute(db).await?) })
+async fn run_insert(
+    db: &Database,
+    ins: &Insert,
+    rows: bool,
+) -> Result<Result<Vec<Row>, u64>, LuaDbError> {
+    Ok(if rows {
+        Ok(ins.fetch_all(db).await?)
+    } else {
+        Err(ins.execute(db).await?)
+    })
 }
 
 fn results(lua: &Lua, r: Result<Vec<Row>, u64>) -> Result<LuaValue, LuaDbError> {
@@ -163,7 +201,10 @@ fn results(lua: &Lua, r: Result<Vec<Row>, u64>) -> Result<LuaValue, LuaDbError> 
 
 /// `Model:insert(rows [, { returning = {...} }])` and
 /// `Model:upsert(rows, { conflict = {...}, update = {...} | { col = value }, returning = {...} })`.
-pub(crate) async fn insert_rows(lua: Lua, (this, rows, opts, upsert): (LuaValue, LuaValue, LuaValue, bool)) -> Raw {
+pub(crate) async fn insert_rows(
+    lua: Lua,
+    (this, rows, opts, upsert): (LuaValue, LuaValue, LuaValue, bool),
+) -> Raw {
     let ev = crate::events::events_of(&this);
     let func = if upsert { "upsert" } else { "insert" };
     let r = async {
@@ -175,28 +216,46 @@ pub(crate) async fn insert_rows(lua: Lua, (this, rows, opts, upsert): (LuaValue,
             other => return Err(LuaDbError::argument(func, 2, "a table of options", other)),
         };
         let get = |k: &str| -> Result<LuaValue, LuaDbError> {
-            opts.as_ref().map_or(Ok(LuaValue::Nil), |t| t.get(k).map_err(lua_err))
+            opts.as_ref()
+                .map_or(Ok(LuaValue::Nil), |t| t.get(k).map_err(lua_err))
         };
         if upsert {
             let conflict = names(&get("conflict")?, "conflict")?;
             let conflict = if conflict.is_empty() {
-                m.model.primary_key().iter().map(|&i| m.model.columns()[i].name().as_str().to_owned()).collect()
+                m.model
+                    .primary_key()
+                    .iter()
+                    .map(|&i| m.model.columns()[i].name().as_str().to_owned())
+                    .collect()
             } else {
                 conflict
             };
             let mut oc = OnConflict::columns(conflict);
             match get("update")? {
                 LuaValue::Nil => oc = oc.do_nothing(),
-                LuaValue::Table(t) if t.raw_len() > 0 || t.pairs::<LuaValue, LuaValue>().next().is_none() => {
+                LuaValue::Table(t)
+                    if t.raw_len() > 0 || t.pairs::<LuaValue, LuaValue>().next().is_none() =>
+                {
                     let cols = names(&LuaValue::Table(t), "update")?;
-                    oc = if cols.is_empty() { oc.do_nothing() } else { oc.do_update(cols) };
+                    oc = if cols.is_empty() {
+                        oc.do_nothing()
+                    } else {
+                        oc.do_update(cols)
+                    };
                 }
                 LuaValue::Table(t) => {
-                    for (k, v) in values(&lua, &m.model, &t, "upsert")? {
+                    for (k, v) in values(&m.model, &t, "upsert")? {
                         oc = oc.set(k, to_expr(&lua, &v)?);
                     }
                 }
-                other => return Err(LuaDbError::argument("upsert", 2, "`update` as an array of column names or a table of values", &other)),
+                other => {
+                    return Err(LuaDbError::argument(
+                        "upsert",
+                        2,
+                        "`update` as an array of column names or a table of values",
+                        &other,
+                    ));
+                }
             }
             ins = ins.on_conflict(oc)?;
         }
@@ -220,15 +279,26 @@ pub(crate) fn new(lua: &Lua, (this, values_v, delete): (LuaValue, LuaValue, bool
             Stmt::Delete(Delete::from(&m.model))
         } else {
             let LuaValue::Table(t) = &values_v else {
-                return Err(LuaDbError::argument("update", 1, "a table { column = value or expression }", &values_v));
+                return Err(LuaDbError::argument(
+                    "update",
+                    1,
+                    "a table { column = value or expression }",
+                    &values_v,
+                ));
             };
             let mut u = Update::table(&m.model);
-            for (k, v) in values(lua, &m.model, t, "update")? {
+            for (k, v) in values(&m.model, t, "update")? {
                 u = u.set(&k, to_expr(lua, &v)?)?;
             }
             Stmt::Update(u)
         };
-        Ok(LuaWrite { stmt, model: m.model, db: m.db, events: m.events, returning: false })
+        Ok(LuaWrite {
+            stmt,
+            model: m.model,
+            db: m.db,
+            events: m.events,
+            returning: false,
+        })
     })();
     raw(lua, r)
 }
@@ -249,9 +319,14 @@ pub(crate) fn build(lua: &Lua, (this, name, args): (LuaValue, String, Variadic<L
             }
             "filter_by" => {
                 let Some(LuaValue::Table(t)) = args.first() else {
-                    return Err(LuaDbError::argument("filter_by", 1, "a table { column = value }", &LuaValue::Nil));
+                    return Err(LuaDbError::argument(
+                        "filter_by",
+                        1,
+                        "a table { column = value }",
+                        &LuaValue::Nil,
+                    ));
                 };
-                for (k, v) in values(lua, &w.model, t, "filter_by")? {
+                for (k, v) in values(&w.model, t, "filter_by")? {
                     let e = to_expr(lua, &v)?;
                     w.stmt = match w.stmt {
                         Stmt::Update(u) => Stmt::Update(u.filter_by(&k, e)?),
@@ -260,7 +335,10 @@ pub(crate) fn build(lua: &Lua, (this, name, args): (LuaValue, String, Variadic<L
                 }
             }
             "returning" => {
-                let list = LuaValue::Table(lua.create_sequence_from(args.iter().cloned()).map_err(lua_err)?);
+                let list = LuaValue::Table(
+                    lua.create_sequence_from(args.iter().cloned())
+                        .map_err(lua_err)?,
+                );
                 let items = returning(lua, &w.model, &list)?.unwrap_or_default();
                 w.stmt = match w.stmt {
                     Stmt::Update(u) => Stmt::Update(u.returning(items)),
@@ -268,7 +346,12 @@ pub(crate) fn build(lua: &Lua, (this, name, args): (LuaValue, String, Variadic<L
                 };
                 w.returning = true;
             }
-            other => return Err(LuaDbError::new(ErrorKind::InvalidState, format!("unknown statement method `{other}`"))),
+            other => {
+                return Err(LuaDbError::new(
+                    ErrorKind::InvalidState,
+                    format!("unknown statement method `{other}`"),
+                ));
+            }
         }
         Ok(w)
     })();
@@ -286,7 +369,9 @@ pub(crate) async fn run(lua: Lua, (this, name): (LuaValue, String)) -> Raw {
                     Stmt::Update(u) => dbridge_engine::dialect::compile(u, w.db.backend())?,
                     Stmt::Delete(d) => dbridge_engine::dialect::compile(d, w.db.backend())?,
                 };
-                Ok(LuaValue::String(lua.create_string(c.sql()).map_err(lua_err)?))
+                Ok(LuaValue::String(
+                    lua.create_string(c.sql()).map_err(lua_err)?,
+                ))
             }
             "execute" => {
                 let n = match &w.stmt {
@@ -297,7 +382,10 @@ pub(crate) async fn run(lua: Lua, (this, name): (LuaValue, String)) -> Raw {
             }
             "all" => {
                 if !w.returning {
-                    return Err(LuaDbError::new(ErrorKind::InvalidState, "`all` needs `:returning(...)` first; use `:execute()` for the count"));
+                    return Err(LuaDbError::new(
+                        ErrorKind::InvalidState,
+                        "`all` needs `:returning(...)` first; use `:execute()` for the count",
+                    ));
                 }
                 let rows = match &w.stmt {
                     Stmt::Update(u) => u.fetch_all(&w.db).await?,
@@ -305,7 +393,10 @@ pub(crate) async fn run(lua: Lua, (this, name): (LuaValue, String)) -> Raw {
                 };
                 results(&lua, Ok(rows))
             }
-            other => Err(LuaDbError::new(ErrorKind::InvalidState, format!("unknown statement method `{other}`"))),
+            other => Err(LuaDbError::new(
+                ErrorKind::InvalidState,
+                format!("unknown statement method `{other}`"),
+            )),
         }
     }
     .await;

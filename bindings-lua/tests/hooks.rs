@@ -41,7 +41,10 @@ return table.concat(seen, " ") .. " | " .. #stored
     );
     let events = got.split(" | ").next().unwrap_or_default();
     assert!(events.starts_with("set:name=Ada set:email=ADA@EXAMPLE.COM bf set:email=ada@example.com bi:dbridge.session("), "{events}");
-    assert!(events.contains("ai:Ada set:karma=1 bf set:karma=101 commit"), "{events}");
+    assert!(
+        events.contains("ai:Ada set:karma=1 bf set:karma=101 commit"),
+        "{events}"
+    );
 });
 
 dbridge_testkit::each_backend!(hook_modification_reaches_the_row, |t| async move {
@@ -97,7 +100,10 @@ return e.kind .. " | " .. e.message .. " | " .. e2.kind .. " | " .. db:query(Use
 });
 
 dbridge_testkit::each_backend!(budget_stops_an_endless_hook, |t| async move {
-    let lua = lua_with(&t, InstallOptions::new().instruction_budget(Some(2_000_000)));
+    let lua = lua_with(
+        &t,
+        InstallOptions::new().instruction_budget(Some(2_000_000)),
+    );
     run::<()>(&lua, MODELS).await;
     let r = dbridge_lua::eval::<()>(
         &lua,
@@ -114,6 +120,10 @@ pcall(s.commit, s)   -- the budget's error is not swallowed
     assert!(err.contains("budget"), "{err}");
     let lua = lua_for(&t);
     run::<()>(&lua, MODELS.replace("db:create_all()", "").as_str()).await;
-    let n: i64 = run(&lua, "return db:fetch_one('SELECT count(*) AS n FROM users').n").await;
+    let n: i64 = run(
+        &lua,
+        "return db:fetch_one('SELECT count(*) AS n FROM users').n",
+    )
+    .await;
     assert_eq!(n, 0);
 });

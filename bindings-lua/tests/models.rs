@@ -60,10 +60,22 @@ return table.concat({
     )
     .await;
     let lines: Vec<&str> = got.lines().collect();
-    assert!(lines[0].starts_with("schema: model declaration: unknown key `colums`"), "{got}");
-    assert!(lines[1].starts_with("schema: column `id` of model `B`: unknown key `nulable`"), "{got}");
-    assert!(lines[2].starts_with("unsupported: model `C`: `relations`"), "{got}");
-    assert!(lines[3].starts_with("schema: column `id` of model `D`: a type is required"), "{got}");
+    assert!(
+        lines[0].starts_with("schema: model declaration: unknown key `colums`"),
+        "{got}"
+    );
+    assert!(
+        lines[1].starts_with("schema: column `id` of model `B`: unknown key `nulable`"),
+        "{got}"
+    );
+    assert!(
+        lines[2].starts_with("unsupported: model `C`: `relations`"),
+        "{got}"
+    );
+    assert!(
+        lines[3].starts_with("schema: column `id` of model `D`: a type is required"),
+        "{got}"
+    );
 });
 
 dbridge_testkit::each_backend!(instances_in_lua, |t| async move {
@@ -135,7 +147,10 @@ return table.concat(out, " | ")
 "#,
     )
     .await;
-    assert_eq!(got, "validation | validation | validation | a@example.com 3");
+    assert_eq!(
+        got,
+        "validation | validation | validation | a@example.com 3"
+    );
 });
 
 dbridge_testkit::each_backend!(bulk_insert_is_one_statement, |t| async move {

@@ -6,12 +6,14 @@ mod common;
 
 use common::{MODELS, lua_for, run};
 
-dbridge_testkit::each_backend!(dirty_tracking_updates_only_changed_columns, |t| async move {
-    let lua = lua_for(&t);
-    run::<()>(&lua, MODELS).await;
-    let got: String = run(
-        &lua,
-        r#"
+dbridge_testkit::each_backend!(
+    dirty_tracking_updates_only_changed_columns,
+    |t| async move {
+        let lua = lua_for(&t);
+        run::<()>(&lua, MODELS).await;
+        let got: String = run(
+            &lua,
+            r#"
 local log = {}
 db:on_statement(function(ev) log[#log + 1] = ev.sql end)
 local s = db:session({ expire_on_commit = false })
@@ -29,13 +31,14 @@ local updates = {}
 for _, sql in ipairs(log) do if sql:find("^UPDATE") then updates[#updates + 1] = sql end end
 return quiet .. " " .. #updates .. " " .. updates[1]
 "#,
-    )
-    .await;
-    assert!(
-        got.starts_with(r#"0 1 UPDATE "users" SET "karma" = $1 WHERE"#),
-        "{got}"
-    );
-});
+        )
+        .await;
+        assert!(
+            got.starts_with(r#"0 1 UPDATE "users" SET "karma" = $1 WHERE"#),
+            "{got}"
+        );
+    }
+);
 
 dbridge_testkit::each_backend!(one_instance_per_primary_key, |t| async move {
     let lua = lua_for(&t);

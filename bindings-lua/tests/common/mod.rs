@@ -61,4 +61,3 @@ Post = db:model {
 }
 db:create_all()
 "#;
-

@@ -127,3 +127,40 @@ pcall(s.commit, s)   -- the budget's error is not swallowed
     .await;
     assert_eq!(n, 0);
 });
+
+dbridge_testkit::each_backend!(every_event_reaches_lua, |t| async move {
+    let lua = lua_for(&t);
+    run::<()>(&lua, MODELS).await;
+    let got: String = run(
+        &lua,
+        r#"
+local seen = {}
+for _, ev in ipairs({ "before_insert", "after_insert", "before_update", "after_update",
+    "before_delete", "after_delete", "before_flush", "after_flush", "after_commit",
+    "after_rollback", "set", "statement" }) do
+  db:on("*", ev, function(a, b) seen[ev] = (seen[ev] or 0) + 1 end)
+end
+local s = db:session()
+local u = s:add(User { name = "Ada", email = "a@example.com" })
+s:commit()
+u.karma = 2
+s:commit()
+s:delete(u)
+s:commit()
+s:add(User { name = "Gone", email = "g@example.com" })
+s:flush()
+s:rollback()
+s:close()
+local names = {}
+for k in pairs(seen) do names[#names + 1] = k end
+table.sort(names)
+return table.concat(names, " ")
+"#,
+    )
+    .await;
+    assert_eq!(
+        got,
+        "after_commit after_delete after_flush after_insert after_rollback after_update \
+         before_delete before_flush before_insert before_update set statement"
+    );
+});

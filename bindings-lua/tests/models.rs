@@ -208,3 +208,32 @@ return table.concat(out, " ")
     .await;
     assert_eq!(got, "2 Ada=5 Grace=2 105 4 0 1 1");
 });
+
+dbridge_testkit::each_backend!(indexes_uniques_and_uuid_defaults, |t| async move {
+    let lua = lua_for(&t);
+    let got: String = run(
+        &lua,
+        r#"
+local Tag = db:model {
+  name = "Tag", table = "tags",
+  columns = {
+    { "id", "uuid", primary_key = true, default = dbridge.uuid4 },
+    { "scope", "text", nullable = false },
+    { "label", "text", nullable = false },
+    { "weight", "integer" },
+  },
+  uniques = { { "scope", "label" } },
+  indexes = { { "weight", name = "ix_tags_weight" } },
+}
+db:create_all()
+local s = db:session()
+local a = s:add(Tag { scope = "s", label = "x" })
+s:commit()
+local ok, e = pcall(db.transaction, db, function(s) s:add(Tag { scope = "s", label = "x" }) end)
+s:close()
+return #tostring(a.id) .. " " .. e.kind
+"#,
+    )
+    .await;
+    assert_eq!(got, "36 unique_violation");
+});

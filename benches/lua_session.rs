@@ -54,7 +54,6 @@ db:create_all()
                  local s = db:session()
                  for i = 1, rows do s:add(User { name = "user " .. i, n = i }) end
                  s:commit()
-                 s:close()
                end"#,
         )
         .eval()

@@ -15,8 +15,9 @@ use crate::value::{from_lua, to_lua};
 pub(crate) const INSTANCE_INDEX: &str = "dbridge.Instance.__index";
 /// Registry key of the instance class's `__newindex` function.
 pub(crate) const INSTANCE_NEWINDEX: &str = "dbridge.Instance.__newindex";
-/// Registry key of the weak-valued table of instance userdata by instance id.
-const CACHE: &str = "dbridge.instances";
+/// The weak-valued table of instance userdata by instance id (app data: no
+/// registry lookup by name on the hot path).
+struct Cache(Table);
 
 /// An instance held by a script.
 #[derive(Debug, Clone)]
@@ -58,14 +59,15 @@ fn describe(inst: &Instance) -> String {
 
 /// The userdata of `inst`: the same one for as long as the script holds it.
 pub(crate) fn wrap(lua: &Lua, inst: Instance) -> mlua::Result<AnyUserData> {
-    let cache: Table = match lua.named_registry_value::<Option<Table>>(CACHE)? {
+    let cached = lua.app_data_ref::<Cache>().map(|c| c.0.clone());
+    let cache = match cached {
         Some(t) => t,
         None => {
             let t = lua.create_table()?;
             let mt = lua.create_table()?;
             mt.raw_set("__mode", "v")?;
             t.set_metatable(Some(mt))?;
-            lua.set_named_registry_value(CACHE, &t)?;
+            lua.set_app_data(Cache(t.clone()));
             t
         }
     };
@@ -96,26 +98,24 @@ pub(crate) fn new(lua: &Lua, (model, values): (LuaValue, LuaValue)) -> Raw {
         match &values {
             LuaValue::Nil => {}
             LuaValue::Table(t) => {
+                // One pass over the table, then the assignments in column order.
+                let mut given: Vec<(usize, LuaValue)> = Vec::with_capacity(m.model.columns().len());
                 for pair in t.pairs::<LuaValue, LuaValue>() {
-                    let (k, _) = pair.map_err(lua_err)?;
-                    let known = matches!(&k, LuaValue::String(s) if m.model.column_index(&s.to_string_lossy()).is_ok());
-                    if !known {
-                        let k = match &k {
-                            LuaValue::String(s) => s.to_string_lossy(),
-                            other => format!("a {} key", other.type_name()),
-                        };
-                        return Err(LuaDbError::new(
-                            ErrorKind::Schema,
-                            format!("no column `{k}` on model `{}`", m.model.name()),
-                        ));
+                    let (k, v) = pair.map_err(lua_err)?;
+                    let i = match &k {
+                        LuaValue::String(s) => {
+                            s.to_str().ok().and_then(|s| m.model.column_index(&s).ok())
+                        }
+                        _ => None,
+                    };
+                    match i {
+                        Some(i) => given.push((i, v)),
+                        None => return Err(unknown_column(&k, &m.model)),
                     }
                 }
-                for c in m.model.columns() {
-                    let name = c.name().as_str();
-                    let v: LuaValue = t.raw_get(name).map_err(lua_err)?;
-                    if !v.is_nil() {
-                        inst.set(name, from_lua(lua, v, 1)?)?;
-                    }
+                given.sort_unstable_by_key(|(i, _)| *i);
+                for (i, v) in given {
+                    inst.set(m.model.columns()[i].name().as_str(), from_lua(lua, v, 1)?)?;
                 }
             }
             other => {
@@ -130,6 +130,17 @@ pub(crate) fn new(lua: &Lua, (model, values): (LuaValue, LuaValue)) -> Raw {
         wrap(lua, inst).map_err(lua_err)
     })();
     raw(lua, r)
+}
+
+fn unknown_column(k: &LuaValue, model: &dbridge_engine::schema::Model) -> LuaDbError {
+    let k = match k {
+        LuaValue::String(s) => s.to_string_lossy(),
+        other => format!("a {} key", other.type_name()),
+    };
+    LuaDbError::new(
+        ErrorKind::Schema,
+        format!("no column `{k}` on model `{}`", model.name()),
+    )
 }
 
 /// `inst.<column>` (NULL is nil).

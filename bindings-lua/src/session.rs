@@ -232,47 +232,78 @@ fn instances(
 /// The synchronous session calls: `add`, `add_all`, `delete`, `expunge`,
 /// `expunge_all`, `expire`, `expire_all`, `autoflush` (sets it, returns the
 /// previous setting), `in_transaction`.
-pub(crate) fn call(lua: &Lua, (this, name, a): (LuaValue, String, LuaValue)) -> Raw {
-    let ev = crate::events::events_of(&this);
+pub(crate) fn call(lua: &Lua, (this, name, a): (LuaValue, mlua::LuaString, LuaValue)) -> Raw {
     let r = (|| {
-        let ls = session_of(&this, &name)?;
-        let mut g = ls.cell.lock()?;
+        let name = name.to_str().map_err(lua_err)?;
+        let name: &str = &name;
+        let (cell, events) = match &this {
+            LuaValue::UserData(ud) => match ud.borrow::<LuaSession>() {
+                Ok(s) => (s.cell.clone(), s.events.clone()),
+                Err(_) => {
+                    return Err(LuaDbError::argument(
+                        name,
+                        1,
+                        "a session (call it with `:`)",
+                        &this,
+                    ));
+                }
+            },
+            _ => {
+                return Err(LuaDbError::argument(
+                    name,
+                    1,
+                    "a session (call it with `:`)",
+                    &this,
+                ));
+            }
+        };
+        let mut g = cell.lock()?;
         let s = open(&mut g)?;
-        Ok(match name.as_str() {
-            "add" => {
-                s.add(instance_of(&a, "add", 1)?)?;
-                a
-            }
-            "add_all" => {
-                s.add_all(instances(&a, "add_all")?)?;
-                LuaValue::Nil
-            }
-            "delete" => {
-                s.delete(&instance_of(&a, "delete", 1)?)?;
-                LuaValue::Nil
-            }
-            "expunge" => {
-                s.expunge(&instance_of(&a, "expunge", 1)?);
-                LuaValue::Nil
-            }
-            "expunge_all" => {
-                s.expunge_all();
-                LuaValue::Nil
-            }
-            "expire" => {
-                s.expire(&instance_of(&a, "expire", 1)?);
-                LuaValue::Nil
-            }
-            "expire_all" => {
-                s.expire_all();
-                LuaValue::Nil
-            }
-            "autoflush" => LuaValue::Boolean(s.set_autoflush(a.as_boolean().unwrap_or(true))),
-            "in_transaction" => LuaValue::Boolean(s.in_transaction()),
-            other => return Err(unknown(other)),
-        })
+        Ok((
+            events,
+            match name {
+                "add" => {
+                    s.add(instance_of(&a, "add", 1)?)?;
+                    a
+                }
+                "add_all" => {
+                    s.add_all(instances(&a, "add_all")?)?;
+                    LuaValue::Nil
+                }
+                "delete" => {
+                    s.delete(&instance_of(&a, "delete", 1)?)?;
+                    LuaValue::Nil
+                }
+                "expunge" => {
+                    s.expunge(&instance_of(&a, "expunge", 1)?);
+                    LuaValue::Nil
+                }
+                "expunge_all" => {
+                    s.expunge_all();
+                    LuaValue::Nil
+                }
+                "expire" => {
+                    s.expire(&instance_of(&a, "expire", 1)?);
+                    LuaValue::Nil
+                }
+                "expire_all" => {
+                    s.expire_all();
+                    LuaValue::Nil
+                }
+                "autoflush" => LuaValue::Boolean(s.set_autoflush(a.as_boolean().unwrap_or(true))),
+                "in_transaction" => LuaValue::Boolean(s.in_transaction()),
+                other => return Err(unknown(other)),
+            },
+        ))
     })();
-    raw_ev(lua, r.map_err(settle), ev.as_deref())
+    match r {
+        Ok((events, v)) => raw_ev(lua, Ok(v), Some(&events)),
+        Err(e) => raw_ev(
+            lua,
+            Err::<(), _>(settle(e)),
+            crate::events::events_of(&this).as_deref(),
+        ),
+    }
 }
 
 fn unknown(name: &str) -> LuaDbError {

@@ -15,7 +15,6 @@ use dbridge_engine::ErrorKind;
 use parking_lot::Mutex;
 
 use crate::error::LuaDbError;
-use crate::transaction::TxSlot;
 
 /// The kind of the error that stops a script over its instruction budget.
 pub const BUDGET_EXCEEDED: &str = "budget_exceeded";
@@ -26,7 +25,7 @@ pub(crate) struct CallContext {
     limit: Option<u64>,
     used: AtomicU64,
     exhausted: AtomicBool,
-    transactions: Mutex<Vec<Weak<TxSlot>>>,
+    transactions: Mutex<Vec<Weak<dyn Abandon>>>,
 }
 
 impl CallContext {
@@ -60,10 +59,10 @@ impl CallContext {
     }
 
     /// Remembers a transaction opened during this call.
-    pub(crate) fn register(&self, tx: &Arc<TxSlot>) {
+    pub(crate) fn register(&self, tx: Arc<dyn Abandon>) {
         let mut list = self.transactions.lock();
         list.retain(|w| w.strong_count() > 0);
-        list.push(Arc::downgrade(tx));
+        list.push(Arc::downgrade(&tx));
     }
 
     /// Rolls back every transaction this call opened that is still open (when
@@ -74,6 +73,13 @@ impl CallContext {
             tx.abandon();
         }
     }
+}
+
+/// Something a call opened that must be rolled back when the call fails: a
+/// transaction or a session.
+pub(crate) trait Abandon: Send + Sync + std::fmt::Debug {
+    /// Rolls back, if still open and idle.
+    fn abandon(&self);
 }
 
 pub(crate) fn budget_error(limit: u64) -> LuaDbError {

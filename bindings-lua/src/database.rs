@@ -15,6 +15,8 @@ use crate::runtime_drop::RuntimeDrop;
 pub struct LuaDb {
     db: RuntimeDrop<Database>,
     pub(crate) events: Arc<StatementEvents>,
+    /// The models, listeners and validators declared through this handle.
+    pub(crate) orm: Arc<crate::orm::Orm>,
 }
 
 impl LuaDb {
@@ -24,6 +26,7 @@ impl LuaDb {
         Self {
             db: RuntimeDrop::new(db, None),
             events: Arc::default(),
+            orm: Arc::default(),
         }
     }
 
@@ -154,7 +157,7 @@ fn connect_options(v: &LuaValue) -> Result<ConnectOptions, LuaDbError> {
 pub(crate) fn backend(lua: &Lua, this: LuaValue) -> Raw {
     let r = crate::query::Target::from_lua(&this, "backend").and_then(|t| match t {
         crate::query::Target::Db(db) => Ok(db.backend().name()),
-        crate::query::Target::Tx(_) => Err(LuaDbError::argument("backend", 1, "a database", &this)),
+        _ => Err(LuaDbError::argument("backend", 1, "a database", &this)),
     });
     raw(lua, r)
 }

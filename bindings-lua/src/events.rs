@@ -122,5 +122,14 @@ pub(crate) fn events_of(v: &LuaValue) -> Option<Arc<StatementEvents>> {
     if let Ok(s) = ud.borrow::<crate::stream::LuaRowStream>() {
         return s.events.clone();
     }
-    None
+    if let Ok(s) = ud.borrow::<crate::session::LuaSession>() {
+        return Some(s.events.clone());
+    }
+    if let Ok(m) = ud.borrow::<crate::model::LuaModel>() {
+        return Some(m.events.clone());
+    }
+    if let Ok(w) = ud.borrow::<crate::write::LuaWrite>() {
+        return Some(w.events.clone());
+    }
+    crate::builder::events(v)
 }

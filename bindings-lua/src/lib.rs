@@ -37,22 +37,30 @@
 //! ```
 #![warn(missing_docs, missing_debug_implementations, unreachable_pub)]
 
+mod builder;
 mod context;
 mod database;
 mod error;
 mod events;
+mod expr;
+mod hooks;
+mod instance;
 mod migrate;
 mod migrator;
+mod model;
 mod module;
 mod options;
+mod orm;
 mod query;
 mod row_batch;
 mod run;
 mod runtime_drop;
 mod sandbox;
+mod session;
 mod stream;
 mod transaction;
 mod value;
+mod write;
 
 pub use context::BUDGET_EXCEEDED;
 

@@ -20,6 +20,7 @@ pub(crate) const TX_CLASS: &str = "dbridge.Transaction";
 pub(crate) const MODULE: &str = "dbridge.module";
 
 const PRELUDE: &str = include_str!("prelude.lua");
+const ORM: &str = include_str!("orm.lua");
 
 /// Builds the module (once per state) and returns it.
 pub(crate) fn load(lua: &Lua, budgeted: bool) -> mlua::Result<Table> {
@@ -27,13 +28,23 @@ pub(crate) fn load(lua: &Lua, budgeted: bool) -> mlua::Result<Table> {
         return Ok(m);
     }
     let raw_fns = raw_functions(lua)?;
-    let (module, db, tx): (Table, Table, Table) = lua.load(PRELUDE).set_name("=dbridge").call((
-        raw_fns,
-        fail_marker(),
-        lua.null(),
-        budgeted,
-        lua.array_metatable(),
-    ))?;
+    let (module, db, tx, internal): (Table, Table, Table, Table) =
+        lua.load(PRELUDE).set_name("=dbridge").call((
+            raw_fns,
+            fail_marker(),
+            lua.null(),
+            budgeted,
+            lua.array_metatable(),
+        ))?;
+    // The ORM half of the API; it returns the values Rust finds in the registry.
+    let registry: Table = lua
+        .load(ORM)
+        .set_name("=dbridge.orm")
+        .call((crate::orm::raw_functions(lua)?, internal))?;
+    for pair in registry.pairs::<String, LuaValue>() {
+        let (k, v) = pair?;
+        lua.set_named_registry_value(&k, v)?;
+    }
     crate::migrator::register(lua, &db)?;
     lua.set_named_registry_value(DB_CLASS, db)?;
     lua.set_named_registry_value(TX_CLASS, tx)?;

@@ -91,10 +91,11 @@ function Tx:savepoint(name) return check(self, savepoint(self, name, 0)) end
 function Tx:rollback_to(name) return check(self, savepoint(self, name, 1)) end
 function Tx:release(name) return check(self, savepoint(self, name, 2)) end
 
--- db:transaction(fn [, opts]): runs fn(tx); commits when it returns (passing its
--- results on), rolls back and re-raises the very error value when it fails.
--- With opts.retries = n, a serialization failure, deadlock or busy database
--- (in the body or at commit) rolls back and runs fn again, up to n times.
+-- db:transaction(fn [, opts]): runs fn(s) with a new session (see orm.lua);
+-- commits when it returns (passing its results on), rolls back and re-raises
+-- the very error value when it fails. With opts.retries = n, a serialization
+-- failure, deadlock or busy database (in the body or at commit) rolls back
+-- and runs fn again, up to n times.
 local attempt
 
 local function settle(db, fn, opts, n, ok, ...)
@@ -108,19 +109,32 @@ local function settle(db, fn, opts, n, ok, ...)
   error(err, 0)
 end
 
-local function after(tx, ok, ...)
+local function after(s, ok, ...)
   if ok then
-    local cok, cerr = raw_pcall(Tx.commit, tx)
-    if cok then return true, ... end
+    local cok, cerr = raw_pcall(s.commit, s)
+    if cok then
+      raw_pcall(s.expunge_all, s) -- detached, values kept (close would expire them)
+      return true, ...
+    end
+    raw_pcall(s.close, s)
     return false, cerr
   end
-  raw_pcall(Tx.rollback, tx) -- already finished by the body is fine
+  raw_pcall(s.rollback, s) -- already finished by the body is fine
+  raw_pcall(s.close, s)
   return false, (...)
 end
 
+-- Instances stay readable after the block: its session does not expire them
+-- at commit unless opts.expire_on_commit says so.
+local function session_opts(opts)
+  local o = { expire_on_commit = false }
+  if type(opts) == "table" then for k, v in pairs(opts) do o[k] = v end end
+  return o
+end
+
 attempt = function(db, fn, opts, n)
-  local tx = Db.begin(db, opts)
-  return settle(db, fn, opts, n, after(tx, raw_pcall(fn, tx)))
+  local s = db:session(session_opts(opts))
+  return settle(db, fn, opts, n, after(s, raw_pcall(fn, s)))
 end
 
 function Db:transaction(fn, opts)
@@ -172,4 +186,10 @@ load = function(chunk, name, _, ...)
   return raw_load(chunk, name, "t")
 end
 
-return dbridge, Db, Tx
+-- What orm.lua builds on.
+local internal = {
+  check = check, owner = tx_db, Db = Db, Tx = Tx, dbridge = dbridge, FAIL = FAIL,
+  attach = attach, raw_pcall = raw_pcall, stream_next = stream_next,
+}
+
+return dbridge, Db, Tx, internal

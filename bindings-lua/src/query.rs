@@ -25,6 +25,8 @@ use crate::value::{RowBuilder, params, result_types};
 pub(crate) enum Target {
     Db(Database),
     Tx(Arc<TxSlot>),
+    /// A session: statements run in its transaction (after an autoflush).
+    Session(Arc<crate::session::SessionCell>),
 }
 
 impl Target {
@@ -36,11 +38,14 @@ impl Target {
             if let Ok(t) = ud.borrow::<LuaTx>() {
                 return Ok(Self::Tx(t.slot.clone()));
             }
+            if let Ok(s) = ud.borrow::<crate::session::LuaSession>() {
+                return Ok(Self::Session(s.cell.clone()));
+            }
         }
         Err(LuaDbError::argument(
             func,
             1,
-            "a database or transaction (call it with `:`)",
+            "a database, transaction or session (call it with `:`)",
             v,
         ))
     }
@@ -75,6 +80,14 @@ pub(crate) async fn execute(lua: Lua, (this, sql, p): Args) -> Raw {
                     .execute_statement(&stmt)
                     .await?
             }
+            Target::Session(cell) => {
+                let mut g = cell.lock()?;
+                let s = crate::session::open(&mut g)?;
+                crate::session::transaction(s)
+                    .await?
+                    .execute_statement(&stmt)
+                    .await?
+            }
         };
         Ok(i64::try_from(n).unwrap_or(i64::MAX))
     }
@@ -105,6 +118,11 @@ async fn rows(
         Target::Tx(slot) => {
             let mut g = slot.lock()?;
             let tx: &mut Transaction = g.as_mut().ok_or_else(finished)?;
+            collect(tx.fetch_statement(stmt), limit).await
+        }
+        Target::Session(cell) => {
+            let mut g = cell.lock()?;
+            let tx = crate::session::transaction(crate::session::open(&mut g)?).await?;
             collect(tx.fetch_statement(stmt), limit).await
         }
     }
@@ -188,6 +206,24 @@ pub(crate) async fn stream(lua: Lua, (this, sql, p, opts): QArgs) -> Raw {
                 }
                 .boxed()
             }
+            Target::Session(cell) => {
+                let mut guard = cell.lock()?;
+                crate::session::open(&mut guard)?;
+                async_stream::stream! {
+                    if let Some(s) = guard.as_mut() {
+                        match crate::session::transaction(s).await {
+                            Ok(tx) => {
+                                let mut rows = tx.fetch_statement(stmt);
+                                while let Some(row) = rows.next().await {
+                                    yield row;
+                                }
+                            }
+                            Err(e) => yield Err(dbridge_engine::Error::InvalidState(e.message)),
+                        }
+                    }
+                }
+                .boxed()
+            }
         };
         Ok(LuaRowStream::new(
             s,
@@ -206,7 +242,7 @@ pub(crate) async fn begin(lua: Lua, (this, opts): (LuaValue, LuaValue)) -> Raw {
     let r = async {
         let db = match Target::from_lua(&this, "begin")? {
             Target::Db(db) => db,
-            Target::Tx(_) => {
+            Target::Tx(_) | Target::Session(_) => {
                 return Err(LuaDbError::argument(
                     "begin",
                     1,
@@ -220,7 +256,7 @@ pub(crate) async fn begin(lua: Lua, (this, opts): (LuaValue, LuaValue)) -> Raw {
         let backend = tx.backend();
         let slot = Arc::new(TxSlot::new(tx, crate::installed_handle(&lua).as_ref()));
         if let Some(ctx) = context::current() {
-            ctx.register(&slot);
+            ctx.register(slot.clone());
         }
         let events = ev.clone().unwrap_or_default();
         Ok(LuaTx {
@@ -236,7 +272,7 @@ pub(crate) async fn begin(lua: Lua, (this, opts): (LuaValue, LuaValue)) -> Raw {
 fn tx_slot(this: &LuaValue, func: &str) -> Result<Arc<TxSlot>, LuaDbError> {
     match Target::from_lua(this, func)? {
         Target::Tx(slot) => Ok(slot),
-        Target::Db(_) => Err(LuaDbError::argument(func, 1, "a transaction", this)),
+        _ => Err(LuaDbError::argument(func, 1, "a transaction", this)),
     }
 }
 
@@ -263,11 +299,21 @@ pub(crate) async fn savepoint(lua: Lua, (this, name, op): (LuaValue, LuaValue, u
     let ev = events_of(&this);
     let func = ["savepoint", "rollback_to", "release"][usize::from(op.min(2))];
     let r = async {
-        let slot = tx_slot(&this, func)?;
         let name = match &name {
             LuaValue::String(s) => s.to_string_lossy(),
             other => return Err(LuaDbError::argument(func, 2, "a savepoint name", other)),
         };
+        if let Target::Session(cell) = Target::from_lua(&this, func)? {
+            let mut g = cell.lock()?;
+            let tx = crate::session::transaction(crate::session::open(&mut g)?).await?;
+            return match op {
+                0 => tx.savepoint(&name).await,
+                1 => tx.rollback_to_savepoint(&name).await,
+                _ => tx.release_savepoint(&name).await,
+            }
+            .map_err(LuaDbError::from);
+        }
+        let slot = tx_slot(&this, func)?;
         let mut g = slot.lock()?;
         let tx = g.as_mut().ok_or_else(finished)?;
         match op {

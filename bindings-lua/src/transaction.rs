@@ -56,6 +56,12 @@ impl TxSlot {
     }
 }
 
+impl crate::context::Abandon for TxSlot {
+    fn abandon(&self) {
+        TxSlot::abandon(self);
+    }
+}
+
 impl Drop for TxSlot {
     fn drop(&mut self) {
         self.abandon();

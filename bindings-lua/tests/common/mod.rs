@@ -37,3 +37,27 @@ pub async fn fails(lua: &Lua, src: &str) -> String {
         Err(e) => e.to_string(),
     }
 }
+
+/// The models of DESIGN.md (without relations), created in the test schema.
+pub const MODELS: &str = r#"
+User = db:model {
+  name = "User", table = "users",
+  columns = {
+    { "id", "integer", primary_key = true },
+    { "name", "text", nullable = false },
+    { "email", "text", unique = true },
+    { "karma", "integer", default = 0 },
+    { "created_at", "timestamptz", default = dbridge.now },
+  },
+}
+Post = db:model {
+  name = "Post", table = "posts",
+  columns = {
+    { "id", "integer", primary_key = true },
+    { "author_id", "integer", references = "users.id", on_delete = "cascade" },
+    { "title", "text" },
+    { "body", "text", deferred = true },
+  },
+}
+db:create_all()
+"#;

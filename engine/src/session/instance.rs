@@ -221,6 +221,23 @@ impl Instance {
         self.0.read().state
     }
 
+    /// A number unique to this instance for the life of the process (the `#n`
+    /// of [`Instance::describe`]): bindings key their script-side objects by it.
+    ///
+    /// ```
+    /// # use dbridge_engine::schema::{Column, Model};
+    /// # use dbridge_engine::session::Instance;
+    /// let m = Model::builder("T").column(Column::new("id", "bigint").primary_key()).build()?;
+    /// let (a, b) = (Instance::new(&m), Instance::new(&m));
+    /// assert_eq!(a.id(), a.clone().id());
+    /// assert_ne!(a.id(), b.id());
+    /// assert!(a.describe().contains(&format!("#{}", a.id())));
+    /// # Ok::<(), dbridge_engine::Error>(())
+    /// ```
+    pub fn id(&self) -> u64 {
+        self.0.read().label
+    }
+
     /// Whether both handles are the same instance.
     pub fn ptr_eq(&self, other: &Instance) -> bool {
         Arc::ptr_eq(&self.0, &other.0)

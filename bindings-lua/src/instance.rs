@@ -1,0 +1,207 @@
+//! [`LuaInstance`]: an object of a model as a script sees it (`user.name`,
+//! `user.karma = 1`, `user:state()`), and the cache that gives one engine
+//! instance one userdata, so that `rawequal(s:get(User, 1), s:get(User, 1))`.
+
+use dbridge_engine::session::Instance;
+use dbridge_engine::{ErrorKind, Value};
+use mlua::{AnyUserData, Lua, MetaMethod, Table, UserData, UserDataMethods, Value as LuaValue};
+
+use crate::error::{LuaDbError, Raw, raw};
+use crate::model::model_of;
+use crate::query::lua_err;
+use crate::value::{from_lua, to_lua};
+
+/// Registry key of the instance class's `__index` function (set by orm.lua).
+pub(crate) const INSTANCE_INDEX: &str = "dbridge.Instance.__index";
+/// Registry key of the instance class's `__newindex` function.
+pub(crate) const INSTANCE_NEWINDEX: &str = "dbridge.Instance.__newindex";
+/// The weak-valued table of instance userdata by instance id (app data: no
+/// registry lookup by name on the hot path).
+struct Cache(Table);
+
+/// An instance held by a script.
+#[derive(Debug, Clone)]
+pub(crate) struct LuaInstance(pub(crate) Instance);
+
+impl UserData for LuaInstance {
+    fn add_fields<F: mlua::UserDataFields<Self>>(fields: &mut F) {
+        fields.add_meta_field_with("__index", |lua| {
+            lua.named_registry_value::<LuaValue>(INSTANCE_INDEX)
+        });
+        fields.add_meta_field_with("__newindex", |lua| {
+            lua.named_registry_value::<LuaValue>(INSTANCE_NEWINDEX)
+        });
+        fields.add_meta_field("__name", "dbridge.instance");
+    }
+
+    fn add_methods<M: UserDataMethods<Self>>(methods: &mut M) {
+        methods.add_meta_method(MetaMethod::ToString, |_, this, ()| Ok(describe(&this.0)));
+    }
+}
+
+/// `User(id=1, name="Ada")`: the loaded columns (unloaded ones are left out).
+fn describe(inst: &Instance) -> String {
+    let model = inst.model();
+    let parts: Vec<String> = model
+        .columns()
+        .iter()
+        .filter_map(|c| {
+            let name = c.name().as_str();
+            match inst.get(name) {
+                Ok(Value::Text(s)) => Some(format!("{name}={s:?}")),
+                Ok(v) => Some(format!("{name}={v}")),
+                Err(_) => None,
+            }
+        })
+        .collect();
+    format!("{}({})", model.name(), parts.join(", "))
+}
+
+/// The userdata of `inst`: the same one for as long as the script holds it.
+pub(crate) fn wrap(lua: &Lua, inst: Instance) -> mlua::Result<AnyUserData> {
+    let cached = lua.app_data_ref::<Cache>().map(|c| c.0.clone());
+    let cache = match cached {
+        Some(t) => t,
+        None => {
+            let t = lua.create_table()?;
+            let mt = lua.create_table()?;
+            mt.raw_set("__mode", "v")?;
+            t.set_metatable(Some(mt))?;
+            lua.set_app_data(Cache(t.clone()));
+            t
+        }
+    };
+    let id = i64::try_from(inst.id()).unwrap_or(i64::MAX);
+    if let Some(ud) = cache.raw_get::<Option<AnyUserData>>(id)? {
+        return Ok(ud);
+    }
+    let ud = lua.create_userdata(LuaInstance(inst))?;
+    cache.raw_set(id, &ud)?;
+    Ok(ud)
+}
+
+/// The instance behind a script value.
+pub(crate) fn instance_of(v: &LuaValue, func: &str, n: usize) -> Result<Instance, LuaDbError> {
+    if let LuaValue::UserData(ud) = v
+        && let Ok(i) = ud.borrow::<LuaInstance>()
+    {
+        return Ok(i.0.clone());
+    }
+    Err(LuaDbError::argument(func, n, "a model instance", v))
+}
+
+/// `Model{...}` / `Model.build{...}`: a transient instance, assigned in column order.
+pub(crate) fn new(lua: &Lua, (model, values): (LuaValue, LuaValue)) -> Raw {
+    let r = (|| {
+        let m = model_of(&model, "build", 1)?;
+        let inst = Instance::with_registry(&m.model, &m.orm.registry);
+        match &values {
+            LuaValue::Nil => {}
+            LuaValue::Table(t) => {
+                // One pass over the table, then the assignments in column order.
+                let mut given: Vec<(usize, LuaValue)> = Vec::with_capacity(m.model.columns().len());
+                for pair in t.pairs::<LuaValue, LuaValue>() {
+                    let (k, v) = pair.map_err(lua_err)?;
+                    let i = match &k {
+                        LuaValue::String(s) => {
+                            s.to_str().ok().and_then(|s| m.model.column_index(&s).ok())
+                        }
+                        _ => None,
+                    };
+                    match i {
+                        Some(i) => given.push((i, v)),
+                        None => return Err(unknown_column(&k, &m.model)),
+                    }
+                }
+                given.sort_unstable_by_key(|(i, _)| *i);
+                for (i, v) in given {
+                    inst.set(m.model.columns()[i].name().as_str(), from_lua(lua, v, 1)?)?;
+                }
+            }
+            other => {
+                return Err(LuaDbError::argument(
+                    "build",
+                    2,
+                    "a table of column values",
+                    other,
+                ));
+            }
+        }
+        wrap(lua, inst).map_err(lua_err)
+    })();
+    raw(lua, r)
+}
+
+fn unknown_column(k: &LuaValue, model: &dbridge_engine::schema::Model) -> LuaDbError {
+    let k = match k {
+        LuaValue::String(s) => s.to_string_lossy(),
+        other => format!("a {} key", other.type_name()),
+    };
+    LuaDbError::new(
+        ErrorKind::Schema,
+        format!("no column `{k}` on model `{}`", model.name()),
+    )
+}
+
+/// `inst.<column>` (NULL is nil).
+pub(crate) fn get(lua: &Lua, (this, key): (LuaValue, String)) -> Raw {
+    let r = (|| {
+        let inst = instance_of(&this, "get", 1)?;
+        let v = inst.get(&key)?;
+        to_lua(lua, &v, LuaValue::Nil).map_err(lua_err)
+    })();
+    raw(lua, r)
+}
+
+/// `inst.<column> = value` (coerced; validators and `set` listeners run).
+pub(crate) fn set(lua: &Lua, (this, key, value): (LuaValue, String, LuaValue)) -> Raw {
+    let r = (|| {
+        let inst = instance_of(&this, "set", 1)?;
+        let v = from_lua(lua, value, 1)?;
+        inst.set(&key, v)?;
+        Ok(())
+    })();
+    raw(lua, r)
+}
+
+/// `inst:state()`: `"transient"`, `"pending"`, `"persistent"`, `"deleted"` or `"detached"`.
+pub(crate) fn state(lua: &Lua, this: LuaValue) -> Raw {
+    raw(
+        lua,
+        instance_of(&this, "state", 1).map(|i| i.state().as_str()),
+    )
+}
+
+/// `inst:changed()`: the names of the columns changed since load or flush.
+pub(crate) fn changed(lua: &Lua, this: LuaValue) -> Raw {
+    let r = instance_of(&this, "changed", 1).and_then(|i| {
+        let t = lua.create_sequence_from(i.changed()).map_err(lua_err)?;
+        Ok(t)
+    });
+    raw(lua, r)
+}
+
+/// `inst:to_table()`: the loaded columns as a plain table (NULL as nil).
+pub(crate) fn to_table(lua: &Lua, this: LuaValue) -> Raw {
+    let r = (|| {
+        let inst = instance_of(&this, "to_table", 1)?;
+        let model = inst.model();
+        let t = lua
+            .create_table_with_capacity(0, model.columns().len())
+            .map_err(lua_err)?;
+        for c in model.columns() {
+            let name = c.name().as_str();
+            if let Ok(v) = inst.get(name) {
+                t.raw_set(name, to_lua(lua, &v, LuaValue::Nil).map_err(lua_err)?)
+                    .map_err(lua_err)?;
+            }
+        }
+        Ok(t)
+    })();
+    raw(lua, r)
+}
+
+/// `inst:model()`: the instance's model object (nil if the database handle is gone).
+pub(crate) fn is_instance(_: &Lua, v: LuaValue) -> mlua::Result<bool> {
+    Ok(matches!(&v, LuaValue::UserData(ud) if ud.is::<LuaInstance>()))
+}

@@ -1,0 +1,394 @@
+//! [`LuaSession`]: an ORM session held by a script (`db:session()`, the `s`
+//! of `db:transaction(function(s) ... end)`).
+//!
+//! The engine [`Session`] sits in an `Arc<tokio::sync::Mutex<Option<_>>>`
+//! ([`SessionCell`]): each call takes it for its duration (a second call
+//! meanwhile, e.g. from a listener during a flush, fails at once with
+//! `invalid_state` instead of waiting forever). The session owns its
+//! connection and is rolled back when the script closes it, when the host call
+//! that opened it fails, and at the latest when the collector drops it.
+
+use std::sync::Arc;
+
+use dbridge_engine::schema::Model;
+use dbridge_engine::session::{Session, SessionOptions};
+use dbridge_engine::{Database, ErrorKind, Transaction, Value};
+use mlua::{Lua, MetaMethod, Table, UserData, UserDataMethods, Value as LuaValue};
+use tokio::sync::{Mutex, OwnedMutexGuard};
+
+use crate::context;
+use crate::database::LuaDb;
+use crate::error::{LuaDbError, Raw, raw_ev};
+use crate::events::StatementEvents;
+use crate::instance::{instance_of, wrap};
+use crate::model::model_of;
+use crate::query::lua_err;
+use crate::runtime_drop::drop_in;
+use crate::value::from_lua;
+
+/// Registry key of the session method table (set by orm.lua).
+pub(crate) const SESSION_CLASS: &str = "dbridge.Session";
+
+/// The cell that owns a script's session.
+#[derive(Debug)]
+pub(crate) struct SessionCell {
+    s: Arc<Mutex<Option<Session>>>,
+    handle: Option<tokio::runtime::Handle>,
+}
+
+impl SessionCell {
+    fn new(s: Session, fallback: Option<&tokio::runtime::Handle>) -> Self {
+        let handle = tokio::runtime::Handle::try_current()
+            .ok()
+            .or_else(|| fallback.cloned());
+        Self {
+            s: Arc::new(Mutex::new(Some(s))),
+            handle,
+        }
+    }
+
+    /// Takes the session for one call.
+    pub(crate) fn lock(&self) -> Result<OwnedMutexGuard<Option<Session>>, LuaDbError> {
+        self.s.clone().try_lock_owned().map_err(|_| {
+            LuaDbError::new(
+                ErrorKind::InvalidState,
+                "the session is busy (a listener cannot use the session that is flushing, \
+                 a row stream over it is still open, or another coroutine is using it)",
+            )
+        })
+    }
+}
+
+impl context::Abandon for SessionCell {
+    /// Rolls back (by dropping) the session if it is open and idle.
+    fn abandon(&self) {
+        if let Ok(mut g) = self.s.try_lock()
+            && let Some(s) = g.take()
+        {
+            drop_in(s, self.handle.as_ref());
+        }
+    }
+}
+
+impl Drop for SessionCell {
+    fn drop(&mut self) {
+        context::Abandon::abandon(self);
+    }
+}
+
+/// The session of a locked cell, or `invalid_state` once closed.
+pub(crate) fn open(g: &mut Option<Session>) -> Result<&mut Session, LuaDbError> {
+    g.as_mut()
+        .ok_or_else(|| LuaDbError::new(ErrorKind::InvalidState, "the session is closed"))
+}
+
+/// The session's transaction for raw SQL and Core statements, after an
+/// autoflush (so that they see what was added).
+pub(crate) async fn transaction(s: &mut Session) -> Result<&mut Transaction, LuaDbError> {
+    if s.autoflush() && s.has_changes() {
+        s.flush().await?;
+    }
+    Ok(s.transaction().await?)
+}
+
+/// A session as a script sees it.
+#[derive(Debug, Clone)]
+pub(crate) struct LuaSession {
+    pub(crate) cell: Arc<SessionCell>,
+    pub(crate) db: Database,
+    pub(crate) events: Arc<StatementEvents>,
+}
+
+impl UserData for LuaSession {
+    fn add_fields<F: mlua::UserDataFields<Self>>(fields: &mut F) {
+        fields.add_meta_field_with("__index", |lua| {
+            lua.named_registry_value::<LuaValue>(SESSION_CLASS)
+        });
+        fields.add_meta_field("__name", "dbridge.session");
+    }
+
+    fn add_methods<M: UserDataMethods<Self>>(methods: &mut M) {
+        // `local s <close> = db:session()`: rolled back when the scope ends.
+        methods.add_meta_method(MetaMethod::Close, |_, this, ()| {
+            context::Abandon::abandon(&*this.cell);
+            Ok(())
+        });
+        methods.add_meta_method(MetaMethod::ToString, |_, this, ()| {
+            let state = match this.cell.s.try_lock() {
+                Ok(g) => match g.as_ref() {
+                    Some(s) if s.in_transaction() => "in transaction",
+                    Some(_) => "idle",
+                    None => "closed",
+                },
+                Err(_) => "busy",
+            };
+            Ok(format!("dbridge.session({}, {state})", this.db.backend()))
+        });
+    }
+}
+
+/// The session behind a script value.
+pub(crate) fn session_of(v: &LuaValue, func: &str) -> Result<LuaSession, LuaDbError> {
+    if let LuaValue::UserData(ud) = v
+        && let Ok(s) = ud.borrow::<LuaSession>()
+    {
+        return Ok(s.clone());
+    }
+    Err(LuaDbError::argument(
+        func,
+        1,
+        "a session (call it with `:`)",
+        v,
+    ))
+}
+
+/// `db:session([opts])`: `autoflush`, `expire_on_commit`, and the transaction
+/// options of `db:begin` (`isolation`, `read_only`, `retries`).
+pub(crate) fn new(lua: &Lua, (this, opts): (LuaValue, LuaValue)) -> Raw {
+    let ev = crate::events::events_of(&this);
+    let r = (|| {
+        let LuaValue::UserData(ud) = &this else {
+            return Err(LuaDbError::argument("session", 1, "a database", &this));
+        };
+        let d = ud
+            .borrow::<LuaDb>()
+            .map_err(|_| LuaDbError::argument("session", 1, "a database", &this))?;
+        let db = d.database()?;
+        let mut o = SessionOptions::new().registry(&d.orm.registry);
+        if let LuaValue::Table(t) = &opts {
+            let tx_opts = lua.create_table().map_err(lua_err)?;
+            for pair in t.pairs::<LuaValue, LuaValue>() {
+                let (k, v) = pair.map_err(lua_err)?;
+                let key = match &k {
+                    LuaValue::String(s) => s.to_string_lossy(),
+                    _ => String::new(),
+                };
+                match (key.as_str(), v) {
+                    ("autoflush", LuaValue::Boolean(b)) => o = o.autoflush(b),
+                    ("expire_on_commit", LuaValue::Boolean(b)) => o = o.expire_on_commit(b),
+                    (_, v) => tx_opts.raw_set(k, v).map_err(lua_err)?,
+                }
+            }
+            o = o.transaction(crate::transaction::options(
+                &LuaValue::Table(tx_opts),
+                "session",
+                2,
+            )?);
+        } else if !opts.is_nil() {
+            return Err(LuaDbError::argument(
+                "session",
+                2,
+                "a table of options",
+                &opts,
+            ));
+        }
+        let cell = Arc::new(SessionCell::new(
+            Session::with_options(&db, o),
+            crate::installed_handle(lua).as_ref(),
+        ));
+        if let Some(ctx) = context::current() {
+            ctx.register(cell.clone());
+        }
+        Ok(LuaSession {
+            cell,
+            db,
+            events: d.events.clone(),
+        })
+    })();
+    raw_ev(lua, r, ev.as_deref())
+}
+
+/// A failure seen by a script: the budget's error once the budget is spent
+/// (a listener stopped by the budget fails the flush with a plain error).
+pub(crate) fn settle(e: LuaDbError) -> LuaDbError {
+    match context::current() {
+        Some(ctx) if ctx.is_exhausted() => context::budget_error(ctx.limit().unwrap_or(0)),
+        _ => e,
+    }
+}
+
+fn instances(
+    v: &LuaValue,
+    func: &str,
+) -> Result<Vec<dbridge_engine::session::Instance>, LuaDbError> {
+    match v {
+        LuaValue::Table(t) => t
+            .sequence_values::<LuaValue>()
+            .enumerate()
+            .map(|(i, x)| {
+                x.map_err(lua_err)
+                    .and_then(|x| instance_of(&x, func, i + 1))
+            })
+            .collect(),
+        other => Err(LuaDbError::argument(
+            func,
+            1,
+            "an array of instances",
+            other,
+        )),
+    }
+}
+
+/// The synchronous session calls: `add`, `add_all`, `delete`, `expunge`,
+/// `expunge_all`, `expire`, `expire_all`, `autoflush` (sets it, returns the
+/// previous setting), `in_transaction`.
+pub(crate) fn call(lua: &Lua, (this, name, a): (LuaValue, mlua::LuaString, LuaValue)) -> Raw {
+    let r = (|| {
+        let name = name.to_str().map_err(lua_err)?;
+        let name: &str = &name;
+        let (cell, events) = match &this {
+            LuaValue::UserData(ud) => match ud.borrow::<LuaSession>() {
+                Ok(s) => (s.cell.clone(), s.events.clone()),
+                Err(_) => {
+                    return Err(LuaDbError::argument(
+                        name,
+                        1,
+                        "a session (call it with `:`)",
+                        &this,
+                    ));
+                }
+            },
+            _ => {
+                return Err(LuaDbError::argument(
+                    name,
+                    1,
+                    "a session (call it with `:`)",
+                    &this,
+                ));
+            }
+        };
+        let mut g = cell.lock()?;
+        let s = open(&mut g)?;
+        Ok((
+            events,
+            match name {
+                "add" => {
+                    s.add(instance_of(&a, "add", 1)?)?;
+                    a
+                }
+                "add_all" => {
+                    s.add_all(instances(&a, "add_all")?)?;
+                    LuaValue::Nil
+                }
+                "delete" => {
+                    s.delete(&instance_of(&a, "delete", 1)?)?;
+                    LuaValue::Nil
+                }
+                "expunge" => {
+                    s.expunge(&instance_of(&a, "expunge", 1)?);
+                    LuaValue::Nil
+                }
+                "expunge_all" => {
+                    s.expunge_all();
+                    LuaValue::Nil
+                }
+                "expire" => {
+                    s.expire(&instance_of(&a, "expire", 1)?);
+                    LuaValue::Nil
+                }
+                "expire_all" => {
+                    s.expire_all();
+                    LuaValue::Nil
+                }
+                "autoflush" => LuaValue::Boolean(s.set_autoflush(a.as_boolean().unwrap_or(true))),
+                "in_transaction" => LuaValue::Boolean(s.in_transaction()),
+                other => return Err(unknown(other)),
+            },
+        ))
+    })();
+    match r {
+        Ok((events, v)) => raw_ev(lua, Ok(v), Some(&events)),
+        Err(e) => raw_ev(
+            lua,
+            Err::<(), _>(settle(e)),
+            crate::events::events_of(&this).as_deref(),
+        ),
+    }
+}
+
+fn unknown(name: &str) -> LuaDbError {
+    LuaDbError::new(
+        ErrorKind::InvalidState,
+        format!("unknown session call `{name}`"),
+    )
+}
+
+/// The primary key of `s:get(Model, pk)`: a value, or an array for a composite key.
+fn key(lua: &Lua, v: LuaValue) -> Result<Vec<Value>, LuaDbError> {
+    match v {
+        LuaValue::Table(t) if t.metatable().is_none() || t.raw_len() > 0 => t
+            .sequence_values::<LuaValue>()
+            .enumerate()
+            .map(|(i, x)| x.map_err(lua_err).and_then(|x| from_lua(lua, x, i + 1)))
+            .collect(),
+        other => Ok(vec![from_lua(lua, other, 1)?]),
+    }
+}
+
+/// The session calls that may run SQL: `get`, `flush`, `commit`, `rollback`,
+/// `refresh`, `merge`, `begin_nested`, `commit_nested`, `rollback_nested`, `close`.
+pub(crate) async fn call_async(
+    lua: Lua,
+    (this, name, a, b): (LuaValue, String, LuaValue, LuaValue),
+) -> Raw {
+    let ev = crate::events::events_of(&this);
+    let r = crate::hooks::scoped(this.clone(), async {
+        let ls = session_of(&this, &name)?;
+        let mut g = ls.cell.lock()?;
+        let s = open(&mut g)?;
+        let model =
+            |v: &LuaValue| -> Result<Model, LuaDbError> { Ok(model_of(v, "get", 1)?.model) };
+        Ok(match name.as_str() {
+            "get" => {
+                let m = model(&a)?;
+                let pk = key(&lua, b)?;
+                match s.get(&m, pk).await? {
+                    Some(inst) => LuaValue::UserData(wrap(&lua, inst).map_err(lua_err)?),
+                    None => LuaValue::Nil,
+                }
+            }
+            "merge" => {
+                let inst = s.merge(&instance_of(&a, "merge", 1)?).await?;
+                LuaValue::UserData(wrap(&lua, inst).map_err(lua_err)?)
+            }
+            "refresh" => {
+                s.refresh(&instance_of(&a, "refresh", 1)?).await?;
+                LuaValue::Nil
+            }
+            "flush" => unit(s.flush().await)?,
+            "commit" => unit(s.commit().await)?,
+            "rollback" => unit(s.rollback().await)?,
+            "begin_nested" => unit(s.begin_nested().await)?,
+            "commit_nested" => unit(s.commit_nested().await)?,
+            "rollback_nested" => unit(s.rollback_nested().await)?,
+            "close" => {
+                s.close().await?;
+                *g = None;
+                LuaValue::Nil
+            }
+            other => return Err(unknown(other)),
+        })
+    })
+    .await;
+    raw_ev(&lua, r.map_err(settle), ev.as_deref())
+}
+
+fn unit(r: dbridge_engine::Result<()>) -> Result<LuaValue, LuaDbError> {
+    r.map(|()| LuaValue::Nil).map_err(LuaDbError::from)
+}
+
+/// `s:pending()` and `s:dirty()` sizes, for tests and debugging: `{ pending =, dirty = }`.
+pub(crate) fn stats(lua: &Lua, this: LuaValue) -> Raw {
+    let r = (|| {
+        let ls = session_of(&this, "stats")?;
+        let mut g = ls.cell.lock()?;
+        let s = open(&mut g)?;
+        let t: Table = lua.create_table().map_err(lua_err)?;
+        t.raw_set("pending", s.pending().len()).map_err(lua_err)?;
+        t.raw_set("dirty", s.dirty().len()).map_err(lua_err)?;
+        t.raw_set("identity_map", s.identity_map_len())
+            .map_err(lua_err)?;
+        Ok(t)
+    })();
+    crate::error::raw(lua, r)
+}

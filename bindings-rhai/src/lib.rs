@@ -41,15 +41,23 @@
 //! ```
 #![warn(missing_docs, missing_debug_implementations, unreachable_pub)]
 
+mod context;
 mod database;
 mod error;
+mod events;
+mod expr;
+mod instance;
+mod model;
 mod options;
+mod query;
 mod raw_sql;
 mod runtime;
 mod script_options;
+mod session;
 mod stream;
 mod transaction;
 mod value;
+mod write;
 
 use dbridge_engine::{Database, Error};
 use rhai::{Engine, Module};
@@ -59,11 +67,17 @@ pub use rhai;
 
 pub use database::Db;
 pub use error::{DbError, db_error};
+pub use expr::{ExprV, Label, Order};
+pub use instance::Obj;
+pub use model::{ModelV, Now};
 pub use options::{Options, Progress};
+pub use query::{Query, Table};
 pub use runtime::{allow_blocking, spawn_blocking};
+pub use session::Sess;
 pub use stream::{RowIter, RowStream};
 pub use transaction::Tx;
 pub use value::Json;
+pub use write::Write;
 
 use runtime::Blocker;
 
@@ -121,6 +135,13 @@ pub fn register(engine: &mut Engine, options: Options) -> Result<Dbridge, Error>
     database::register(engine, &mut module, &blocker);
     transaction::register(engine);
     stream::register(engine);
+    expr::register(engine, &mut module);
+    model::register(engine, &mut module);
+    instance::register(engine);
+    session::register(engine);
+    query::register(engine);
+    write::register(engine);
+    events::register(engine);
     engine.register_static_module("dbridge", module.into());
     Ok(Dbridge { blocker })
 }

@@ -3,32 +3,8 @@
 
 mod common;
 
-use common::{check, kind, ok, run};
+use common::{MODELS, check, kind, ok, run};
 use dbridge_testkit::each_backend;
-
-/// The models most tests use.
-pub const MODELS: &str = r#"
-    let User = db.model(#{
-        name: "User", table: "users",
-        columns: [
-            ["id", "integer", #{ primary_key: true }],
-            ["name", "text", #{ nullable: false }],
-            ["email", "text", #{ unique: true }],
-            ["karma", "integer", #{ "default": 0, nullable: false }],
-            ["created_at", "timestamptz", #{ "default": dbridge::now }],
-        ],
-    });
-    let Post = db.model(#{
-        name: "Post", table: "posts",
-        columns: [
-            ["id", "integer", #{ primary_key: true }],
-            ["author_id", "integer", #{ references: "users.id", on_delete: "cascade" }],
-            ["title", "text"],
-            ["body", "text", #{ deferred: true }],
-        ],
-    });
-    db.create_all();
-"#;
 
 each_backend!(declares_models_and_creates_tables, |t| async move {
     let v = ok(

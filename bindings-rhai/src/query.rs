@@ -9,7 +9,7 @@
 use std::fmt;
 
 use dbridge_engine::dialect::compile;
-use dbridge_engine::query::{Expr, Run, Select, TableRef, func};
+use dbridge_engine::query::{Expr, Run, Select, TableRef, func, walk};
 use dbridge_engine::schema::Model;
 use dbridge_engine::session::Session;
 use dbridge_engine::{Error, Row};
@@ -82,7 +82,8 @@ impl Query {
         }
     }
 
-    /// A query of columns; FROM is the model of the first model column.
+    /// A query of columns; FROM is the model of the first model column found
+    /// in them (also inside functions and operators).
     fn of_columns(items: Array, target: Target) -> Res<Self> {
         let mut select = Select::new();
         let mut from = None;
@@ -93,8 +94,12 @@ impl Query {
                 continue;
             }
             let item = item_of(d)?;
-            if let Some(origin) = item.expr.as_column().and_then(|c| c.origin.as_ref()) {
-                from.get_or_insert_with(|| origin.model.clone());
+            if from.is_none() {
+                walk(&item.expr, &mut |e| {
+                    if let Some(origin) = e.as_column().and_then(|c| c.origin.as_ref()) {
+                        from.get_or_insert_with(|| origin.model.clone());
+                    }
+                });
             }
             select = select.column(item);
         }
@@ -163,7 +168,10 @@ impl Query {
                 let s = Sess::new(db, dbridge_engine::TransactionOptions::new());
                 let found = s.run(ctx, async move |s: &mut Session| {
                     let found = s.fetch_select(model, &select).await;
-                    s.close().await?;
+                    // Detached with their values: out of the session before
+                    // its (read-only) transaction ends, so not expired by it.
+                    s.expunge_all();
+                    s.rollback().await?;
                     found
                 })?;
                 found

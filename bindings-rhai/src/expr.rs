@@ -2,7 +2,7 @@
 //! types, their methods (`.eq`, `.like`, `.in_`, `.asc`, `.label`...), the
 //! operators Rhai lets us overload (`&`, `|`, `+ - * / %`, unary `-`), and the
 //! `dbridge::` helpers (`and_`, `or_`, `not_`, `func`, `literal`, `col`,
-//! `excluded`, `count`, `now`).
+//! `excluded`, `count`, `exists`).
 //!
 //! Any other Rhai value where an expression is expected is a bound parameter.
 

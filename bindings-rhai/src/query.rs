@@ -166,15 +166,14 @@ impl Query {
             })?,
             Target::Db(db) => {
                 let s = Sess::new(db, dbridge_engine::TransactionOptions::new());
-                let found = s.run(ctx, async move |s: &mut Session| {
+                s.run(ctx, async move |s: &mut Session| {
                     let found = s.fetch_select(model, &select).await;
                     // Detached with their values: out of the session before
                     // its (read-only) transaction ends, so not expired by it.
                     s.expunge_all();
                     s.rollback().await?;
                     found
-                })?;
-                found
+                })?
             }
         };
         Ok(found.into_iter().map(Obj).collect())

@@ -1,5 +1,7 @@
 //! Writes without a session: `Model.insert(rows [, opts])`,
-//! `Model.upsert(rows, #{ conflict, update [, returning] })` (run at once), and
+//! `Model.upsert(rows, #{ conflict, update [, returning] })` (run at once;
+//! `update` names the columns to take from the proposed row, or maps columns
+//! to expressions using `dbridge::excluded(column)`), and
 //! the `Write` builders `Model.update(values)` / `Model.delete()` with
 //! `where` / `filter_by` / `returning`, run by `execute()` (the count) or
 //! `all()` (the RETURNING rows). `s.execute(write)` runs one in a session's
@@ -175,10 +177,19 @@ fn upsert(m: &ModelV, rows: Dynamic, opts: &Map) -> Res<Dynamic> {
     let mut ins = insert_rows(&m.model, rows)?;
     let mut conflict = None;
     let mut update = Vec::new();
+    let mut sets = Vec::new();
     let mut fetch = false;
     for (k, v) in opts {
         match k.as_str() {
             "conflict" => conflict = Some(names("conflict", v)?),
+            "update" if v.is_map() => {
+                for (col, e) in v.read_lock::<Map>().iter().flat_map(|m| m.iter()) {
+                    sets.push((
+                        col.to_string(),
+                        expr_of(e.clone(), &format!("update `{col}`"))?,
+                    ));
+                }
+            }
             "update" => update = names("update", v)?,
             "returning" => {
                 let items = returning(&m.model, v)?;
@@ -198,6 +209,9 @@ fn upsert(m: &ModelV, rows: Dynamic, opts: &Map) -> Res<Dynamic> {
     let mut oc = OnConflict::columns(conflict);
     if !update.is_empty() {
         oc = oc.do_update(update);
+    }
+    for (col, e) in sets {
+        oc = oc.set(col, e);
     }
     let ins = ins.on_conflict(oc).map_err(to_rhai)?;
     run_insert(&m.db, ins, fetch)

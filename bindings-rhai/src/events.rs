@@ -8,7 +8,7 @@
 use std::sync::Arc;
 
 use dbridge_engine::Error;
-use dbridge_engine::events::{Event, EventKind, Target};
+use dbridge_engine::events::{Event, EventKind, Listener, Target};
 use rhai::{Dynamic, Engine, EvalAltResult, FnPtr, ImmutableString};
 
 use crate::context;
@@ -35,7 +35,7 @@ fn target(d: &Dynamic) -> Res<Target> {
 
 /// The arguments a listener gets: `(s)` for session events, `(s, inst)` for
 /// instance events, `(s, inst, column, value)` for `set`.
-fn listener(f: FnPtr) -> Arc<dyn Fn(&Event<'_>) -> Result<(), Error> + Send + Sync> {
+fn listener(f: FnPtr) -> Listener {
     Arc::new(move |ev: &Event<'_>| {
         let session = context::session();
         let inst = ev

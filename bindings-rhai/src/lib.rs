@@ -2,7 +2,9 @@
 //!
 //! The dbridge engine from [Rhai](https://rhai.rs) scripts: the surface of the
 //! Lua binding, spelt the Rhai way (`db.fetch_all(...)`, `#{...}` option maps,
-//! `()` for NULL). The script reference is `docs/rhai.md`.
+//! `()` for NULL), with the ORM layer: models, instances, the query builder,
+//! sessions, writes, and listeners and validators as Rhai closures. The
+//! script reference is `docs/rhai.md`.
 //!
 //! One call, [`register`], installs dbridge into a host's [`rhai::Engine`]
 //! with the limits the host chooses; [`sandboxed_engine`] makes a fresh engine
@@ -118,9 +120,11 @@ impl Dbridge {
 }
 
 /// Installs dbridge into `engine`: the `dbridge::` module (`connect`, `json`,
-/// `error`, `is_retryable`, `sleep`, `version`), the `Database`,
-/// `Transaction`, `RowStream` and `Json` types with their methods, and the
-/// limits set in `options`. The script API is documented in `docs/rhai.md`.
+/// `error`, `is_retryable`, `sleep`, `version`, the expression helpers and
+/// `now`), the `Database`, `Transaction`, `RowStream` and `Json` types, the
+/// ORM types (`Model`, `Instance`, `Expr`, `OrderBy`, `Label`, `Query`,
+/// `Table`, `Session`, `Write`) with their methods, and the limits set in
+/// `options`. The script API is documented in `docs/rhai.md`.
 ///
 /// # Errors
 /// [`Error::Configuration`] when no runtime was given, none is current, and

@@ -2,17 +2,20 @@
 //! (or that a host hands it), with raw SQL, `begin` and `transaction`.
 
 use std::fmt;
+use std::sync::Arc;
 
+use dbridge_engine::schema::Metadata;
+use dbridge_engine::session::Registry;
 use dbridge_engine::{Database, Error, Row, Statement, TransactionOptions};
 use futures_util::StreamExt;
 use futures_util::stream::BoxStream;
-use rhai::{Dynamic, Engine, EvalAltResult, FnPtr, ImmutableString, Map, NativeCallContext};
+use rhai::{Dynamic, Engine, EvalAltResult, ImmutableString, Map};
 
 use crate::error::to_rhai;
 use crate::raw_sql::Executor;
 use crate::runtime::Blocker;
 use crate::script_options::{connect_options, transaction_options};
-use crate::transaction::{Tx, run_transaction};
+use crate::transaction::Tx;
 
 type Res<T> = Result<T, Box<EvalAltResult>>;
 
@@ -22,6 +25,15 @@ type Res<T> = Result<T, Box<EvalAltResult>>;
 pub struct Db {
     db: Database,
     blocker: Blocker,
+    orm: Arc<Orm>,
+}
+
+/// What a database handle declares: its models and their listeners and
+/// validators, shared by every session it makes.
+#[derive(Debug, Default)]
+pub(crate) struct Orm {
+    pub(crate) meta: Metadata,
+    pub(crate) registry: Registry,
 }
 
 impl fmt::Debug for Db {
@@ -32,7 +44,21 @@ impl fmt::Debug for Db {
 
 impl Db {
     pub(crate) fn new(db: Database, blocker: Blocker) -> Self {
-        Self { db, blocker }
+        Self {
+            db,
+            blocker,
+            orm: Arc::default(),
+        }
+    }
+
+    /// How this handle waits for the database.
+    pub(crate) fn blocker_ref(&self) -> &Blocker {
+        &self.blocker
+    }
+
+    /// The models, listeners and validators of this handle.
+    pub(crate) fn orm(&self) -> &Orm {
+        &self.orm
     }
 
     /// The engine's database behind this script object.
@@ -110,24 +136,6 @@ pub(crate) fn register(engine: &mut Engine, module: &mut rhai::Module, blocker: 
         .register_fn("begin", |d: &mut Db, opts: Map| {
             d.begin(transaction_options(&opts)?)
         })
-        .register_fn(
-            "transaction",
-            |ctx: NativeCallContext, d: &mut Db, body: FnPtr| -> Res<Dynamic> {
-                run_transaction(&ctx, d, TransactionOptions::new(), &body)
-            },
-        )
-        .register_fn(
-            "transaction",
-            |ctx: NativeCallContext, d: &mut Db, body: FnPtr, opts: Map| -> Res<Dynamic> {
-                run_transaction(&ctx, d, transaction_options(&opts)?, &body)
-            },
-        )
-        .register_fn(
-            "transaction",
-            |ctx: NativeCallContext, d: &mut Db, opts: Map, body: FnPtr| -> Res<Dynamic> {
-                run_transaction(&ctx, d, transaction_options(&opts)?, &body)
-            },
-        )
         .register_fn("close", |d: &mut Db| -> Res<()> {
             d.blocker.block_on(d.db.close()).map_err(to_rhai)
         })

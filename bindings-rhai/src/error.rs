@@ -85,6 +85,13 @@ impl DbError {
         )
     }
 
+    /// Replaces the kind (with one dbridge knows; others are ignored).
+    pub(crate) fn set_kind(&mut self, kind: &str) {
+        if let Some(k) = KINDS.iter().find(|k| **k == kind) {
+            self.kind = (*k).into();
+        }
+    }
+
     /// The object map scripts see.
     fn to_map(&self) -> Map {
         let mut map = Map::new();

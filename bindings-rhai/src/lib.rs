@@ -2,7 +2,9 @@
 //!
 //! The dbridge engine from [Rhai](https://rhai.rs) scripts: the surface of the
 //! Lua binding, spelt the Rhai way (`db.fetch_all(...)`, `#{...}` option maps,
-//! `()` for NULL). The script reference is `docs/rhai.md`.
+//! `()` for NULL), with the ORM layer: models, instances, the query builder,
+//! sessions, writes, and listeners and validators as Rhai closures. The
+//! script reference is `docs/rhai.md`.
 //!
 //! One call, [`register`], installs dbridge into a host's [`rhai::Engine`]
 //! with the limits the host chooses; [`sandboxed_engine`] makes a fresh engine
@@ -42,17 +44,25 @@
 //! ```
 #![warn(missing_docs, missing_debug_implementations, unreachable_pub)]
 
+mod context;
 mod database;
 mod error;
+mod events;
+mod expr;
+mod instance;
 mod migrate;
 mod migrator;
+mod model;
 mod options;
+mod query;
 mod raw_sql;
 mod runtime;
 mod script_options;
+mod session;
 mod stream;
 mod transaction;
 mod value;
+mod write;
 
 use dbridge_engine::{Database, Error};
 use rhai::{Engine, Module};
@@ -62,12 +72,18 @@ pub use rhai;
 
 pub use database::Db;
 pub use error::{DbError, db_error};
+pub use expr::{ExprV, Label, Order};
+pub use instance::Obj;
 pub use migrate::RhaiScriptRunner;
+pub use model::{ModelV, Now};
 pub use options::{Options, Progress};
+pub use query::{Query, Table};
 pub use runtime::{allow_blocking, spawn_blocking};
+pub use session::Sess;
 pub use stream::{RowIter, RowStream};
 pub use transaction::Tx;
 pub use value::Json;
+pub use write::Write;
 
 use runtime::Blocker;
 
@@ -108,9 +124,11 @@ impl Dbridge {
 }
 
 /// Installs dbridge into `engine`: the `dbridge::` module (`connect`, `json`,
-/// `error`, `is_retryable`, `sleep`, `version`), the `Database`,
-/// `Transaction`, `RowStream`, `Json` and `Migrator` types with their methods, and the
-/// limits set in `options`. The script API is documented in `docs/rhai.md`.
+/// `error`, `is_retryable`, `sleep`, `version`, the expression helpers and
+/// `now`), the `Database`, `Transaction`, `RowStream` and `Json` types, the
+/// ORM types (`Model`, `Instance`, `Expr`, `OrderBy`, `Label`, `Query`,
+/// `Table`, `Session`, `Write`, `Migrator`) with their methods, and the limits set in
+/// `options`. The script API is documented in `docs/rhai.md`.
 ///
 /// # Errors
 /// [`Error::Configuration`] when no runtime was given, none is current, and
@@ -125,6 +143,13 @@ pub fn register(engine: &mut Engine, options: Options) -> Result<Dbridge, Error>
     database::register(engine, &mut module, &blocker);
     transaction::register(engine);
     stream::register(engine);
+    expr::register(engine, &mut module);
+    model::register(engine, &mut module);
+    instance::register(engine);
+    session::register(engine);
+    query::register(engine);
+    write::register(engine);
+    events::register(engine);
     migrator::register(engine);
     engine.register_static_module("dbridge", module.into());
     Ok(Dbridge { blocker })

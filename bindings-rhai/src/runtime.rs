@@ -25,6 +25,9 @@ use tokio::runtime::{Handle, Runtime, RuntimeFlavor};
 
 thread_local! {
     static MAY_BLOCK: Cell<bool> = const { Cell::new(false) };
+    /// Set while this thread waits in [`Blocker::block_on`]: a script callback
+    /// (a listener, a validator) running inside that wait may not wait again.
+    static WAITING: Cell<bool> = const { Cell::new(false) };
 }
 
 /// Runs `f` with the current thread marked as one that may block on a runtime,
@@ -135,7 +138,7 @@ impl Blocker {
 
     /// Whether this thread may block on the runtime now.
     pub(crate) fn can_block(&self) -> bool {
-        self.mode().is_ok()
+        !WAITING.with(Cell::get) && self.mode().is_ok()
     }
 
     /// Runs `fut` to completion, blocking this thread.
@@ -143,7 +146,23 @@ impl Blocker {
     /// # Errors
     /// [`Error::InvalidState`] on a current-thread runtime's own thread.
     pub(crate) fn block_on<F: Future>(&self, fut: F) -> Result<F::Output, Error> {
-        match self.mode()? {
+        if WAITING.with(Cell::get) {
+            return Err(Error::InvalidState(
+                "cannot wait for the database inside an event listener or validator: \
+                 it runs within a database call of its session"
+                    .into(),
+            ));
+        }
+        let mode = self.mode()?;
+        struct Waiting;
+        impl Drop for Waiting {
+            fn drop(&mut self) {
+                WAITING.with(|w| w.set(false));
+            }
+        }
+        WAITING.with(|w| w.set(true));
+        let _waiting = Waiting;
+        match mode {
             Mode::Direct => Ok(self.handle.block_on(fut)),
             Mode::InPlace => Ok(tokio::task::block_in_place(|| self.handle.block_on(fut))),
         }

@@ -8,16 +8,15 @@
 use std::fmt;
 use std::sync::Arc;
 
-use dbridge_engine::{Backend, Error, Row, Statement, Transaction, TransactionOptions};
+use dbridge_engine::{Backend, Error, Row, Statement, Transaction};
 use futures_util::StreamExt;
 use futures_util::stream::BoxStream;
-use rhai::{Dynamic, Engine, EvalAltResult, FnPtr, ImmutableString, NativeCallContext};
+use rhai::{Engine, EvalAltResult, ImmutableString};
 use tokio::sync::{Mutex, MutexGuard};
 
-use crate::database::Db;
-use crate::error::{db_error, to_rhai};
+use crate::error::to_rhai;
 use crate::raw_sql::Executor;
-use crate::runtime::{Blocker, backoff};
+use crate::runtime::Blocker;
 
 type Res<T> = Result<T, Box<EvalAltResult>>;
 type Slot = Arc<Mutex<Option<Transaction>>>;
@@ -108,14 +107,6 @@ impl Tx {
         }
     }
 
-    /// As [`Tx::finish`], doing nothing if the script already finished it.
-    fn finish_if_open(&self, commit: bool) -> Result<(), Error> {
-        if self.lock()?.is_none() {
-            return Ok(());
-        }
-        self.finish(commit)
-    }
-
     fn is_open(&mut self) -> bool {
         self.inner.slot.try_lock().map_or(true, |g| g.is_some())
     }
@@ -158,42 +149,6 @@ impl Executor for Tx {
             }
         }
         .boxed())
-    }
-}
-
-/// `db.transaction([opts,] |tx| { ... })`: runs the closure in a transaction;
-/// commits when it returns (its value is the result), rolls back and raises
-/// its error when it fails. After a serialization failure, deadlock or busy
-/// database it runs the closure again, up to `retries` times.
-pub(crate) fn run_transaction(
-    ctx: &NativeCallContext,
-    db: &mut Db,
-    options: TransactionOptions,
-    body: &FnPtr,
-) -> Res<Dynamic> {
-    let mut attempt = 0;
-    loop {
-        let tx = db.begin(options)?;
-        let outcome = match body.call_within_context::<Dynamic>(ctx, (tx.clone(),)) {
-            Ok(v) => tx.finish_if_open(true).map(|()| v).map_err(to_rhai),
-            Err(e) => {
-                // The closure's error is what matters; a failed rollback leaves
-                // nothing committed either way.
-                let _ = tx.finish_if_open(false);
-                Err(e)
-            }
-        };
-        match outcome {
-            Err(e)
-                if attempt < options.get_max_retries()
-                    && db_error(&e).is_some_and(|d| d.is_retryable()) =>
-            {
-                attempt += 1;
-                tracing::debug!(attempt, "retrying transaction");
-                db.blocker().sleep(backoff(attempt)).map_err(to_rhai)?;
-            }
-            other => return other,
-        }
     }
 }
 

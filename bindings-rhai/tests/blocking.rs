@@ -24,6 +24,12 @@ const SCRIPT: &str = r#"
     let first = ();
     for row in s { first = row.n; break; }
     let n = db.fetch_one("SELECT sum(n) AS s FROM b").s;
+    // A listener is called back inside the flush, on whatever thread runs the script.
+    let M = db.model(#{ name: "B", table: "b_orm", columns: [["id", "integer", #{ primary_key: true }], ["v", "text"]] });
+    db.create_all();
+    db.on(M, "before_insert", |s, m| { m.v += "!"; });
+    db.transaction(|s| { s.add(M.build(#{ v: "hi" })); });
+    if !db.query(M).where(M.v.eq("hi!")).exists() { throw "the listener did not run"; }
     // (On SQLite, a read outside an open write transaction would wait for it.)
     let tx = db.begin();
     tx.execute("INSERT INTO b VALUES (3)");

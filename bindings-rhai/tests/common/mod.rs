@@ -71,3 +71,27 @@ pub fn kind(err: &EvalAltResult) -> String {
         .map(|e| e.kind().to_string())
         .unwrap_or_else(|| format!("not a dbridge error: {err}"))
 }
+
+/// The models most tests use.
+pub const MODELS: &str = r#"
+    let User = db.model(#{
+        name: "User", table: "users",
+        columns: [
+            ["id", "integer", #{ primary_key: true }],
+            ["name", "text", #{ nullable: false }],
+            ["email", "text", #{ unique: true }],
+            ["karma", "integer", #{ "default": 0, nullable: false }],
+            ["created_at", "timestamptz", #{ "default": dbridge::now }],
+        ],
+    });
+    let Post = db.model(#{
+        name: "Post", table: "posts",
+        columns: [
+            ["id", "integer", #{ primary_key: true }],
+            ["author_id", "integer", #{ references: "users.id", on_delete: "cascade" }],
+            ["title", "text"],
+            ["body", "text", #{ deferred: true }],
+        ],
+    });
+    db.create_all();
+"#;

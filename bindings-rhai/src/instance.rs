@@ -1,0 +1,107 @@
+//! [`Obj`]: an instance of a model as a script sees it (Rhai type `Instance`).
+//!
+//! Columns are properties (`user.name`, `user.karma += 1`): reading gives the
+//! value, assigning coerces it to the column's type, runs the validators and
+//! `set` listeners and marks the column changed. The calls are methods:
+//! `state()`, `changed()`, `is_modified()`, `to_map()`, `pk()`. Clones are the
+//! same object: `a == b` is identity.
+
+use std::fmt;
+
+use dbridge_engine::session::Instance;
+use rhai::{Array, Dynamic, Engine, EvalAltResult, ImmutableString, Map, NativeCallContext};
+
+use crate::context;
+use crate::error::to_rhai;
+use crate::value::{from_dynamic, to_dynamic};
+
+type Res<T> = Result<T, Box<EvalAltResult>>;
+
+/// An instance of a model (Rhai type `Instance`); clones share it.
+#[derive(Clone)]
+pub struct Obj(pub(crate) Instance);
+
+impl fmt::Debug for Obj {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0.describe())
+    }
+}
+
+impl Obj {
+    fn get(&self, name: &str) -> Res<Dynamic> {
+        self.0.get(name).map(to_dynamic).map_err(to_rhai)
+    }
+
+    fn set(&self, ctx: &NativeCallContext, name: &str, value: Dynamic) -> Res<()> {
+        let value = from_dynamic(value, &format!("column `{name}`"))?;
+        context::enter(ctx, None, || {
+            self.0.set(name, value).map_err(context::script_error)
+        })
+    }
+
+    /// The loaded columns as a map (unloaded ones are left out).
+    pub(crate) fn to_map(&self) -> Map {
+        let model = self.0.model();
+        let mut map = Map::new();
+        for c in model.columns() {
+            let name = c.name().as_str();
+            if let Ok(v) = self.0.get(name) {
+                map.insert(name.into(), to_dynamic(v));
+            }
+        }
+        map
+    }
+
+    fn render(&self) -> String {
+        let model = self.0.model();
+        let fields: Vec<String> = self
+            .to_map()
+            .into_iter()
+            .map(|(k, v)| format!("{k}: {v:?}"))
+            .collect();
+        format!("{}({})", model.name(), fields.join(", "))
+    }
+}
+
+/// Registers `Instance`.
+pub(crate) fn register(engine: &mut Engine) {
+    engine
+        .register_type_with_name::<Obj>("Instance")
+        .register_indexer_get(|o: &mut Obj, name: ImmutableString| o.get(&name))
+        .register_indexer_set(
+            |ctx: NativeCallContext, o: &mut Obj, name: ImmutableString, v: Dynamic| {
+                o.set(&ctx, &name, v)
+            },
+        )
+        .register_fn("get", |o: &mut Obj, name: ImmutableString| o.get(&name))
+        .register_fn(
+            "set",
+            |ctx: NativeCallContext, o: &mut Obj, name: ImmutableString, v: Dynamic| {
+                o.set(&ctx, &name, v)
+            },
+        )
+        .register_fn("state", |o: &mut Obj| o.0.state().as_str().to_string())
+        .register_fn("changed", |o: &mut Obj| -> Array {
+            o.0.changed().into_iter().map(Dynamic::from).collect()
+        })
+        .register_fn("is_modified", |o: &mut Obj| o.0.is_modified())
+        .register_fn("to_map", |o: &mut Obj| o.to_map())
+        .register_fn("pk", |o: &mut Obj| -> Dynamic {
+            match o.0.primary_key() {
+                Some(mut pk) if pk.len() == 1 => pk.pop().map_or(Dynamic::UNIT, to_dynamic),
+                Some(pk) => pk.into_iter().map(to_dynamic).collect::<Array>().into(),
+                None => Dynamic::UNIT,
+            }
+        })
+        .register_fn("model_name", |o: &mut Obj| o.0.model().name().to_string())
+        .register_fn(
+            "set_reference",
+            |o: &mut Obj, column: ImmutableString, target: Obj| {
+                o.0.set_reference(&column, &target.0).map_err(to_rhai)
+            },
+        )
+        .register_fn("==", |a: &mut Obj, b: Obj| a.0.ptr_eq(&b.0))
+        .register_fn("!=", |a: &mut Obj, b: Obj| !a.0.ptr_eq(&b.0))
+        .register_fn("to_string", |o: &mut Obj| o.render())
+        .register_fn("to_debug", |o: &mut Obj| o.render());
+}

@@ -1,0 +1,408 @@
+//! [`Query`]: `db.query(...)` / `s.query(...)`, a SELECT built step by step
+//! (`where`, `filter_by`, `join`, `outerjoin`, `group_by`, `having`,
+//! `order_by`, `limit`, `offset`, `distinct`, `select_from`) and run by
+//! `all`, `first`, `one`, `one_or_none`, `count`, `exists`, or shown by `sql`.
+//!
+//! A query of a model returns instances (through the session, or a
+//! short-lived one for `db.query`); a query of columns returns maps.
+
+use std::fmt;
+
+use dbridge_engine::dialect::compile;
+use dbridge_engine::query::{Expr, Run, Select, TableRef, func, walk};
+use dbridge_engine::schema::Model;
+use dbridge_engine::session::Session;
+use dbridge_engine::{Error, Row};
+use rhai::{Array, Dynamic, Engine, EvalAltResult, INT, ImmutableString, Map, NativeCallContext};
+
+use crate::database::Db;
+use crate::error::{configuration, to_rhai};
+use crate::expr::{ExprV, expr_of, item_of, order_of};
+use crate::instance::Obj;
+use crate::model::ModelV;
+use crate::session::Sess;
+use crate::value::row_to_map;
+
+type Res<T> = Result<T, Box<EvalAltResult>>;
+
+/// Where a query runs.
+#[derive(Clone)]
+enum Target {
+    Db(Db),
+    Session(Sess),
+}
+
+/// A query (Rhai type `Query`); each step returns a new query.
+#[derive(Clone)]
+pub struct Query {
+    select: Select,
+    model: Option<Model>,
+    target: Target,
+}
+
+impl fmt::Debug for Query {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Query")
+            .field("select", &self.select)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A derived table (Rhai type `Table`) from `query.subquery(alias)`: its
+/// columns are `t.col(label)` or `t.<label>`.
+#[derive(Debug, Clone)]
+pub struct Table(TableRef);
+
+impl Query {
+    /// The SELECT this query runs.
+    pub(crate) fn select(&self) -> Select {
+        self.select.clone()
+    }
+
+    fn db(&self) -> &Db {
+        match &self.target {
+            Target::Db(db) => db,
+            Target::Session(s) => s.db(),
+        }
+    }
+
+    fn of_model(m: &ModelV, target: Target) -> Self {
+        let columns: Vec<Expr> = m
+            .model
+            .all_columns()
+            .into_iter()
+            .zip(m.model.columns())
+            .filter(|(_, c)| !c.is_deferred())
+            .map(|(e, _)| e)
+            .collect();
+        Self {
+            select: Select::from(&m.model).columns(columns),
+            model: Some(m.model.clone()),
+            target,
+        }
+    }
+
+    /// A query of columns; FROM is the model of the first model column found
+    /// in them (also inside functions and operators).
+    fn of_columns(items: Array, target: Target) -> Res<Self> {
+        let mut select = Select::new();
+        let mut from = None;
+        for d in items {
+            if let Some(m) = d.read_lock::<ModelV>() {
+                select = select.columns(m.model.all_columns());
+                from.get_or_insert_with(|| m.model.clone());
+                continue;
+            }
+            let item = item_of(d)?;
+            if from.is_none() {
+                walk(&item.expr, &mut |e| {
+                    if let Some(origin) = e.as_column().and_then(|c| c.origin.as_ref()) {
+                        from.get_or_insert_with(|| origin.model.clone());
+                    }
+                });
+            }
+            select = select.column(item);
+        }
+        if let Some(m) = &from {
+            select = select.and_from(m);
+        }
+        Ok(Self {
+            select,
+            model: None,
+            target,
+        })
+    }
+
+    fn new(what: Dynamic, target: Target) -> Res<Self> {
+        if let Some(m) = what.read_lock::<ModelV>() {
+            return Ok(Self::of_model(&m, target));
+        }
+        if what.is_array() {
+            return Self::of_columns(what.into_array().unwrap_or_default(), target);
+        }
+        Self::of_columns(vec![what], target)
+    }
+
+    fn map(&self, f: impl FnOnce(Select) -> Select) -> Self {
+        let mut q = self.clone();
+        q.select = f(q.select);
+        q
+    }
+
+    fn filter_by(&self, values: Map) -> Res<Self> {
+        let mut select = self.select.clone();
+        for (k, v) in values {
+            let value = expr_of(v, &format!("filter_by `{k}`"))?;
+            select = select.filter_by(&k, value).map_err(to_rhai)?;
+        }
+        Ok(Self {
+            select,
+            ..self.clone()
+        })
+    }
+
+    /// Rows of `select` in the query's target.
+    fn rows(&self, ctx: &NativeCallContext, select: Select) -> Res<Vec<Row>> {
+        match &self.target {
+            Target::Db(db) => db
+                .blocker_ref()
+                .block_on(select.fetch_all(db.database()))
+                .and_then(|r| r)
+                .map_err(to_rhai),
+            Target::Session(s) => s.run(ctx, async move |s: &mut Session| {
+                if s.autoflush() {
+                    s.flush().await?;
+                }
+                select.fetch_all(s.transaction().await?).await
+            }),
+        }
+    }
+
+    /// Instances of the query's model read by `select`.
+    fn instances(&self, ctx: &NativeCallContext, model: &Model, select: Select) -> Res<Vec<Obj>> {
+        let found = match &self.target {
+            Target::Session(s) => s.run(ctx, async move |s: &mut Session| {
+                s.fetch_select(model, &select).await
+            })?,
+            Target::Db(db) => {
+                let s = Sess::new(db, dbridge_engine::TransactionOptions::new());
+                s.run(ctx, async move |s: &mut Session| {
+                    let found = s.fetch_select(model, &select).await;
+                    // Detached with their values: out of the session before
+                    // its (read-only) transaction ends, so not expired by it.
+                    s.expunge_all();
+                    s.rollback().await?;
+                    found
+                })?
+            }
+        };
+        Ok(found.into_iter().map(Obj).collect())
+    }
+
+    fn fetch(&self, ctx: &NativeCallContext, select: Select) -> Res<Array> {
+        match &self.model {
+            Some(m) => Ok(self
+                .instances(ctx, m, select)?
+                .into_iter()
+                .map(Dynamic::from)
+                .collect()),
+            None => self
+                .rows(ctx, select)?
+                .into_iter()
+                .map(|r| row_to_map(r, &[]).map(Dynamic::from_map))
+                .collect(),
+        }
+    }
+
+    fn all(&self, ctx: &NativeCallContext) -> Res<Array> {
+        self.fetch(ctx, self.select.clone())
+    }
+
+    fn first(&self, ctx: &NativeCallContext) -> Res<Dynamic> {
+        let mut rows = self.fetch(ctx, self.select.clone().limit(1))?;
+        Ok(rows.pop().unwrap_or(Dynamic::UNIT))
+    }
+
+    fn one_or_none(&self, ctx: &NativeCallContext) -> Res<Dynamic> {
+        let mut rows = self.fetch(ctx, self.select.clone().limit(2))?;
+        match rows.len() {
+            0 => Ok(Dynamic::UNIT),
+            1 => Ok(rows.pop().unwrap_or(Dynamic::UNIT)),
+            _ => Err(to_rhai(Error::MultipleRows)),
+        }
+    }
+
+    fn one(&self, ctx: &NativeCallContext) -> Res<Dynamic> {
+        let v = self.one_or_none(ctx)?;
+        if v.is_unit() {
+            return Err(to_rhai(Error::NotFound));
+        }
+        Ok(v)
+    }
+
+    fn scalar(&self, ctx: &NativeCallContext, select: Select) -> Res<Dynamic> {
+        let rows = self.rows(ctx, select)?;
+        let v = rows
+            .into_iter()
+            .next()
+            .and_then(|r| r.values().first().cloned())
+            .ok_or_else(|| to_rhai(Error::NotFound))?;
+        Ok(crate::value::to_dynamic(v))
+    }
+
+    fn count(&self, ctx: &NativeCallContext) -> Res<INT> {
+        let sub = self.select.clone().subquery("counted").map_err(to_rhai)?;
+        let label = func::count_star().label("n").map_err(to_rhai)?;
+        let v = self.scalar(ctx, Select::from(sub).column(label))?;
+        v.as_int()
+            .map_err(|t| configuration(format!("count returned {t}")))
+    }
+
+    fn exists(&self, ctx: &NativeCallContext) -> Res<bool> {
+        let label = Expr::exists(self.select.clone())
+            .label("e")
+            .map_err(to_rhai)?;
+        let v = self.scalar(ctx, Select::new().column(label))?;
+        Ok(v.as_bool()
+            .unwrap_or_else(|_| v.as_int().is_ok_and(|i| i != 0)))
+    }
+
+    fn sql(&self) -> Res<String> {
+        let backend = self.db().database().backend();
+        compile(&self.select, backend)
+            .map(|s| s.sql().to_owned())
+            .map_err(to_rhai)
+    }
+}
+
+fn table_of(d: Dynamic) -> Res<TableRef> {
+    if let Some(m) = d.read_lock::<ModelV>() {
+        return Ok(m.model.table_ref());
+    }
+    if let Some(t) = d.read_lock::<Table>() {
+        return Ok(t.0.clone());
+    }
+    Err(configuration(format!(
+        "join needs a Model or a Table (from query.subquery), got {}",
+        d.type_name()
+    )))
+}
+
+fn exprs(d: Dynamic, target: &str) -> Res<Vec<Expr>> {
+    if d.is_array() {
+        return d
+            .into_array()
+            .unwrap_or_default()
+            .into_iter()
+            .map(|d| expr_of(d, target))
+            .collect();
+    }
+    Ok(vec![expr_of(d, target)?])
+}
+
+/// Registers `where` and its alias `where_` with 1 to 4 conditions.
+fn register_where(engine: &mut Engine) {
+    for name in ["where", "where_", "filter"] {
+        engine
+            .register_fn(name, |q: &mut Query, a: Dynamic| -> Res<Query> {
+                let a = expr_of(a, "a condition")?;
+                Ok(q.map(|s| s.filter(a)))
+            })
+            .register_fn(
+                name,
+                |q: &mut Query, a: Dynamic, b: Dynamic| -> Res<Query> {
+                    let (a, b) = (expr_of(a, "a condition")?, expr_of(b, "a condition")?);
+                    Ok(q.map(|s| s.filter(a).filter(b)))
+                },
+            )
+            .register_fn(
+                name,
+                |q: &mut Query, a: Dynamic, b: Dynamic, c: Dynamic| -> Res<Query> {
+                    let conds = [a, b, c]
+                        .into_iter()
+                        .map(|d| expr_of(d, "a condition"))
+                        .collect::<Res<Vec<_>>>()?;
+                    Ok(q.map(|s| conds.into_iter().fold(s, Select::filter)))
+                },
+            );
+    }
+}
+
+/// Registers `Query`, `Table`, `db.query(...)` and `s.query(...)`.
+pub(crate) fn register(engine: &mut Engine) {
+    engine
+        .register_type_with_name::<Query>("Query")
+        .register_type_with_name::<Table>("Table")
+        .register_fn("query", |db: &mut Db, what: Dynamic| {
+            Query::new(what, Target::Db(db.clone()))
+        })
+        .register_fn("query", |s: &mut Sess, what: Dynamic| {
+            Query::new(what, Target::Session(s.clone()))
+        })
+        .register_fn("filter_by", |q: &mut Query, m: Map| q.filter_by(m))
+        .register_fn(
+            "join",
+            |q: &mut Query, t: Dynamic, on: Dynamic| -> Res<Query> {
+                let (t, on) = (table_of(t)?, expr_of(on, "a join condition")?);
+                Ok(q.map(|s| s.join(t, on)))
+            },
+        )
+        .register_fn(
+            "outerjoin",
+            |q: &mut Query, t: Dynamic, on: Dynamic| -> Res<Query> {
+                let (t, on) = (table_of(t)?, expr_of(on, "a join condition")?);
+                Ok(q.map(|s| s.left_join(t, on)))
+            },
+        )
+        .register_fn("select_from", |q: &mut Query, t: Dynamic| -> Res<Query> {
+            let t = table_of(t)?;
+            Ok(q.map(|s| s.and_from(t)))
+        })
+        .register_fn("group_by", |q: &mut Query, by: Dynamic| -> Res<Query> {
+            let by = exprs(by, "a GROUP BY term")?;
+            Ok(q.map(|s| s.group_by(by)))
+        })
+        .register_fn("having", |q: &mut Query, cond: Dynamic| -> Res<Query> {
+            let cond = expr_of(cond, "a HAVING condition")?;
+            Ok(q.map(|s| s.having(cond)))
+        })
+        .register_fn("order_by", |q: &mut Query, by: Dynamic| -> Res<Query> {
+            let terms = if by.is_array() {
+                by.into_array()
+                    .unwrap_or_default()
+                    .into_iter()
+                    .map(order_of)
+                    .collect::<Res<Vec<_>>>()?
+            } else {
+                vec![order_of(by)?]
+            };
+            Ok(q.map(|s| terms.into_iter().fold(s, Select::order_by)))
+        })
+        .register_fn("limit", |q: &mut Query, n: INT| -> Res<Query> {
+            let n = u64::try_from(n).map_err(|_| configuration("limit must not be negative"))?;
+            Ok(q.map(|s| s.limit(n)))
+        })
+        .register_fn("offset", |q: &mut Query, n: INT| -> Res<Query> {
+            let n = u64::try_from(n).map_err(|_| configuration("offset must not be negative"))?;
+            Ok(q.map(|s| s.offset(n)))
+        })
+        .register_fn("distinct", |q: &mut Query| q.map(Select::distinct))
+        .register_fn(
+            "subquery",
+            |q: &mut Query, alias: ImmutableString| -> Res<Table> {
+                q.select
+                    .clone()
+                    .subquery(&alias)
+                    .map(Table)
+                    .map_err(to_rhai)
+            },
+        )
+        .register_fn(
+            "col",
+            |t: &mut Table, name: ImmutableString| -> Res<ExprV> {
+                t.0.col(&name).map(ExprV).map_err(to_rhai)
+            },
+        )
+        .register_indexer_get(|t: &mut Table, name: ImmutableString| -> Res<ExprV> {
+            t.0.col(&name).map(ExprV).map_err(to_rhai)
+        })
+        .register_fn("all", |ctx: NativeCallContext, q: &mut Query| q.all(&ctx))
+        .register_fn("first", |ctx: NativeCallContext, q: &mut Query| {
+            q.first(&ctx)
+        })
+        .register_fn("one", |ctx: NativeCallContext, q: &mut Query| q.one(&ctx))
+        .register_fn("one_or_none", |ctx: NativeCallContext, q: &mut Query| {
+            q.one_or_none(&ctx)
+        })
+        .register_fn("count", |ctx: NativeCallContext, q: &mut Query| {
+            q.count(&ctx)
+        })
+        .register_fn("exists", |ctx: NativeCallContext, q: &mut Query| {
+            q.exists(&ctx)
+        })
+        .register_fn("sql", |q: &mut Query| q.sql())
+        .register_fn("to_string", |q: &mut Query| {
+            q.sql().unwrap_or_else(|_| "Query(?)".into())
+        });
+    register_where(engine);
+}

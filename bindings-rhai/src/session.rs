@@ -1,0 +1,407 @@
+//! [`Sess`]: an ORM session as a script sees it (Rhai type `Session`), from
+//! `db.session()` or as the argument of `db.transaction(|s| ...)`.
+//!
+//! It tracks instances (`add`, `delete`, `get`, `merge`, `expunge`, `refresh`,
+//! `expire`), writes them at `flush` / `commit`, and keeps the raw-SQL methods
+//! of a transaction (`execute`, `fetch_*`, `stream`, savepoints), which run in
+//! the session's transaction. A session the script drops without committing
+//! rolls back.
+
+use std::fmt;
+use std::sync::Arc;
+
+use dbridge_engine::session::{KeyValues, Session, SessionOptions};
+use dbridge_engine::{Error, Row, Statement, TransactionOptions};
+use futures_util::StreamExt;
+use futures_util::stream::BoxStream;
+use parking_lot::{Mutex, MutexGuard};
+use rhai::{Array, Dynamic, Engine, EvalAltResult, FnPtr, ImmutableString, NativeCallContext};
+
+use crate::context;
+use crate::database::Db;
+use crate::error::{db_error, to_rhai};
+use crate::instance::Obj;
+use crate::model::ModelV;
+use crate::raw_sql::Executor;
+use crate::runtime::{Blocker, backoff};
+use crate::value::from_dynamic;
+
+type Res<T> = Result<T, Box<EvalAltResult>>;
+
+struct Inner {
+    session: Mutex<Session>,
+    db: Db,
+}
+
+impl Drop for Inner {
+    fn drop(&mut self) {
+        let blocker = self.db.blocker_ref();
+        let session = self.session.get_mut();
+        if !session.in_transaction() {
+            return;
+        }
+        if blocker.can_block() {
+            // Roll back now, so that locks are released before the host goes on.
+            let _ = blocker.block_on(session.rollback());
+        } else {
+            let session = std::mem::replace(session, Session::new(self.db.database()));
+            blocker.drop_in_runtime(session);
+        }
+    }
+}
+
+/// A session (Rhai type `Session`). Clones share it.
+#[derive(Clone)]
+pub struct Sess {
+    inner: Arc<Inner>,
+}
+
+impl fmt::Debug for Sess {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Sess").finish_non_exhaustive()
+    }
+}
+
+fn busy() -> Error {
+    Error::InvalidState(
+        "the session is busy: it is flushing or running a query (a listener or validator \
+         cannot use its session)"
+            .into(),
+    )
+}
+
+impl Sess {
+    /// A new session of `db` with its registry and these transaction options.
+    pub(crate) fn new(db: &Db, tx: TransactionOptions) -> Self {
+        let opts = SessionOptions::new()
+            .registry(&db.orm().registry)
+            .transaction(tx);
+        Self {
+            inner: Arc::new(Inner {
+                session: Mutex::new(Session::with_options(db.database(), opts)),
+                db: db.clone(),
+            }),
+        }
+    }
+
+    /// The database handle.
+    pub(crate) fn db(&self) -> &Db {
+        &self.inner.db
+    }
+
+    fn lock(&self) -> Result<MutexGuard<'_, Session>, Error> {
+        self.inner.session.try_lock().ok_or_else(busy)
+    }
+
+    /// Runs `f` on the session, blocking until its future completes, without
+    /// callbacks (raw SQL).
+    fn with<T>(&self, f: impl AsyncFnOnce(&mut Session) -> Result<T, Error>) -> Result<T, Error> {
+        let mut guard = self.lock()?;
+        self.inner.db.blocker_ref().block_on(f(&mut guard))?
+    }
+
+    /// Runs `f` on the session within the script call `ctx`, so that
+    /// listeners and validators can run.
+    pub(crate) fn run<T>(
+        &self,
+        ctx: &NativeCallContext,
+        f: impl AsyncFnOnce(&mut Session) -> Result<T, Error>,
+    ) -> Res<T> {
+        context::enter(ctx, Some(self), || {
+            self.with(f).map_err(context::script_error)
+        })
+    }
+
+    /// Runs a synchronous call on the session within `ctx`.
+    fn run_sync<T>(
+        &self,
+        ctx: &NativeCallContext,
+        f: impl FnOnce(&mut Session) -> Result<T, Error>,
+    ) -> Res<T> {
+        context::enter(ctx, Some(self), || {
+            let mut guard = self.lock().map_err(to_rhai)?;
+            f(&mut guard).map_err(context::script_error)
+        })
+    }
+
+    fn get(&self, ctx: &NativeCallContext, model: &ModelV, pk: Dynamic) -> Res<Dynamic> {
+        let values = if pk.is_array() {
+            let items = pk.into_array().unwrap_or_default();
+            items
+                .into_iter()
+                .map(|d| from_dynamic(d, "a primary key value"))
+                .collect::<Res<Vec<_>>>()?
+        } else {
+            vec![from_dynamic(pk, "the primary key")?]
+        };
+        let m = model.model.clone();
+        let found = self.run(ctx, async move |s| s.get(&m, KeyValues(values)).await)?;
+        Ok(found.map_or(Dynamic::UNIT, |i| Dynamic::from(Obj(i))))
+    }
+
+    /// `s.begin_nested(|s| ...)`: the closure in a savepoint, released when it
+    /// returns, rolled back to when it throws (the error is thrown on).
+    fn nested(&self, ctx: &NativeCallContext, body: &FnPtr) -> Res<Dynamic> {
+        self.run(ctx, async |s| s.begin_nested().await)?;
+        match body.call_within_context::<Dynamic>(ctx, (self.clone(),)) {
+            Ok(v) => {
+                self.run(ctx, async |s| s.commit_nested().await)?;
+                Ok(v)
+            }
+            Err(e) => {
+                let _ = self.run(ctx, async |s| s.rollback_nested().await);
+                Err(e)
+            }
+        }
+    }
+}
+
+impl Executor for Sess {
+    fn blocker(&self) -> &Blocker {
+        self.inner.db.blocker_ref()
+    }
+
+    fn execute(&self, stmt: Statement) -> Result<u64, Error> {
+        self.with(async move |s| s.transaction().await?.execute_statement(&stmt).await)
+    }
+
+    fn fetch_all(&self, stmt: Statement) -> Result<Vec<Row>, Error> {
+        self.with(async move |s| s.transaction().await?.fetch_all_statement(stmt).await)
+    }
+
+    fn fetch_optional(&self, stmt: Statement) -> Result<Option<Row>, Error> {
+        self.with(async move |s| {
+            let tx = s.transaction().await?;
+            tx.fetch_statement(stmt).next().await.transpose()
+        })
+    }
+
+    /// The rows are read at once (the session keeps its transaction for
+    /// its other calls), then handed out one by one.
+    fn stream(&self, stmt: Statement) -> Result<BoxStream<'static, Result<Row, Error>>, Error> {
+        let rows = self.fetch_all(stmt)?;
+        Ok(futures_util::stream::iter(rows.into_iter().map(Ok)).boxed())
+    }
+}
+
+/// `db.transaction([opts,] |s| { ... })`: runs the closure with a new session;
+/// commits when it returns (its value is the result), rolls back and raises
+/// its error when it fails. After a serialization failure, deadlock or busy
+/// database it runs the closure again, up to `retries` times.
+pub(crate) fn run_transaction(
+    ctx: &NativeCallContext,
+    db: &Db,
+    options: TransactionOptions,
+    body: &FnPtr,
+) -> Res<Dynamic> {
+    let mut attempt = 0;
+    loop {
+        let s = Sess::new(db, options);
+        let outcome = match body.call_within_context::<Dynamic>(ctx, (s.clone(),)) {
+            Ok(v) => s.run(ctx, async |s| s.commit().await).map(|()| v),
+            Err(e) => {
+                // The closure's error is what matters; a failed rollback leaves
+                // nothing committed either way.
+                let _ = s.run(ctx, async |s| s.rollback().await);
+                Err(e)
+            }
+        };
+        match outcome {
+            Err(e)
+                if attempt < options.get_max_retries()
+                    && db_error(&e).is_some_and(|d| d.is_retryable()) =>
+            {
+                attempt += 1;
+                tracing::debug!(attempt, "retrying transaction");
+                db.blocker_ref().sleep(backoff(attempt)).map_err(to_rhai)?;
+            }
+            other => return other,
+        }
+    }
+}
+
+fn instances(items: Array) -> Res<Vec<Obj>> {
+    items
+        .into_iter()
+        .map(|d| {
+            d.try_cast::<Obj>().ok_or_else(|| {
+                to_rhai(Error::InvalidValue {
+                    target: "add_all".into(),
+                    reason: "expected an array of instances".into(),
+                })
+            })
+        })
+        .collect()
+}
+
+/// Registers one session call taking an instance.
+macro_rules! on_instance {
+    ($engine:ident, $($name:literal => $call:expr),*) => {$(
+        $engine.register_fn($name, |ctx: NativeCallContext, s: &mut Sess, o: Obj| -> Res<()> {
+            s.run_sync(&ctx, |sess| $call(sess, &o.0))
+        });
+    )*};
+}
+
+/// Registers the savepoint calls of a transaction on the session.
+fn savepoints(engine: &mut Engine) {
+    engine
+        .register_fn(
+            "savepoint",
+            |s: &mut Sess, name: ImmutableString| -> Res<()> {
+                s.with(async move |s| s.transaction().await?.savepoint(&name).await)
+                    .map_err(to_rhai)
+            },
+        )
+        .register_fn(
+            "rollback_to",
+            |s: &mut Sess, name: ImmutableString| -> Res<()> {
+                s.with(async move |s| s.transaction().await?.rollback_to_savepoint(&name).await)
+                    .map_err(to_rhai)
+            },
+        )
+        .register_fn(
+            "release",
+            |s: &mut Sess, name: ImmutableString| -> Res<()> {
+                s.with(async move |s| s.transaction().await?.release_savepoint(&name).await)
+                    .map_err(to_rhai)
+            },
+        )
+        .register_fn(
+            "rollback_to_savepoint",
+            |s: &mut Sess, name: ImmutableString| -> Res<()> {
+                s.with(async move |s| s.transaction().await?.rollback_to_savepoint(&name).await)
+                    .map_err(to_rhai)
+            },
+        )
+        .register_fn(
+            "release_savepoint",
+            |s: &mut Sess, name: ImmutableString| -> Res<()> {
+                s.with(async move |s| s.transaction().await?.release_savepoint(&name).await)
+                    .map_err(to_rhai)
+            },
+        );
+}
+
+/// Registers `Session`, `db.session()` and `db.transaction(...)`.
+pub(crate) fn register(engine: &mut Engine) {
+    use crate::script_options::transaction_options;
+    engine
+        .register_type_with_name::<Sess>("Session")
+        .register_fn("session", |db: &mut Db| {
+            Sess::new(db, TransactionOptions::new())
+        })
+        .register_fn("session", |db: &mut Db, opts: rhai::Map| -> Res<Sess> {
+            Ok(Sess::new(db, transaction_options(&opts)?))
+        })
+        .register_fn(
+            "transaction",
+            |ctx: NativeCallContext, d: &mut Db, body: FnPtr| -> Res<Dynamic> {
+                run_transaction(&ctx, d, TransactionOptions::new(), &body)
+            },
+        )
+        .register_fn(
+            "transaction",
+            |ctx: NativeCallContext, d: &mut Db, body: FnPtr, opts: rhai::Map| -> Res<Dynamic> {
+                run_transaction(&ctx, d, transaction_options(&opts)?, &body)
+            },
+        )
+        .register_fn(
+            "transaction",
+            |ctx: NativeCallContext, d: &mut Db, opts: rhai::Map, body: FnPtr| -> Res<Dynamic> {
+                run_transaction(&ctx, d, transaction_options(&opts)?, &body)
+            },
+        )
+        .register_fn(
+            "add",
+            |ctx: NativeCallContext, s: &mut Sess, o: Obj| -> Res<Obj> {
+                s.run_sync(&ctx, |sess| sess.add(o.0.clone()))?;
+                Ok(o)
+            },
+        )
+        .register_fn(
+            "add_all",
+            |ctx: NativeCallContext, s: &mut Sess, items: Array| -> Res<()> {
+                let items = instances(items)?;
+                s.run_sync(&ctx, |sess| sess.add_all(items.into_iter().map(|o| o.0)))
+            },
+        )
+        .register_fn(
+            "get",
+            |ctx: NativeCallContext, s: &mut Sess, m: ModelV, pk: Dynamic| s.get(&ctx, &m, pk),
+        )
+        .register_fn("flush", |ctx: NativeCallContext, s: &mut Sess| {
+            s.run(&ctx, async |s| s.flush().await)
+        })
+        .register_fn("commit", |ctx: NativeCallContext, s: &mut Sess| {
+            s.run(&ctx, async |s| s.commit().await)
+        })
+        .register_fn("rollback", |ctx: NativeCallContext, s: &mut Sess| {
+            s.run(&ctx, async |s| s.rollback().await)
+        })
+        .register_fn("close", |ctx: NativeCallContext, s: &mut Sess| {
+            s.run(&ctx, async |s| s.close().await)
+        })
+        .register_fn("refresh", |ctx: NativeCallContext, s: &mut Sess, o: Obj| {
+            s.run(&ctx, async move |s| s.refresh(&o.0).await)
+        })
+        .register_fn(
+            "merge",
+            |ctx: NativeCallContext, s: &mut Sess, o: Obj| -> Res<Obj> {
+                s.run(&ctx, async move |s| s.merge(&o.0).await).map(Obj)
+            },
+        )
+        .register_fn(
+            "begin_nested",
+            |ctx: NativeCallContext, s: &mut Sess, body: FnPtr| s.nested(&ctx, &body),
+        )
+        .register_fn("begin_nested", |ctx: NativeCallContext, s: &mut Sess| {
+            s.run(&ctx, async |s| s.begin_nested().await)
+        })
+        .register_fn("commit_nested", |ctx: NativeCallContext, s: &mut Sess| {
+            s.run(&ctx, async |s| s.commit_nested().await)
+        })
+        .register_fn("rollback_nested", |ctx: NativeCallContext, s: &mut Sess| {
+            s.run(&ctx, async |s| s.rollback_nested().await)
+        })
+        .register_fn("expire_all", |ctx: NativeCallContext, s: &mut Sess| {
+            s.run_sync(&ctx, |s| {
+                s.expire_all();
+                Ok(())
+            })
+        })
+        .register_fn("expunge_all", |ctx: NativeCallContext, s: &mut Sess| {
+            s.run_sync(&ctx, |s| {
+                s.expunge_all();
+                Ok(())
+            })
+        })
+        .register_get("is_open", |s: &mut Sess| {
+            s.lock().map_or(true, |g| g.in_transaction())
+        })
+        .register_get_set(
+            "autoflush",
+            |s: &mut Sess| s.lock().map_or(true, |g| g.autoflush()),
+            |s: &mut Sess, on: bool| -> Res<()> {
+                s.lock().map_err(to_rhai)?.set_autoflush(on);
+                Ok(())
+            },
+        )
+        .register_fn("has_changes", |s: &mut Sess| {
+            s.lock().map_or(true, |g| g.has_changes())
+        })
+        .register_fn("backend", |s: &mut Sess| {
+            s.inner.db.database().backend().name().to_string()
+        })
+        .register_fn("to_string", |s: &mut Sess| {
+            let open = s.lock().map_or(true, |g| g.in_transaction());
+            format!("Session({})", if open { "in transaction" } else { "idle" })
+        });
+    on_instance!(engine,
+        "delete" => |s: &mut Session, i| s.delete(i),
+        "expire" => |s: &mut Session, i| { s.expire(i); Ok(()) },
+        "expunge" => |s: &mut Session, i| { s.expunge(i); Ok(()) }
+    );
+    savepoints(engine);
+    crate::raw_sql::register::<Sess>(engine);
+}

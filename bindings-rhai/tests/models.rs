@@ -1,0 +1,123 @@
+//! Models from Rhai on both backends: declaration, create_all / drop_all,
+//! instances (properties, states, dirty tracking), and declaration errors.
+
+mod common;
+
+use common::{MODELS, check, kind, ok, run};
+use dbridge_testkit::each_backend;
+
+each_backend!(declares_models_and_creates_tables, |t| async move {
+    let v = ok(
+        &t,
+        &format!(
+            r#"{MODELS}
+        assert_eq(type_of(User), "Model");
+        assert_eq(db.models().map(|m| m.model_name()), ["User", "Post"]);
+        assert_eq(User.column_names(), ["id", "name", "email", "karma", "created_at"]);
+        assert_eq(User.table_name(), "users");
+        db.create_all();
+        db.execute("INSERT INTO users (name) VALUES ('Ada')");
+        db.fetch_one("SELECT karma FROM users").karma
+    "#
+        ),
+    )
+    .await;
+    assert_eq!(v.as_int().unwrap(), 0);
+    check(&t, "let Gone = db.model(#{ name: \"Gone\", table: \"gone\", columns: [[\"id\", \"integer\", #{ primary_key: true }]] }); db.create_all(); db.drop_all(); ").await;
+    let err = run(&t, "db.fetch_all(\"SELECT * FROM gone\")")
+        .await
+        .unwrap_err();
+    assert_ne!(kind(&err), "not a dbridge error");
+});
+
+each_backend!(declaration_errors_are_clear, |t| async move {
+    let err = run(&t, r#"db.model(#{ name: "U", table: "u", colums: [] })"#)
+        .await
+        .unwrap_err();
+    assert_eq!(kind(&err), "configuration");
+    assert!(
+        err.to_string().contains("unknown model option `colums`"),
+        "{err}"
+    );
+    let err = run(
+        &t,
+        r#"db.model(#{ name: "U", table: "u", columns: [["id", "integer", #{ primary: true }]] })"#,
+    )
+    .await
+    .unwrap_err();
+    assert!(
+        err.to_string().contains("unknown column option `primary`"),
+        "{err}"
+    );
+    let err = run(
+        &t,
+        r#"db.model(#{ name: "U", table: "u", columns: [["id", "intger"]] })"#,
+    )
+    .await
+    .unwrap_err();
+    assert!(err.to_string().contains("unknown type `intger`"), "{err}");
+    let err = run(
+        &t,
+        r#"db.model(#{ name: "U", table: "u", columns: [["id", "integer"]], relations: #{} })"#,
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(kind(&err), "unsupported");
+    assert!(err.to_string().contains("relations"), "{err}");
+    // Map columns are accepted too.
+    check(
+        &t,
+        r#"
+        let M = db.model(#{ name: "M", table: "m", columns: [
+            #{ name: "id", "type": "integer", primary_key: true },
+            #{ name: "tag", "type": "text", index: true },
+        ] });
+        assert_eq(M.column_names(), ["id", "tag"]);
+    "#,
+    )
+    .await;
+});
+
+each_backend!(instances_have_properties_and_states, |t| async move {
+    check(
+        &t,
+        &format!(
+            r#"{MODELS}
+        let ada = User.build(#{{ name: "Ada", email: "ada@example.com" }});
+        assert_eq(type_of(ada), "Instance");
+        assert_eq(ada.state(), "transient");
+        assert_eq(ada.name, "Ada");
+        assert_eq(ada.karma, ());
+        ada.karma = "41";               // coerced to the column type
+        ada.karma += 1;
+        assert_eq(ada.karma, 42);
+        assert_eq(ada.changed(), ["name", "email", "karma"]);
+        let kind = ();
+        try {{ ada.karma = "many"; }} catch (e) {{ kind = e.kind; }}
+        assert_eq(kind, "invalid_value");
+        assert_eq(ada.karma, 42);
+        try {{ ada.nope = 1; }} catch (e) {{ kind = e.kind; }}
+        assert_eq(kind, "schema");
+        let m = ada.to_map();
+        assert_eq(m.name, "Ada");
+        assert_eq(ada.to_string().contains("User("), true);
+
+        let s = db.session();
+        s.add(ada);
+        assert_eq(ada.state(), "pending");
+        s.flush();
+        assert_eq(ada.state(), "persistent");
+        assert_eq(type_of(ada.id), "i64");
+        assert_eq(ada.changed(), []);
+        s.commit();
+        assert_eq(type_of(ada.created_at), "string");
+        s.delete(ada);
+        s.flush();
+        assert_eq(ada.state(), "deleted");
+        s.commit();
+        assert_eq(ada.state(), "detached");
+    "#
+        ),
+    )
+    .await;
+});

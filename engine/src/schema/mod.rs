@@ -35,6 +35,8 @@ mod constraint;
 mod metadata;
 mod model;
 mod naming;
+mod relationship;
+mod resolve;
 
 pub use column::{Column, ColumnDef, DefaultFactory, Identity, ServerDefault, TypeSpec};
 pub use constraint::{
@@ -42,6 +44,9 @@ pub use constraint::{
 };
 pub use metadata::Metadata;
 pub use model::{Model, ModelBuilder};
+pub use relationship::{
+    Cascade, LoadStrategy, Relationship, RelationshipDef, RelationshipKind, Secondary,
+};
 
 pub(crate) use naming::constraint_name;
 

@@ -36,6 +36,7 @@ mod metadata;
 mod model;
 mod naming;
 mod relationship;
+mod relationship_expr;
 mod resolve;
 
 pub use column::{Column, ColumnDef, DefaultFactory, Identity, ServerDefault, TypeSpec};

@@ -346,15 +346,6 @@ impl RelationshipDef {
         format!("relationship `{}` of model `{}`", self.name, self.owner.name())
     }
 
-    /// The foreign key (model, index in its model's foreign keys) that a
-    /// direct relationship writes: the owner's for `belongs_to`, the target's otherwise.
-    pub(crate) fn holder(&self) -> (&Model, &[usize]) {
-        match self.kind {
-            RelationshipKind::BelongsTo => (&self.owner, &self.local),
-            _ => (&self.target, &self.remote),
-        }
-    }
-
     /// The single joining column pair, for loaders that need one.
     ///
     /// # Errors

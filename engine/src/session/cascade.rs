@@ -183,7 +183,8 @@ impl Session {
 
     /// After the flush's deletes: the instances in the identity map that the
     /// database's ON DELETE CASCADE deleted become deleted, those it SET NULL
-    /// get NULL; deleted instances leave the collections that held them.
+    /// get NULL; deleted instances leave the collections of the parents that
+    /// stay.
     pub(crate) fn mirror_deletes(&mut self, deleted: &[Instance]) {
         if deleted.is_empty() {
             return;
@@ -234,6 +235,8 @@ impl Session {
                 if let Ok(rel) = model.relationship(&name)
                     && rel.kind == RelationshipKind::BelongsTo
                     && let Some(b) = &rel.back_populates
+                    && parent.state() == InstanceState::Persistent
+                    && !parent.is_marked_deleted()
                 {
                     mem_remove(&parent, b, inst);
                 }

@@ -536,9 +536,15 @@ impl Session {
             && let Some(b) = &rel.back_populates
         {
             for c in &list {
-                let unloaded = loaded(&c.read(), b, RelationshipKind::BelongsTo).is_none();
-                if unloaded {
-                    put_loaded(c, b, Related::One(Some(parent.clone())));
+                // The parent holds the child: the child holds it weakly.
+                let mut d = c.write();
+                let replace = match loaded(&d, b, RelationshipKind::BelongsTo) {
+                    None => true,
+                    Some(Related::One(Some(p))) => p.ptr_eq(parent),
+                    Some(_) => false,
+                };
+                if replace {
+                    d.rels.slots.insert(b.as_str().into(), Slot::back(parent));
                 }
             }
         }

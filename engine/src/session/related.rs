@@ -5,7 +5,9 @@
 //! other instance has no key yet). Loading is the session's (`loading.rs`).
 
 use std::collections::HashMap;
-use std::sync::Arc;
+use std::sync::{Arc, Weak};
+
+use parking_lot::RwLock;
 
 use super::instance::InstanceData;
 use super::{Instance, InstanceState};
@@ -58,6 +60,16 @@ pub(crate) enum Slot {
     Unloaded(Vec<Instance>),
     /// Not loaded, and reading it is an error (`raise` loading).
     Raise,
+    /// A many-to-one to a parent whose loaded collection holds this instance:
+    /// weak, so that the pair is no reference cycle. Reads as not loaded once
+    /// nothing else holds the parent.
+    Back(Weak<RwLock<InstanceData>>),
+}
+
+impl Slot {
+    pub(crate) fn back(parent: &Instance) -> Self {
+        Self::Back(Arc::downgrade(&parent.0))
+    }
 }
 
 /// A change to a many-to-many collection, written at the next flush.
@@ -83,6 +95,7 @@ fn is_new(d: &InstanceData) -> bool {
 pub(crate) fn loaded(d: &InstanceData, name: &str, kind: RelationshipKind) -> Option<Related> {
     match d.rels.slots.get(name) {
         Some(Slot::Loaded(r)) => Some(r.clone()),
+        Some(Slot::Back(w)) => w.upgrade().map(|p| Related::One(Some(Instance(p)))),
         Some(Slot::Unloaded(added)) if is_new(d) => Some(Related::Many(added.clone())),
         None if is_new(d) => Some(Related::empty(kind)),
         _ => None,
@@ -108,7 +121,7 @@ pub(crate) fn put_loaded(inst: &Instance, name: &str, value: Related) {
 
 /// Adds `other` to `inst`'s relationship `name` in memory only (no key, no
 /// mirror): when it is loaded, or `inst` is new.
-fn mem_add(inst: &Instance, name: &str, kind: RelationshipKind, other: &Instance) {
+fn mem_add(inst: &Instance, name: &str, kind: RelationshipKind, other: &Instance) -> bool {
     let mut d = inst.write();
     let current = loaded(&d, name, kind);
     let next = match current {
@@ -119,9 +132,10 @@ fn mem_add(inst: &Instance, name: &str, kind: RelationshipKind, other: &Instance
             Related::Many(v)
         }
         Some(Related::One(_)) => Related::One(Some(other.clone())),
-        None => return,
+        None => return false,
     };
     d.rels.slots.insert(name.into(), Slot::Loaded(next));
+    true
 }
 
 /// Removes `other` from `inst`'s relationship `name` in memory, if loaded.
@@ -133,6 +147,11 @@ pub(crate) fn mem_remove(inst: &Instance, name: &str, other: &Instance) {
         }
         Some(Slot::Loaded(Related::One(o))) if o.as_ref().is_some_and(|i| i.ptr_eq(other)) => {
             *o = None;
+        }
+        Some(Slot::Back(w)) if w.as_ptr() == Arc::as_ptr(&other.0) => {
+            d.rels
+                .slots
+                .insert(name.into(), Slot::Loaded(Related::One(None)));
         }
         _ => {}
     }
@@ -249,6 +268,7 @@ impl Instance {
     fn read_one(&self, name: &str) -> Option<Instance> {
         match self.read().rels.slots.get(name) {
             Some(Slot::Loaded(Related::One(o))) => o.clone(),
+            Some(Slot::Back(w)) => w.upgrade().map(Instance),
             _ => None,
         }
     }
@@ -274,8 +294,15 @@ impl Instance {
             {
                 mem_remove(&o, b, self);
             }
-            if let Some(t) = target {
-                mem_add(t, b, back.kind, self);
+            if let Some(t) = target
+                && mem_add(t, b, back.kind, self)
+                && back.kind.is_collection()
+            {
+                // The parent holds this instance now: hold it weakly.
+                self.write()
+                    .rels
+                    .slots
+                    .insert(rel.name.as_str().into(), Slot::back(t));
             }
         }
         Ok(())
@@ -439,6 +466,11 @@ impl Instance {
         for (name, slot) in &d.rels.slots {
             match slot {
                 Slot::Loaded(Related::One(Some(i))) => out.push((name.clone(), i.clone())),
+                Slot::Back(w) => {
+                    if let Some(p) = w.upgrade() {
+                        out.push((name.clone(), Instance(p)));
+                    }
+                }
                 Slot::Loaded(Related::Many(v)) | Slot::Unloaded(v) => {
                     out.extend(v.iter().map(|i| (name.clone(), i.clone())));
                 }
@@ -486,7 +518,7 @@ fn attach_child(parent: &Instance, rel: &RelationshipDef, child: &Instance) -> R
             .write()
             .rels
             .slots
-            .insert(b.as_str().into(), Slot::Loaded(Related::One(Some(parent.clone()))));
+            .insert(b.as_str().into(), Slot::back(parent));
     }
     Ok(())
 }
@@ -507,12 +539,7 @@ fn detach_child(parent: &Instance, rel: &RelationshipDef, child: &Instance) -> R
         child.clear_key(&rel.target, &rel.remote)?;
     }
     if let Some(b) = &rel.back_populates {
-        let mut d = child.write();
-        if let Some(Slot::Loaded(Related::One(o))) = d.rels.slots.get_mut(b.as_str())
-            && o.as_ref().is_some_and(|p| p.ptr_eq(parent))
-        {
-            *o = None;
-        }
+        mem_remove(child, b, parent);
     }
     Ok(())
 }

@@ -35,19 +35,27 @@ fn models(suffix: u32) -> (Metadata, Model, Model) {
         .table(authors.clone())
         .column(Column::new("id", SqlType::Int8).primary_key())
         .column(Column::new("name", "text").not_null())
-        .relationship("posts", Relationship::has_many("BenchPost").back_populates("author"))
+        .relationship(
+            "posts",
+            Relationship::has_many("BenchPost").back_populates("author"),
+        )
         .build()
         .expect("author");
     let post = Model::builder("BenchPost")
         .table(format!("bench_posts_{suffix}"))
         .column(Column::new("id", SqlType::Int8).primary_key())
-        .column(Column::new("author_id", SqlType::Int8).not_null().references(authors, "id"))
+        .column(
+            Column::new("author_id", SqlType::Int8)
+                .not_null()
+                .references(authors, "id"),
+        )
         .column(Column::new("title", "text").not_null())
         .column(Column::new("body", "text"))
         .build()
         .expect("post");
     let meta = Metadata::new();
-    meta.add_all([author.clone(), post.clone()]).expect("register");
+    meta.add_all([author.clone(), post.clone()])
+        .expect("register");
     (meta, author, post)
 }
 
@@ -103,7 +111,10 @@ fn load(c: &mut Criterion) {
                         .expect("load");
                     total += t.elapsed();
                     assert_eq!(authors.len(), AUTHORS as usize);
-                    assert_eq!(authors[0].related_many("posts").expect("loaded").len(), PER as usize);
+                    assert_eq!(
+                        authors[0].related_many("posts").expect("loaded").len(),
+                        PER as usize
+                    );
                     s.close().await.expect("close");
                 }
                 total

@@ -5,14 +5,20 @@
 mod rel_common;
 
 use dbridge_engine::ErrorKind;
-use dbridge_engine::session::{Instance, InstanceState, Session};
 use dbridge_engine::Value;
+use dbridge_engine::session::{Instance, InstanceState, Session};
 use dbridge_testkit::each_backend;
 use rel_common::{Log, names, seed, setup};
 
 async fn count(t: &dbridge_testkit::TestDb, table: &str) -> i64 {
     let sql = format!("SELECT count(*) AS n FROM {table}");
-    t.db.fetch_one(&sql, &[]).await.unwrap().get("n").unwrap().as_i64().unwrap()
+    t.db.fetch_one(&sql, &[])
+        .await
+        .unwrap()
+        .get("n")
+        .unwrap()
+        .as_i64()
+        .unwrap()
 }
 
 each_backend!(back_populates_keeps_both_sides_in_step, |t| async move {
@@ -34,7 +40,11 @@ each_backend!(back_populates_keeps_both_sides_in_step, |t| async move {
     // A wrong model is refused.
     let err = ada.add_related("posts", &bob).unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Schema);
-    assert!(err.to_string().contains("holds `Post` instances, not `User`"), "{err}");
+    assert!(
+        err.to_string()
+            .contains("holds `Post` instances, not `User`"),
+        "{err}"
+    );
 
     // Flush writes the key (the author is inserted first).
     let mut s = Session::new(&t.db);
@@ -49,8 +59,18 @@ each_backend!(back_populates_keeps_both_sides_in_step, |t| async move {
     post.set_related("author", Some(&bob)).unwrap();
     assert_eq!(post.get("author_id").unwrap(), bob.get("id").unwrap());
     let mut s2 = Session::new(&t.db);
-    let bob2 = s2.get(&m.user, bob.get("id").unwrap()).await.unwrap().unwrap();
-    assert!(s2.related(&bob2, "posts").await.unwrap().into_vec().is_empty());
+    let bob2 = s2
+        .get(&m.user, bob.get("id").unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(
+        s2.related(&bob2, "posts")
+            .await
+            .unwrap()
+            .into_vec()
+            .is_empty()
+    );
     s2.close().await.unwrap(); // SQLite: one session at a time holds the database
     s.commit().await.unwrap();
     let bob_posts = s.related(&bob, "posts").await.unwrap().into_vec();
@@ -60,35 +80,41 @@ each_backend!(back_populates_keeps_both_sides_in_step, |t| async move {
     post.set_related("author", None).unwrap();
     assert!(!bob.contains_related("posts", &post).unwrap());
     s.commit().await.unwrap();
-    let row = t.db.fetch_one("SELECT author_id FROM posts", &[]).await.unwrap();
+    let row =
+        t.db.fetch_one("SELECT author_id FROM posts", &[])
+            .await
+            .unwrap();
     assert_eq!(row.get("author_id").unwrap(), &Value::Null);
 });
 
-each_backend!(save_update_cascade_adds_new_children_and_grandchildren, |t| async move {
-    let m = setup(&t.db).await;
-    let log = Log::attach(&t.db);
-    let mut s = Session::new(&t.db);
-    let ada = Instance::with_values(&m.user, [("name", "Ada")]).unwrap();
-    for i in 0..3 {
-        let p = Instance::with_values(&m.post, [("title", format!("p{i}"))]).unwrap();
-        let c = Instance::with_values(&m.comment, [("text", format!("c{i}"))]).unwrap();
-        p.add_related("comments", &c).unwrap();
-        ada.add_related("posts", &p).unwrap();
+each_backend!(
+    save_update_cascade_adds_new_children_and_grandchildren,
+    |t| async move {
+        let m = setup(&t.db).await;
+        let log = Log::attach(&t.db);
+        let mut s = Session::new(&t.db);
+        let ada = Instance::with_values(&m.user, [("name", "Ada")]).unwrap();
+        for i in 0..3 {
+            let p = Instance::with_values(&m.post, [("title", format!("p{i}"))]).unwrap();
+            let c = Instance::with_values(&m.comment, [("text", format!("c{i}"))]).unwrap();
+            p.add_related("comments", &c).unwrap();
+            ada.add_related("posts", &p).unwrap();
+        }
+        s.add(ada.clone()).unwrap();
+        assert_eq!(s.pending().len(), 7);
+        s.commit().await.unwrap();
+        // One multi-row INSERT per table.
+        assert_eq!(log.count("INSERT"), 3, "{:?}", log.take());
+        assert_eq!(count(&t, "comments").await, 3);
+        // Adding a new child to a persistent parent's collection adds it at the flush.
+        let p0 = ada.related_many("posts").unwrap()[0].clone();
+        let extra = Instance::with_values(&m.comment, [("text", "late")]).unwrap();
+        p0.add_related("comments", &extra).unwrap();
+        s.commit().await.unwrap();
+        assert_eq!(extra.state(), InstanceState::Persistent);
+        assert_eq!(extra.get("post_id").unwrap(), p0.get("id").unwrap());
     }
-    s.add(ada.clone()).unwrap();
-    assert_eq!(s.pending().len(), 7);
-    s.commit().await.unwrap();
-    // One multi-row INSERT per table.
-    assert_eq!(log.count("INSERT"), 3, "{:?}", log.take());
-    assert_eq!(count(&t, "comments").await, 3);
-    // Adding a new child to a persistent parent's collection adds it at the flush.
-    let p0 = ada.related_many("posts").unwrap()[0].clone();
-    let extra = Instance::with_values(&m.comment, [("text", "late")]).unwrap();
-    p0.add_related("comments", &extra).unwrap();
-    s.commit().await.unwrap();
-    assert_eq!(extra.state(), InstanceState::Persistent);
-    assert_eq!(extra.get("post_id").unwrap(), p0.get("id").unwrap());
-});
+);
 
 each_backend!(delete_cascade_three_levels, |t| async move {
     let m = setup(&t.db).await;
@@ -133,9 +159,12 @@ each_backend!(delete_cascade_three_levels, |t| async move {
 each_backend!(delete_orphan_deletes_removed_children, |t| async move {
     let m = setup(&t.db).await;
     seed(&t.db, &m, 1, 1).await;
-    t.db.execute("INSERT INTO comments (id, post_id, text) VALUES (1, 1, 'a'), (2, 1, 'b')", &[])
-        .await
-        .unwrap();
+    t.db.execute(
+        "INSERT INTO comments (id, post_id, text) VALUES (1, 1, 'a'), (2, 1, 'b')",
+        &[],
+    )
+    .await
+    .unwrap();
     let mut s = Session::new(&t.db);
     let p = s.get(&m.post, 1).await.unwrap().unwrap();
     let comments = s.related(&p, "comments").await.unwrap().into_vec();
@@ -172,16 +201,31 @@ each_backend!(delete_orphan_deletes_removed_children, |t| async move {
     let second = Instance::with_values(&m.profile, [("bio", "second")]).unwrap();
     u.set_related("profile", Some(&second)).unwrap();
     s.commit().await.unwrap();
-    let rows = t.db.fetch_all("SELECT bio FROM profiles", &[]).await.unwrap();
+    let rows =
+        t.db.fetch_all("SELECT bio FROM profiles", &[])
+            .await
+            .unwrap();
     assert_eq!(rows.len(), 1);
     assert_eq!(rows[0].get("bio").unwrap(), &Value::from("second"));
 });
 
 each_backend!(passive_deletes_leave_it_to_the_database, |t| async move {
     let m = setup(&t.db).await;
-    t.db.execute("INSERT INTO sites (id) VALUES (1), (2)", &[]).await.unwrap();
-    t.db.execute("INSERT INTO entries (id, site_id) VALUES (1, 1), (2, 1), (3, 2)", &[]).await.unwrap();
-    t.db.execute("INSERT INTO notes (id, entry_id) VALUES (1, 1), (2, 3)", &[]).await.unwrap();
+    t.db.execute("INSERT INTO sites (id) VALUES (1), (2)", &[])
+        .await
+        .unwrap();
+    t.db.execute(
+        "INSERT INTO entries (id, site_id) VALUES (1, 1), (2, 1), (3, 2)",
+        &[],
+    )
+    .await
+    .unwrap();
+    t.db.execute(
+        "INSERT INTO notes (id, entry_id) VALUES (1, 1), (2, 3)",
+        &[],
+    )
+    .await
+    .unwrap();
     let log = Log::attach(&t.db);
     let mut s = Session::new(&t.db);
     let e1 = s.get(&m.entry, 1).await.unwrap().unwrap();
@@ -202,7 +246,10 @@ each_backend!(passive_deletes_leave_it_to_the_database, |t| async move {
     s.commit().await.unwrap();
     assert_eq!(count(&t, "entries").await, 1);
     assert_eq!(e1.state(), InstanceState::Detached);
-    let n1_row = t.db.fetch_one("SELECT entry_id FROM notes WHERE id = 1", &[]).await.unwrap();
+    let n1_row =
+        t.db.fetch_one("SELECT entry_id FROM notes WHERE id = 1", &[])
+            .await
+            .unwrap();
     assert_eq!(n1_row.get("entry_id").unwrap(), &Value::Null);
 });
 
@@ -233,9 +280,18 @@ each_backend!(self_referential_tree, |t| async move {
     assert_eq!(roots.len(), 1);
     let kids = roots[0].related_many("children").unwrap();
     assert_eq!(names(&kids, "label"), ["a", "b"]);
-    assert_eq!(names(&kids[0].related_many("children").unwrap(), "label"), ["a1"]);
+    assert_eq!(
+        names(&kids[0].related_many("children").unwrap(), "label"),
+        ["a1"]
+    );
     assert!(kids[1].related_many("children").unwrap().is_empty());
-    assert!(kids[0].related_one("parent").unwrap().unwrap().ptr_eq(&roots[0]));
+    assert!(
+        kids[0]
+            .related_one("parent")
+            .unwrap()
+            .unwrap()
+            .ptr_eq(&roots[0])
+    );
     s.rollback().await.unwrap(); // SQLite: one session at a time holds the database
     // Joined on a self-reference aliases the table.
     let mut s2 = Session::new(&t.db);
@@ -247,7 +303,15 @@ each_backend!(self_referential_tree, |t| async move {
         .await
         .unwrap();
     assert!(all[0].related_one("parent").unwrap().is_none());
-    assert_eq!(all[3].related_one("parent").unwrap().unwrap().get("label").unwrap(), Value::from("a"));
+    assert_eq!(
+        all[3]
+            .related_one("parent")
+            .unwrap()
+            .unwrap()
+            .get("label")
+            .unwrap(),
+        Value::from("a")
+    );
     s2.close().await.unwrap();
     // Deleting the root deletes the whole tree (children before parents).
     s.delete(&roots[0]).unwrap();

@@ -11,111 +11,150 @@ use dbridge_engine::{SqlType, Value};
 use dbridge_testkit::each_backend;
 use rel_common::{Log, names, seed, setup};
 
-each_backend!(selectin_loads_100_users_with_posts_in_two_statements, |t| async move {
-    let m = setup(&t.db).await;
-    seed(&t.db, &m, 100, 10).await;
-    let log = Log::attach(&t.db);
-    let mut s = Session::new(&t.db);
-    let users = s
-        .query(&m.user)
-        .order_by(m.user.col("id").unwrap())
-        .options([Load::selectin("posts")])
-        .all()
-        .await
-        .unwrap();
-    assert_eq!(users.len(), 100);
-    let stmts = log.take();
-    assert_eq!(stmts.len(), 2, "{stmts:?}");
-    assert!(stmts[1].contains(" IN ("), "{}", stmts[1]);
-    for u in &users {
-        let posts = u.related_many("posts").unwrap();
-        assert_eq!(posts.len(), 10);
-        for p in &posts {
-            assert_eq!(p.get("author_id").unwrap(), u.get("id").unwrap());
-            // The mirror is filled too.
-            assert!(p.related_one("author").unwrap().unwrap().ptr_eq(u));
+each_backend!(
+    selectin_loads_100_users_with_posts_in_two_statements,
+    |t| async move {
+        let m = setup(&t.db).await;
+        seed(&t.db, &m, 100, 10).await;
+        let log = Log::attach(&t.db);
+        let mut s = Session::new(&t.db);
+        let users = s
+            .query(&m.user)
+            .order_by(m.user.col("id").unwrap())
+            .options([Load::selectin("posts")])
+            .all()
+            .await
+            .unwrap();
+        assert_eq!(users.len(), 100);
+        let stmts = log.take();
+        assert_eq!(stmts.len(), 2, "{stmts:?}");
+        assert!(stmts[1].contains(" IN ("), "{}", stmts[1]);
+        for u in &users {
+            let posts = u.related_many("posts").unwrap();
+            assert_eq!(posts.len(), 10);
+            for p in &posts {
+                assert_eq!(p.get("author_id").unwrap(), u.get("id").unwrap());
+                // The mirror is filled too.
+                assert!(p.related_one("author").unwrap().unwrap().ptr_eq(u));
+            }
         }
+        // Ordered by the relationship's order_by.
+        let titles = names(&users[1].related_many("posts").unwrap(), "title");
+        assert_eq!(titles[0], "post11");
+        assert_eq!(titles[9], "post20");
+        // Access through the session to loaded relationships issues no SQL.
+        let posts = s.related(&users[0], "posts").await.unwrap().into_vec();
+        assert_eq!(posts.len(), 10);
+        let author = s.related(&posts[3], "author").await.unwrap();
+        assert!(author.one().unwrap().ptr_eq(&users[0]));
+        assert_eq!(log.len(), 0);
     }
-    // Ordered by the relationship's order_by.
-    let titles = names(&users[1].related_many("posts").unwrap(), "title");
-    assert_eq!(titles[0], "post11");
-    assert_eq!(titles[9], "post20");
-    // Access through the session to loaded relationships issues no SQL.
-    let posts = s.related(&users[0], "posts").await.unwrap().into_vec();
-    assert_eq!(posts.len(), 10);
-    let author = s.related(&posts[3], "author").await.unwrap();
-    assert!(author.one().unwrap().ptr_eq(&users[0]));
-    assert_eq!(log.len(), 0);
-});
+);
 
-each_backend!(joined_loads_100_users_with_posts_in_one_statement, |t| async move {
-    let m = setup(&t.db).await;
-    seed(&t.db, &m, 100, 10).await;
-    // A user without posts: an empty list, not a phantom post.
-    let log = Log::attach(&t.db);
-    let mut s = Session::new(&t.db);
-    s.add(Instance::with_values(&m.user, [("id", Value::from(101)), ("name", Value::from("lonely"))]).unwrap())
+each_backend!(
+    joined_loads_100_users_with_posts_in_one_statement,
+    |t| async move {
+        let m = setup(&t.db).await;
+        seed(&t.db, &m, 100, 10).await;
+        // A user without posts: an empty list, not a phantom post.
+        let log = Log::attach(&t.db);
+        let mut s = Session::new(&t.db);
+        s.add(
+            Instance::with_values(
+                &m.user,
+                [("id", Value::from(101)), ("name", Value::from("lonely"))],
+            )
+            .unwrap(),
+        )
         .unwrap();
-    s.commit().await.unwrap();
-    log.clear();
-    let users = s
-        .query(&m.user)
-        .order_by(m.user.col("id").unwrap())
-        .options([Load::joined("posts")])
-        .all()
-        .await
-        .unwrap();
-    let stmts = log.take();
-    assert_eq!(stmts.len(), 1, "{stmts:?}");
-    assert!(stmts[0].contains("LEFT OUTER JOIN"), "{}", stmts[0]);
-    assert_eq!(users.len(), 101);
-    let total: usize = users.iter().map(|u| u.related_many("posts").unwrap().len()).sum();
-    assert_eq!(total, 1000);
-    assert!(users[100].related_many("posts").unwrap().is_empty());
-    for p in users[5].related_many("posts").unwrap() {
-        assert!(p.related_one("author").unwrap().unwrap().ptr_eq(&users[5]));
+        s.commit().await.unwrap();
+        log.clear();
+        let users = s
+            .query(&m.user)
+            .order_by(m.user.col("id").unwrap())
+            .options([Load::joined("posts")])
+            .all()
+            .await
+            .unwrap();
+        let stmts = log.take();
+        assert_eq!(stmts.len(), 1, "{stmts:?}");
+        assert!(stmts[0].contains("LEFT OUTER JOIN"), "{}", stmts[0]);
+        assert_eq!(users.len(), 101);
+        let total: usize = users
+            .iter()
+            .map(|u| u.related_many("posts").unwrap().len())
+            .sum();
+        assert_eq!(total, 1000);
+        assert!(users[100].related_many("posts").unwrap().is_empty());
+        for p in users[5].related_many("posts").unwrap() {
+            assert!(p.related_one("author").unwrap().unwrap().ptr_eq(&users[5]));
+        }
+        assert_eq!(log.len(), 0);
     }
-    assert_eq!(log.len(), 0);
-});
+);
 
-each_backend!(lazy_loading_runs_sql_once_and_uses_the_identity_map, |t| async move {
-    let m = setup(&t.db).await;
-    seed(&t.db, &m, 3, 2).await;
-    let log = Log::attach(&t.db);
-    let mut s = Session::new(&t.db);
-    let u = s.get(&m.user, 1).await.unwrap().unwrap();
-    assert!(!u.is_related_loaded("posts").unwrap());
-    let err = u.related_many("posts").unwrap_err();
-    assert_eq!(err.kind(), ErrorKind::InvalidState);
-    assert!(err.to_string().contains("relationship `posts` of model `User`"), "{err}");
-    log.clear();
-    let posts = s.related(&u, "posts").await.unwrap().into_vec();
-    assert_eq!(posts.len(), 2);
-    assert_eq!(log.len(), 1);
-    s.related(&u, "posts").await.unwrap();
-    assert_eq!(u.related_many("posts").unwrap().len(), 2);
-    assert_eq!(log.len(), 1);
+each_backend!(
+    lazy_loading_runs_sql_once_and_uses_the_identity_map,
+    |t| async move {
+        let m = setup(&t.db).await;
+        seed(&t.db, &m, 3, 2).await;
+        let log = Log::attach(&t.db);
+        let mut s = Session::new(&t.db);
+        let u = s.get(&m.user, 1).await.unwrap().unwrap();
+        assert!(!u.is_related_loaded("posts").unwrap());
+        let err = u.related_many("posts").unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::InvalidState);
+        assert!(
+            err.to_string()
+                .contains("relationship `posts` of model `User`"),
+            "{err}"
+        );
+        log.clear();
+        let posts = s.related(&u, "posts").await.unwrap().into_vec();
+        assert_eq!(posts.len(), 2);
+        assert_eq!(log.len(), 1);
+        s.related(&u, "posts").await.unwrap();
+        assert_eq!(u.related_many("posts").unwrap().len(), 2);
+        assert_eq!(log.len(), 1);
 
-    // belongs_to: one SELECT for a user not in the session, none after.
-    let p3 = s.get(&m.post, 3).await.unwrap().unwrap();
-    let p4 = s.get(&m.post, 4).await.unwrap().unwrap();
-    log.clear();
-    let a = s.related(&p3, "author").await.unwrap().one().cloned().unwrap();
-    assert_eq!(a.get("name").unwrap(), Value::from("user2"));
-    assert_eq!(log.len(), 1);
-    let b = s.related(&p4, "author").await.unwrap().one().cloned().unwrap();
-    assert!(b.ptr_eq(&a));
-    assert_eq!(log.len(), 1);
-});
+        // belongs_to: one SELECT for a user not in the session, none after.
+        let p3 = s.get(&m.post, 3).await.unwrap().unwrap();
+        let p4 = s.get(&m.post, 4).await.unwrap().unwrap();
+        log.clear();
+        let a = s
+            .related(&p3, "author")
+            .await
+            .unwrap()
+            .one()
+            .cloned()
+            .unwrap();
+        assert_eq!(a.get("name").unwrap(), Value::from("user2"));
+        assert_eq!(log.len(), 1);
+        let b = s
+            .related(&p4, "author")
+            .await
+            .unwrap()
+            .one()
+            .cloned()
+            .unwrap();
+        assert!(b.ptr_eq(&a));
+        assert_eq!(log.len(), 1);
+    }
+);
 
 /// Posts 1-3 have authors, 4-5 a NULL author.
 async fn seed_null_authors(t: &dbridge_testkit::TestDb) -> rel_common::Blog {
     let m = setup(&t.db).await;
     seed(&t.db, &m, 2, 2).await;
-    t.db.execute("UPDATE posts SET author_id = NULL WHERE id = 4", &[]).await.unwrap();
-    t.db.execute("INSERT INTO posts (id, author_id, title) VALUES (5, NULL, 'orphan')", &[])
+    t.db.execute("UPDATE posts SET author_id = NULL WHERE id = 4", &[])
         .await
         .unwrap();
+    t.db.execute(
+        "INSERT INTO posts (id, author_id, title) VALUES (5, NULL, 'orphan')",
+        &[],
+    )
+    .await
+    .unwrap();
     t.db.execute(
         "INSERT INTO comments (id, post_id, author_id, text) VALUES (1, 4, 1, 'on a post without author'), (2, 1, NULL, 'anonymous')",
         &[],
@@ -127,39 +166,57 @@ async fn seed_null_authors(t: &dbridge_testkit::TestDb) -> rel_common::Blog {
 
 fn check_null_authors(posts: &[Instance]) {
     assert_eq!(posts.len(), 5);
-    let authors: Vec<Option<Instance>> = posts.iter().map(|p| p.related_one("author").unwrap()).collect();
+    let authors: Vec<Option<Instance>> = posts
+        .iter()
+        .map(|p| p.related_one("author").unwrap())
+        .collect();
     assert!(authors[0].is_some() && authors[1].is_some() && authors[2].is_some());
-    assert!(authors[0].as_ref().unwrap().ptr_eq(authors[1].as_ref().unwrap()));
-    assert!(authors[3].is_none(), "a NULL key gives None, not a phantom object");
+    assert!(
+        authors[0]
+            .as_ref()
+            .unwrap()
+            .ptr_eq(authors[1].as_ref().unwrap())
+    );
+    assert!(
+        authors[3].is_none(),
+        "a NULL key gives None, not a phantom object"
+    );
     assert!(authors[4].is_none());
 }
 
-each_backend!(null_foreign_keys_give_none_with_every_strategy, |t| async move {
-    let m = seed_null_authors(&t).await;
-    let log = Log::attach(&t.db);
-    for opt in [Load::joined("author"), Load::selectin("author"), Load::subquery("author")] {
+each_backend!(
+    null_foreign_keys_give_none_with_every_strategy,
+    |t| async move {
+        let m = seed_null_authors(&t).await;
+        let log = Log::attach(&t.db);
+        for opt in [
+            Load::joined("author"),
+            Load::selectin("author"),
+            Load::subquery("author"),
+        ] {
+            let mut s = Session::new(&t.db);
+            log.clear();
+            let posts = s
+                .query(&m.post)
+                .order_by(m.post.col("id").unwrap())
+                .options([opt.clone()])
+                .all()
+                .await
+                .unwrap();
+            check_null_authors(&posts);
+            assert!(log.len() <= 2, "{opt:?}: {:?}", log.take());
+            // The authors' collections were not filled by a many-to-one load.
+            let a = posts[0].related_one("author").unwrap().unwrap();
+            assert!(!a.is_related_loaded("posts").unwrap());
+        }
+        // Lazy: a NULL key costs no SQL.
         let mut s = Session::new(&t.db);
+        let p = s.get(&m.post, 5).await.unwrap().unwrap();
         log.clear();
-        let posts = s
-            .query(&m.post)
-            .order_by(m.post.col("id").unwrap())
-            .options([opt.clone()])
-            .all()
-            .await
-            .unwrap();
-        check_null_authors(&posts);
-        assert!(log.len() <= 2, "{opt:?}: {:?}", log.take());
-        // The authors' collections were not filled by a many-to-one load.
-        let a = posts[0].related_one("author").unwrap().unwrap();
-        assert!(!a.is_related_loaded("posts").unwrap());
+        assert!(s.related(&p, "author").await.unwrap().one().is_none());
+        assert_eq!(log.len(), 0);
     }
-    // Lazy: a NULL key costs no SQL.
-    let mut s = Session::new(&t.db);
-    let p = s.get(&m.post, 5).await.unwrap().unwrap();
-    log.clear();
-    assert!(s.related(&p, "author").await.unwrap().one().is_none());
-    assert_eq!(log.len(), 0);
-});
+);
 
 each_backend!(nested_path_with_a_null_in_the_middle, |t| async move {
     let m = seed_null_authors(&t).await;
@@ -183,7 +240,11 @@ each_backend!(nested_path_with_a_null_in_the_middle, |t| async move {
         // The comment's own NULL author (not asked for) stays unloaded.
         assert!(!comments[1].is_related_loaded("author").unwrap());
         let n = log.len();
-        let expected = if format!("{opt:?}").contains("Joined") { 1 } else { 3 };
+        let expected = if format!("{opt:?}").contains("Joined") {
+            1
+        } else {
+            3
+        };
         assert_eq!(n, expected, "{opt:?}: {:?}", log.take());
     }
     // A joined collection below a joined collection, with users without posts
@@ -204,49 +265,60 @@ each_backend!(nested_path_with_a_null_in_the_middle, |t| async move {
     assert_eq!(users[1].related_many("posts").unwrap().len(), 1);
 });
 
-each_backend!(unknown_relationship_names_are_clear_errors, |t| async move {
-    let m = setup(&t.db).await;
-    let mut s = Session::new(&t.db);
-    let err = s
-        .query(&m.user)
-        .options([Load::selectin("postz")])
-        .all()
-        .await
-        .unwrap_err();
-    assert_eq!(err.kind(), ErrorKind::Schema);
-    assert_eq!(err.to_string(), "no relationship `postz` on model `User`");
-    let err = s
-        .query(&m.user)
-        .options([Load::joined("posts.coments")])
-        .all()
-        .await
-        .unwrap_err();
-    assert_eq!(err.to_string(), "no relationship `coments` on model `Post`");
-    let ada = Instance::new(&m.user);
-    let err = ada.related_many("friends").unwrap_err();
-    assert_eq!(err.to_string(), "no relationship `friends` on model `User`");
+each_backend!(
+    unknown_relationship_names_are_clear_errors,
+    |t| async move {
+        let m = setup(&t.db).await;
+        let mut s = Session::new(&t.db);
+        let err = s
+            .query(&m.user)
+            .options([Load::selectin("postz")])
+            .all()
+            .await
+            .unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Schema);
+        assert_eq!(err.to_string(), "no relationship `postz` on model `User`");
+        let err = s
+            .query(&m.user)
+            .options([Load::joined("posts.coments")])
+            .all()
+            .await
+            .unwrap_err();
+        assert_eq!(err.to_string(), "no relationship `coments` on model `Post`");
+        let ada = Instance::new(&m.user);
+        let err = ada.related_many("friends").unwrap_err();
+        assert_eq!(err.to_string(), "no relationship `friends` on model `User`");
 
-    // An unknown target model is named when the relationship is first used.
-    let meta = Metadata::new();
-    let a = meta
-        .add(
-            Model::builder("A")
-                .column(Column::new("id", SqlType::Int8).primary_key())
-                .relationship("b", Relationship::belongs_to("Bee"))
-                .build()
-                .unwrap(),
-        )
-        .unwrap();
-    let err = a.relationship("b").unwrap_err();
-    assert_eq!(err.to_string(), "relationship `b` of model `A` targets unknown model `Bee`");
-    // A model outside any Metadata cannot resolve relationships.
-    let lone = Model::builder("Lone")
-        .column(Column::new("id", SqlType::Int8).primary_key())
-        .relationship("x", Relationship::has_many("A"))
-        .build()
-        .unwrap();
-    assert!(lone.relationship("x").unwrap_err().to_string().contains("not registered in a Metadata"));
-});
+        // An unknown target model is named when the relationship is first used.
+        let meta = Metadata::new();
+        let a = meta
+            .add(
+                Model::builder("A")
+                    .column(Column::new("id", SqlType::Int8).primary_key())
+                    .relationship("b", Relationship::belongs_to("Bee"))
+                    .build()
+                    .unwrap(),
+            )
+            .unwrap();
+        let err = a.relationship("b").unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "relationship `b` of model `A` targets unknown model `Bee`"
+        );
+        // A model outside any Metadata cannot resolve relationships.
+        let lone = Model::builder("Lone")
+            .column(Column::new("id", SqlType::Int8).primary_key())
+            .relationship("x", Relationship::has_many("A"))
+            .build()
+            .unwrap();
+        assert!(
+            lone.relationship("x")
+                .unwrap_err()
+                .to_string()
+                .contains("not registered in a Metadata")
+        );
+    }
+);
 
 each_backend!(complex_query_over_several_relationships, |t| async move {
     let m = setup(&t.db).await;
@@ -263,10 +335,18 @@ each_backend!(complex_query_over_several_relationships, |t| async move {
     )
     .await
     .unwrap();
-    t.db.execute("INSERT INTO tags (id, name) VALUES (1, 'rust'), (2, 'sql')", &[]).await.unwrap();
-    t.db.execute("INSERT INTO post_tags (post_id, tag_id) VALUES (1, 1), (1, 2), (5, 2)", &[])
-        .await
-        .unwrap();
+    t.db.execute(
+        "INSERT INTO tags (id, name) VALUES (1, 'rust'), (2, 'sql')",
+        &[],
+    )
+    .await
+    .unwrap();
+    t.db.execute(
+        "INSERT INTO post_tags (post_id, tag_id) VALUES (1, 1), (1, 2), (5, 2)",
+        &[],
+    )
+    .await
+    .unwrap();
     let log = Log::attach(&t.db);
     let mut s = Session::with_options(&t.db, SessionOptions::new().strict_loading(true));
     let users = s
@@ -285,17 +365,37 @@ each_backend!(complex_query_over_several_relationships, |t| async move {
     // in the identity map: no statement.
     assert_eq!(log.len(), 4, "{:?}", log.take());
     assert_eq!(users.len(), 3);
-    assert_eq!(users[0].related_one("profile").unwrap().unwrap().get("bio").unwrap(), Value::from("first"));
+    assert_eq!(
+        users[0]
+            .related_one("profile")
+            .unwrap()
+            .unwrap()
+            .get("bio")
+            .unwrap(),
+        Value::from("first")
+    );
     assert!(users[1].related_one("profile").unwrap().is_none());
     let p1 = &users[0].related_many("posts").unwrap()[0];
     let comments = p1.related_many("comments").unwrap();
     assert_eq!(names(&comments, "text"), ["a", "b"]);
-    assert!(comments[0].related_one("author").unwrap().unwrap().ptr_eq(&users[1]));
+    assert!(
+        comments[0]
+            .related_one("author")
+            .unwrap()
+            .unwrap()
+            .ptr_eq(&users[1])
+    );
     assert!(comments[1].related_one("author").unwrap().is_none());
-    assert_eq!(names(&p1.related_many("tags").unwrap(), "name"), ["rust", "sql"]);
+    assert_eq!(
+        names(&p1.related_many("tags").unwrap(), "name"),
+        ["rust", "sql"]
+    );
     let p5 = &users[1].related_many("posts").unwrap()[1];
     assert_eq!(p5.get("id").unwrap(), Value::Int8(5));
-    let c3_author = p5.related_many("comments").unwrap()[0].related_one("author").unwrap().unwrap();
+    let c3_author = p5.related_many("comments").unwrap()[0]
+        .related_one("author")
+        .unwrap()
+        .unwrap();
     assert!(c3_author.ptr_eq(&users[0]));
     // Strict mode: what was loaded reads without SQL; anything else is an error.
     log.clear();
@@ -305,7 +405,11 @@ each_backend!(complex_query_over_several_relationships, |t| async move {
     let tag = &p1.related_many("tags").unwrap()[0];
     let err = s.related(tag, "posts").await.unwrap_err();
     assert_eq!(err.kind(), ErrorKind::InvalidState);
-    assert!(err.to_string().starts_with("strict loading: relationship `posts` of model `Tag`"), "{err}");
+    assert!(
+        err.to_string()
+            .starts_with("strict loading: relationship `posts` of model `Tag`"),
+        "{err}"
+    );
     assert_eq!(log.len(), 0);
 });
 
@@ -324,7 +428,10 @@ each_backend!(noload_raise_and_default_strategies, |t| async move {
     let err = users[0].related_one("profile").unwrap_err();
     assert!(err.to_string().contains("raise"), "{err}");
     let err = s.related(&users[0], "profile").await.unwrap_err();
-    assert!(err.to_string().contains("its loading strategy is raise"), "{err}");
+    assert!(
+        err.to_string().contains("its loading strategy is raise"),
+        "{err}"
+    );
     assert_eq!(log.len(), 1);
 
     drop(s); // SQLite: one session at a time holds the database
@@ -333,7 +440,10 @@ each_backend!(noload_raise_and_default_strategies, |t| async move {
     let a = Model::builder("Author")
         .table("authors")
         .column(Column::new("id", SqlType::Int8).primary_key())
-        .relationship("books", Relationship::has_many("Book").lazy("selectin".parse().unwrap()))
+        .relationship(
+            "books",
+            Relationship::has_many("Book").lazy("selectin".parse().unwrap()),
+        )
         .build()
         .unwrap();
     let b = Model::builder("Book")
@@ -344,18 +454,35 @@ each_backend!(noload_raise_and_default_strategies, |t| async move {
         .unwrap();
     meta.add_all([a.clone(), b.clone()]).unwrap();
     meta.create_all(&t.db).await.unwrap();
-    t.db.execute("INSERT INTO authors (id) VALUES (1), (2)", &[]).await.unwrap();
-    t.db.execute("INSERT INTO books (id, author_id) VALUES (1, 1), (2, 1)", &[]).await.unwrap();
+    t.db.execute("INSERT INTO authors (id) VALUES (1), (2)", &[])
+        .await
+        .unwrap();
+    t.db.execute(
+        "INSERT INTO books (id, author_id) VALUES (1, 1), (2, 1)",
+        &[],
+    )
+    .await
+    .unwrap();
     s = Session::new(&t.db);
     log.clear();
-    let authors = s.query(&a).order_by(a.col("id").unwrap()).all().await.unwrap();
+    let authors = s
+        .query(&a)
+        .order_by(a.col("id").unwrap())
+        .all()
+        .await
+        .unwrap();
     assert_eq!(log.len(), 2);
     assert_eq!(authors[0].related_many("books").unwrap().len(), 2);
     assert!(authors[1].related_many("books").unwrap().is_empty());
     // ... unless a query says otherwise.
     s = Session::new(&t.db);
     log.clear();
-    let authors = s.query(&a).options([Load::lazy("books")]).all().await.unwrap();
+    let authors = s
+        .query(&a)
+        .options([Load::lazy("books")])
+        .all()
+        .await
+        .unwrap();
     assert_eq!(log.len(), 1);
     assert!(!authors[0].is_related_loaded("books").unwrap());
 });
@@ -363,16 +490,28 @@ each_backend!(noload_raise_and_default_strategies, |t| async move {
 each_backend!(deferred_columns_and_load_only, |t| async move {
     let m = setup(&t.db).await;
     seed(&t.db, &m, 1, 2).await;
-    t.db.execute("UPDATE posts SET body = 'long text'", &[]).await.unwrap();
+    t.db.execute("UPDATE posts SET body = 'long text'", &[])
+        .await
+        .unwrap();
     let mut s = Session::new(&t.db);
     let posts = s.query(&m.post).all().await.unwrap();
     assert!(!posts[0].is_loaded("body").unwrap(), "deferred by default");
     s = Session::new(&t.db);
-    let posts = s.query(&m.post).options([Load::undefer("body"), Load::defer("title")]).all().await.unwrap();
+    let posts = s
+        .query(&m.post)
+        .options([Load::undefer("body"), Load::defer("title")])
+        .all()
+        .await
+        .unwrap();
     assert_eq!(posts[0].get("body").unwrap(), Value::from("long text"));
     assert!(!posts[0].is_loaded("title").unwrap());
     s = Session::new(&t.db);
-    let posts = s.query(&m.post).options([Load::load_only(["title"])]).all().await.unwrap();
+    let posts = s
+        .query(&m.post)
+        .options([Load::load_only(["title"])])
+        .all()
+        .await
+        .unwrap();
     assert!(posts[0].is_loaded("title").unwrap());
     assert!(posts[0].is_loaded("id").unwrap());
     assert!(!posts[0].is_loaded("author_id").unwrap());
@@ -386,7 +525,12 @@ each_backend!(deferred_columns_and_load_only, |t| async move {
         .unwrap();
     let p = &users[0].related_many("posts").unwrap()[0];
     assert_eq!(p.get("body").unwrap(), Value::from("long text"));
-    let err = s.query(&m.post).options([Load::defer("id")]).all().await.unwrap_err();
+    let err = s
+        .query(&m.post)
+        .options([Load::defer("id")])
+        .all()
+        .await
+        .unwrap_err();
     assert!(err.to_string().contains("cannot be deferred"), "{err}");
 });
 
@@ -442,17 +586,40 @@ each_backend!(any_has_join_related_and_contains_eager, |t| async move {
     .await
     .unwrap();
     let mut s = Session::new(&t.db);
-    let with_posts = s.query(&m.user).filter(m.user.any("posts", None).unwrap()).count().await.unwrap();
+    let with_posts = s
+        .query(&m.user)
+        .filter(m.user.any("posts", None).unwrap())
+        .count()
+        .await
+        .unwrap();
     assert_eq!(with_posts, 2);
     let cond = m.post.col("title").unwrap().eq("Gamma");
-    let gamma = s.query(&m.user).filter(m.user.any("posts", Some(cond)).unwrap()).all().await.unwrap();
+    let gamma = s
+        .query(&m.user)
+        .filter(m.user.any("posts", Some(cond)).unwrap())
+        .all()
+        .await
+        .unwrap();
     assert_eq!(names(&gamma, "name"), ["user2"]);
     let cond = m.user.col("name").unwrap().eq("user1");
-    let by_user1 = s.query(&m.post).filter(m.post.has("author", Some(cond)).unwrap()).count().await.unwrap();
+    let by_user1 = s
+        .query(&m.post)
+        .filter(m.post.has("author", Some(cond)).unwrap())
+        .count()
+        .await
+        .unwrap();
     assert_eq!(by_user1, 2);
-    let authored = s.query(&m.post).filter(m.post.has("author", None).unwrap()).count().await.unwrap();
+    let authored = s
+        .query(&m.post)
+        .filter(m.post.has("author", None).unwrap())
+        .count()
+        .await
+        .unwrap();
     assert_eq!(authored, 3);
-    assert_eq!(m.user.has("posts", None).unwrap_err().kind(), ErrorKind::Schema);
+    assert_eq!(
+        m.user.has("posts", None).unwrap_err().kind(),
+        ErrorKind::Schema
+    );
 
     // Join along a relationship, filter on the joined table, and fill the
     // relationship from that join.
@@ -496,27 +663,44 @@ each_backend!(many_to_many_add_remove_clear_contains, |t| async move {
     s.add(post.clone()).unwrap(); // save-update adds the tags
     s.commit().await.unwrap();
     assert!(rust.primary_key().is_some());
-    let n = t.db.fetch_one("SELECT count(*) AS n FROM post_tags", &[]).await.unwrap();
+    let n =
+        t.db.fetch_one("SELECT count(*) AS n FROM post_tags", &[])
+            .await
+            .unwrap();
     assert_eq!(n.get("n").unwrap().as_i64(), Some(2));
 
     // Loading through the association table, from both sides.
     let mut s2 = Session::new(&t.db);
-    let p = s2.get(&m.post, post.get("id").unwrap()).await.unwrap().unwrap();
+    let p = s2
+        .get(&m.post, post.get("id").unwrap())
+        .await
+        .unwrap()
+        .unwrap();
     let tags = s2.related(&p, "tags").await.unwrap().into_vec();
     assert_eq!(tags.len(), 2);
-    let r = tags.iter().find(|t| t.get("name").unwrap() == Value::from("rust")).unwrap().clone();
+    let r = tags
+        .iter()
+        .find(|t| t.get("name").unwrap() == Value::from("rust"))
+        .unwrap()
+        .clone();
     let back = s2.related(&r, "posts").await.unwrap().into_vec();
     assert!(back[0].ptr_eq(&p));
 
     p.remove_related("tags", &r).unwrap();
     assert!(!r.contains_related("posts", &p).unwrap());
     s2.commit().await.unwrap();
-    let n = t.db.fetch_one("SELECT count(*) AS n FROM post_tags", &[]).await.unwrap();
+    let n =
+        t.db.fetch_one("SELECT count(*) AS n FROM post_tags", &[])
+            .await
+            .unwrap();
     assert_eq!(n.get("n").unwrap().as_i64(), Some(1));
     p.clear_related("tags").unwrap();
     assert!(p.related_many("tags").unwrap().is_empty());
     s2.commit().await.unwrap();
-    let n = t.db.fetch_one("SELECT count(*) AS n FROM post_tags", &[]).await.unwrap();
+    let n =
+        t.db.fetch_one("SELECT count(*) AS n FROM post_tags", &[])
+            .await
+            .unwrap();
     assert_eq!(n.get("n").unwrap().as_i64(), Some(0));
     // Tags themselves stay.
     assert_eq!(s2.query(&m.tag).count().await.unwrap(), 2);
@@ -526,11 +710,17 @@ each_backend!(many_to_many_add_remove_clear_contains, |t| async move {
     for opt in [Load::joined("tags"), Load::selectin("tags")] {
         let mut s3 = Session::new(&t.db);
         let posts = s3.query(&m.post).options([opt]).all().await.unwrap();
-        assert_eq!(names(&posts[0].related_many("tags").unwrap(), "name"), ["rust"]);
+        assert_eq!(
+            names(&posts[0].related_many("tags").unwrap(), "name"),
+            ["rust"]
+        );
     }
     // Deleting a post deletes its association rows.
     s2.delete(&p).unwrap();
     s2.commit().await.unwrap();
-    let n = t.db.fetch_one("SELECT count(*) AS n FROM post_tags", &[]).await.unwrap();
+    let n =
+        t.db.fetch_one("SELECT count(*) AS n FROM post_tags", &[])
+            .await
+            .unwrap();
     assert_eq!(n.get("n").unwrap().as_i64(), Some(0));
 });

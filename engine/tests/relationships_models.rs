@@ -16,7 +16,10 @@ each_backend!(mutually_referencing_models, |t| async move {
         .column(Column::new("id", SqlType::Int8).primary_key())
         .column(Column::new("favorite_id", SqlType::Int8).references("articles", "id"))
         .relationship("favorite", Relationship::belongs_to("Article"))
-        .relationship("articles", Relationship::has_many("Article").back_populates("writer"))
+        .relationship(
+            "articles",
+            Relationship::has_many("Article").back_populates("writer"),
+        )
         .build()
         .unwrap();
     let article = Model::builder("Article")
@@ -46,7 +49,12 @@ each_backend!(mutually_referencing_models, |t| async move {
         .await
         .unwrap();
     let fav = people[0].related_one("favorite").unwrap().unwrap();
-    assert!(fav.related_one("writer").unwrap().unwrap().ptr_eq(&people[0]));
+    assert!(
+        fav.related_one("writer")
+            .unwrap()
+            .unwrap()
+            .ptr_eq(&people[0])
+    );
     assert!(people[0].related_many("articles").unwrap()[0].ptr_eq(&fav));
 });
 
@@ -58,7 +66,9 @@ each_backend!(many_to_many_through_an_association_model, |t| async move {
         .column(Column::new("name", "text"))
         .relationship(
             "courses",
-            Relationship::many_to_many("Course").through("Enrollment").back_populates("students"),
+            Relationship::many_to_many("Course")
+                .through("Enrollment")
+                .back_populates("students"),
         )
         .relationship("enrollments", Relationship::has_many("Enrollment"))
         .build()
@@ -71,12 +81,21 @@ each_backend!(many_to_many_through_an_association_model, |t| async move {
         .unwrap();
     let enrollment = Model::builder("Enrollment")
         .table("enrollments")
-        .column(Column::new("student_id", SqlType::Int8).primary_key().references("students", "id"))
-        .column(Column::new("course_id", SqlType::Int8).primary_key().references("courses", "id"))
+        .column(
+            Column::new("student_id", SqlType::Int8)
+                .primary_key()
+                .references("students", "id"),
+        )
+        .column(
+            Column::new("course_id", SqlType::Int8)
+                .primary_key()
+                .references("courses", "id"),
+        )
         .column(Column::new("grade", "text").default("none"))
         .build()
         .unwrap();
-    meta.add_all([student.clone(), course.clone(), enrollment.clone()]).unwrap();
+    meta.add_all([student.clone(), course.clone(), enrollment.clone()])
+        .unwrap();
     meta.create_all(&t.db).await.unwrap();
     let sam = Instance::with_values(&student, [("name", "Sam")]).unwrap();
     let math = Instance::with_values(&course, [("title", "Math")]).unwrap();
@@ -85,7 +104,10 @@ each_backend!(many_to_many_through_an_association_model, |t| async move {
     s.add(sam.clone()).unwrap();
     s.commit().await.unwrap();
     // The extra column took its default; the association model reads it.
-    let rows = t.db.fetch_all("SELECT grade FROM enrollments", &[]).await.unwrap();
+    let rows =
+        t.db.fetch_all("SELECT grade FROM enrollments", &[])
+            .await
+            .unwrap();
     assert_eq!(rows[0].get("grade").unwrap(), &Value::from("none"));
     drop(s);
     let mut s = Session::new(&t.db);
@@ -99,7 +121,10 @@ each_backend!(many_to_many_through_an_association_model, |t| async move {
     assert_eq!(courses[0].get("title").unwrap(), Value::from("Math"));
     let e = &students[0].related_many("enrollments").unwrap()[0];
     assert_eq!(e.get("grade").unwrap(), Value::from("none"));
-    assert_eq!(student.relationship("courses").unwrap().kind, RelationshipKind::ManyToMany);
+    assert_eq!(
+        student.relationship("courses").unwrap().kind,
+        RelationshipKind::ManyToMany
+    );
 });
 
 each_backend!(self_referential_many_to_many, |t| async move {
@@ -162,7 +187,10 @@ fn declaration_errors_name_the_model_and_relationship() {
         .unwrap();
     let err = meta.add(node.clone()).unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Schema);
-    assert!(err.to_string().contains("needs `secondary_columns`"), "{err}");
+    assert!(
+        err.to_string().contains("needs `secondary_columns`"),
+        "{err}"
+    );
     let node = Model::builder("Link2")
         .column(Column::new("id", SqlType::Int8).primary_key())
         .column(Column::new("a_id", SqlType::Int8).references("Link2", "id"))
@@ -174,7 +202,8 @@ fn declaration_errors_name_the_model_and_relationship() {
     meta.add(node.clone()).unwrap();
     let err = node.relationship("a").unwrap_err();
     assert!(
-        err.to_string().contains("has several foreign keys to table `Link2`; name one with `foreign_key`"),
+        err.to_string()
+            .contains("has several foreign keys to table `Link2`; name one with `foreign_key`"),
         "{err}"
     );
     assert_eq!(node.relationship("b").unwrap().local, vec![2]);
@@ -184,5 +213,8 @@ fn declaration_errors_name_the_model_and_relationship() {
         .relationship("x", Relationship::has_many("Dup"))
         .build()
         .unwrap_err();
-    assert_eq!(dup.to_string(), "two relationships on model `Dup` are named `x`");
+    assert_eq!(
+        dup.to_string(),
+        "two relationships on model `Dup` are named `x`"
+    );
 }

@@ -376,7 +376,10 @@ fn relationships(
         if out.iter().any(|(n, _)| n == &id) {
             return Err(ctx.err(
                 None,
-                format!("two relationships on model `{}` are named `{id}`", ctx.model),
+                format!(
+                    "two relationships on model `{}` are named `{id}`",
+                    ctx.model
+                ),
             ));
         }
         out.push((id, rel.clone()));

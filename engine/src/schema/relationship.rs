@@ -116,7 +116,10 @@ impl std::str::FromStr for Cascade {
             delete: false,
             delete_orphan: false,
         };
-        for part in s.split(',').map(|p| p.trim().to_ascii_lowercase().replace('_', "-")) {
+        for part in s
+            .split(',')
+            .map(|p| p.trim().to_ascii_lowercase().replace('_', "-"))
+        {
             match part.as_str() {
                 "" | "none" => {}
                 "all" => {
@@ -238,7 +241,11 @@ impl Relationship {
     /// The names of the association table's two columns (to this model, to
     /// the target); by default `<model>_<key>` in snake case. Needed when a
     /// model relates to itself.
-    pub fn secondary_columns(mut self, to_self: impl Into<String>, to_target: impl Into<String>) -> Self {
+    pub fn secondary_columns(
+        mut self,
+        to_self: impl Into<String>,
+        to_target: impl Into<String>,
+    ) -> Self {
         self.secondary_columns = Some((to_self.into(), to_target.into()));
         self
     }
@@ -343,7 +350,11 @@ pub struct RelationshipDef {
 impl RelationshipDef {
     /// `"relationship `posts` of model `User`"`, for messages.
     pub fn describe(&self) -> String {
-        format!("relationship `{}` of model `{}`", self.name, self.owner.name())
+        format!(
+            "relationship `{}` of model `{}`",
+            self.name,
+            self.owner.name()
+        )
     }
 
     /// The single joining column pair, for loaders that need one.
@@ -355,7 +366,10 @@ impl RelationshipDef {
             ([l], [r]) => Ok((*l, *r)),
             _ => Err(rel_error(
                 &self.owner,
-                format!("{} joins on a composite key, which loaders do not support yet", self.describe()),
+                format!(
+                    "{} joins on a composite key, which loaders do not support yet",
+                    self.describe()
+                ),
             )),
         }
     }

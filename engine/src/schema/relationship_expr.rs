@@ -12,7 +12,14 @@ fn col(t: &TableRef, m: &Model, i: usize) -> Result<Expr> {
     t.col(m.columns()[i].name().as_str())
 }
 
-fn and_eq(a: &TableRef, am: &Model, ac: &[usize], b: &TableRef, bm: &Model, bc: &[usize]) -> Result<Vec<Expr>> {
+fn and_eq(
+    a: &TableRef,
+    am: &Model,
+    ac: &[usize],
+    b: &TableRef,
+    bm: &Model,
+    bc: &[usize],
+) -> Result<Vec<Expr>> {
     ac.iter()
         .zip(bc)
         .map(|(&x, &y)| Ok(col(a, am, x)?.eq(col(b, bm, y)?)))
@@ -33,7 +40,8 @@ impl RelationshipDef {
     /// `model.alias("<table>_related")` then).
     fn inner_table(&self) -> Result<TableRef> {
         if self.target.ptr_eq(&self.owner) {
-            self.target.alias(&format!("{}_related", self.target.table()))
+            self.target
+                .alias(&format!("{}_related", self.target.table()))
         } else {
             Ok(self.target.table_ref())
         }
@@ -50,11 +58,32 @@ impl RelationshipDef {
         let mut conds = match &self.secondary {
             Some(sec) => {
                 let s = sec.model.table_ref();
-                let on = all(and_eq(&s, &sec.model, &sec.to_target, &t, &self.target, &self.remote)?);
+                let on = all(and_eq(
+                    &s,
+                    &sec.model,
+                    &sec.to_target,
+                    &t,
+                    &self.target,
+                    &self.remote,
+                )?);
                 select = select.join(s.clone(), on);
-                and_eq(&s, &sec.model, &sec.to_owner, &owner, &self.owner, &self.local)?
+                and_eq(
+                    &s,
+                    &sec.model,
+                    &sec.to_owner,
+                    &owner,
+                    &self.owner,
+                    &self.local,
+                )?
             }
-            None => and_eq(&t, &self.target, &self.remote, &owner, &self.owner, &self.local)?,
+            None => and_eq(
+                &t,
+                &self.target,
+                &self.remote,
+                &owner,
+                &self.owner,
+                &self.local,
+            )?,
         };
         conds.extend(cond);
         Ok(Expr::exists(select.filter(all(conds))))
@@ -72,11 +101,41 @@ impl RelationshipDef {
             Some(sec) => {
                 let s = sec.model.table_ref();
                 vec![
-                    (s.clone(), all(and_eq(&owner, &self.owner, &self.local, &s, &sec.model, &sec.to_owner)?)),
-                    (t.clone(), all(and_eq(&s, &sec.model, &sec.to_target, &t, &self.target, &self.remote)?)),
+                    (
+                        s.clone(),
+                        all(and_eq(
+                            &owner,
+                            &self.owner,
+                            &self.local,
+                            &s,
+                            &sec.model,
+                            &sec.to_owner,
+                        )?),
+                    ),
+                    (
+                        t.clone(),
+                        all(and_eq(
+                            &s,
+                            &sec.model,
+                            &sec.to_target,
+                            &t,
+                            &self.target,
+                            &self.remote,
+                        )?),
+                    ),
                 ]
             }
-            None => vec![(t.clone(), all(and_eq(&owner, &self.owner, &self.local, &t, &self.target, &self.remote)?))],
+            None => vec![(
+                t.clone(),
+                all(and_eq(
+                    &owner,
+                    &self.owner,
+                    &self.local,
+                    &t,
+                    &self.target,
+                    &self.remote,
+                )?),
+            )],
         })
     }
 }
@@ -90,7 +149,10 @@ impl Model {
     pub fn any(&self, name: &str, cond: Option<Expr>) -> Result<Expr> {
         let rel = self.relationship(name)?;
         if !rel.kind.is_collection() {
-            return Err(rel_error(self, format!("{} is not a collection: use `has`", rel.describe())));
+            return Err(rel_error(
+                self,
+                format!("{} is not a collection: use `has`", rel.describe()),
+            ));
         }
         rel.exists(cond)
     }
@@ -102,7 +164,10 @@ impl Model {
     pub fn has(&self, name: &str, cond: Option<Expr>) -> Result<Expr> {
         let rel = self.relationship(name)?;
         if rel.kind.is_collection() || rel.kind == RelationshipKind::ManyToMany {
-            return Err(rel_error(self, format!("{} is a collection: use `any`", rel.describe())));
+            return Err(rel_error(
+                self,
+                format!("{} is a collection: use `any`", rel.describe()),
+            ));
         }
         rel.exists(cond)
     }

@@ -54,10 +54,7 @@ impl Model {
             return Ok(r.clone());
         }
         let def = Arc::new(self.resolve(name)?);
-        self.0
-            .resolved
-            .write()
-            .insert(name.to_owned(), def.clone());
+        self.0.resolved.write().insert(name.to_owned(), def.clone());
         Ok(def)
     }
 
@@ -81,7 +78,12 @@ impl Model {
                 ),
             ));
         }
-        if let Some((id, rel)) = self.0.relationships.iter().find(|(n, _)| n.as_str() == name) {
+        if let Some((id, rel)) = self
+            .0
+            .relationships
+            .iter()
+            .find(|(n, _)| n.as_str() == name)
+        {
             return resolve_declared(self, id, rel, &models);
         }
         for m in &models {
@@ -154,8 +156,7 @@ fn resolve_declared(
                         ),
                     )
                 })?;
-            let (to_owner_col, to_target_col) = match (&rel.secondary_columns, rel.auto_secondary)
-            {
+            let (to_owner_col, to_target_col) = match (&rel.secondary_columns, rel.auto_secondary) {
                 (Some((a, b)), _) => (Some(a.clone()), Some(b.clone())),
                 (None, true) => {
                     let (a, b) = default_columns(owner, &target)?;
@@ -247,7 +248,9 @@ fn pick_fk<'a>(
                 describe(),
                 holder.name(),
                 target.table(),
-                column.map(|c| format!(" through column `{c}`")).unwrap_or_default()
+                column
+                    .map(|c| format!(" through column `{c}`"))
+                    .unwrap_or_default()
             ),
         )),
         _ => Err(rel_error(

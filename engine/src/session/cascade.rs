@@ -72,7 +72,10 @@ impl Session {
             let model = inst.model();
             for name in model.relationship_names() {
                 let rel = model.relationship(&name)?;
-                if !matches!(rel.kind, RelationshipKind::HasMany | RelationshipKind::HasOne) {
+                if !matches!(
+                    rel.kind,
+                    RelationshipKind::HasMany | RelationshipKind::HasOne
+                ) {
                     continue;
                 }
                 let is_loaded = inst.is_related_loaded(&name)?;
@@ -82,7 +85,8 @@ impl Session {
                 if rel.cascade.delete {
                     if !is_loaded {
                         let cols = default_cols(&rel.target);
-                        self.selectin(&rel, std::slice::from_ref(&inst), &cols).await?;
+                        self.selectin(&rel, std::slice::from_ref(&inst), &cols)
+                            .await?;
                     }
                     for child in inst.related(&name)?.into_vec() {
                         match child.state() {
@@ -95,7 +99,10 @@ impl Session {
                         }
                     }
                 } else if is_loaded && !rel.passive_deletes {
-                    let nullable = rel.remote.iter().all(|&c| rel.target.columns()[c].is_nullable());
+                    let nullable = rel
+                        .remote
+                        .iter()
+                        .all(|&c| rel.target.columns()[c].is_nullable());
                     for child in inst.related(&name)?.into_vec() {
                         if nullable && !child.is_marked_deleted() {
                             child.clear_key(&rel.target, &rel.remote)?;
@@ -120,7 +127,8 @@ impl Session {
         deleted: &[Instance],
     ) -> Result<()> {
         for (rel, owner, other) in ops(changed, false) {
-            let (Some(a), Some(b)) = (key_of(&owner, &rel.local), key_of(&other, &rel.remote)) else {
+            let (Some(a), Some(b)) = (key_of(&owner, &rel.local), key_of(&other, &rel.remote))
+            else {
                 continue;
             };
             let Some(sec) = &rel.secondary else { continue };
@@ -128,7 +136,8 @@ impl Session {
             conds.extend(eq_all(&sec.model, &sec.to_target, b)?);
             run(tx, &Delete::from(&sec.model).filter(Expr::And(conds))).await?;
         }
-        let mut by_rel: HashMap<(usize, String), (Arc<RelationshipDef>, Vec<Value>)> = HashMap::new();
+        let mut by_rel: HashMap<(usize, String), (Arc<RelationshipDef>, Vec<Value>)> =
+            HashMap::new();
         for inst in deleted {
             let model = inst.model();
             for name in model.relationship_names() {
@@ -137,9 +146,15 @@ impl Session {
                     continue;
                 }
                 if let Some(mut k) = key_of(inst, &rel.local) {
-                    let sec = rel.secondary.as_ref().map(|s| Arc::as_ptr(&s.model.0) as usize);
+                    let sec = rel
+                        .secondary
+                        .as_ref()
+                        .map(|s| Arc::as_ptr(&s.model.0) as usize);
                     let entry = by_rel
-                        .entry((sec.unwrap_or(0), rel.owner.columns()[rel.local[0]].name().to_string()))
+                        .entry((
+                            sec.unwrap_or(0),
+                            rel.owner.columns()[rel.local[0]].name().to_string(),
+                        ))
                         .or_insert_with(|| (rel.clone(), Vec::new()));
                     entry.1.append(&mut k);
                 }
@@ -148,9 +163,12 @@ impl Session {
         let chunk = param_limit(tx.backend()) - 16;
         for (rel, keys) in by_rel.into_values() {
             let Some(sec) = &rel.secondary else { continue };
-            let col = sec.model.col(sec.model.columns()[sec.to_owner[0]].name().as_str())?;
+            let col = sec
+                .model
+                .col(sec.model.columns()[sec.to_owner[0]].name().as_str())?;
             for batch in keys.chunks(chunk) {
-                let del = Delete::from(&sec.model).filter(col.clone().in_list(batch.iter().cloned()));
+                let del =
+                    Delete::from(&sec.model).filter(col.clone().in_list(batch.iter().cloned()));
                 run(tx, &del).await?;
             }
         }
@@ -158,9 +176,14 @@ impl Session {
     }
 
     /// Association rows to insert once every row has its key.
-    pub(crate) async fn insert_associations(&self, tx: &mut Transaction, changed: &[Instance]) -> Result<()> {
+    pub(crate) async fn insert_associations(
+        &self,
+        tx: &mut Transaction,
+        changed: &[Instance],
+    ) -> Result<()> {
         for (rel, owner, other) in ops(changed, true) {
-            let (Some(a), Some(b)) = (key_of(&owner, &rel.local), key_of(&other, &rel.remote)) else {
+            let (Some(a), Some(b)) = (key_of(&owner, &rel.local), key_of(&other, &rel.remote))
+            else {
                 continue;
             };
             let Some(sec) = &rel.secondary else { continue };
@@ -254,7 +277,10 @@ impl Session {
     ) -> bool {
         let model = inst.model();
         for fk in model.foreign_keys() {
-            if !matches!(fk.on_delete, ReferentialAction::Cascade | ReferentialAction::SetNull) {
+            if !matches!(
+                fk.on_delete,
+                ReferentialAction::Cascade | ReferentialAction::SetNull
+            ) {
                 continue;
             }
             let Some(parent) = models.get(fk.table.as_str()) else {

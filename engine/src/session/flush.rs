@@ -59,7 +59,8 @@ impl Session {
     ) -> Result<()> {
         let mut changed = work.inserts.clone();
         changed.extend(work.updates.iter().cloned());
-        self.delete_associations(tx, &changed, &work.deletes).await?;
+        self.delete_associations(tx, &changed, &work.deletes)
+            .await?;
         super::persist::run(self, tx, work, plan).await?;
         self.insert_associations(tx, &changed).await
     }

@@ -197,7 +197,10 @@ pub(crate) fn plan(model: &Model, options: &[Load]) -> Result<Plan> {
             },
         };
         let (target, cols) = if rel_path.is_empty() {
-            (model.clone(), p.root_cols.get_or_insert_with(|| default_cols(model)))
+            (
+                model.clone(),
+                p.root_cols.get_or_insert_with(|| default_cols(model)),
+            )
         } else {
             let segs: Vec<&str> = rel_path.split('.').collect();
             let node = find(&mut p.nodes, model, &segs)?;
@@ -210,7 +213,10 @@ pub(crate) fn plan(model: &Model, options: &[Load]) -> Result<Plan> {
                     return Err(schema_error(
                         target.name().as_str(),
                         Some(c),
-                        format!("the primary key column `{c}` of model `{}` cannot be deferred", target.name()),
+                        format!(
+                            "the primary key column `{c}` of model `{}` cannot be deferred",
+                            target.name()
+                        ),
                     ));
                 }
                 cols.retain(|&k| k != i);
@@ -278,7 +284,9 @@ fn insert(
 }
 
 fn find<'a>(nodes: &'a mut [Node], model: &Model, segs: &[&str]) -> Result<&'a mut Node> {
-    let (first, rest) = segs.split_first().ok_or_else(|| Error::InvalidState("empty path".into()))?;
+    let (first, rest) = segs
+        .split_first()
+        .ok_or_else(|| Error::InvalidState("empty path".into()))?;
     let rel = model.relationship(first)?;
     let node = nodes
         .iter_mut()
@@ -319,7 +327,10 @@ fn defaults(nodes: &mut Vec<Node>, model: &Model, path: &mut Vec<(usize, String)
         }
     }
     for n in nodes.iter_mut() {
-        let id = (Arc::as_ptr(&model.0) as usize, n.rel.name.as_str().to_owned());
+        let id = (
+            Arc::as_ptr(&model.0) as usize,
+            n.rel.name.as_str().to_owned(),
+        );
         path.push(id);
         let target = n.rel.target.clone();
         defaults(&mut n.children, &target, path)?;
@@ -332,7 +343,14 @@ fn col(t: &TableRef, m: &Model, i: usize) -> Result<Expr> {
     t.col(m.columns()[i].name().as_str())
 }
 
-fn join_on(a: &TableRef, am: &Model, ac: &[usize], b: &TableRef, bm: &Model, bc: &[usize]) -> Result<Expr> {
+fn join_on(
+    a: &TableRef,
+    am: &Model,
+    ac: &[usize],
+    b: &TableRef,
+    bm: &Model,
+    bc: &[usize],
+) -> Result<Expr> {
     let mut conds = Vec::with_capacity(ac.len());
     for (&x, &y) in ac.iter().zip(bc) {
         conds.push(col(a, am, x)?.eq(col(b, bm, y)?));
@@ -389,7 +407,14 @@ fn add_joins<'n>(
                 Some(sec) => {
                     let s = sec.model.alias(&format!("dbr_s{n}"))?;
                     let on1 = join_on(t, &rel.owner, &rel.local, &s, &sec.model, &sec.to_owner)?;
-                    let on2 = join_on(&s, &sec.model, &sec.to_target, &alias, &rel.target, &rel.remote)?;
+                    let on2 = join_on(
+                        &s,
+                        &sec.model,
+                        &sec.to_target,
+                        &alias,
+                        &rel.target,
+                        &rel.remote,
+                    )?;
                     select.left_join(s, on1).left_join(alias.clone(), on2)
                 }
                 None => {
@@ -451,7 +476,14 @@ impl Session {
             found: Vec::new(),
         }];
         let parent_query = select.clone();
-        let select = add_joins(select, &plan.nodes, 0, &model.table_ref(), &mut parts, collections_ok)?;
+        let select = add_joins(
+            select,
+            &plan.nodes,
+            0,
+            &model.table_ref(),
+            &mut parts,
+            collections_ok,
+        )?;
         let compiled = select.compile_for(self.db.backend())?;
         let mut tx = self.take_tx().await?;
         let rows = tx.fetch_all_statement(compiled.statement).await;
@@ -469,7 +501,11 @@ impl Session {
     }
 
     /// Turns joined rows into instances and fills the joined relationships.
-    fn read_joined(&self, rows: Vec<crate::db::Row>, parts: &mut [Part<'_>]) -> Result<Vec<Instance>> {
+    fn read_joined(
+        &self,
+        rows: Vec<crate::db::Row>,
+        parts: &mut [Part<'_>],
+    ) -> Result<Vec<Instance>> {
         let validators = self.opts.registry.validators().clone();
         let mut root = Vec::with_capacity(rows.len());
         let mut seen: Vec<HashSet<usize>> = vec![HashSet::new(); parts.len()];
@@ -532,8 +568,10 @@ impl Session {
     /// Stores what was found for one parent, and the mirror of each child.
     fn assign_one(&self, rel: &RelationshipDef, parent: &Instance, list: Vec<Instance>) {
         let name = rel.name.as_str();
-        if matches!(rel.kind, RelationshipKind::HasMany | RelationshipKind::HasOne)
-            && let Some(b) = &rel.back_populates
+        if matches!(
+            rel.kind,
+            RelationshipKind::HasMany | RelationshipKind::HasOne
+        ) && let Some(b) = &rel.back_populates
         {
             for c in &list {
                 // The parent holds the child: the child holds it weakly.
@@ -568,7 +606,8 @@ impl Session {
             for node in nodes {
                 let name = node.rel.name.as_str();
                 match node.strategy {
-                    LoadStrategy::Joined if is_joined(node, collections_ok) && parent_query.is_some() => {}
+                    LoadStrategy::Joined
+                        if is_joined(node, collections_ok) && parent_query.is_some() => {}
                     LoadStrategy::Lazy => {}
                     LoadStrategy::NoLoad | LoadStrategy::Raise => {
                         for p in parents {
@@ -584,8 +623,10 @@ impl Session {
                     }
                     LoadStrategy::Subquery if parent_query.is_some() => {
                         let q = parent_query.cloned().unwrap_or_default();
-                        let (children, child_q) = self.subquery(&node.rel, parents, &node.cols, q).await?;
-                        self.run_post(&node.children, &children, Some(&child_q), true).await?;
+                        let (children, child_q) =
+                            self.subquery(&node.rel, parents, &node.cols, q).await?;
+                        self.run_post(&node.children, &children, Some(&child_q), true)
+                            .await?;
                     }
                     _ => {
                         let children = self.selectin(&node.rel, parents, &node.cols).await?;
@@ -706,7 +747,9 @@ impl Session {
         let chunk = param_limit(self.db.backend()) - 16;
         let mut rows = Vec::new();
         for batch in keys.chunks(chunk) {
-            let q = select.clone().filter(key_col.clone().in_list(batch.iter().cloned()));
+            let q = select
+                .clone()
+                .filter(key_col.clone().in_list(batch.iter().cloned()));
             rows.extend(self.fetch_related(rel, cols, &q).await?);
         }
         found.extend(self.assign(rel, &waiting, rows));
@@ -723,7 +766,9 @@ impl Session {
     ) -> Result<(Vec<Instance>, Select)> {
         let (l, _) = rel.single()?;
         let mut keys = parent_query;
-        keys.items = vec![SelectItem::from(rel.owner.col(rel.owner.columns()[l].name().as_str())?)];
+        keys.items = vec![SelectItem::from(
+            rel.owner.col(rel.owner.columns()[l].name().as_str())?,
+        )];
         let (select, key_col) = Self::related_select(rel, cols)?;
         let select = select.filter(key_col.in_query(keys));
         let rows = self.fetch_related(rel, cols, &select).await?;
@@ -736,7 +781,12 @@ impl Session {
     }
 
     /// Groups found rows by key and stores them in the parents.
-    fn assign(&self, rel: &RelationshipDef, parents: &[Instance], rows: Vec<(Instance, Value)>) -> Vec<Instance> {
+    fn assign(
+        &self,
+        rel: &RelationshipDef,
+        parents: &[Instance],
+        rows: Vec<(Instance, Value)>,
+    ) -> Vec<Instance> {
         let Ok((l, _)) = rel.single() else {
             return Vec::new();
         };
@@ -838,7 +888,8 @@ impl Session {
             self.flush().await?;
         }
         let cols = default_cols(&rel.target);
-        self.selectin(&rel, std::slice::from_ref(inst), &cols).await?;
+        self.selectin(&rel, std::slice::from_ref(inst), &cols)
+            .await?;
         inst.related(name)
     }
 

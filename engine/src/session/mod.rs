@@ -50,10 +50,10 @@
 //! # Ok(()) }
 //! ```
 
+mod cascade;
 mod flush;
 mod identity;
 mod instance;
-mod cascade;
 mod load;
 mod loading;
 mod persist;
@@ -66,9 +66,9 @@ mod unit_of_work;
 
 pub use instance::Instance;
 pub use loading::Load;
-pub use related::Related;
 pub use query::SessionQuery;
 pub use registry::Registry;
+pub use related::Related;
 pub use state::InstanceState;
 
 use std::fmt;

@@ -247,10 +247,9 @@ impl Instance {
                 }
                 {
                     let mut d = self.write();
-                    d.rels.slots.insert(
-                        name.into(),
-                        Slot::Loaded(Related::One(target.cloned())),
-                    );
+                    d.rels
+                        .slots
+                        .insert(name.into(), Slot::Loaded(Related::One(target.cloned())));
                 }
                 if let Some(t) = target {
                     attach_child(self, &rel, t)?;
@@ -501,11 +500,18 @@ fn check_target(rel: &RelationshipDef, t: &Instance) -> Result<()> {
 /// `parent.rel` (has_many / has_one) takes `child`: its key, its mirror slot,
 /// and its previous parent's collection.
 fn attach_child(parent: &Instance, rel: &RelationshipDef, child: &Instance) -> Result<()> {
-    let tracker = child.read().attach.as_ref().and_then(|a| a.tracker.upgrade());
+    let tracker = child
+        .read()
+        .attach
+        .as_ref()
+        .and_then(|a| a.tracker.upgrade());
     if let Some(t) = tracker {
         t.orphans.lock().retain(|(c, _)| !c.ptr_eq(child));
     }
-    let col = rel.target.columns()[rel.remote[0]].name().as_str().to_owned();
+    let col = rel.target.columns()[rel.remote[0]]
+        .name()
+        .as_str()
+        .to_owned();
     child.set_reference(&col, parent)?;
     if let Some(b) = &rel.back_populates {
         let old = child.read_one(b);

@@ -32,7 +32,10 @@ pub fn models() -> Blog {
         .column(Column::new("author_id", SqlType::Int8).references("users", "id"))
         .column(Column::new("title", "text").not_null())
         .column(Column::new("body", "text").deferred())
-        .relationship("author", Relationship::belongs_to("User").back_populates("posts"))
+        .relationship(
+            "author",
+            Relationship::belongs_to("User").back_populates("posts"),
+        )
         .relationship(
             "comments",
             Relationship::has_many("Comment")

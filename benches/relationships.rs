@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use dbridge::engine::query::{Insert, Run};
-use dbridge::engine::schema::{Column, Metadata, Model, Relationship};
+use dbridge::engine::schema::{Column, LoadStrategy, Metadata, Model, Relationship};
 use dbridge::engine::session::{Load, Session};
 use dbridge::engine::{Database, SqlType, Value};
 
@@ -85,6 +85,35 @@ async fn seed(db: &Database, author: &Model, post: &Model) {
         .expect("insert posts");
 }
 
+/// `iters` loads of every author with its posts; only the query is timed.
+fn timed(
+    rt: &tokio::runtime::Runtime,
+    db: &Database,
+    author: &Model,
+    strategy: LoadStrategy,
+    iters: u64,
+) -> Duration {
+    rt.block_on(async {
+        let mut total = Duration::ZERO;
+        for _ in 0..iters {
+            let mut s = Session::new(db);
+            let t = Instant::now();
+            let authors = s
+                .query(author)
+                .options([Load::strategy("posts", strategy)])
+                .all()
+                .await
+                .expect("load");
+            total += t.elapsed();
+            assert_eq!(authors.len(), AUTHORS as usize);
+            let posts = authors[0].related_many("posts").expect("loaded");
+            assert_eq!(posts.len(), PER as usize);
+            s.close().await.expect("close");
+        }
+        total
+    })
+}
+
 fn load(c: &mut Criterion) {
     let rt = runtime();
     let (meta, author, post) = models(std::process::id());
@@ -95,36 +124,32 @@ fn load(c: &mut Criterion) {
         seed(&db, &author, &post).await;
         db
     });
-    let run = |opt: fn(&str) -> Load| {
-        let (db, author) = (&db, &author);
-        move |iters: u64| {
-            rt.block_on(async move {
+    let mut g = c.benchmark_group("w6_1000_authors_x10_posts");
+    g.sample_size(20).measurement_time(Duration::from_secs(8));
+    g.bench_function("selectin", |b| {
+        b.iter_custom(|n| timed(&rt, &db, &author, LoadStrategy::Selectin, n))
+    });
+    g.bench_function("joined", |b| {
+        b.iter_custom(|n| timed(&rt, &db, &author, LoadStrategy::Joined, n))
+    });
+    // The floor: the same 11,000 rows as instances, by two plain queries.
+    g.bench_function("plain_queries_no_relationships", |b| {
+        b.iter_custom(|iters| {
+            rt.block_on(async {
                 let mut total = Duration::ZERO;
                 for _ in 0..iters {
-                    let mut s = Session::new(db);
+                    let mut s = Session::new(&db);
                     let t = Instant::now();
-                    let authors = s
-                        .query(author)
-                        .options([opt("posts")])
-                        .all()
-                        .await
-                        .expect("load");
+                    let a = s.query(&author).all().await.expect("authors");
+                    let p = s.query(&post).all().await.expect("posts");
                     total += t.elapsed();
-                    assert_eq!(authors.len(), AUTHORS as usize);
-                    assert_eq!(
-                        authors[0].related_many("posts").expect("loaded").len(),
-                        PER as usize
-                    );
+                    assert_eq!(a.len() + p.len(), (AUTHORS * (PER + 1)) as usize);
                     s.close().await.expect("close");
                 }
                 total
             })
-        }
-    };
-    let mut g = c.benchmark_group("w6_1000_authors_x10_posts");
-    g.sample_size(20).measurement_time(Duration::from_secs(8));
-    g.bench_function("selectin", |b| b.iter_custom(run(Load::selectin)));
-    g.bench_function("joined", |b| b.iter_custom(run(Load::joined)));
+        })
+    });
     g.finish();
     rt.block_on(meta.drop_all(&db)).expect("drop");
 }

@@ -84,7 +84,7 @@ impl Session {
                 }
                 if rel.cascade.delete {
                     if !is_loaded {
-                        let cols = default_cols(&rel.target);
+                        let cols = super::loading::default_cols(&rel.target);
                         self.selectin(&rel, std::slice::from_ref(&inst), &cols)
                             .await?;
                     }
@@ -307,12 +307,6 @@ impl Session {
         }
         false
     }
-}
-
-fn default_cols(m: &Model) -> Vec<usize> {
-    (0..m.columns().len())
-        .filter(|&i| !m.columns()[i].is_deferred())
-        .collect()
 }
 
 /// The pending association changes of `instances` (adds or removes).

@@ -134,6 +134,9 @@ fn add_joins<'n>(
     Ok(select)
 }
 
+/// A parent and the related instances a joined statement gave it.
+type Filling = (Instance, Vec<Instance>);
+
 fn is_joined(n: &Node, collections_ok: bool) -> bool {
     n.strategy == LoadStrategy::Joined && (n.eager || collections_ok || !n.rel.kind.is_collection())
 }
@@ -206,7 +209,7 @@ impl Session {
         let mut root = Vec::with_capacity(rows.len());
         let mut seen: Vec<HashSet<usize>> = vec![HashSet::new(); parts.len()];
         // (part, parent) -> what the parent's relationship gets; None: it was loaded before.
-        let mut fill: HashMap<(usize, usize), Option<(Instance, Vec<Instance>)>> = HashMap::new();
+        let mut fill: HashMap<(usize, usize), Option<Filling>> = HashMap::new();
         let mut order: Vec<(usize, usize)> = Vec::new();
         let mut row_insts: Vec<Option<Instance>> = vec![None; parts.len()];
         for row in rows {

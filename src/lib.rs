@@ -38,3 +38,7 @@ struct MigrationsDoctests;
 #[cfg(doctest)]
 #[doc = include_str!("../docs/session.md")]
 struct SessionDoctests;
+
+#[cfg(doctest)]
+#[doc = include_str!("../docs/relationships.md")]
+struct RelationshipsDoctests;

@@ -298,7 +298,8 @@ pub(super) fn build(b: impl Into<Parts>) -> Result<Model> {
         }
     }
 
-    let inner = ModelInner::new(
+    let relationships = relationships(&ctx, &b.relationships)?;
+    let mut inner = ModelInner::new(
         name,
         table,
         columns,
@@ -308,6 +309,7 @@ pub(super) fn build(b: impl Into<Parts>) -> Result<Model> {
         uniques,
         checks,
     )?;
+    inner.relationships = relationships;
     let model = Model(Arc::new(inner));
     // Foreign keys to the model's own table can be checked now.
     for fk in model.foreign_keys() {
@@ -362,4 +364,25 @@ fn column_def(ctx: &Ctx<'_>, c: &Column) -> Result<ColumnDef> {
         identity: None,
         deferred: c.deferred,
     })
+}
+
+fn relationships(
+    ctx: &Ctx<'_>,
+    rels: &[(String, super::Relationship)],
+) -> Result<super::relationship::Declared> {
+    let mut out: super::relationship::Declared = Vec::with_capacity(rels.len());
+    for (name, rel) in rels {
+        let id = ctx.ident("relationship", None, name)?;
+        if out.iter().any(|(n, _)| n == &id) {
+            return Err(ctx.err(
+                None,
+                format!(
+                    "two relationships on model `{}` are named `{id}`",
+                    ctx.model
+                ),
+            ));
+        }
+        out.push((id, rel.clone()));
+    }
+    Ok(out)
 }

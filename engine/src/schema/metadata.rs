@@ -99,6 +99,10 @@ impl Metadata {
             }
             all.push(m.clone());
         }
+        let mut new = new;
+        let assoc = super::resolve::association_models(&all)?;
+        all.extend(assoc.iter().cloned());
+        new.extend(assoc);
         let by_table: HashMap<&str, &Model> = all.iter().map(|m| (m.table().as_str(), m)).collect();
         for m in &new {
             for fk in m.foreign_keys() {
@@ -117,6 +121,10 @@ impl Metadata {
                 };
                 check_fk_target(m, fk, target)?;
             }
+        }
+        for m in &new {
+            // A model registered twice keeps its first registry.
+            let _ = m.0.metadata.set(Arc::downgrade(&self.inner));
         }
         *guard = all;
         Ok(())

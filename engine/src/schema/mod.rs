@@ -35,6 +35,9 @@ mod constraint;
 mod metadata;
 mod model;
 mod naming;
+mod relationship;
+mod relationship_expr;
+mod resolve;
 
 pub use column::{Column, ColumnDef, DefaultFactory, Identity, ServerDefault, TypeSpec};
 pub use constraint::{
@@ -42,6 +45,9 @@ pub use constraint::{
 };
 pub use metadata::Metadata;
 pub use model::{Model, ModelBuilder};
+pub use relationship::{
+    Cascade, LoadStrategy, Relationship, RelationshipDef, RelationshipKind, Secondary,
+};
 
 pub(crate) use naming::constraint_name;
 

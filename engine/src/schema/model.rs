@@ -24,6 +24,12 @@ pub(crate) struct ModelInner {
     pub(crate) indexes: Vec<IndexDef>,
     pub(crate) uniques: Vec<UniqueDef>,
     pub(crate) checks: Vec<CheckDef>,
+    /// Relationships as declared (resolved on first use, see `resolve.rs`).
+    pub(crate) relationships: super::relationship::Declared,
+    /// The registry the model belongs to (weak: the registry holds the model).
+    pub(crate) metadata: std::sync::OnceLock<super::resolve::MetaRef>,
+    /// Relationships resolved so far, by name.
+    pub(crate) resolved: parking_lot::RwLock<HashMap<String, super::relationship::Resolved>>,
 }
 
 /// A model: a named table with ordered columns and constraints, declared at run
@@ -72,6 +78,7 @@ impl Model {
             indexes: Vec::new(),
             uniques: Vec::new(),
             checks: Vec::new(),
+            relationships: Vec::new(),
         }
     }
 
@@ -247,9 +254,17 @@ pub struct ModelBuilder {
     indexes: Vec<Index>,
     uniques: Vec<(Option<String>, Vec<String>)>,
     checks: Vec<(String, Expr)>,
+    relationships: Vec<(String, super::Relationship)>,
 }
 
 impl ModelBuilder {
+    /// Declares a relationship named `name` (see [`super::Relationship`]); its
+    /// target is resolved by name through the model's [`super::Metadata`].
+    pub fn relationship(mut self, name: impl Into<String>, rel: super::Relationship) -> Self {
+        self.relationships.push((name.into(), rel));
+        self
+    }
+
     /// The table's name.
     pub fn table(mut self, table: impl Into<String>) -> Self {
         self.table = Some(table.into());
@@ -328,6 +343,7 @@ pub(crate) struct Parts {
     pub(crate) indexes: Vec<Index>,
     pub(crate) uniques: Vec<(Option<String>, Vec<String>)>,
     pub(crate) checks: Vec<(String, Expr)>,
+    pub(crate) relationships: Vec<(String, super::Relationship)>,
 }
 
 impl From<ModelBuilder> for Parts {
@@ -340,6 +356,7 @@ impl From<ModelBuilder> for Parts {
             indexes: b.indexes,
             uniques: b.uniques,
             checks: b.checks,
+            relationships: b.relationships,
         }
     }
 }
@@ -373,6 +390,9 @@ impl ModelInner {
             indexes,
             uniques,
             checks,
+            relationships: Vec::new(),
+            metadata: std::sync::OnceLock::new(),
+            resolved: parking_lot::RwLock::default(),
         })
     }
 }

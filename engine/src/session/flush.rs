@@ -27,18 +27,20 @@ impl Session {
         if !self.has_changes() {
             return Ok(());
         }
+        self.cascade_before_flush().await?;
         if let Err(e) = self.fire(EventKind::BeforeFlush) {
             return Err(self.abort(None, e).await);
         }
         let mut tx = self.take_tx().await?;
         let work = self.organize();
         let result = match self.prepare(&work) {
-            Ok(plan) => super::persist::run(self, &mut tx, &work, plan).await,
+            Ok(plan) => self.run_work(&mut tx, &work, plan).await,
             Err(e) => Err(e),
         };
         match result {
             Ok(()) => {
                 self.tx = Some(tx);
+                self.mirror_deletes(&work.deletes);
                 if let Err(e) = self.fire(EventKind::AfterFlush) {
                     return Err(self.abort(None, e).await);
                 }
@@ -46,6 +48,21 @@ impl Session {
             }
             Err(e) => Err(self.abort(Some(tx), e).await),
         }
+    }
+
+    /// The association rows removed, the plan, the association rows added.
+    async fn run_work(
+        &mut self,
+        tx: &mut crate::db::Transaction,
+        work: &Work,
+        plan: unit_of_work::Plan,
+    ) -> Result<()> {
+        let mut changed = work.inserts.clone();
+        changed.extend(work.updates.iter().cloned());
+        self.delete_associations(tx, &changed, &work.deletes)
+            .await?;
+        super::persist::run(self, tx, work, plan).await?;
+        self.insert_associations(tx, &changed).await
     }
 
     /// Rolls back after a failed flush and restores the instances.

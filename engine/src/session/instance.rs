@@ -22,6 +22,9 @@ static LABELS: AtomicU64 = AtomicU64::new(1);
 #[derive(Default)]
 pub(crate) struct Tracker {
     pub(crate) modified: Mutex<Vec<Instance>>,
+    /// Instances removed from a `delete-orphan` collection (with the
+    /// relationship's key columns): deleted at the next flush.
+    pub(crate) orphans: Mutex<Vec<(Instance, Vec<usize>)>>,
 }
 
 /// What ties an instance to its session.
@@ -49,6 +52,8 @@ pub(crate) struct InstanceData {
     /// Marked for deletion at the next flush.
     pub(crate) marked_deleted: bool,
     pub(crate) label: u64,
+    /// Related instances, by relationship (see `related.rs`).
+    pub(crate) rels: super::related::Rels,
 }
 
 impl InstanceData {
@@ -168,6 +173,7 @@ impl Instance {
             modified: false,
             marked_deleted: false,
             label: LABELS.fetch_add(1, Ordering::Relaxed),
+            rels: Default::default(),
         })))
     }
 
@@ -200,6 +206,7 @@ impl Instance {
             modified: false,
             marked_deleted: false,
             label: LABELS.fetch_add(1, Ordering::Relaxed),
+            rels: Default::default(),
         })))
     }
 

@@ -46,19 +46,31 @@ impl Session {
                 values[*i] = Some(validators.loaded_value(model, *i, v)?);
             }
         }
+        self.load_values(model, values, overwrite)?.ok_or_else(|| {
+            Error::InvalidState(format!(
+                "a query of model `{}` must select its primary key",
+                model.name()
+            ))
+        })
+    }
+
+    /// The instance for loaded values (already converted), through the
+    /// identity map; `None` when the primary key is missing or NULL (the
+    /// empty side of an outer join).
+    pub(crate) fn load_values(
+        &self,
+        model: &Model,
+        values: Vec<Option<Value>>,
+        overwrite: bool,
+    ) -> Result<Option<Instance>> {
         let pk: Option<Vec<Value>> = model
             .primary_key()
             .iter()
             .map(|&i| values[i].clone())
             .collect();
-        let key = pk
-            .and_then(|pk| IdentityKey::new(model, &pk))
-            .ok_or_else(|| {
-                Error::InvalidState(format!(
-                    "a query of model `{}` must select its primary key",
-                    model.name()
-                ))
-            })?;
+        let Some(key) = pk.and_then(|pk| IdentityKey::new(model, &pk)) else {
+            return Ok(None);
+        };
         if let Some(found) = self.map.get(&key) {
             let mut d = found.write();
             if matches!(d.state, InstanceState::Persistent | InstanceState::Deleted) {
@@ -76,12 +88,12 @@ impl Session {
                 }
             }
             drop(d);
-            return Ok(found);
+            return Ok(Some(found));
         }
         let inst = Instance::loaded(model, values, key.clone());
         self.attach(&mut inst.write());
         self.map.insert(key, inst.clone());
-        Ok(inst)
+        Ok(Some(inst))
     }
 
     /// Loads an instance's row again: every column (`all`) or the non-deferred ones.

@@ -50,20 +50,25 @@
 //! # Ok(()) }
 //! ```
 
+mod cascade;
 mod flush;
 mod identity;
 mod instance;
 mod load;
+mod loading;
 mod persist;
 mod query;
 mod registry;
+mod related;
 mod state;
 mod transaction;
 mod unit_of_work;
 
 pub use instance::Instance;
+pub use loading::Load;
 pub use query::SessionQuery;
 pub use registry::Registry;
+pub use related::Related;
 pub use state::InstanceState;
 
 use std::fmt;
@@ -100,6 +105,7 @@ pub struct SessionOptions {
     capacity: Option<u64>,
     transaction: TransactionOptions,
     registry: Registry,
+    strict_loading: bool,
 }
 
 impl Default for SessionOptions {
@@ -110,6 +116,7 @@ impl Default for SessionOptions {
             capacity: None,
             transaction: TransactionOptions::default(),
             registry: Registry::default(),
+            strict_loading: false,
         }
     }
 }
@@ -143,6 +150,13 @@ impl SessionOptions {
     /// How the session's transactions begin.
     pub fn transaction(mut self, options: TransactionOptions) -> Self {
         self.transaction = options;
+        self
+    }
+
+    /// Strict loading: a lazy load that would run SQL is an error (an N+1
+    /// guard); load relationships with [`Load`] options instead.
+    pub fn strict_loading(mut self, on: bool) -> Self {
+        self.strict_loading = on;
         self
     }
 
@@ -305,7 +319,16 @@ impl Session {
 
     /// Whether a flush has anything to do.
     pub fn has_changes(&self) -> bool {
-        !self.new.is_empty() || !self.deleted.is_empty() || !self.tracker.modified.lock().is_empty()
+        !self.new.is_empty()
+            || !self.deleted.is_empty()
+            || !self.tracker.modified.lock().is_empty()
+            || !self.tracker.orphans.lock().is_empty()
+    }
+
+    /// Turns strict loading on or off (see [`SessionOptions::strict_loading`]);
+    /// returns the previous setting.
+    pub fn set_strict_loading(&mut self, on: bool) -> bool {
+        std::mem::replace(&mut self.opts.strict_loading, on)
     }
 
     fn attachment(&self) -> Attachment {
@@ -335,6 +358,7 @@ impl Session {
     /// or another instance of this session has its primary key.
     pub fn add(&mut self, inst: Instance) -> Result<Instance> {
         self.add_ref(&inst)?;
+        self.cascade_add(&inst)?;
         Ok(inst)
     }
 

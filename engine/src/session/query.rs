@@ -28,6 +28,7 @@ pub struct SessionQuery<'s> {
     model: Model,
     select: Select,
     autoflush: bool,
+    options: Vec<super::Load>,
 }
 
 impl fmt::Debug for SessionQuery<'_> {
@@ -55,6 +56,7 @@ impl Session {
             model: model.clone(),
             select: Select::from(model).columns(columns),
             autoflush,
+            options: Vec::new(),
         }
     }
 
@@ -118,6 +120,36 @@ impl SessionQuery<'_> {
         self
     }
 
+    /// Loader options: strategies for relationship paths, deferred columns
+    /// (see [`super::Load`]). Relationships with a default eager strategy
+    /// are loaded without one.
+    pub fn options(mut self, options: impl IntoIterator<Item = super::Load>) -> Self {
+        self.options.extend(options);
+        self
+    }
+
+    /// `INNER JOIN` along the relationship `name` of the query's model.
+    ///
+    /// # Errors
+    /// [`Error::Schema`] for an unknown relationship.
+    pub fn join_related(mut self, name: &str) -> Result<Self> {
+        for (t, on) in self.model.relationship(name)?.join_path()? {
+            self.select = self.select.join(t, on);
+        }
+        Ok(self)
+    }
+
+    /// `LEFT OUTER JOIN` along the relationship `name` of the query's model.
+    ///
+    /// # Errors
+    /// [`Error::Schema`] for an unknown relationship.
+    pub fn left_join_related(mut self, name: &str) -> Result<Self> {
+        for (t, on) in self.model.relationship(name)?.join_path()? {
+            self.select = self.select.left_join(t, on);
+        }
+        Ok(self)
+    }
+
     /// `DISTINCT`
     pub fn distinct(mut self) -> Self {
         self.select = self.select.distinct();
@@ -155,8 +187,15 @@ impl SessionQuery<'_> {
         if self.autoflush {
             self.session.flush().await?;
         }
+        let plan = super::loading::plan(&self.model, &self.options)?;
+        if plan.is_empty() {
+            return self
+                .session
+                .fetch_instances(&self.model, &self.select)
+                .await;
+        }
         self.session
-            .fetch_instances(&self.model, &self.select)
+            .fetch_planned(&self.model, self.select, &plan)
             .await
     }
 

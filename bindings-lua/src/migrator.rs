@@ -3,10 +3,10 @@
 //! [`LuaScriptRunner`]. Methods: `status`, `up`, `down`, `plan_up`,
 //! `plan_down`, `check`, `autogenerate`, `new`.
 //!
-//! `check` and `autogenerate` compare the database with models. Until scripts
-//! can declare models, the models are those reflected from another database
-//! (`opts.models`, a database handle whose tables are the wanted schema): see
-//! [`ModelSource`], the one place a new source plugs in.
+//! `check` and `autogenerate` compare the database with models: those the
+//! script declared on the database (`db:model{...}`), or those reflected from
+//! another database (`opts.models`, a database handle whose tables are the
+//! wanted schema): see [`ModelSource`].
 
 use std::sync::Arc;
 
@@ -45,8 +45,9 @@ return M
 /// Where `check` and `autogenerate` get their models.
 #[derive(Debug, Clone)]
 enum ModelSource {
-    /// None given: `check` and `autogenerate` fail, saying how to give them.
-    None,
+    /// The models declared on the migrator's database with `db:model`
+    /// (`check` and `autogenerate` fail, saying how to give models, if none).
+    Declared(Metadata),
     /// The tables of another database (one a script created them in),
     /// reflected as models.
     Reflected(Database),
@@ -110,8 +111,11 @@ fn string_arg(func: &str, n: usize, v: &LuaValue, what: &str) -> Result<String, 
 /// `db:migrator(dir [, { models = other_db, history_table = "...", schema = "..." }])`.
 async fn open(lua: Lua, (this, dir, opts): (LuaValue, LuaValue, LuaValue)) -> Raw {
     let r = (|| {
-        let db = match &this {
-            LuaValue::UserData(ud) => ud.borrow::<LuaDb>().ok().map(|d| d.database()),
+        let (db, declared) = match &this {
+            LuaValue::UserData(ud) => ud
+                .borrow::<LuaDb>()
+                .ok()
+                .map(|d| d.database().map(|db| (db, d.orm.meta.clone()))),
             _ => None,
         }
         .ok_or_else(|| {
@@ -119,7 +123,7 @@ async fn open(lua: Lua, (this, dir, opts): (LuaValue, LuaValue, LuaValue)) -> Ra
         })??;
         let dir = string_arg("migrator", 2, &dir, "a directory path")?;
         let mut migrator = Migrator::new(db, &dir).script_runner(Arc::new(LuaScriptRunner::new()));
-        let mut models = ModelSource::None;
+        let mut models = ModelSource::Declared(declared);
         let mut history_table = DEFAULT_HISTORY_TABLE.to_owned();
         match &opts {
             LuaValue::Nil => {}
@@ -166,8 +170,7 @@ fn bad_option(what: &str) -> LuaDbError {
     LuaDbError::new(ErrorKind::Configuration, format!("`migrator`: {what}"))
 }
 
-/// The models of `opts.models`. (When scripts can declare models, their
-/// registry is the second kind of value accepted here.)
+/// The models of `opts.models`: a database whose tables are the wanted schema.
 fn model_source(v: &LuaValue) -> Result<ModelSource, LuaDbError> {
     if let LuaValue::UserData(ud) = v
         && let Ok(d) = ud.borrow::<LuaDb>()
@@ -193,13 +196,17 @@ impl LuaMigrator {
 
     /// The migrator with its models, for `check` and `autogenerate`.
     async fn with_models(&self) -> Result<Migrator, LuaDbError> {
-        let ModelSource::Reflected(db) = &self.models else {
-            return Err(LuaDbError::new(
-                ErrorKind::InvalidState,
-                "no models to compare with: give them as db:migrator(dir, { models = ... })",
-            ));
+        let models = match &self.models {
+            ModelSource::Declared(meta) if meta.models().is_empty() => {
+                return Err(LuaDbError::new(
+                    ErrorKind::InvalidState,
+                    "no models to compare with: declare them with db:model{...} \
+                     or give them as db:migrator(dir, { models = ... })",
+                ));
+            }
+            ModelSource::Declared(meta) => meta.clone(),
+            ModelSource::Reflected(db) => reflect(db, &self.history_table).await?,
         };
-        let models = reflect(db, &self.history_table).await?;
         Ok(self.migrator.clone().models(models))
     }
 }

@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use dbridge_engine::schema::{Column, Index, Model, ReferentialAction};
+use dbridge_engine::schema::{Column, Index, Model, ReferentialAction, ServerDefault};
 use dbridge_engine::{Database, ErrorKind, Value};
 use mlua::{Lua, MetaMethod, Table, UserData, UserDataMethods, Value as LuaValue};
 
@@ -374,7 +374,13 @@ pub(crate) fn models(lua: &Lua, this: LuaValue) -> Raw {
     let r = (|| {
         let (db, orm, events) = db_of(&this, "models")?;
         let t = lua.create_table().map_err(lua_err)?;
-        for model in orm.meta.models() {
+        let declared = orm.meta.models();
+        let reflected = orm
+            .reflected
+            .models()
+            .into_iter()
+            .filter(|m| orm.meta.by_table(m.table().as_str()).is_none());
+        for model in reflected.chain(declared) {
             let name = model.name().as_str().to_owned();
             let m = LuaModel {
                 model,
@@ -420,4 +426,105 @@ pub(crate) fn column_expr(lua: &Lua, (this, name, strict): (LuaValue, String, bo
 
 fn lua_err(e: mlua::Error) -> LuaDbError {
     crate::query::lua_err(e)
+}
+
+/// `db:reflect()`: every table of the database that no declared model maps
+/// becomes a model named after its table (the migration history table
+/// excepted; tables that cannot be models are skipped). Reflected models work
+/// like declared ones but are not the database's declared schema:
+/// `create_all`, `drop_all` and the migrator's `check` leave them alone.
+/// Returns the reflected models by name.
+pub(crate) async fn reflect(lua: Lua, this: LuaValue) -> Raw {
+    let ev = crate::events::events_of(&this);
+    let r = async {
+        let (db, orm, events) = db_of(&this, "reflect")?;
+        let options = dbridge_engine::migrate::IntrospectOptions::default()
+            .exclude(dbridge_engine::migrate::DEFAULT_HISTORY_TABLE);
+        let snapshot = dbridge_engine::migrate::introspect(&db, &options).await?;
+        for model in snapshot.to_metadata().metadata.models() {
+            let (name, table) = (model.name().as_str(), model.table().as_str());
+            if orm.meta.by_table(table).is_none() && orm.reflected.get(name).is_none() {
+                orm.reflected.add(model)?;
+            }
+        }
+        let models = orm
+            .reflected
+            .models()
+            .into_iter()
+            .filter(|m| orm.meta.by_table(m.table().as_str()).is_none())
+            .map(|model| LuaModel {
+                model,
+                db: db.clone(),
+                orm: orm.clone(),
+                events: events.clone(),
+            })
+            .collect::<Vec<_>>();
+        Ok(models)
+    }
+    .await;
+    let r = r.and_then(|models| {
+        let t = lua.create_table().map_err(lua_err)?;
+        for m in models {
+            let name = m.model.name().as_str().to_owned();
+            t.raw_set(name, m).map_err(lua_err)?;
+        }
+        Ok(t)
+    });
+    crate::error::raw_ev(&lua, r, ev.as_deref())
+}
+
+/// `Model:describe()`: one row a column (name, type, nullable, primary key,
+/// default, references), as `.describe` in the REPL prints it.
+pub(crate) fn describe(lua: &Lua, this: LuaValue) -> Raw {
+    let r = (|| {
+        let m = model_of(&this, "describe", 1)?;
+        let model = &m.model;
+        let rows = lua.create_table().map_err(lua_err)?;
+        for (i, c) in model.columns().iter().enumerate() {
+            let row = lua.create_table().map_err(lua_err)?;
+            let references = model
+                .foreign_keys()
+                .iter()
+                .find(|fk| fk.columns.contains(&i))
+                .map(|fk| {
+                    let cols: Vec<&str> = fk.ref_columns.iter().map(|c| c.as_str()).collect();
+                    format!("{}({})", fk.table, cols.join(", "))
+                });
+            let default = match (c.server_default(), c.default_factory()) {
+                (Some(ServerDefault::Value(v)), _) => Some(v.to_string()),
+                (Some(ServerDefault::Expr(_)), _) => Some("(SQL expression)".to_owned()),
+                (None, Some(_)) => Some("(client factory)".to_owned()),
+                (None, None) => None,
+            };
+            let set = |k: &str, v: LuaValue| row.raw_set(k, v).map_err(lua_err);
+            set(
+                "column",
+                LuaValue::String(lua.create_string(c.name().as_str()).map_err(lua_err)?),
+            )?;
+            set(
+                "type",
+                LuaValue::String(
+                    lua.create_string(c.sql_type().to_string())
+                        .map_err(lua_err)?,
+                ),
+            )?;
+            set("nullable", LuaValue::Boolean(c.is_nullable()))?;
+            set("primary_key", LuaValue::Boolean(c.is_primary_key()))?;
+            if let Some(d) = default {
+                set(
+                    "default",
+                    LuaValue::String(lua.create_string(d).map_err(lua_err)?),
+                )?;
+            }
+            if let Some(r) = references {
+                set(
+                    "references",
+                    LuaValue::String(lua.create_string(r).map_err(lua_err)?),
+                )?;
+            }
+            rows.raw_set(i + 1, row).map_err(lua_err)?;
+        }
+        Ok(rows)
+    })();
+    raw(lua, r)
 }

@@ -77,6 +77,26 @@ local function model_call(self, values) return check(nil, inst_new(self, values)
 
 -- Model:c(name): the column expression, also for a column named like a method.
 function Model:c(name) return check(nil, col(self, name, true)) end
+function Model:describe() return check(nil, raw.describe(self)) end
+
+-- Model:get(pk): the instance with that primary key (detached, as db:query
+-- returns them) or nil; a composite key as an array. In a session: s:get.
+function Model:get(pk)
+  local db = owner[self]
+  if db == nil then error("bad argument #1 to 'get' (a model of a database expected)", 2) end
+  local keys = {}
+  for _, c in ipairs(self:describe()) do
+    if c.primary_key then keys[#keys + 1] = c.column end
+  end
+  local values = type(pk) == "table" and pk or { pk }
+  if #values ~= #keys then
+    error(("bad argument #2 to 'get' (%s has a primary key of %d column(s), %d value(s) given)")
+      :format(tostring(self), #keys, #values), 2)
+  end
+  local q = db:query(self)
+  for i, k in ipairs(keys) do q = q:where(self:c(k):eq(values[i])) end
+  return q:one_or_none()
+end
 function Model:insert(rows, opts) return check(self, raw.insert(self, rows, opts, false)) end
 function Model:upsert(rows, opts) return check(self, raw.insert(self, rows, opts, true)) end
 function Model:update(values) return adopt(self, check(self, raw.write(self, values, false))) end
@@ -126,6 +146,11 @@ function Db:model(spec)
 end
 function Db:models()
   local t = check(self, raw.models(self))
+  for _, m in pairs(t) do adopt(self, m); keep[m] = keep[self] end
+  return t
+end
+function Db:reflect()
+  local t = check(self, raw.reflect(self))
   for _, m in pairs(t) do adopt(self, m); keep[m] = keep[self] end
   return t
 end

@@ -13,7 +13,12 @@ use parking_lot::Mutex;
 /// Models and the session registry of a `LuaDb`.
 #[derive(Debug, Default)]
 pub(crate) struct Orm {
+    /// The models declared with `db:model` (what `create_all`, `drop_all` and
+    /// the migrator's `check` work on).
     pub(crate) meta: Metadata,
+    /// The models `db:reflect()` made of existing tables: usable like
+    /// declared ones, never created or dropped by `create_all` / `drop_all`.
+    pub(crate) reflected: Metadata,
     pub(crate) registry: Registry,
     /// Engine ids of the listeners added by `db:on`, by the script-side key.
     listeners: Mutex<HashMap<i64, ListenerId>>,
@@ -47,6 +52,8 @@ pub(crate) fn raw_functions(lua: &mlua::Lua) -> mlua::Result<mlua::Table> {
     let t = lua.create_table()?;
     t.set("model", lua.create_function(model::declare)?)?;
     t.set("models", lua.create_function(model::models)?)?;
+    t.set("reflect", lua.create_async_function(model::reflect)?)?;
+    t.set("describe", lua.create_function(model::describe)?)?;
     t.set("create_all", lua.create_async_function(model::create_all)?)?;
     t.set("col", lua.create_function(model::column_expr)?)?;
     t.set("now", model::Factory::Now)?;

@@ -262,3 +262,31 @@ dbridge_testkit::each_backend!(
             .unwrap();
     }
 );
+
+dbridge_testkit::each_backend!(
+    check_and_autogenerate_against_declared_models,
+    |t| async move {
+        let dir = Dir::new();
+        let lua = lua_for(&t);
+        lua.globals().set("DIR", dir.path()).unwrap();
+        let (changes, file, after): (i64, String, i64) = run(
+            &lua,
+            r#"db:model { name = "Tag", table = "tags", columns = {
+              { "id", "bigint", primary_key = true },
+              { "label", "text", nullable = false, unique = true },
+            } }
+        local m = db:migrator(DIR)
+        local changes = m:check()
+        local file = m:autogenerate("create tags")
+        m:up()
+        return #changes, file, #m:check()"#,
+        )
+        .await;
+        assert_eq!(changes, 1);
+        assert!(file.ends_with("0001_create_tags.sql"), "{file}");
+        assert_eq!(after, 0, "models and database should agree after up");
+        t.db.execute("INSERT INTO tags (id, label) VALUES (1, 'x')", &[])
+            .await
+            .unwrap();
+    }
+);

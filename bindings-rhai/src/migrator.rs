@@ -3,10 +3,10 @@
 //! Methods: `status`, `up`, `down`, `plan_up`, `plan_down`, `check`,
 //! `autogenerate`, `new_migration` (`new` is a reserved word in Rhai).
 //!
-//! `check` and `autogenerate` compare the database with models. Until scripts
-//! can declare models, the models are those reflected from another database
-//! (`opts.models`, a `Database` whose tables are the wanted schema): see
-//! [`ModelSource`], the one place a new source plugs in.
+//! `check` and `autogenerate` compare the database with models: those the
+//! script declared on the database (`db.model(#{...})`), or those reflected
+//! from another database (`opts.models`, a `Database` whose tables are the
+//! wanted schema): see [`ModelSource`].
 
 use std::fmt;
 use std::future::Future;
@@ -31,8 +31,9 @@ type Res<T> = Result<T, Box<EvalAltResult>>;
 /// Where `check` and `autogenerate` get their models.
 #[derive(Clone)]
 enum ModelSource {
-    /// None given: `check` and `autogenerate` fail, saying how to give them.
-    None,
+    /// The models declared on the migrator's database with `db.model`
+    /// (`check` and `autogenerate` fail, saying how to give models, if none).
+    Declared(Metadata),
     /// The tables of another database, reflected as models.
     Reflected(Database),
 }
@@ -58,7 +59,7 @@ impl fmt::Debug for RhaiMigrator {
 fn open(db: &mut Db, dir: &str, opts: Option<&Map>) -> Res<RhaiMigrator> {
     let mut migrator =
         Migrator::new(db.database().clone(), dir).script_runner(Arc::new(RhaiScriptRunner::new()));
-    let mut models = ModelSource::None;
+    let mut models = ModelSource::Declared(db.orm().meta.clone());
     let mut history_table = DEFAULT_HISTORY_TABLE.to_owned();
     for (key, v) in opts.into_iter().flatten() {
         let text = |v: &Dynamic| {
@@ -102,9 +103,16 @@ impl RhaiMigrator {
 
     /// The migrator with its models, for `check` and `autogenerate`.
     fn with_models(&self) -> Res<Migrator> {
-        let ModelSource::Reflected(db) = &self.models else {
+        let db = match &self.models {
+            ModelSource::Declared(meta) if !meta.models().is_empty() => {
+                return Ok(self.migrator.clone().models(meta.clone()));
+            }
+            ModelSource::Reflected(db) => Some(db),
+            ModelSource::Declared(_) => None,
+        };
+        let Some(db) = db else {
             return Err(to_rhai(Error::InvalidState(
-                "no models to compare with: give them as db.migrator(dir, #{ models: ... })".into(),
+                "no models to compare with: declare them with db.model(#{...}) or give them as db.migrator(dir, #{ models: ... })".into(),
             )));
         };
         let models = self.wait(reflect(db, &self.history_table))?;

@@ -175,6 +175,10 @@ fn main() -> ExitCode {
             }
         }
     };
+    // The existing tables as ready-to-use models (`users:get(1)`, `db:query(users)`).
+    if let Err(e) = interp.borrow_mut().reflect() {
+        eprintln!("warning: the tables could not be reflected as models: {e}");
+    }
     let mut repl = Repl::new(
         db,
         interp,

@@ -207,3 +207,40 @@ each_backend!(rhai_sessions_and_scripts, |t| async move {
     );
     let _ = std::fs::remove_dir_all(dir);
 });
+
+each_backend!(existing_tables_are_models, |t| async move {
+    let url = url(&t);
+    let setup = "db:execute('CREATE TABLE pets (id INTEGER PRIMARY KEY, name TEXT NOT NULL)')\n\
+                 db:execute('INSERT INTO pets (id, name) VALUES ($1, $2), ($3, $4)', {1, 'Rex', 2, 'Tom'})\n";
+    let out = repl(&url, &[], Some(setup));
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    // A new session finds the table as a model named after it.
+    let out = repl(
+        &url,
+        &[
+            "-e",
+            "print(pets:get(2).name, db:query(pets):where(pets.name:like('R%')):count())",
+        ],
+        None,
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(text(&out.stdout), "Tom\t1\n");
+    // Instances print as a table, one as a record; .describe lists columns.
+    let out = repl(
+        &url,
+        &["-e", "return db:query(pets):order_by(pets.id):all()"],
+        None,
+    );
+    let stdout = text(&out.stdout);
+    for want in ["id", "name", "Rex", "Tom", "(2 rows)"] {
+        assert!(stdout.contains(want), "missing {want:?} in\n{stdout}");
+    }
+    let out = repl(&url, &["-e", ".describe pets"], None);
+    let stdout = text(&out.stdout);
+    for want in ["column", "name", "text", "primary_key"] {
+        assert!(stdout.contains(want), "missing {want:?} in\n{stdout}");
+    }
+    // Reflected models are not the declared schema: drop_all leaves them.
+    let out = repl(&url, &["-e", "db:drop_all() print(pets:get(1).name)"], None);
+    assert_eq!(text(&out.stdout), "Rex\n", "{}", text(&out.stderr));
+});

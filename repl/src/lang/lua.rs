@@ -257,9 +257,7 @@ impl LuaSession {
         let mut columns: Vec<String> = Vec::new();
         let mut records = Vec::with_capacity(n);
         for i in 1..=n {
-            let LuaValue::Table(row) = t.raw_get::<LuaValue>(i).ok()? else {
-                return None;
-            };
+            let row = as_row(&self.lua, &t.raw_get::<LuaValue>(i).ok()?)?;
             let rec = self.record(&row);
             for c in &rec.columns {
                 if !columns.contains(c) {
@@ -286,6 +284,12 @@ impl LuaSession {
     }
 
     fn output(&self, v: &LuaValue) -> Output {
+        // An instance prints as a record of its loaded columns.
+        if let LuaValue::UserData(_) = v
+            && let Some(t) = as_row(&self.lua, v)
+        {
+            return Output::Record(self.record(&t));
+        }
         match v {
             LuaValue::Table(t) => {
                 if let Some(rows) = self.rows(t) {
@@ -345,6 +349,26 @@ impl Interpreter for LuaSession {
             return Err(err);
         }
         Ok(values.iter().map(|v| self.output(v)).collect())
+    }
+
+    fn reflect(&mut self) -> Result<Vec<String>, ScriptError> {
+        const REFLECT: &str = r#"local names = {}
+for name, m in pairs(db:reflect()) do
+  if rawget(_G, name) == nil and name:match("^[%a_][%w_]*$") then
+    _G[name] = m
+    names[#names + 1] = name
+  end
+end
+table.sort(names)
+return names"#;
+        let out = self.run(REFLECT, "=reflect")?;
+        Ok(match out.into_iter().next() {
+            Some(LuaValue::Table(t)) => t
+                .sequence_values::<String>()
+                .filter_map(Result::ok)
+                .collect(),
+            _ => Vec::new(),
+        })
     }
 
     fn run_script(&mut self, src: &str, name: &str, args: &[String]) -> Result<(), ScriptError> {
@@ -490,7 +514,54 @@ pub(crate) const VOCABULARY: &[&str] = &[
     "label",
 ];
 
+/// A row to print: a table as is, an instance as its loaded columns
+/// (`inst:to_table()`); `None` for anything else.
+fn as_row(lua: &Lua, v: &LuaValue) -> Option<mlua::Table> {
+    const PROBE: &str = r#"local v = ...
+local ok, t = pcall(function() return v:to_table() end)
+if ok and type(t) == "table" then return t end
+return nil"#;
+    match v {
+        LuaValue::Table(t) => Some(t.clone()),
+        LuaValue::UserData(_) => lua
+            .load(PROBE)
+            .into_function()
+            .and_then(|f| f.call::<Option<mlua::Table>>(v.clone()))
+            .ok()
+            .flatten(),
+        _ => None,
+    }
+}
+
+/// The column names of a model (what `Model:describe()` lists); empty for
+/// anything else.
+fn model_columns(lua: &Lua, ud: &mlua::AnyUserData) -> Vec<String> {
+    const PROBE: &str = r#"local o = ...
+local ok, d = pcall(function() return o:describe() end)
+local names = {}
+if ok and type(d) == "table" then
+  for i, r in ipairs(d) do names[i] = r.column end
+end
+return names"#;
+    lua.load(PROBE)
+        .into_function()
+        .and_then(|f| f.call::<Vec<String>>(ud.clone()))
+        .unwrap_or_default()
+}
+
 fn userdata_keys(lua: &Lua, ud: &mlua::AnyUserData) -> Vec<String> {
+    let columns = model_columns(lua, ud);
+    if !columns.is_empty() {
+        let mut keys = columns;
+        keys.extend(
+            [
+                "build", "describe", "insert", "upsert", "update", "delete", "c",
+            ]
+            .iter()
+            .map(|k| (*k).to_string()),
+        );
+        return keys;
+    }
     let Ok(probe) = lua
         .load("local o, k = ...; local ok, v = pcall(function() return o[k] end); return ok and v ~= nil")
         .into_function()

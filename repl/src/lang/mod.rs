@@ -55,6 +55,16 @@ pub trait Interpreter {
     /// The script's error, with its kind.
     fn run_script(&mut self, src: &str, name: &str, args: &[String]) -> Result<(), ScriptError>;
 
+    /// Makes models of the database's existing tables and binds each to a
+    /// global of its table's name (unless that name is taken); returns the
+    /// names bound. The default binds none.
+    ///
+    /// # Errors
+    /// The script's error, with its kind.
+    fn reflect(&mut self) -> Result<Vec<String>, ScriptError> {
+        Ok(Vec::new())
+    }
+
     /// Completions for the word that ends `line`.
     fn complete(&self, line: &str) -> Vec<String>;
 }

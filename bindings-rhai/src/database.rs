@@ -32,7 +32,12 @@ pub struct Db {
 /// validators, shared by every session it makes.
 #[derive(Debug, Default)]
 pub(crate) struct Orm {
+    /// The models declared with `db.model` (what `create_all`, `drop_all`
+    /// and the migrator's `check` work on).
     pub(crate) meta: Metadata,
+    /// The models `db.reflect()` made of existing tables: usable like
+    /// declared ones, never created or dropped by `create_all` / `drop_all`.
+    pub(crate) reflected: Metadata,
     pub(crate) registry: Registry,
 }
 

@@ -39,8 +39,9 @@ impl Obj {
         })
     }
 
-    /// The loaded columns as a map (unloaded ones are left out).
-    pub(crate) fn to_map(&self) -> Map {
+    /// The loaded columns as a map (unloaded ones are left out), as
+    /// `inst.to_map()` gives them to scripts.
+    pub fn to_map(&self) -> Map {
         let model = self.0.model();
         let mut map = Map::new();
         for c in model.columns() {

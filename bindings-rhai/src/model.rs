@@ -238,8 +238,46 @@ fn declare(db: &mut Db, spec: Map) -> Res<ModelV> {
     })
 }
 
-/// Registers `Model`, `db.model`, `db.models`, `db.create_all`, `db.drop_all`
-/// and `dbridge::now`.
+/// `db.reflect()`: every table of the database that no declared model maps
+/// becomes a model named after its table (the migration history table
+/// excepted; tables that cannot be models are skipped). Reflected models work
+/// like declared ones but are not the declared schema: `create_all`,
+/// `drop_all` and the migrator's `check` leave them alone. Returns them as a
+/// map by name.
+fn reflect(db: &mut Db) -> Res<Map> {
+    let options = dbridge_engine::migrate::IntrospectOptions::default()
+        .exclude(dbridge_engine::migrate::DEFAULT_HISTORY_TABLE);
+    let fut = dbridge_engine::migrate::introspect(db.database(), &options);
+    let snapshot = db
+        .blocker_ref()
+        .block_on(fut)
+        .and_then(|r| r)
+        .map_err(to_rhai)?;
+    let orm = db.orm();
+    for model in snapshot.to_metadata().metadata.models() {
+        let (name, table) = (model.name().as_str(), model.table().as_str());
+        if orm.meta.by_table(table).is_none() && orm.reflected.get(name).is_none() {
+            orm.reflected.add(model).map_err(to_rhai)?;
+        }
+    }
+    let mut out = Map::new();
+    for model in orm.reflected.models() {
+        if orm.meta.by_table(model.table().as_str()).is_none() {
+            let name = model.name().as_str().into();
+            out.insert(
+                name,
+                Dynamic::from(ModelV {
+                    model,
+                    db: db.clone(),
+                }),
+            );
+        }
+    }
+    Ok(out)
+}
+
+/// Registers `Model`, `db.model`, `db.models`, `db.reflect`, `db.create_all`,
+/// `db.drop_all` and `dbridge::now`.
 pub(crate) fn register(engine: &mut Engine, module: &mut Module) {
     module.set_var("now", Now);
     engine
@@ -272,6 +310,7 @@ pub(crate) fn register(engine: &mut Engine, module: &mut Module) {
                 })
             },
         )
+        .register_fn("reflect", reflect)
         .register_fn("create_all", |db: &mut Db| -> Res<()> {
             let fut = db.orm().meta.create_all(db.database());
             db.blocker_ref()

@@ -243,4 +243,19 @@ each_backend!(existing_tables_are_models, |t| async move {
     // Reflected models are not the declared schema: drop_all leaves them.
     let out = repl(&url, &["-e", "db:drop_all() print(pets:get(1).name)"], None);
     assert_eq!(text(&out.stdout), "Rex\n", "{}", text(&out.stderr));
+    // Rhai sessions get them too, and print instances as a table.
+    let out = repl(
+        &url,
+        &[
+            "--lang",
+            "rhai",
+            "-e",
+            "db.query(pets).order_by(pets.id).all()",
+        ],
+        None,
+    );
+    let stdout = text(&out.stdout);
+    for want in ["id", "name", "Rex", "Tom", "(2 rows)"] {
+        assert!(stdout.contains(want), "missing {want:?} in\n{stdout}");
+    }
 });

@@ -82,6 +82,23 @@ impl RhaiSession {
         if v.is_unit() {
             return None;
         }
+        // Instances print as their loaded columns: one as a record, a list as a table.
+        if let Some(inst) = v.read_lock::<dbridge_rhai::Obj>() {
+            return Some(Output::Record(rows(&[Dynamic::from_map(inst.to_map())])));
+        }
+        if let Some(arr) = v.read_lock::<Array>()
+            && !arr.is_empty()
+            && arr.iter().all(|x| x.is::<dbridge_rhai::Obj>())
+        {
+            let maps: Vec<Dynamic> = arr
+                .iter()
+                .filter_map(|x| {
+                    x.read_lock::<dbridge_rhai::Obj>()
+                        .map(|i| Dynamic::from_map(i.to_map()))
+                })
+                .collect();
+            return Some(Output::Table(rows(&maps)));
+        }
         if let Some(arr) = v.read_lock::<Array>()
             && !arr.is_empty()
             && arr.iter().all(|x| x.is_map())
@@ -154,6 +171,28 @@ impl Interpreter for RhaiSession {
             .eval_with_scope::<Dynamic>(&mut self.scope, src)
             .map_err(|e| self.error(&e))?;
         Ok(Self::output(&v).into_iter().collect())
+    }
+
+    fn reflect(&mut self) -> Result<Vec<String>, ScriptError> {
+        self.interrupted.store(false, Ordering::SeqCst);
+        let models = self
+            .engine
+            .eval_with_scope::<rhai::Map>(&mut self.scope, "db.reflect()")
+            .map_err(|e| self.error(&e))?;
+        let mut names = Vec::new();
+        for (name, model) in models {
+            let valid = name
+                .chars()
+                .next()
+                .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+                && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+            if valid && !self.scope.contains(name.as_str()) {
+                self.scope.push(name.to_string(), model);
+                names.push(name.to_string());
+            }
+        }
+        names.sort();
+        Ok(names)
     }
 
     fn run_script(&mut self, src: &str, name: &str, args: &[String]) -> Result<(), ScriptError> {

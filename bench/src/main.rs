@@ -312,6 +312,9 @@ async fn lua_workloads(opts: &Opts, n1: usize, n2: usize) -> Result<()> {
         );
     }
     if opts.want("W3") {
+        // W1 above left N1 rows: load N2 again, as the Rust side had them.
+        lua.globals().set("N2", n2).map_err(lua_err)?;
+        lua_timed(&lua, REFILL).await.map_err(lua_err)?;
         let mut s = Vec::new();
         for _ in 0..opts.reps {
             let secs = lua_timed(&lua, r#"
@@ -326,6 +329,129 @@ async fn lua_workloads(opts: &Opts, n1: usize, n2: usize) -> Result<()> {
             s.push(n2 as f64 / secs);
         }
         emit("dbridge-lua", "W3_select_core_rows", "rows_per_s", &s, n2);
+    }
+    lua_orm_workloads(&lua, opts, n1, n2).await
+}
+
+/// Fills the bench table with `N2` rows (PostgreSQL's generate_series) unless
+/// it has them; returns 0 (the time is not measured).
+const REFILL: &str = r#"
+    local db = dbridge.connect(URL)
+    if db:fetch_one("SELECT count(*) AS n FROM dbridge_user").n ~= N2 then
+      db:execute("TRUNCATE dbridge_user RESTART IDENTITY")
+      db:execute([[INSERT INTO dbridge_user (name, email, age, created_at)
+                   SELECT 'user' || g, 'user' || g || '@example.com', g % 90,
+                          timestamptz '2024-01-01 00:00:00+00' + g * interval '1 second'
+                   FROM generate_series(1, $1::int) AS g]], { N2 })
+    end
+    db:close()
+    return 0.0
+"#;
+
+/// The model of the bench table, declared in the Lua state (`User`).
+const LUA_MODEL: &str = r#"
+    local db = dbridge.connect(URL)
+    User = db:model { name = "User", table = "dbridge_user", columns = {
+      { "id", "bigint", primary_key = true },
+      { "name", "text", nullable = false }, { "email", "text", nullable = false },
+      { "age", "integer", nullable = false }, { "created_at", "timestamptz", nullable = false },
+    } }
+    return db
+"#;
+
+/// The ORM workloads from Lua: W1 session add + commit, W3 instances, W5
+/// load-change-commit (the same operations as `orm.rs` from Rust).
+async fn lua_orm_workloads(
+    lua: &dbridge_lua::mlua::Lua,
+    opts: &Opts,
+    n1: usize,
+    n2: usize,
+) -> Result<()> {
+    let db: dbridge_lua::mlua::Value = dbridge_lua::eval(lua, LUA_MODEL, "=bench-model")
+        .await
+        .map_err(lua_err)?;
+    lua.globals().set("DB", db).map_err(lua_err)?;
+    if opts.want("W1") {
+        let mut s = Vec::new();
+        for _ in 0..opts.reps {
+            let secs = lua_timed(
+                lua,
+                r#"
+                DB:execute("TRUNCATE dbridge_user RESTART IDENTITY")
+                local s = DB:session()
+                local started = bench_clock()
+                for i = 1, N1 do
+                  s:add(User { name = "user" .. i, email = "user" .. i .. "@example.com",
+                               age = i % 90, created_at = "2024-01-01 00:00:00+00:00" })
+                  s:commit()
+                end
+                local elapsed = bench_clock() - started
+                s:close()
+                return elapsed
+            "#,
+            )
+            .await
+            .map_err(lua_err)?;
+            s.push(secs / n1 as f64 * 1e6);
+        }
+        emit(
+            "dbridge-lua",
+            "W1_session_insert_commit",
+            "us_per_row",
+            &s,
+            n1,
+        );
+    }
+    if opts.want("W3") || opts.want("W5") {
+        lua.globals().set("N2", n2).map_err(lua_err)?;
+        lua_timed(lua, REFILL).await.map_err(lua_err)?;
+    }
+    if opts.want("W3") {
+        let mut s = Vec::new();
+        for _ in 0..opts.reps {
+            let secs = lua_timed(
+                lua,
+                r#"
+                local started = bench_clock()
+                local users = DB:query(User):all()
+                local elapsed = bench_clock() - started
+                assert(#users > 0)
+                return elapsed
+            "#,
+            )
+            .await
+            .map_err(lua_err)?;
+            s.push(n2 as f64 / secs);
+        }
+        emit("dbridge-lua", "W3_session_instances", "rows_per_s", &s, n2);
+    }
+    if opts.want("W5") {
+        lua.globals().set("N5", n2 / 10).map_err(lua_err)?;
+        let mut s = Vec::new();
+        for _ in 0..opts.reps {
+            let secs = lua_timed(
+                lua,
+                r#"
+                local started = bench_clock()
+                DB:transaction(function(s)
+                  for _, u in ipairs(s:query(User):order_by(User.id):limit(N5):all()) do
+                    u.age = u.age + 1
+                  end
+                end)
+                return bench_clock() - started
+            "#,
+            )
+            .await
+            .map_err(lua_err)?;
+            s.push((n2 / 10) as f64 / secs);
+        }
+        emit(
+            "dbridge-lua",
+            "W5_session_update",
+            "rows_per_s",
+            &s,
+            n2 / 10,
+        );
     }
     Ok(())
 }

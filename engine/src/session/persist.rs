@@ -443,28 +443,7 @@ async fn update(s: &mut Session, tx: &mut Transaction, inst: &Instance) -> Resul
     let Some(row) = prepare_update(s, inst, &model)? else {
         return Ok(());
     };
-    let label = inst.describe();
-    let stmt = {
-        let mut up = Update::table(&model);
-        for (i, _, db) in &row.sets {
-            up = up.set(name(&model, *i), db.clone())?;
-        }
-        for f in pk_filter(&model, &row.pk)? {
-            up = up.filter(f);
-        }
-        if let Some((vc, old)) = &row.version {
-            up = up.filter(model.col(name(&model, *vc))?.eq(old.clone()));
-        }
-        up.compile_for(tx.backend())?.statement
-    };
-    let n = tx
-        .execute_statement(&stmt)
-        .await
-        .map_err(|e| flush_error(&label, e))?;
-    if n == 0 {
-        return Err(stale(&label, row.version.is_some()));
-    }
-    apply_update(inst, &model, row);
+    single_update(tx, &model, inst, row).await?;
     s.fire_for(EventKind::AfterUpdate, inst, &model)
 }
 
@@ -580,7 +559,8 @@ async fn update_batch(
     Ok(())
 }
 
-/// The UPDATE of one prepared row (inside a batch whose listeners already ran).
+/// The UPDATE of one prepared row (its listeners run by the caller): only
+/// its changed columns, matched by key (and loaded version, if versioned).
 async fn single_update(
     tx: &mut Transaction,
     model: &Model,
@@ -595,13 +575,16 @@ async fn single_update(
     for f in pk_filter(model, &row.pk)? {
         up = up.filter(f);
     }
+    if let Some((vc, old)) = &row.version {
+        up = up.filter(model.col(name(model, *vc))?.eq(old.clone()));
+    }
     let stmt = up.compile_for(tx.backend())?.statement;
     let n = tx
         .execute_statement(&stmt)
         .await
         .map_err(|e| flush_error(&label, e))?;
     if n == 0 {
-        return Err(stale(&label, false));
+        return Err(stale(&label, row.version.is_some()));
     }
     apply_update(inst, model, row);
     Ok(())

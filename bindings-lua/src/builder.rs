@@ -313,6 +313,14 @@ pub(crate) fn build(lua: &Lua, (this, name, args): (LuaValue, String, Variadic<L
 }
 
 /// `q:sql()`: the SQL the query would run on its database.
+/// The compiled statement of a query value (see [`crate::query_statement`]).
+pub(crate) fn statement_of(
+    v: &LuaValue,
+) -> Option<dbridge_engine::Result<dbridge_engine::db::Statement>> {
+    let q = query_of(v, "sql").ok()?;
+    Some(dbridge_engine::dialect::compile(&q.select, q.backend))
+}
+
 pub(crate) fn sql(lua: &Lua, this: LuaValue) -> Raw {
     let r = query_of(&this, "sql").and_then(|q| {
         Ok(dbridge_engine::dialect::compile(&q.select, q.backend)?

@@ -12,7 +12,9 @@
 //!   [`InstallOptions`]; [`exec_blocking`] for hosts that wait.
 //! - [`LuaDbError`] is what scripts catch; [`LuaDb`] wraps a database the host
 //!   opened so that scripts can use it; [`rows_to_lua`] converts engine rows
-//!   the way `db:fetch_all` does.
+//!   the way `db:fetch_all` does; [`keep_column_order`], [`column_order`],
+//!   [`instance_fields`], [`model_of_value`] and [`query_statement`] let hosts
+//!   that show results (the REPL) read script values.
 //! - [`LuaScriptRunner`] runs `.lua` migration files for the engine's
 //!   `Migrator`; scripts get `db:migrator(dir)`.
 //!
@@ -44,6 +46,7 @@ mod error;
 mod events;
 mod expr;
 mod hooks;
+mod inspect;
 mod instance;
 mod migrate;
 mod migrator;
@@ -69,6 +72,9 @@ pub use context::BUDGET_EXCEEDED;
 pub const OUT_OF_MEMORY: &str = "out_of_memory";
 pub use database::LuaDb;
 pub use error::{ErrorDetails, LuaDbError};
+pub use inspect::{
+    column_order, instance_fields, keep_column_order, model_of_value, query_statement,
+};
 pub use migrate::LuaScriptRunner;
 pub use mlua;
 pub use mlua::StdLib;

@@ -441,12 +441,15 @@ pub(crate) async fn reflect(lua: Lua, this: LuaValue) -> Raw {
         let options = dbridge_engine::migrate::IntrospectOptions::default()
             .exclude(dbridge_engine::migrate::DEFAULT_HISTORY_TABLE);
         let snapshot = dbridge_engine::migrate::introspect(&db, &options).await?;
-        for model in snapshot.to_metadata().metadata.models() {
-            let (name, table) = (model.name().as_str(), model.table().as_str());
-            if orm.meta.by_table(table).is_none() && orm.reflected.get(name).is_none() {
-                orm.reflected.add(model)?;
-            }
-        }
+        // All new tables at once, declared ones too (hidden below), so that
+        // foreign keys between them resolve.
+        let new = snapshot
+            .to_metadata()
+            .metadata
+            .models()
+            .into_iter()
+            .filter(|m| orm.reflected.get(m.name().as_str()).is_none());
+        orm.reflected.add_all(new)?;
         let models = orm
             .reflected
             .models()

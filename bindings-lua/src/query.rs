@@ -135,10 +135,8 @@ pub(crate) async fn fetch_all(lua: Lua, (this, sql, p, opts): QArgs) -> Raw {
         let stmt = statement(&lua, "fetch_all", sql, p)?;
         let types = result_types(&opts, "fetch_all")?;
         let rows = rows(target, stmt, None).await?;
-        if types.is_empty()
-            && let Some(fast) = crate::row_batch::build(&lua, &rows)
-        {
-            return fast.map_err(lua_err);
+        if types.is_empty() {
+            return crate::value::rows_to_lua(&lua, &rows).map_err(lua_err);
         }
         let mut b = RowBuilder::with_types(types);
         let out = lua
@@ -146,6 +144,9 @@ pub(crate) async fn fetch_all(lua: Lua, (this, sql, p, opts): QArgs) -> Raw {
             .map_err(lua_err)?;
         for (i, row) in rows.iter().enumerate() {
             out.raw_set(i + 1, b.build(&lua, row)?).map_err(lua_err)?;
+        }
+        if let Some(first) = rows.first() {
+            crate::inspect::remember(&lua, &out, first.columns()).map_err(lua_err)?;
         }
         Ok(out)
     }
@@ -163,7 +164,11 @@ async fn first(
     let mut b = RowBuilder::with_types(result_types(&opts, func)?);
     let rows = rows(target, stmt, Some(1)).await?;
     match rows.first() {
-        Some(row) => Ok(Some(b.build(lua, row)?)),
+        Some(row) => {
+            let t = b.build(lua, row)?;
+            crate::inspect::remember(lua, &t, row.columns()).map_err(lua_err)?;
+            Ok(Some(t))
+        }
         None => Ok(None),
     }
 }

@@ -360,14 +360,20 @@ fn scalar_array(t: &mlua::Table, n: usize) -> Result<Option<Value>, LuaDbError> 
 /// # Errors
 /// A Lua error when memory runs out.
 pub fn rows_to_lua(lua: &mlua::Lua, rows: &[Row]) -> mlua::Result<mlua::Table> {
-    if let Some(fast) = crate::row_batch::build(lua, rows) {
-        return fast;
-    }
-    let out = lua.create_table_with_capacity(rows.len(), 0)?;
-    let mut b = RowBuilder::with_types(Vec::new());
-    for (i, row) in rows.iter().enumerate() {
-        let t = b.build(lua, row).map_err(mlua::Error::external)?;
-        out.raw_set(i + 1, t)?;
+    let out = match crate::row_batch::build(lua, rows) {
+        Some(fast) => fast?,
+        None => {
+            let out = lua.create_table_with_capacity(rows.len(), 0)?;
+            let mut b = RowBuilder::with_types(Vec::new());
+            for (i, row) in rows.iter().enumerate() {
+                let t = b.build(lua, row).map_err(mlua::Error::external)?;
+                out.raw_set(i + 1, t)?;
+            }
+            out
+        }
+    };
+    if let Some(first) = rows.first() {
+        crate::inspect::remember(lua, &out, first.columns())?;
     }
     Ok(out)
 }

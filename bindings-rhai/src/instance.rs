@@ -42,21 +42,30 @@ impl Obj {
     /// The loaded columns as a map (unloaded ones are left out), as
     /// `inst.to_map()` gives them to scripts.
     pub fn to_map(&self) -> Map {
-        let model = self.0.model();
-        let mut map = Map::new();
-        for c in model.columns() {
-            let name = c.name().as_str();
-            if let Ok(v) = self.0.get(name) {
-                map.insert(name.into(), to_dynamic(v));
-            }
-        }
-        map
+        self.fields()
+            .into_iter()
+            .map(|(k, v)| (k.into(), v))
+            .collect()
+    }
+
+    /// The loaded columns in the model's column order (a map sorts its keys).
+    pub fn fields(&self) -> Vec<(String, Dynamic)> {
+        self.0
+            .model()
+            .columns()
+            .iter()
+            .filter_map(|c| {
+                let name = c.name().as_str();
+                let v = self.0.get(name).ok()?;
+                Some((name.to_owned(), to_dynamic(v)))
+            })
+            .collect()
     }
 
     fn render(&self) -> String {
         let model = self.0.model();
         let fields: Vec<String> = self
-            .to_map()
+            .fields()
             .into_iter()
             .map(|(k, v)| format!("{k}: {v:?}"))
             .collect();

@@ -45,6 +45,11 @@ impl fmt::Debug for ModelV {
 }
 
 impl ModelV {
+    /// The engine model.
+    pub fn model(&self) -> &Model {
+        &self.model
+    }
+
     /// A new transient instance whose assignments run the handle's validators
     /// and `set` listeners.
     pub(crate) fn instance(&self) -> Instance {
@@ -254,12 +259,15 @@ fn reflect(db: &mut Db) -> Res<Map> {
         .and_then(|r| r)
         .map_err(to_rhai)?;
     let orm = db.orm();
-    for model in snapshot.to_metadata().metadata.models() {
-        let (name, table) = (model.name().as_str(), model.table().as_str());
-        if orm.meta.by_table(table).is_none() && orm.reflected.get(name).is_none() {
-            orm.reflected.add(model).map_err(to_rhai)?;
-        }
-    }
+    // All new tables at once, declared ones too (hidden below), so that
+    // foreign keys between them resolve.
+    let new = snapshot
+        .to_metadata()
+        .metadata
+        .models()
+        .into_iter()
+        .filter(|m| orm.reflected.get(m.name().as_str()).is_none());
+    orm.reflected.add_all(new).map_err(to_rhai)?;
     let mut out = Map::new();
     for model in orm.reflected.models() {
         if orm.meta.by_table(model.table().as_str()).is_none() {
@@ -285,10 +293,14 @@ pub(crate) fn register(engine: &mut Engine, module: &mut Module) {
         .register_type_with_name::<ModelV>("Model")
         .register_fn("model", declare)
         .register_fn("models", |db: &mut Db| -> Array {
-            db.orm()
-                .meta
+            let orm = db.orm();
+            let reflected = orm
+                .reflected
                 .models()
                 .into_iter()
+                .filter(|m| orm.meta.by_table(m.table().as_str()).is_none());
+            reflected
+                .chain(orm.meta.models())
                 .map(|model| {
                     Dynamic::from(ModelV {
                         model,
@@ -310,6 +322,7 @@ pub(crate) fn register(engine: &mut Engine, module: &mut Module) {
                 })
             },
         )
+        .register_fn("describe", describe)
         .register_fn("reflect", reflect)
         .register_fn("create_all", |db: &mut Db| -> Res<()> {
             let fut = db.orm().meta.create_all(db.database());
@@ -349,4 +362,27 @@ pub(crate) fn register(engine: &mut Engine, module: &mut Module) {
         .register_fn("to_debug", |m: &mut ModelV| {
             format!("Model({})", m.model.name())
         });
+}
+
+/// `Model.describe()`: one map a column (`column`, `type`, `nullable`,
+/// `primary_key`, and `"default"` / `references` when set).
+fn describe(m: &mut ModelV) -> Array {
+    m.model
+        .column_summaries()
+        .into_iter()
+        .map(|c| {
+            let mut row = Map::new();
+            row.insert("column".into(), c.name.into());
+            row.insert("type".into(), c.sql_type.into());
+            row.insert("nullable".into(), c.nullable.into());
+            row.insert("primary_key".into(), c.primary_key.into());
+            if let Some(d) = c.default {
+                row.insert("default".into(), d.into());
+            }
+            if let Some(r) = c.references {
+                row.insert("references".into(), r.into());
+            }
+            Dynamic::from_map(row)
+        })
+        .collect()
 }

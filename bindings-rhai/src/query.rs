@@ -247,6 +247,15 @@ impl Query {
             .unwrap_or_else(|_| v.as_int().is_ok_and(|i| i != 0)))
     }
 
+    /// The statement this query would run: SQL text and bound parameters
+    /// for its database's backend.
+    ///
+    /// # Errors
+    /// What compiling the query reports (an unsupported feature, a bad query).
+    pub fn statement(&self) -> dbridge_engine::Result<dbridge_engine::db::Statement> {
+        compile(&self.select, self.db().database().backend())
+    }
+
     fn sql(&self) -> Res<String> {
         let backend = self.db().database().backend();
         compile(&self.select, backend)

@@ -67,6 +67,11 @@ pub const COMMANDS: &[Spec] = &[
         help: "print the script traceback with errors",
     },
     Spec {
+        name: "import",
+        args: "FILE TABLE",
+        help: "load a CSV file (header row = column names) into a table",
+    },
+    Spec {
         name: "read",
         args: "FILE",
         help: "run a script file in this session",
@@ -101,6 +106,13 @@ pub enum Command {
     Timing(bool),
     /// `.traceback on|off`
     Traceback(bool),
+    /// `.import FILE TABLE`
+    Import {
+        /// The CSV file.
+        file: String,
+        /// The table to load.
+        table: String,
+    },
     /// `.read FILE`
     Read(String),
     /// `.quit` / `.exit`
@@ -148,6 +160,18 @@ pub fn parse(line: &str) -> Result<Command, String> {
         )),
         "timing" => Command::Timing(on_off(arg, "timing")?),
         "traceback" => Command::Traceback(on_off(arg, "traceback")?),
+        "import" => {
+            let usage = || "usage: .import FILE TABLE".to_string();
+            let (file, table) = arg.rsplit_once(char::is_whitespace).ok_or_else(usage)?;
+            let file = file.trim();
+            if file.is_empty() {
+                return Err(usage());
+            }
+            Command::Import {
+                file: file.to_owned(),
+                table: table.to_owned(),
+            }
+        }
         "read" => Command::Read(required(arg, ".read FILE")?),
         "quit" | "exit" | "q" => Command::Quit,
         other => return Err(format!("unknown command .{other} (try .help)")),
@@ -201,6 +225,13 @@ mod tests {
         assert_eq!(parse(".mode csv"), Ok(Command::Mode(Some(Mode::Csv))));
         assert_eq!(parse(".timing on"), Ok(Command::Timing(true)));
         assert_eq!(parse(".exit"), Ok(Command::Quit));
+        assert_eq!(
+            parse(".import data/my users.csv  users"),
+            Ok(Command::Import {
+                file: "data/my users.csv".into(),
+                table: "users".into()
+            })
+        );
     }
 
     #[test]
@@ -211,6 +242,10 @@ mod tests {
         );
         assert_eq!(parse(".describe"), Err("usage: .describe MODEL".into()));
         assert_eq!(parse(".timing maybe"), Err("usage: .timing on|off".into()));
+        assert_eq!(
+            parse(".import users.csv"),
+            Err("usage: .import FILE TABLE".into())
+        );
         assert_eq!(
             parse(".frobnicate"),
             Err("unknown command .frobnicate (try .help)".into())

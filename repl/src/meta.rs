@@ -1,6 +1,8 @@
 //! Dot-commands that talk to the database directly: `.sql`, `.tables`,
-//! `.schema`, `.explain` for SQL text.
+//! `.schema`, `.explain`; and the tables `.models` and `.describe` print.
 
+use dbridge_engine::db::Statement;
+use dbridge_engine::schema::Model;
 use dbridge_engine::{Backend, Database, Value};
 
 use crate::lang::{Output, ScriptError};
@@ -103,13 +105,17 @@ pub async fn schema(db: &Database, table: Option<&str>) -> Result<Output, Script
     Ok(Output::Table(Table::from_rows(&rows)))
 }
 
-/// The server's plan for a SQL statement.
-pub async fn explain_sql(db: &Database, sql: &str) -> Result<Output, ScriptError> {
+/// The server's plan for a statement (its parameters bound, so that a query
+/// with values explains as it would run).
+pub async fn explain(db: &Database, stmt: &Statement) -> Result<Output, ScriptError> {
     let q = match db.backend() {
-        Backend::Sqlite => format!("EXPLAIN QUERY PLAN {sql}"),
-        Backend::Postgres => format!("EXPLAIN {sql}"),
+        Backend::Sqlite => format!("EXPLAIN QUERY PLAN {}", stmt.sql()),
+        Backend::Postgres => format!("EXPLAIN {}", stmt.sql()),
     };
-    let rows = db.fetch_all(&q, &[]).await.map_err(engine_error)?;
+    let rows = db
+        .fetch_all(&q, stmt.params())
+        .await
+        .map_err(engine_error)?;
     let mut table = Table::from_rows(&rows);
     if db.backend() == Backend::Sqlite {
         // Keep only the plan text.
@@ -123,6 +129,60 @@ pub async fn explain_sql(db: &Database, sql: &str) -> Result<Output, ScriptError
         }
     }
     Ok(Output::Table(table))
+}
+
+fn text_or_null(s: Option<String>) -> Cell {
+    s.map_or(Cell::Null, Cell::Text)
+}
+
+/// `.models`: one row a model, with its table and columns.
+pub fn models(models: &[Model]) -> Output {
+    let rows = models
+        .iter()
+        .map(|m| {
+            let columns: Vec<&str> = m.columns().iter().map(|c| c.name().as_str()).collect();
+            vec![
+                Cell::Text(m.name().as_str().to_owned()),
+                Cell::Text(m.table().as_str().to_owned()),
+                Cell::Text(columns.join(", ")),
+            ]
+        })
+        .collect();
+    Output::Table(Table {
+        columns: vec!["model".into(), "table".into(), "columns".into()],
+        rows,
+    })
+}
+
+/// `.describe`: the model's columns, one a row, in column order.
+pub fn describe(model: &Model) -> Output {
+    let rows = model
+        .column_summaries()
+        .into_iter()
+        .map(|c| {
+            vec![
+                Cell::Text(c.name),
+                Cell::Text(c.sql_type),
+                Cell::Bool(c.nullable),
+                Cell::Bool(c.primary_key),
+                text_or_null(c.default),
+                text_or_null(c.references),
+            ]
+        })
+        .collect();
+    Output::Table(Table {
+        columns: [
+            "column",
+            "type",
+            "nullable",
+            "primary_key",
+            "default",
+            "references",
+        ]
+        .map(String::from)
+        .to_vec(),
+        rows,
+    })
 }
 
 #[cfg(test)]

@@ -1,13 +1,15 @@
 //! The session: evaluates input (code or dot-commands), prints results in the
 //! current mode, and drives the interactive loop.
 
-use std::io::Write;
+use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
 use dbridge_engine::Database;
+use dbridge_engine::db::Statement;
+use indicatif::{ProgressBar, ProgressStyle};
 use rustyline::error::ReadlineError;
 use rustyline::history::FileHistory;
 use rustyline::{Config, Editor};
@@ -15,6 +17,7 @@ use tokio::runtime::Handle;
 
 use crate::commands::{self, Command};
 use crate::helper::{ReplHelper, Shared};
+use crate::import;
 use crate::lang::{Output, ScriptError};
 use crate::meta;
 use crate::render::{self, Limits, Mode};
@@ -161,8 +164,15 @@ impl Repl {
                 self.db_command(|db, rt| rt.block_on(meta::schema(db, name.as_deref())))
             }
             Command::Explain(expr) => self.explain(&expr),
-            Command::Models => self.eval_and_print("db:models()"),
-            Command::Describe(model) => self.eval_and_print(&format!("({model}):describe()")),
+            Command::Models => {
+                let models = self.interp.borrow_mut().models();
+                self.show(models.map(|m| meta::models(&m)));
+            }
+            Command::Describe(expr) => {
+                let model = self.interp.borrow_mut().model(&expr);
+                self.show(model.map(|m| meta::describe(&m)));
+            }
+            Command::Import { file, table } => self.import(&file, &table),
             Command::Read(path) => {
                 if let Err(e) = self.run_file(Path::new(&path), &[]) {
                     self.report(&e);
@@ -172,36 +182,41 @@ impl Repl {
         Flow::Continue
     }
 
-    fn eval_and_print(&mut self, code: &str) {
-        let result = self.interp.borrow_mut().eval(code);
+    fn import(&mut self, file: &str, table: &str) {
+        let bar = progress_bar();
+        self.db_command(|db, rt| {
+            let loaded = rt.block_on(import::import(db, Path::new(file), table, &bar));
+            bar.finish_and_clear();
+            let n = loaded?;
+            Ok(Output::Text(format!(
+                "imported {n} row{} into {table}",
+                if n == 1 { "" } else { "s" }
+            )))
+        });
+    }
+
+    fn show(&mut self, result: Result<Output, ScriptError>) {
         match result {
-            Ok(o) => self.print(&o),
+            Ok(o) => self.print(&[o]),
             Err(e) => self.report(&e),
         }
     }
 
     fn explain(&mut self, expr: &str) {
-        if meta::returns_rows(expr) {
-            let sql = expr.to_string();
-            return self.db_command(|db, rt| rt.block_on(meta::explain_sql(db, &sql)));
-        }
-        // A query object: print the SQL it would run, then the server's plan.
-        let result = self.interp.borrow_mut().eval(&format!("({expr}):sql()"));
-        match result {
-            Ok(outputs) => match outputs.first() {
-                Some(Output::Text(sql)) => {
-                    println!("{sql}");
-                    let sql = sql.clone();
-                    self.db_command(|db, rt| rt.block_on(meta::explain_sql(db, &sql)));
+        let stmt = if meta::returns_rows(expr) {
+            Statement::new(expr, Vec::new())
+        } else {
+            // A query object: print the SQL it would run, then the server's plan.
+            let stmt = self.interp.borrow_mut().query_statement(expr);
+            match stmt {
+                Ok(stmt) => {
+                    println!("{}", stmt.sql());
+                    stmt
                 }
-                _ => self.report(&ScriptError {
-                    kind: "usage".into(),
-                    message: "`.explain` takes SQL text or a query".into(),
-                    traceback: None,
-                }),
-            },
-            Err(e) => self.report(&e),
-        }
+                Err(e) => return self.report(&e),
+            }
+        };
+        self.db_command(|db, rt| rt.block_on(meta::explain(db, &stmt)));
     }
 
     /// Runs a script file in this session.
@@ -282,6 +297,20 @@ impl Repl {
             }
         });
     }
+}
+
+/// A byte-count progress bar on a terminal; a hidden one when stdout is piped.
+fn progress_bar() -> ProgressBar {
+    if !std::io::stdout().is_terminal() {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::new(0);
+    if let Ok(style) =
+        ProgressStyle::with_template("{bar:30} {bytes}/{total_bytes} {bytes_per_sec} {eta}")
+    {
+        bar.set_style(style);
+    }
+    bar
 }
 
 fn terminal_width() -> Option<u16> {

@@ -259,3 +259,194 @@ each_backend!(existing_tables_are_models, |t| async move {
         assert!(stdout.contains(want), "missing {want:?} in\n{stdout}");
     }
 });
+
+/// The header row of a printed table, as its column names.
+fn header(stdout: &str) -> Vec<String> {
+    let line = stdout
+        .lines()
+        .find(|l| l.starts_with('│'))
+        .unwrap_or_else(|| panic!("no table in\n{stdout}"));
+    line.split(['│', '┆'])
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(String::from)
+        .collect()
+}
+
+each_backend!(import_loads_csv_all_or_nothing, |t| async move {
+    let url = url(&t);
+    let dir = std::env::temp_dir().join(format!("dbridge-import-{}", uuid_like()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let out = repl(
+        &url,
+        &[
+            "-e",
+            "db:execute('CREATE TABLE people (id INTEGER PRIMARY KEY, name TEXT, born DATE, karma INTEGER)')",
+        ],
+        None,
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+
+    // A bad value on the last line: nothing is loaded, the error names the
+    // line and the column but not the value.
+    let bad = dir.join("bad.csv");
+    std::fs::write(
+        &bad,
+        "id,name,karma\n1,Ada,5\n2,Grace,\n3,Linus,secret-x7\n",
+    )
+    .unwrap();
+    let out = repl(
+        &url,
+        &["-e", &format!(".import {} people", bad.display())],
+        None,
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let err = text(&out.stderr);
+    assert!(err.starts_with("error[invalid_value]"), "{err}");
+    assert!(err.contains("line 4") && err.contains("karma"), "{err}");
+    assert!(!err.contains("secret-x7"), "the value leaked: {err}");
+    let out = repl(
+        &url,
+        &[
+            "-e",
+            "return db:fetch_one('SELECT count(*) AS n FROM people').n",
+        ],
+        None,
+    );
+    assert_eq!(text(&out.stdout), "0\n");
+
+    // Columns in any order and subset, quoted fields, empty fields as NULL,
+    // more rows than one batch.
+    let good = dir.join("good.csv");
+    let mut csv = String::from("karma,born,name,id\n");
+    csv.push_str("5,1815-12-10,\"Lovelace, Ada\",1\n,,Grace,2\n");
+    for i in 3..=2_500 {
+        csv.push_str(&format!("{i},,p{i},{i}\n"));
+    }
+    std::fs::write(&good, csv).unwrap();
+    let out = repl(
+        &url,
+        &["-e", &format!(".import {} people", good.display())],
+        None,
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(text(&out.stdout), "imported 2500 rows into people\n");
+    let out = repl(
+        &url,
+        &[
+            "-e",
+            "local r = db:fetch_one('SELECT name, karma, born FROM people WHERE id = 2') return r.name, r.karma == nil, db:fetch_one('SELECT name FROM people WHERE id = 1').name",
+        ],
+        None,
+    );
+    assert_eq!(text(&out.stdout), "Grace\ntrue\nLovelace, Ada\n");
+
+    let out = repl(
+        &url,
+        &["-e", &format!(".import {} nope", good.display())],
+        None,
+    );
+    assert!(
+        text(&out.stderr).contains("no table named `nope`"),
+        "{}",
+        text(&out.stderr)
+    );
+    let _ = std::fs::remove_dir_all(dir);
+});
+
+each_backend!(results_keep_the_query_column_order, |t| async move {
+    let url = url(&t);
+    let setup = "db:execute('CREATE TABLE birds (id INTEGER PRIMARY KEY, zname TEXT, aweight INTEGER)')\n\
+                 db:execute('INSERT INTO birds (id, zname) VALUES (1, $1)', {'Tweety'})\n";
+    let out = repl(&url, &[], Some(setup));
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    // Rows from raw SQL: the SELECT's order, a column that is NULL in every
+    // row included.
+    let out = repl(
+        &url,
+        &[
+            "-e",
+            "return db:fetch_all('SELECT zname, aweight, id FROM birds')",
+        ],
+        None,
+    );
+    assert_eq!(header(&text(&out.stdout)), ["zname", "aweight", "id"]);
+    let out = repl(
+        &url,
+        &["-e", "return db:fetch_one('SELECT zname, id FROM birds')"],
+        None,
+    );
+    let stdout = text(&out.stdout);
+    let fields: Vec<&str> = stdout
+        .lines()
+        .map(|l| l.split('=').next().unwrap().trim())
+        .collect();
+    assert_eq!(fields, ["zname", "id"], "{stdout}");
+    // Instances (the table reflected as a model): the model's column order.
+    for (lang, code) in [
+        ("lua", "return db:query(birds):all()"),
+        ("rhai", "db.query(birds).all()"),
+    ] {
+        let out = repl(&url, &["--lang", lang, "-e", code], None);
+        assert_eq!(
+            header(&text(&out.stdout)),
+            ["id", "zname", "aweight"],
+            "{lang}: {}",
+            text(&out.stderr)
+        );
+    }
+});
+
+each_backend!(
+    models_describe_and_explain_in_both_languages,
+    |t| async move {
+        let url = url(&t);
+        let setup = "db:execute('CREATE TABLE owners (id INTEGER PRIMARY KEY, name TEXT NOT NULL)')\n\
+                 db:execute('CREATE TABLE cats (id INTEGER PRIMARY KEY, owner_id INTEGER REFERENCES owners (id), lives INTEGER DEFAULT 9)')\n";
+        let out = repl(&url, &[], Some(setup));
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        for (lang, query) in [
+            ("lua", "db:query(cats):where(cats.lives:gt(3))"),
+            ("rhai", "db.query(cats).where(cats.lives.gt(3))"),
+        ] {
+            let out = repl(&url, &["--lang", lang, "-e", ".models"], None);
+            let stdout = text(&out.stdout);
+            assert_eq!(header(&stdout), ["model", "table", "columns"], "{lang}");
+            assert!(stdout.contains("id, owner_id, lives"), "{lang}: {stdout}");
+            assert!(stdout.contains("owners"), "{lang}: {stdout}");
+
+            let out = repl(&url, &["--lang", lang, "-e", ".describe cats"], None);
+            let stdout = text(&out.stdout);
+            assert_eq!(
+                header(&stdout),
+                [
+                    "column",
+                    "type",
+                    "nullable",
+                    "primary_key",
+                    "default",
+                    "references"
+                ],
+                "{lang}: {}",
+                text(&out.stderr)
+            );
+            assert!(stdout.contains("owners(id)"), "{lang}: {stdout}");
+            assert!(stdout.contains('9'), "{lang}: {stdout}");
+
+            let out = repl(&url, &["--lang", lang, "-e", ".describe 42"], None);
+            assert!(text(&out.stderr).starts_with("error[usage]: `42` is not a model"));
+
+            // A query with a bound value explains on the server.
+            let out = repl(
+                &url,
+                &["--lang", lang, "-e", &format!(".explain {query}")],
+                None,
+            );
+            let stdout = text(&out.stdout);
+            assert!(out.status.success(), "{lang}: {}", text(&out.stderr));
+            assert!(stdout.starts_with("SELECT "), "{lang}: {stdout}");
+            assert!(stdout.to_lowercase().contains("cats"), "{lang}: {stdout}");
+            assert!(stdout.lines().count() > 3, "no plan: {stdout}");
+        }
+    }
+);

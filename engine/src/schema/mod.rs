@@ -38,6 +38,7 @@ mod naming;
 mod relationship;
 mod relationship_expr;
 mod resolve;
+mod summary;
 
 pub use column::{Column, ColumnDef, DefaultFactory, Identity, ServerDefault, TypeSpec};
 pub use constraint::{
@@ -48,6 +49,7 @@ pub use model::{Model, ModelBuilder};
 pub use relationship::{
     Cascade, LoadStrategy, Relationship, RelationshipDef, RelationshipKind, Secondary,
 };
+pub use summary::ColumnSummary;
 
 pub(crate) use naming::constraint_name;
 

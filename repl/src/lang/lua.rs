@@ -5,6 +5,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use dbridge_engine::Database;
+use dbridge_engine::db::Statement;
+use dbridge_engine::schema::Model;
 use dbridge_lua::mlua::{self, HookTriggers, Lua, MultiValue, Value as LuaValue, VmState};
 use dbridge_lua::{InstallOptions, LuaDb, LuaDbError, StdLib};
 use tokio::runtime::Handle;
@@ -42,6 +44,7 @@ impl LuaSession {
             .instruction_budget(None)
             .runtime(runtime.clone());
         let lua = dbridge_lua::new_lua(opts)?;
+        dbridge_lua::keep_column_order(&lua)?;
         lua.globals().set("db", LuaDb::new(db))?;
         let flag = interrupted.clone();
         lua.set_global_hook(
@@ -229,13 +232,27 @@ impl LuaSession {
         matches!(null, Ok(n) if !n.is_nil() && &n == v)
     }
 
-    fn record(&self, t: &mlua::Table) -> Table {
-        let mut pairs: Vec<(String, LuaValue)> = t
+    /// A table's fields: the columns in `order` first (the query's column
+    /// order, NULL ones included), then any other keys sorted.
+    fn record(&self, t: &mlua::Table, order: Option<&[String]>) -> Table {
+        let order = order.unwrap_or_default();
+        // The query's columns, NULL ones (absent keys) included.
+        let mut pairs: Vec<(String, LuaValue)> = order
+            .iter()
+            .map(|c| (c.clone(), t.raw_get(c.as_str()).unwrap_or(LuaValue::Nil)))
+            .collect();
+        let mut rest: Vec<(String, LuaValue)> = t
             .pairs::<LuaValue, LuaValue>()
             .filter_map(Result::ok)
             .map(|(k, v)| (scalar_text(&k), v))
+            .filter(|(k, _)| !order.contains(k))
             .collect();
-        pairs.sort_by(|a, b| a.0.cmp(&b.0));
+        rest.sort_by(|a, b| a.0.cmp(&b.0));
+        pairs.extend(rest);
+        self.fields(pairs)
+    }
+
+    fn fields(&self, pairs: Vec<(String, LuaValue)>) -> Table {
         let columns = pairs.iter().map(|(k, _)| k.clone()).collect();
         let row = pairs.iter().map(|(_, v)| self.cell(v)).collect();
         Table {
@@ -254,11 +271,11 @@ impl LuaSession {
         if n == 0 {
             return None;
         }
+        let order = dbridge_lua::column_order(&self.lua, t);
         let mut columns: Vec<String> = Vec::new();
         let mut records = Vec::with_capacity(n);
         for i in 1..=n {
-            let row = as_row(&self.lua, &t.raw_get::<LuaValue>(i).ok()?)?;
-            let rec = self.record(&row);
+            let rec = self.row(&t.raw_get::<LuaValue>(i).ok()?, order.as_deref())?;
             for c in &rec.columns {
                 if !columns.contains(c) {
                     columns.push(c.clone());
@@ -283,12 +300,34 @@ impl LuaSession {
         Some(Table { columns, rows })
     }
 
+    /// One row to print: an instance as its loaded columns in model order, a
+    /// table in `order` (or its own remembered query order); `None` for
+    /// anything else.
+    fn row(&self, v: &LuaValue, order: Option<&[String]>) -> Option<Table> {
+        if let Some(fields) = dbridge_lua::instance_fields(&self.lua, v) {
+            return Some(self.fields(fields));
+        }
+        let LuaValue::Table(t) = v else {
+            return None;
+        };
+        match order {
+            Some(o) => Some(self.record(t, Some(o))),
+            None => Some(self.record(t, dbridge_lua::column_order(&self.lua, t).as_deref())),
+        }
+    }
+
+    /// The value of the expression `expr`.
+    fn value(&self, expr: &str) -> Result<LuaValue, ScriptError> {
+        let values = self.run(&format!("return ({expr})"), "=stdin")?;
+        Ok(values.into_iter().next().unwrap_or(LuaValue::Nil))
+    }
+
     fn output(&self, v: &LuaValue) -> Output {
         // An instance prints as a record of its loaded columns.
         if let LuaValue::UserData(_) = v
-            && let Some(t) = as_row(&self.lua, v)
+            && let Some(rec) = self.row(v, None)
         {
-            return Output::Record(self.record(&t));
+            return Output::Record(rec);
         }
         match v {
             LuaValue::Table(t) => {
@@ -305,7 +344,7 @@ impl LuaSession {
                         .collect();
                     return Output::Text(format!("{{{}}}", items.join(", ")));
                 }
-                let rec = self.record(t);
+                let rec = self.row(v, None).unwrap_or_else(|| self.fields(Vec::new()));
                 if rec.columns.is_empty() {
                     Output::Text("{}".into())
                 } else {
@@ -389,6 +428,40 @@ return names"#;
             src.to_owned()
         };
         self.run(&body, &format!("@{name}")).map(drop)
+    }
+
+    fn models(&mut self) -> Result<Vec<Model>, ScriptError> {
+        let values = self.run("return db:models()", "=models")?;
+        let mut models: Vec<Model> = match values.into_iter().next() {
+            Some(LuaValue::Table(t)) => t
+                .pairs::<LuaValue, LuaValue>()
+                .filter_map(Result::ok)
+                .filter_map(|(_, v)| dbridge_lua::model_of_value(&v))
+                .collect(),
+            _ => Vec::new(),
+        };
+        models.sort_by(|a, b| a.name().as_str().cmp(b.name().as_str()));
+        Ok(models)
+    }
+
+    fn model(&mut self, expr: &str) -> Result<Model, ScriptError> {
+        let v = self.value(expr)?;
+        dbridge_lua::model_of_value(&v)
+            .ok_or_else(|| ScriptError::usage(format!("`{expr}` is not a model")))
+    }
+
+    fn query_statement(&mut self, expr: &str) -> Result<Statement, ScriptError> {
+        let v = self.value(expr)?;
+        match dbridge_lua::query_statement(&v) {
+            Some(stmt) => stmt.map_err(|e| ScriptError {
+                kind: e.kind().as_str().into(),
+                message: e.to_string(),
+                traceback: None,
+            }),
+            None => Err(ScriptError::usage(format!(
+                "`{expr}` is not a query (`.explain` takes SQL text or a query)"
+            ))),
+        }
     }
 
     fn complete(&self, line: &str) -> Vec<String> {
@@ -513,25 +586,6 @@ pub(crate) const VOCABULARY: &[&str] = &[
     "desc",
     "label",
 ];
-
-/// A row to print: a table as is, an instance as its loaded columns
-/// (`inst:to_table()`); `None` for anything else.
-fn as_row(lua: &Lua, v: &LuaValue) -> Option<mlua::Table> {
-    const PROBE: &str = r#"local v = ...
-local ok, t = pcall(function() return v:to_table() end)
-if ok and type(t) == "table" then return t end
-return nil"#;
-    match v {
-        LuaValue::Table(t) => Some(t.clone()),
-        LuaValue::UserData(_) => lua
-            .load(PROBE)
-            .into_function()
-            .and_then(|f| f.call::<Option<mlua::Table>>(v.clone()))
-            .ok()
-            .flatten(),
-        _ => None,
-    }
-}
 
 /// The column names of a model (what `Model:describe()` lists); empty for
 /// anything else.

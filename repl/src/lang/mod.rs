@@ -4,6 +4,9 @@
 pub mod lua;
 pub mod rhai;
 
+use dbridge_engine::db::Statement;
+use dbridge_engine::schema::Model;
+
 use crate::render::Table;
 
 /// What evaluating some input produced, for printing.
@@ -27,6 +30,17 @@ pub struct ScriptError {
     pub message: String,
     /// The script traceback, when there is one.
     pub traceback: Option<String>,
+}
+
+impl ScriptError {
+    /// A `usage` error: the input was not what a command takes.
+    pub fn usage(message: impl Into<String>) -> Self {
+        Self {
+            kind: "usage".into(),
+            message: message.into(),
+            traceback: None,
+        }
+    }
 }
 
 impl std::fmt::Display for ScriptError {
@@ -64,6 +78,25 @@ pub trait Interpreter {
     fn reflect(&mut self) -> Result<Vec<String>, ScriptError> {
         Ok(Vec::new())
     }
+
+    /// The declared and reflected models (`.models`).
+    ///
+    /// # Errors
+    /// The script's error, with its kind.
+    fn models(&mut self) -> Result<Vec<Model>, ScriptError>;
+
+    /// The model that the expression `expr` evaluates to (`.describe`).
+    ///
+    /// # Errors
+    /// The script's error, or a `usage` error when it is not a model.
+    fn model(&mut self, expr: &str) -> Result<Model, ScriptError>;
+
+    /// The statement the query that `expr` evaluates to would run
+    /// (`.explain`).
+    ///
+    /// # Errors
+    /// The script's error, or a `usage` error when it is not a query.
+    fn query_statement(&mut self, expr: &str) -> Result<Statement, ScriptError>;
 
     /// Completions for the word that ends `line`.
     fn complete(&self, line: &str) -> Vec<String>;

@@ -5,7 +5,9 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use dbridge_engine::Database;
-use dbridge_rhai::{Options, db_error};
+use dbridge_engine::db::Statement;
+use dbridge_engine::schema::Model;
+use dbridge_rhai::{ModelV, Options, Query, db_error};
 use rhai::{Array, Dynamic, Engine, EvalAltResult, Map, ParseErrorType, Scope};
 use tokio::runtime::Handle;
 
@@ -78,26 +80,31 @@ impl RhaiSession {
         }
     }
 
+    /// The value of the expression `expr`.
+    fn value(&mut self, expr: &str) -> Result<Dynamic, ScriptError> {
+        self.interrupted.store(false, Ordering::SeqCst);
+        self.engine
+            .eval_with_scope::<Dynamic>(&mut self.scope, expr)
+            .map_err(|e| self.error(&e))
+    }
+
     fn output(v: &Dynamic) -> Option<Output> {
         if v.is_unit() {
             return None;
         }
         // Instances print as their loaded columns: one as a record, a list as a table.
         if let Some(inst) = v.read_lock::<dbridge_rhai::Obj>() {
-            return Some(Output::Record(rows(&[Dynamic::from_map(inst.to_map())])));
+            return Some(Output::Record(records(vec![inst.fields()])));
         }
         if let Some(arr) = v.read_lock::<Array>()
             && !arr.is_empty()
             && arr.iter().all(|x| x.is::<dbridge_rhai::Obj>())
         {
-            let maps: Vec<Dynamic> = arr
+            let items = arr
                 .iter()
-                .filter_map(|x| {
-                    x.read_lock::<dbridge_rhai::Obj>()
-                        .map(|i| Dynamic::from_map(i.to_map()))
-                })
+                .filter_map(|x| x.read_lock::<dbridge_rhai::Obj>().map(|i| i.fields()))
                 .collect();
-            return Some(Output::Table(rows(&maps)));
+            return Some(Output::Table(records(items)));
         }
         if let Some(arr) = v.read_lock::<Array>()
             && !arr.is_empty()
@@ -124,27 +131,39 @@ fn cell(v: &Dynamic) -> Cell {
     }
 }
 
-/// Object maps as rows; columns in order of first appearance (maps keep
-/// their keys sorted).
+/// Object maps as rows (maps keep their keys sorted).
 fn rows(items: &[Dynamic]) -> Table {
-    let mut columns: Vec<String> = Vec::new();
-    let maps: Vec<Map> = items
+    let maps = items
         .iter()
-        .filter_map(|d| d.read_lock::<Map>().map(|m| m.clone()))
+        .filter_map(|d| {
+            d.read_lock::<Map>()
+                .map(|m| m.iter().map(|(k, v)| (k.to_string(), v.clone())).collect())
+        })
         .collect();
-    for m in &maps {
-        for k in m.keys() {
-            if !columns.iter().any(|c| c == k.as_str()) {
-                columns.push(k.to_string());
+    records(maps)
+}
+
+/// Records of fields as rows; columns in order of first appearance.
+fn records(items: Vec<Vec<(String, Dynamic)>>) -> Table {
+    let mut columns: Vec<String> = Vec::new();
+    for fields in &items {
+        for (k, _) in fields {
+            if !columns.contains(k) {
+                columns.push(k.clone());
             }
         }
     }
-    let rows = maps
+    let rows = items
         .iter()
-        .map(|m| {
+        .map(|fields| {
             columns
                 .iter()
-                .map(|c| m.get(c.as_str()).map_or(Cell::Null, cell))
+                .map(|c| {
+                    fields
+                        .iter()
+                        .find(|(k, _)| k == c)
+                        .map_or(Cell::Null, |(_, v)| cell(v))
+                })
                 .collect()
         })
         .collect();
@@ -210,6 +229,41 @@ impl Interpreter for RhaiSession {
         self.engine
             .run_with_scope(&mut self.scope, &body)
             .map_err(|e| self.error(&e))
+    }
+
+    fn models(&mut self) -> Result<Vec<Model>, ScriptError> {
+        let all = self.value("db.models()")?;
+        let mut models: Vec<Model> = all
+            .read_lock::<Array>()
+            .map(|a| {
+                a.iter()
+                    .filter_map(|m| m.read_lock::<ModelV>().map(|m| m.model().clone()))
+                    .collect()
+            })
+            .unwrap_or_default();
+        models.sort_by(|a, b| a.name().as_str().cmp(b.name().as_str()));
+        Ok(models)
+    }
+
+    fn model(&mut self, expr: &str) -> Result<Model, ScriptError> {
+        let v = self.value(expr)?;
+        v.read_lock::<ModelV>()
+            .map(|m| m.model().clone())
+            .ok_or_else(|| ScriptError::usage(format!("`{expr}` is not a model")))
+    }
+
+    fn query_statement(&mut self, expr: &str) -> Result<Statement, ScriptError> {
+        let v = self.value(expr)?;
+        let Some(q) = v.read_lock::<Query>() else {
+            return Err(ScriptError::usage(format!(
+                "`{expr}` is not a query (`.explain` takes SQL text or a query)"
+            )));
+        };
+        q.statement().map_err(|e| ScriptError {
+            kind: e.kind().as_str().into(),
+            message: e.to_string(),
+            traceback: None,
+        })
     }
 
     fn complete(&self, line: &str) -> Vec<String> {

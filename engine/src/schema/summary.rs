@@ -1,0 +1,71 @@
+//! [`ColumnSummary`]: a model's columns described for people (what the
+//! bindings' `Model:describe()` returns and the REPL's `.describe` prints).
+
+use super::{ColumnDef, Model, ServerDefault};
+
+/// One column of a model, described in words.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ColumnSummary {
+    /// The column name.
+    pub name: String,
+    /// Its SQL type as declared (`integer`, `varchar(80)`...).
+    pub sql_type: String,
+    /// Whether it may be NULL.
+    pub nullable: bool,
+    /// Whether it is part of the primary key.
+    pub primary_key: bool,
+    /// Its default: the value, `(SQL expression)` or `(client factory)`.
+    pub default: Option<String>,
+    /// The table and columns it references (`users(id)`).
+    pub references: Option<String>,
+}
+
+impl Model {
+    /// The model's columns described for people, in column order.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use dbridge_engine::schema::{Column, Model};
+    /// let m = Model::builder("User")
+    ///     .column(Column::new("id", "integer").primary_key())
+    ///     .column(Column::new("karma", "integer").default(0))
+    ///     .build()?;
+    /// let cols = m.column_summaries();
+    /// assert!(cols[0].primary_key);
+    /// assert_eq!(cols[1].default.as_deref(), Some("0"));
+    /// # Ok::<(), dbridge_engine::Error>(())
+    /// ```
+    pub fn column_summaries(&self) -> Vec<ColumnSummary> {
+        self.columns()
+            .iter()
+            .enumerate()
+            .map(|(i, c)| self.summary(i, c))
+            .collect()
+    }
+
+    fn summary(&self, i: usize, c: &ColumnDef) -> ColumnSummary {
+        let references = self
+            .foreign_keys()
+            .iter()
+            .find(|fk| fk.columns.contains(&i))
+            .map(|fk| {
+                let cols: Vec<&str> = fk.ref_columns.iter().map(|c| c.as_str()).collect();
+                format!("{}({})", fk.table, cols.join(", "))
+            });
+        let default = match (c.server_default(), c.default_factory()) {
+            (Some(ServerDefault::Value(v)), _) => Some(v.to_string()),
+            (Some(ServerDefault::Expr(_)), _) => Some("(SQL expression)".to_owned()),
+            (None, Some(_)) => Some("(client factory)".to_owned()),
+            (None, None) => None,
+        };
+        ColumnSummary {
+            name: c.name().as_str().to_owned(),
+            sql_type: c.sql_type().to_string(),
+            nullable: c.is_nullable(),
+            primary_key: c.is_primary_key(),
+            default,
+            references,
+        }
+    }
+}

@@ -12,10 +12,14 @@
 //! `engine` and `lua` lines is what the binding adds, and it stays readable on a
 //! busy machine where wall times swing.
 
-use criterion::measurement::{Measurement, ValueFormatter, WallTime};
+use criterion::measurement::{Measurement, WallTime};
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use dbridge::engine::{Database, Row, Value};
 use dbridge::lua::{InstallOptions, LuaDb, mlua::Function};
+
+#[path = "common/cpu.rs"]
+mod cpu;
+use cpu::ThreadCpu;
 
 const ROWS: usize = 10_000;
 const QUERIES: i64 = 100;
@@ -25,47 +29,6 @@ fn runtime() -> tokio::runtime::Runtime {
         .enable_all()
         .build()
         .expect("runtime")
-}
-
-/// CPU time of the calling thread, in nanoseconds (`/proc/thread-self/schedstat`).
-fn thread_cpu_ns() -> u64 {
-    std::fs::read_to_string("/proc/thread-self/schedstat")
-        .ok()
-        .and_then(|s| s.split_whitespace().next()?.parse().ok())
-        .unwrap_or(0)
-}
-
-/// Criterion measurement: CPU time of the benchmark thread.
-struct ThreadCpu(WallTime);
-
-impl Measurement for ThreadCpu {
-    type Intermediate = u64;
-    type Value = u64;
-
-    fn start(&self) -> u64 {
-        thread_cpu_ns()
-    }
-
-    fn end(&self, started: u64) -> u64 {
-        thread_cpu_ns().saturating_sub(started)
-    }
-
-    fn add(&self, a: &u64, b: &u64) -> u64 {
-        a + b
-    }
-
-    fn zero(&self) -> u64 {
-        0
-    }
-
-    fn to_f64(&self, v: &u64) -> f64 {
-        *v as f64
-    }
-
-    fn formatter(&self) -> &dyn ValueFormatter {
-        // Nanoseconds, shown as durations.
-        self.0.formatter()
-    }
 }
 
 async fn sample_rows(db: &Database) -> Vec<Row> {

@@ -10,9 +10,9 @@
 
 use std::sync::Arc;
 
-use dbridge_engine::query::{Expr, Run, Select, func, walk};
+use dbridge_engine::query::{Expr, Run, Select, TableRef, func, walk};
 use dbridge_engine::schema::Model;
-use dbridge_engine::session::{Instance, Registry, Session, SessionOptions};
+use dbridge_engine::session::{Instance, Load, Registry, Session, SessionOptions};
 use dbridge_engine::{Backend, Database, ErrorKind, Row, Value};
 use futures_util::StreamExt;
 use futures_util::stream::BoxStream;
@@ -43,6 +43,8 @@ pub(crate) struct LuaQuery {
     entity: Option<Model>,
     /// The models in FROM and JOIN, for joins without an ON.
     models: Vec<Model>,
+    /// Loader options (`q:options(...)`), for a query of one model.
+    options: Vec<Load>,
     target: QueryTarget,
     backend: Backend,
     events: Arc<StatementEvents>,
@@ -188,6 +190,7 @@ pub(crate) fn new(lua: &Lua, (owner, items): (LuaValue, Variadic<LuaValue>)) -> 
             select,
             entity,
             models,
+            options: Vec::new(),
             target,
             backend: db.backend(),
             events,
@@ -230,6 +233,39 @@ fn infer_on(models: &[Model], target: &Model) -> Result<Expr, LuaDbError> {
     ))
 }
 
+/// Whether a join names a relationship (`"posts"`, `User.posts`).
+fn is_relationship(v: &LuaValue) -> bool {
+    matches!(v, LuaValue::String(_)) || crate::relation::attr_of(v).is_some()
+}
+
+/// The tables and ON conditions of a join along a relationship: one of the
+/// first model in the query that has it (`"posts"`), or of the model of a
+/// relationship attribute (`User.posts`); and the model it reaches.
+fn join_path(
+    models: &[Model],
+    v: &LuaValue,
+    func: &str,
+) -> Result<(Vec<(TableRef, Expr)>, Model), LuaDbError> {
+    let rel = match crate::relation::attr_of(v) {
+        Some(a) => a.model.relationship(&a.name)?,
+        None => {
+            let name = v
+                .as_string()
+                .map(|s| s.to_string_lossy())
+                .ok_or_else(|| LuaDbError::argument(func, 1, "a relationship name", v))?;
+            let owner = models
+                .iter()
+                .find(|m| m.relationship_names().iter().any(|n| *n == name))
+                .or(models.first())
+                .ok_or_else(|| {
+                    LuaDbError::new(ErrorKind::Schema, "a join by relationship needs a model in the query")
+                })?;
+            owner.relationship(&name)?
+        }
+    };
+    Ok((rel.join_path()?, rel.target.clone()))
+}
+
 /// `raw.qb(q, name, args...)`: the builder methods; each returns a new query.
 pub(crate) fn build(lua: &Lua, (this, name, args): (LuaValue, String, Variadic<LuaValue>)) -> Raw {
     let r = (|| {
@@ -267,9 +303,21 @@ pub(crate) fn build(lua: &Lua, (this, name, args): (LuaValue, String, Variadic<L
                 }
                 s
             }
+            "join" | "outerjoin" if is_relationship(&arg(0)) => {
+                let (path, target) = join_path(&q.models, &arg(0), &name)?;
+                q.models.push(target);
+                path.into_iter().fold(s, |s, (t, on)| {
+                    if name == "join" {
+                        s.join(t, on)
+                    } else {
+                        s.left_join(t, on)
+                    }
+                })
+            }
             "join" | "outerjoin" => {
-                let m = lua_model(&arg(0))
-                    .ok_or_else(|| LuaDbError::argument(&name, 1, "a model", &arg(0)))?;
+                let m = lua_model(&arg(0)).ok_or_else(|| {
+                    LuaDbError::argument(&name, 1, "a model or a relationship name", &arg(0))
+                })?;
                 let on = match arg(1) {
                     LuaValue::Nil => infer_on(&q.models, &m.model)?,
                     v => to_expr(lua, &v)?,
@@ -295,10 +343,14 @@ pub(crate) fn build(lua: &Lua, (this, name, args): (LuaValue, String, Variadic<L
             "distinct" => s.distinct(),
             "options" if args.is_empty() => s,
             "options" => {
-                return Err(LuaDbError::new(
-                    ErrorKind::Unsupported,
-                    "loader options (selectinload, defer...) are not available in this version of dbridge",
-                ));
+                if q.entity.is_none() {
+                    return Err(LuaDbError::new(
+                        ErrorKind::TypeMismatch,
+                        "loader options apply to a query of one model (`db:query(Model)`)",
+                    ));
+                }
+                q.options.extend(crate::loader::list(&args, "options")?);
+                s
             }
             other => {
                 return Err(LuaDbError::new(
@@ -327,12 +379,26 @@ enum Fetched {
     Rows(Vec<Row>),
 }
 
-/// Runs `select` as a query of `entity` (instances) or of columns (rows).
+/// Runs `select` as a query of `entity` (instances, loaded with `options`
+/// and the relationships' default strategies) or of columns (rows).
 async fn fetch(
     target: &QueryTarget,
     entity: Option<&Model>,
     select: &Select,
+    options: &[Load],
 ) -> Result<Fetched, LuaDbError> {
+    async fn instances(
+        s: &mut Session,
+        m: &Model,
+        select: &Select,
+        options: &[Load],
+    ) -> dbridge_engine::Result<Vec<Instance>> {
+        s.query(m)
+            .map_select(|_| select.clone())
+            .options(options.iter().cloned())
+            .all()
+            .await
+    }
     Ok(match (target, entity) {
         (QueryTarget::Db(db, registry), Some(m)) => {
             // Committed without expiring, then expunged: detached instances
@@ -341,14 +407,14 @@ async fn fetch(
                 .registry(registry)
                 .expire_on_commit(false);
             let mut s = Session::with_options(db, opts);
-            let found = s.fetch_select(m, select).await?;
+            let found = instances(&mut s, m, select, options).await?;
             s.commit().await?;
             s.expunge_all();
             Fetched::Instances(found)
         }
         (QueryTarget::Session(cell), Some(m)) => {
             let mut g = cell.lock()?;
-            Fetched::Instances(open(&mut g)?.fetch_select(m, select).await?)
+            Fetched::Instances(instances(open(&mut g)?, m, select, options).await?)
         }
         (QueryTarget::Db(db, _), None) => Fetched::Rows(select.fetch_all(db).await?),
         (QueryTarget::Session(cell), None) => {
@@ -399,16 +465,16 @@ pub(crate) async fn run(lua: Lua, (this, name, session): (LuaValue, String, LuaV
         let q = query_of(&this, &name)?;
         let entity = q.entity.as_ref();
         match name.as_str() {
-            "all" => to_lua_list(&lua, fetch(&q.target, entity, &q.select).await?),
+            "all" => to_lua_list(&lua, fetch(&q.target, entity, &q.select, &q.options).await?),
             "first" => Ok(first_of(
                 &lua,
-                fetch(&q.target, entity, &q.select.clone().limit(1)).await?,
+                fetch(&q.target, entity, &q.select.clone().limit(1), &q.options).await?,
             )?
             .1),
             "one" | "one_or_none" => {
                 let (n, v) = first_of(
                     &lua,
-                    fetch(&q.target, entity, &q.select.clone().limit(2)).await?,
+                    fetch(&q.target, entity, &q.select.clone().limit(2), &q.options).await?,
                 )?;
                 match n {
                     0 if name == "one" => Err(dbridge_engine::Error::NotFound.into()),
@@ -424,7 +490,7 @@ pub(crate) async fn run(lua: Lua, (this, name, session): (LuaValue, String, LuaV
                 } else {
                     Select::new().column(Expr::exists(q.select.clone()).label("n")?)
                 };
-                let Fetched::Rows(rows) = fetch(&q.target, None, &agg).await? else {
+                let Fetched::Rows(rows) = fetch(&q.target, None, &agg, &[]).await? else {
                     return Ok(LuaValue::Nil);
                 };
                 let v = rows

@@ -178,10 +178,10 @@ pub(crate) fn get(lua: &Lua, (this, key): (LuaValue, String)) -> Raw {
 pub(crate) fn set(lua: &Lua, (this, key, value): (LuaValue, String, LuaValue)) -> Raw {
     let r = (|| {
         let inst = instance_of(&this, "set", 1)?;
-        if inst.model().column_index(&key).is_err()
-            && let Some(answer) = crate::related::assign(&inst, &key, &value)?
-        {
-            return Ok(answer);
+        let model = inst.model();
+        if model.column_index(&key).is_err() {
+            return crate::related::assign(&inst, &key, &value)?
+                .ok_or_else(|| crate::related::unknown(&model, &key));
         }
         let v = from_lua(lua, value, 1)?;
         inst.set(&key, v)?;

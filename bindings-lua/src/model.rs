@@ -409,15 +409,18 @@ pub(crate) async fn create_all(lua: Lua, (this, create): (LuaValue, bool)) -> Ra
 }
 
 /// `Model:c(name)` and `Model.<column>`: the column expression. When
-/// `strict` is false, `Model.<relationship>` gives the relationship attribute
-/// and a name that is neither gives nil.
+/// `strict` is false (`Model.<name>`), a relationship gives the relationship
+/// attribute, and a name that is neither is an error naming the model.
 pub(crate) fn column_expr(lua: &Lua, (this, name, strict): (LuaValue, String, bool)) -> Raw {
     let r = (|| {
         let m = model_of(&this, "c", 1)?;
         if !strict && m.model.column_index(&name).is_err() {
             return match crate::relation::attr(&m.model, &name)? {
                 Some(a) => lua.create_userdata(a).map(LuaValue::UserData).map_err(lua_err),
-                None => Ok(LuaValue::Nil),
+                None => Err(schema(format!(
+                    "no column, relationship or method `{name}` on model `{}`",
+                    m.model.name()
+                ))),
             };
         }
         let e = crate::expr::LuaExpr::expr(m.model.col(&name)?);

@@ -168,11 +168,7 @@ local function model_index(self, k)
     end
   end
   if type(k) ~= "string" then return nil end
-  local e = check(nil, col(self, k, false))
-  if e == nil then
-    error("no column, relationship or method `" .. k .. "` on " .. tostring(self), 2)
-  end
-  return e
+  return check(nil, col(self, k, false))
 end
 
 -- Column validators and model-wide keys are handled in Rust; `validate`

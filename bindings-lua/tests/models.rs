@@ -69,7 +69,7 @@ return table.concat({
         "{got}"
     );
     assert!(
-        lines[2].starts_with("unsupported: model `C`: `relations`"),
+        lines[2].starts_with("schema: model `C`: relation `x` must be made by dbridge.belongs_to"),
         "{got}"
     );
     assert!(

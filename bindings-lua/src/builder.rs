@@ -255,10 +255,13 @@ fn join_path(
                 .ok_or_else(|| LuaDbError::argument(func, 1, "a relationship name", v))?;
             let owner = models
                 .iter()
-                .find(|m| m.relationship_names().iter().any(|n| *n == name))
+                .find(|m| m.relationship_names().contains(&name))
                 .or(models.first())
                 .ok_or_else(|| {
-                    LuaDbError::new(ErrorKind::Schema, "a join by relationship needs a model in the query")
+                    LuaDbError::new(
+                        ErrorKind::Schema,
+                        "a join by relationship needs a model in the query",
+                    )
                 })?;
             owner.relationship(&name)?
         }

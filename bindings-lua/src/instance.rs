@@ -159,7 +159,10 @@ pub(crate) fn get(lua: &Lua, (this, key): (LuaValue, String)) -> Raw {
     let r = (|| {
         let inst = instance_of(&this, "get", 1)?;
         match inst.get(&key) {
-            Ok(v) => Ok((to_lua(lua, &v, LuaValue::Nil).map_err(lua_err)?, LuaValue::Nil)),
+            Ok(v) => Ok((
+                to_lua(lua, &v, LuaValue::Nil).map_err(lua_err)?,
+                LuaValue::Nil,
+            )),
             Err(e) => match crate::related::read(lua, &inst, &key)? {
                 Some(answer) => Ok(answer),
                 None if e.kind() == ErrorKind::Schema => {

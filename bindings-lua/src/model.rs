@@ -416,7 +416,10 @@ pub(crate) fn column_expr(lua: &Lua, (this, name, strict): (LuaValue, String, bo
         let m = model_of(&this, "c", 1)?;
         if !strict && m.model.column_index(&name).is_err() {
             return match crate::relation::attr(&m.model, &name)? {
-                Some(a) => lua.create_userdata(a).map(LuaValue::UserData).map_err(lua_err),
+                Some(a) => lua
+                    .create_userdata(a)
+                    .map(LuaValue::UserData)
+                    .map_err(lua_err),
                 None => Err(schema(format!(
                     "no column, relationship or method `{name}` on model `{}`",
                     m.model.name()
@@ -424,7 +427,9 @@ pub(crate) fn column_expr(lua: &Lua, (this, name, strict): (LuaValue, String, bo
             };
         }
         let e = crate::expr::LuaExpr::expr(m.model.col(&name)?);
-        lua.create_userdata(e).map(LuaValue::UserData).map_err(lua_err)
+        lua.create_userdata(e)
+            .map(LuaValue::UserData)
+            .map_err(lua_err)
     })();
     raw(lua, r)
 }

@@ -11,9 +11,9 @@
 
 use std::sync::Arc;
 
+use dbridge_engine::ErrorKind;
 use dbridge_engine::schema::{Model, RelationshipDef, RelationshipKind};
 use dbridge_engine::session::{Instance, Related};
-use dbridge_engine::ErrorKind;
 use mlua::{LightUserData, Lua, MetaMethod, UserData, UserDataMethods, Value as LuaValue};
 
 use crate::error::{LuaDbError, Raw, raw};
@@ -38,7 +38,10 @@ pub(crate) fn unloaded_marker() -> LightUserData {
 type Answer = (LuaValue, LuaValue);
 
 /// The relationship `name` of `model`; `None` when it has no such relationship.
-pub(crate) fn resolve(model: &Model, name: &str) -> Result<Option<Arc<RelationshipDef>>, LuaDbError> {
+pub(crate) fn resolve(
+    model: &Model,
+    name: &str,
+) -> Result<Option<Arc<RelationshipDef>>, LuaDbError> {
     match model.relationship(name) {
         Ok(r) => Ok(Some(r)),
         // A relationship that exists but does not resolve (an unknown target...) says why.
@@ -86,7 +89,10 @@ pub(crate) fn read(lua: &Lua, inst: &Instance, name: &str) -> Result<Option<Answ
         return Ok(None);
     }
     match inst.related(name) {
-        Ok(r) => Ok(Some((to_lua(lua, inst, name, r).map_err(lua_err)?, LuaValue::Nil))),
+        Ok(r) => Ok(Some((
+            to_lua(lua, inst, name, r).map_err(lua_err)?,
+            LuaValue::Nil,
+        ))),
         Err(e) if e.kind() == ErrorKind::InvalidState => unloaded(inst).map(Some).ok_or(e.into()),
         Err(e) => Err(e.into()),
     }
@@ -125,22 +131,24 @@ pub(crate) fn assign(
     Ok(Some((LuaValue::Nil, LuaValue::Nil)))
 }
 
+/// "relationship `author` of model `Post` takes a `User` instance or nil".
 fn takes(rel: &RelationshipDef) -> String {
-    let what = if rel.kind.is_collection() {
-        "an array of `{}` instances"
+    let target = rel.target.name();
+    if rel.kind.is_collection() {
+        format!("{} takes an array of `{target}` instances", rel.describe())
     } else {
-        "a `{}` instance or nil"
-    };
-    format!(
-        "{} takes {}",
-        rel.describe(),
-        what.replace("{}", rel.target.name().as_str())
-    )
+        format!("{} takes a `{target}` instance or nil", rel.describe())
+    }
 }
 
 /// An instance of the relationship's target.
 fn member(v: &LuaValue, rel: &RelationshipDef) -> Result<Instance, LuaDbError> {
-    let bad = |got: &str| LuaDbError::new(ErrorKind::TypeMismatch, format!("{}, got {got}", takes(rel)));
+    let bad = |got: &str| {
+        LuaDbError::new(
+            ErrorKind::TypeMismatch,
+            format!("{}, got {got}", takes(rel)),
+        )
+    };
     let i = instance_of(v, "", 0).map_err(|_| bad(v.type_name()))?;
     let m = i.model();
     if !m.ptr_eq(&rel.target) {
@@ -159,7 +167,14 @@ fn members(v: &LuaValue, rel: &RelationshipDef) -> Result<Vec<Instance>, LuaDbEr
             .collect(),
         LuaValue::UserData(ud) if ud.is::<LuaCollection>() => {
             let c = ud.borrow::<LuaCollection>().map_err(lua_err)?;
-            Ok(c.inst.related_many(&c.name)?)
+            let list = c.inst.related_many(&c.name)?;
+            match list.iter().find(|i| !i.model().ptr_eq(&rel.target)) {
+                Some(i) => Err(LuaDbError::new(
+                    ErrorKind::TypeMismatch,
+                    format!("{}, got `{}` instances", takes(rel), i.model().name()),
+                )),
+                None => Ok(list),
+            }
         }
         other => Err(LuaDbError::new(
             ErrorKind::TypeMismatch,

@@ -57,9 +57,7 @@ fn model_name(v: &LuaValue, what: &str) -> Result<String, LuaDbError> {
         LuaValue::String(s) => Ok(s.to_string_lossy()),
         other => model_of(other, what, 1)
             .map(|m| m.model.name().as_str().to_owned())
-            .map_err(|_| {
-                LuaDbError::argument(what, 1, "a model or a model's name", other)
-            }),
+            .map_err(|_| LuaDbError::argument(what, 1, "a model or a model's name", other)),
     }
 }
 
@@ -80,8 +78,7 @@ pub(crate) fn declare(lua: &Lua, (kind, target, opts): (String, LuaValue, LuaVal
             other => return Err(LuaDbError::argument(&kind, 2, "a table of options", other)),
         }
         let m2m = rel.kind() == RelationshipKind::ManyToMany;
-        if m2m && !matches!(&opts, LuaValue::Table(t) if has(t, "secondary") || has(t, "through"))
-        {
+        if m2m && !matches!(&opts, LuaValue::Table(t) if has(t, "secondary") || has(t, "through")) {
             return Err(schema(format!(
                 "{what}: `secondary` (a table name) or `through` (an association model) is required"
             )));
@@ -163,10 +160,7 @@ fn pair_error(what: &str) -> LuaDbError {
 
 /// `db:model{ relations = { name = dbridge.belongs_to(...) } }`: the
 /// declarations, by name (sorted, so that the order is stable).
-pub(crate) fn relations(
-    t: &Table,
-    model: &str,
-) -> Result<Vec<(String, Relationship)>, LuaDbError> {
+pub(crate) fn relations(t: &Table, model: &str) -> Result<Vec<(String, Relationship)>, LuaDbError> {
     let bad = || {
         schema(format!(
             "model `{model}`: `relations` must be a table {{ name = dbridge.belongs_to(...) }}"
@@ -255,8 +249,9 @@ pub(crate) fn attr_of(v: &LuaValue) -> Option<LuaRelAttr> {
 /// `Post.author:has(cond)` (a correlated EXISTS).
 pub(crate) fn op(lua: &Lua, (this, name, cond): (LuaValue, String, LuaValue)) -> Raw {
     let r = (|| {
-        let a = attr_of(&this)
-            .ok_or_else(|| LuaDbError::argument(&name, 1, "a relationship (`Model.name`)", &this))?;
+        let a = attr_of(&this).ok_or_else(|| {
+            LuaDbError::argument(&name, 1, "a relationship (`Model.name`)", &this)
+        })?;
         let cond = match &cond {
             LuaValue::Nil => None,
             v => Some(crate::expr::to_expr(lua, v)?),
@@ -279,7 +274,8 @@ pub(crate) fn describe_rows(lua: &Lua, model: &Model, rows: &Table) -> Result<()
             continue;
         };
         let row = lua.create_table().map_err(lua_err)?;
-        row.raw_set("relationship", name.as_str()).map_err(lua_err)?;
+        row.raw_set("relationship", name.as_str())
+            .map_err(lua_err)?;
         row.raw_set("kind", rel.kind.as_str()).map_err(lua_err)?;
         row.raw_set("target", rel.target.name().as_str())
             .map_err(lua_err)?;

@@ -146,11 +146,24 @@ assert(not ok and e.kind == "type_mismatch" and e.message:find("takes an array o
 ok, e = pcall(function() kept.author = "Ada" end)
 assert(not ok and e.message:find("takes a `User` instance or nil, got string"), tostring(e))
 s:close()
-return table.concat(titles, " ") .. " " .. gone:state()
+-- Replacing a collection or a has-one that is not loaded loads it first (its
+-- old members are what the replacement releases).
+local log = statements(function()
+  db:transaction(function(s2)
+    local a = s2:query(User):one()
+    a.posts = { Post { title = "d" } }             -- b and c are orphans now
+    a.profile = Profile { bio = "new" }
+  end)
+end)
+local lazy = 0
+for _, sql in ipairs(log) do if sql:find('"dbr_key"') then lazy = lazy + 1 end end
+local left = {}
+for _, r in ipairs(db:fetch_all("SELECT title FROM posts ORDER BY title")) do left[#left + 1] = r.title end
+return table.concat(titles, " ") .. " " .. gone:state() .. " " .. lazy .. " " .. table.concat(left, " ")
 "#,
     )
     .await;
-    assert_eq!(got, "b c detached");
+    assert_eq!(got, "b c detached 2 d");
 });
 
 dbridge_testkit::each_backend!(cascades_through_a_lua_session, |t| async move {

@@ -171,7 +171,8 @@ return table.concat(out, "\n")
     .await;
     let lines: Vec<&str> = got.lines().collect();
     assert!(
-        lines[0].starts_with("schema:") && lines[0].contains("no relationship `postz` on model `User`"),
+        lines[0].starts_with("schema:")
+            && lines[0].contains("no relationship `postz` on model `User`"),
         "{got}"
     );
     assert!(

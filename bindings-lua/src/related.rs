@@ -205,6 +205,15 @@ impl UserData for LuaCollection {
     }
 
     fn add_methods<M: UserDataMethods<Self>>(methods: &mut M) {
+        // Two reads of `user.posts` are two views of one collection.
+        methods.add_meta_method(MetaMethod::Eq, |_, this, other: LuaValue| {
+            Ok(match &other {
+                LuaValue::UserData(ud) => ud
+                    .borrow::<LuaCollection>()
+                    .is_ok_and(|o| o.inst.ptr_eq(&this.inst) && o.name == this.name),
+                _ => false,
+            })
+        });
         methods.add_meta_method(MetaMethod::ToString, |_, this, ()| {
             let n = this
                 .inst

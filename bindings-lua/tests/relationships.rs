@@ -223,6 +223,10 @@ db:transaction(function(s)
   p.tags:add(rust):add(lua_)
   p.tags:add(rust)                                   -- already there: nothing
   assert(p.tags:contains(rust) and not p.tags:contains(sql) and rust.posts:contains(p))
+  local n = 0
+  for _, tag in pairs(p.tags) do n = n + 1; assert(tag == rust or tag == lua_) end
+  assert(n == 2 and p.tags == p.tags and p.tags ~= rust.posts)
+  assert(tostring(p.tags) == "dbridge.collection(Post.tags, 2)", tostring(p.tags))
   local q = s:query(Post):where(Post.title:eq("p1.2")):one()
   q.tags = { sql, rust }
 end)

@@ -10,7 +10,7 @@
 
 use std::sync::Arc;
 
-use dbridge_engine::query::{Expr, Run, Select, TableRef, func, walk};
+use dbridge_engine::query::{Expr, Run, Select, func, walk};
 use dbridge_engine::schema::Model;
 use dbridge_engine::session::{Instance, Load, Registry, Session, SessionOptions};
 use dbridge_engine::{Backend, Database, ErrorKind, Row, Value};
@@ -233,42 +233,6 @@ fn infer_on(models: &[Model], target: &Model) -> Result<Expr, LuaDbError> {
     ))
 }
 
-/// Whether a join names a relationship (`"posts"`, `User.posts`).
-fn is_relationship(v: &LuaValue) -> bool {
-    matches!(v, LuaValue::String(_)) || crate::relation::attr_of(v).is_some()
-}
-
-/// The tables and ON conditions of a join along a relationship: one of the
-/// first model in the query that has it (`"posts"`), or of the model of a
-/// relationship attribute (`User.posts`); and the model it reaches.
-fn join_path(
-    models: &[Model],
-    v: &LuaValue,
-    func: &str,
-) -> Result<(Vec<(TableRef, Expr)>, Model), LuaDbError> {
-    let rel = match crate::relation::attr_of(v) {
-        Some(a) => a.model.relationship(&a.name)?,
-        None => {
-            let name = v
-                .as_string()
-                .map(|s| s.to_string_lossy())
-                .ok_or_else(|| LuaDbError::argument(func, 1, "a relationship name", v))?;
-            let owner = models
-                .iter()
-                .find(|m| m.relationship_names().contains(&name))
-                .or(models.first())
-                .ok_or_else(|| {
-                    LuaDbError::new(
-                        ErrorKind::Schema,
-                        "a join by relationship needs a model in the query",
-                    )
-                })?;
-            owner.relationship(&name)?
-        }
-    };
-    Ok((rel.join_path()?, rel.target.clone()))
-}
-
 /// `raw.qb(q, name, args...)`: the builder methods; each returns a new query.
 pub(crate) fn build(lua: &Lua, (this, name, args): (LuaValue, String, Variadic<LuaValue>)) -> Raw {
     let r = (|| {
@@ -306,8 +270,8 @@ pub(crate) fn build(lua: &Lua, (this, name, args): (LuaValue, String, Variadic<L
                 }
                 s
             }
-            "join" | "outerjoin" if is_relationship(&arg(0)) => {
-                let (path, target) = join_path(&q.models, &arg(0), &name)?;
+            "join" | "outerjoin" if crate::relation::is_relationship(&arg(0)) => {
+                let (path, target) = crate::relation::join_path(&q.models, &arg(0), &name)?;
                 q.models.push(target);
                 path.into_iter().fold(s, |s, (t, on)| {
                     if name == "join" {

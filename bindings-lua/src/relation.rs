@@ -4,6 +4,7 @@
 //! `Post.author:has(cond)`, `q:join(User.posts)`).
 
 use dbridge_engine::ErrorKind;
+use dbridge_engine::query::{Expr, TableRef};
 use dbridge_engine::schema::{LoadStrategy, Model, Relationship, RelationshipKind};
 use mlua::{Lua, MetaMethod, Table, UserData, UserDataMethods, Value as LuaValue};
 
@@ -243,6 +244,42 @@ pub(crate) fn attr_of(v: &LuaValue) -> Option<LuaRelAttr> {
         LuaValue::UserData(ud) => ud.borrow::<LuaRelAttr>().ok().map(|a| a.clone()),
         _ => None,
     }
+}
+
+/// Whether a join names a relationship (`"posts"`, `User.posts`).
+pub(crate) fn is_relationship(v: &LuaValue) -> bool {
+    matches!(v, LuaValue::String(_)) || attr_of(v).is_some()
+}
+
+/// The tables and ON conditions of a join along a relationship: one of the
+/// first model in the query that has it (`"posts"`), or of the model of a
+/// relationship attribute (`User.posts`); and the model it reaches.
+pub(crate) fn join_path(
+    models: &[Model],
+    v: &LuaValue,
+    func: &str,
+) -> Result<(Vec<(TableRef, Expr)>, Model), LuaDbError> {
+    let rel = match attr_of(v) {
+        Some(a) => a.model.relationship(&a.name)?,
+        None => {
+            let name = v
+                .as_string()
+                .map(|s| s.to_string_lossy())
+                .ok_or_else(|| LuaDbError::argument(func, 1, "a relationship name", v))?;
+            let owner = models
+                .iter()
+                .find(|m| m.relationship_names().contains(&name))
+                .or(models.first())
+                .ok_or_else(|| {
+                    LuaDbError::new(
+                        ErrorKind::Schema,
+                        "a join by relationship needs a model in the query",
+                    )
+                })?;
+            owner.relationship(&name)?
+        }
+    };
+    Ok((rel.join_path()?, rel.target.clone()))
 }
 
 /// `raw.rel_op(attr, "any" | "has", cond)`: `User.posts:any(cond)`,

@@ -12,7 +12,7 @@ use std::sync::Arc;
 
 use dbridge_engine::query::{Expr, Run, Select, func, walk};
 use dbridge_engine::schema::Model;
-use dbridge_engine::session::{Instance, Registry, Session, SessionOptions};
+use dbridge_engine::session::{Instance, Load, Registry, Session, SessionOptions};
 use dbridge_engine::{Backend, Database, ErrorKind, Row, Value};
 use futures_util::StreamExt;
 use futures_util::stream::BoxStream;
@@ -43,6 +43,8 @@ pub(crate) struct LuaQuery {
     entity: Option<Model>,
     /// The models in FROM and JOIN, for joins without an ON.
     models: Vec<Model>,
+    /// Loader options (`q:options(...)`), for a query of one model.
+    options: Vec<Load>,
     target: QueryTarget,
     backend: Backend,
     events: Arc<StatementEvents>,
@@ -188,6 +190,7 @@ pub(crate) fn new(lua: &Lua, (owner, items): (LuaValue, Variadic<LuaValue>)) -> 
             select,
             entity,
             models,
+            options: Vec::new(),
             target,
             backend: db.backend(),
             events,
@@ -267,9 +270,21 @@ pub(crate) fn build(lua: &Lua, (this, name, args): (LuaValue, String, Variadic<L
                 }
                 s
             }
+            "join" | "outerjoin" if crate::relation::is_relationship(&arg(0)) => {
+                let (path, target) = crate::relation::join_path(&q.models, &arg(0), &name)?;
+                q.models.push(target);
+                path.into_iter().fold(s, |s, (t, on)| {
+                    if name == "join" {
+                        s.join(t, on)
+                    } else {
+                        s.left_join(t, on)
+                    }
+                })
+            }
             "join" | "outerjoin" => {
-                let m = lua_model(&arg(0))
-                    .ok_or_else(|| LuaDbError::argument(&name, 1, "a model", &arg(0)))?;
+                let m = lua_model(&arg(0)).ok_or_else(|| {
+                    LuaDbError::argument(&name, 1, "a model or a relationship name", &arg(0))
+                })?;
                 let on = match arg(1) {
                     LuaValue::Nil => infer_on(&q.models, &m.model)?,
                     v => to_expr(lua, &v)?,
@@ -295,10 +310,14 @@ pub(crate) fn build(lua: &Lua, (this, name, args): (LuaValue, String, Variadic<L
             "distinct" => s.distinct(),
             "options" if args.is_empty() => s,
             "options" => {
-                return Err(LuaDbError::new(
-                    ErrorKind::Unsupported,
-                    "loader options (selectinload, defer...) are not available in this version of dbridge",
-                ));
+                if q.entity.is_none() {
+                    return Err(LuaDbError::new(
+                        ErrorKind::TypeMismatch,
+                        "loader options apply to a query of one model (`db:query(Model)`)",
+                    ));
+                }
+                q.options.extend(crate::loader::list(&args, "options")?);
+                s
             }
             other => {
                 return Err(LuaDbError::new(
@@ -335,12 +354,26 @@ enum Fetched {
     Rows(Vec<Row>),
 }
 
-/// Runs `select` as a query of `entity` (instances) or of columns (rows).
+/// Runs `select` as a query of `entity` (instances, loaded with `options`
+/// and the relationships' default strategies) or of columns (rows).
 async fn fetch(
     target: &QueryTarget,
     entity: Option<&Model>,
     select: &Select,
+    options: &[Load],
 ) -> Result<Fetched, LuaDbError> {
+    async fn instances(
+        s: &mut Session,
+        m: &Model,
+        select: &Select,
+        options: &[Load],
+    ) -> dbridge_engine::Result<Vec<Instance>> {
+        s.query(m)
+            .map_select(|_| select.clone())
+            .options(options.iter().cloned())
+            .all()
+            .await
+    }
     Ok(match (target, entity) {
         (QueryTarget::Db(db, registry), Some(m)) => {
             // Committed without expiring, then expunged: detached instances
@@ -349,14 +382,14 @@ async fn fetch(
                 .registry(registry)
                 .expire_on_commit(false);
             let mut s = Session::with_options(db, opts);
-            let found = s.fetch_select(m, select).await?;
+            let found = instances(&mut s, m, select, options).await?;
             s.commit().await?;
             s.expunge_all();
             Fetched::Instances(found)
         }
         (QueryTarget::Session(cell), Some(m)) => {
             let mut g = cell.lock()?;
-            Fetched::Instances(open(&mut g)?.fetch_select(m, select).await?)
+            Fetched::Instances(instances(open(&mut g)?, m, select, options).await?)
         }
         (QueryTarget::Db(db, _), None) => Fetched::Rows(select.fetch_all(db).await?),
         (QueryTarget::Session(cell), None) => {
@@ -407,16 +440,16 @@ pub(crate) async fn run(lua: Lua, (this, name, session): (LuaValue, String, LuaV
         let q = query_of(&this, &name)?;
         let entity = q.entity.as_ref();
         match name.as_str() {
-            "all" => to_lua_list(&lua, fetch(&q.target, entity, &q.select).await?),
+            "all" => to_lua_list(&lua, fetch(&q.target, entity, &q.select, &q.options).await?),
             "first" => Ok(first_of(
                 &lua,
-                fetch(&q.target, entity, &q.select.clone().limit(1)).await?,
+                fetch(&q.target, entity, &q.select.clone().limit(1), &q.options).await?,
             )?
             .1),
             "one" | "one_or_none" => {
                 let (n, v) = first_of(
                     &lua,
-                    fetch(&q.target, entity, &q.select.clone().limit(2)).await?,
+                    fetch(&q.target, entity, &q.select.clone().limit(2), &q.options).await?,
                 )?;
                 match n {
                     0 if name == "one" => Err(dbridge_engine::Error::NotFound.into()),
@@ -432,7 +465,7 @@ pub(crate) async fn run(lua: Lua, (this, name, session): (LuaValue, String, LuaV
                 } else {
                     Select::new().column(Expr::exists(q.select.clone()).label("n")?)
                 };
-                let Fetched::Rows(rows) = fetch(&q.target, None, &agg).await? else {
+                let Fetched::Rows(rows) = fetch(&q.target, None, &agg, &[]).await? else {
                     return Ok(LuaValue::Nil);
                 };
                 let v = rows

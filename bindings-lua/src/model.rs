@@ -126,13 +126,10 @@ pub(crate) fn declare(lua: &Lua, (this, spec): (LuaValue, LuaValue)) -> Raw {
             .ok()
             .flatten()
             .ok_or_else(|| schema("model declaration: `name` (a string) is required"))?;
-        if !t.get::<LuaValue>("relations").map_err(lua_err)?.is_nil() {
-            return Err(LuaDbError::new(
-                ErrorKind::Unsupported,
-                format!("model `{name}`: `relations` are not available in this version of dbridge"),
-            ));
-        }
         let mut b = Model::builder(&name);
+        for (rel_name, rel) in crate::relation::relations(t, &name)? {
+            b = b.relationship(rel_name, rel);
+        }
         if let Some(table) = t
             .get::<Option<String>>("table")
             .map_err(|_| schema(format!("model `{name}`: `table` must be a string")))?
@@ -180,7 +177,7 @@ pub(crate) fn declare(lua: &Lua, (this, spec): (LuaValue, LuaValue)) -> Raw {
     raw(lua, r)
 }
 
-fn check_keys(t: &Table, allowed: &[&str], what: &str) -> Result<(), LuaDbError> {
+pub(crate) fn check_keys(t: &Table, allowed: &[&str], what: &str) -> Result<(), LuaDbError> {
     for pair in t.pairs::<LuaValue, LuaValue>() {
         let (k, _) = pair.map_err(lua_err)?;
         match &k {
@@ -411,15 +408,28 @@ pub(crate) async fn create_all(lua: Lua, (this, create): (LuaValue, bool)) -> Ra
     crate::error::raw_ev(&lua, r, ev.as_deref())
 }
 
-/// `Model:c(name)` and `Model.<column>`: the column expression (nil for no
-/// such column when `strict` is false).
+/// `Model:c(name)` and `Model.<column>`: the column expression. When
+/// `strict` is false (`Model.<name>`), a relationship gives the relationship
+/// attribute, and a name that is neither is an error naming the model.
 pub(crate) fn column_expr(lua: &Lua, (this, name, strict): (LuaValue, String, bool)) -> Raw {
     let r = (|| {
         let m = model_of(&this, "c", 1)?;
         if !strict && m.model.column_index(&name).is_err() {
-            return Ok(None);
+            return match crate::relation::attr(&m.model, &name)? {
+                Some(a) => lua
+                    .create_userdata(a)
+                    .map(LuaValue::UserData)
+                    .map_err(lua_err),
+                None => Err(schema(format!(
+                    "no column, relationship or method `{name}` on model `{}`",
+                    m.model.name()
+                ))),
+            };
         }
-        Ok(Some(crate::expr::LuaExpr::expr(m.model.col(&name)?)))
+        let e = crate::expr::LuaExpr::expr(m.model.col(&name)?);
+        lua.create_userdata(e)
+            .map(LuaValue::UserData)
+            .map_err(lua_err)
     })();
     raw(lua, r)
 }
@@ -477,7 +487,8 @@ pub(crate) async fn reflect(lua: Lua, this: LuaValue) -> Raw {
 }
 
 /// `Model:describe()`: one row a column (name, type, nullable, primary key,
-/// default, references), as `.describe` in the REPL prints it.
+/// default, references), then one a relationship (name, kind, target), as
+/// `.describe` in the REPL prints it.
 pub(crate) fn describe(lua: &Lua, this: LuaValue) -> Raw {
     let r = (|| {
         let m = model_of(&this, "describe", 1)?;
@@ -527,6 +538,7 @@ pub(crate) fn describe(lua: &Lua, this: LuaValue) -> Raw {
             }
             rows.raw_set(i + 1, row).map_err(lua_err)?;
         }
+        crate::relation::describe_rows(lua, model, &rows)?;
         Ok(rows)
     })();
     raw(lua, r)

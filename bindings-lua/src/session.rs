@@ -142,8 +142,8 @@ pub(crate) fn session_of(v: &LuaValue, func: &str) -> Result<LuaSession, LuaDbEr
     ))
 }
 
-/// `db:session([opts])`: `autoflush`, `expire_on_commit`, and the transaction
-/// options of `db:begin` (`isolation`, `read_only`, `retries`).
+/// `db:session([opts])`: `autoflush`, `expire_on_commit`, `strict_loading`,
+/// and the transaction options of `db:begin` (`isolation`, `read_only`, `retries`).
 pub(crate) fn new(lua: &Lua, (this, opts): (LuaValue, LuaValue)) -> Raw {
     let ev = crate::events::events_of(&this);
     let r = (|| {
@@ -166,6 +166,7 @@ pub(crate) fn new(lua: &Lua, (this, opts): (LuaValue, LuaValue)) -> Raw {
                 match (key.as_str(), v) {
                     ("autoflush", LuaValue::Boolean(b)) => o = o.autoflush(b),
                     ("expire_on_commit", LuaValue::Boolean(b)) => o = o.expire_on_commit(b),
+                    ("strict_loading", LuaValue::Boolean(b)) => o = o.strict_loading(b),
                     (_, v) => tx_opts.raw_set(k, v).map_err(lua_err)?,
                 }
             }
@@ -325,11 +326,12 @@ fn key(lua: &Lua, v: LuaValue) -> Result<Vec<Value>, LuaDbError> {
     }
 }
 
-/// The session calls that may run SQL: `get`, `flush`, `commit`, `rollback`,
-/// `refresh`, `merge`, `begin_nested`, `commit_nested`, `rollback_nested`, `close`.
+/// The session calls that may run SQL: `get` (with loader options), `flush`,
+/// `commit`, `rollback`, `refresh`, `merge`, `begin_nested`, `commit_nested`,
+/// `rollback_nested`, `close`, and `related` (a lazy load of `inst.<name>`).
 pub(crate) async fn call_async(
     lua: Lua,
-    (this, name, a, b): (LuaValue, String, LuaValue, LuaValue),
+    (this, name, a, b, c): (LuaValue, String, LuaValue, LuaValue, LuaValue),
 ) -> Raw {
     let ev = crate::events::events_of(&this);
     let r = crate::hooks::scoped(this.clone(), async {
@@ -342,10 +344,28 @@ pub(crate) async fn call_async(
             "get" => {
                 let m = model(&a)?;
                 let pk = key(&lua, b)?;
+                let options = match &c {
+                    LuaValue::Nil => Vec::new(),
+                    v => crate::loader::list(std::slice::from_ref(v), "get")?,
+                };
                 match s.get(&m, pk).await? {
-                    Some(inst) => LuaValue::UserData(wrap(&lua, inst).map_err(lua_err)?),
+                    Some(inst) => {
+                        if !options.is_empty() {
+                            s.load(std::slice::from_ref(&inst), &options).await?;
+                        }
+                        LuaValue::UserData(wrap(&lua, inst).map_err(lua_err)?)
+                    }
                     None => LuaValue::Nil,
                 }
+            }
+            "related" => {
+                let inst = instance_of(&a, "related", 1)?;
+                let rel = b
+                    .as_string()
+                    .map(|s| s.to_string_lossy())
+                    .ok_or_else(|| LuaDbError::argument("related", 2, "a relationship name", &b))?;
+                let found = s.related(&inst, &rel).await?;
+                crate::related::to_lua(&lua, &inst, &rel, found).map_err(lua_err)?
             }
             "merge" => {
                 let inst = s.merge(&instance_of(&a, "merge", 1)?).await?;
@@ -375,6 +395,18 @@ pub(crate) async fn call_async(
 
 fn unit(r: dbridge_engine::Result<()>) -> Result<LuaValue, LuaDbError> {
     r.map(|()| LuaValue::Nil).map_err(LuaDbError::from)
+}
+
+/// The engine's id of a session (what `Instance::session_id` names), for
+/// orm.lua's table of sessions by id.
+pub(crate) fn id(lua: &Lua, this: LuaValue) -> Raw {
+    let r = (|| {
+        let ls = session_of(&this, "id")?;
+        let mut g = ls.cell.lock()?;
+        let s = open(&mut g)?;
+        Ok(i64::try_from(s.id()).unwrap_or(i64::MAX))
+    })();
+    crate::error::raw(lua, r)
 }
 
 /// `s:pending()` and `s:dirty()` sizes, for tests and debugging: `{ pending =, dirty = }`.

@@ -254,6 +254,12 @@ impl Session {
         s
     }
 
+    /// A number unique to this session for the life of the process (what
+    /// [`Instance::session_id`] gives for the instances it holds).
+    pub fn id(&self) -> u64 {
+        self.id
+    }
+
     /// The database.
     pub fn database(&self) -> &Database {
         &self.db

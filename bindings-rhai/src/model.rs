@@ -342,6 +342,44 @@ fn reflect(db: &mut Db) -> Res<Map> {
     Ok(out)
 }
 
+/// `Model.describe()`: one map per column (`column`, `type`, `nullable`,
+/// `primary_key`, and `default`, `references` when set), then one per
+/// relationship, as the Lua binding's `Model:describe()`.
+fn describe(model: &Model) -> Res<Array> {
+    use dbridge_engine::schema::ServerDefault;
+    let mut rows = Array::new();
+    for (i, c) in model.columns().iter().enumerate() {
+        let mut row = Map::new();
+        row.insert("column".into(), c.name().to_string().into());
+        row.insert("type".into(), c.sql_type().to_string().into());
+        row.insert("nullable".into(), c.is_nullable().into());
+        row.insert("primary_key".into(), c.is_primary_key().into());
+        let default = match (c.server_default(), c.default_factory()) {
+            (Some(ServerDefault::Value(v)), _) => Some(v.to_string()),
+            (Some(ServerDefault::Expr(_)), _) => Some("(SQL expression)".to_owned()),
+            (None, Some(_)) => Some("(client factory)".to_owned()),
+            (None, None) => None,
+        };
+        if let Some(d) = default {
+            row.insert("default".into(), d.into());
+        }
+        let references = model
+            .foreign_keys()
+            .iter()
+            .find(|fk| fk.columns.contains(&i));
+        if let Some(fk) = references {
+            let cols: Vec<&str> = fk.ref_columns.iter().map(|c| c.as_str()).collect();
+            row.insert(
+                "references".into(),
+                format!("{}({})", fk.table, cols.join(", ")).into(),
+            );
+        }
+        rows.push(row.into());
+    }
+    rows.extend(describe_relationships(model)?);
+    Ok(rows)
+}
+
 /// Registers `Model`, `db.model`, `db.models`, `db.reflect`, `db.create_all`,
 /// `db.drop_all` and `dbridge::now`.
 pub(crate) fn register(engine: &mut Engine, module: &mut Module) {
@@ -426,6 +464,7 @@ pub(crate) fn register(engine: &mut Engine, module: &mut Module) {
         .register_fn("relationships", |m: &mut ModelV| {
             describe_relationships(&m.model)
         })
+        .register_fn("describe", |m: &mut ModelV| describe(&m.model))
         .register_fn("==", |a: &mut ModelV, b: ModelV| a.model.ptr_eq(&b.model))
         .register_fn("!=", |a: &mut ModelV, b: ModelV| !a.model.ptr_eq(&b.model))
         .register_fn("to_string", |m: &mut ModelV| {

@@ -208,15 +208,15 @@ impl RelAttr {
     }
 }
 
-/// `Model.relationships()`: one map per relationship (`name`, `kind`,
-/// `target`, and `back_populates`, `lazy` when set), as `column_names()`
-/// lists the columns.
+/// `Model.relationships()`: one map per relationship (`relationship`,
+/// `kind`, `target`, and `back_populates`, `lazy` when set): the rows
+/// `Model.describe()` gives after the columns, as in Lua.
 pub(crate) fn describe_relationships(model: &Model) -> Res<rhai::Array> {
     let mut out = rhai::Array::new();
     for name in model.relationship_names() {
         let rel = model.relationship(&name).map_err(to_rhai)?;
         let mut row = Map::new();
-        row.insert("name".into(), name.into());
+        row.insert("relationship".into(), name.into());
         row.insert("kind".into(), rel.kind.as_str().into());
         row.insert("target".into(), rel.target.name().to_string().into());
         if let Some(b) = &rel.back_populates {

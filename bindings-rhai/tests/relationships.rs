@@ -96,10 +96,14 @@ each_backend!(declarations_are_described_and_checked, |t| async move {
         assert_eq(Post.relationship_names(), ["author", "tags"]);
         assert_eq(Tag.relationship_names(), ["posts"]);      // implied by back_populates
         let rels = User.relationships();
-        assert_eq(rels[0].name, "posts");
+        assert_eq(rels[0].relationship, "posts");
         assert_eq(rels[0].kind, "has_many");
         assert_eq(rels[0].target, "Post");
         assert_eq(rels[0].back_populates, "author");
+        let d = Post.describe();                  // columns, then relationships
+        assert_eq(d.map(|r| r.column ?? r.relationship), ["id", "author_id", "title", "body", "author", "tags"]);
+        assert_eq(d[1].references, "users(id)");
+        assert_eq(d[4].kind, "belongs_to");
         assert_eq(type_of(User.posts), "RelationshipAttribute");
         assert_eq(type_of(Post.title), "Expr");
         assert_eq(db.fetch_all("SELECT * FROM post_tags"), []); // declared by `secondary`
@@ -538,6 +542,66 @@ each_backend!(the_design_example_in_rhai, |t| async move {
         for row in db.stream("SELECT id, name FROM users WHERE karma > $1", [0]) { rows.push(row.name); }
         assert_eq(rows, ["Ada"]);
     "#,
+    )
+    .await;
+});
+
+each_backend!(a_declared_strategy_is_the_default, |t| async move {
+    let models = r#"
+        let Owner = db.model(#{
+            name: "Owner", table: "owners",
+            columns: [["id", "integer", #{ primary_key: true }], ["name", "text"]],
+            relations: #{ pets: dbridge::has_many("Pet", #{
+                back_populates: "owner", lazy: "joined", passive_deletes: true, order_by: "id",
+            }) },
+        });
+        let Pet = db.model(#{
+            name: "Pet", table: "pets",
+            columns: [["id", "integer", #{ primary_key: true }],
+                      ["owner_id", "integer", #{ references: "owners.id", on_delete: "cascade" }],
+                      ["name", "text"]],
+        });
+        db.create_all();
+    "#;
+    check(
+        &t,
+        &format!(
+            r#"{models}
+        db.transaction(|s| {{
+            let o = s.add(Owner.build(#{{ name: "Ann" }}));
+            o.pets = [Pet.build(#{{ name: "Rex" }}), Pet.build(#{{ name: "Tom" }})];
+        }});
+    "#
+        ),
+    )
+    .await;
+    let log = selects(&t);
+    check(
+        &t,
+        &format!(
+            r#"{models}
+        let owners = db.query(Owner).all();          // joined by default: one statement
+        assert_eq(owners[0].pets.all().map(|p| p.name), ["Rex", "Tom"]);
+        assert_eq(owners[0].pets[0].owner == owners[0], true);
+        assert_eq(Owner.relationships()[0].lazy, "joined");
+        let lazy = db.query(Owner).options(dbridge::lazyload("pets")).first();
+        let kind = ();
+        try {{ lazy.pets; }} catch (e) {{ kind = e.kind; }}
+        assert_eq(kind, "invalid_state");            // detached and not loaded
+    "#
+        ),
+    )
+    .await;
+    assert_eq!(count(&log), 2, "{:#?}", log.lock().unwrap());
+    // passive_deletes: the database's ON DELETE CASCADE removes the pets.
+    check(
+        &t,
+        &format!(
+            r#"{models}
+        db.transaction(|s| {{ s.delete(s.query(Owner).options(dbridge::lazyload("pets")).one()); }});
+        assert_eq(db.fetch_one("SELECT count(*) AS n FROM pets").n, 0);
+    "#
+        ),
     )
     .await;
 });

@@ -1,7 +1,7 @@
 //! Relationships of instances from Rhai: `post.author` (an instance or `()`),
 //! `user.posts` (a [`Collection`]), `post.author = ada`, `user.posts = [...]`,
-//! and the collection's methods (`add remove clear contains len all`,
-//! `c[i]`, `for p in c`).
+//! and the collection's methods (`add remove clear` return the collection,
+//! `contains len is_empty all`, `c[i]`, `for p in c`, `x in c`).
 //!
 //! Reading a relationship that is loaded costs nothing. When it is not, and
 //! the instance belongs to a live session, it is loaded through that session
@@ -12,7 +12,7 @@
 use std::fmt;
 use std::sync::Arc;
 
-use dbridge_engine::schema::{Model, RelationshipDef};
+use dbridge_engine::schema::{Model, RelationshipDef, RelationshipKind};
 use dbridge_engine::session::{Instance, Related};
 use dbridge_engine::{Error, Result as EngineResult};
 use rhai::{Array, Dynamic, Engine, EvalAltResult, INT, NativeCallContext};
@@ -123,6 +123,10 @@ pub(crate) fn assign(
         } else {
             Some(instance_of(value, &what)?)
         };
+        if rel.kind == RelationshipKind::HasOne {
+            // The one it replaces must be known, to clear (or orphan) it.
+            load(ctx, inst, name)?;
+        }
         return change(ctx, || inst.set_related(name, target.as_ref()));
     }
     let new = instances(value, &what)?;
@@ -177,13 +181,17 @@ impl Collection {
 }
 
 impl IntoIterator for Collection {
-    type Item = Obj;
-    type IntoIter = std::iter::Map<std::vec::IntoIter<Instance>, fn(Instance) -> Obj>;
+    type Item = Res<Obj>;
+    type IntoIter = std::vec::IntoIter<Res<Obj>>;
 
-    /// The loaded members (reading `user.posts` has loaded them).
+    /// The loaded members (reading `user.posts` has loaded them); an
+    /// `invalid_state` error if they were unloaded since (expired).
     fn into_iter(self) -> Self::IntoIter {
-        let items = self.owner.related_many(&self.name).unwrap_or_default();
-        items.into_iter().map(Obj as fn(Instance) -> Obj)
+        match self.owner.related_many(&self.name) {
+            Ok(items) => items.into_iter().map(|i| Ok(Obj(i))).collect::<Vec<_>>(),
+            Err(e) => vec![Err(to_rhai(e))],
+        }
+        .into_iter()
     }
 }
 
@@ -191,26 +199,29 @@ impl IntoIterator for Collection {
 pub(crate) fn register(engine: &mut Engine) {
     engine
         .register_type_with_name::<Collection>("Collection")
-        .register_iterator::<Collection>()
+        .register_iterator_result::<Collection, Obj>()
         .register_fn(
             "add",
-            |ctx: NativeCallContext, c: &mut Collection, x: Dynamic| -> Res<()> {
+            |ctx: NativeCallContext, c: &mut Collection, x: Dynamic| -> Res<Collection> {
                 let x = instance_of(x, "add")?;
-                change(&ctx, || c.owner.add_related(&c.name, &x))
+                change(&ctx, || c.owner.add_related(&c.name, &x))?;
+                Ok(c.clone())
             },
         )
         .register_fn(
             "remove",
-            |ctx: NativeCallContext, c: &mut Collection, x: Dynamic| -> Res<()> {
+            |ctx: NativeCallContext, c: &mut Collection, x: Dynamic| -> Res<Collection> {
                 let x = instance_of(x, "remove")?;
-                change(&ctx, || c.owner.remove_related(&c.name, &x))
+                change(&ctx, || c.owner.remove_related(&c.name, &x))?;
+                Ok(c.clone())
             },
         )
         .register_fn(
             "clear",
-            |ctx: NativeCallContext, c: &mut Collection| -> Res<()> {
+            |ctx: NativeCallContext, c: &mut Collection| -> Res<Collection> {
                 c.items(&ctx)?;
-                change(&ctx, || c.owner.clear_related(&c.name))
+                change(&ctx, || c.owner.clear_related(&c.name))?;
+                Ok(c.clone())
             },
         )
         .register_fn(

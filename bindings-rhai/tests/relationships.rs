@@ -386,6 +386,15 @@ each_backend!(cascade_delete_and_delete_orphan, |t| async move {
         db.transaction(|s| {{ s.delete(s.get(User, 1)); }});   // delete: its posts go first
         assert_eq(db.fetch_all("SELECT id FROM posts ORDER BY id").map(|r| r.id), [3]);
         assert_eq(db.fetch_all("SELECT id FROM users").map(|r| r.id), [2]);
+        // A has-one that is not loaded is loaded before it is replaced.
+        db.execute("INSERT INTO profiles (id, user_id, bio) VALUES (1, 2, 'x')");
+        db.transaction(|s| {{ let bob = s.get(User, 2); bob.profile = (); }});
+        assert_eq(db.fetch_one("SELECT user_id FROM profiles").user_id, ());
+        let c = db.transaction(|s| {{
+            let bob = s.get(User, 2);
+            bob.posts.add(Post.build(#{{ title: "a" }})).add(Post.build(#{{ title: "b" }}))
+        }});
+        assert_eq(c.len(), 2);                        // add returns the collection
     "#
         ),
     )

@@ -614,3 +614,73 @@ each_backend!(a_declared_strategy_is_the_default, |t| async move {
     )
     .await;
 });
+
+each_backend!(foreign_key_secondary_columns_and_through, |t| async move {
+    check(
+        &t,
+        r#"
+        // Every option key is written unquoted in a map literal: none is a Rhai keyword.
+        let Node = db.model(#{
+            name: "Node", table: "nodes",
+            columns: [["id", "integer", #{ primary_key: true }],
+                      ["parent_id", "integer", #{ references: "nodes.id" }],
+                      ["label", "text"]],
+            relations: #{
+                parent: dbridge::belongs_to("Node", #{ foreign_key: "parent_id", back_populates: "children" }),
+                children: dbridge::has_many("Node", #{
+                    foreign_key: "parent_id", back_populates: "parent",
+                    cascade: "all, delete-orphan", order_by: "id", lazy: "lazy",
+                }),
+                links: dbridge::many_to_many("Node", #{
+                    secondary: "node_links", secondary_columns: ["from_id", "to_id"],
+                }),
+            },
+        });
+        let Course = db.model(#{
+            name: "Course", table: "courses",
+            columns: [["id", "integer", #{ primary_key: true }], ["title", "text"]],
+            relations: #{ students: dbridge::many_to_many("Student", #{
+                through: "Enrollment", back_populates: "courses", passive_deletes: false,
+            }) },
+        });
+        let Student = db.model(#{
+            name: "Student", table: "students",
+            columns: [["id", "integer", #{ primary_key: true }], ["name", "text"]],
+        });
+        let Enrollment = db.model(#{
+            name: "Enrollment", table: "enrollments",
+            columns: [["course_id", "integer", #{ primary_key: true, references: "courses.id" }],
+                      ["student_id", "integer", #{ primary_key: true, references: "students.id" }],
+                      ["grade", "text", #{ "default": "none" }]],
+        });
+        db.create_all();
+
+        let root = Node.build(#{ label: "root" });
+        let a = Node.build(#{ label: "a" });
+        root.children.add(a);
+        let b = Node.build(#{ label: "b", parent: root });
+        a.links.add(b);
+        db.transaction(|s| { s.add(root); });
+        assert_eq(b.parent_id, root.id);
+        assert_eq(db.fetch_one("SELECT count(*) AS n FROM node_links").n, 1);
+        let s = db.session();
+        let labels = s.get(Node, root.id).children.all().map(|n| n.label);
+        labels.sort();
+        assert_eq(labels, ["a", "b"]);
+        assert_eq(s.get(Node, a.id).links[0].label, "b");
+        assert_eq(s.get(Node, b.id).parent.label, "root");
+        s.rollback();
+
+        let math = Course.build(#{ title: "math" });
+        let ann = Student.build(#{ name: "Ann" });
+        math.students.add(ann);
+        assert_eq(ann.courses.contains(math), true);
+        db.transaction(|s| { s.add(math); });
+        assert_eq(db.fetch_one("SELECT grade FROM enrollments").grade, "none");
+        let s = db.session();
+        assert_eq(s.get(Student, ann.id).courses[0].title, "math");
+        s.rollback();
+    "#,
+    )
+    .await;
+});

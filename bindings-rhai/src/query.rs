@@ -1,7 +1,8 @@
 //! [`Query`]: `db.query(...)` / `s.query(...)`, a SELECT built step by step
-//! (`where`, `filter_by`, `join`, `outerjoin`, `group_by`, `having`,
-//! `order_by`, `limit`, `offset`, `distinct`, `select_from`) and run by
-//! `all`, `first`, `one`, `one_or_none`, `count`, `exists`, or shown by `sql`.
+//! (`where`, `filter_by`, `join`, `outerjoin` (to a model or table, or along
+//! a relationship by name), `group_by`, `having`, `order_by`, `limit`,
+//! `offset`, `distinct`, `select_from`, and `options`: loader options) and run
+//! by `all`, `first`, `one`, `one_or_none`, `count`, `exists`, or shown by `sql`.
 //!
 //! A query of a model returns instances (through the session, or a
 //! short-lived one for `db.query`); a query of columns returns maps.

@@ -2,7 +2,8 @@
 //! `db.session()` or as the argument of `db.transaction(|s| ...)`.
 //!
 //! It tracks instances (`add`, `delete`, `get`, `merge`, `expunge`, `refresh`,
-//! `expire`), writes them at `flush` / `commit`, and keeps the raw-SQL methods
+//! `expire`), loads relationships (`load`, lazy loads of the instances it
+//! holds, `strict_loading`), writes them at `flush` / `commit`, and keeps the raw-SQL methods
 //! of a transaction (`execute`, `fetch_*`, `stream`, savepoints), which run in
 //! the session's transaction. A session the script drops without committing
 //! rolls back.

@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use dbridge_engine::schema::{Column, Index, Model, ReferentialAction, ServerDefault};
+use dbridge_engine::schema::{Column, Index, Model, ReferentialAction};
 use dbridge_engine::{Database, ErrorKind, Value};
 use mlua::{Lua, MetaMethod, Table, UserData, UserDataMethods, Value as LuaValue};
 
@@ -494,48 +494,14 @@ pub(crate) fn describe(lua: &Lua, this: LuaValue) -> Raw {
         let m = model_of(&this, "describe", 1)?;
         let model = &m.model;
         let rows = lua.create_table().map_err(lua_err)?;
-        for (i, c) in model.columns().iter().enumerate() {
+        for (i, c) in model.column_summaries().into_iter().enumerate() {
             let row = lua.create_table().map_err(lua_err)?;
-            let references = model
-                .foreign_keys()
-                .iter()
-                .find(|fk| fk.columns.contains(&i))
-                .map(|fk| {
-                    let cols: Vec<&str> = fk.ref_columns.iter().map(|c| c.as_str()).collect();
-                    format!("{}({})", fk.table, cols.join(", "))
-                });
-            let default = match (c.server_default(), c.default_factory()) {
-                (Some(ServerDefault::Value(v)), _) => Some(v.to_string()),
-                (Some(ServerDefault::Expr(_)), _) => Some("(SQL expression)".to_owned()),
-                (None, Some(_)) => Some("(client factory)".to_owned()),
-                (None, None) => None,
-            };
-            let set = |k: &str, v: LuaValue| row.raw_set(k, v).map_err(lua_err);
-            set(
-                "column",
-                LuaValue::String(lua.create_string(c.name().as_str()).map_err(lua_err)?),
-            )?;
-            set(
-                "type",
-                LuaValue::String(
-                    lua.create_string(c.sql_type().to_string())
-                        .map_err(lua_err)?,
-                ),
-            )?;
-            set("nullable", LuaValue::Boolean(c.is_nullable()))?;
-            set("primary_key", LuaValue::Boolean(c.is_primary_key()))?;
-            if let Some(d) = default {
-                set(
-                    "default",
-                    LuaValue::String(lua.create_string(d).map_err(lua_err)?),
-                )?;
-            }
-            if let Some(r) = references {
-                set(
-                    "references",
-                    LuaValue::String(lua.create_string(r).map_err(lua_err)?),
-                )?;
-            }
+            row.raw_set("column", c.name).map_err(lua_err)?;
+            row.raw_set("type", c.sql_type).map_err(lua_err)?;
+            row.raw_set("nullable", c.nullable).map_err(lua_err)?;
+            row.raw_set("primary_key", c.primary_key).map_err(lua_err)?;
+            row.raw_set("default", c.default).map_err(lua_err)?;
+            row.raw_set("references", c.references).map_err(lua_err)?;
             rows.raw_set(i + 1, row).map_err(lua_err)?;
         }
         crate::relation::describe_rows(lua, model, &rows)?;

@@ -38,6 +38,7 @@
 #![warn(missing_docs, missing_debug_implementations, unreachable_pub)]
 
 mod builder;
+mod conn;
 mod context;
 mod database;
 mod error;

@@ -8,6 +8,7 @@
 //! connection and is rolled back when the script closes it, when the host call
 //! that opened it fails, and at the latest when the collector drops it.
 
+use std::ops::{Deref, DerefMut};
 use std::sync::Arc;
 
 use dbridge_engine::schema::Model;
@@ -24,6 +25,7 @@ use crate::instance::{instance_of, wrap};
 use crate::model::model_of;
 use crate::query::lua_err;
 use crate::runtime_drop::drop_in;
+use crate::transaction::TxSlot;
 use crate::value::from_lua;
 
 /// Registry key of the session method table (set by orm.lua).
@@ -34,28 +36,92 @@ pub(crate) const SESSION_CLASS: &str = "dbridge.Session";
 pub(crate) struct SessionCell {
     s: Arc<Mutex<Option<Session>>>,
     handle: Option<tokio::runtime::Handle>,
+    /// A migration's transaction, lent to the (borrowing) session for each
+    /// call and taken back after it.
+    lend: Option<Arc<TxSlot>>,
+}
+
+/// A session taken for one call; in a migration it holds the migration's
+/// transaction for as long, and gives it back when dropped.
+#[derive(Debug)]
+pub(crate) struct SessionGuard {
+    session: OwnedMutexGuard<Option<Session>>,
+    tx: Option<OwnedMutexGuard<Option<Transaction>>>,
+}
+
+impl Deref for SessionGuard {
+    type Target = Option<Session>;
+    fn deref(&self) -> &Option<Session> {
+        &self.session
+    }
+}
+
+impl DerefMut for SessionGuard {
+    fn deref_mut(&mut self) -> &mut Option<Session> {
+        &mut self.session
+    }
+}
+
+impl SessionGuard {
+    /// Gives the lent transaction back (a no-op for a session of its own).
+    fn give_back(&mut self) {
+        if let (Some(tx), Some(s)) = (self.tx.as_mut(), self.session.as_mut())
+            && let Some(t) = s.return_transaction()
+        {
+            **tx = Some(t);
+        }
+    }
+
+    /// Ends the session: later calls fail with `invalid_state`.
+    fn end(&mut self) {
+        self.give_back();
+        *self.session = None;
+    }
+}
+
+impl Drop for SessionGuard {
+    fn drop(&mut self) {
+        self.give_back();
+    }
 }
 
 impl SessionCell {
-    fn new(s: Session, fallback: Option<&tokio::runtime::Handle>) -> Self {
+    fn new(
+        s: Session,
+        lend: Option<Arc<TxSlot>>,
+        fallback: Option<&tokio::runtime::Handle>,
+    ) -> Self {
         let handle = tokio::runtime::Handle::try_current()
             .ok()
             .or_else(|| fallback.cloned());
         Self {
             s: Arc::new(Mutex::new(Some(s))),
             handle,
+            lend,
         }
     }
 
-    /// Takes the session for one call.
-    pub(crate) fn lock(&self) -> Result<OwnedMutexGuard<Option<Session>>, LuaDbError> {
-        self.s.clone().try_lock_owned().map_err(|_| {
+    /// Takes the session for one call (in a migration, with the migration's
+    /// transaction lent to it).
+    pub(crate) fn lock(&self) -> Result<SessionGuard, LuaDbError> {
+        let mut session = self.s.clone().try_lock_owned().map_err(|_| {
             LuaDbError::new(
                 ErrorKind::InvalidState,
                 "the session is busy (a listener cannot use the session that is flushing, \
                  a row stream over it is still open, or another coroutine is using it)",
             )
-        })
+        })?;
+        let tx = match &self.lend {
+            None => None,
+            Some(slot) => {
+                let mut t = slot.lock()?;
+                if let (Some(s), Some(tx)) = (session.as_mut(), t.take()) {
+                    s.lend_transaction(tx);
+                }
+                Some(t)
+            }
+        };
+        Ok(SessionGuard { session, tx })
     }
 }
 
@@ -153,7 +219,8 @@ pub(crate) fn new(lua: &Lua, (this, opts): (LuaValue, LuaValue)) -> Raw {
         let d = ud
             .borrow::<LuaDb>()
             .map_err(|_| LuaDbError::argument("session", 1, "a database", &this))?;
-        let db = d.database()?;
+        let conn = d.conn()?;
+        let db = conn.database().clone();
         let mut o = SessionOptions::new().registry(&d.orm.registry);
         if let LuaValue::Table(t) = &opts {
             let tx_opts = lua.create_table().map_err(lua_err)?;
@@ -182,8 +249,13 @@ pub(crate) fn new(lua: &Lua, (this, opts): (LuaValue, LuaValue)) -> Raw {
                 &opts,
             ));
         }
+        let session = match conn.slot() {
+            Some(_) => Session::borrowing(&db, o),
+            None => Session::with_options(&db, o),
+        };
         let cell = Arc::new(SessionCell::new(
-            Session::with_options(&db, o),
+            session,
+            conn.slot().cloned(),
             crate::installed_handle(lua).as_ref(),
         ));
         if let Some(ctx) = context::current() {
@@ -363,7 +435,7 @@ pub(crate) async fn call_async(
             "rollback_nested" => unit(s.rollback_nested().await)?,
             "close" => {
                 s.close().await?;
-                *g = None;
+                g.end();
                 LuaValue::Nil
             }
             other => return Err(unknown(other)),

@@ -29,6 +29,13 @@ impl Session {
         if let Some(tx) = self.tx.take() {
             return Ok(tx);
         }
+        if self.borrowed {
+            return Err(Error::InvalidState(
+                "the session's borrowed transaction is not available (a failed flush \
+                 rolled it back, or its host did not lend it)"
+                    .into(),
+            ));
+        }
         let tx = self.db.begin_with(self.opts.transaction).await?;
         self.frames.push(Frame::default());
         Ok(tx)
@@ -62,19 +69,33 @@ impl Session {
     /// Flushes, then commits the transaction (savepoints included). After the
     /// commit, deleted instances are detached and the `after_commit` listeners run.
     ///
+    /// A [`Session::borrowing`] session releases its open savepoints and
+    /// flushes instead: its host commits the transaction.
+    ///
     /// # Errors
     /// A flush error (everything rolled back); a commit error (everything
     /// rolled back, instances restored as for [`Session::rollback`]); an
     /// `after_commit` listener's error (the commit stands).
     pub async fn commit(&mut self) -> Result<()> {
+        if self.borrowed {
+            while self.frames.len() > 1 {
+                self.commit_nested().await?;
+            }
+        }
         self.flush().await?;
-        if let Some(tx) = self.tx.take()
+        if !self.borrowed
+            && let Some(tx) = self.tx.take()
             && let Err(e) = tx.commit().await
         {
             self.restore_all();
             let _ = self.fire(EventKind::AfterRollback);
             return Err(e);
         }
+        self.committed()
+    }
+
+    /// What a commit does to instances, once the transaction committed.
+    fn committed(&mut self) -> Result<()> {
         for frame in std::mem::take(&mut self.frames) {
             for inst in frame.deleted {
                 let mut d = inst.write();
@@ -83,6 +104,9 @@ impl Session {
                     d.attach = None;
                 }
             }
+        }
+        if self.borrowed {
+            self.frames.push(Frame::default());
         }
         if self.opts.expire_on_commit {
             self.expire_all();
@@ -96,8 +120,18 @@ impl Session {
     ///
     /// # Errors
     /// A connection error while rolling back (the instances are restored
-    /// anyway), or an `after_rollback` listener's error.
+    /// anyway), or an `after_rollback` listener's error;
+    /// [`Error::InvalidState`] for a [`Session::borrowing`] session, which
+    /// cannot end its host's transaction.
     pub async fn rollback(&mut self) -> Result<()> {
+        if self.borrowed {
+            return Err(Error::InvalidState(
+                "the session works in a borrowed transaction (a migration's) and cannot roll \
+                 it back: raise an error to fail the migration, or undo a part with a nested \
+                 transaction (begin_nested)"
+                    .into(),
+            ));
+        }
         let result = match self.tx.take() {
             Some(tx) => tx.rollback().await,
             None => Ok(()),
@@ -108,10 +142,23 @@ impl Session {
     }
 
     /// Rolls back and detaches every instance. The session can be used again.
+    /// A [`Session::borrowing`] session only drops what it did not flush.
     ///
     /// # Errors
     /// As [`Session::rollback`].
     pub async fn close(&mut self) -> Result<()> {
+        if self.borrowed {
+            // What was flushed stays in the host's transaction.
+            for inst in std::mem::take(&mut self.new) {
+                self.make_transient(&inst, None);
+            }
+            for inst in std::mem::take(&mut self.deleted) {
+                inst.write().marked_deleted = false;
+            }
+            self.frames = vec![Frame::default()];
+            self.expunge_all();
+            return Ok(());
+        }
         let result = self.rollback().await;
         self.expunge_all();
         result

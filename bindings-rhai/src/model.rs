@@ -245,36 +245,26 @@ fn declare(db: &mut Db, spec: Map) -> Res<ModelV> {
 /// `drop_all` and the migrator's `check` leave them alone. Returns them as a
 /// map by name.
 fn reflect(db: &mut Db) -> Res<Map> {
-    let options = dbridge_engine::migrate::IntrospectOptions::default()
-        .exclude(dbridge_engine::migrate::DEFAULT_HISTORY_TABLE);
-    let fut = dbridge_engine::migrate::introspect(db.database(), &options);
-    let snapshot = db
-        .blocker_ref()
-        .block_on(fut)
-        .and_then(|r| r)
-        .map_err(to_rhai)?;
     let orm = db.orm();
-    for model in snapshot.to_metadata().metadata.models() {
-        let (name, table) = (model.name().as_str(), model.table().as_str());
-        if orm.meta.by_table(table).is_none() && orm.reflected.get(name).is_none() {
-            orm.reflected.add(model).map_err(to_rhai)?;
-        }
-    }
+    let models = db
+        .reflect()
+        .and_then(|r| r.merge(&orm.meta, &orm.reflected))
+        .map_err(to_rhai)?;
     let mut out = Map::new();
-    for model in orm.reflected.models() {
-        if orm.meta.by_table(model.table().as_str()).is_none() {
-            let name = model.name().as_str().into();
-            out.insert(
-                name,
-                Dynamic::from(ModelV {
-                    model,
-                    db: db.clone(),
-                }),
-            );
-        }
+    for model in models {
+        let name = model.name().as_str().into();
+        out.insert(
+            name,
+            Dynamic::from(ModelV {
+                model,
+                db: db.clone(),
+            }),
+        );
     }
     Ok(out)
 }
+
+const MIGRATION_DDL: &str = "a migration changes the schema with its own statements (db.execute)";
 
 /// Registers `Model`, `db.model`, `db.models`, `db.reflect`, `db.create_all`,
 /// `db.drop_all` and `dbridge::now`.
@@ -312,6 +302,8 @@ pub(crate) fn register(engine: &mut Engine, module: &mut Module) {
         )
         .register_fn("reflect", reflect)
         .register_fn("create_all", |db: &mut Db| -> Res<()> {
+            db.not_in_migration("create_all", MIGRATION_DDL)
+                .map_err(to_rhai)?;
             let fut = db.orm().meta.create_all(db.database());
             db.blocker_ref()
                 .block_on(fut)
@@ -319,6 +311,8 @@ pub(crate) fn register(engine: &mut Engine, module: &mut Module) {
                 .map_err(to_rhai)
         })
         .register_fn("drop_all", |db: &mut Db| -> Res<()> {
+            db.not_in_migration("drop_all", MIGRATION_DDL)
+                .map_err(to_rhai)?;
             let fut = db.orm().meta.drop_all(db.database());
             db.blocker_ref()
                 .block_on(fut)

@@ -58,6 +58,7 @@ mod run;
 mod runtime_drop;
 mod sandbox;
 mod session;
+mod session_cell;
 mod stream;
 mod transaction;
 mod value;

@@ -1,21 +1,19 @@
 //! [`LuaSession`]: an ORM session held by a script (`db:session()`, the `s`
 //! of `db:transaction(function(s) ... end)`).
 //!
-//! The engine [`Session`] sits in an `Arc<tokio::sync::Mutex<Option<_>>>`
-//! ([`SessionCell`]): each call takes it for its duration (a second call
+//! The engine [`Session`] sits in a [`SessionCell`]: each call takes it for
+//! its duration (a second call
 //! meanwhile, e.g. from a listener during a flush, fails at once with
 //! `invalid_state` instead of waiting forever). The session owns its
 //! connection and is rolled back when the script closes it, when the host call
 //! that opened it fails, and at the latest when the collector drops it.
 
-use std::ops::{Deref, DerefMut};
 use std::sync::Arc;
 
 use dbridge_engine::schema::Model;
 use dbridge_engine::session::{Session, SessionOptions};
 use dbridge_engine::{Database, ErrorKind, Transaction, Value};
 use mlua::{Lua, MetaMethod, Table, UserData, UserDataMethods, Value as LuaValue};
-use tokio::sync::{Mutex, OwnedMutexGuard};
 
 use crate::context;
 use crate::database::LuaDb;
@@ -24,123 +22,11 @@ use crate::events::StatementEvents;
 use crate::instance::{instance_of, wrap};
 use crate::model::model_of;
 use crate::query::lua_err;
-use crate::runtime_drop::drop_in;
-use crate::transaction::TxSlot;
+pub(crate) use crate::session_cell::SessionCell;
 use crate::value::from_lua;
 
 /// Registry key of the session method table (set by orm.lua).
 pub(crate) const SESSION_CLASS: &str = "dbridge.Session";
-
-/// The cell that owns a script's session.
-#[derive(Debug)]
-pub(crate) struct SessionCell {
-    s: Arc<Mutex<Option<Session>>>,
-    handle: Option<tokio::runtime::Handle>,
-    /// A migration's transaction, lent to the (borrowing) session for each
-    /// call and taken back after it.
-    lend: Option<Arc<TxSlot>>,
-}
-
-/// A session taken for one call; in a migration it holds the migration's
-/// transaction for as long, and gives it back when dropped.
-#[derive(Debug)]
-pub(crate) struct SessionGuard {
-    session: OwnedMutexGuard<Option<Session>>,
-    tx: Option<OwnedMutexGuard<Option<Transaction>>>,
-}
-
-impl Deref for SessionGuard {
-    type Target = Option<Session>;
-    fn deref(&self) -> &Option<Session> {
-        &self.session
-    }
-}
-
-impl DerefMut for SessionGuard {
-    fn deref_mut(&mut self) -> &mut Option<Session> {
-        &mut self.session
-    }
-}
-
-impl SessionGuard {
-    /// Gives the lent transaction back (a no-op for a session of its own).
-    fn give_back(&mut self) {
-        if let (Some(tx), Some(s)) = (self.tx.as_mut(), self.session.as_mut())
-            && let Some(t) = s.return_transaction()
-        {
-            **tx = Some(t);
-        }
-    }
-
-    /// Ends the session: later calls fail with `invalid_state`.
-    fn end(&mut self) {
-        self.give_back();
-        *self.session = None;
-    }
-}
-
-impl Drop for SessionGuard {
-    fn drop(&mut self) {
-        self.give_back();
-    }
-}
-
-impl SessionCell {
-    fn new(
-        s: Session,
-        lend: Option<Arc<TxSlot>>,
-        fallback: Option<&tokio::runtime::Handle>,
-    ) -> Self {
-        let handle = tokio::runtime::Handle::try_current()
-            .ok()
-            .or_else(|| fallback.cloned());
-        Self {
-            s: Arc::new(Mutex::new(Some(s))),
-            handle,
-            lend,
-        }
-    }
-
-    /// Takes the session for one call (in a migration, with the migration's
-    /// transaction lent to it).
-    pub(crate) fn lock(&self) -> Result<SessionGuard, LuaDbError> {
-        let mut session = self.s.clone().try_lock_owned().map_err(|_| {
-            LuaDbError::new(
-                ErrorKind::InvalidState,
-                "the session is busy (a listener cannot use the session that is flushing, \
-                 a row stream over it is still open, or another coroutine is using it)",
-            )
-        })?;
-        let tx = match &self.lend {
-            None => None,
-            Some(slot) => {
-                let mut t = slot.lock()?;
-                if let (Some(s), Some(tx)) = (session.as_mut(), t.take()) {
-                    s.lend_transaction(tx);
-                }
-                Some(t)
-            }
-        };
-        Ok(SessionGuard { session, tx })
-    }
-}
-
-impl context::Abandon for SessionCell {
-    /// Rolls back (by dropping) the session if it is open and idle.
-    fn abandon(&self) {
-        if let Ok(mut g) = self.s.try_lock()
-            && let Some(s) = g.take()
-        {
-            drop_in(s, self.handle.as_ref());
-        }
-    }
-}
-
-impl Drop for SessionCell {
-    fn drop(&mut self) {
-        context::Abandon::abandon(self);
-    }
-}
 
 /// The session of a locked cell, or `invalid_state` once closed.
 pub(crate) fn open(g: &mut Option<Session>) -> Result<&mut Session, LuaDbError> {

@@ -258,59 +258,6 @@ impl Session {
         s
     }
 
-    /// A session that works in a transaction its host owns and lends it
-    /// for each call that may run SQL ([`Session::lend_transaction`] before,
-    /// [`Session::return_transaction`] after): a migration's, shared with
-    /// the migration's raw SQL and other sessions.
-    ///
-    /// It never begins, commits or rolls back that transaction:
-    /// [`Session::commit`] flushes (and then treats instances as a commit
-    /// does), [`Session::rollback`] fails with [`Error::InvalidState`] (fail
-    /// the host's transaction instead, or undo a part with
-    /// [`Session::begin_nested`]), and [`Session::close`] drops what was not
-    /// flushed and detaches every instance. A failed flush still rolls the
-    /// whole transaction back.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// # #[tokio::main(flavor = "current_thread")]
-    /// # async fn main() -> dbridge_engine::Result<()> {
-    /// use dbridge_engine::Database;
-    /// use dbridge_engine::session::{Session, SessionOptions};
-    /// let db = Database::connect("sqlite::memory:").await?;
-    /// let mut tx = db.begin().await?;
-    /// let mut s = Session::borrowing(&db, SessionOptions::new());
-    /// s.lend_transaction(tx);
-    /// s.commit().await?; // a flush: the transaction stays open
-    /// tx = s.return_transaction().expect("still open");
-    /// tx.commit().await?;
-    /// # Ok(()) }
-    /// ```
-    pub fn borrowing(db: &Database, opts: SessionOptions) -> Self {
-        let mut s = Self::with_options(db, opts);
-        s.borrowed = true;
-        s.frames.push(transaction::Frame::default());
-        s
-    }
-
-    /// Lends a [`Session::borrowing`] session the transaction for the calls
-    /// that follow; returns the one it held, if any.
-    pub fn lend_transaction(&mut self, tx: Transaction) -> Option<Transaction> {
-        self.tx.replace(tx)
-    }
-
-    /// Takes the lent transaction back; `None` when the session no longer
-    /// has it (a failed flush rolled it back).
-    pub fn return_transaction(&mut self) -> Option<Transaction> {
-        self.tx.take()
-    }
-
-    /// Whether the session works in a borrowed transaction.
-    pub fn is_borrowing(&self) -> bool {
-        self.borrowed
-    }
-
     /// The database.
     pub fn database(&self) -> &Database {
         &self.db

@@ -316,6 +316,10 @@ function up(db)
       :where(Person.id:eq(p.id)):execute()
   end
   Person:insert({ { id = 3, first = "Grace", last = "Hopper" } })
+  db:savepoint("before_4")
+  Person:insert({ { id = 4, first = "Undone", last = "Row" } })
+  db:rollback_to("before_4")
+  db:release("before_4")
   assert(db:query(Person):where(Person.full_name:is_null()):count() == 1)
   assert(db:fetch_one("SELECT count(*) AS n FROM people WHERE initials IS NULL").n == 1)
 end
@@ -372,6 +376,7 @@ dbridge_testkit::each_backend!(
         assert_eq!(text(0, "full_name").as_deref(), Some("Ada Lovelace"));
         assert_eq!(text(1, "initials").as_deref(), Some("AT"));
         assert_eq!(text(2, "full_name"), None);
+        assert_eq!(rows.len(), 3, "the row rolled back to a savepoint is gone");
         let badges =
             t.db.fetch_all("SELECT label FROM badges ORDER BY id", &[])
                 .await

@@ -126,6 +126,24 @@ impl Db {
         }
     }
 
+    /// `db.savepoint(name)` (`op` 0), `db.rollback_to(name)` (1),
+    /// `db.release(name)` (2): in a migration's transaction.
+    fn savepoint(&self, name: &str, op: u8) -> Result<(), Error> {
+        let Some(slot) = &self.bound else {
+            return Err(Error::InvalidState(
+                "savepoints need a transaction: db.savepoint(name) works on a migration's db; \
+                 elsewhere use tx.savepoint(name) or a session's begin_nested"
+                    .into(),
+            ));
+        };
+        let name = name.to_owned();
+        self.in_tx(slot, async move |tx| match op {
+            0 => tx.savepoint(&name).await,
+            1 => tx.rollback_to_savepoint(&name).await,
+            _ => tx.release_savepoint(&name).await,
+        })
+    }
+
     /// The live tables as models (in a migration: as its transaction sees
     /// them), the migration history table left out.
     pub(crate) fn reflect(&self) -> Result<Reflected, Error> {
@@ -272,6 +290,15 @@ pub(crate) fn register(engine: &mut Engine, module: &mut rhai::Module, blocker: 
             d.blocker.block_on(d.db.close()).map_err(to_rhai)
         })
         .register_fn("to_string", |d: &mut Db| d.to_string())
+        .register_fn("savepoint", |d: &mut Db, name: &str| {
+            d.savepoint(name, 0).map_err(to_rhai)
+        })
+        .register_fn("rollback_to", |d: &mut Db, name: &str| {
+            d.savepoint(name, 1).map_err(to_rhai)
+        })
+        .register_fn("release", |d: &mut Db, name: &str| {
+            d.savepoint(name, 2).map_err(to_rhai)
+        })
         .register_fn("to_debug", |d: &mut Db| format!("Database({})", d.db.url()));
     crate::raw_sql::register::<Db>(engine);
 }

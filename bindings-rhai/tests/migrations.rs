@@ -267,6 +267,10 @@ fn up(db) {
         Person.update(#{ initials: initials }).where(Person.id.eq(p.id)).execute();
     }
     Person.insert([#{ id: 3, first: "Grace", last: "Hopper" }]);
+    db.savepoint("before_4");
+    Person.insert([#{ id: 4, first: "Undone", last: "Row" }]);
+    db.rollback_to("before_4");
+    db.release("before_4");
     if db.query(Person).where(Person.full_name.is_null()).count() != 1 { throw "backfill"; }
 
     db.execute("CREATE TABLE badges (id BIGINT PRIMARY KEY, label TEXT NOT NULL)");
@@ -315,6 +319,7 @@ dbridge_testkit::each_backend!(
         assert_eq!(text(1, "initials").as_deref(), Some("AT"));
         assert_eq!(text(2, "full_name"), None);
         assert_eq!(text(2, "initials"), None);
+        assert_eq!(rows.len(), 3, "the row rolled back to a savepoint is gone");
         let badges =
             t.db.fetch_all("SELECT label FROM badges ORDER BY id", &[])
                 .await

@@ -13,11 +13,12 @@ use std::sync::Arc;
 use dbridge_engine::query::{Expr, Run, Select, func, walk};
 use dbridge_engine::schema::Model;
 use dbridge_engine::session::{Instance, Load, Registry, Session, SessionOptions};
-use dbridge_engine::{Backend, Database, ErrorKind, Row, Value};
+use dbridge_engine::{Backend, ErrorKind, Row, Value};
 use futures_util::StreamExt;
 use futures_util::stream::BoxStream;
 use mlua::{Lua, MetaMethod, UserData, UserDataMethods, Value as LuaValue, Variadic};
 
+use crate::conn::Conn;
 use crate::error::{LuaDbError, Raw, raw, raw_ev};
 use crate::events::StatementEvents;
 use crate::expr::{to_expr, to_item, to_order};
@@ -31,7 +32,7 @@ pub(crate) const QUERY_CLASS: &str = "dbridge.Query";
 /// Where a query runs.
 #[derive(Debug, Clone)]
 pub(crate) enum QueryTarget {
-    Db(Database, Registry),
+    Db(Conn, Registry),
     Session(Arc<SessionCell>),
 }
 
@@ -129,10 +130,10 @@ pub(crate) fn new(lua: &Lua, (owner, items): (LuaValue, Variadic<LuaValue>)) -> 
             }
             LuaValue::UserData(ud) if ud.is::<crate::database::LuaDb>() => {
                 let d = ud.borrow::<crate::database::LuaDb>().map_err(lua_err)?;
-                let db = d.database()?;
+                let conn = d.conn()?;
                 (
-                    QueryTarget::Db(db.clone(), d.orm.registry.clone()),
-                    db,
+                    QueryTarget::Db(conn.clone(), d.orm.registry.clone()),
+                    conn.database().clone(),
                     d.events.clone(),
                 )
             }
@@ -375,7 +376,7 @@ async fn fetch(
             .await
     }
     Ok(match (target, entity) {
-        (QueryTarget::Db(db, registry), Some(m)) => {
+        (QueryTarget::Db(Conn::Pool(db), registry), Some(m)) => {
             // Committed without expiring, then expunged: detached instances
             // that keep their values.
             let opts = SessionOptions::new()
@@ -387,11 +388,22 @@ async fn fetch(
             s.expunge_all();
             Fetched::Instances(found)
         }
+        (QueryTarget::Db(Conn::Bound(db, slot), registry), Some(m)) => {
+            // The same, in the migration's transaction.
+            let mut g = slot.lock()?;
+            let tx = g.take().ok_or_else(crate::transaction::finished)?;
+            let mut s = Session::borrowing(db, SessionOptions::new().registry(registry));
+            s.lend_transaction(tx);
+            let found = instances(&mut s, m, select, options).await;
+            *g = s.return_transaction();
+            s.expunge_all();
+            Fetched::Instances(found?)
+        }
         (QueryTarget::Session(cell), Some(m)) => {
             let mut g = cell.lock()?;
             Fetched::Instances(instances(open(&mut g)?, m, select, options).await?)
         }
-        (QueryTarget::Db(db, _), None) => Fetched::Rows(select.fetch_all(db).await?),
+        (QueryTarget::Db(conn, _), None) => Fetched::Rows(conn.fetch_all(select).await?),
         (QueryTarget::Session(cell), None) => {
             let mut g = cell.lock()?;
             let tx = crate::session::transaction(open(&mut g)?).await?;
@@ -496,7 +508,8 @@ pub(crate) async fn stream(lua: Lua, this: LuaValue) -> Raw {
         let q = query_of(&this, "stream")?;
         let stmt = dbridge_engine::dialect::compile(&q.select, q.backend)?;
         let s: BoxStream<'static, dbridge_engine::Result<Row>> = match q.target {
-            QueryTarget::Db(db, _) => db.fetch_statement(stmt),
+            QueryTarget::Db(Conn::Pool(db), _) => db.fetch_statement(stmt),
+            QueryTarget::Db(Conn::Bound(_, slot), _) => crate::query::tx_stream(&slot, stmt)?,
             QueryTarget::Session(cell) => {
                 let mut guard = cell.lock()?;
                 open(&mut guard)?;

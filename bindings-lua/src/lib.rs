@@ -40,6 +40,7 @@
 #![warn(missing_docs, missing_debug_implementations, unreachable_pub)]
 
 mod builder;
+mod conn;
 mod context;
 mod database;
 mod error;
@@ -63,6 +64,7 @@ mod run;
 mod runtime_drop;
 mod sandbox;
 mod session;
+mod session_cell;
 mod stream;
 mod transaction;
 mod value;

@@ -4,9 +4,10 @@
 use std::sync::Arc;
 
 use dbridge_engine::schema::{Column, Index, Model, ReferentialAction};
-use dbridge_engine::{Database, ErrorKind, Value};
+use dbridge_engine::{ErrorKind, Value};
 use mlua::{Lua, MetaMethod, Table, UserData, UserDataMethods, Value as LuaValue};
 
+use crate::conn::Conn;
 use crate::database::LuaDb;
 use crate::error::{LuaDbError, Raw, raw};
 use crate::events::StatementEvents;
@@ -22,7 +23,7 @@ pub(crate) const MODEL_CALL: &str = "dbridge.Model.__call";
 #[derive(Debug, Clone)]
 pub(crate) struct LuaModel {
     pub(crate) model: Model,
-    pub(crate) db: Database,
+    pub(crate) conn: Conn,
     pub(crate) orm: Arc<Orm>,
     pub(crate) events: Arc<StatementEvents>,
 }
@@ -62,14 +63,11 @@ pub(crate) fn model_of(v: &LuaValue, func: &str, n: usize) -> Result<LuaModel, L
     Err(LuaDbError::argument(func, n, "a model", v))
 }
 
-fn db_of(
-    v: &LuaValue,
-    func: &str,
-) -> Result<(Database, Arc<Orm>, Arc<StatementEvents>), LuaDbError> {
+fn db_of(v: &LuaValue, func: &str) -> Result<(Conn, Arc<Orm>, Arc<StatementEvents>), LuaDbError> {
     if let LuaValue::UserData(ud) = v
         && let Ok(d) = ud.borrow::<LuaDb>()
     {
-        return Ok((d.database()?, d.orm.clone(), d.events.clone()));
+        return Ok((d.conn()?, d.orm.clone(), d.events.clone()));
     }
     Err(LuaDbError::argument(
         func,
@@ -169,7 +167,7 @@ pub(crate) fn declare(lua: &Lua, (this, spec): (LuaValue, LuaValue)) -> Raw {
         }
         Ok(LuaModel {
             model,
-            db,
+            conn: db,
             orm,
             events,
         })
@@ -381,7 +379,7 @@ pub(crate) fn models(lua: &Lua, this: LuaValue) -> Raw {
             let name = model.name().as_str().to_owned();
             let m = LuaModel {
                 model,
-                db: db.clone(),
+                conn: db.clone(),
                 orm: orm.clone(),
                 events: events.clone(),
             };
@@ -396,11 +394,16 @@ pub(crate) fn models(lua: &Lua, this: LuaValue) -> Raw {
 pub(crate) async fn create_all(lua: Lua, (this, create): (LuaValue, bool)) -> Raw {
     let ev = crate::events::events_of(&this);
     let r = async {
-        let (db, orm, _) = db_of(&this, if create { "create_all" } else { "drop_all" })?;
+        let func = if create { "create_all" } else { "drop_all" };
+        let (conn, orm, _) = db_of(&this, func)?;
+        conn.not_in_migration(
+            func,
+            "a migration changes the schema with its own statements (db:execute)",
+        )?;
         if create {
-            orm.meta.create_all(&db).await?;
+            orm.meta.create_all(conn.database()).await?;
         } else {
-            orm.meta.drop_all(&db).await?;
+            orm.meta.drop_all(conn.database()).await?;
         }
         Ok(())
     }
@@ -447,27 +450,15 @@ fn lua_err(e: mlua::Error) -> LuaDbError {
 pub(crate) async fn reflect(lua: Lua, this: LuaValue) -> Raw {
     let ev = crate::events::events_of(&this);
     let r = async {
-        let (db, orm, events) = db_of(&this, "reflect")?;
-        let options = dbridge_engine::migrate::IntrospectOptions::default()
-            .exclude(dbridge_engine::migrate::DEFAULT_HISTORY_TABLE);
-        let snapshot = dbridge_engine::migrate::introspect(&db, &options).await?;
-        // All new tables at once, declared ones too (hidden below), so that
-        // foreign keys between them resolve.
-        let new = snapshot
-            .to_metadata()
-            .metadata
-            .models()
+        let (conn, orm, events) = db_of(&this, "reflect")?;
+        let models = conn
+            .reflect()
+            .await?
+            .merge(&orm.meta, &orm.reflected)?
             .into_iter()
-            .filter(|m| orm.reflected.get(m.name().as_str()).is_none());
-        orm.reflected.add_all(new)?;
-        let models = orm
-            .reflected
-            .models()
-            .into_iter()
-            .filter(|m| orm.meta.by_table(m.table().as_str()).is_none())
             .map(|model| LuaModel {
                 model,
-                db: db.clone(),
+                conn: conn.clone(),
                 orm: orm.clone(),
                 events: events.clone(),
             })

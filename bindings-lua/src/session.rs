@@ -1,8 +1,8 @@
 //! [`LuaSession`]: an ORM session held by a script (`db:session()`, the `s`
 //! of `db:transaction(function(s) ... end)`).
 //!
-//! The engine [`Session`] sits in an `Arc<tokio::sync::Mutex<Option<_>>>`
-//! ([`SessionCell`]): each call takes it for its duration (a second call
+//! The engine [`Session`] sits in a [`SessionCell`]: each call takes it for
+//! its duration (a second call
 //! meanwhile, e.g. from a listener during a flush, fails at once with
 //! `invalid_state` instead of waiting forever). The session owns its
 //! connection and is rolled back when the script closes it, when the host call
@@ -14,7 +14,6 @@ use dbridge_engine::schema::Model;
 use dbridge_engine::session::{Session, SessionOptions};
 use dbridge_engine::{Database, ErrorKind, Transaction, Value};
 use mlua::{Lua, MetaMethod, Table, UserData, UserDataMethods, Value as LuaValue};
-use tokio::sync::{Mutex, OwnedMutexGuard};
 
 use crate::context;
 use crate::database::LuaDb;
@@ -23,58 +22,11 @@ use crate::events::StatementEvents;
 use crate::instance::{instance_of, wrap};
 use crate::model::model_of;
 use crate::query::lua_err;
-use crate::runtime_drop::drop_in;
+pub(crate) use crate::session_cell::SessionCell;
 use crate::value::from_lua;
 
 /// Registry key of the session method table (set by orm.lua).
 pub(crate) const SESSION_CLASS: &str = "dbridge.Session";
-
-/// The cell that owns a script's session.
-#[derive(Debug)]
-pub(crate) struct SessionCell {
-    s: Arc<Mutex<Option<Session>>>,
-    handle: Option<tokio::runtime::Handle>,
-}
-
-impl SessionCell {
-    fn new(s: Session, fallback: Option<&tokio::runtime::Handle>) -> Self {
-        let handle = tokio::runtime::Handle::try_current()
-            .ok()
-            .or_else(|| fallback.cloned());
-        Self {
-            s: Arc::new(Mutex::new(Some(s))),
-            handle,
-        }
-    }
-
-    /// Takes the session for one call.
-    pub(crate) fn lock(&self) -> Result<OwnedMutexGuard<Option<Session>>, LuaDbError> {
-        self.s.clone().try_lock_owned().map_err(|_| {
-            LuaDbError::new(
-                ErrorKind::InvalidState,
-                "the session is busy (a listener cannot use the session that is flushing, \
-                 a row stream over it is still open, or another coroutine is using it)",
-            )
-        })
-    }
-}
-
-impl context::Abandon for SessionCell {
-    /// Rolls back (by dropping) the session if it is open and idle.
-    fn abandon(&self) {
-        if let Ok(mut g) = self.s.try_lock()
-            && let Some(s) = g.take()
-        {
-            drop_in(s, self.handle.as_ref());
-        }
-    }
-}
-
-impl Drop for SessionCell {
-    fn drop(&mut self) {
-        context::Abandon::abandon(self);
-    }
-}
 
 /// The session of a locked cell, or `invalid_state` once closed.
 pub(crate) fn open(g: &mut Option<Session>) -> Result<&mut Session, LuaDbError> {
@@ -153,7 +105,8 @@ pub(crate) fn new(lua: &Lua, (this, opts): (LuaValue, LuaValue)) -> Raw {
         let d = ud
             .borrow::<LuaDb>()
             .map_err(|_| LuaDbError::argument("session", 1, "a database", &this))?;
-        let db = d.database()?;
+        let conn = d.conn()?;
+        let db = conn.database().clone();
         let mut o = SessionOptions::new().registry(&d.orm.registry);
         if let LuaValue::Table(t) = &opts {
             let tx_opts = lua.create_table().map_err(lua_err)?;
@@ -183,8 +136,13 @@ pub(crate) fn new(lua: &Lua, (this, opts): (LuaValue, LuaValue)) -> Raw {
                 &opts,
             ));
         }
+        let session = match conn.slot() {
+            Some(_) => Session::borrowing(&db, o),
+            None => Session::with_options(&db, o),
+        };
         let cell = Arc::new(SessionCell::new(
-            Session::with_options(&db, o),
+            session,
+            conn.slot().cloned(),
             crate::installed_handle(lua).as_ref(),
         ));
         if let Some(ctx) = context::current() {
@@ -383,7 +341,7 @@ pub(crate) async fn call_async(
             "rollback_nested" => unit(s.rollback_nested().await)?,
             "close" => {
                 s.close().await?;
-                *g = None;
+                g.end();
                 LuaValue::Nil
             }
             other => return Err(unknown(other)),

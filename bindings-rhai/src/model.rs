@@ -316,36 +316,21 @@ fn check_pending(orm: &Orm) -> Res<()> {
 /// `drop_all` and the migrator's `check` leave them alone. Returns them as a
 /// map by name.
 fn reflect(db: &mut Db) -> Res<Map> {
-    let options = dbridge_engine::migrate::IntrospectOptions::default()
-        .exclude(dbridge_engine::migrate::DEFAULT_HISTORY_TABLE);
-    let fut = dbridge_engine::migrate::introspect(db.database(), &options);
-    let snapshot = db
-        .blocker_ref()
-        .block_on(fut)
-        .and_then(|r| r)
-        .map_err(to_rhai)?;
     let orm = db.orm();
-    // All new tables at once, declared ones too (hidden below), so that
-    // foreign keys between them resolve.
-    let new = snapshot
-        .to_metadata()
-        .metadata
-        .models()
-        .into_iter()
-        .filter(|m| orm.reflected.get(m.name().as_str()).is_none());
-    orm.reflected.add_all(new).map_err(to_rhai)?;
+    let models = db
+        .reflect()
+        .and_then(|r| r.merge(&orm.meta, &orm.reflected))
+        .map_err(to_rhai)?;
     let mut out = Map::new();
-    for model in orm.reflected.models() {
-        if orm.meta.by_table(model.table().as_str()).is_none() {
-            let name = model.name().as_str().into();
-            out.insert(
-                name,
-                Dynamic::from(ModelV {
-                    model,
-                    db: db.clone(),
-                }),
-            );
-        }
+    for model in models {
+        let name = model.name().as_str().into();
+        out.insert(
+            name,
+            Dynamic::from(ModelV {
+                model,
+                db: db.clone(),
+            }),
+        );
     }
     Ok(out)
 }
@@ -375,6 +360,8 @@ fn describe(model: &Model) -> Res<Array> {
     rows.extend(crate::relation::describe_relationships(model)?);
     Ok(rows)
 }
+
+const MIGRATION_DDL: &str = "a migration changes the schema with its own statements (db.execute)";
 
 /// Registers `Model`, `db.model`, `db.models`, `db.reflect`, `db.create_all`,
 /// `db.drop_all` and `dbridge::now`.
@@ -428,6 +415,8 @@ pub(crate) fn register(engine: &mut Engine, module: &mut Module) {
         .register_fn("reflect", reflect)
         .register_fn("create_all", |db: &mut Db| -> Res<()> {
             check_pending(db.orm())?;
+            db.not_in_migration("create_all", MIGRATION_DDL)
+                .map_err(to_rhai)?;
             let fut = db.orm().meta.create_all(db.database());
             db.blocker_ref()
                 .block_on(fut)
@@ -435,6 +424,8 @@ pub(crate) fn register(engine: &mut Engine, module: &mut Module) {
                 .map_err(to_rhai)
         })
         .register_fn("drop_all", |db: &mut Db| -> Res<()> {
+            db.not_in_migration("drop_all", MIGRATION_DDL)
+                .map_err(to_rhai)?;
             let fut = db.orm().meta.drop_all(db.database());
             db.blocker_ref()
                 .block_on(fut)

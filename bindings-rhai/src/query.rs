@@ -150,11 +150,7 @@ impl Query {
     /// Rows of `select` in the query's target.
     fn rows(&self, ctx: &NativeCallContext, select: Select) -> Res<Vec<Row>> {
         match &self.target {
-            Target::Db(db) => db
-                .blocker_ref()
-                .block_on(select.fetch_all(db.database()))
-                .and_then(|r| r)
-                .map_err(to_rhai),
+            Target::Db(db) => db.fetch_built(&select).map_err(to_rhai),
             Target::Session(s) => s.run(ctx, async move |s: &mut Session| {
                 if s.autoflush() {
                     s.flush().await?;
@@ -188,7 +184,8 @@ impl Query {
                     // Detached with their values: out of the session before
                     // its (read-only) transaction ends, so not expired by it.
                     s.expunge_all();
-                    s.rollback().await?;
+                    // Rolls back (a migration's session: ends without SQL).
+                    s.close().await?;
                     found
                 })?
             }

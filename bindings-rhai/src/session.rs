@@ -39,7 +39,8 @@ impl Drop for Inner {
     fn drop(&mut self) {
         let blocker = self.db.blocker_ref();
         let session = self.session.get_mut();
-        if !session.in_transaction() {
+        // A migration's session has nothing of its own to roll back.
+        if !session.in_transaction() || session.is_borrowing() {
             return;
         }
         if blocker.can_block() {
@@ -80,14 +81,21 @@ fn busy() -> Error {
 static SESSIONS: Mutex<Option<HashMap<u64, Weak<Inner>>>> = Mutex::new(None);
 
 impl Sess {
-    /// A new session of `db` with its registry and these transaction options.
+    /// A new session of `db` with its registry and these transaction options;
+    /// on a migration's `db`, one that borrows the migration's transaction
+    /// for each call (its commit flushes, its rollback fails).
     pub(crate) fn new(db: &Db, tx: TransactionOptions) -> Self {
         Self::with_options(db, SessionOptions::new().transaction(tx))
     }
 
-    /// A new session of `db` with its registry and these options.
+    /// A new session of `db` with its registry and these options (borrowing
+    /// the transaction on a migration's `db`, as [`Sess::new`]).
     pub(crate) fn with_options(db: &Db, opts: SessionOptions) -> Self {
-        let session = Session::with_options(db.database(), opts.registry(&db.orm().registry));
+        let opts = opts.registry(&db.orm().registry);
+        let session = match db.slot() {
+            Some(_) => Session::borrowing(db.database(), opts),
+            None => Session::with_options(db.database(), opts),
+        };
         let id = session.id();
         let inner = Arc::new(Inner {
             session: Mutex::new(session),
@@ -117,9 +125,25 @@ impl Sess {
 
     /// Runs `f` on the session, blocking until its future completes, without
     /// callbacks (raw SQL).
+    /// In a migration, the migration's transaction is lent to the session
+    /// for the call and taken back after it.
     fn with<T>(&self, f: impl AsyncFnOnce(&mut Session) -> Result<T, Error>) -> Result<T, Error> {
         let mut guard = self.lock()?;
-        self.inner.db.blocker_ref().block_on(f(&mut guard))?
+        let blocker = self.inner.db.blocker_ref();
+        let Some(slot) = self.inner.db.slot() else {
+            return blocker.block_on(f(&mut guard))?;
+        };
+        let mut tx = slot.try_lock().map_err(|_| {
+            Error::InvalidState(
+                "the migration's transaction is busy: a row stream over it is still open".into(),
+            )
+        })?;
+        if let Some(t) = tx.take() {
+            guard.lend_transaction(t);
+        }
+        let r = blocker.block_on(f(&mut guard));
+        *tx = guard.return_transaction();
+        r?
     }
 
     /// Runs `f` on the session within the script call `ctx`, so that

@@ -12,12 +12,13 @@ use std::sync::Arc;
 
 use dbridge_engine::query::{Expr, Run, Select, func, walk};
 use dbridge_engine::schema::Model;
-use dbridge_engine::session::{Instance, Registry, Session, SessionOptions};
-use dbridge_engine::{Backend, Database, ErrorKind, Row, Value};
+use dbridge_engine::session::{Instance, Load, Registry, Session, SessionOptions};
+use dbridge_engine::{Backend, ErrorKind, Row, Value};
 use futures_util::StreamExt;
 use futures_util::stream::BoxStream;
 use mlua::{Lua, MetaMethod, UserData, UserDataMethods, Value as LuaValue, Variadic};
 
+use crate::conn::Conn;
 use crate::error::{LuaDbError, Raw, raw, raw_ev};
 use crate::events::StatementEvents;
 use crate::expr::{to_expr, to_item, to_order};
@@ -31,7 +32,7 @@ pub(crate) const QUERY_CLASS: &str = "dbridge.Query";
 /// Where a query runs.
 #[derive(Debug, Clone)]
 pub(crate) enum QueryTarget {
-    Db(Database, Registry),
+    Db(Conn, Registry),
     Session(Arc<SessionCell>),
 }
 
@@ -43,6 +44,8 @@ pub(crate) struct LuaQuery {
     entity: Option<Model>,
     /// The models in FROM and JOIN, for joins without an ON.
     models: Vec<Model>,
+    /// Loader options (`q:options(...)`), for a query of one model.
+    options: Vec<Load>,
     target: QueryTarget,
     backend: Backend,
     events: Arc<StatementEvents>,
@@ -127,10 +130,10 @@ pub(crate) fn new(lua: &Lua, (owner, items): (LuaValue, Variadic<LuaValue>)) -> 
             }
             LuaValue::UserData(ud) if ud.is::<crate::database::LuaDb>() => {
                 let d = ud.borrow::<crate::database::LuaDb>().map_err(lua_err)?;
-                let db = d.database()?;
+                let conn = d.conn()?;
                 (
-                    QueryTarget::Db(db.clone(), d.orm.registry.clone()),
-                    db,
+                    QueryTarget::Db(conn.clone(), d.orm.registry.clone()),
+                    conn.database().clone(),
                     d.events.clone(),
                 )
             }
@@ -188,6 +191,7 @@ pub(crate) fn new(lua: &Lua, (owner, items): (LuaValue, Variadic<LuaValue>)) -> 
             select,
             entity,
             models,
+            options: Vec::new(),
             target,
             backend: db.backend(),
             events,
@@ -267,9 +271,21 @@ pub(crate) fn build(lua: &Lua, (this, name, args): (LuaValue, String, Variadic<L
                 }
                 s
             }
+            "join" | "outerjoin" if crate::relation::is_relationship(&arg(0)) => {
+                let (path, target) = crate::relation::join_path(&q.models, &arg(0), &name)?;
+                q.models.push(target);
+                path.into_iter().fold(s, |s, (t, on)| {
+                    if name == "join" {
+                        s.join(t, on)
+                    } else {
+                        s.left_join(t, on)
+                    }
+                })
+            }
             "join" | "outerjoin" => {
-                let m = lua_model(&arg(0))
-                    .ok_or_else(|| LuaDbError::argument(&name, 1, "a model", &arg(0)))?;
+                let m = lua_model(&arg(0)).ok_or_else(|| {
+                    LuaDbError::argument(&name, 1, "a model or a relationship name", &arg(0))
+                })?;
                 let on = match arg(1) {
                     LuaValue::Nil => infer_on(&q.models, &m.model)?,
                     v => to_expr(lua, &v)?,
@@ -295,10 +311,14 @@ pub(crate) fn build(lua: &Lua, (this, name, args): (LuaValue, String, Variadic<L
             "distinct" => s.distinct(),
             "options" if args.is_empty() => s,
             "options" => {
-                return Err(LuaDbError::new(
-                    ErrorKind::Unsupported,
-                    "loader options (selectinload, defer...) are not available in this version of dbridge",
-                ));
+                if q.entity.is_none() {
+                    return Err(LuaDbError::new(
+                        ErrorKind::TypeMismatch,
+                        "loader options apply to a query of one model (`db:query(Model)`)",
+                    ));
+                }
+                q.options.extend(crate::loader::list(&args, "options")?);
+                s
             }
             other => {
                 return Err(LuaDbError::new(
@@ -335,30 +355,55 @@ enum Fetched {
     Rows(Vec<Row>),
 }
 
-/// Runs `select` as a query of `entity` (instances) or of columns (rows).
+/// Runs `select` as a query of `entity` (instances, loaded with `options`
+/// and the relationships' default strategies) or of columns (rows).
 async fn fetch(
     target: &QueryTarget,
     entity: Option<&Model>,
     select: &Select,
+    options: &[Load],
 ) -> Result<Fetched, LuaDbError> {
+    async fn instances(
+        s: &mut Session,
+        m: &Model,
+        select: &Select,
+        options: &[Load],
+    ) -> dbridge_engine::Result<Vec<Instance>> {
+        s.query(m)
+            .map_select(|_| select.clone())
+            .options(options.iter().cloned())
+            .all()
+            .await
+    }
     Ok(match (target, entity) {
-        (QueryTarget::Db(db, registry), Some(m)) => {
+        (QueryTarget::Db(Conn::Pool(db), registry), Some(m)) => {
             // Committed without expiring, then expunged: detached instances
             // that keep their values.
             let opts = SessionOptions::new()
                 .registry(registry)
                 .expire_on_commit(false);
             let mut s = Session::with_options(db, opts);
-            let found = s.fetch_select(m, select).await?;
+            let found = instances(&mut s, m, select, options).await?;
             s.commit().await?;
             s.expunge_all();
             Fetched::Instances(found)
         }
+        (QueryTarget::Db(Conn::Bound(db, slot), registry), Some(m)) => {
+            // The same, in the migration's transaction.
+            let mut g = slot.lock()?;
+            let tx = g.take().ok_or_else(crate::transaction::finished)?;
+            let mut s = Session::borrowing(db, SessionOptions::new().registry(registry));
+            s.lend_transaction(tx);
+            let found = instances(&mut s, m, select, options).await;
+            *g = s.return_transaction();
+            s.expunge_all();
+            Fetched::Instances(found?)
+        }
         (QueryTarget::Session(cell), Some(m)) => {
             let mut g = cell.lock()?;
-            Fetched::Instances(open(&mut g)?.fetch_select(m, select).await?)
+            Fetched::Instances(instances(open(&mut g)?, m, select, options).await?)
         }
-        (QueryTarget::Db(db, _), None) => Fetched::Rows(select.fetch_all(db).await?),
+        (QueryTarget::Db(conn, _), None) => Fetched::Rows(conn.fetch_all(select).await?),
         (QueryTarget::Session(cell), None) => {
             let mut g = cell.lock()?;
             let tx = crate::session::transaction(open(&mut g)?).await?;
@@ -407,16 +452,16 @@ pub(crate) async fn run(lua: Lua, (this, name, session): (LuaValue, String, LuaV
         let q = query_of(&this, &name)?;
         let entity = q.entity.as_ref();
         match name.as_str() {
-            "all" => to_lua_list(&lua, fetch(&q.target, entity, &q.select).await?),
+            "all" => to_lua_list(&lua, fetch(&q.target, entity, &q.select, &q.options).await?),
             "first" => Ok(first_of(
                 &lua,
-                fetch(&q.target, entity, &q.select.clone().limit(1)).await?,
+                fetch(&q.target, entity, &q.select.clone().limit(1), &q.options).await?,
             )?
             .1),
             "one" | "one_or_none" => {
                 let (n, v) = first_of(
                     &lua,
-                    fetch(&q.target, entity, &q.select.clone().limit(2)).await?,
+                    fetch(&q.target, entity, &q.select.clone().limit(2), &q.options).await?,
                 )?;
                 match n {
                     0 if name == "one" => Err(dbridge_engine::Error::NotFound.into()),
@@ -432,7 +477,7 @@ pub(crate) async fn run(lua: Lua, (this, name, session): (LuaValue, String, LuaV
                 } else {
                     Select::new().column(Expr::exists(q.select.clone()).label("n")?)
                 };
-                let Fetched::Rows(rows) = fetch(&q.target, None, &agg).await? else {
+                let Fetched::Rows(rows) = fetch(&q.target, None, &agg, &[]).await? else {
                     return Ok(LuaValue::Nil);
                 };
                 let v = rows
@@ -463,7 +508,8 @@ pub(crate) async fn stream(lua: Lua, this: LuaValue) -> Raw {
         let q = query_of(&this, "stream")?;
         let stmt = dbridge_engine::dialect::compile(&q.select, q.backend)?;
         let s: BoxStream<'static, dbridge_engine::Result<Row>> = match q.target {
-            QueryTarget::Db(db, _) => db.fetch_statement(stmt),
+            QueryTarget::Db(Conn::Pool(db), _) => db.fetch_statement(stmt),
+            QueryTarget::Db(Conn::Bound(_, slot), _) => crate::query::tx_stream(&slot, stmt)?,
             QueryTarget::Session(cell) => {
                 let mut guard = cell.lock()?;
                 open(&mut guard)?;

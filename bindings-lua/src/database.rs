@@ -6,9 +6,11 @@ use std::time::Duration;
 use dbridge_engine::{ConnectOptions, Database, ErrorKind};
 use mlua::{Lua, MetaMethod, UserData, UserDataMethods, Value as LuaValue};
 
+use crate::conn::Conn;
 use crate::error::{LuaDbError, Raw, raw};
 use crate::events::StatementEvents;
 use crate::runtime_drop::RuntimeDrop;
+use crate::transaction::TxSlot;
 
 /// A database handle (`dbridge.connect(url)`): a pool shared by every copy.
 #[derive(Debug)]
@@ -17,6 +19,9 @@ pub struct LuaDb {
     pub(crate) events: Arc<StatementEvents>,
     /// The models, listeners and validators declared through this handle.
     pub(crate) orm: Arc<crate::orm::Orm>,
+    /// The migration's transaction, for the `db` of a migration: every
+    /// statement of the handle, its models, queries and sessions runs there.
+    pub(crate) bound: Option<Arc<TxSlot>>,
 }
 
 impl LuaDb {
@@ -27,7 +32,29 @@ impl LuaDb {
             db: RuntimeDrop::new(db, None),
             events: Arc::default(),
             orm: Arc::default(),
+            bound: None,
         }
+    }
+
+    /// A handle whose statements run in `slot`, a migration's transaction on
+    /// `db`, with models of its own.
+    pub(crate) fn bound(db: Database, slot: Arc<TxSlot>) -> Self {
+        Self {
+            bound: Some(slot),
+            ..Self::new(db)
+        }
+    }
+
+    /// Where the handle's statements run.
+    ///
+    /// # Errors
+    /// An `invalid_state` error once the handle was closed.
+    pub(crate) fn conn(&self) -> Result<Conn, LuaDbError> {
+        let db = self.database()?;
+        Ok(match &self.bound {
+            Some(slot) => Conn::Bound(db, slot.clone()),
+            None => Conn::Pool(db),
+        })
     }
 
     /// The engine database.
@@ -54,6 +81,9 @@ impl UserData for LuaDb {
     fn add_methods<M: UserDataMethods<Self>>(methods: &mut M) {
         methods.add_meta_method(MetaMethod::ToString, |_, this, ()| {
             Ok(match this.db.get() {
+                Some(db) if this.bound.is_some() => {
+                    format!("dbridge.database({}, in a migration)", db.url())
+                }
                 Some(db) => format!("dbridge.database({})", db.url()),
                 None => "dbridge.database(closed)".to_string(),
             })
@@ -86,6 +116,8 @@ pub(crate) async fn close(lua: Lua, this: LuaValue) -> Raw {
             let mut d = ud
                 .borrow_mut::<LuaDb>()
                 .map_err(|_| LuaDbError::argument("close", 1, "a database", &this))?;
+            d.conn()?
+                .not_in_migration("close", "the migration runner owns the connection")?;
             d.db.take()
         };
         if let Some(db) = db {
@@ -155,10 +187,12 @@ fn connect_options(v: &LuaValue) -> Result<ConnectOptions, LuaDbError> {
 
 /// `db:backend()`: `"sqlite"` or `"postgresql"`.
 pub(crate) fn backend(lua: &Lua, this: LuaValue) -> Raw {
-    let r = crate::query::Target::from_lua(&this, "backend").and_then(|t| match t {
-        crate::query::Target::Db(db) => Ok(db.backend().name()),
-        _ => Err(LuaDbError::argument("backend", 1, "a database", &this)),
-    });
+    let r = match &this {
+        LuaValue::UserData(ud) => ud.borrow::<LuaDb>().ok().map(|d| d.database()),
+        _ => None,
+    }
+    .unwrap_or_else(|| Err(LuaDbError::argument("backend", 1, "a database", &this)))
+    .map(|db| db.backend().name());
     raw(lua, r)
 }
 

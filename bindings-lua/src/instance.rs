@@ -98,24 +98,33 @@ pub(crate) fn new(lua: &Lua, (model, values): (LuaValue, LuaValue)) -> Raw {
         match &values {
             LuaValue::Nil => {}
             LuaValue::Table(t) => {
-                // One pass over the table, then the assignments in column order.
+                // One pass over the table, then the assignments in column
+                // order, then the relationships (`Post { author = ada }`).
                 let mut given: Vec<(usize, LuaValue)> = Vec::with_capacity(m.model.columns().len());
+                let mut related: Vec<(String, LuaValue)> = Vec::new();
                 for pair in t.pairs::<LuaValue, LuaValue>() {
                     let (k, v) = pair.map_err(lua_err)?;
-                    let i = match &k {
-                        LuaValue::String(s) => {
-                            s.to_str().ok().and_then(|s| m.model.column_index(&s).ok())
-                        }
+                    let key = match &k {
+                        LuaValue::String(s) => s.to_str().ok().map(|s| s.to_owned()),
                         _ => None,
                     };
-                    match i {
-                        Some(i) => given.push((i, v)),
-                        None => return Err(unknown_column(&k, &m.model)),
+                    let Some(key) = key else {
+                        return Err(unknown_column(&k, &m.model));
+                    };
+                    match m.model.column_index(&key) {
+                        Ok(i) => given.push((i, v)),
+                        Err(_) => related.push((key, v)),
                     }
                 }
                 given.sort_unstable_by_key(|(i, _)| *i);
                 for (i, v) in given {
                     inst.set(m.model.columns()[i].name().as_str(), from_lua(lua, v, 1)?)?;
+                }
+                related.sort_by(|a, b| a.0.cmp(&b.0));
+                for (k, v) in related {
+                    if crate::related::assign(&inst, &k, &v)?.is_none() {
+                        return Err(crate::related::unknown(&m.model, &k));
+                    }
                 }
             }
             other => {
@@ -143,23 +152,43 @@ fn unknown_column(k: &LuaValue, model: &dbridge_engine::schema::Model) -> LuaDbE
     )
 }
 
-/// `inst.<column>` (NULL is nil).
+/// `inst.<column>` (NULL is nil) or `inst.<relationship>` (see
+/// [`crate::related`]): `(value, nil)`, or `(UNLOADED, session id)` for a
+/// relationship to load through the session first.
 pub(crate) fn get(lua: &Lua, (this, key): (LuaValue, String)) -> Raw {
     let r = (|| {
         let inst = instance_of(&this, "get", 1)?;
-        let v = inst.get(&key)?;
-        to_lua(lua, &v, LuaValue::Nil).map_err(lua_err)
+        match inst.get(&key) {
+            Ok(v) => Ok((
+                to_lua(lua, &v, LuaValue::Nil).map_err(lua_err)?,
+                LuaValue::Nil,
+            )),
+            Err(e) => match crate::related::read(lua, &inst, &key)? {
+                Some(answer) => Ok(answer),
+                None if e.kind() == ErrorKind::Schema => {
+                    Err(crate::related::unknown(&inst.model(), &key))
+                }
+                None => Err(e.into()),
+            },
+        }
     })();
     raw(lua, r)
 }
 
-/// `inst.<column> = value` (coerced; validators and `set` listeners run).
+/// `inst.<column> = value` (coerced; validators and `set` listeners run), or
+/// `inst.<relationship> = value`: nothing, or `(UNLOADED, session id)` for a
+/// relationship to load through the session first.
 pub(crate) fn set(lua: &Lua, (this, key, value): (LuaValue, String, LuaValue)) -> Raw {
     let r = (|| {
         let inst = instance_of(&this, "set", 1)?;
+        let model = inst.model();
+        if model.column_index(&key).is_err() {
+            return crate::related::assign(&inst, &key, &value)?
+                .ok_or_else(|| crate::related::unknown(&model, &key));
+        }
         let v = from_lua(lua, value, 1)?;
         inst.set(&key, v)?;
-        Ok(())
+        Ok((LuaValue::Nil, LuaValue::Nil))
     })();
     raw(lua, r)
 }

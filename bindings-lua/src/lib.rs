@@ -40,6 +40,7 @@
 #![warn(missing_docs, missing_debug_implementations, unreachable_pub)]
 
 mod builder;
+mod conn;
 mod context;
 mod database;
 mod error;
@@ -48,6 +49,7 @@ mod expr;
 mod hooks;
 mod inspect;
 mod instance;
+mod loader;
 mod migrate;
 mod migrator;
 mod model;
@@ -55,11 +57,14 @@ mod module;
 mod options;
 mod orm;
 mod query;
+mod related;
+mod relation;
 mod row_batch;
 mod run;
 mod runtime_drop;
 mod sandbox;
 mod session;
+mod session_cell;
 mod stream;
 mod transaction;
 mod value;

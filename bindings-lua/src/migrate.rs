@@ -4,47 +4,28 @@
 //! Each migration gets a fresh Lua state made by [`new_lua`] (the sandboxed
 //! libraries and the instruction budget of its [`InstallOptions`]). The file
 //! either returns a table with `up` and `down` functions or defines them as
-//! globals; the runner calls the one asked for with `db`, an object that runs
-//! raw SQL in the migration's transaction (`execute`, `fetch_all`,
-//! `fetch_one`, `fetch_optional`, `stream`, savepoints). When the function
-//! returns, the transaction goes back to the runner, which records the
-//! migration and commits; an error rolls the migration back.
+//! globals; the runner calls the one asked for with `db`, a database handle
+//! bound to the migration's transaction: raw SQL, savepoints, models of its
+//! own (`db:model{...}`, `db:reflect()`), queries, writes and sessions all run
+//! in that transaction (see [`crate::conn::Conn`]). A session there borrows the
+//! transaction call by call: its `commit` flushes, its `rollback` fails (the
+//! engine's `Session::borrowing`). When the function returns, the transaction
+//! goes back to the runner, which records the migration and commits; an error
+//! rolls the migration back.
 
 use std::sync::Arc;
 
 use dbridge_engine::migrate::{
     Direction, MigrationFile, MigrationKind, ScriptMigration, ScriptRunner,
 };
-use dbridge_engine::{Backend, Error, MigrationFailure, Result, Transaction};
+use dbridge_engine::{Database, Error, MigrationFailure, Result, Transaction};
 use futures_util::future::BoxFuture;
 use mlua::{Function, Lua, Value as LuaValue};
 
+use crate::database::LuaDb;
 use crate::options::InstallOptions;
-use crate::transaction::{LuaTx, TxSlot};
+use crate::transaction::TxSlot;
 use crate::{call, new_lua};
-
-/// The `db` a migration's function gets: the transaction's raw-SQL methods
-/// and `backend()`, nothing that could end the transaction.
-const MIGRATION_DB: &str = r#"
-local tx, backend = ...
-local db = {}
-for _, name in ipairs({ "execute", "fetch_all", "fetch_one", "fetch_optional", "stream",
-                        "savepoint", "rollback_to", "release" }) do
-  local f = tx[name]
-  db[name] = function(_, ...) return f(tx, ...) end
-end
-function db.backend() return backend end
-return setmetatable(db, {
-  __name = "dbridge.migration",
-  __metatable = false,
-  __tostring = function() return "dbridge.migration(" .. backend .. ")" end,
-  __index = function(_, key)
-    error("the migration's db has no `" .. tostring(key) .. "` (it runs raw SQL in the " ..
-          "migration's transaction: execute, fetch_all, fetch_one, fetch_optional, stream, " ..
-          "savepoint, rollback_to, release, backend; the runner commits)", 2)
-  end,
-})
-"#;
 
 /// Runs `.lua` migrations: register it with
 /// [`Migrator::script_runner`](dbridge_engine::migrate::Migrator::script_runner).
@@ -106,11 +87,11 @@ async fn run(options: InstallOptions, m: ScriptMigration) -> Result<Transaction>
         direction,
         transaction,
     } = m;
-    let backend = transaction.backend();
+    let database = transaction.database().clone();
     let slot = Arc::new(TxSlot::new(transaction, None));
-    // The Lua state (and any row stream the script left open) is gone once
-    // this returns, so the transaction is free to take back.
-    let outcome = call_function(options, &file, direction, &slot, backend).await;
+    // The Lua state (and any row stream or session the script left open) is
+    // gone once this returns, so the transaction is free to take back.
+    let outcome = call_function(options, &file, direction, &slot, database).await;
     let tx = match slot.lock() {
         Ok(mut guard) => guard.take(),
         Err(_) => None,
@@ -139,7 +120,7 @@ async fn call_function(
     file: &MigrationFile,
     direction: Direction,
     slot: &Arc<TxSlot>,
-    backend: Backend,
+    database: Database,
 ) -> std::result::Result<(), String> {
     let text = |e: mlua::Error| one_line(&e);
     let lua = new_lua(options).map_err(text)?;
@@ -156,16 +137,7 @@ async fn call_function(
             direction.as_str()
         ));
     };
-    let tx = LuaTx {
-        slot: slot.clone(),
-        backend,
-        events: Arc::default(),
-    };
-    let db: LuaValue = lua
-        .load(MIGRATION_DB)
-        .set_name("=dbridge.migration")
-        .call((tx, backend.name()))
-        .map_err(text)?;
+    let db = LuaDb::bound(database, slot.clone());
     call::<()>(&lua, &f, db).await.map_err(text)
 }
 

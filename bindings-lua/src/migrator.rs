@@ -11,8 +11,8 @@
 use std::sync::Arc;
 
 use dbridge_engine::migrate::{
-    DEFAULT_HISTORY_TABLE, IntrospectOptions, MigrationKind, MigrationRun, MigrationState,
-    MigrationStatus, Migrator, PlannedMigration, introspect,
+    DEFAULT_HISTORY_TABLE, MigrationKind, MigrationRun, MigrationState, MigrationStatus, Migrator,
+    PlannedMigration, Reflected,
 };
 use dbridge_engine::schema::Metadata;
 use dbridge_engine::{Database, ErrorKind};
@@ -112,10 +112,13 @@ fn string_arg(func: &str, n: usize, v: &LuaValue, what: &str) -> Result<String, 
 async fn open(lua: Lua, (this, dir, opts): (LuaValue, LuaValue, LuaValue)) -> Raw {
     let r = (|| {
         let (db, declared) = match &this {
-            LuaValue::UserData(ud) => ud
-                .borrow::<LuaDb>()
-                .ok()
-                .map(|d| d.database().map(|db| (db, d.orm.meta.clone()))),
+            LuaValue::UserData(ud) => ud.borrow::<LuaDb>().ok().map(|d| {
+                d.conn()?.not_in_migration(
+                    "migrator",
+                    "migrations run one at a time, each in its own transaction",
+                )?;
+                d.database().map(|db| (db, d.orm.meta.clone()))
+            }),
             _ => None,
         }
         .ok_or_else(|| {
@@ -214,15 +217,9 @@ impl LuaMigrator {
 /// The tables of `db` as models; an error when one cannot be a model (the
 /// diff would otherwise drop its table).
 async fn reflect(db: &Database, history_table: &str) -> Result<Metadata, LuaDbError> {
-    let snapshot = introspect(db, &IntrospectOptions::default().exclude(history_table)).await?;
-    let reflected = snapshot.to_metadata();
-    if let Some((table, why)) = reflected.left_out.first() {
-        return Err(LuaDbError::new(
-            ErrorKind::InvalidState,
-            format!("table `{table}` of the models database cannot be a model: {why}"),
-        ));
-    }
-    Ok(reflected.metadata)
+    Ok(Reflected::from_database(db, history_table)
+        .await?
+        .complete()?)
 }
 
 fn optional_int(func: &str, v: &LuaValue) -> Result<Option<i64>, LuaDbError> {

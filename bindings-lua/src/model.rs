@@ -3,10 +3,11 @@
 
 use std::sync::Arc;
 
-use dbridge_engine::schema::{Column, Index, Model, ReferentialAction, ServerDefault};
-use dbridge_engine::{Database, ErrorKind, Value};
+use dbridge_engine::schema::{Column, Index, Model, ReferentialAction};
+use dbridge_engine::{ErrorKind, Value};
 use mlua::{Lua, MetaMethod, Table, UserData, UserDataMethods, Value as LuaValue};
 
+use crate::conn::Conn;
 use crate::database::LuaDb;
 use crate::error::{LuaDbError, Raw, raw};
 use crate::events::StatementEvents;
@@ -22,7 +23,7 @@ pub(crate) const MODEL_CALL: &str = "dbridge.Model.__call";
 #[derive(Debug, Clone)]
 pub(crate) struct LuaModel {
     pub(crate) model: Model,
-    pub(crate) db: Database,
+    pub(crate) conn: Conn,
     pub(crate) orm: Arc<Orm>,
     pub(crate) events: Arc<StatementEvents>,
 }
@@ -62,14 +63,11 @@ pub(crate) fn model_of(v: &LuaValue, func: &str, n: usize) -> Result<LuaModel, L
     Err(LuaDbError::argument(func, n, "a model", v))
 }
 
-fn db_of(
-    v: &LuaValue,
-    func: &str,
-) -> Result<(Database, Arc<Orm>, Arc<StatementEvents>), LuaDbError> {
+fn db_of(v: &LuaValue, func: &str) -> Result<(Conn, Arc<Orm>, Arc<StatementEvents>), LuaDbError> {
     if let LuaValue::UserData(ud) = v
         && let Ok(d) = ud.borrow::<LuaDb>()
     {
-        return Ok((d.database()?, d.orm.clone(), d.events.clone()));
+        return Ok((d.conn()?, d.orm.clone(), d.events.clone()));
     }
     Err(LuaDbError::argument(
         func,
@@ -126,13 +124,10 @@ pub(crate) fn declare(lua: &Lua, (this, spec): (LuaValue, LuaValue)) -> Raw {
             .ok()
             .flatten()
             .ok_or_else(|| schema("model declaration: `name` (a string) is required"))?;
-        if !t.get::<LuaValue>("relations").map_err(lua_err)?.is_nil() {
-            return Err(LuaDbError::new(
-                ErrorKind::Unsupported,
-                format!("model `{name}`: `relations` are not available in this version of dbridge"),
-            ));
-        }
         let mut b = Model::builder(&name);
+        for (rel_name, rel) in crate::relation::relations(t, &name)? {
+            b = b.relationship(rel_name, rel);
+        }
         if let Some(table) = t
             .get::<Option<String>>("table")
             .map_err(|_| schema(format!("model `{name}`: `table` must be a string")))?
@@ -172,7 +167,7 @@ pub(crate) fn declare(lua: &Lua, (this, spec): (LuaValue, LuaValue)) -> Raw {
         }
         Ok(LuaModel {
             model,
-            db,
+            conn: db,
             orm,
             events,
         })
@@ -180,7 +175,7 @@ pub(crate) fn declare(lua: &Lua, (this, spec): (LuaValue, LuaValue)) -> Raw {
     raw(lua, r)
 }
 
-fn check_keys(t: &Table, allowed: &[&str], what: &str) -> Result<(), LuaDbError> {
+pub(crate) fn check_keys(t: &Table, allowed: &[&str], what: &str) -> Result<(), LuaDbError> {
     for pair in t.pairs::<LuaValue, LuaValue>() {
         let (k, _) = pair.map_err(lua_err)?;
         match &k {
@@ -384,7 +379,7 @@ pub(crate) fn models(lua: &Lua, this: LuaValue) -> Raw {
             let name = model.name().as_str().to_owned();
             let m = LuaModel {
                 model,
-                db: db.clone(),
+                conn: db.clone(),
                 orm: orm.clone(),
                 events: events.clone(),
             };
@@ -399,11 +394,16 @@ pub(crate) fn models(lua: &Lua, this: LuaValue) -> Raw {
 pub(crate) async fn create_all(lua: Lua, (this, create): (LuaValue, bool)) -> Raw {
     let ev = crate::events::events_of(&this);
     let r = async {
-        let (db, orm, _) = db_of(&this, if create { "create_all" } else { "drop_all" })?;
+        let func = if create { "create_all" } else { "drop_all" };
+        let (conn, orm, _) = db_of(&this, func)?;
+        conn.not_in_migration(
+            func,
+            "a migration changes the schema with its own statements (db:execute)",
+        )?;
         if create {
-            orm.meta.create_all(&db).await?;
+            orm.meta.create_all(conn.database()).await?;
         } else {
-            orm.meta.drop_all(&db).await?;
+            orm.meta.drop_all(conn.database()).await?;
         }
         Ok(())
     }
@@ -411,15 +411,28 @@ pub(crate) async fn create_all(lua: Lua, (this, create): (LuaValue, bool)) -> Ra
     crate::error::raw_ev(&lua, r, ev.as_deref())
 }
 
-/// `Model:c(name)` and `Model.<column>`: the column expression (nil for no
-/// such column when `strict` is false).
+/// `Model:c(name)` and `Model.<column>`: the column expression. When
+/// `strict` is false (`Model.<name>`), a relationship gives the relationship
+/// attribute, and a name that is neither is an error naming the model.
 pub(crate) fn column_expr(lua: &Lua, (this, name, strict): (LuaValue, String, bool)) -> Raw {
     let r = (|| {
         let m = model_of(&this, "c", 1)?;
         if !strict && m.model.column_index(&name).is_err() {
-            return Ok(None);
+            return match crate::relation::attr(&m.model, &name)? {
+                Some(a) => lua
+                    .create_userdata(a)
+                    .map(LuaValue::UserData)
+                    .map_err(lua_err),
+                None => Err(schema(format!(
+                    "no column, relationship or method `{name}` on model `{}`",
+                    m.model.name()
+                ))),
+            };
         }
-        Ok(Some(crate::expr::LuaExpr::expr(m.model.col(&name)?)))
+        let e = crate::expr::LuaExpr::expr(m.model.col(&name)?);
+        lua.create_userdata(e)
+            .map(LuaValue::UserData)
+            .map_err(lua_err)
     })();
     raw(lua, r)
 }
@@ -437,27 +450,15 @@ fn lua_err(e: mlua::Error) -> LuaDbError {
 pub(crate) async fn reflect(lua: Lua, this: LuaValue) -> Raw {
     let ev = crate::events::events_of(&this);
     let r = async {
-        let (db, orm, events) = db_of(&this, "reflect")?;
-        let options = dbridge_engine::migrate::IntrospectOptions::default()
-            .exclude(dbridge_engine::migrate::DEFAULT_HISTORY_TABLE);
-        let snapshot = dbridge_engine::migrate::introspect(&db, &options).await?;
-        // All new tables at once, declared ones too (hidden below), so that
-        // foreign keys between them resolve.
-        let new = snapshot
-            .to_metadata()
-            .metadata
-            .models()
+        let (conn, orm, events) = db_of(&this, "reflect")?;
+        let models = conn
+            .reflect()
+            .await?
+            .merge(&orm.meta, &orm.reflected)?
             .into_iter()
-            .filter(|m| orm.reflected.get(m.name().as_str()).is_none());
-        orm.reflected.add_all(new)?;
-        let models = orm
-            .reflected
-            .models()
-            .into_iter()
-            .filter(|m| orm.meta.by_table(m.table().as_str()).is_none())
             .map(|model| LuaModel {
                 model,
-                db: db.clone(),
+                conn: conn.clone(),
                 orm: orm.clone(),
                 events: events.clone(),
             })
@@ -477,56 +478,24 @@ pub(crate) async fn reflect(lua: Lua, this: LuaValue) -> Raw {
 }
 
 /// `Model:describe()`: one row a column (name, type, nullable, primary key,
-/// default, references), as `.describe` in the REPL prints it.
+/// default, references), then one a relationship (name, kind, target), as
+/// `.describe` in the REPL prints it.
 pub(crate) fn describe(lua: &Lua, this: LuaValue) -> Raw {
     let r = (|| {
         let m = model_of(&this, "describe", 1)?;
         let model = &m.model;
         let rows = lua.create_table().map_err(lua_err)?;
-        for (i, c) in model.columns().iter().enumerate() {
+        for (i, c) in model.column_summaries().into_iter().enumerate() {
             let row = lua.create_table().map_err(lua_err)?;
-            let references = model
-                .foreign_keys()
-                .iter()
-                .find(|fk| fk.columns.contains(&i))
-                .map(|fk| {
-                    let cols: Vec<&str> = fk.ref_columns.iter().map(|c| c.as_str()).collect();
-                    format!("{}({})", fk.table, cols.join(", "))
-                });
-            let default = match (c.server_default(), c.default_factory()) {
-                (Some(ServerDefault::Value(v)), _) => Some(v.to_string()),
-                (Some(ServerDefault::Expr(_)), _) => Some("(SQL expression)".to_owned()),
-                (None, Some(_)) => Some("(client factory)".to_owned()),
-                (None, None) => None,
-            };
-            let set = |k: &str, v: LuaValue| row.raw_set(k, v).map_err(lua_err);
-            set(
-                "column",
-                LuaValue::String(lua.create_string(c.name().as_str()).map_err(lua_err)?),
-            )?;
-            set(
-                "type",
-                LuaValue::String(
-                    lua.create_string(c.sql_type().to_string())
-                        .map_err(lua_err)?,
-                ),
-            )?;
-            set("nullable", LuaValue::Boolean(c.is_nullable()))?;
-            set("primary_key", LuaValue::Boolean(c.is_primary_key()))?;
-            if let Some(d) = default {
-                set(
-                    "default",
-                    LuaValue::String(lua.create_string(d).map_err(lua_err)?),
-                )?;
-            }
-            if let Some(r) = references {
-                set(
-                    "references",
-                    LuaValue::String(lua.create_string(r).map_err(lua_err)?),
-                )?;
-            }
+            row.raw_set("column", c.name).map_err(lua_err)?;
+            row.raw_set("type", c.sql_type).map_err(lua_err)?;
+            row.raw_set("nullable", c.nullable).map_err(lua_err)?;
+            row.raw_set("primary_key", c.primary_key).map_err(lua_err)?;
+            row.raw_set("default", c.default).map_err(lua_err)?;
+            row.raw_set("references", c.references).map_err(lua_err)?;
             rows.raw_set(i + 1, row).map_err(lua_err)?;
         }
+        crate::relation::describe_rows(lua, model, &rows)?;
         Ok(rows)
     })();
     raw(lua, r)

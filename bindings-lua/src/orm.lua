@@ -6,8 +6,8 @@ local raw, I = ...
 
 local check, owner, Db, Tx, dbridge, FAIL = I.check, I.owner, I.Db, I.Tx, I.dbridge, I.FAIL
 local attach, raw_pcall, stream_next = I.attach, I.raw_pcall, I.stream_next
-local error, type, select, setmetatable, rawequal, tostring, ipairs, pairs =
-  error, type, select, setmetatable, rawequal, tostring, ipairs, pairs
+local error, type, select, setmetatable, rawequal, tostring, ipairs, pairs, next =
+  error, type, select, setmetatable, rawequal, tostring, ipairs, pairs, next
 
 -- The database an object's statements belong to (for `statement` handlers).
 local function adopt(parent, child)
@@ -61,13 +61,69 @@ function Instance:state() return check(nil, raw.inst_state(self)) end
 function Instance:changed() return check(nil, raw.inst_changed(self)) end
 function Instance:to_table() return check(nil, raw.inst_to_table(self)) end
 
+-- Sessions by the engine's session id: an instance names its session by id,
+-- and a relationship that is not loaded is loaded through it.
+local sessions = setmetatable({}, { __mode = "v" })
+local UNLOADED, s_async = raw.UNLOADED, raw.s_async
+
+-- Loads inst.<k> through the session with id `sid` (an async call).
+local function load_related(inst, k, sid)
+  local s = sessions[sid]
+  if s == nil then return check(nil, raw.rel_gone(inst, k)) end
+  return check(s, s_async(s, "related", inst, k))
+end
+
 local inst_get, inst_set = raw.inst_get, raw.inst_set
 local function instance_index(self, k)
   local m = Instance[k]
   if m then return m end
-  return check(nil, inst_get(self, k))
+  local v, e = inst_get(self, k)
+  if v == UNLOADED then return load_related(self, k, e) end
+  return check(nil, v, e)
 end
-local function instance_newindex(self, k, v) check(nil, inst_set(self, k, v)) end
+local function instance_newindex(self, k, v)
+  local r, e = inst_set(self, k, v)
+  if r == UNLOADED then
+    load_related(self, k, e)
+    r, e = inst_set(self, k, v)
+  end
+  check(nil, r, e)
+end
+
+---------------------------------------------------------------- relationships
+for _, kind in ipairs({ "belongs_to", "has_many", "has_one", "many_to_many" }) do
+  dbridge[kind] = function(target, opts) return check(nil, raw.relation(kind, target, opts)) end
+end
+
+-- Model.<relationship>: User.posts:any(cond), Post.author:has(cond).
+local RelAttr = {}
+function RelAttr:any(cond) return check(nil, raw.rel_op(self, "any", cond)) end
+function RelAttr:has(cond) return check(nil, raw.rel_op(self, "has", cond)) end
+
+-- Loader options for q:options(...) and s:get(Model, pk, { ... }).
+local Load = {}
+function Load:under(path) return check(nil, raw.load_under(self, path)) end
+for _, name in ipairs({ "selectinload", "joinedload", "subqueryload", "lazyload", "noload",
+  "raiseload", "contains_eager", "defer", "undefer", "load_only" }) do
+  dbridge[name] = function(...) return check(nil, raw.load(name, ...)) end
+end
+
+-- A loaded collection (user.posts): #c, c[i], ipairs(c), pairs(c) and methods.
+local Collection = {}
+local coll = raw.coll
+function Collection:add(x) check(nil, coll(self, "add", x)); return self end
+function Collection:remove(x) check(nil, coll(self, "remove", x)); return self end
+function Collection:clear() check(nil, coll(self, "clear")); return self end
+function Collection:contains(x) return check(nil, coll(self, "contains", x)) end
+function Collection:all() return check(nil, coll(self, "all")) end
+local function collection_index(self, k)
+  if type(k) == "number" then return check(nil, coll(self, "at", k)) end
+  local m = Collection[k]
+  if m then return m end
+  error("no method `" .. tostring(k) .. "` on " .. tostring(self), 2)
+end
+local function collection_len(self) return check(nil, coll(self, "len")) end
+local function collection_pairs(self) return next, self:all(), nil end
 
 ---------------------------------------------------------------- models
 local Model = {}
@@ -112,11 +168,7 @@ local function model_index(self, k)
     end
   end
   if type(k) ~= "string" then return nil end
-  local e = check(nil, col(self, k, false))
-  if e == nil then
-    error("no column or method `" .. k .. "` on " .. tostring(self), 2)
-  end
-  return e
+  return check(nil, col(self, k, false))
 end
 
 -- Column validators and model-wide keys are handled in Rust; `validate`
@@ -204,14 +256,14 @@ for _, name in ipairs({ "execute", "fetch_all", "fetch_one", "fetch_optional", "
 end
 Session.savepoint, Session.rollback_to, Session.release = Tx.savepoint, Tx.rollback_to, Tx.release
 
-local s_call, s_async = raw.s_call, raw.s_async
+local s_call = raw.s_call
 for _, name in ipairs({ "add", "add_all", "delete", "expunge", "expunge_all", "expire",
   "expire_all", "in_transaction" }) do
   Session[name] = function(self, a) return check(self, s_call(self, name, a)) end
 end
 for _, name in ipairs({ "get", "flush", "commit", "rollback", "refresh", "merge", "close",
   "commit_nested", "rollback_nested" }) do
-  Session[name] = function(self, a, b) return check(self, s_async(self, name, a, b)) end
+  Session[name] = function(self, a, b, c) return check(self, s_async(self, name, a, b, c)) end
 end
 function Session:stats() return check(self, raw.s_stats(self)) end
 
@@ -252,7 +304,11 @@ function Session:no_autoflush(fn)
   return done(raw_pcall(fn, s))
 end
 
-function Db:session(opts) return adopt(self, check(self, raw.session(self, opts))) end
+function Db:session(opts)
+  local s = adopt(self, check(self, raw.session(self, opts)))
+  sessions[check(s, raw.s_id(s))] = s
+  return s
+end
 
 ---------------------------------------------------------------- events
 -- db:on(Model or "*", event, fn) -> a function that removes the listener.
@@ -324,4 +380,9 @@ return {
   ["dbridge.Query"] = Query,
   ["dbridge.Write"] = Write,
   ["dbridge.Session"] = Session,
+  ["dbridge.RelAttr"] = RelAttr,
+  ["dbridge.Load"] = Load,
+  ["dbridge.Collection.__index"] = collection_index,
+  ["dbridge.Collection.__len"] = collection_len,
+  ["dbridge.Collection.__pairs"] = collection_pairs,
 }

@@ -80,6 +80,14 @@ pub(crate) fn raw_functions(lua: &mlua::Lua) -> mlua::Result<mlua::Table> {
     t.set("s_call", lua.create_function(session::call)?)?;
     t.set("s_async", lua.create_async_function(session::call_async)?)?;
     t.set("s_stats", lua.create_function(session::stats)?)?;
+    t.set("s_id", lua.create_function(session::id)?)?;
+    t.set("relation", lua.create_function(crate::relation::declare)?)?;
+    t.set("rel_op", lua.create_function(crate::relation::op)?)?;
+    t.set("coll", lua.create_function(crate::related::call)?)?;
+    t.set("rel_gone", lua.create_function(crate::related::gone)?)?;
+    t.set("load", lua.create_function(crate::loader::new)?)?;
+    t.set("load_under", lua.create_function(crate::loader::under)?)?;
+    t.set("UNLOADED", crate::related::unloaded_marker())?;
     t.set("on", lua.create_function(hooks::on)?)?;
     t.set("off", lua.create_function(hooks::off)?)?;
     t.set("validate", lua.create_function(hooks::validate)?)?;

@@ -90,6 +90,9 @@ function Tx:rollback() return check(self, finish(self, false)) end
 function Tx:savepoint(name) return check(self, savepoint(self, name, 0)) end
 function Tx:rollback_to(name) return check(self, savepoint(self, name, 1)) end
 function Tx:release(name) return check(self, savepoint(self, name, 2)) end
+-- A migration's db runs in the migration's transaction: savepoints there too
+-- (on any other database they raise).
+Db.savepoint, Db.rollback_to, Db.release = Tx.savepoint, Tx.rollback_to, Tx.release
 
 -- db:transaction(fn [, opts]): runs fn(s) with a new session (see orm.lua);
 -- commits when it returns (passing its results on), rolls back and re-raises

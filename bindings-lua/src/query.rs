@@ -33,7 +33,10 @@ impl Target {
     pub(crate) fn from_lua(v: &LuaValue, func: &str) -> Result<Self, LuaDbError> {
         if let LuaValue::UserData(ud) = v {
             if let Ok(d) = ud.borrow::<LuaDb>() {
-                return Ok(Self::Db(d.database()?));
+                return Ok(match d.conn()? {
+                    crate::conn::Conn::Pool(db) => Self::Db(db),
+                    crate::conn::Conn::Bound(_, slot) => Self::Tx(slot),
+                });
             }
             if let Ok(t) = ud.borrow::<LuaTx>() {
                 return Ok(Self::Tx(t.slot.clone()));
@@ -196,21 +199,7 @@ pub(crate) async fn stream(lua: Lua, (this, sql, p, opts): QArgs) -> Raw {
         let builder = RowBuilder::with_types(result_types(&opts, "stream")?);
         let s: BoxStream<'static, dbridge_engine::Result<Row>> = match target {
             Target::Db(db) => db.fetch_statement(stmt),
-            Target::Tx(slot) => {
-                let mut guard = slot.lock()?;
-                if guard.is_none() {
-                    return Err(finished());
-                }
-                async_stream::stream! {
-                    if let Some(tx) = guard.as_mut() {
-                        let mut rows = tx.fetch_statement(stmt);
-                        while let Some(row) = rows.next().await {
-                            yield row;
-                        }
-                    }
-                }
-                .boxed()
-            }
+            Target::Tx(slot) => tx_stream(&slot, stmt)?,
             Target::Session(cell) => {
                 let mut guard = cell.lock()?;
                 crate::session::open(&mut guard)?;
@@ -241,12 +230,40 @@ pub(crate) async fn stream(lua: Lua, (this, sql, p, opts): QArgs) -> Raw {
     raw_ev(&lua, r, ev.as_deref())
 }
 
+/// The rows of `stmt` in the transaction of `slot`, read as they are
+/// consumed (the transaction is busy until the stream is dropped).
+pub(crate) fn tx_stream(
+    slot: &TxSlot,
+    stmt: Statement,
+) -> Result<BoxStream<'static, dbridge_engine::Result<Row>>, LuaDbError> {
+    let mut guard = slot.lock()?;
+    if guard.is_none() {
+        return Err(finished());
+    }
+    Ok(async_stream::stream! {
+        if let Some(tx) = guard.as_mut() {
+            let mut rows = tx.fetch_statement(stmt);
+            while let Some(row) = rows.next().await {
+                yield row;
+            }
+        }
+    }
+    .boxed())
+}
+
 /// `db:begin([opts])`.
 pub(crate) async fn begin(lua: Lua, (this, opts): (LuaValue, LuaValue)) -> Raw {
     let ev = events_of(&this);
     let r = async {
         let db = match Target::from_lua(&this, "begin")? {
             Target::Db(db) => db,
+            Target::Tx(_) if this.as_userdata().is_some_and(|u| u.is::<LuaDb>()) => {
+                return Err(LuaDbError::new(
+                    dbridge_engine::ErrorKind::InvalidState,
+                    "begin is not available on a migration's db: it runs in the migration's \
+                     transaction (use db:session(), or db:savepoint(name) for a part to undo)",
+                ));
+            }
             Target::Tx(_) | Target::Session(_) => {
                 return Err(LuaDbError::argument(
                     "begin",
@@ -277,7 +294,12 @@ pub(crate) async fn begin(lua: Lua, (this, opts): (LuaValue, LuaValue)) -> Raw {
 fn tx_slot(this: &LuaValue, func: &str) -> Result<Arc<TxSlot>, LuaDbError> {
     match Target::from_lua(this, func)? {
         Target::Tx(slot) => Ok(slot),
-        _ => Err(LuaDbError::argument(func, 1, "a transaction", this)),
+        _ => Err(LuaDbError::argument(
+            func,
+            1,
+            "a transaction or a migration's db",
+            this,
+        )),
     }
 }
 

@@ -1,8 +1,8 @@
 //! [`LuaSession`]: an ORM session held by a script (`db:session()`, the `s`
 //! of `db:transaction(function(s) ... end)`).
 //!
-//! The engine [`Session`] sits in an `Arc<tokio::sync::Mutex<Option<_>>>`
-//! ([`SessionCell`]): each call takes it for its duration (a second call
+//! The engine [`Session`] sits in a [`SessionCell`]: each call takes it for
+//! its duration (a second call
 //! meanwhile, e.g. from a listener during a flush, fails at once with
 //! `invalid_state` instead of waiting forever). The session owns its
 //! connection and is rolled back when the script closes it, when the host call
@@ -14,7 +14,6 @@ use dbridge_engine::schema::Model;
 use dbridge_engine::session::{Session, SessionOptions};
 use dbridge_engine::{Database, ErrorKind, Transaction, Value};
 use mlua::{Lua, MetaMethod, Table, UserData, UserDataMethods, Value as LuaValue};
-use tokio::sync::{Mutex, OwnedMutexGuard};
 
 use crate::context;
 use crate::database::LuaDb;
@@ -23,58 +22,11 @@ use crate::events::StatementEvents;
 use crate::instance::{instance_of, wrap};
 use crate::model::model_of;
 use crate::query::lua_err;
-use crate::runtime_drop::drop_in;
+pub(crate) use crate::session_cell::SessionCell;
 use crate::value::from_lua;
 
 /// Registry key of the session method table (set by orm.lua).
 pub(crate) const SESSION_CLASS: &str = "dbridge.Session";
-
-/// The cell that owns a script's session.
-#[derive(Debug)]
-pub(crate) struct SessionCell {
-    s: Arc<Mutex<Option<Session>>>,
-    handle: Option<tokio::runtime::Handle>,
-}
-
-impl SessionCell {
-    fn new(s: Session, fallback: Option<&tokio::runtime::Handle>) -> Self {
-        let handle = tokio::runtime::Handle::try_current()
-            .ok()
-            .or_else(|| fallback.cloned());
-        Self {
-            s: Arc::new(Mutex::new(Some(s))),
-            handle,
-        }
-    }
-
-    /// Takes the session for one call.
-    pub(crate) fn lock(&self) -> Result<OwnedMutexGuard<Option<Session>>, LuaDbError> {
-        self.s.clone().try_lock_owned().map_err(|_| {
-            LuaDbError::new(
-                ErrorKind::InvalidState,
-                "the session is busy (a listener cannot use the session that is flushing, \
-                 a row stream over it is still open, or another coroutine is using it)",
-            )
-        })
-    }
-}
-
-impl context::Abandon for SessionCell {
-    /// Rolls back (by dropping) the session if it is open and idle.
-    fn abandon(&self) {
-        if let Ok(mut g) = self.s.try_lock()
-            && let Some(s) = g.take()
-        {
-            drop_in(s, self.handle.as_ref());
-        }
-    }
-}
-
-impl Drop for SessionCell {
-    fn drop(&mut self) {
-        context::Abandon::abandon(self);
-    }
-}
 
 /// The session of a locked cell, or `invalid_state` once closed.
 pub(crate) fn open(g: &mut Option<Session>) -> Result<&mut Session, LuaDbError> {
@@ -142,8 +94,8 @@ pub(crate) fn session_of(v: &LuaValue, func: &str) -> Result<LuaSession, LuaDbEr
     ))
 }
 
-/// `db:session([opts])`: `autoflush`, `expire_on_commit`, and the transaction
-/// options of `db:begin` (`isolation`, `read_only`, `retries`).
+/// `db:session([opts])`: `autoflush`, `expire_on_commit`, `strict_loading`,
+/// and the transaction options of `db:begin` (`isolation`, `read_only`, `retries`).
 pub(crate) fn new(lua: &Lua, (this, opts): (LuaValue, LuaValue)) -> Raw {
     let ev = crate::events::events_of(&this);
     let r = (|| {
@@ -153,7 +105,8 @@ pub(crate) fn new(lua: &Lua, (this, opts): (LuaValue, LuaValue)) -> Raw {
         let d = ud
             .borrow::<LuaDb>()
             .map_err(|_| LuaDbError::argument("session", 1, "a database", &this))?;
-        let db = d.database()?;
+        let conn = d.conn()?;
+        let db = conn.database().clone();
         let mut o = SessionOptions::new().registry(&d.orm.registry);
         if let LuaValue::Table(t) = &opts {
             let tx_opts = lua.create_table().map_err(lua_err)?;
@@ -166,6 +119,7 @@ pub(crate) fn new(lua: &Lua, (this, opts): (LuaValue, LuaValue)) -> Raw {
                 match (key.as_str(), v) {
                     ("autoflush", LuaValue::Boolean(b)) => o = o.autoflush(b),
                     ("expire_on_commit", LuaValue::Boolean(b)) => o = o.expire_on_commit(b),
+                    ("strict_loading", LuaValue::Boolean(b)) => o = o.strict_loading(b),
                     (_, v) => tx_opts.raw_set(k, v).map_err(lua_err)?,
                 }
             }
@@ -182,8 +136,13 @@ pub(crate) fn new(lua: &Lua, (this, opts): (LuaValue, LuaValue)) -> Raw {
                 &opts,
             ));
         }
+        let session = match conn.slot() {
+            Some(_) => Session::borrowing(&db, o),
+            None => Session::with_options(&db, o),
+        };
         let cell = Arc::new(SessionCell::new(
-            Session::with_options(&db, o),
+            session,
+            conn.slot().cloned(),
             crate::installed_handle(lua).as_ref(),
         ));
         if let Some(ctx) = context::current() {
@@ -325,11 +284,12 @@ fn key(lua: &Lua, v: LuaValue) -> Result<Vec<Value>, LuaDbError> {
     }
 }
 
-/// The session calls that may run SQL: `get`, `flush`, `commit`, `rollback`,
-/// `refresh`, `merge`, `begin_nested`, `commit_nested`, `rollback_nested`, `close`.
+/// The session calls that may run SQL: `get` (with loader options), `flush`,
+/// `commit`, `rollback`, `refresh`, `merge`, `begin_nested`, `commit_nested`,
+/// `rollback_nested`, `close`, and `related` (a lazy load of `inst.<name>`).
 pub(crate) async fn call_async(
     lua: Lua,
-    (this, name, a, b): (LuaValue, String, LuaValue, LuaValue),
+    (this, name, a, b, c): (LuaValue, String, LuaValue, LuaValue, LuaValue),
 ) -> Raw {
     let ev = crate::events::events_of(&this);
     let r = crate::hooks::scoped(this.clone(), async {
@@ -342,10 +302,28 @@ pub(crate) async fn call_async(
             "get" => {
                 let m = model(&a)?;
                 let pk = key(&lua, b)?;
+                let options = match &c {
+                    LuaValue::Nil => Vec::new(),
+                    v => crate::loader::list(std::slice::from_ref(v), "get")?,
+                };
                 match s.get(&m, pk).await? {
-                    Some(inst) => LuaValue::UserData(wrap(&lua, inst).map_err(lua_err)?),
+                    Some(inst) => {
+                        if !options.is_empty() {
+                            s.load(std::slice::from_ref(&inst), &options).await?;
+                        }
+                        LuaValue::UserData(wrap(&lua, inst).map_err(lua_err)?)
+                    }
                     None => LuaValue::Nil,
                 }
+            }
+            "related" => {
+                let inst = instance_of(&a, "related", 1)?;
+                let rel = b
+                    .as_string()
+                    .map(|s| s.to_string_lossy())
+                    .ok_or_else(|| LuaDbError::argument("related", 2, "a relationship name", &b))?;
+                let found = s.related(&inst, &rel).await?;
+                crate::related::to_lua(&lua, &inst, &rel, found).map_err(lua_err)?
             }
             "merge" => {
                 let inst = s.merge(&instance_of(&a, "merge", 1)?).await?;
@@ -363,7 +341,7 @@ pub(crate) async fn call_async(
             "rollback_nested" => unit(s.rollback_nested().await)?,
             "close" => {
                 s.close().await?;
-                *g = None;
+                g.end();
                 LuaValue::Nil
             }
             other => return Err(unknown(other)),
@@ -375,6 +353,18 @@ pub(crate) async fn call_async(
 
 fn unit(r: dbridge_engine::Result<()>) -> Result<LuaValue, LuaDbError> {
     r.map(|()| LuaValue::Nil).map_err(LuaDbError::from)
+}
+
+/// The engine's id of a session (what `Instance::session_id` names), for
+/// orm.lua's table of sessions by id.
+pub(crate) fn id(lua: &Lua, this: LuaValue) -> Raw {
+    let r = (|| {
+        let ls = session_of(&this, "id")?;
+        let mut g = ls.cell.lock()?;
+        let s = open(&mut g)?;
+        Ok(i64::try_from(s.id()).unwrap_or(i64::MAX))
+    })();
+    crate::error::raw(lua, r)
 }
 
 /// `s:pending()` and `s:dirty()` sizes, for tests and debugging: `{ pending =, dirty = }`.

@@ -5,11 +5,12 @@
 
 use std::sync::Arc;
 
-use dbridge_engine::query::{Delete, Insert, OnConflict, Run, SelectItem, Update};
+use dbridge_engine::query::{Delete, Insert, OnConflict, SelectItem, Update};
 use dbridge_engine::schema::Model;
-use dbridge_engine::{Database, ErrorKind, Row, Value};
+use dbridge_engine::{ErrorKind, Row, Value};
 use mlua::{Lua, Table, UserData, Value as LuaValue, Variadic};
 
+use crate::conn::Conn;
 use crate::error::{LuaDbError, Raw, raw, raw_ev};
 use crate::events::StatementEvents;
 use crate::expr::{to_expr, to_item};
@@ -31,7 +32,7 @@ enum Stmt {
 pub(crate) struct LuaWrite {
     stmt: Stmt,
     model: Model,
-    db: Database,
+    conn: Conn,
     pub(crate) events: Arc<StatementEvents>,
     returning: bool,
 }
@@ -181,14 +182,14 @@ fn returning(
 }
 
 async fn run_insert(
-    db: &Database,
+    conn: &Conn,
     ins: &Insert,
     rows: bool,
 ) -> Result<Result<Vec<Row>, u64>, LuaDbError> {
     Ok(if rows {
-        Ok(ins.fetch_all(db).await?)
+        Ok(conn.fetch_all(ins).await?)
     } else {
-        Err(ins.execute(db).await?)
+        Err(conn.execute(ins).await?)
     })
 }
 
@@ -264,7 +265,7 @@ pub(crate) async fn insert_rows(
         if let Some(items) = ret {
             ins = ins.returning(items);
         }
-        let out = run_insert(&m.db, &ins, want_rows).await?;
+        let out = run_insert(&m.conn, &ins, want_rows).await?;
         results(&lua, out)
     }
     .await;
@@ -295,7 +296,7 @@ pub(crate) fn new(lua: &Lua, (this, values_v, delete): (LuaValue, LuaValue, bool
         Ok(LuaWrite {
             stmt,
             model: m.model,
-            db: m.db,
+            conn: m.conn,
             events: m.events,
             returning: false,
         })
@@ -366,8 +367,8 @@ pub(crate) async fn run(lua: Lua, (this, name): (LuaValue, String)) -> Raw {
         match name.as_str() {
             "sql" => {
                 let c = match &w.stmt {
-                    Stmt::Update(u) => dbridge_engine::dialect::compile(u, w.db.backend())?,
-                    Stmt::Delete(d) => dbridge_engine::dialect::compile(d, w.db.backend())?,
+                    Stmt::Update(u) => dbridge_engine::dialect::compile(u, w.conn.backend())?,
+                    Stmt::Delete(d) => dbridge_engine::dialect::compile(d, w.conn.backend())?,
                 };
                 Ok(LuaValue::String(
                     lua.create_string(c.sql()).map_err(lua_err)?,
@@ -375,8 +376,8 @@ pub(crate) async fn run(lua: Lua, (this, name): (LuaValue, String)) -> Raw {
             }
             "execute" => {
                 let n = match &w.stmt {
-                    Stmt::Update(u) => u.execute(&w.db).await?,
-                    Stmt::Delete(d) => d.execute(&w.db).await?,
+                    Stmt::Update(u) => w.conn.execute(u).await?,
+                    Stmt::Delete(d) => w.conn.execute(d).await?,
                 };
                 results(&lua, Err(n))
             }
@@ -388,8 +389,8 @@ pub(crate) async fn run(lua: Lua, (this, name): (LuaValue, String)) -> Raw {
                     ));
                 }
                 let rows = match &w.stmt {
-                    Stmt::Update(u) => u.fetch_all(&w.db).await?,
-                    Stmt::Delete(d) => d.fetch_all(&w.db).await?,
+                    Stmt::Update(u) => w.conn.fetch_all(u).await?,
+                    Stmt::Delete(d) => w.conn.fetch_all(d).await?,
                 };
                 results(&lua, Ok(rows))
             }

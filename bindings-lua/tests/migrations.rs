@@ -186,7 +186,7 @@ function down(db) end
     assert!(message.contains("defines no `up` function"), "{message}");
     dir.write("0002_broken.lua", "function up(db) db:commit() end");
     let (_, _, message) = migration_error(&m.up(None).await.unwrap_err());
-    assert!(message.contains("has no `commit`"), "{message}");
+    assert!(message.contains("method 'commit'"), "{message}");
     dir.write("0002_broken.lua", "function up(db) while true do end end");
     let (_, _, message) = migration_error(&m.up(None).await.unwrap_err());
     assert!(message.contains("budget"), "{message}");
@@ -288,5 +288,162 @@ dbridge_testkit::each_backend!(
         t.db.execute("INSERT INTO tags (id, label) VALUES (1, 'x')", &[])
             .await
             .unwrap();
+    }
+);
+
+/// A data migration with a model of its own: backfilled through a session
+/// and through the query builder and `Model:update`.
+const MODEL_BACKFILL: &str = r#"
+function up(db)
+  db:execute("ALTER TABLE people ADD COLUMN full_name TEXT")
+  db:execute("ALTER TABLE people ADD COLUMN initials TEXT")
+  local Person = db:model { name = "Person", table = "people", columns = {
+    { "id", "bigint", primary_key = true },
+    { "first", "text", nullable = false },
+    { "last", "text", nullable = false },
+    { "full_name", "text" },
+    { "initials", "text" },
+  } }
+  local s = db:session()
+  for _, p in ipairs(s:query(Person):order_by(Person.id):all()) do
+    p.full_name = p.first .. " " .. p.last
+  end
+  s:commit() -- a flush: the migration's transaction stays open
+  local ok, e = pcall(s.rollback, s)
+  assert(not ok and e.kind == "invalid_state", "a migration's session cannot roll it back")
+  for _, p in ipairs(db:query(Person):where(Person.initials:is_null()):all()) do
+    Person:update({ initials = p.first:sub(1, 1) .. p.last:sub(1, 1) })
+      :where(Person.id:eq(p.id)):execute()
+  end
+  Person:insert({ { id = 3, first = "Grace", last = "Hopper" } })
+  db:savepoint("before_4")
+  Person:insert({ { id = 4, first = "Undone", last = "Row" } })
+  db:rollback_to("before_4")
+  db:release("before_4")
+  assert(db:query(Person):where(Person.full_name:is_null()):count() == 1)
+  assert(db:fetch_one("SELECT count(*) AS n FROM people WHERE initials IS NULL").n == 1)
+end
+
+function down(db)
+  db:execute("DELETE FROM people WHERE id = 3")
+  db:execute("ALTER TABLE people DROP COLUMN initials")
+  db:execute("ALTER TABLE people DROP COLUMN full_name")
+end
+"#;
+
+/// Reflects the tables as the migration's transaction sees them (with the
+/// one it just created) and fills that table through a session.
+const REFLECT_BADGES: &str = r#"
+function up(db)
+  db:execute("CREATE TABLE badges (id BIGINT PRIMARY KEY, label TEXT NOT NULL)")
+  local t = db:reflect()
+  db:transaction(function(s)
+    for _, p in ipairs(s:query(t.people):where(t.people.initials:is_not_null()):all()) do
+      s:add(t.badges { id = p.id, label = p.initials })
+    end
+  end)
+end
+function down(db) db:execute("DROP TABLE badges") end
+"#;
+
+dbridge_testkit::each_backend!(
+    lua_data_migration_with_a_local_model_and_a_session,
+    |t| async move {
+        let dir = Dir::new();
+        dir.write("0001_people.sql", PEOPLE);
+        dir.write("0002_backfill.lua", MODEL_BACKFILL);
+        dir.write("0003_badges.lua", REFLECT_BADGES);
+        let lua = lua_for(&t);
+        lua.globals().set("DIR", dir.path()).unwrap();
+        let (ran, models): (i64, i64) = run(
+            &lua,
+            r#"local ran = #db:migrator(DIR):up()
+            local n = 0
+            for _ in pairs(db:models()) do n = n + 1 end
+            return ran, n"#,
+        )
+        .await;
+        assert_eq!(ran, 3);
+        assert_eq!(
+            models, 0,
+            "a migration's models stay out of the application's"
+        );
+        let rows =
+            t.db.fetch_all("SELECT full_name, initials FROM people ORDER BY id", &[])
+                .await
+                .unwrap();
+        let text = |i: usize, c: &str| rows[i].get(c).unwrap().as_str().map(str::to_owned);
+        assert_eq!(text(0, "full_name").as_deref(), Some("Ada Lovelace"));
+        assert_eq!(text(1, "initials").as_deref(), Some("AT"));
+        assert_eq!(text(2, "full_name"), None);
+        assert_eq!(rows.len(), 3, "the row rolled back to a savepoint is gone");
+        let badges =
+            t.db.fetch_all("SELECT label FROM badges ORDER BY id", &[])
+                .await
+                .unwrap();
+        assert_eq!(badges.len(), 2);
+        assert_eq!(badges[0].get("label").unwrap().as_str(), Some("AL"));
+
+        let m = migrator(&t.db, &dir);
+        m.down(2).await.unwrap();
+        assert!(t.db.fetch_all("SELECT * FROM badges", &[]).await.is_err());
+        assert!(
+            t.db.fetch_all("SELECT initials FROM people", &[])
+                .await
+                .is_err()
+        );
+    }
+);
+
+dbridge_testkit::each_backend!(
+    a_lua_data_migration_failing_midway_leaves_no_trace,
+    |t| async move {
+        let dir = Dir::new();
+        dir.write("0001_people.sql", PEOPLE);
+        dir.write(
+            "0002_audit.lua",
+            r#"function up(db)
+  db:execute("CREATE TABLE audit (id BIGINT PRIMARY KEY, note TEXT)")
+  local Audit = db:model { name = "Audit", table = "audit", columns = {
+    { "id", "bigint", primary_key = true }, { "note", "text" } } }
+  Audit:insert({ { id = 1, note = "inserted" } })
+  local s = db:session()
+  s:add(Audit { id = 2, note = "added" })
+  s:commit()
+  local People = db:reflect().people
+  People:update({ first = "X" }):execute()
+  assert(db:query(Audit):count() == 2)
+  assert(db:query(People):where(People.first:eq("X")):count() == 2)
+  error("boom midway")
+end
+function down(db) db:execute("DROP TABLE audit") end
+"#,
+        );
+        let m = migrator(&t.db, &dir);
+        let err = m.up(None).await.unwrap_err();
+        let (_, file, message) = migration_error(&err);
+        assert_eq!(file.as_deref(), Some("0002_audit.lua"));
+        assert!(message.contains("boom midway"), "{message}");
+        let status = m.status().await.unwrap();
+        assert!(matches!(status[0].state, MigrationState::Applied(_)));
+        assert!(matches!(status[1].state, MigrationState::Pending));
+        assert!(t.db.fetch_all("SELECT * FROM audit", &[]).await.is_err());
+        let firsts =
+            t.db.fetch_all("SELECT first FROM people ORDER BY id", &[])
+                .await
+                .unwrap();
+        assert_eq!(firsts[0].get("first").unwrap().as_str(), Some("Ada"));
+        assert_eq!(firsts[1].get("first").unwrap().as_str(), Some("Alan"));
+
+        // What a migration's db refuses, with what to do instead.
+        for (body, expected) in [
+            ("db:begin()", "use db:session()"),
+            ("db:create_all()", "own statements"),
+            ("db:close()", "runner owns the connection"),
+        ] {
+            dir.write("0002_audit.lua", &format!("function up(db) {body} end"));
+            let (_, _, message) = migration_error(&m.up(None).await.unwrap_err());
+            assert!(message.contains(expected), "{body}: {message}");
+        }
     }
 );

@@ -69,7 +69,7 @@ return table.concat({
         "{got}"
     );
     assert!(
-        lines[2].starts_with("unsupported: model `C`: `relations`"),
+        lines[2].starts_with("schema: model `C`: relation `x` must be made by dbridge.belongs_to"),
         "{got}"
     );
     assert!(
@@ -92,7 +92,7 @@ local t = u:to_table()
 assert(t.name == "Ada" and t.karma == 41 and t.email == nil)
 local v = User:build { name = "Grace" }
 local ok, e = pcall(function() return User { nme = "x" } end)
-assert(not ok and e.kind == "schema" and e.message:find("no column `nme` on model `User`"), tostring(e))
+assert(not ok and e.kind == "schema" and e.message:find("no column or relationship `nme` on model `User`"), tostring(e))
 ok, e = pcall(function() u.nope = 1 end)
 assert(not ok and e.kind == "schema", tostring(e))
 ok, e = pcall(function() u.karma = "many" end)
@@ -100,7 +100,7 @@ assert(not ok, "not an integer")
 assert(tostring(User:c("name")) == '"users"."name"', tostring(User:c("name")))
 assert(tostring(User.name) == '"users"."name"')
 ok, e = pcall(function() return User.nope end)
-assert(not ok and tostring(e):find("no column or method `nope`"), tostring(e))
+assert(not ok and tostring(e):find("no column, relationship or method `nope`"), tostring(e))
 local s = db:session()
 s:add(u)
 assert(u:state() == "pending")

@@ -118,5 +118,5 @@ end)
 "#,
     )
     .await;
-    assert_eq!(got, "2 Alan unsupported");
+    assert_eq!(got, "2 Alan type_mismatch");
 });

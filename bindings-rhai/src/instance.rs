@@ -2,7 +2,8 @@
 //!
 //! Columns are properties (`user.name`, `user.karma += 1`): reading gives the
 //! value, assigning coerces it to the column's type, runs the validators and
-//! `set` listeners and marks the column changed. The calls are methods:
+//! `set` listeners and marks the column changed. Relationships are
+//! properties too (`post.author`, `user.posts`: see `related.rs`). The calls are methods:
 //! `state()`, `changed()`, `is_modified()`, `to_map()`, `pk()`. Clones are the
 //! same object: `a == b` is identity.
 
@@ -13,6 +14,7 @@ use rhai::{Array, Dynamic, Engine, EvalAltResult, ImmutableString, Map, NativeCa
 
 use crate::context;
 use crate::error::to_rhai;
+use crate::related;
 use crate::value::{from_dynamic, to_dynamic};
 
 type Res<T> = Result<T, Box<EvalAltResult>>;
@@ -27,12 +29,26 @@ impl fmt::Debug for Obj {
     }
 }
 
+/// Whether `name` is a column of the instance's model (else it may be a
+/// relationship).
+fn is_column(inst: &Instance, name: &str) -> bool {
+    inst.model().column_index(name).is_ok()
+}
+
 impl Obj {
-    fn get(&self, name: &str) -> Res<Dynamic> {
+    /// A column's value, or a relationship (see `related.rs`).
+    fn get(&self, ctx: &NativeCallContext, name: &str) -> Res<Dynamic> {
+        if !is_column(&self.0, name) {
+            return related::read(ctx, &self.0, name);
+        }
         self.0.get(name).map(to_dynamic).map_err(to_rhai)
     }
 
-    fn set(&self, ctx: &NativeCallContext, name: &str, value: Dynamic) -> Res<()> {
+    /// Sets a column, or a relationship (see `related.rs`).
+    pub(crate) fn set(&self, ctx: &NativeCallContext, name: &str, value: Dynamic) -> Res<()> {
+        if !is_column(&self.0, name) {
+            return related::assign(ctx, &self.0, name, value);
+        }
         let value = from_dynamic(value, &format!("column `{name}`"))?;
         context::enter(ctx, None, || {
             self.0.set(name, value).map_err(context::script_error)
@@ -77,13 +93,18 @@ impl Obj {
 pub(crate) fn register(engine: &mut Engine) {
     engine
         .register_type_with_name::<Obj>("Instance")
-        .register_indexer_get(|o: &mut Obj, name: ImmutableString| o.get(&name))
+        .register_indexer_get(
+            |ctx: NativeCallContext, o: &mut Obj, name: ImmutableString| o.get(&ctx, &name),
+        )
         .register_indexer_set(
             |ctx: NativeCallContext, o: &mut Obj, name: ImmutableString, v: Dynamic| {
                 o.set(&ctx, &name, v)
             },
         )
-        .register_fn("get", |o: &mut Obj, name: ImmutableString| o.get(&name))
+        .register_fn(
+            "get",
+            |ctx: NativeCallContext, o: &mut Obj, name: ImmutableString| o.get(&ctx, &name),
+        )
         .register_fn(
             "set",
             |ctx: NativeCallContext, o: &mut Obj, name: ImmutableString, v: Dynamic| {

@@ -50,12 +50,15 @@ mod error;
 mod events;
 mod expr;
 mod instance;
+mod loader;
 mod migrate;
 mod migrator;
 mod model;
 mod options;
 mod query;
 mod raw_sql;
+mod related;
+mod relation;
 mod runtime;
 mod script_options;
 mod session;
@@ -74,10 +77,13 @@ pub use database::Db;
 pub use error::{DbError, db_error};
 pub use expr::{ExprV, Label, Order};
 pub use instance::Obj;
+pub use loader::LoadV;
 pub use migrate::RhaiScriptRunner;
 pub use model::{ModelV, Now};
 pub use options::{Options, Progress};
 pub use query::{Query, Table};
+pub use related::Collection;
+pub use relation::{RelAttr, RelationV};
 pub use runtime::{allow_blocking, spawn_blocking};
 pub use session::Sess;
 pub use stream::{RowIter, RowStream};
@@ -125,9 +131,11 @@ impl Dbridge {
 
 /// Installs dbridge into `engine`: the `dbridge::` module (`connect`, `json`,
 /// `error`, `is_retryable`, `sleep`, `version`, the expression helpers and
-/// `now`), the `Database`, `Transaction`, `RowStream` and `Json` types, the
-/// ORM types (`Model`, `Instance`, `Expr`, `OrderBy`, `Label`, `Query`,
-/// `Table`, `Session`, `Write`, `Migrator`) with their methods, and the limits set in
+/// `now`, the relationship declarations and loader options), the `Database`,
+/// `Transaction`, `RowStream` and `Json` types, the ORM types (`Model`,
+/// `Instance`, `Expr`, `OrderBy`, `Label`, `Query`, `Table`, `Session`,
+/// `Write`, `Migrator`, `Relationship`, `RelationshipAttribute`,
+/// `Collection`, `LoadOption`) with their methods, and the limits set in
 /// `options`. The script API is documented in `docs/rhai.md`.
 ///
 /// # Errors
@@ -146,6 +154,9 @@ pub fn register(engine: &mut Engine, options: Options) -> Result<Dbridge, Error>
     expr::register(engine, &mut module);
     model::register(engine, &mut module);
     instance::register(engine);
+    relation::register(engine, &mut module);
+    loader::register(engine, &mut module);
+    related::register(engine);
     session::register(engine);
     query::register(engine);
     write::register(engine);

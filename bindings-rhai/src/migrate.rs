@@ -3,30 +3,27 @@
 //!
 //! Each migration gets a fresh engine ([`sandboxed_engine_with`]'s limits).
 //! The file defines `fn up(db) { ... }` and `fn down(db) { ... }`; the runner
-//! calls the one asked for, on a blocking thread, with `db`: an object (Rhai
-//! type `Migration`) that runs raw SQL in the migration's transaction
-//! (`execute`, `fetch_all`, `fetch_one`, `fetch_optional`, `stream`,
-//! `backend`). When it returns, the transaction goes back to the runner, which
-//! records the migration and commits; an error rolls the migration back.
+//! calls the one asked for, on a blocking thread, with `db`: a `Database`
+//! bound to the migration's transaction, where raw SQL, models of its own
+//! (`db.model(#{...})`, `db.reflect()`), queries, writes and sessions all run.
+//! A session there borrows the transaction call by call: its `commit`
+//! flushes, its `rollback` fails (the engine's `Session::borrowing`). When the
+//! function returns, the transaction goes back to the runner, which records
+//! the migration and commits; an error rolls the migration back.
 
-use std::fmt;
 use std::sync::Arc;
 
 use dbridge_engine::migrate::{
     Direction, MigrationFile, MigrationKind, ScriptMigration, ScriptRunner,
 };
-use dbridge_engine::{Backend, Error, MigrationFailure, Result, Row, Statement, Transaction};
-use futures_util::StreamExt;
+use dbridge_engine::{Error, MigrationFailure, Result, Transaction};
 use futures_util::future::BoxFuture;
-use futures_util::stream::BoxStream;
 use rhai::{Dynamic, Engine, EvalAltResult, Scope};
 use tokio::sync::Mutex;
 
+use crate::database::{Db, Slot};
 use crate::options::Options;
-use crate::raw_sql::Executor;
-use crate::runtime::{Blocker, allow_blocking};
-
-type Slot = Arc<Mutex<Option<Transaction>>>;
+use crate::runtime::allow_blocking;
 
 /// Runs `.rhai` migrations: register it with
 /// [`Migrator::script_runner`](dbridge_engine::migrate::Migrator::script_runner).
@@ -109,16 +106,15 @@ fn run_blocking(options: Options, m: ScriptMigration) -> Result<Transaction> {
     let mut engine = Engine::new();
     engine.disable_symbol("eval");
     let dbridge = crate::register(&mut engine, options)?;
-    register(&mut engine);
-    let db = MigrationDb {
-        backend: transaction.backend(),
-        slot: Arc::new(Mutex::new(Some(transaction))),
-        blocker: dbridge.blocker.clone(),
-    };
+    let database = transaction.database().clone();
+    let slot: Slot = Arc::new(Mutex::new(Some(transaction)));
+    let db = Db::bound(database, dbridge.blocker.clone(), slot.clone());
     let outcome = call_function(&engine, &file, direction, &db);
-    // Whatever the script kept (a row stream) goes with the engine's values.
+    // Whatever the script kept (a row stream, a session) goes with the
+    // engine's values.
     drop(engine);
-    let tx = db.slot.try_lock().ok().and_then(|mut g| g.take());
+    drop(db);
+    let tx = slot.try_lock().ok().and_then(|mut g| g.take());
     match (outcome, tx) {
         (Ok(()), Some(tx)) => Ok(tx),
         (Ok(()), None) => Err(script_failed(
@@ -128,7 +124,7 @@ fn run_blocking(options: Options, m: ScriptMigration) -> Result<Transaction> {
         )),
         (Err(message), tx) => {
             if let Some(tx) = tx {
-                let _ = db.blocker.block_on(tx.rollback());
+                let _ = dbridge.blocker.block_on(tx.rollback());
             }
             Err(script_failed(&file, direction, &message))
         }
@@ -141,7 +137,7 @@ fn call_function(
     engine: &Engine,
     file: &MigrationFile,
     direction: Direction,
-    db: &MigrationDb,
+    db: &Db,
 ) -> std::result::Result<(), String> {
     let name = direction.as_str();
     let ast = engine
@@ -190,93 +186,4 @@ fn script_failed(file: &MigrationFile, direction: Direction, message: &str) -> E
         ),
         source: None,
     }
-}
-
-/// The `db` of a migration's function (Rhai type `Migration`): raw SQL in the
-/// migration's transaction, which only the runner commits.
-#[derive(Clone)]
-struct MigrationDb {
-    slot: Slot,
-    blocker: Blocker,
-    backend: Backend,
-}
-
-impl fmt::Debug for MigrationDb {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("MigrationDb")
-            .field("backend", &self.backend)
-            .finish_non_exhaustive()
-    }
-}
-
-fn busy() -> Error {
-    Error::InvalidState(
-        "the migration's transaction is busy: a row stream over it is still open".into(),
-    )
-}
-
-fn finished() -> Error {
-    Error::InvalidState("the migration's transaction has finished".into())
-}
-
-impl MigrationDb {
-    fn with<T>(
-        &self,
-        f: impl AsyncFnOnce(&mut Transaction) -> std::result::Result<T, Error>,
-    ) -> std::result::Result<T, Error> {
-        let mut guard = self.slot.try_lock().map_err(|_| busy())?;
-        let tx = guard.as_mut().ok_or_else(finished)?;
-        self.blocker.block_on(f(tx))?
-    }
-}
-
-impl Executor for MigrationDb {
-    fn blocker(&self) -> &Blocker {
-        &self.blocker
-    }
-
-    fn execute(&self, stmt: Statement) -> std::result::Result<u64, Error> {
-        self.with(async move |tx| tx.execute_statement(&stmt).await)
-    }
-
-    fn fetch_all(&self, stmt: Statement) -> std::result::Result<Vec<Row>, Error> {
-        self.with(async move |tx| tx.fetch_all_statement(stmt).await)
-    }
-
-    fn fetch_optional(&self, stmt: Statement) -> std::result::Result<Option<Row>, Error> {
-        self.with(async move |tx| tx.fetch_statement(stmt).next().await.transpose())
-    }
-
-    fn stream(
-        &self,
-        stmt: Statement,
-    ) -> std::result::Result<BoxStream<'static, std::result::Result<Row, Error>>, Error> {
-        let guard = self.slot.clone().try_lock_owned().map_err(|_| busy())?;
-        if guard.is_none() {
-            return Err(finished());
-        }
-        Ok(async_stream::try_stream! {
-            let mut guard = guard;
-            if let Some(tx) = guard.as_mut() {
-                let mut rows = tx.fetch_statement(stmt);
-                while let Some(row) = rows.next().await {
-                    yield row?;
-                }
-            }
-        }
-        .boxed())
-    }
-}
-
-/// Registers the `Migration` type (the `db` of a migration's functions).
-fn register(engine: &mut Engine) {
-    engine
-        .register_type_with_name::<MigrationDb>("Migration")
-        .register_fn("backend", |d: &mut MigrationDb| {
-            d.backend.name().to_string()
-        })
-        .register_fn("to_string", |d: &mut MigrationDb| {
-            format!("Migration({})", d.backend.name())
-        });
-    crate::raw_sql::register::<MigrationDb>(engine);
 }

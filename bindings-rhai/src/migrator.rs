@@ -13,8 +13,8 @@ use std::future::Future;
 use std::sync::Arc;
 
 use dbridge_engine::migrate::{
-    DEFAULT_HISTORY_TABLE, IntrospectOptions, MigrationKind, MigrationRun, MigrationState,
-    MigrationStatus, Migrator, PlannedMigration, introspect,
+    DEFAULT_HISTORY_TABLE, MigrationKind, MigrationRun, MigrationState, MigrationStatus, Migrator,
+    PlannedMigration, Reflected,
 };
 use dbridge_engine::schema::Metadata;
 use dbridge_engine::{Database, Error};
@@ -57,6 +57,11 @@ impl fmt::Debug for RhaiMigrator {
 
 /// `db.migrator(dir [, #{ models: other_db, history_table: "...", schema: "..." }])`.
 fn open(db: &mut Db, dir: &str, opts: Option<&Map>) -> Res<RhaiMigrator> {
+    db.not_in_migration(
+        "migrator",
+        "migrations run one at a time, each in its own transaction",
+    )
+    .map_err(to_rhai)?;
     let mut migrator =
         Migrator::new(db.database().clone(), dir).script_runner(Arc::new(RhaiScriptRunner::new()));
     let mut models = ModelSource::Declared(db.orm().meta.clone());
@@ -123,14 +128,9 @@ impl RhaiMigrator {
 /// The tables of `db` as models; an error when one cannot be a model (the
 /// diff would otherwise drop its table).
 async fn reflect(db: &Database, history_table: &str) -> Result<Metadata, Error> {
-    let snapshot = introspect(db, &IntrospectOptions::default().exclude(history_table)).await?;
-    let reflected = snapshot.to_metadata();
-    if let Some((table, why)) = reflected.left_out.first() {
-        return Err(Error::InvalidState(format!(
-            "table `{table}` of the models database cannot be a model: {why}"
-        )));
-    }
-    Ok(reflected.metadata)
+    Reflected::from_database(db, history_table)
+        .await?
+        .complete()
 }
 
 fn state_name(s: &MigrationState) -> &'static str {

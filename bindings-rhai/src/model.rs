@@ -2,11 +2,13 @@
 //! type (`Model.build`, `Model.col`, `Model.<column>`), `db.models()`,
 //! `db.create_all()`, `db.drop_all()`.
 //!
-//! A declaration is a map with `name`, `table` and `columns`; each column is an
-//! array `[name, type]` or `[name, type, #{ options }]`, or a map
-//! `#{ name: .., "type": .., options.. }`. Every key is checked: an unknown or
+//! A declaration is a map with `name`, `table`, `columns` and `relations`;
+//! each column is an array `[name, type]` or `[name, type, #{ options }]`, or
+//! a map `#{ name: .., "type": .., options.. }`; `relations` maps names to
+//! `dbridge::belongs_to(...)` and its siblings (see `relation.rs`). Every key is checked: an unknown or
 //! misspelt one is a `configuration` error naming it.
 
+use std::collections::HashSet;
 use std::fmt;
 
 use dbridge_engine::schema::{Column, Model, ReferentialAction};
@@ -16,11 +18,11 @@ use rhai::{
     Array, Dynamic, Engine, EvalAltResult, ImmutableString, Map, Module, NativeCallContext,
 };
 
-use crate::context;
-use crate::database::Db;
+use crate::database::{Db, Orm};
 use crate::error::{configuration, to_rhai};
 use crate::expr::{ExprV, expr_of};
 use crate::instance::Obj;
+use crate::relation::{RelAttr, describe_relationships};
 use crate::value::from_dynamic;
 
 type Res<T> = Result<T, Box<EvalAltResult>>;
@@ -57,19 +59,26 @@ impl ModelV {
     }
 
     fn build(&self, ctx: &NativeCallContext, values: Map) -> Res<Obj> {
-        let inst = self.instance();
-        context::enter(ctx, None, || -> Res<()> {
-            for (k, v) in values {
-                let v = from_dynamic(v, &format!("column `{k}`"))?;
-                inst.set(&k, v).map_err(context::script_error)?;
-            }
-            Ok(())
-        })?;
-        Ok(Obj(inst))
+        let inst = Obj(self.instance());
+        for (k, v) in values {
+            inst.set(ctx, &k, v)?;
+        }
+        Ok(inst)
     }
 
     fn col(&self, name: &str) -> Res<ExprV> {
         self.model.col(name).map(ExprV).map_err(to_rhai)
+    }
+
+    /// `Model.<name>`: a column expression, or a relationship attribute.
+    fn attr(&self, name: &str) -> Res<Dynamic> {
+        if self.model.column_index(name).is_ok() {
+            return self.col(name).map(Dynamic::from);
+        }
+        match RelAttr::of(&self.model, name)? {
+            Some(a) => Ok(Dynamic::from(a)),
+            None => Err(crate::relation::unknown(&self.model, name)),
+        }
     }
 }
 
@@ -197,11 +206,14 @@ fn column(spec: Dynamic) -> Res<Column> {
     Ok(col)
 }
 
-/// `db.model(#{ name, table, columns })`: declares and registers a model.
+/// `db.model(#{ name, table, columns, relations })`: declares and registers
+/// a model (see [`register_model`] for models that reference tables not
+/// declared yet).
 fn declare(db: &mut Db, spec: Map) -> Res<ModelV> {
     let mut name = None;
     let mut table = None;
     let mut columns = Vec::new();
+    let mut relations = None;
     for (k, v) in &spec {
         match k.as_str() {
             "name" => name = Some(string("name", v)?),
@@ -215,32 +227,86 @@ fn declare(db: &mut Db, spec: Map) -> Res<ModelV> {
                     columns.push(column(c)?);
                 }
             }
-            "relations" => {
-                return Err(crate::error::raise(crate::error::binding_error(
-                    dbridge_engine::ErrorKind::Unsupported,
-                    "model option `relations` is not supported yet: declare the foreign key \
-                     columns (`references`) and query them",
-                )));
-            }
+            "relations" => relations = Some(v),
             other => {
                 return Err(configuration(format!(
-                    "unknown model option `{other}` (expected name, table, columns)"
+                    "unknown model option `{other}` (expected name, table, columns, relations)"
                 )));
             }
         }
     }
     let name = name.ok_or_else(|| configuration("a model needs a `name`"))?;
     let table = table.unwrap_or_else(|| name.to_lowercase());
-    let model = Model::builder(name)
-        .table(table)
-        .columns(columns)
-        .build()
-        .map_err(to_rhai)?;
-    let model = db.orm().meta.add(model).map_err(to_rhai)?;
+    let mut builder = Model::builder(&name).table(table).columns(columns);
+    if let Some(v) = relations {
+        for (rel_name, rel) in crate::relation::relations(&name, v)? {
+            builder = builder.relationship(rel_name, rel);
+        }
+    }
+    let model = builder.build().map_err(to_rhai)?;
+    register_model(db.orm(), &model)?;
     Ok(ModelV {
         model,
         db: db.clone(),
     })
+}
+
+/// Registers `model` with the models waiting for it. A model whose foreign
+/// keys reference a table no model maps yet waits (unregistered) until one
+/// does, so that models referencing each other can be declared in either
+/// order; then the models that can be are registered together.
+fn register_model(orm: &Orm, model: &Model) -> Res<()> {
+    let mut pending = orm.pending.lock();
+    if let Some(p) = pending
+        .iter()
+        .find(|p| p.name() == model.name() || p.table() == model.table())
+    {
+        return Err(to_rhai(dbridge_engine::Error::Configuration(format!(
+            "model `{}` (table `{}`) is already declared",
+            p.name(),
+            p.table()
+        ))));
+    }
+    let mut ready: Vec<Model> = pending.iter().cloned().collect();
+    ready.push(model.clone());
+    let mut waiting = Vec::new();
+    loop {
+        let tables: HashSet<String> = ready.iter().map(|m| m.table().to_string()).collect();
+        let (ok, wait): (Vec<Model>, Vec<Model>) = ready.into_iter().partition(|m| {
+            m.foreign_keys().iter().all(|fk| {
+                tables.contains(fk.table.as_str()) || orm.meta.by_table(fk.table.as_str()).is_some()
+            })
+        });
+        ready = ok;
+        if wait.is_empty() {
+            break;
+        }
+        waiting.extend(wait);
+    }
+    if !ready.is_empty() {
+        orm.meta.add_all(ready).map_err(to_rhai)?;
+    }
+    *pending = waiting;
+    Ok(())
+}
+
+/// The error `create_all` gives while models wait for tables no model maps.
+fn check_pending(orm: &Orm) -> Res<()> {
+    let pending = orm.pending.lock();
+    let Some(m) = pending.first() else {
+        return Ok(());
+    };
+    let missing: Vec<String> = m
+        .foreign_keys()
+        .iter()
+        .map(|fk| fk.table.to_string())
+        .filter(|t| orm.meta.by_table(t).is_none())
+        .collect();
+    Err(to_rhai(dbridge_engine::Error::Configuration(format!(
+        "model `{}` references table `{}`, which no declared model maps",
+        m.name(),
+        missing.join("`, `")
+    ))))
 }
 
 /// `db.reflect()`: every table of the database that no declared model maps
@@ -250,124 +316,30 @@ fn declare(db: &mut Db, spec: Map) -> Res<ModelV> {
 /// `drop_all` and the migrator's `check` leave them alone. Returns them as a
 /// map by name.
 fn reflect(db: &mut Db) -> Res<Map> {
-    let options = dbridge_engine::migrate::IntrospectOptions::default()
-        .exclude(dbridge_engine::migrate::DEFAULT_HISTORY_TABLE);
-    let fut = dbridge_engine::migrate::introspect(db.database(), &options);
-    let snapshot = db
-        .blocker_ref()
-        .block_on(fut)
-        .and_then(|r| r)
-        .map_err(to_rhai)?;
     let orm = db.orm();
-    // All new tables at once, declared ones too (hidden below), so that
-    // foreign keys between them resolve.
-    let new = snapshot
-        .to_metadata()
-        .metadata
-        .models()
-        .into_iter()
-        .filter(|m| orm.reflected.get(m.name().as_str()).is_none());
-    orm.reflected.add_all(new).map_err(to_rhai)?;
+    let models = db
+        .reflect()
+        .and_then(|r| r.merge(&orm.meta, &orm.reflected))
+        .map_err(to_rhai)?;
     let mut out = Map::new();
-    for model in orm.reflected.models() {
-        if orm.meta.by_table(model.table().as_str()).is_none() {
-            let name = model.name().as_str().into();
-            out.insert(
-                name,
-                Dynamic::from(ModelV {
-                    model,
-                    db: db.clone(),
-                }),
-            );
-        }
+    for model in models {
+        let name = model.name().as_str().into();
+        out.insert(
+            name,
+            Dynamic::from(ModelV {
+                model,
+                db: db.clone(),
+            }),
+        );
     }
     Ok(out)
 }
 
-/// Registers `Model`, `db.model`, `db.models`, `db.reflect`, `db.create_all`,
-/// `db.drop_all` and `dbridge::now`.
-pub(crate) fn register(engine: &mut Engine, module: &mut Module) {
-    module.set_var("now", Now);
-    engine
-        .register_type_with_name::<Now>("Now")
-        .register_type_with_name::<ModelV>("Model")
-        .register_fn("model", declare)
-        .register_fn("models", |db: &mut Db| -> Array {
-            let orm = db.orm();
-            let reflected = orm
-                .reflected
-                .models()
-                .into_iter()
-                .filter(|m| orm.meta.by_table(m.table().as_str()).is_none());
-            reflected
-                .chain(orm.meta.models())
-                .map(|model| {
-                    Dynamic::from(ModelV {
-                        model,
-                        db: db.clone(),
-                    })
-                })
-                .collect()
-        })
-        .register_fn(
-            "model",
-            |db: &mut Db, name: ImmutableString| -> Res<ModelV> {
-                let model =
-                    db.orm().meta.get(&name).ok_or_else(|| {
-                        configuration(format!("no model `{name}` on this database"))
-                    })?;
-                Ok(ModelV {
-                    model,
-                    db: db.clone(),
-                })
-            },
-        )
-        .register_fn("describe", describe)
-        .register_fn("reflect", reflect)
-        .register_fn("create_all", |db: &mut Db| -> Res<()> {
-            let fut = db.orm().meta.create_all(db.database());
-            db.blocker_ref()
-                .block_on(fut)
-                .and_then(|r| r)
-                .map_err(to_rhai)
-        })
-        .register_fn("drop_all", |db: &mut Db| -> Res<()> {
-            let fut = db.orm().meta.drop_all(db.database());
-            db.blocker_ref()
-                .block_on(fut)
-                .and_then(|r| r)
-                .map_err(to_rhai)
-        })
-        .register_fn(
-            "build",
-            |ctx: NativeCallContext, m: &mut ModelV, values: Map| m.build(&ctx, values),
-        )
-        .register_fn("build", |m: &mut ModelV| Obj(m.instance()))
-        .register_fn("col", |m: &mut ModelV, name: ImmutableString| m.col(&name))
-        .register_indexer_get(|m: &mut ModelV, name: ImmutableString| m.col(&name))
-        .register_fn("model_name", |m: &mut ModelV| m.model.name().to_string())
-        .register_fn("table_name", |m: &mut ModelV| m.model.table().to_string())
-        .register_fn("column_names", |m: &mut ModelV| -> Array {
-            m.model
-                .columns()
-                .iter()
-                .map(|c| c.name().to_string().into())
-                .collect()
-        })
-        .register_fn("==", |a: &mut ModelV, b: ModelV| a.model.ptr_eq(&b.model))
-        .register_fn("!=", |a: &mut ModelV, b: ModelV| !a.model.ptr_eq(&b.model))
-        .register_fn("to_string", |m: &mut ModelV| {
-            format!("Model({})", m.model.name())
-        })
-        .register_fn("to_debug", |m: &mut ModelV| {
-            format!("Model({})", m.model.name())
-        });
-}
-
-/// `Model.describe()`: one map a column (`column`, `type`, `nullable`,
-/// `primary_key`, and `"default"` / `references` when set).
-fn describe(m: &mut ModelV) -> Array {
-    m.model
+/// `Model.describe()`: one map per column (`column`, `type`, `nullable`,
+/// `primary_key`, and `default`, `references` when set), then one per
+/// relationship, as the Lua binding's `Model:describe()`.
+fn describe(model: &Model) -> Res<Array> {
+    let mut rows: Array = model
         .column_summaries()
         .into_iter()
         .map(|c| {
@@ -384,5 +356,115 @@ fn describe(m: &mut ModelV) -> Array {
             }
             Dynamic::from_map(row)
         })
-        .collect()
+        .collect();
+    rows.extend(crate::relation::describe_relationships(model)?);
+    Ok(rows)
+}
+
+const MIGRATION_DDL: &str = "a migration changes the schema with its own statements (db.execute)";
+
+/// Registers `Model`, `db.model`, `db.models`, `db.reflect`, `db.create_all`,
+/// `db.drop_all` and `dbridge::now`.
+pub(crate) fn register(engine: &mut Engine, module: &mut Module) {
+    module.set_var("now", Now);
+    engine
+        .register_type_with_name::<Now>("Now")
+        .register_type_with_name::<ModelV>("Model")
+        .register_fn("model", declare)
+        .register_fn("models", |db: &mut Db| -> Array {
+            let orm = db.orm();
+            let reflected = orm
+                .reflected
+                .models()
+                .into_iter()
+                .filter(|m| orm.meta.by_table(m.table().as_str()).is_none());
+            let declared = orm.meta.models();
+            let pending = orm.pending.lock().iter().cloned().collect::<Vec<_>>();
+            reflected
+                .chain(declared)
+                .chain(pending)
+                .map(|model| {
+                    Dynamic::from(ModelV {
+                        model,
+                        db: db.clone(),
+                    })
+                })
+                .collect()
+        })
+        .register_fn(
+            "model",
+            |db: &mut Db, name: ImmutableString| -> Res<ModelV> {
+                let orm = db.orm();
+                let pending = || {
+                    orm.pending
+                        .lock()
+                        .iter()
+                        .find(|m| m.name().as_str() == name.as_str())
+                        .cloned()
+                };
+                let model =
+                    orm.meta.get(&name).or_else(pending).ok_or_else(|| {
+                        configuration(format!("no model `{name}` on this database"))
+                    })?;
+                Ok(ModelV {
+                    model,
+                    db: db.clone(),
+                })
+            },
+        )
+        .register_fn("reflect", reflect)
+        .register_fn("create_all", |db: &mut Db| -> Res<()> {
+            check_pending(db.orm())?;
+            db.not_in_migration("create_all", MIGRATION_DDL)
+                .map_err(to_rhai)?;
+            let fut = db.orm().meta.create_all(db.database());
+            db.blocker_ref()
+                .block_on(fut)
+                .and_then(|r| r)
+                .map_err(to_rhai)
+        })
+        .register_fn("drop_all", |db: &mut Db| -> Res<()> {
+            db.not_in_migration("drop_all", MIGRATION_DDL)
+                .map_err(to_rhai)?;
+            let fut = db.orm().meta.drop_all(db.database());
+            db.blocker_ref()
+                .block_on(fut)
+                .and_then(|r| r)
+                .map_err(to_rhai)
+        })
+        .register_fn(
+            "build",
+            |ctx: NativeCallContext, m: &mut ModelV, values: Map| m.build(&ctx, values),
+        )
+        .register_fn("build", |m: &mut ModelV| Obj(m.instance()))
+        .register_fn("col", |m: &mut ModelV, name: ImmutableString| m.col(&name))
+        .register_indexer_get(|m: &mut ModelV, name: ImmutableString| m.attr(&name))
+        .register_fn("model_name", |m: &mut ModelV| m.model.name().to_string())
+        .register_fn("table_name", |m: &mut ModelV| m.model.table().to_string())
+        .register_fn("column_names", |m: &mut ModelV| -> Array {
+            m.model
+                .columns()
+                .iter()
+                .map(|c| c.name().to_string().into())
+                .collect()
+        })
+        .register_fn("relationship_names", |m: &mut ModelV| -> Array {
+            m.model
+                .relationship_names()
+                .into_iter()
+                .map(Dynamic::from)
+                .collect()
+        })
+        .register_fn("relationships", |m: &mut ModelV| {
+            describe_relationships(&m.model)
+        })
+        .register_fn("describe", |m: &mut ModelV| describe(&m.model))
+        .register_fn("==", |a: &mut ModelV, b: ModelV| a.model.ptr_eq(&b.model))
+        .register_fn("!=", |a: &mut ModelV, b: ModelV| !a.model.ptr_eq(&b.model))
+        .register_fn("to_string", |m: &mut ModelV| {
+            format!("Model({})", m.model.name())
+        })
+        .register_fn("to_debug", |m: &mut ModelV| {
+            format!("Model({})", m.model.name())
+        });
 }

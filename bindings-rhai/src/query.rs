@@ -1,7 +1,8 @@
 //! [`Query`]: `db.query(...)` / `s.query(...)`, a SELECT built step by step
-//! (`where`, `filter_by`, `join`, `outerjoin`, `group_by`, `having`,
-//! `order_by`, `limit`, `offset`, `distinct`, `select_from`) and run by
-//! `all`, `first`, `one`, `one_or_none`, `count`, `exists`, or shown by `sql`.
+//! (`where`, `filter_by`, `join`, `outerjoin` (to a model or table, or along
+//! a relationship by name), `group_by`, `having`, `order_by`, `limit`,
+//! `offset`, `distinct`, `select_from`, and `options`: loader options) and run
+//! by `all`, `first`, `one`, `one_or_none`, `count`, `exists`, or shown by `sql`.
 //!
 //! A query of a model returns instances (through the session, or a
 //! short-lived one for `db.query`); a query of columns returns maps.
@@ -11,7 +12,7 @@ use std::fmt;
 use dbridge_engine::dialect::compile;
 use dbridge_engine::query::{Expr, Run, Select, TableRef, func, walk};
 use dbridge_engine::schema::Model;
-use dbridge_engine::session::Session;
+use dbridge_engine::session::{Load, Session};
 use dbridge_engine::{Error, Row};
 use rhai::{Array, Dynamic, Engine, EvalAltResult, INT, ImmutableString, Map, NativeCallContext};
 
@@ -20,6 +21,7 @@ use crate::error::{configuration, to_rhai};
 use crate::expr::{ExprV, expr_of, item_of, order_of};
 use crate::instance::Obj;
 use crate::model::ModelV;
+use crate::relation::RelAttr;
 use crate::session::Sess;
 use crate::value::row_to_map;
 
@@ -38,6 +40,8 @@ pub struct Query {
     select: Select,
     model: Option<Model>,
     target: Target,
+    /// Loader options (`q.options(...)`), for a query of a model.
+    options: Vec<Load>,
 }
 
 impl fmt::Debug for Query {
@@ -79,6 +83,7 @@ impl Query {
             select: Select::from(&m.model).columns(columns),
             model: Some(m.model.clone()),
             target,
+            options: Vec::new(),
         }
     }
 
@@ -110,6 +115,7 @@ impl Query {
             select,
             model: None,
             target,
+            options: Vec::new(),
         })
     }
 
@@ -144,11 +150,7 @@ impl Query {
     /// Rows of `select` in the query's target.
     fn rows(&self, ctx: &NativeCallContext, select: Select) -> Res<Vec<Row>> {
         match &self.target {
-            Target::Db(db) => db
-                .blocker_ref()
-                .block_on(select.fetch_all(db.database()))
-                .and_then(|r| r)
-                .map_err(to_rhai),
+            Target::Db(db) => db.fetch_built(&select).map_err(to_rhai),
             Target::Session(s) => s.run(ctx, async move |s: &mut Session| {
                 if s.autoflush() {
                     s.flush().await?;
@@ -158,20 +160,32 @@ impl Query {
         }
     }
 
-    /// Instances of the query's model read by `select`.
+    /// Instances of the query's model read by `select`, with the query's
+    /// loader options and the relationships' default eager strategies.
     fn instances(&self, ctx: &NativeCallContext, model: &Model, select: Select) -> Res<Vec<Obj>> {
+        let options = self.options.clone();
         let found = match &self.target {
             Target::Session(s) => s.run(ctx, async move |s: &mut Session| {
-                s.fetch_select(model, &select).await
+                s.query(model)
+                    .map_select(|_| select)
+                    .options(options)
+                    .all()
+                    .await
             })?,
             Target::Db(db) => {
                 let s = Sess::new(db, dbridge_engine::TransactionOptions::new());
                 s.run(ctx, async move |s: &mut Session| {
-                    let found = s.fetch_select(model, &select).await;
+                    let found = s
+                        .query(model)
+                        .map_select(|_| select)
+                        .options(options)
+                        .all()
+                        .await;
                     // Detached with their values: out of the session before
                     // its (read-only) transaction ends, so not expired by it.
                     s.expunge_all();
-                    s.rollback().await?;
+                    // Rolls back (a migration's session: ends without SQL).
+                    s.close().await?;
                     found
                 })?
             }
@@ -264,6 +278,47 @@ impl Query {
     }
 }
 
+/// The joins along the relationship `rel` (a name or `Model.<relationship>`)
+/// of the query's model: `q.join("posts")`, `q.outerjoin(User.posts)`.
+fn join_related(q: &Query, rel: &Dynamic, outer: bool) -> Res<Query> {
+    let func = if outer { "outerjoin" } else { "join" };
+    let name = crate::relation::path_of(rel, func)?;
+    let model = match (rel.read_lock::<RelAttr>(), &q.model) {
+        (Some(a), _) => a.model.clone(),
+        (None, Some(m)) => m.clone(),
+        (None, None) => {
+            return Err(configuration(format!(
+                "{func}(\"{name}\"): a join by relationship name needs a query of a model"
+            )));
+        }
+    };
+    let path = model
+        .relationship(&name)
+        .and_then(|r| r.join_path())
+        .map_err(to_rhai)?;
+    Ok(q.map(|s| {
+        path.into_iter().fold(s, |s, (t, on)| {
+            if outer {
+                s.left_join(t, on)
+            } else {
+                s.join(t, on)
+            }
+        })
+    }))
+}
+
+/// `q.options(a, b, ...)`: loader options, one by one or in arrays.
+fn with_options(q: &Query, args: Vec<Dynamic>) -> Res<Query> {
+    if q.model.is_none() {
+        return Err(configuration(
+            "options: loader options need a query of a model",
+        ));
+    }
+    let mut q = q.clone();
+    q.options.extend(crate::loader::list(args, "options")?);
+    Ok(q)
+}
+
 fn table_of(d: Dynamic) -> Res<TableRef> {
     if let Some(m) = d.read_lock::<ModelV>() {
         return Ok(m.model.table_ref());
@@ -317,6 +372,15 @@ fn register_where(engine: &mut Engine) {
     }
 }
 
+/// Registers `q.options(...)` with one to ten arguments.
+macro_rules! register_options {
+    ($engine:ident; $($($n:ident)+);+) => {$(
+        $engine.register_fn("options", |q: &mut Query, $($n: Dynamic),+| {
+            with_options(q, vec![$($n),+])
+        });
+    )+};
+}
+
 /// Registers `Query`, `Table`, `db.query(...)` and `s.query(...)`.
 pub(crate) fn register(engine: &mut Engine) {
     engine
@@ -329,6 +393,12 @@ pub(crate) fn register(engine: &mut Engine) {
             Query::new(what, Target::Session(s.clone()))
         })
         .register_fn("filter_by", |q: &mut Query, m: Map| q.filter_by(m))
+        .register_fn("join", |q: &mut Query, rel: Dynamic| {
+            join_related(q, &rel, false)
+        })
+        .register_fn("outerjoin", |q: &mut Query, rel: Dynamic| {
+            join_related(q, &rel, true)
+        })
         .register_fn(
             "join",
             |q: &mut Query, t: Dynamic, on: Dynamic| -> Res<Query> {
@@ -414,4 +484,6 @@ pub(crate) fn register(engine: &mut Engine) {
             q.sql().unwrap_or_else(|_| "Query(?)".into())
         });
     register_where(engine);
+    register_options!(engine; a; a b; a b c; a b c d; a b c d e; a b c d e f;
+        a b c d e f g; a b c d e f g h; a b c d e f g h i; a b c d e f g h i j);
 }

@@ -4,6 +4,7 @@
 
 use std::time::Duration;
 
+use dbridge_engine::session::SessionOptions;
 use dbridge_engine::{ConnectOptions, IsolationLevel, SqlType, SslMode, TransactionOptions};
 use rhai::{Dynamic, EvalAltResult, Map};
 
@@ -114,6 +115,33 @@ pub(crate) fn transaction_options(map: &Map) -> Res<TransactionOptions> {
         };
     }
     Ok(o)
+}
+
+/// `db.session(#{ ... })` options: `autoflush`, `expire_on_commit`,
+/// `strict_loading` (a lazy load that would run SQL is an error), and the
+/// transaction options of `db.begin` (`isolation`, `read_only`, `retries`).
+pub(crate) fn session_options(map: &Map) -> Res<SessionOptions> {
+    let mut o = SessionOptions::new();
+    let mut tx = Map::new();
+    for (key, v) in map {
+        let k = key.as_str();
+        o = match k {
+            "autoflush" => o.autoflush(boolean(k, v)?),
+            "expire_on_commit" => o.expire_on_commit(boolean(k, v)?),
+            "strict_loading" => o.strict_loading(boolean(k, v)?),
+            "isolation" | "read_only" | "retries" => {
+                tx.insert(key.clone(), v.clone());
+                o
+            }
+            _ => {
+                return Err(configuration(format!(
+                    "unknown session option `{k}` (expected autoflush, expire_on_commit, \
+                     strict_loading, isolation, read_only or retries)"
+                )));
+            }
+        };
+    }
+    Ok(o.transaction(transaction_options(&tx)?))
 }
 
 /// Options of the query functions: `#{ types: #{ column: "type name" } }`,

@@ -2,15 +2,17 @@
 //! `db.session()` or as the argument of `db.transaction(|s| ...)`.
 //!
 //! It tracks instances (`add`, `delete`, `get`, `merge`, `expunge`, `refresh`,
-//! `expire`), writes them at `flush` / `commit`, and keeps the raw-SQL methods
+//! `expire`), loads relationships (`load`, lazy loads of the instances it
+//! holds, `strict_loading`), writes them at `flush` / `commit`, and keeps the raw-SQL methods
 //! of a transaction (`execute`, `fetch_*`, `stream`, savepoints), which run in
 //! the session's transaction. A session the script drops without committing
 //! rolls back.
 
+use std::collections::HashMap;
 use std::fmt;
-use std::sync::Arc;
+use std::sync::{Arc, Weak};
 
-use dbridge_engine::session::{KeyValues, Session, SessionOptions};
+use dbridge_engine::session::{Instance, KeyValues, Load, Session, SessionOptions};
 use dbridge_engine::{Error, Row, Statement, TransactionOptions};
 use futures_util::StreamExt;
 use futures_util::stream::BoxStream;
@@ -37,7 +39,8 @@ impl Drop for Inner {
     fn drop(&mut self) {
         let blocker = self.db.blocker_ref();
         let session = self.session.get_mut();
-        if !session.in_transaction() {
+        // A migration's session has nothing of its own to roll back.
+        if !session.in_transaction() || session.is_borrowing() {
             return;
         }
         if blocker.can_block() {
@@ -70,18 +73,45 @@ fn busy() -> Error {
     )
 }
 
+/// The live sessions by the engine's session id: an instance names its
+/// session by that id ([`Instance::session_id`]), and a relationship that is
+/// not loaded is loaded through it.
+///
+/// [`Instance::session_id`]: dbridge_engine::session::Instance::session_id
+static SESSIONS: Mutex<Option<HashMap<u64, Weak<Inner>>>> = Mutex::new(None);
+
 impl Sess {
-    /// A new session of `db` with its registry and these transaction options.
+    /// A new session of `db` with its registry and these transaction options;
+    /// on a migration's `db`, one that borrows the migration's transaction
+    /// for each call (its commit flushes, its rollback fails).
     pub(crate) fn new(db: &Db, tx: TransactionOptions) -> Self {
-        let opts = SessionOptions::new()
-            .registry(&db.orm().registry)
-            .transaction(tx);
-        Self {
-            inner: Arc::new(Inner {
-                session: Mutex::new(Session::with_options(db.database(), opts)),
-                db: db.clone(),
-            }),
-        }
+        Self::with_options(db, SessionOptions::new().transaction(tx))
+    }
+
+    /// A new session of `db` with its registry and these options (borrowing
+    /// the transaction on a migration's `db`, as [`Sess::new`]).
+    pub(crate) fn with_options(db: &Db, opts: SessionOptions) -> Self {
+        let opts = opts.registry(&db.orm().registry);
+        let session = match db.slot() {
+            Some(_) => Session::borrowing(db.database(), opts),
+            None => Session::with_options(db.database(), opts),
+        };
+        let id = session.id();
+        let inner = Arc::new(Inner {
+            session: Mutex::new(session),
+            db: db.clone(),
+        });
+        let mut all = SESSIONS.lock();
+        let all = all.get_or_insert_with(HashMap::new);
+        all.retain(|_, w| w.strong_count() > 0);
+        all.insert(id, Arc::downgrade(&inner));
+        Self { inner }
+    }
+
+    /// The live session with the engine's id `id`.
+    pub(crate) fn find(id: u64) -> Option<Self> {
+        let inner = SESSIONS.lock().as_ref()?.get(&id)?.upgrade()?;
+        Some(Self { inner })
     }
 
     /// The database handle.
@@ -95,9 +125,25 @@ impl Sess {
 
     /// Runs `f` on the session, blocking until its future completes, without
     /// callbacks (raw SQL).
+    /// In a migration, the migration's transaction is lent to the session
+    /// for the call and taken back after it.
     fn with<T>(&self, f: impl AsyncFnOnce(&mut Session) -> Result<T, Error>) -> Result<T, Error> {
         let mut guard = self.lock()?;
-        self.inner.db.blocker_ref().block_on(f(&mut guard))?
+        let blocker = self.inner.db.blocker_ref();
+        let Some(slot) = self.inner.db.slot() else {
+            return blocker.block_on(f(&mut guard))?;
+        };
+        let mut tx = slot.try_lock().map_err(|_| {
+            Error::InvalidState(
+                "the migration's transaction is busy: a row stream over it is still open".into(),
+            )
+        })?;
+        if let Some(t) = tx.take() {
+            guard.lend_transaction(t);
+        }
+        let r = blocker.block_on(f(&mut guard));
+        *tx = guard.return_transaction();
+        r?
     }
 
     /// Runs `f` on the session within the script call `ctx`, so that
@@ -124,7 +170,13 @@ impl Sess {
         })
     }
 
-    fn get(&self, ctx: &NativeCallContext, model: &ModelV, pk: Dynamic) -> Res<Dynamic> {
+    fn get(
+        &self,
+        ctx: &NativeCallContext,
+        model: &ModelV,
+        pk: Dynamic,
+        options: Vec<Load>,
+    ) -> Res<Dynamic> {
         let values = if pk.is_array() {
             let items = pk.into_array().unwrap_or_default();
             items
@@ -135,8 +187,29 @@ impl Sess {
             vec![from_dynamic(pk, "the primary key")?]
         };
         let m = model.model.clone();
-        let found = self.run(ctx, async move |s| s.get(&m, KeyValues(values)).await)?;
+        let found = self.run(ctx, async move |s| {
+            let found = s.get(&m, KeyValues(values)).await?;
+            if let Some(inst) = &found
+                && !options.is_empty()
+            {
+                s.load(std::slice::from_ref(inst), &options).await?;
+            }
+            Ok(found)
+        })?;
         Ok(found.map_or(Dynamic::UNIT, |i| Dynamic::from(Obj(i))))
+    }
+
+    /// `s.load(instances, options)`: loader options applied to instances
+    /// already at hand (of one model).
+    fn load(&self, ctx: &NativeCallContext, items: Dynamic, options: Dynamic) -> Res<()> {
+        let items = if items.is::<Obj>() {
+            vec![items.cast::<Obj>()]
+        } else {
+            instances(items.into_array().unwrap_or_default())?
+        };
+        let items: Vec<Instance> = items.into_iter().map(|o| o.0).collect();
+        let options = crate::loader::list(vec![options], "load")?;
+        self.run(ctx, async move |s| s.load(&items, &options).await)
     }
 
     /// `s.begin_nested(|s| ...)`: the closure in a savepoint, released when it
@@ -285,14 +358,14 @@ fn savepoints(engine: &mut Engine) {
 
 /// Registers `Session`, `db.session()` and `db.transaction(...)`.
 pub(crate) fn register(engine: &mut Engine) {
-    use crate::script_options::transaction_options;
+    use crate::script_options::{session_options, transaction_options};
     engine
         .register_type_with_name::<Sess>("Session")
         .register_fn("session", |db: &mut Db| {
             Sess::new(db, TransactionOptions::new())
         })
         .register_fn("session", |db: &mut Db, opts: rhai::Map| -> Res<Sess> {
-            Ok(Sess::new(db, transaction_options(&opts)?))
+            Ok(Sess::with_options(db, session_options(&opts)?))
         })
         .register_fn(
             "transaction",
@@ -328,7 +401,36 @@ pub(crate) fn register(engine: &mut Engine) {
         )
         .register_fn(
             "get",
-            |ctx: NativeCallContext, s: &mut Sess, m: ModelV, pk: Dynamic| s.get(&ctx, &m, pk),
+            |ctx: NativeCallContext, s: &mut Sess, m: ModelV, pk: Dynamic| {
+                s.get(&ctx, &m, pk, Vec::new())
+            },
+        )
+        .register_fn(
+            "get",
+            |ctx: NativeCallContext, s: &mut Sess, m: ModelV, pk: Dynamic, opts: Dynamic| {
+                let opts = crate::loader::list(vec![opts], "get")?;
+                s.get(&ctx, &m, pk, opts)
+            },
+        )
+        .register_fn(
+            "load",
+            |ctx: NativeCallContext, s: &mut Sess, items: Dynamic, opts: Dynamic| {
+                s.load(&ctx, items, opts)
+            },
+        )
+        .register_get_set(
+            "strict_loading",
+            |s: &mut Sess| {
+                s.lock().is_ok_and(|mut g| {
+                    let on = g.set_strict_loading(false);
+                    g.set_strict_loading(on);
+                    on
+                })
+            },
+            |s: &mut Sess, on: bool| -> Res<()> {
+                s.lock().map_err(to_rhai)?.set_strict_loading(on);
+                Ok(())
+            },
         )
         .register_fn("flush", |ctx: NativeCallContext, s: &mut Sess| {
             s.run(&ctx, async |s| s.flush().await)

@@ -127,18 +127,11 @@ fn insert_rows(model: &Model, rows: Dynamic) -> Res<Insert> {
 
 /// Runs an INSERT on the database: the count, or the RETURNING rows.
 fn run_insert(db: &Db, ins: Insert, fetch: bool) -> Res<Dynamic> {
-    let blocker = db.blocker_ref();
     if fetch {
-        let rows = blocker
-            .block_on(ins.fetch_all(db.database()))
-            .and_then(|r| r)
-            .map_err(to_rhai)?;
+        let rows = db.fetch_built(&ins).map_err(to_rhai)?;
         Ok(maps(rows)?.into())
     } else {
-        let n = blocker
-            .block_on(ins.execute(db.database()))
-            .and_then(|r| r)
-            .map_err(to_rhai)?;
+        let n = db.execute_built(&ins).map_err(to_rhai)?;
         Ok(Dynamic::from_int(int(n)))
     }
 }
@@ -259,20 +252,14 @@ impl Write {
 
     /// Runs on the database: the count, or (`fetch`) the RETURNING rows.
     fn run(&self, fetch: bool) -> Res<(u64, Vec<Row>)> {
-        let db = self.db.database();
-        let fut = async move {
-            match (&self.stmt, fetch) {
-                (Stmt::Update(u), false) => u.execute(db).await.map(|n| (n, Vec::new())),
-                (Stmt::Delete(d), false) => d.execute(db).await.map(|n| (n, Vec::new())),
-                (Stmt::Update(u), true) => u.fetch_all(db).await.map(|r| (0, r)),
-                (Stmt::Delete(d), true) => d.fetch_all(db).await.map(|r| (0, r)),
-            }
-        };
-        self.db
-            .blocker_ref()
-            .block_on(fut)
-            .and_then(|r| r)
-            .map_err(to_rhai)
+        let db = &self.db;
+        match (&self.stmt, fetch) {
+            (Stmt::Update(u), false) => db.execute_built(u).map(|n| (n, Vec::new())),
+            (Stmt::Delete(d), false) => db.execute_built(d).map(|n| (n, Vec::new())),
+            (Stmt::Update(u), true) => db.fetch_built(u).map(|r| (0, r)),
+            (Stmt::Delete(d), true) => db.fetch_built(d).map(|r| (0, r)),
+        }
+        .map_err(to_rhai)
     }
 
     /// Runs in a session's transaction (after an autoflush).

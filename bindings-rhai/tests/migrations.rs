@@ -239,3 +239,148 @@ dbridge_testkit::each_backend!(
         assert!(got[3].as_bool().unwrap());
     }
 );
+
+/// A data migration with a model of its own: backfilled through a session
+/// and through the query builder and `Model.update`; then a table it makes
+/// is reflected and filled through `db.transaction`.
+const MODEL_BACKFILL: &str = r#"
+fn up(db) {
+    db.execute("ALTER TABLE people ADD COLUMN full_name TEXT");
+    db.execute("ALTER TABLE people ADD COLUMN initials TEXT");
+    let Person = db.model(#{ name: "Person", table: "people", columns: [
+        ["id", "bigint", #{ primary_key: true }],
+        ["first", "text", #{ nullable: false }],
+        ["last", "text", #{ nullable: false }],
+        ["full_name", "text"],
+        ["initials", "text"],
+    ] });
+    let s = db.session();
+    for p in s.query(Person).order_by(Person.id).all() {
+        p.full_name = p.first + " " + p.last;
+    }
+    s.commit(); // a flush: the migration's transaction stays open
+    let kind = "";
+    try { s.rollback(); } catch (e) { kind = e.kind; }
+    if kind != "invalid_state" { throw "a migration's session cannot roll it back"; }
+    for p in db.query(Person).where(Person.initials.is_null()).all() {
+        let initials = p.first.sub_string(0, 1) + p.last.sub_string(0, 1);
+        Person.update(#{ initials: initials }).where(Person.id.eq(p.id)).execute();
+    }
+    Person.insert([#{ id: 3, first: "Grace", last: "Hopper" }]);
+    db.savepoint("before_4");
+    Person.insert([#{ id: 4, first: "Undone", last: "Row" }]);
+    db.rollback_to("before_4");
+    db.release("before_4");
+    if db.query(Person).where(Person.full_name.is_null()).count() != 1 { throw "backfill"; }
+
+    db.execute("CREATE TABLE badges (id BIGINT PRIMARY KEY, label TEXT NOT NULL)");
+    // `people` has a model here: reflect leaves it to `Person`.
+    let t = db.reflect();
+    if "people" in t { throw "people reflected"; }
+    db.transaction(|s| {
+        for p in s.query(Person).where(Person.initials.is_not_null()).all() {
+            s.add(t.badges.build(#{ id: p.id, label: p.initials }));
+        }
+    });
+}
+
+fn down(db) {
+    db.execute("DROP TABLE badges");
+    db.execute("DELETE FROM people WHERE id = 3");
+    db.execute("ALTER TABLE people DROP COLUMN initials");
+    db.execute("ALTER TABLE people DROP COLUMN full_name");
+}
+"#;
+
+dbridge_testkit::each_backend!(
+    rhai_data_migration_with_a_local_model_and_a_session,
+    |t| async move {
+        let dir = Dir::new();
+        dir.write("0001_people.sql", PEOPLE);
+        dir.write("0002_backfill.rhai", MODEL_BACKFILL);
+        let script = format!(
+            r#"let ran = db.migrator("{}").up().len();
+            [ran, db.models().len()]"#,
+            dir.0.display()
+        );
+        let got = common::ok(&t, &script).await.into_array().unwrap();
+        assert_eq!(got[0].as_int().unwrap(), 2);
+        assert_eq!(
+            got[1].as_int().unwrap(),
+            0,
+            "a migration's models stay out of the application's"
+        );
+        let rows =
+            t.db.fetch_all("SELECT full_name, initials FROM people ORDER BY id", &[])
+                .await
+                .unwrap();
+        let text = |i: usize, c: &str| rows[i].get(c).unwrap().as_str().map(str::to_owned);
+        assert_eq!(text(0, "full_name").as_deref(), Some("Ada Lovelace"));
+        assert_eq!(text(1, "initials").as_deref(), Some("AT"));
+        assert_eq!(text(2, "full_name"), None);
+        assert_eq!(text(2, "initials"), None);
+        assert_eq!(rows.len(), 3, "the row rolled back to a savepoint is gone");
+        let badges =
+            t.db.fetch_all("SELECT label FROM badges ORDER BY id", &[])
+                .await
+                .unwrap();
+        assert_eq!(badges.len(), 2);
+        assert_eq!(badges[0].get("label").unwrap().as_str(), Some("AL"));
+
+        migrator(&t.db, &dir).down(1).await.unwrap();
+        assert!(t.db.fetch_all("SELECT * FROM badges", &[]).await.is_err());
+    }
+);
+
+dbridge_testkit::each_backend!(
+    a_rhai_data_migration_failing_midway_leaves_no_trace,
+    |t| async move {
+        let dir = Dir::new();
+        dir.write("0001_people.sql", PEOPLE);
+        dir.write(
+            "0002_audit.rhai",
+            r#"fn up(db) {
+    db.execute("CREATE TABLE audit (id BIGINT PRIMARY KEY, note TEXT)");
+    let Audit = db.model(#{ name: "Audit", table: "audit", columns: [
+        ["id", "bigint", #{ primary_key: true }], ["note", "text"]] });
+    Audit.insert([#{ id: 1, note: "inserted" }]);
+    let s = db.session();
+    s.add(Audit.build(#{ id: 2, note: "added" }));
+    s.commit();
+    let People = db.reflect().people;
+    People.update(#{ first: "X" }).execute();
+    if db.query(Audit).count() != 2 { throw "audit"; }
+    if db.query(People).where(People.first.eq("X")).count() != 2 { throw "people"; }
+    throw "boom midway";
+}
+fn down(db) { db.execute("DROP TABLE audit"); }
+"#,
+        );
+        let m = migrator(&t.db, &dir);
+        let err = m.up(None).await.unwrap_err();
+        let (_, file, message) = migration_error(&err);
+        assert_eq!(file.as_deref(), Some("0002_audit.rhai"));
+        assert!(message.contains("boom midway"), "{message}");
+        let status = m.status().await.unwrap();
+        assert!(matches!(status[0].state, MigrationState::Applied(_)));
+        assert!(matches!(status[1].state, MigrationState::Pending));
+        assert!(t.db.fetch_all("SELECT * FROM audit", &[]).await.is_err());
+        let firsts =
+            t.db.fetch_all("SELECT first FROM people ORDER BY id", &[])
+                .await
+                .unwrap();
+        assert_eq!(firsts[0].get("first").unwrap().as_str(), Some("Ada"));
+        assert_eq!(firsts[1].get("first").unwrap().as_str(), Some("Alan"));
+
+        // What a migration's db refuses, with what to do instead.
+        for (body, expected) in [
+            ("db.begin();", "use db.session()"),
+            ("db.create_all();", "own statements"),
+            ("db.close();", "runner owns the connection"),
+        ] {
+            dir.write("0002_audit.rhai", &format!("fn up(db) {{ {body} }}"));
+            let (_, _, message) = migration_error(&m.up(None).await.unwrap_err());
+            assert!(message.contains(expected), "{body}: {message}");
+        }
+    }
+);

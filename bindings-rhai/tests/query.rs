@@ -189,7 +189,7 @@ each_backend!(query_errors_are_clear, |t| async move {
     let err = run(&t, &format!("{MODELS} User.emial")).await.unwrap_err();
     assert!(
         err.to_string()
-            .contains("no column `emial` on model `User`"),
+            .contains("no column or relationship `emial` on model `User`"),
         "{err}"
     );
 });

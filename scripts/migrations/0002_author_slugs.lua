@@ -1,5 +1,7 @@
--- A data migration: adds authors.slug and fills it from each author's name,
--- in the migration's transaction (an error rolls all of it back).
+-- A data migration: adds authors.slug and fills it from each author's name.
+-- `db` is bound to the migration's transaction: the model declared here, its
+-- session and its queries all run there (an error rolls all of it back, the
+-- new column included), and the model stays out of the application's models.
 local M = {}
 
 local function slug(name)
@@ -8,10 +10,22 @@ end
 
 function M.up(db)
   db:execute("ALTER TABLE authors ADD COLUMN slug TEXT")
-  for _, a in ipairs(db:fetch_all("SELECT id, name FROM authors")) do
-    db:execute("UPDATE authors SET slug = $1 WHERE id = $2", { slug(a.name), a.id })
+  -- The table as this migration knows it (not as the application's models
+  -- may describe it later).
+  local Author = db:model {
+    name = "Author", table = "authors",
+    columns = {
+      { "id", "bigint", primary_key = true },
+      { "name", "text", nullable = false },
+      { "slug", "text" },
+    },
+  }
+  local s = db:session()
+  for _, a in ipairs(s:query(Author):where(Author.slug:is_null()):all()) do
+    a.slug = slug(a.name)
   end
-  local missing = db:fetch_one("SELECT count(*) AS n FROM authors WHERE slug IS NULL").n
+  s:commit() -- in a migration: a flush; the runner commits with the history row
+  local missing = db:query(Author):where(Author.slug:is_null()):count()
   assert(missing == 0, missing .. " authors without a slug")
 end
 

@@ -61,3 +61,76 @@ Post = db:model {
 }
 db:create_all()
 "#;
+
+/// Related models (users, posts, tags through `post_tags`, comments,
+/// profiles), created in the test schema. `User` names `Post` before `Post`
+/// exists and `Post` names `Tag` before `Tag` exists: relationships resolve
+/// by name when first used.
+pub const REL_MODELS: &str = r#"
+User = db:model {
+  name = "User", table = "users",
+  columns = { { "id", "integer", primary_key = true }, { "name", "text", nullable = false } },
+  relations = {
+    posts = dbridge.has_many("Post", { back_populates = "author", order_by = "id",
+      cascade = "save-update, delete, delete-orphan" }),
+    profile = dbridge.has_one("Profile", { back_populates = "user" }),
+  },
+}
+Post = db:model {
+  name = "Post", table = "posts",
+  columns = {
+    { "id", "integer", primary_key = true },
+    { "author_id", "integer", references = "users.id" },
+    { "title", "text" },
+    { "body", "text", deferred = true },
+  },
+  relations = {
+    author = dbridge.belongs_to("User", { back_populates = "posts" }),
+    tags = dbridge.many_to_many("Tag", { secondary = "post_tags", back_populates = "posts", order_by = "id" }),
+    comments = dbridge.has_many("Comment", { passive_deletes = true, order_by = "id" }),
+  },
+}
+Tag = db:model {
+  name = "Tag", table = "tags",
+  columns = { { "id", "integer", primary_key = true }, { "name", "text", unique = true } },
+}
+Comment = db:model {
+  name = "Comment", table = "comments",
+  columns = {
+    { "id", "integer", primary_key = true },
+    { "post_id", "integer", references = "posts.id", on_delete = "cascade" },
+    { "text", "text" },
+  },
+}
+Profile = db:model {
+  name = "Profile", table = "profiles",
+  columns = {
+    { "id", "integer", primary_key = true },
+    { "user_id", "integer", references = "users.id", unique = true },
+    { "bio", "text" },
+  },
+}
+db:create_all()
+
+-- The SQL statements run while fn runs (BEGIN and COMMIT left out).
+function statements(fn)
+  local log = {}
+  local off = db:on("*", "statement", function(ev)
+    if not ev.sql:find("^BEGIN") and ev.sql ~= "COMMIT" then log[#log + 1] = ev.sql end
+  end)
+  local ok, e = pcall(fn)
+  off()
+  if not ok then error(e, 0) end
+  return log
+end
+
+-- n users named u1..un with k posts each ("p<i>.<j>"), committed.
+function seed(n, k)
+  db:transaction(function(s)
+    for i = 1, n do
+      local u = s:add(User { name = "u" .. i })
+      for j = 1, k do s:add(Post { author = u, title = "p" .. i .. "." .. j, body = "b" }) end
+    end
+  end)
+end
+"#;

@@ -67,7 +67,7 @@ pub use conn::apply;
 pub use diff::{Change, PossibleRename, SchemaDiff};
 pub use files::{MigrationFile, MigrationKind, read_dir, split_statements};
 pub use history::AppliedMigration;
-pub use introspect::{IntrospectOptions, introspect};
+pub use introspect::{IntrospectOptions, introspect, introspect_in};
 pub use reflect::Reflected;
 pub use runner::{
     DEFAULT_HISTORY_TABLE, MigrationRun, MigrationState, MigrationStatus, Migrator,

@@ -7,14 +7,21 @@
 //! `now()` / `CURRENT_DATE`; CHECK constraints, generation expressions,
 //! partial and expression indexes are left out (the database still enforces
 //! them). A table with a column of a type dbridge cannot read is left out.
+//!
+//! The bindings' `db:reflect()` and their migrators' `models = other_db`
+//! both come here: [`Reflected::from_database`] (or
+//! [`Reflected::from_transaction`] in a migration), then
+//! [`Reflected::merge`] or [`Reflected::complete`].
 
 use std::collections::HashSet;
 
+use crate::db::{Database, Transaction};
 use crate::error::{Error, Result};
 use crate::query::Expr;
 use crate::schema::{Column, ForeignKey, Index, Metadata, Model, ServerDefault};
 use crate::value::Value;
 
+use super::introspect::{IntrospectOptions, introspect, introspect_in};
 use super::normalize::normalize;
 use super::snapshot::{IndexPart, SchemaSnapshot, TableSnapshot};
 
@@ -25,6 +32,64 @@ pub struct Reflected {
     pub metadata: Metadata,
     /// Tables left out, with the reason.
     pub left_out: Vec<(String, String)>,
+}
+
+impl Reflected {
+    /// The tables of `db` as models, the migration history table
+    /// `history_table` left out.
+    ///
+    /// # Errors
+    /// Database errors while reading the catalog.
+    pub async fn from_database(db: &Database, history_table: &str) -> Result<Self> {
+        let options = IntrospectOptions::default().exclude(history_table);
+        Ok(introspect(db, &options).await?.to_metadata())
+    }
+
+    /// The tables as `tx` sees them (with those its own statements made) as
+    /// models, the migration history table `history_table` left out.
+    ///
+    /// # Errors
+    /// Database errors while reading the catalog.
+    pub async fn from_transaction(tx: &mut Transaction, history_table: &str) -> Result<Self> {
+        let options = IntrospectOptions::default().exclude(history_table);
+        Ok(introspect_in(tx, &options).await?.to_metadata())
+    }
+
+    /// Every table as a model, for comparing a schema with: an error naming
+    /// the first table that could not be one (a diff would drop it).
+    ///
+    /// # Errors
+    /// [`Error::InvalidState`] when a table was left out.
+    pub fn complete(self) -> Result<Metadata> {
+        match self.left_out.first() {
+            Some((table, why)) => Err(Error::InvalidState(format!(
+                "table `{table}` of the models database cannot be a model: {why}"
+            ))),
+            None => Ok(self.metadata),
+        }
+    }
+
+    /// What `db:reflect()` gives a script: adds to `into` the models of the
+    /// tables it does not hold yet, and returns every model of `into` whose
+    /// table `declared` does not map. The new models are added at once and
+    /// those of declared tables too (they are not returned), so that a foreign
+    /// key to any other table of the database resolves.
+    ///
+    /// # Errors
+    /// [`Error::Schema`] when `into` refuses a model.
+    pub fn merge(&self, declared: &Metadata, into: &Metadata) -> Result<Vec<Model>> {
+        let new = self
+            .metadata
+            .models()
+            .into_iter()
+            .filter(|m| into.get(m.name().as_str()).is_none());
+        into.add_all(new)?;
+        Ok(into
+            .models()
+            .into_iter()
+            .filter(|m| declared.by_table(m.table().as_str()).is_none())
+            .collect())
+    }
 }
 
 /// A default that a model can carry: a constant or a clock keyword.

@@ -245,6 +245,13 @@ impl Instance {
         self.0.read().label
     }
 
+    /// The id of the session the instance belongs to ([`Session::id`](super::Session::id)),
+    /// or `None` when it belongs to none (transient, detached): a binding
+    /// finds the session that lazy-loads the instance's relationships by it.
+    pub fn session_id(&self) -> Option<u64> {
+        self.0.read().attach.as_ref().map(|a| a.session)
+    }
+
     /// Whether both handles are the same instance.
     pub fn ptr_eq(&self, other: &Instance) -> bool {
         Arc::ptr_eq(&self.0, &other.0)

@@ -207,6 +207,9 @@ pub struct Session {
     new: Vec<Instance>,
     deleted: Vec<Instance>,
     savepoints: u64,
+    /// Works in a transaction its host lends it call by call
+    /// ([`Session::borrowing`]).
+    borrowed: bool,
 }
 
 impl fmt::Debug for Session {
@@ -240,6 +243,7 @@ impl Session {
             new: Vec::new(),
             deleted: Vec::new(),
             savepoints: 0,
+            borrowed: false,
         }
     }
 
@@ -252,6 +256,12 @@ impl Session {
         s.tx = Some(tx);
         s.frames.push(transaction::Frame::default());
         s
+    }
+
+    /// A number unique to this session for the life of the process (what
+    /// [`Instance::session_id`] gives for the instances it holds).
+    pub fn id(&self) -> u64 {
+        self.id
     }
 
     /// The database.
@@ -295,7 +305,7 @@ impl Session {
 
     /// Whether a transaction is open.
     pub fn in_transaction(&self) -> bool {
-        self.tx.is_some()
+        self.tx.is_some() || self.borrowed
     }
 
     /// The number of instances the identity map holds strongly.

@@ -1,10 +1,11 @@
-//! The session's transaction: begun lazily, committed or rolled back as a
+//! The session's transaction: begun lazily (or borrowed from a host, call by
+//! call: [`Session::borrowing`]), committed or rolled back as a
 //! whole, with nested savepoints; and what a rollback does to instances.
 
 use futures_util::future::BoxFuture;
 
-use super::{Instance, InstanceState, Session};
-use crate::db::Transaction;
+use super::{Instance, InstanceState, Session, SessionOptions};
+use crate::db::{Database, Transaction};
 use crate::error::{Error, Result};
 use crate::events::EventKind;
 use crate::value::Value;
@@ -23,11 +24,71 @@ pub(crate) struct Frame {
 }
 
 impl Session {
+    /// A session that works in a transaction its host owns and lends it
+    /// for each call that may run SQL ([`Session::lend_transaction`] before,
+    /// [`Session::return_transaction`] after): a migration's, shared with
+    /// the migration's raw SQL and other sessions.
+    ///
+    /// It never begins, commits or rolls back that transaction:
+    /// [`Session::commit`] flushes (and then treats instances as a commit
+    /// does), [`Session::rollback`] fails with [`Error::InvalidState`] (fail
+    /// the host's transaction instead, or undo a part with
+    /// [`Session::begin_nested`]), and [`Session::close`] drops what was not
+    /// flushed and detaches every instance. A failed flush still rolls the
+    /// whole transaction back.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> dbridge_engine::Result<()> {
+    /// use dbridge_engine::Database;
+    /// use dbridge_engine::session::{Session, SessionOptions};
+    /// let db = Database::connect("sqlite::memory:").await?;
+    /// let mut tx = db.begin().await?;
+    /// let mut s = Session::borrowing(&db, SessionOptions::new());
+    /// s.lend_transaction(tx);
+    /// s.commit().await?; // a flush: the transaction stays open
+    /// tx = s.return_transaction().expect("still open");
+    /// tx.commit().await?;
+    /// # Ok(()) }
+    /// ```
+    pub fn borrowing(db: &Database, opts: SessionOptions) -> Self {
+        let mut s = Self::with_options(db, opts);
+        s.borrowed = true;
+        s.frames.push(Frame::default());
+        s
+    }
+
+    /// Lends a [`Session::borrowing`] session the transaction for the calls
+    /// that follow; returns the one it held, if any.
+    pub fn lend_transaction(&mut self, tx: Transaction) -> Option<Transaction> {
+        self.tx.replace(tx)
+    }
+
+    /// Takes the lent transaction back; `None` when the session no longer
+    /// has it (a failed flush rolled it back).
+    pub fn return_transaction(&mut self) -> Option<Transaction> {
+        self.tx.take()
+    }
+
+    /// Whether the session works in a borrowed transaction.
+    pub fn is_borrowing(&self) -> bool {
+        self.borrowed
+    }
+
     /// The session's transaction taken out (begun if needed); give it back
     /// with `self.tx = Some(tx)`.
     pub(crate) async fn take_tx(&mut self) -> Result<Transaction> {
         if let Some(tx) = self.tx.take() {
             return Ok(tx);
+        }
+        if self.borrowed {
+            return Err(Error::InvalidState(
+                "the session's borrowed transaction is not available (a failed flush \
+                 rolled it back, or its host did not lend it)"
+                    .into(),
+            ));
         }
         let tx = self.db.begin_with(self.opts.transaction).await?;
         self.frames.push(Frame::default());
@@ -62,19 +123,33 @@ impl Session {
     /// Flushes, then commits the transaction (savepoints included). After the
     /// commit, deleted instances are detached and the `after_commit` listeners run.
     ///
+    /// A [`Session::borrowing`] session releases its open savepoints and
+    /// flushes instead: its host commits the transaction.
+    ///
     /// # Errors
     /// A flush error (everything rolled back); a commit error (everything
     /// rolled back, instances restored as for [`Session::rollback`]); an
     /// `after_commit` listener's error (the commit stands).
     pub async fn commit(&mut self) -> Result<()> {
+        if self.borrowed {
+            while self.frames.len() > 1 {
+                self.commit_nested().await?;
+            }
+        }
         self.flush().await?;
-        if let Some(tx) = self.tx.take()
+        if !self.borrowed
+            && let Some(tx) = self.tx.take()
             && let Err(e) = tx.commit().await
         {
             self.restore_all();
             let _ = self.fire(EventKind::AfterRollback);
             return Err(e);
         }
+        self.committed()
+    }
+
+    /// What a commit does to instances, once the transaction committed.
+    fn committed(&mut self) -> Result<()> {
         for frame in std::mem::take(&mut self.frames) {
             for inst in frame.deleted {
                 let mut d = inst.write();
@@ -83,6 +158,9 @@ impl Session {
                     d.attach = None;
                 }
             }
+        }
+        if self.borrowed {
+            self.frames.push(Frame::default());
         }
         if self.opts.expire_on_commit {
             self.expire_all();
@@ -96,8 +174,18 @@ impl Session {
     ///
     /// # Errors
     /// A connection error while rolling back (the instances are restored
-    /// anyway), or an `after_rollback` listener's error.
+    /// anyway), or an `after_rollback` listener's error;
+    /// [`Error::InvalidState`] for a [`Session::borrowing`] session, which
+    /// cannot end its host's transaction.
     pub async fn rollback(&mut self) -> Result<()> {
+        if self.borrowed {
+            return Err(Error::InvalidState(
+                "the session works in a borrowed transaction (a migration's) and cannot roll \
+                 it back: raise an error to fail the migration, or undo a part with a nested \
+                 transaction (begin_nested)"
+                    .into(),
+            ));
+        }
         let result = match self.tx.take() {
             Some(tx) => tx.rollback().await,
             None => Ok(()),
@@ -108,10 +196,23 @@ impl Session {
     }
 
     /// Rolls back and detaches every instance. The session can be used again.
+    /// A [`Session::borrowing`] session only drops what it did not flush.
     ///
     /// # Errors
     /// As [`Session::rollback`].
     pub async fn close(&mut self) -> Result<()> {
+        if self.borrowed {
+            // What was flushed stays in the host's transaction.
+            for inst in std::mem::take(&mut self.new) {
+                self.make_transient(&inst, None);
+            }
+            for inst in std::mem::take(&mut self.deleted) {
+                inst.write().marked_deleted = false;
+            }
+            self.frames = vec![Frame::default()];
+            self.expunge_all();
+            return Ok(());
+        }
         let result = self.rollback().await;
         self.expunge_all();
         result

@@ -587,14 +587,14 @@ pub(crate) const VOCABULARY: &[&str] = &[
     "label",
 ];
 
-/// The column names of a model (what `Model:describe()` lists); empty for
-/// anything else.
+/// The column and relationship names of a model (what `Model:describe()`
+/// lists); empty for anything else.
 fn model_columns(lua: &Lua, ud: &mlua::AnyUserData) -> Vec<String> {
     const PROBE: &str = r#"local o = ...
 local ok, d = pcall(function() return o:describe() end)
 local names = {}
 if ok and type(d) == "table" then
-  for i, r in ipairs(d) do names[i] = r.column end
+  for _, r in ipairs(d) do names[#names + 1] = r.column or r.relationship end
 end
 return names"#;
     lua.load(PROBE)
@@ -627,4 +627,30 @@ fn userdata_keys(lua: &Lua, ud: &mlua::AnyUserData) -> Vec<String> {
         .filter(|k| probe.call::<bool>((ud.clone(), **k)).unwrap_or(false))
         .map(|k| (*k).to_string())
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn completes_the_columns_and_relationships_of_a_model() {
+        let rt = tokio::runtime::Runtime::new().unwrap();
+        let db = rt.block_on(Database::connect("sqlite::memory:")).unwrap();
+        let stop = Arc::new(AtomicBool::new(false));
+        let mut s = LuaSession::new(db, rt.handle().clone(), stop).unwrap();
+        s.eval(
+            r#"Writer = db:model { name = "Writer", table = "writers",
+                columns = { { "id", "integer", primary_key = true }, { "bio", "text" } },
+                relations = { books = dbridge.has_many("Book") } }
+            Book = db:model { name = "Book", table = "books",
+                columns = { { "id", "integer", primary_key = true },
+                    { "writer_id", "integer", references = "writers.id" } } }"#,
+        )
+        .unwrap();
+        assert_eq!(
+            s.complete("Writer.b"),
+            vec!["Writer.bio", "Writer.books", "Writer.build"]
+        );
+    }
 }

@@ -8,7 +8,7 @@ mod postgres;
 mod sqlite;
 mod sqlite_sql;
 
-use crate::db::{Database, Row};
+use crate::db::{Database, Row, Transaction};
 use crate::error::{Backend, Error, Result};
 use crate::ident::Ident;
 use crate::value::Value;
@@ -61,9 +61,64 @@ impl IntrospectOptions {
 /// Database errors; [`Error::TypeMismatch`] if the catalog answers in an
 /// unexpected shape.
 pub async fn introspect(db: &Database, options: &IntrospectOptions) -> Result<SchemaSnapshot> {
-    let mut snap = match db.backend() {
-        Backend::Postgres => postgres::introspect(db, options.schema.as_deref()).await?,
-        Backend::Sqlite => sqlite::introspect(db).await?,
+    read(Catalog::Db(db), options).await
+}
+
+/// Reads the schema as `tx` sees it: with the tables its own statements
+/// created or changed (a migration reflecting what it just made).
+///
+/// # Examples
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> dbridge_engine::Result<()> {
+/// use dbridge_engine::Database;
+/// use dbridge_engine::migrate::{introspect_in, IntrospectOptions};
+/// let db = Database::connect("sqlite::memory:").await?;
+/// let mut tx = db.begin().await?;
+/// tx.execute("CREATE TABLE notes (id INTEGER PRIMARY KEY)", &[]).await?;
+/// assert!(introspect_in(&mut tx, &IntrospectOptions::default()).await?.table("notes").is_some());
+/// tx.rollback().await?;
+/// # Ok(()) }
+/// ```
+///
+/// # Errors
+/// As [`introspect`].
+pub async fn introspect_in(
+    tx: &mut Transaction,
+    options: &IntrospectOptions,
+) -> Result<SchemaSnapshot> {
+    read(Catalog::Tx(tx), options).await
+}
+
+/// Where the catalog is read.
+pub(crate) enum Catalog<'a> {
+    /// Pooled connections (PostgreSQL reads its five queries at once).
+    Db(&'a Database),
+    /// One transaction, query after query.
+    Tx(&'a mut Transaction),
+}
+
+impl Catalog<'_> {
+    fn backend(&self) -> Backend {
+        match self {
+            Self::Db(db) => db.backend(),
+            Self::Tx(tx) => tx.backend(),
+        }
+    }
+
+    pub(crate) async fn fetch_all(&mut self, sql: &str, params: &[Value]) -> Result<Vec<Row>> {
+        match self {
+            Self::Db(db) => db.fetch_all(sql, params).await,
+            Self::Tx(tx) => tx.fetch_all(sql, params).await,
+        }
+    }
+}
+
+async fn read(mut from: Catalog<'_>, options: &IntrospectOptions) -> Result<SchemaSnapshot> {
+    let mut snap = match from.backend() {
+        Backend::Postgres => postgres::introspect(&mut from, options.schema.as_deref()).await?,
+        Backend::Sqlite => sqlite::introspect(&mut from).await?,
     };
     snap.tables
         .retain(|t| !options.exclude.iter().any(|x| x == t.name.as_str()));

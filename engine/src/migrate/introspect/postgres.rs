@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use crate::db::Database;
+use crate::db::Row;
 use crate::dialect::column_type;
 use crate::error::{Backend, Result};
 use crate::ident::Ident;
@@ -103,21 +103,42 @@ struct Table {
     ok: bool,
 }
 
-pub(super) async fn introspect(db: &Database, schema: Option<&str>) -> Result<SchemaSnapshot> {
+type CatalogRows = (Vec<Row>, Vec<Row>, Vec<Row>, Vec<Row>, Vec<Row>);
+
+/// The five catalog reads: tables, columns, constraints, indexes, enums.
+async fn read(from: &mut super::Catalog<'_>, p: &[Value]) -> Result<CatalogRows> {
+    let q = [
+        tables_sql(),
+        columns_sql(),
+        constraints_sql(),
+        indexes_sql(),
+        enums_sql(),
+    ];
+    match from {
+        // Independent reads: run them on several pooled connections at once.
+        super::Catalog::Db(db) => tokio::try_join!(
+            db.fetch_all(&q[0], p),
+            db.fetch_all(&q[1], p),
+            db.fetch_all(&q[2], p),
+            db.fetch_all(&q[3], p),
+            db.fetch_all(&q[4], p),
+        ),
+        super::Catalog::Tx(tx) => Ok((
+            tx.fetch_all(&q[0], p).await?,
+            tx.fetch_all(&q[1], p).await?,
+            tx.fetch_all(&q[2], p).await?,
+            tx.fetch_all(&q[3], p).await?,
+            tx.fetch_all(&q[4], p).await?,
+        )),
+    }
+}
+
+pub(super) async fn introspect(
+    from: &mut super::Catalog<'_>,
+    schema: Option<&str>,
+) -> Result<SchemaSnapshot> {
     let p = [schema.map_or(Value::Null, Value::from)];
-    let tables_q = tables_sql();
-    let columns_q = columns_sql();
-    let constraints_q = constraints_sql();
-    let indexes_q = indexes_sql();
-    let enums_q = enums_sql();
-    // Independent reads: run them on several pooled connections at once.
-    let (tables, columns, constraints, indexes, enums) = tokio::try_join!(
-        db.fetch_all(&tables_q, &p),
-        db.fetch_all(&columns_q, &p),
-        db.fetch_all(&constraints_q, &p),
-        db.fetch_all(&indexes_q, &p),
-        db.fetch_all(&enums_q, &p),
-    )?;
+    let (tables, columns, constraints, indexes, enums) = read(from, &p).await?;
     let backend = Backend::Postgres;
     let mut snap = SchemaSnapshot::empty(backend);
     let mut enum_types: HashMap<String, Arc<EnumType>> = HashMap::new();

@@ -4,7 +4,6 @@
 
 use std::collections::HashMap;
 
-use crate::db::Database;
 use crate::error::{Backend, Result};
 use crate::ident::Ident;
 use crate::schema::{Identity, ReferentialAction, constraint_name};
@@ -50,7 +49,7 @@ struct Table {
     ok: bool,
 }
 
-pub(super) async fn introspect(db: &Database) -> Result<SchemaSnapshot> {
+pub(super) async fn introspect(db: &mut super::Catalog<'_>) -> Result<SchemaSnapshot> {
     let backend = Backend::Sqlite;
     let tables = db
         .fetch_all(

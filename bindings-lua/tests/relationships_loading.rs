@@ -1,0 +1,326 @@
+//! Loading relationships from Lua: lazy loads through the instance's session
+//! (blocking style and 100 coroutines at once), loader options and the
+//! statements they run, NULL keys, raise and strict loading, column options.
+
+mod common;
+
+use common::{REL_MODELS, lua_for, run};
+use dbridge_lua::mlua::Function;
+use futures_util::future::join_all;
+
+dbridge_testkit::each_backend!(lazy_loads_in_the_blocking_style, |t| async move {
+    let lua = lua_for(&t);
+    run::<()>(&lua, REL_MODELS).await;
+    run::<()>(&lua, "seed(2, 2)").await;
+    // A host that blocks (a REPL, a CLI) runs the same script, lazy loads included.
+    let got: String = dbridge_lua::exec_blocking(
+        &lua,
+        r#"
+local s = db:session()
+local p = s:query(Post):where(Post.title:eq("p2.1")):one()
+local name
+local log = statements(function() name = p.author.name end)
+assert(#log == 1 and log[1]:find('FROM "users"'), table.concat(log, "\n"))
+local again = statements(function() assert(p.author.name == name) end)
+local u = p.author
+local titles = {}
+log = statements(function() for _, q in ipairs(u.posts) do titles[#titles + 1] = q.title end end)
+assert(#log == 1 and #again == 0)
+assert(rawequal(u.posts[1].author, u))
+s:close()
+return name .. " " .. table.concat(titles, ",")
+"#,
+        "=blocking",
+    )
+    .unwrap();
+    assert_eq!(got, "u2 p2.1,p2.2");
+});
+
+dbridge_testkit::each_backend!(lazy_loads_in_a_hundred_coroutines, |t| async move {
+    let lua = lua_for(&t);
+    run::<()>(&lua, REL_MODELS).await;
+    run::<()>(
+        &lua,
+        r#"
+seed(100, 1)
+lazy = 0
+db:on("*", "statement", function(ev) if ev.sql:find('"dbr_key"') then lazy = lazy + 1 end end)
+inflight, max_inflight = 0, 0
+"#,
+    )
+    .await;
+    let work: Function = run(
+        &lua,
+        r#"
+return function(i)
+  inflight = inflight + 1
+  if inflight > max_inflight then max_inflight = inflight end
+  local s = db:session({ read_only = true })
+  local p = s:query(Post):where(Post.title:eq("p" .. i .. ".1")):one()
+  local author = p.author                       -- a lazy load: this coroutine waits
+  local got = author.name .. ":" .. #author.posts -- another one
+  s:close()
+  inflight = inflight - 1
+  return got
+end
+"#,
+    )
+    .await;
+    let calls = (1..=100).map(|i| dbridge_lua::call::<String>(&lua, &work, i));
+    let results = join_all(calls).await;
+    for (i, r) in results.into_iter().enumerate() {
+        assert_eq!(r.expect("coroutine"), format!("u{}:1", i + 1));
+    }
+    let (lazy, max): (i64, i64) = run(&lua, "return lazy, max_inflight").await;
+    assert_eq!(lazy, 200, "one statement per lazy load");
+    assert!(max > 1, "the coroutines ran one after another");
+});
+
+dbridge_testkit::each_backend!(statements_per_loading_strategy, |t| async move {
+    let lua = lua_for(&t);
+    run::<()>(&lua, REL_MODELS).await;
+    let got: String = run(
+        &lua,
+        r#"
+seed(20, 5)
+local out = {}
+local function check(users)
+  assert(#users == 20)
+  local n = 0
+  for _, u in ipairs(users) do
+    assert(#u.posts == 5)
+    for _, p in ipairs(u.posts) do assert(rawequal(p.author, u)); n = n + 1 end
+  end
+  return n
+end
+for _, opt in ipairs({ "selectinload", "joinedload", "subqueryload" }) do
+  local users
+  local log = statements(function()
+    users = db:query(User):options(dbridge[opt]("posts")):order_by(User.id):all()
+  end)
+  local n
+  local after = statements(function() n = check(users) end)
+  out[#out + 1] = opt .. "=" .. #log .. "+" .. #after .. "/" .. n
+end
+-- In a session too, with a nested path: users, posts, then tags.
+local s = db:session()
+local log = statements(function()
+  local users = s:query(User):options(dbridge.selectinload("posts.tags")):all()
+  assert(#users[1].posts[1].tags == 0)
+end)
+out[#out + 1] = "nested=" .. #log
+s:close()
+return table.concat(out, " ")
+"#,
+    )
+    .await;
+    assert_eq!(
+        got,
+        "selectinload=2+0/100 joinedload=1+0/100 subqueryload=2+0/100 nested=3"
+    );
+});
+
+dbridge_testkit::each_backend!(null_keys_load_as_nil_and_empty, |t| async move {
+    let lua = lua_for(&t);
+    run::<()>(&lua, REL_MODELS).await;
+    let got: String = run(
+        &lua,
+        r#"
+db:transaction(function(s)
+  s:add(User { name = "Ada", posts = { Post { title = "a" } } })
+  s:add(User { name = "Lonely" })
+  s:add(Post { title = "nobody's" })
+end)
+local posts = db:query(Post):options(dbridge.joinedload("author")):order_by(Post.id):all()
+local users = db:query(User):options(dbridge.joinedload("posts")):order_by(User.id):all()
+local none = db:query(User):options(dbridge.noload("posts")):order_by(User.id):all()
+return table.concat({
+  posts[1].author.name, tostring(posts[2].author),
+  #users[1].posts, #users[2].posts, #users[2].posts:all(), tostring(users[2].posts[1]),
+  #none[1].posts,
+}, " ")
+"#,
+    )
+    .await;
+    assert_eq!(got, "Ada nil 1 0 0 nil 0");
+});
+
+dbridge_testkit::each_backend!(unknown_relationship_names_are_errors, |t| async move {
+    let lua = lua_for(&t);
+    run::<()>(&lua, REL_MODELS).await;
+    let got: String = run(
+        &lua,
+        r#"
+seed(1, 1)
+local out = {}
+local function err(f)
+  local ok, e = pcall(f)
+  assert(not ok, "should fail")
+  out[#out + 1] = e.kind .. ": " .. e.message
+end
+err(function() return db:query(User):options(dbridge.selectinload("postz")):all() end)
+err(function() return db:query(User):options(dbridge.joinedload("posts.comentz")):all() end)
+local u = db:query(User):one()
+err(function() return u.postz end)
+err(function() u.postz = {} end)
+err(function() return User.postz end)
+err(function() return db:query(User.name):options(dbridge.selectinload("posts")) end)
+return table.concat(out, "\n")
+"#,
+    )
+    .await;
+    let lines: Vec<&str> = got.lines().collect();
+    assert!(
+        lines[0].starts_with("schema:")
+            && lines[0].contains("no relationship `postz` on model `User`"),
+        "{got}"
+    );
+    assert!(
+        lines[1].contains("no relationship `comentz` on model `Post`"),
+        "{got}"
+    );
+    assert_eq!(
+        lines[2],
+        "schema: no column or relationship `postz` on model `User`"
+    );
+    assert_eq!(lines[3], lines[2]);
+    assert_eq!(
+        lines[4],
+        "schema: no column, relationship or method `postz` on model `User`"
+    );
+    assert!(
+        lines[5].starts_with("type_mismatch: loader options apply to a query of one model"),
+        "{got}"
+    );
+});
+
+dbridge_testkit::each_backend!(raise_strict_and_detached_errors, |t| async move {
+    let lua = lua_for(&t);
+    run::<()>(&lua, REL_MODELS).await;
+    let got: String = run(
+        &lua,
+        r#"
+seed(1, 2)
+local out = {}
+local function err(f)
+  local ok, e = pcall(f)
+  assert(not ok, "should fail")
+  out[#out + 1] = e.kind .. ": " .. e.message
+end
+local s = db:session()
+local u = s:query(User):options(dbridge.raiseload("posts")):one()
+err(function() return u.posts end)
+s:close()
+-- Strict loading: a lazy load that would run SQL is an error; loaded ones read fine.
+local strict = db:session({ strict_loading = true })
+local p = strict:query(Post):order_by(Post.id):first()
+err(function() return p.author end)
+local v = strict:query(User):options(dbridge.selectinload("posts")):one()
+assert(#v.posts == 2 and rawequal(p.author, v))   -- now in the identity map: no SQL
+strict:close()
+db:transaction(function(s) assert(#s:get(User, v.id).posts == 2) end, { strict_loading = false })
+local ok = pcall(db.transaction, db, function(s) return s:get(Post, p.id).author end, { strict_loading = true })
+assert(not ok)
+-- Detached: db:query's instances, with nothing loaded.
+local d = db:query(User):one()
+err(function() return d.posts end)
+-- Declared with lazy = "raise".
+local Quiet = db:model { name = "Quiet", table = "quiet",
+  columns = { { "id", "integer", primary_key = true }, { "user_id", "integer", references = "users.id" } },
+  relations = { user = dbridge.belongs_to("User", { lazy = "raise" }) } }
+db:create_all()
+Quiet:insert({ { user_id = v.id } })
+local qs = db:session()
+local q = qs:query(Quiet):one()
+err(function() return q.user end)
+qs:close()
+return table.concat(out, "\n")
+"#,
+    )
+    .await;
+    let lines: Vec<&str> = got.lines().collect();
+    assert_eq!(lines.len(), 4, "{got}");
+    assert!(
+        lines[0].starts_with("invalid_state:") && lines[0].contains("raise"),
+        "{got}"
+    );
+    assert!(
+        lines[1].starts_with("invalid_state: strict loading:")
+            && lines[1].contains("relationship `author` of model `Post`"),
+        "{got}"
+    );
+    assert!(
+        lines[2].starts_with("invalid_state:") && lines[2].contains("is not loaded"),
+        "{got}"
+    );
+    assert!(
+        lines[3].starts_with("invalid_state:") && lines[3].contains("raise"),
+        "{got}"
+    );
+});
+
+dbridge_testkit::each_backend!(column_options_and_get_options, |t| async move {
+    let lua = lua_for(&t);
+    run::<()>(&lua, REL_MODELS).await;
+    let got: String = run(
+        &lua,
+        r#"
+seed(2, 2)
+local out = {}
+local s = db:session()
+-- body is deferred = true: left out unless undeferred.
+local log = statements(function() return s:query(Post):all() end)
+assert(not log[1]:find('"body"'), log[1])
+log = statements(function() return s:query(Post):options(dbridge.undefer("body")):all() end)
+assert(log[1]:find('"body"'), log[1])
+s:close()
+local p = db:query(Post):options(dbridge.defer("title")):first()
+local ok, e = pcall(function() return p.title end)
+assert(not ok and e.kind == "invalid_state", tostring(e))
+local u = db:query(User):options(dbridge.load_only("name"), dbridge.selectinload("posts"),
+  dbridge.load_only("title"):under("posts")):first()
+assert(u.name == "u1" and u.posts[1].title == "p1.1")
+ok = pcall(function() return u.posts[1].author_id end)
+assert(not ok, "author_id was not loaded")
+out[#out + 1] = tostring(dbridge.load_only("title"):under("posts"))
+-- s:get with loader options.
+local g = db:session()
+local n = #statements(function()
+  local w = g:get(User, u.id, { dbridge.selectinload("posts") })
+  assert(#w.posts == 2)
+end)
+out[#out + 1] = n
+g:close()
+return table.concat(out, " ")
+"#,
+    )
+    .await;
+    assert_eq!(got, r#"dbridge.load_only("title"):under("posts") 2"#);
+});
+
+dbridge_testkit::each_backend!(declared_strategy_is_the_default, |t| async move {
+    let lua = lua_for(&t);
+    let got: String = run(
+        &lua,
+        r#"
+Shelf = db:model { name = "Shelf", table = "shelves",
+  columns = { { "id", "integer", primary_key = true } },
+  relations = { books = dbridge.has_many("Book", { lazy = "selectin", order_by = "id" }) } }
+Book = db:model { name = "Book", table = "books",
+  columns = { { "id", "integer", primary_key = true },
+    { "shelf_id", "integer", references = "shelves.id" }, { "title", "text" } } }
+db:create_all()
+db:transaction(function(s)
+  s:add(Shelf { books = { Book { title = "x" }, Book { title = "y" } } })
+end)
+local n = 0
+local off = db:on("*", "statement", function(ev) if ev.sql:find("^SELECT") then n = n + 1 end end)
+local shelf = db:query(Shelf):one()
+local titles = shelf.books[1].title .. shelf.books[2].title
+off()
+return titles .. " " .. n .. " " .. Shelf:describe()[2].lazy
+"#,
+    )
+    .await;
+    assert_eq!(got, "xy 2 selectin");
+});

@@ -11,6 +11,7 @@ local Author = db:model {
     { "email", "text", unique = true },
     { "karma", "integer", default = 0 },
   },
+  relations = { posts = dbridge.has_many("Post", { back_populates = "author", order_by = "id" }) },
 }
 local Post = db:model {
   name = "Post", table = "qs_posts",
@@ -19,6 +20,7 @@ local Post = db:model {
     { "author_id", "integer", nullable = false, references = "qs_authors.id", on_delete = "cascade" },
     { "title", "text", nullable = false },
   },
+  relations = { author = dbridge.belongs_to(Author, { back_populates = "posts" }) },
 }
 db:drop_all()
 db:create_all()
@@ -29,12 +31,11 @@ db:on(Author, "before_insert", function(_, author) author.email = author.email:l
 db:transaction(function(s)                   -- commits; rolls back and re-raises on error
   local ada = s:add(Author { name = "Ada", email = "ADA@example.com" })
   local grace = s:add(Author { name = "Grace", email = "grace@example.com" })
-  s:flush()                                  -- ada.id and grace.id are set now
-  s:add_all({
-    Post { author_id = ada.id, title = "Notes on the engine" },
-    Post { author_id = ada.id, title = "Bernoulli numbers" },
-    Post { author_id = grace.id, title = "Compilers" },
-  })
+  s:add(Post { author = ada, title = "Notes on the engine" })   -- the key is set at the flush
+  ada.posts:add(Post { title = "Bernoulli numbers" })          -- added to the session with ada
+  s:add(Post { author = grace, title = "Compilers" })
+  s:flush()                                  -- ada.id is set now, and each post's author_id
+  assert(#ada.posts == 2 and ada.posts[2].author_id == ada.id)
   ada.karma = ada.karma + 10                 -- tracked, written at commit
 end)
 
@@ -45,12 +46,19 @@ end)
 assert(not ok and err.kind == "unique_violation", tostring(err))
 print("refused: " .. err.kind)
 
-local ada = db:query(Author):filter_by { name = "Ada" }:one()
+-- Authors with their posts, loaded in two statements (selectin): no query per author.
+local authors = db:query(Author):options(dbridge.selectinload("posts")):order_by(Author.name):all()
+local ada = authors[1]
 assert(ada.email == "ada@example.com" and ada.karma == 10)
+for _, a in ipairs(authors) do
+  local titles = {}
+  for _, p in ipairs(a.posts) do titles[#titles + 1] = p.title end
+  print(a.name .. ": " .. table.concat(titles, ", "))
+end
 
 print(string.format("%-8s %6s %6s", "author", "karma", "posts"))
 local report = db:query(Author.name, Author.karma, dbridge.func.count(Post.id):label("posts"))
-  :outerjoin(Post):group_by(Author.name, Author.karma):order_by(Author.name)
+  :outerjoin(Author.posts):group_by(Author.name, Author.karma):order_by(Author.name)
 for _, row in ipairs(report:all()) do
   print(string.format("%-8s %6d %6d", row.name, row.karma, row.posts))
 end

@@ -1,7 +1,7 @@
 //! Rows into instances: through the identity map, so that a row already
 //! loaded gives back its instance, whose unflushed changes are kept.
 
-use super::identity::IdentityKey;
+use super::identity::{IdentityKey, Lookup};
 use super::{Instance, InstanceState, Session};
 use crate::db::Row;
 use crate::dialect::Compile;
@@ -63,36 +63,20 @@ impl Session {
         values: Vec<Option<Value>>,
         overwrite: bool,
     ) -> Result<Option<Instance>> {
-        let pk: Option<Vec<Value>> = model
-            .primary_key()
-            .iter()
-            .map(|&i| values[i].clone())
-            .collect();
-        let Some(key) = pk.and_then(|pk| IdentityKey::new(model, &pk)) else {
+        let Some(key) = IdentityKey::of_row(model, &values) else {
             return Ok(None);
         };
-        if let Some(found) = self.map.get(&key) {
-            let mut d = found.write();
-            if matches!(d.state, InstanceState::Persistent | InstanceState::Deleted) {
-                for (i, v) in values.into_iter().enumerate() {
-                    if let Some(v) = v
-                        && (overwrite || d.values[i].is_none())
-                    {
-                        d.values[i] = Some(v.clone());
-                        d.committed[i] = Some(v);
-                    }
-                }
-                if overwrite {
-                    d.links.clear();
-                    d.modified = false;
-                }
+        let inst = match self.map.find_or_make(key, values, |key, values| {
+            let inst = Instance::loaded(model, values, key.clone());
+            self.attach(&mut inst.write());
+            inst
+        }) {
+            Lookup::Made(inst) => inst,
+            Lookup::Found(inst, values) => {
+                merge_loaded(&inst, values, overwrite);
+                inst
             }
-            drop(d);
-            return Ok(Some(found));
-        }
-        let inst = Instance::loaded(model, values, key.clone());
-        self.attach(&mut inst.write());
-        self.map.insert(key, inst.clone());
+        };
         Ok(Some(inst))
     }
 
@@ -133,6 +117,28 @@ impl Session {
         let cols = column_map(&model, &compiled.columns);
         self.load_row(&model, &cols, row, true)?;
         Ok(())
+    }
+}
+
+/// Loaded values into an instance the session had already: only its unloaded
+/// columns are filled (every column with `overwrite`, a refresh), so that
+/// unflushed changes are kept.
+fn merge_loaded(inst: &Instance, values: Vec<Option<Value>>, overwrite: bool) {
+    let mut d = inst.write();
+    if !matches!(d.state, InstanceState::Persistent | InstanceState::Deleted) {
+        return;
+    }
+    for (i, v) in values.into_iter().enumerate() {
+        if let Some(v) = v
+            && (overwrite || d.values[i].is_none())
+        {
+            d.values[i] = Some(v.clone());
+            d.committed[i] = Some(v);
+        }
+    }
+    if overwrite {
+        d.links.clear();
+        d.modified = false;
     }
 }
 

@@ -1,0 +1,201 @@
+//! selectin and subquery: one more statement per relationship and level,
+//! its rows grouped by the key each belongs to and given to the parents.
+
+use super::super::identity::{FastMap, FastSet, IdentityKey};
+use super::super::related::{Related, is_loaded, put_loaded};
+use super::super::{Instance, InstanceState, Session};
+use super::fill::Filler;
+use super::{col, empty, hkey, join_on, ptr};
+use crate::dialect::{Compile, param_limit};
+use crate::error::Result;
+use crate::query::{Expr, Select, SelectItem};
+use crate::schema::{RelationshipDef, RelationshipKind};
+use crate::value::Value;
+
+impl Session {
+    /// The select of `rel`'s targets (columns `cols`, then the key each
+    /// belongs to, labelled `dbr_key`), and the key column to filter on.
+    fn related_select(rel: &RelationshipDef, cols: &[usize]) -> Result<(Select, Expr)> {
+        let t = rel.target.table_ref();
+        let mut select = Select::from(&rel.target);
+        for &c in cols {
+            select = select.column(col(&t, &rel.target, c)?);
+        }
+        let (_, r) = rel.single()?;
+        let key = match &rel.secondary {
+            Some(sec) => {
+                let s = sec.model.table_ref();
+                let on = join_on(&s, &sec.model, &sec.to_target, &t, &rel.target, &rel.remote)?;
+                select = select.join(s.clone(), on);
+                col(&s, &sec.model, sec.to_owner[0])?
+            }
+            None => col(&t, &rel.target, r)?,
+        };
+        select = select.column(key.clone().label("dbr_key")?);
+        if let Some(o) = rel.order_by {
+            select = select.order_by(col(&t, &rel.target, o)?);
+        }
+        Ok((select, key))
+    }
+
+    /// Runs a related select; each instance with the key it was found for.
+    async fn fetch_related(
+        &mut self,
+        rel: &RelationshipDef,
+        cols: &[usize],
+        select: &Select,
+        out: &mut Vec<(Instance, Value)>,
+    ) -> Result<()> {
+        let compiled = select.compile_for(self.db.backend())?;
+        let mut tx = self.take_tx().await?;
+        let rows = tx.fetch_all_statement(compiled.statement).await;
+        self.tx = Some(tx);
+        let rows = rows?;
+        let validators = self.opts.registry.validators().clone();
+        let m = &rel.target;
+        let width = m.columns().len();
+        out.reserve(rows.len());
+        for row in rows {
+            let mut vals = row.into_values();
+            let key = vals.pop().unwrap_or(Value::Null);
+            let mut values: Vec<Option<Value>> = vec![None; width];
+            for (&c, v) in cols.iter().zip(vals) {
+                values[c] = Some(validators.loaded_value(m, c, v)?);
+            }
+            if let Some(inst) = self.load_values(m, values, false)? {
+                out.push((inst, key));
+            }
+        }
+        Ok(())
+    }
+
+    /// The parents whose relationship is not loaded yet (each once).
+    fn unloaded(rel: &RelationshipDef, parents: &[Instance]) -> Vec<Instance> {
+        let mut seen = FastSet::default();
+        parents
+            .iter()
+            .filter(|p| seen.insert(ptr(p)))
+            .filter(|p| !is_loaded(&p.read(), rel.name.as_str()))
+            .cloned()
+            .collect()
+    }
+
+    /// selectin: `WHERE key IN (...)` for the parents' keys, in batches.
+    pub(crate) async fn selectin(
+        &mut self,
+        rel: &RelationshipDef,
+        parents: &[Instance],
+        cols: &[usize],
+    ) -> Result<Vec<Instance>> {
+        let (l, r) = rel.single()?;
+        let todo = Self::unloaded(rel, parents);
+        let mut waiting: Vec<Instance> = Vec::with_capacity(todo.len());
+        let mut keys: Vec<Value> = Vec::with_capacity(todo.len());
+        let mut asked: FastSet<IdentityKey> = FastSet::default();
+        let by_pk = rel.kind == RelationshipKind::BelongsTo && rel.target.primary_key() == [r];
+        let mut found = Vec::new();
+        for p in todo {
+            let v = p.read().values[l].clone().filter(|v| !v.is_null());
+            let Some(v) = v else {
+                put_loaded(&p, rel.name.shared(), empty(rel.kind));
+                continue;
+            };
+            let Some(hk) = hkey(&rel.target, &v) else {
+                continue;
+            };
+            if by_pk
+                && let Some(t) = self.map.get(&hk)
+                && t.state() == InstanceState::Persistent
+            {
+                put_loaded(&p, rel.name.shared(), Related::One(Some(t.clone())));
+                found.push(t);
+                continue;
+            }
+            if asked.insert(hk) {
+                keys.push(v);
+            }
+            waiting.push(p);
+        }
+        if waiting.is_empty() {
+            return Ok(found);
+        }
+        let (select, key_col) = Self::related_select(rel, cols)?;
+        let chunk = param_limit(self.db.backend()) - 16;
+        let mut rows = Vec::new();
+        for batch in keys.chunks(chunk) {
+            let q = select
+                .clone()
+                .filter(key_col.clone().in_list(batch.iter().cloned()));
+            self.fetch_related(rel, cols, &q, &mut rows).await?;
+        }
+        found.extend(Self::assign(rel, &waiting, rows));
+        Ok(found)
+    }
+
+    /// subquery: `WHERE key IN (SELECT <parent key> FROM <parent query>)`.
+    pub(super) async fn subquery(
+        &mut self,
+        rel: &RelationshipDef,
+        parents: &[Instance],
+        cols: &[usize],
+        parent_query: Select,
+    ) -> Result<(Vec<Instance>, Select)> {
+        let (l, _) = rel.single()?;
+        let mut keys = parent_query;
+        keys.items = vec![SelectItem::from(
+            rel.owner.col(rel.owner.columns()[l].name().as_str())?,
+        )];
+        let (select, key_col) = Self::related_select(rel, cols)?;
+        let select = select.filter(key_col.in_query(keys));
+        let mut rows = Vec::new();
+        self.fetch_related(rel, cols, &select, &mut rows).await?;
+        let todo = Self::unloaded(rel, parents);
+        let found = Self::assign(rel, &todo, rows);
+        // The next level's parent query: this one's rows.
+        let mut next = select;
+        next.items.pop();
+        Ok((found, next))
+    }
+
+    /// Groups found rows by key and stores them in the parents; returns
+    /// the instances found, each once.
+    fn assign(
+        rel: &RelationshipDef,
+        parents: &[Instance],
+        rows: Vec<(Instance, Value)>,
+    ) -> Vec<Instance> {
+        let Ok((l, _)) = rel.single() else {
+            return Vec::new();
+        };
+        let mut by_key: FastMap<IdentityKey, Vec<Instance>> = FastMap::default();
+        let mut found = Vec::with_capacity(rows.len());
+        let mut seen = FastSet::default();
+        for (inst, key) in rows {
+            // An instance met before (through an association table, or a
+            // key repeated by the database) may be on this key's list already.
+            let first = seen.insert(ptr(&inst));
+            if let Some(hk) = hkey(&rel.target, &key) {
+                let list = by_key.entry(hk).or_default();
+                if first || !list.iter().any(|i| i.ptr_eq(&inst)) {
+                    list.push(inst.clone());
+                }
+            }
+            if first {
+                found.push(inst);
+            }
+        }
+        let filler = Filler::new(rel);
+        for p in parents {
+            let list = {
+                let d = p.read();
+                d.values[l]
+                    .as_ref()
+                    .and_then(|v| hkey(&rel.target, v))
+                    .and_then(|hk| by_key.get(&hk).cloned())
+                    .unwrap_or_default()
+            };
+            filler.fill(p, list);
+        }
+        found
+    }
+}

@@ -1,6 +1,8 @@
 //! Rows into instances: through the identity map, so that a row already
 //! loaded gives back its instance, whose unflushed changes are kept.
 
+use futures_util::StreamExt;
+
 use super::identity::{IdentityKey, Lookup};
 use super::{Instance, InstanceState, Session};
 use crate::db::Row;
@@ -19,14 +21,22 @@ impl Session {
         select: &Select,
     ) -> Result<Vec<Instance>> {
         let compiled = select.compile_for(self.db.backend())?;
-        let mut tx = self.take_tx().await?;
-        let rows = tx.fetch_all_statement(compiled.statement).await;
-        self.tx = Some(tx);
-        let rows = rows?;
         let cols = column_map(model, &compiled.columns);
-        rows.into_iter()
-            .map(|r| self.load_row(model, &cols, r, false))
-            .collect()
+        let mut tx = self.take_tx().await?;
+        let read = {
+            // Rows become instances as they arrive, while the server sends the next.
+            let mut rows = tx.fetch_statement(compiled.statement);
+            let mut out = Vec::new();
+            async {
+                while let Some(row) = rows.next().await {
+                    out.push(self.load_row(model, &cols, row?, false)?);
+                }
+                Ok(out)
+            }
+            .await
+        };
+        self.tx = Some(tx);
+        read
     }
 
     /// The instance for a row (`cols`: the model column of each result column).

@@ -80,10 +80,10 @@ pub(crate) struct AssocOp {
 }
 
 /// The slots of one instance, by relationship name: a short list (a model
-/// has a few relationships), cheaper to fill for thousands of loaded
-/// instances than a hash map each.
+/// has a few relationships) whose first slot is stored inline, cheaper to
+/// fill for thousands of loaded instances than a hash map each.
 #[derive(Default, Clone)]
-pub(crate) struct Slots(Vec<(Arc<str>, Slot)>);
+pub(crate) struct Slots(smallvec::SmallVec<[(Arc<str>, Slot); 1]>);
 
 impl Slots {
     pub(crate) fn get(&self, name: &str) -> Option<&Slot> {

@@ -182,58 +182,79 @@ impl Fills {
     }
 }
 
-impl Session {
-    /// Turns joined rows into instances and fills the joined relationships.
-    pub(super) fn read_joined(
-        &self,
-        rows: Vec<Row>,
-        parts: &mut [Part<'_>],
-    ) -> Result<Vec<Instance>> {
-        let validators = self.opts.registry.validators().clone();
-        let mut root = Vec::with_capacity(rows.len());
-        let mut seen: Vec<Seen> = parts.iter().map(|_| Seen::default()).collect();
-        let mut fills = Fills::default();
-        let mut row_insts: Vec<Option<Instance>> = vec![None; parts.len()];
-        for row in rows {
-            let mut vals = row.into_values();
-            let mut start = 0;
-            for k in 0..parts.len() {
-                let width = parts[k].cols.len();
-                let end = (start + width).min(vals.len());
-                let slice = vals.get_mut(start.min(end)..end).unwrap_or_default();
-                start += width;
-                let (inst, first) = self.read_part(&validators, &parts[k], &mut seen[k], slice)?;
-                if k == 0 && inst.is_none() {
-                    return Err(Error::InvalidState(format!(
-                        "a query of model `{}` must select its primary key",
-                        parts[k].model.name()
-                    )));
-                }
-                if first && let Some(i) = &inst {
-                    if k == 0 {
-                        root.push(i.clone());
-                    } else {
-                        parts[k].found.push(i.clone());
-                    }
-                }
-                if let (Some(node), Some(parent)) = (parts[k].node, &row_insts[parts[k].parent]) {
-                    fills.add(k, node, parent, inst.as_ref(), first);
-                }
-                row_insts[k] = inst;
-            }
+/// Turns a joined statement's rows into instances as they arrive, and fills
+/// the joined relationships at the end.
+pub(super) struct JoinedRows<'a> {
+    session: &'a Session,
+    validators: Validators,
+    root: Vec<Instance>,
+    seen: Vec<Seen>,
+    fills: Fills,
+    /// The current row's instance of each part.
+    row_insts: Vec<Option<Instance>>,
+}
+
+impl<'a> JoinedRows<'a> {
+    pub(super) fn new(session: &'a Session, parts: &[Part<'_>]) -> Self {
+        Self {
+            session,
+            validators: session.opts.registry.validators().clone(),
+            root: Vec::new(),
+            seen: parts.iter().map(|_| Seen::default()).collect(),
+            fills: Fills::default(),
+            row_insts: vec![None; parts.len()],
         }
+    }
+
+    /// Reads one row, part after part.
+    pub(super) fn row(&mut self, parts: &mut [Part<'_>], row: Row) -> Result<()> {
+        let mut vals = row.into_values();
+        let mut start = 0;
+        for (k, part) in parts.iter_mut().enumerate() {
+            let width = part.cols.len();
+            let end = (start + width).min(vals.len());
+            let slice = vals.get_mut(start.min(end)..end).unwrap_or_default();
+            start += width;
+            let (inst, first) =
+                self.session
+                    .read_part(&self.validators, part, &mut self.seen[k], slice)?;
+            if k == 0 && inst.is_none() {
+                return Err(Error::InvalidState(format!(
+                    "a query of model `{}` must select its primary key",
+                    part.model.name()
+                )));
+            }
+            if first && let Some(i) = &inst {
+                if k == 0 {
+                    self.root.push(i.clone());
+                } else {
+                    part.found.push(i.clone());
+                }
+            }
+            if let (Some(node), Some(Some(parent))) = (part.node, self.row_insts.get(part.parent)) {
+                self.fills.add(k, node, parent, inst.as_ref(), first);
+            }
+            self.row_insts[k] = inst;
+        }
+        Ok(())
+    }
+
+    /// Fills the relationships; the root instances, each once, in row order.
+    pub(super) fn finish(self, parts: &[Part<'_>]) -> Vec<Instance> {
         let fillers: Vec<Option<Filler<'_>>> = parts
             .iter()
             .map(|p| p.node.map(|n| Filler::new(&n.rel)))
             .collect();
-        for list in fills.lists {
+        for list in self.fills.lists {
             if let Some(Some(f)) = fillers.get(list.part) {
                 f.fill(&list.parent, list.items);
             }
         }
-        Ok(root)
+        self.root
     }
+}
 
+impl Session {
     /// One part's instance in a row (`vals`: its columns), and whether the
     /// statement gave it for the first time.
     fn read_part(

@@ -17,6 +17,7 @@
 
 use std::sync::Arc;
 
+use futures_util::StreamExt;
 use futures_util::future::BoxFuture;
 
 mod fill;
@@ -27,7 +28,7 @@ mod selectin;
 pub use plan::Load;
 pub(crate) use plan::{Node, Plan, default_cols, plan};
 
-use joined::{Part, add_joins};
+use joined::{JoinedRows, Part, add_joins};
 
 use super::identity::IdentityKey;
 use super::related::{Related, Slot, loaded, put_loaded};
@@ -102,10 +103,20 @@ impl Session {
         )?;
         let compiled = select.compile_for(self.db.backend())?;
         let mut tx = self.take_tx().await?;
-        let rows = tx.fetch_all_statement(compiled.statement).await;
+        let read: Result<Vec<Instance>> = {
+            // Rows become instances as they arrive, while the server sends the next.
+            let mut rows = tx.fetch_statement(compiled.statement);
+            let mut reader = JoinedRows::new(self, &parts);
+            async {
+                while let Some(row) = rows.next().await {
+                    reader.row(&mut parts, row?)?;
+                }
+                Ok(reader.finish(&parts))
+            }
+            .await
+        };
         self.tx = Some(tx);
-        let rows = rows?;
-        let root = self.read_joined(rows, &mut parts)?;
+        let root = read?;
         for part in &parts {
             let (nodes, parents, q) = match part.node {
                 None => (plan.nodes.as_slice(), &root, Some(&parent_query)),

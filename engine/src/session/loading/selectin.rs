@@ -6,11 +6,62 @@ use super::super::related::{Related, is_loaded, put_loaded};
 use super::super::{Instance, InstanceState, Session};
 use super::fill::Filler;
 use super::{col, empty, hkey, join_on, ptr};
+use futures_util::StreamExt;
+
+use crate::db::Row;
 use crate::dialect::{Compile, param_limit};
 use crate::error::Result;
 use crate::query::{Expr, Select, SelectItem};
-use crate::schema::{RelationshipDef, RelationshipKind};
+use crate::schema::{Model, RelationshipDef, RelationshipKind};
+use crate::validate::Validators;
 use crate::value::Value;
+
+/// Turns a related select's rows into instances, each with its key.
+struct RelatedRows<'a> {
+    session: &'a Session,
+    model: &'a Model,
+    cols: &'a [usize],
+    validators: Validators,
+    /// Every column in order: the row's vector becomes the instance's.
+    whole: bool,
+}
+
+impl<'a> RelatedRows<'a> {
+    fn new(session: &'a Session, rel: &'a RelationshipDef, cols: &'a [usize]) -> Self {
+        let model = &rel.target;
+        let whole =
+            cols.len() == model.columns().len() && cols.iter().enumerate().all(|(i, &c)| i == c);
+        Self {
+            session,
+            model,
+            cols,
+            validators: session.opts.registry.validators().clone(),
+            whole,
+        }
+    }
+
+    fn row(&mut self, row: Row, out: &mut Vec<(Instance, Value)>) -> Result<()> {
+        let (m, v) = (self.model, &self.validators);
+        let mut vals = row.into_values();
+        let key = vals.pop().unwrap_or(Value::Null);
+        let values = if self.whole {
+            vals.into_iter()
+                .enumerate()
+                .map(|(c, x)| v.loaded_value(m, c, x).map(Some))
+                .collect::<Result<Vec<_>>>()?
+        } else {
+            let mut values: Vec<Option<Value>> = vec![None; m.columns().len()];
+            for (&c, x) in self.cols.iter().zip(vals) {
+                values[c] = Some(v.loaded_value(m, c, x)?);
+            }
+            values
+        };
+        if let Some(inst) = self.session.load_values(m, values, false)? {
+            out.push((inst, key));
+        }
+        Ok(())
+    }
+}
 
 impl Session {
     /// The select of `rel`'s targets (columns `cols`, then the key each
@@ -39,6 +90,7 @@ impl Session {
     }
 
     /// Runs a related select; each instance with the key it was found for.
+    /// Rows become instances as they arrive, while the server sends the next.
     async fn fetch_related(
         &mut self,
         rel: &RelationshipDef,
@@ -48,25 +100,19 @@ impl Session {
     ) -> Result<()> {
         let compiled = select.compile_for(self.db.backend())?;
         let mut tx = self.take_tx().await?;
-        let rows = tx.fetch_all_statement(compiled.statement).await;
+        let read = {
+            let mut rows = tx.fetch_statement(compiled.statement);
+            let mut reader = RelatedRows::new(self, rel, cols);
+            async {
+                while let Some(row) = rows.next().await {
+                    reader.row(row?, out)?;
+                }
+                Ok(())
+            }
+            .await
+        };
         self.tx = Some(tx);
-        let rows = rows?;
-        let validators = self.opts.registry.validators().clone();
-        let m = &rel.target;
-        let width = m.columns().len();
-        out.reserve(rows.len());
-        for row in rows {
-            let mut vals = row.into_values();
-            let key = vals.pop().unwrap_or(Value::Null);
-            let mut values: Vec<Option<Value>> = vec![None; width];
-            for (&c, v) in cols.iter().zip(vals) {
-                values[c] = Some(validators.loaded_value(m, c, v)?);
-            }
-            if let Some(inst) = self.load_values(m, values, false)? {
-                out.push((inst, key));
-            }
-        }
-        Ok(())
+        read
     }
 
     /// The parents whose relationship is not loaded yet (each once).

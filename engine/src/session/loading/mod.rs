@@ -66,10 +66,6 @@ fn is_joined(n: &Node, collections_ok: bool) -> bool {
     n.strategy == LoadStrategy::Joined && (n.eager || collections_ok || !n.rel.kind.is_collection())
 }
 
-fn hkey(m: &Model, v: &Value) -> Option<IdentityKey> {
-    IdentityKey::new(m, std::slice::from_ref(v))
-}
-
 fn ptr(i: &Instance) -> usize {
     Arc::as_ptr(&i.0) as usize
 }
@@ -156,7 +152,10 @@ impl Session {
                             }
                         }
                     }
-                    LoadStrategy::Subquery if parent_query.is_some() => {
+                    // A composite key loads by selectin (no row-value IN here).
+                    LoadStrategy::Subquery
+                        if parent_query.is_some() && node.rel.local.len() == 1 =>
+                    {
                         let q = parent_query.cloned().unwrap_or_default();
                         let (children, child_q) =
                             self.subquery(&node.rel, parents, &node.cols, q).await?;
@@ -251,26 +250,35 @@ impl Session {
         inst.related(name)
     }
 
-    /// A `belongs_to` with a NULL key, or whose target is in the identity map.
+    /// A `belongs_to` with a NULL key (any of its columns), or whose target
+    /// is in the identity map.
     fn belongs_to_without_sql(&self, rel: &RelationshipDef, inst: &Instance) -> Result<bool> {
-        let (l, r) = rel.single()?;
-        let v = inst.read().values[l].clone();
-        match v {
-            Some(Value::Null) => {
-                put_loaded(inst, rel.name.as_str(), Related::One(None));
+        let vals: Vec<Option<Value>> = {
+            let d = inst.read();
+            rel.local
+                .iter()
+                .map(|&c| d.values.get(c).cloned().flatten())
+                .collect()
+        };
+        if vals.iter().any(|v| v.as_ref().is_some_and(Value::is_null)) {
+            put_loaded(inst, rel.name.shared(), Related::One(None));
+            return Ok(true);
+        }
+        let Some(vals) = vals.into_iter().collect::<Option<Vec<Value>>>() else {
+            return Ok(false);
+        };
+        if rel.target.primary_key() != rel.remote {
+            return Ok(false);
+        }
+        let hit = IdentityKey::new(&rel.target, &vals)
+            .and_then(|k| self.map.get(&k))
+            .filter(|t| t.state() == InstanceState::Persistent);
+        match hit {
+            Some(t) => {
+                put_loaded(inst, rel.name.shared(), Related::One(Some(t)));
                 Ok(true)
             }
-            Some(v) if rel.target.primary_key() == [r] => {
-                let hit = hkey(&rel.target, &v)
-                    .and_then(|k| self.map.get(&k))
-                    .filter(|t| t.state() == InstanceState::Persistent);
-                if let Some(t) = hit {
-                    put_loaded(inst, rel.name.as_str(), Related::One(Some(t)));
-                    return Ok(true);
-                }
-                Ok(false)
-            }
-            _ => Ok(false),
+            None => Ok(false),
         }
     }
 }

@@ -66,6 +66,14 @@ ROWS = [
         "lua": ("dbridge", "dbridge-lua", "W5_session_update"),
         "sqla": ("sqla", None, "W5_uow_update"),
     }),
+    ("W6 1,000 authors x 10 posts, selectin", "ms", {
+        "rust": ("dbridge", "dbridge-rust", "W6_eager_selectin"),
+        "sqla": ("sqla", None, "W6_eager_selectinload"),
+    }),
+    ("W6 1,000 authors x 10 posts, joined", "ms", {
+        "rust": ("dbridge", "dbridge-rust", "W6_eager_joined"),
+        "sqla": ("sqla", None, "W6_eager_joinedload"),
+    }),
     ("W4 point select by key", "us_per_op", {
         "rust": ("dbridge", "dbridge-rust", "W4_point_select_core"),
         "sqla": ("sqla", None, "W4_get_by_pk"),

@@ -1,6 +1,7 @@
 //! Loading relationships (reference workload W6): 1,000 authors with 10 posts
-//! each, loaded as instances with their posts by selectin (2 statements) and
-//! by joined (1 statement), on PostgreSQL.
+//! each (the rows, types and index of sqla_bench's W6), loaded as instances
+//! with their posts by selectin (2 statements) and by joined (1 statement),
+//! on PostgreSQL.
 //!
 //! `cargo bench --bench relationships` (PostgreSQL at `DBRIDGE_TEST_PG_URL`,
 //! default the local server's `test` database). Anchor on this machine (see
@@ -33,7 +34,7 @@ fn models(suffix: u32) -> (Metadata, Model, Model) {
     let authors = format!("bench_authors_{suffix}");
     let author = Model::builder("BenchAuthor")
         .table(authors.clone())
-        .column(Column::new("id", SqlType::Int8).primary_key())
+        .column(Column::new("id", SqlType::Int4).primary_key())
         .column(Column::new("name", "text").not_null())
         .relationship(
             "posts",
@@ -43,14 +44,15 @@ fn models(suffix: u32) -> (Metadata, Model, Model) {
         .expect("author");
     let post = Model::builder("BenchPost")
         .table(format!("bench_posts_{suffix}"))
-        .column(Column::new("id", SqlType::Int8).primary_key())
+        .column(Column::new("id", SqlType::Int4).primary_key())
         .column(
-            Column::new("author_id", SqlType::Int8)
+            Column::new("author_id", SqlType::Int4)
                 .not_null()
+                .index()
                 .references(authors, "id"),
         )
         .column(Column::new("title", "text").not_null())
-        .column(Column::new("body", "text"))
+        .column(Column::new("body", "text").not_null())
         .build()
         .expect("post");
     let meta = Metadata::new();
@@ -60,7 +62,7 @@ fn models(suffix: u32) -> (Metadata, Model, Model) {
 }
 
 async fn seed(db: &Database, author: &Model, post: &Model) {
-    let rows = (1..=AUTHORS).map(|i| vec![Value::from(i), Value::from(format!("author {i}"))]);
+    let rows = (0..AUTHORS).map(|i| vec![Value::from(i + 1), Value::from(format!("author{i}"))]);
     Insert::into(author)
         .columns(["id", "name"])
         .and_then(|i| i.rows(rows))
@@ -72,8 +74,8 @@ async fn seed(db: &Database, author: &Model, post: &Model) {
         vec![
             Value::from(k + 1),
             Value::from(k / PER + 1),
-            Value::from(format!("post {k}")),
-            Value::from("a short body"),
+            Value::from(format!("post {}-{}", k / PER, k % PER)),
+            Value::from("lorem ipsum ".repeat(8)),
         ]
     });
     Insert::into(post)
@@ -83,6 +85,11 @@ async fn seed(db: &Database, author: &Model, post: &Model) {
         .execute(db)
         .await
         .expect("insert posts");
+    for m in [author, post] {
+        db.execute(&format!("VACUUM ANALYZE {}", m.table()), &[])
+            .await
+            .expect("vacuum");
+    }
 }
 
 /// `iters` loads of every author with its posts; only the query is timed.

@@ -9,18 +9,19 @@
 //! ```
 //!
 //! Each workload runs through the Core API and through the session (`orm.rs`);
-//! the workload names say which path ran. W6 needs relationships.
+//! the workload names say which path ran; W6 (relationships) is `rel.rs`.
 
 use std::time::Instant;
 
 use chrono::{TimeZone, Utc};
 use dbridge_engine::query::{Insert, Run, Select};
-use dbridge_engine::schema::{Column, Metadata, Model};
+use dbridge_engine::schema::{Column, LoadStrategy, Metadata, Model};
 use dbridge_engine::{Database, Result, SqlType, Value};
 use dbridge_lua::InstallOptions;
 use futures_util::TryStreamExt;
 
 mod orm;
+mod rel;
 
 const DEFAULT_URL: &str = "postgres://postgres@127.0.0.1:5432/test";
 
@@ -141,6 +142,7 @@ async fn run(opts: &Opts) -> Result<()> {
     let meta = Metadata::new();
     let user = meta.add(user_model("dbridge_user")?)?;
     let stream = meta.add(user_model("dbridge_stream")?)?;
+    let w6_models = rel::add_models(&meta)?;
     meta.drop_all(&db).await?;
     meta.create_all(&db).await?;
     let n1 = 2000 / opts.scale;
@@ -267,6 +269,9 @@ async fn run(opts: &Opts) -> Result<()> {
             n4,
         );
     }
+    if opts.want("W6") {
+        w6(opts, &db, &w6_models).await?;
+    }
     if opts.want("W7") {
         let count = db
             .fetch_one("SELECT count(*) AS n FROM dbridge_stream", &[])
@@ -278,6 +283,23 @@ async fn run(opts: &Opts) -> Result<()> {
         }
     }
     lua_workloads(opts, n1, n2).await?;
+    Ok(())
+}
+
+/// W6: 1,000 authors x 10 posts (a tenth with `--quick`), by selectin and by joined.
+async fn w6(opts: &Opts, db: &Database, models: &(Model, Model)) -> Result<()> {
+    let (authors, each) = (1000 / opts.scale, 10);
+    rel::setup(db, models, authors, each).await?;
+    for (name, strategy) in [
+        ("W6_eager_selectin", LoadStrategy::Selectin),
+        ("W6_eager_joined", LoadStrategy::Joined),
+    ] {
+        let mut s = Vec::new();
+        for _ in 0..opts.reps {
+            s.push(rel::eager(db, &models.0, strategy, authors, each).await? * 1e3);
+        }
+        emit("dbridge-rust", name, "ms", &s, authors * each);
+    }
     Ok(())
 }
 

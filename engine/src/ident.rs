@@ -106,6 +106,11 @@ impl Ident {
         &self.0
     }
 
+    /// The normalised name, shared (no copy).
+    pub(crate) fn shared(&self) -> Arc<str> {
+        self.0.clone()
+    }
+
     /// The name double-quoted for SQL.
     pub fn quoted(&self) -> String {
         let mut s = String::with_capacity(self.0.len() + 2);

@@ -10,6 +10,7 @@
 //! session holds them strongly until they are flushed.
 
 use std::collections::HashMap;
+use std::collections::hash_map::Entry;
 use std::fmt;
 use std::sync::{Arc, Weak};
 
@@ -49,17 +50,28 @@ impl KeyPart {
     }
 }
 
+/// The parts of a key: one inline (most keys), or several.
+#[derive(Clone, PartialEq, Eq, Hash)]
+enum Parts {
+    One(KeyPart),
+    Many(Box<[KeyPart]>),
+}
+
 /// A model and a primary key: what identifies an instance in a session.
 #[derive(Clone, PartialEq, Eq, Hash)]
 pub(crate) struct IdentityKey {
     model: usize,
-    pk: Box<[KeyPart]>,
+    pk: Parts,
 }
 
 impl fmt::Debug for IdentityKey {
     /// Never shows the key's values.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "IdentityKey({} part(s))", self.pk.len())
+        let n = match &self.pk {
+            Parts::One(_) => 1,
+            Parts::Many(p) => p.len(),
+        };
+        write!(f, "IdentityKey({n} part(s))")
     }
 }
 
@@ -67,19 +79,62 @@ impl IdentityKey {
     /// The key of `values` (the primary key columns in order, coerced to their
     /// types); `None` when one is NULL.
     pub(crate) fn new(model: &Model, values: &[Value]) -> Option<Self> {
+        Self::of_values(model, values.len(), values.iter().map(Some))
+    }
+
+    /// The key of a model's row from its column values (by model column),
+    /// without copying them; `None` when a key column is missing or NULL.
+    pub(crate) fn of_row(model: &Model, values: &[Option<Value>]) -> Option<Self> {
+        let pk = model.primary_key();
+        Self::of_values(
+            model,
+            pk.len(),
+            pk.iter().map(|&i| values.get(i).and_then(Option::as_ref)),
+        )
+    }
+
+    /// The key of `n` values in primary key order; `None` when one is
+    /// missing or NULL.
+    pub(crate) fn of_values<'v>(
+        model: &Model,
+        n: usize,
+        mut values: impl Iterator<Item = Option<&'v Value>>,
+    ) -> Option<Self> {
+        let pk = if n == 1 {
+            Parts::One(KeyPart::of(values.next()??)?)
+        } else {
+            Parts::Many(values.map(|v| KeyPart::of(v?)).collect::<Option<_>>()?)
+        };
         Some(Self {
             model: Arc::as_ptr(&model.0) as usize,
-            pk: values.iter().map(KeyPart::of).collect::<Option<_>>()?,
+            pk,
         })
     }
 }
 
-type Evicted = Arc<Mutex<HashMap<IdentityKey, Weak<RwLock<InstanceData>>>>>;
+/// The hasher of the session's maps: fast, seeded per process.
+pub(crate) type FastHash = foldhash::fast::RandomState;
+
+/// A hash map with [`FastHash`].
+pub(crate) type FastMap<K, V> = HashMap<K, V, FastHash>;
+
+/// A hash set with [`FastHash`].
+pub(crate) type FastSet<K> = std::collections::HashSet<K, FastHash>;
+
+/// What [`IdentityMap::find_or_make`] did.
+pub(crate) enum Lookup<T> {
+    /// The session had an instance of the key; the data is given back.
+    Found(Instance, T),
+    /// A new instance, now in the map.
+    Made(Instance),
+}
+
+type Evicted = Arc<Mutex<FastMap<IdentityKey, Weak<RwLock<InstanceData>>>>>;
 
 /// The identity map of one session: a plain map without a capacity, a moka
 /// cache (with the weak memory of evicted instances) with one.
 pub(crate) enum IdentityMap {
-    Unbounded(Mutex<HashMap<IdentityKey, Instance>>),
+    Unbounded(Mutex<FastMap<IdentityKey, Instance>>),
     Bounded {
         cache: Cache<IdentityKey, Instance>,
         evicted: Evicted,
@@ -143,6 +198,34 @@ impl IdentityMap {
                 let inst = Instance(weak.upgrade()?);
                 cache.insert(key.clone(), inst.clone());
                 Some(inst)
+            }
+        }
+    }
+
+    /// The instance of `key` (with `data` given back), or the one `make`
+    /// builds from `data` (then stored): one lookup for a loader's row.
+    pub(crate) fn find_or_make<T>(
+        &self,
+        key: IdentityKey,
+        data: T,
+        make: impl FnOnce(&IdentityKey, T) -> Instance,
+    ) -> Lookup<T> {
+        match self {
+            Self::Unbounded(m) => match m.lock().entry(key) {
+                Entry::Occupied(e) => Lookup::Found(e.get().clone(), data),
+                Entry::Vacant(e) => {
+                    let inst = make(e.key(), data);
+                    e.insert(inst.clone());
+                    Lookup::Made(inst)
+                }
+            },
+            Self::Bounded { .. } => {
+                if let Some(found) = self.get(&key) {
+                    return Lookup::Found(found, data);
+                }
+                let inst = make(&key, data);
+                self.insert(key, inst.clone());
+                Lookup::Made(inst)
             }
         }
     }

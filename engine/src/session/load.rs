@@ -1,7 +1,9 @@
 //! Rows into instances: through the identity map, so that a row already
 //! loaded gives back its instance, whose unflushed changes are kept.
 
-use super::identity::IdentityKey;
+use futures_util::StreamExt;
+
+use super::identity::{IdentityKey, Lookup};
 use super::{Instance, InstanceState, Session};
 use crate::db::Row;
 use crate::dialect::Compile;
@@ -19,14 +21,22 @@ impl Session {
         select: &Select,
     ) -> Result<Vec<Instance>> {
         let compiled = select.compile_for(self.db.backend())?;
-        let mut tx = self.take_tx().await?;
-        let rows = tx.fetch_all_statement(compiled.statement).await;
-        self.tx = Some(tx);
-        let rows = rows?;
         let cols = column_map(model, &compiled.columns);
-        rows.into_iter()
-            .map(|r| self.load_row(model, &cols, r, false))
-            .collect()
+        let mut tx = self.take_tx().await?;
+        let read = {
+            // Rows become instances as they arrive, while the server sends the next.
+            let mut rows = tx.fetch_statement(compiled.statement);
+            let mut out = Vec::new();
+            async {
+                while let Some(row) = rows.next().await {
+                    out.push(self.load_row(model, &cols, row?, false)?);
+                }
+                Ok(out)
+            }
+            .await
+        };
+        self.tx = Some(tx);
+        read
     }
 
     /// The instance for a row (`cols`: the model column of each result column).
@@ -63,36 +73,20 @@ impl Session {
         values: Vec<Option<Value>>,
         overwrite: bool,
     ) -> Result<Option<Instance>> {
-        let pk: Option<Vec<Value>> = model
-            .primary_key()
-            .iter()
-            .map(|&i| values[i].clone())
-            .collect();
-        let Some(key) = pk.and_then(|pk| IdentityKey::new(model, &pk)) else {
+        let Some(key) = IdentityKey::of_row(model, &values) else {
             return Ok(None);
         };
-        if let Some(found) = self.map.get(&key) {
-            let mut d = found.write();
-            if matches!(d.state, InstanceState::Persistent | InstanceState::Deleted) {
-                for (i, v) in values.into_iter().enumerate() {
-                    if let Some(v) = v
-                        && (overwrite || d.values[i].is_none())
-                    {
-                        d.values[i] = Some(v.clone());
-                        d.committed[i] = Some(v);
-                    }
-                }
-                if overwrite {
-                    d.links.clear();
-                    d.modified = false;
-                }
+        let inst = match self.map.find_or_make(key, values, |key, values| {
+            let inst = Instance::loaded(model, values, key.clone());
+            self.attach(&mut inst.write());
+            inst
+        }) {
+            Lookup::Made(inst) => inst,
+            Lookup::Found(inst, values) => {
+                merge_loaded(&inst, values, overwrite);
+                inst
             }
-            drop(d);
-            return Ok(Some(found));
-        }
-        let inst = Instance::loaded(model, values, key.clone());
-        self.attach(&mut inst.write());
-        self.map.insert(key, inst.clone());
+        };
         Ok(Some(inst))
     }
 
@@ -133,6 +127,28 @@ impl Session {
         let cols = column_map(&model, &compiled.columns);
         self.load_row(&model, &cols, row, true)?;
         Ok(())
+    }
+}
+
+/// Loaded values into an instance the session had already: only its unloaded
+/// columns are filled (every column with `overwrite`, a refresh), so that
+/// unflushed changes are kept.
+fn merge_loaded(inst: &Instance, values: Vec<Option<Value>>, overwrite: bool) {
+    let mut d = inst.write();
+    if !matches!(d.state, InstanceState::Persistent | InstanceState::Deleted) {
+        return;
+    }
+    for (i, v) in values.into_iter().enumerate() {
+        if let Some(v) = v
+            && (overwrite || d.values[i].is_none())
+        {
+            d.values[i] = Some(v.clone());
+            d.committed[i] = Some(v);
+        }
+    }
+    if overwrite {
+        d.links.clear();
+        d.modified = false;
     }
 }
 

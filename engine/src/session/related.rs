@@ -4,7 +4,6 @@
 //! and sets the foreign key (through [`Instance::set_reference`] when the
 //! other instance has no key yet). Loading is the session's (`loading.rs`).
 
-use std::collections::HashMap;
 use std::sync::{Arc, Weak};
 
 use parking_lot::RwLock;
@@ -80,15 +79,69 @@ pub(crate) struct AssocOp {
     pub(crate) add: bool,
 }
 
+/// The slots of one instance, by relationship name: a short list (a model
+/// has a few relationships) whose first slot is stored inline, cheaper to
+/// fill for thousands of loaded instances than a hash map each.
+#[derive(Default, Clone)]
+pub(crate) struct Slots(smallvec::SmallVec<[(Arc<str>, Slot); 1]>);
+
+impl Slots {
+    pub(crate) fn get(&self, name: &str) -> Option<&Slot> {
+        self.0.iter().find(|(n, _)| &**n == name).map(|(_, s)| s)
+    }
+
+    pub(crate) fn get_mut(&mut self, name: &str) -> Option<&mut Slot> {
+        self.0
+            .iter_mut()
+            .find(|(n, _)| &**n == name)
+            .map(|(_, s)| s)
+    }
+
+    /// Sets the slot of `name` (the name shared when the caller has it as an `Arc`).
+    pub(crate) fn insert(&mut self, name: Arc<str>, slot: Slot) {
+        match self.get_mut(&name) {
+            Some(s) => *s = slot,
+            None => self.0.push((name, slot)),
+        }
+    }
+
+    pub(crate) fn remove(&mut self, name: &str) -> Option<Slot> {
+        let i = self.0.iter().position(|(n, _)| &**n == name)?;
+        Some(self.0.swap_remove(i).1)
+    }
+}
+
+impl<'a> IntoIterator for &'a Slots {
+    type Item = (&'a Arc<str>, &'a Slot);
+    type IntoIter = std::iter::Map<
+        std::slice::Iter<'a, (Arc<str>, Slot)>,
+        fn(&'a (Arc<str>, Slot)) -> (&'a Arc<str>, &'a Slot),
+    >;
+
+    fn into_iter(self) -> Self::IntoIter {
+        self.0.iter().map(|(n, s)| (n, s))
+    }
+}
+
 /// The relationships of one instance.
 #[derive(Default, Clone)]
 pub(crate) struct Rels {
-    pub(crate) slots: HashMap<Arc<str>, Slot>,
+    pub(crate) slots: Slots,
     pub(crate) assoc: Vec<AssocOp>,
 }
 
 fn is_new(d: &InstanceData) -> bool {
     matches!(d.state, InstanceState::Transient | InstanceState::Pending)
+}
+
+/// Whether `name` is loaded in `d` (as [`loaded`], without copying it).
+pub(crate) fn is_loaded(d: &InstanceData, name: &str) -> bool {
+    match d.rels.slots.get(name) {
+        Some(Slot::Loaded(_)) => true,
+        Some(Slot::Back(w)) => w.strong_count() > 0,
+        Some(Slot::Unloaded(_)) | None => is_new(d),
+        Some(Slot::Raise) => false,
+    }
 }
 
 /// The loaded value of `name` in `d` (a new instance's unset relationship is empty).
@@ -103,9 +156,10 @@ pub(crate) fn loaded(d: &InstanceData, name: &str, kind: RelationshipKind) -> Op
 }
 
 /// Stores what a loader found, keeping instances added before the load.
-pub(crate) fn put_loaded(inst: &Instance, name: &str, value: Related) {
+pub(crate) fn put_loaded(inst: &Instance, name: impl Into<Arc<str>>, value: Related) {
+    let name = name.into();
     let mut d = inst.write();
-    let value = match (d.rels.slots.remove(name), value) {
+    let value = match (d.rels.slots.remove(&name), value) {
         (Some(Slot::Unloaded(added)), Related::Many(mut found)) => {
             for a in added {
                 if !found.iter().any(|f| f.ptr_eq(&a)) {
@@ -116,7 +170,7 @@ pub(crate) fn put_loaded(inst: &Instance, name: &str, value: Related) {
         }
         (_, v) => v,
     };
-    d.rels.slots.insert(name.into(), Slot::Loaded(value));
+    d.rels.slots.insert(name, Slot::Loaded(value));
 }
 
 /// Adds `other` to `inst`'s relationship `name` in memory only (no key, no

@@ -170,7 +170,9 @@ impl Session {
 
     /// Rolls the transaction back: instances inserted in it and pending ones
     /// become transient again (with the values they had before their flush),
-    /// deleted ones persistent, and every persistent instance is expired.
+    /// deleted ones persistent, and every persistent instance is expired:
+    /// its columns and its relationships (in-memory changes to them
+    /// included) reload on next access.
     ///
     /// # Errors
     /// A connection error while rolling back (the instances are restored
@@ -270,7 +272,8 @@ impl Session {
 
     /// Rolls back to the innermost savepoint: what was inserted or added since
     /// becomes transient, what was deleted since persistent, and persistent
-    /// instances are expired. The enclosing transaction goes on.
+    /// instances are expired (columns and relationships, as
+    /// [`Session::rollback`]). The enclosing transaction goes on.
     ///
     /// # Errors
     /// [`Error::InvalidState`] without a nested transaction; database errors.
@@ -288,7 +291,7 @@ impl Session {
         for inst in std::mem::take(&mut self.deleted) {
             inst.write().marked_deleted = false;
         }
-        self.expire_all();
+        self.expire_rolled_back();
         r
     }
 
@@ -330,7 +333,24 @@ impl Session {
         for inst in std::mem::take(&mut self.deleted) {
             inst.write().marked_deleted = false;
         }
-        self.expire_all();
+        self.expire_rolled_back();
+    }
+
+    /// After a rollback, every persistent instance forgets what the database
+    /// may no longer hold: its loaded columns (as [`Session::expire_all`])
+    /// and its relationships with their unflushed changes (loaded lists,
+    /// instances added or removed in memory, pending association rows), so
+    /// that both reload alike; pending orphan deletions are dropped.
+    fn expire_rolled_back(&mut self) {
+        for inst in self.all_instances() {
+            let mut d = inst.write();
+            if self.owned(&d) && d.state == InstanceState::Persistent {
+                d.expire();
+                d.rels = Default::default();
+            }
+        }
+        self.tracker.modified.lock().clear();
+        self.tracker.orphans.lock().clear();
     }
 
     fn undo(&mut self, frame: Frame) {

@@ -35,6 +35,7 @@ mod constraint;
 mod metadata;
 mod model;
 mod naming;
+mod pending;
 mod relationship;
 mod relationship_expr;
 mod resolve;

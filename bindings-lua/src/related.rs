@@ -190,6 +190,13 @@ pub(crate) struct LuaCollection {
     name: Arc<str>,
 }
 
+impl LuaCollection {
+    /// The instances the collection holds now.
+    pub(crate) fn members(&self) -> Result<Vec<Instance>, LuaDbError> {
+        Ok(self.inst.related_many(&self.name)?)
+    }
+}
+
 impl UserData for LuaCollection {
     fn add_fields<F: mlua::UserDataFields<Self>>(fields: &mut F) {
         fields.add_meta_field_with("__index", |lua| {

@@ -513,8 +513,12 @@ pub(crate) fn info(lua: &Lua, (this, what): (LuaValue, String)) -> Raw {
         let model = &m.model;
         let names = |list: Vec<String>| lua.create_sequence_from(list).map(LuaValue::Table);
         Ok(match what.as_str() {
-            "model_name" => LuaValue::String(lua.create_string(model.name().as_str()).map_err(lua_err)?),
-            "table_name" => LuaValue::String(lua.create_string(model.table().as_str()).map_err(lua_err)?),
+            "model_name" => {
+                LuaValue::String(lua.create_string(model.name().as_str()).map_err(lua_err)?)
+            }
+            "table_name" => {
+                LuaValue::String(lua.create_string(model.table().as_str()).map_err(lua_err)?)
+            }
             "column_names" => names(
                 model
                     .columns()

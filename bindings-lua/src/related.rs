@@ -52,13 +52,7 @@ pub(crate) fn resolve(
 
 /// "no column or relationship `x` on model `User`".
 pub(crate) fn unknown(model: &Model, name: &str) -> LuaDbError {
-    LuaDbError::new(
-        ErrorKind::Schema,
-        format!(
-            "no column or relationship `{name}` on model `{}`",
-            model.name()
-        ),
-    )
+    model.unknown_attribute(name).into()
 }
 
 fn unloaded(inst: &Instance) -> Option<Answer> {

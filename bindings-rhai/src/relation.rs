@@ -47,10 +47,7 @@ pub(crate) fn schema(message: impl Into<ImmutableString>) -> Box<EvalAltResult> 
 
 /// "no column or relationship `x` on model `User`".
 pub(crate) fn unknown(model: &Model, name: &str) -> Box<EvalAltResult> {
-    schema(format!(
-        "no column or relationship `{name}` on model `{}`",
-        model.name()
-    ))
+    to_rhai(model.unknown_attribute(name))
 }
 
 /// Whether `model` has a relationship `name` (declared, or implied by

@@ -96,9 +96,8 @@ impl Metadata {
     /// references that no model (registered or waiting) maps.
     pub fn check_complete(&self) -> Result<()> {
         let waiting = self.waiting.lock();
-        let mapped = |t: &str| {
-            self.by_table(t).is_some() || waiting.iter().any(|w| w.table().as_str() == t)
-        };
+        let mapped =
+            |t: &str| self.by_table(t).is_some() || waiting.iter().any(|w| w.table().as_str() == t);
         for m in waiting.iter() {
             let mut missing: Vec<&str> = Vec::new();
             for fk in m.foreign_keys() {
@@ -142,7 +141,11 @@ mod tests {
     #[test]
     fn a_model_waits_for_the_table_it_references() {
         let meta = Metadata::new();
-        assert!(!meta.add_or_defer(model("Post", "posts", &["users"])).unwrap());
+        assert!(
+            !meta
+                .add_or_defer(model("Post", "posts", &["users"]))
+                .unwrap()
+        );
         assert_eq!(names(meta.pending()), ["Post"]);
         assert!(meta.get("Post").is_none());
         let err = meta.check_complete().unwrap_err();
@@ -183,8 +186,14 @@ mod tests {
     #[test]
     fn self_references_and_known_tables_register_at_once() {
         let meta = Metadata::new();
-        assert!(meta.add_or_defer(model("Node", "nodes", &["nodes"])).unwrap());
-        assert!(meta.add_or_defer(model("Leaf", "leaves", &["nodes"])).unwrap());
+        assert!(
+            meta.add_or_defer(model("Node", "nodes", &["nodes"]))
+                .unwrap()
+        );
+        assert!(
+            meta.add_or_defer(model("Leaf", "leaves", &["nodes"]))
+                .unwrap()
+        );
         assert!(meta.pending().is_empty());
     }
 

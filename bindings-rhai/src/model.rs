@@ -378,6 +378,7 @@ pub(crate) fn register(engine: &mut Engine, module: &mut Module) {
         )
         .register_fn("build", |m: &mut ModelV| Obj(m.instance()))
         .register_fn("col", |m: &mut ModelV, name: ImmutableString| m.col(&name))
+        .register_fn("c", |m: &mut ModelV, name: ImmutableString| m.col(&name))
         .register_indexer_get(|m: &mut ModelV, name: ImmutableString| m.attr(&name))
         .register_fn("model_name", |m: &mut ModelV| m.model.name().to_string())
         .register_fn("table_name", |m: &mut ModelV| m.model.table().to_string())

@@ -45,6 +45,27 @@ impl Model {
     /// # Errors
     /// [`crate::Error::Schema`] for a relationship that does not resolve (its
     /// target model is not registered, ...).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use dbridge_engine::schema::{Column, LoadStrategy, Metadata, Model, Relationship};
+    /// let meta = Metadata::new();
+    /// let user = meta.add(Model::builder("User").table("users")
+    ///     .column(Column::new("id", "integer").primary_key())
+    ///     .relationship("posts", Relationship::has_many("Post").back_populates("author"))
+    ///     .build()?)?;
+    /// let post = meta.add(Model::builder("Post").table("posts")
+    ///     .column(Column::new("id", "integer").primary_key())
+    ///     .column(Column::new("author_id", "integer").references("users", "id"))
+    ///     .relationship("author", Relationship::belongs_to("User").lazy(LoadStrategy::Joined))
+    ///     .build()?)?;
+    /// let rows = user.relationship_summaries()?;
+    /// assert_eq!((rows[0].name.as_str(), rows[0].kind, rows[0].target.as_str()), ("posts", "has_many", "Post"));
+    /// assert_eq!(rows[0].back_populates.as_deref(), Some("author"));
+    /// assert_eq!(post.relationship_summaries()?[0].lazy, Some("joined"));
+    /// # Ok::<(), dbridge_engine::Error>(())
+    /// ```
     pub fn relationship_summaries(&self) -> Result<Vec<RelationshipSummary>> {
         self.relationship_names()
             .into_iter()

@@ -155,7 +155,9 @@ pub(crate) fn declare(lua: &Lua, (this, spec): (LuaValue, LuaValue)) -> Raw {
         for (key, unique) in [("indexes", false), ("uniques", true)] {
             b = indexes(t, key, unique, &name, b)?;
         }
-        let model = orm.meta.add(b.build()?)?;
+        let model = b.build()?;
+        // A model referencing a table no model maps yet waits for it.
+        orm.meta.add_or_defer(model.clone())?;
         if let Some(v) = t
             .get::<Option<String>>("version")
             .map_err(|_| schema(format!("model `{name}`: `version` must be a column name")))?
@@ -364,7 +366,8 @@ impl UserData for Factory {
     }
 }
 
-/// `db:models()`: the declared models by name.
+/// `db:models()`: the models by name: reflected, declared, and those
+/// waiting for the model of a table they reference.
 pub(crate) fn models(lua: &Lua, this: LuaValue) -> Raw {
     let r = (|| {
         let (db, orm, events) = db_of(&this, "models")?;
@@ -375,7 +378,7 @@ pub(crate) fn models(lua: &Lua, this: LuaValue) -> Raw {
             .models()
             .into_iter()
             .filter(|m| orm.meta.by_table(m.table().as_str()).is_none());
-        for model in reflected.chain(declared) {
+        for model in reflected.chain(declared).chain(orm.meta.pending()) {
             let name = model.name().as_str().to_owned();
             let m = LuaModel {
                 model,
@@ -497,6 +500,40 @@ pub(crate) fn describe(lua: &Lua, this: LuaValue) -> Raw {
         }
         crate::relation::describe_rows(lua, model, &rows)?;
         Ok(rows)
+    })();
+    raw(lua, r)
+}
+
+/// `Model:model_name()`, `table_name()`, `column_names()`,
+/// `relationship_names()` and `relationships()` (the relationship rows of
+/// `describe()`), as the Rhai binding names them.
+pub(crate) fn info(lua: &Lua, (this, what): (LuaValue, String)) -> Raw {
+    let r = (|| {
+        let m = model_of(&this, &what, 1)?;
+        let model = &m.model;
+        let names = |list: Vec<String>| lua.create_sequence_from(list).map(LuaValue::Table);
+        Ok(match what.as_str() {
+            "model_name" => {
+                LuaValue::String(lua.create_string(model.name().as_str()).map_err(lua_err)?)
+            }
+            "table_name" => {
+                LuaValue::String(lua.create_string(model.table().as_str()).map_err(lua_err)?)
+            }
+            "column_names" => names(
+                model
+                    .columns()
+                    .iter()
+                    .map(|c| c.name().to_string())
+                    .collect(),
+            )
+            .map_err(lua_err)?,
+            "relationship_names" => names(model.relationship_names()).map_err(lua_err)?,
+            _ => {
+                let rows = lua.create_table().map_err(lua_err)?;
+                crate::relation::describe_rows(lua, model, &rows)?;
+                LuaValue::Table(rows)
+            }
+        })
     })();
     raw(lua, r)
 }

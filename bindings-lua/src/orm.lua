@@ -116,6 +116,7 @@ function Collection:remove(x) check(nil, coll(self, "remove", x)); return self e
 function Collection:clear() check(nil, coll(self, "clear")); return self end
 function Collection:contains(x) return check(nil, coll(self, "contains", x)) end
 function Collection:all() return check(nil, coll(self, "all")) end
+function Collection:is_empty() return check(nil, coll(self, "len")) == 0 end
 local function collection_index(self, k)
   if type(k) == "number" then return check(nil, coll(self, "at", k)) end
   local m = Collection[k]
@@ -134,6 +135,10 @@ local function model_call(self, values) return check(nil, inst_new(self, values)
 -- Model:c(name): the column expression, also for a column named like a method.
 function Model:c(name) return check(nil, col(self, name, true)) end
 function Model:describe() return check(nil, raw.describe(self)) end
+for _, name in ipairs({ "model_name", "table_name", "column_names", "relationship_names",
+  "relationships" }) do
+  Model[name] = function(self) return check(nil, raw.model_info(self, name)) end
+end
 
 -- Model:get(pk): the instance with that primary key (detached, as db:query
 -- returns them) or nil; a composite key as an array. In a session: s:get.
@@ -258,10 +263,10 @@ Session.savepoint, Session.rollback_to, Session.release = Tx.savepoint, Tx.rollb
 
 local s_call = raw.s_call
 for _, name in ipairs({ "add", "add_all", "delete", "expunge", "expunge_all", "expire",
-  "expire_all", "in_transaction" }) do
+  "expire_all", "in_transaction", "strict_loading" }) do
   Session[name] = function(self, a) return check(self, s_call(self, name, a)) end
 end
-for _, name in ipairs({ "get", "flush", "commit", "rollback", "refresh", "merge", "close",
+for _, name in ipairs({ "get", "load", "flush", "commit", "rollback", "refresh", "merge", "close",
   "commit_nested", "rollback_nested" }) do
   Session[name] = function(self, a, b, c) return check(self, s_async(self, name, a, b, c)) end
 end

@@ -54,6 +54,7 @@ pub(crate) fn raw_functions(lua: &mlua::Lua) -> mlua::Result<mlua::Table> {
     t.set("models", lua.create_function(model::models)?)?;
     t.set("reflect", lua.create_async_function(model::reflect)?)?;
     t.set("describe", lua.create_function(model::describe)?)?;
+    t.set("model_info", lua.create_function(model::info)?)?;
     t.set("create_all", lua.create_async_function(model::create_all)?)?;
     t.set("col", lua.create_function(model::column_expr)?)?;
     t.set("now", model::Factory::Now)?;

@@ -52,13 +52,7 @@ pub(crate) fn resolve(
 
 /// "no column or relationship `x` on model `User`".
 pub(crate) fn unknown(model: &Model, name: &str) -> LuaDbError {
-    LuaDbError::new(
-        ErrorKind::Schema,
-        format!(
-            "no column or relationship `{name}` on model `{}`",
-            model.name()
-        ),
-    )
+    model.unknown_attribute(name).into()
 }
 
 fn unloaded(inst: &Instance) -> Option<Answer> {
@@ -188,6 +182,13 @@ fn members(v: &LuaValue, rel: &RelationshipDef) -> Result<Vec<Instance>, LuaDbEr
 pub(crate) struct LuaCollection {
     inst: Instance,
     name: Arc<str>,
+}
+
+impl LuaCollection {
+    /// The instances the collection holds now.
+    pub(crate) fn members(&self) -> Result<Vec<Instance>, LuaDbError> {
+        Ok(self.inst.related_many(&self.name)?)
+    }
 }
 
 impl UserData for LuaCollection {

@@ -306,35 +306,15 @@ pub(crate) fn op(lua: &Lua, (this, name, cond): (LuaValue, String, LuaValue)) ->
 /// The rows `Model:describe()` adds after the columns: one per relationship
 /// (`relationship`, `kind`, `target`, and `back_populates`, `lazy` when set).
 pub(crate) fn describe_rows(lua: &Lua, model: &Model, rows: &Table) -> Result<(), LuaDbError> {
-    for name in model.relationship_names() {
-        let Ok(rel) = model.relationship(&name) else {
-            continue;
-        };
+    for r in model.relationship_summaries()? {
         let row = lua.create_table().map_err(lua_err)?;
-        row.raw_set("relationship", name.as_str())
+        row.raw_set("relationship", r.name).map_err(lua_err)?;
+        row.raw_set("kind", r.kind).map_err(lua_err)?;
+        row.raw_set("target", r.target).map_err(lua_err)?;
+        row.raw_set("back_populates", r.back_populates)
             .map_err(lua_err)?;
-        row.raw_set("kind", rel.kind.as_str()).map_err(lua_err)?;
-        row.raw_set("target", rel.target.name().as_str())
-            .map_err(lua_err)?;
-        if let Some(b) = &rel.back_populates {
-            row.raw_set("back_populates", b.as_str()).map_err(lua_err)?;
-        }
-        if rel.strategy != LoadStrategy::Lazy {
-            row.raw_set("lazy", strategy_name(rel.strategy))
-                .map_err(lua_err)?;
-        }
+        row.raw_set("lazy", r.lazy).map_err(lua_err)?;
         rows.raw_set(rows.raw_len() + 1, row).map_err(lua_err)?;
     }
     Ok(())
-}
-
-fn strategy_name(s: LoadStrategy) -> &'static str {
-    match s {
-        LoadStrategy::Lazy => "lazy",
-        LoadStrategy::Joined => "joined",
-        LoadStrategy::Selectin => "selectin",
-        LoadStrategy::Subquery => "subquery",
-        LoadStrategy::NoLoad => "noload",
-        LoadStrategy::Raise => "raise",
-    }
 }

@@ -188,9 +188,23 @@ fn instances(
     }
 }
 
+/// The instances `s:load` is given: one instance, a collection, or an array.
+fn load_targets(v: &LuaValue) -> Result<Vec<dbridge_engine::session::Instance>, LuaDbError> {
+    if let LuaValue::UserData(ud) = v
+        && let Ok(c) = ud.borrow::<crate::related::LuaCollection>()
+    {
+        return c.members();
+    }
+    match v {
+        LuaValue::Table(_) => instances(v, "load"),
+        other => Ok(vec![instance_of(other, "load", 1)?]),
+    }
+}
+
 /// The synchronous session calls: `add`, `add_all`, `delete`, `expunge`,
 /// `expunge_all`, `expire`, `expire_all`, `autoflush` (sets it, returns the
-/// previous setting), `in_transaction`.
+/// previous setting), `strict_loading` (whether it is on; given a boolean,
+/// sets it and returns the previous setting), `in_transaction`.
 pub(crate) fn call(lua: &Lua, (this, name, a): (LuaValue, mlua::LuaString, LuaValue)) -> Raw {
     let r = (|| {
         let name = name.to_str().map_err(lua_err)?;
@@ -251,6 +265,18 @@ pub(crate) fn call(lua: &Lua, (this, name, a): (LuaValue, mlua::LuaString, LuaVa
                 }
                 "autoflush" => LuaValue::Boolean(s.set_autoflush(a.as_boolean().unwrap_or(true))),
                 "in_transaction" => LuaValue::Boolean(s.in_transaction()),
+                "strict_loading" => match a {
+                    LuaValue::Nil => LuaValue::Boolean(s.strict_loading()),
+                    LuaValue::Boolean(on) => LuaValue::Boolean(s.set_strict_loading(on)),
+                    other => {
+                        return Err(LuaDbError::argument(
+                            "strict_loading",
+                            2,
+                            "a boolean or nothing",
+                            &other,
+                        ));
+                    }
+                },
                 other => return Err(unknown(other)),
             },
         ))
@@ -284,7 +310,8 @@ fn key(lua: &Lua, v: LuaValue) -> Result<Vec<Value>, LuaDbError> {
     }
 }
 
-/// The session calls that may run SQL: `get` (with loader options), `flush`,
+/// The session calls that may run SQL: `get` (with loader options), `load`
+/// (loader options for instances at hand), `flush`,
 /// `commit`, `rollback`, `refresh`, `merge`, `begin_nested`, `commit_nested`,
 /// `rollback_nested`, `close`, and `related` (a lazy load of `inst.<name>`).
 pub(crate) async fn call_async(
@@ -315,6 +342,12 @@ pub(crate) async fn call_async(
                     }
                     None => LuaValue::Nil,
                 }
+            }
+            "load" => {
+                let items = load_targets(&a)?;
+                let options = crate::loader::list(std::slice::from_ref(&b), "load")?;
+                s.load(&items, &options).await?;
+                LuaValue::Nil
             }
             "related" => {
                 let inst = instance_of(&a, "related", 1)?;

@@ -429,3 +429,78 @@ return table.concat(printed, "\n")
     let got: String = run(&lua, &format!("{DESIGN_EXAMPLE}{checks}")).await;
     assert_eq!(got, "1 Ada");
 });
+
+dbridge_testkit::each_backend!(a_model_waits_for_the_table_it_references, |t| async move {
+    let lua = lua_for(&t);
+    let got: String = run(
+        &lua,
+        r#"
+local out = {}
+-- Post references users.id before any model maps `users`: it waits.
+local Post = db:model { name = "Post", table = "posts",
+  columns = { { "id", "integer", primary_key = true },
+    { "author_id", "integer", references = "users.id" } },
+  relations = { author = dbridge.belongs_to("User", { back_populates = "posts" }) } }
+assert(db:models().Post == Post)                    -- listed while it waits
+local ok, e = pcall(db.create_all, db)
+out[#out + 1] = e.kind .. ": " .. e.message
+ok, e = pcall(db.model, db, { name = "Post", table = "other",
+  columns = { { "id", "integer", primary_key = true } } })
+out[#out + 1] = e.kind .. ": " .. e.message
+local User = db:model { name = "User", table = "users",
+  columns = { { "id", "integer", primary_key = true }, { "name", "text" } } }
+db:create_all()
+local names = {}
+for name in pairs(db:models()) do names[#names + 1] = name end
+table.sort(names)
+out[#out + 1] = table.concat(names, " ")
+local ada = User { name = "Ada" }
+local p = Post { author = ada }
+assert(ada.posts:contains(p))
+db:transaction(function(s) s:add(p) end)
+out[#out + 1] = db:fetch_one("SELECT count(*) AS n FROM posts WHERE author_id IS NOT NULL").n
+return table.concat(out, "\n")
+"#,
+    )
+    .await;
+    let lines: Vec<&str> = got.lines().collect();
+    assert_eq!(
+        lines[0],
+        "configuration: invalid configuration: model `Post` references table `users`, which no declared model maps"
+    );
+    assert!(
+        lines[1].starts_with("schema:") && lines[1].contains("a model named `Post`"),
+        "{got}"
+    );
+    assert_eq!(&lines[2..], ["Post User", "1"]);
+});
+
+dbridge_testkit::each_backend!(models_describe_themselves_by_name, |t| async move {
+    let lua = lua_for(&t);
+    run::<()>(&lua, REL_MODELS).await;
+    let got: String = run(
+        &lua,
+        r#"
+local out = {}
+out[#out + 1] = Post:model_name() .. " " .. Post:table_name()
+out[#out + 1] = table.concat(Post:column_names(), " ")
+out[#out + 1] = table.concat(User:relationship_names(), " ")
+out[#out + 1] = table.concat(Tag:relationship_names(), " ")  -- implied by back_populates
+local r = User:relationships()[1]
+out[#out + 1] = table.concat({ r.relationship, r.kind, r.target, r.back_populates }, " ")
+local ok, e = pcall(function() return User.nope end)
+out[#out + 1] = e.kind .. ": " .. e.message
+local u = User { name = "x" }
+ok, e = pcall(function() return u.nope end)
+out[#out + 1] = e.kind .. ": " .. e.message
+return table.concat(out, "\n")
+"#,
+    )
+    .await;
+    assert_eq!(
+        got,
+        "Post posts\nid author_id title body\nposts profile\nposts\nposts has_many Post author\n\
+         schema: no column, relationship or method `nope` on model `User`\n\
+         schema: no column or relationship `nope` on model `User`"
+    );
+});

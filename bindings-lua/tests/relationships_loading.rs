@@ -324,3 +324,44 @@ return titles .. " " .. n .. " " .. Shelf:describe()[2].lazy
     .await;
     assert_eq!(got, "xy 2 selectin");
 });
+
+dbridge_testkit::each_backend!(load_at_hand_and_strict_loading_toggled, |t| async move {
+    let lua = lua_for(&t);
+    run::<()>(&lua, REL_MODELS).await;
+    let got: String = run(
+        &lua,
+        r#"
+seed(2, 2)
+local out = {}
+local s = db:session()
+local users = s:query(User):order_by(User.id):all()
+-- One statement loads the posts of every user at hand; reading them costs none.
+out[#out + 1] = #statements(function() s:load(users, dbridge.selectinload("posts")) end)
+out[#out + 1] = #statements(function() assert(#users[1].posts == 2 and #users[2].posts == 2) end)
+-- A collection, an instance, and an array of options work too.
+out[#out + 1] = #statements(function()
+  s:load(users[1].posts, { dbridge.joinedload("tags"), dbridge.selectinload("comments") })
+end)
+assert(users[1].posts[1].tags:is_empty() and not users[1].posts:is_empty())
+s:load(users[2], dbridge.selectinload("profile"))
+out[#out + 1] = #statements(function() assert(users[2].profile == nil) end)
+local ok, e = pcall(s.load, s, users, "posts")
+out[#out + 1] = e.kind
+s:close()
+-- s:strict_loading(): read, and turned on and off within a session.
+local st = db:session()
+assert(st:strict_loading() == false)
+assert(st:strict_loading(true) == false and st:strict_loading() == true)
+local p = st:query(Post):order_by(Post.id):first()
+ok, e = pcall(function() return p.author end)
+out[#out + 1] = e.kind
+assert(st:strict_loading(false) == true)
+assert(p.author.name == "u1")
+st:close()
+assert(db:session({ strict_loading = true }):strict_loading())
+return table.concat(out, " ")
+"#,
+    )
+    .await;
+    assert_eq!(got, "1 0 2 0 type_mismatch invalid_state");
+});

@@ -47,8 +47,6 @@ pub(crate) struct Orm {
     /// declared ones, never created or dropped by `create_all` / `drop_all`.
     pub(crate) reflected: Metadata,
     pub(crate) registry: Registry,
-    /// Declared models waiting for a table their foreign keys reference.
-    pub(crate) pending: parking_lot::Mutex<Vec<dbridge_engine::schema::Model>>,
 }
 
 impl fmt::Display for Db {

@@ -8,7 +8,6 @@
 //! `dbridge::belongs_to(...)` and its siblings (see `relation.rs`). Every key is checked: an unknown or
 //! misspelt one is a `configuration` error naming it.
 
-use std::collections::HashSet;
 use std::fmt;
 
 use dbridge_engine::schema::{Column, Model, ReferentialAction};
@@ -18,7 +17,7 @@ use rhai::{
     Array, Dynamic, Engine, EvalAltResult, ImmutableString, Map, Module, NativeCallContext,
 };
 
-use crate::database::{Db, Orm};
+use crate::database::Db;
 use crate::error::{configuration, to_rhai};
 use crate::expr::{ExprV, expr_of};
 use crate::instance::Obj;
@@ -207,8 +206,8 @@ fn column(spec: Dynamic) -> Res<Column> {
 }
 
 /// `db.model(#{ name, table, columns, relations })`: declares and registers
-/// a model (see [`register_model`] for models that reference tables not
-/// declared yet).
+/// a model (one that references a table no model maps yet waits for it:
+/// see `Metadata::add_or_defer`).
 fn declare(db: &mut Db, spec: Map) -> Res<ModelV> {
     let mut name = None;
     let mut table = None;
@@ -244,69 +243,12 @@ fn declare(db: &mut Db, spec: Map) -> Res<ModelV> {
         }
     }
     let model = builder.build().map_err(to_rhai)?;
-    register_model(db.orm(), &model)?;
+    // A model referencing a table no model maps yet waits for it.
+    db.orm().meta.add_or_defer(model.clone()).map_err(to_rhai)?;
     Ok(ModelV {
         model,
         db: db.clone(),
     })
-}
-
-/// Registers `model` with the models waiting for it. A model whose foreign
-/// keys reference a table no model maps yet waits (unregistered) until one
-/// does, so that models referencing each other can be declared in either
-/// order; then the models that can be are registered together.
-fn register_model(orm: &Orm, model: &Model) -> Res<()> {
-    let mut pending = orm.pending.lock();
-    if let Some(p) = pending
-        .iter()
-        .find(|p| p.name() == model.name() || p.table() == model.table())
-    {
-        return Err(to_rhai(dbridge_engine::Error::Configuration(format!(
-            "model `{}` (table `{}`) is already declared",
-            p.name(),
-            p.table()
-        ))));
-    }
-    let mut ready: Vec<Model> = pending.iter().cloned().collect();
-    ready.push(model.clone());
-    let mut waiting = Vec::new();
-    loop {
-        let tables: HashSet<String> = ready.iter().map(|m| m.table().to_string()).collect();
-        let (ok, wait): (Vec<Model>, Vec<Model>) = ready.into_iter().partition(|m| {
-            m.foreign_keys().iter().all(|fk| {
-                tables.contains(fk.table.as_str()) || orm.meta.by_table(fk.table.as_str()).is_some()
-            })
-        });
-        ready = ok;
-        if wait.is_empty() {
-            break;
-        }
-        waiting.extend(wait);
-    }
-    if !ready.is_empty() {
-        orm.meta.add_all(ready).map_err(to_rhai)?;
-    }
-    *pending = waiting;
-    Ok(())
-}
-
-/// The error `create_all` gives while models wait for tables no model maps.
-fn check_pending(orm: &Orm) -> Res<()> {
-    let pending = orm.pending.lock();
-    let Some(m) = pending.first() else {
-        return Ok(());
-    };
-    let missing: Vec<String> = m
-        .foreign_keys()
-        .iter()
-        .map(|fk| fk.table.to_string())
-        .filter(|t| orm.meta.by_table(t).is_none())
-        .collect();
-    Err(to_rhai(dbridge_engine::Error::Configuration(format!(
-        "model `{}` references table `{}`, which no declared model maps",
-        m.name(),
-        missing.join("`, `")
-    ))))
 }
 
 /// `db.reflect()`: every table of the database that no declared model maps
@@ -379,7 +321,7 @@ pub(crate) fn register(engine: &mut Engine, module: &mut Module) {
                 .into_iter()
                 .filter(|m| orm.meta.by_table(m.table().as_str()).is_none());
             let declared = orm.meta.models();
-            let pending = orm.pending.lock().iter().cloned().collect::<Vec<_>>();
+            let pending = orm.meta.pending();
             reflected
                 .chain(declared)
                 .chain(pending)
@@ -396,11 +338,10 @@ pub(crate) fn register(engine: &mut Engine, module: &mut Module) {
             |db: &mut Db, name: ImmutableString| -> Res<ModelV> {
                 let orm = db.orm();
                 let pending = || {
-                    orm.pending
-                        .lock()
-                        .iter()
+                    orm.meta
+                        .pending()
+                        .into_iter()
                         .find(|m| m.name().as_str() == name.as_str())
-                        .cloned()
                 };
                 let model =
                     orm.meta.get(&name).or_else(pending).ok_or_else(|| {
@@ -414,7 +355,6 @@ pub(crate) fn register(engine: &mut Engine, module: &mut Module) {
         )
         .register_fn("reflect", reflect)
         .register_fn("create_all", |db: &mut Db| -> Res<()> {
-            check_pending(db.orm())?;
             db.not_in_migration("create_all", MIGRATION_DDL)
                 .map_err(to_rhai)?;
             let fut = db.orm().meta.create_all(db.database());
@@ -438,6 +378,7 @@ pub(crate) fn register(engine: &mut Engine, module: &mut Module) {
         )
         .register_fn("build", |m: &mut ModelV| Obj(m.instance()))
         .register_fn("col", |m: &mut ModelV, name: ImmutableString| m.col(&name))
+        .register_fn("c", |m: &mut ModelV, name: ImmutableString| m.col(&name))
         .register_indexer_get(|m: &mut ModelV, name: ImmutableString| m.attr(&name))
         .register_fn("model_name", |m: &mut ModelV| m.model.name().to_string())
         .register_fn("table_name", |m: &mut ModelV| m.model.table().to_string())

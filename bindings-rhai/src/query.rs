@@ -135,6 +135,35 @@ impl Query {
         q
     }
 
+    /// `Model.get(pk)`: the instance with that primary key (a composite key
+    /// as an array), detached like those of `db.query`, or `()`.
+    fn by_key(ctx: &NativeCallContext, m: &ModelV, pk: Dynamic) -> Res<Dynamic> {
+        let values = if pk.is_array() {
+            pk.into_array().unwrap_or_default()
+        } else {
+            vec![pk]
+        };
+        let keys = m.model.primary_key();
+        if values.len() != keys.len() {
+            return Err(to_rhai(Error::InvalidValue {
+                target: "get".into(),
+                reason: format!(
+                    "{} has a primary key of {} column(s), {} value(s) given",
+                    m.model.name(),
+                    keys.len(),
+                    values.len()
+                ),
+            }));
+        }
+        let mut q = Self::of_model(m, Target::Db(m.db.clone()));
+        for (&i, v) in keys.iter().zip(values) {
+            let name = m.model.columns()[i].name().to_string();
+            let value = expr_of(v, "the primary key")?;
+            q.select = q.select.filter_by(&name, value).map_err(to_rhai)?;
+        }
+        q.one_or_none(ctx)
+    }
+
     fn filter_by(&self, values: Map) -> Res<Self> {
         let mut select = self.select.clone();
         for (k, v) in values {
@@ -392,6 +421,10 @@ pub(crate) fn register(engine: &mut Engine) {
         .register_fn("query", |s: &mut Sess, what: Dynamic| {
             Query::new(what, Target::Session(s.clone()))
         })
+        .register_fn(
+            "get",
+            |ctx: NativeCallContext, m: &mut ModelV, pk: Dynamic| Query::by_key(&ctx, m, pk),
+        )
         .register_fn("filter_by", |q: &mut Query, m: Map| q.filter_by(m))
         .register_fn("join", |q: &mut Query, rel: Dynamic| {
             join_related(q, &rel, false)

@@ -34,6 +34,13 @@ pub struct Collection {
     name: Arc<str>,
 }
 
+impl Collection {
+    /// The instances the collection holds now (as loaded: no SQL).
+    pub(crate) fn members(&self) -> Res<Vec<Instance>> {
+        self.owner.related_many(&self.name).map_err(to_rhai)
+    }
+}
+
 impl fmt::Debug for Collection {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}.{}", self.owner.describe(), self.name)

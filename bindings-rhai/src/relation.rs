@@ -47,10 +47,7 @@ pub(crate) fn schema(message: impl Into<ImmutableString>) -> Box<EvalAltResult> 
 
 /// "no column or relationship `x` on model `User`".
 pub(crate) fn unknown(model: &Model, name: &str) -> Box<EvalAltResult> {
-    schema(format!(
-        "no column or relationship `{name}` on model `{}`",
-        model.name()
-    ))
+    to_rhai(model.unknown_attribute(name))
 }
 
 /// Whether `model` has a relationship `name` (declared, or implied by
@@ -212,33 +209,23 @@ impl RelAttr {
 /// `kind`, `target`, and `back_populates`, `lazy` when set): the rows
 /// `Model.describe()` gives after the columns, as in Lua.
 pub(crate) fn describe_relationships(model: &Model) -> Res<rhai::Array> {
-    let mut out = rhai::Array::new();
-    for name in model.relationship_names() {
-        let rel = model.relationship(&name).map_err(to_rhai)?;
-        let mut row = Map::new();
-        row.insert("relationship".into(), name.into());
-        row.insert("kind".into(), rel.kind.as_str().into());
-        row.insert("target".into(), rel.target.name().to_string().into());
-        if let Some(b) = &rel.back_populates {
-            row.insert("back_populates".into(), b.clone().into());
-        }
-        if rel.strategy != LoadStrategy::Lazy {
-            row.insert("lazy".into(), strategy_name(rel.strategy).into());
-        }
-        out.push(row.into());
-    }
-    Ok(out)
-}
-
-fn strategy_name(s: LoadStrategy) -> &'static str {
-    match s {
-        LoadStrategy::Lazy => "lazy",
-        LoadStrategy::Joined => "joined",
-        LoadStrategy::Selectin => "selectin",
-        LoadStrategy::Subquery => "subquery",
-        LoadStrategy::NoLoad => "noload",
-        LoadStrategy::Raise => "raise",
-    }
+    let rows = model.relationship_summaries().map_err(to_rhai)?;
+    Ok(rows
+        .into_iter()
+        .map(|r| {
+            let mut row = Map::new();
+            row.insert("relationship".into(), r.name.into());
+            row.insert("kind".into(), r.kind.into());
+            row.insert("target".into(), r.target.into());
+            if let Some(b) = r.back_populates {
+                row.insert("back_populates".into(), b.into());
+            }
+            if let Some(l) = r.lazy {
+                row.insert("lazy".into(), l.into());
+            }
+            row.into()
+        })
+        .collect())
 }
 
 /// A relationship path argument: a string, or `Model.<relationship>`.

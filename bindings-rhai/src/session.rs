@@ -202,12 +202,22 @@ impl Sess {
     /// `s.load(instances, options)`: loader options applied to instances
     /// already at hand (of one model).
     fn load(&self, ctx: &NativeCallContext, items: Dynamic, options: Dynamic) -> Res<()> {
-        let items = if items.is::<Obj>() {
-            vec![items.cast::<Obj>()]
+        let items: Vec<Instance> = if items.is::<Obj>() {
+            vec![items.cast::<Obj>().0]
+        } else if let Some(c) = items.read_lock::<crate::related::Collection>() {
+            c.members()?
+        } else if items.is_array() {
+            let list = items.into_array().unwrap_or_default();
+            instances(list, "load")?.into_iter().map(|o| o.0).collect()
         } else {
-            instances(items.into_array().unwrap_or_default())?
+            return Err(to_rhai(Error::InvalidValue {
+                target: "load".into(),
+                reason: format!(
+                    "expected an instance, a collection or an array of instances, got {}",
+                    items.type_name()
+                ),
+            }));
         };
-        let items: Vec<Instance> = items.into_iter().map(|o| o.0).collect();
         let options = crate::loader::list(vec![options], "load")?;
         self.run(ctx, async move |s| s.load(&items, &options).await)
     }
@@ -293,13 +303,13 @@ pub(crate) fn run_transaction(
     }
 }
 
-fn instances(items: Array) -> Res<Vec<Obj>> {
+fn instances(items: Array, func: &str) -> Res<Vec<Obj>> {
     items
         .into_iter()
         .map(|d| {
             d.try_cast::<Obj>().ok_or_else(|| {
                 to_rhai(Error::InvalidValue {
-                    target: "add_all".into(),
+                    target: func.into(),
                     reason: "expected an array of instances".into(),
                 })
             })
@@ -395,7 +405,7 @@ pub(crate) fn register(engine: &mut Engine) {
         .register_fn(
             "add_all",
             |ctx: NativeCallContext, s: &mut Sess, items: Array| -> Res<()> {
-                let items = instances(items)?;
+                let items = instances(items, "add_all")?;
                 s.run_sync(&ctx, |sess| sess.add_all(items.into_iter().map(|o| o.0)))
             },
         )
@@ -420,13 +430,7 @@ pub(crate) fn register(engine: &mut Engine) {
         )
         .register_get_set(
             "strict_loading",
-            |s: &mut Sess| {
-                s.lock().is_ok_and(|mut g| {
-                    let on = g.set_strict_loading(false);
-                    g.set_strict_loading(on);
-                    on
-                })
-            },
+            |s: &mut Sess| s.lock().is_ok_and(|g| g.strict_loading()),
             |s: &mut Sess, on: bool| -> Res<()> {
                 s.lock().map_err(to_rhai)?.set_strict_loading(on);
                 Ok(())

@@ -121,3 +121,24 @@ each_backend!(instances_have_properties_and_states, |t| async move {
     )
     .await;
 });
+
+each_backend!(model_get_finds_by_primary_key, |t| async move {
+    check(
+        &t,
+        &format!(
+            r#"{MODELS}
+        db.execute("INSERT INTO users (id, name) VALUES (7, 'Ada')");
+        let ada = User.get(7);
+        assert_eq(ada.name, "Ada");
+        assert_eq(ada.state(), "detached");
+        assert_eq(User.get([7]).name, "Ada");
+        assert_eq(User.get(8), ());
+        assert_eq(type_of(User.c("name")), "Expr");
+        let kind = ();
+        try {{ User.get([7, 8]); }} catch (e) {{ kind = e.kind; }}
+        assert_eq(kind, "invalid_value");
+    "#
+        ),
+    )
+    .await;
+});

@@ -139,15 +139,24 @@ each_backend!(
                       ["author_id", "integer", #{ references: "users.id" }]],
             relations: #{ author: dbridge::belongs_to("User", #{ back_populates: "posts" }) },
         });
-        let failed = false;
-        try { db.create_all(); } catch (e) { failed = e.message.contains("users"); }
-        assert_eq(failed, true);
+        assert_eq(db.models().map(|m| m.model_name()), ["Post"]);   // listed while it waits
+        assert_eq(db.model("Post") == Post, true);
+        let caught = ();
+        try { db.create_all(); } catch (e) { caught = e; }
+        assert_eq(caught.kind, "configuration");
+        assert_eq(caught.message,
+            "invalid configuration: model `Post` references table `users`, which no declared model maps");
+        caught = ();
+        try { db.model(#{ name: "Post", table: "other", columns: [["id", "integer", #{ primary_key: true }]] }); }
+        catch (e) { caught = e; }
+        assert_eq(caught.kind, "schema");
+        assert_eq(caught.message.contains("a model named `Post`"), true);
         let User = db.model(#{
             name: "User", table: "users",
             columns: [["id", "integer", #{ primary_key: true }], ["name", "text"]],
         });
         db.create_all();
-        assert_eq(db.models().len(), 2);
+        assert_eq(db.models().map(|m| m.model_name()), ["Post", "User"]);
         let ada = User.build(#{ name: "Ada" });
         let p = Post.build(#{ author: ada });
         assert_eq(ada.posts.contains(p), true);
@@ -683,4 +692,34 @@ each_backend!(foreign_key_secondary_columns_and_through, |t| async move {
     "#,
     )
     .await;
+});
+
+each_backend!(load_takes_instances_at_hand, |t| async move {
+    check(&t, &format!("{MODELS}{ROWS}")).await;
+    let log = selects(&t);
+    check(
+        &t,
+        &format!(
+            r#"{MODELS}
+        let s = db.session();
+        let users = s.query(User).order_by(User.id).all();
+        s.load(users, dbridge::selectinload("posts"));   // an array
+        let ada = users[0];
+        s.load(ada.posts, [dbridge::selectinload("tags")]);   // a collection
+        s.load(users[1], dbridge::selectinload("profile"));   // one instance
+        assert_eq(ada.posts.len(), 2);
+        assert_eq(ada.posts.is_empty(), false);
+        assert_eq(users[1].posts.is_empty(), true);
+        assert_eq(ada.posts[0].tags.is_empty(), true);
+        assert_eq(users[1].profile, ());
+        let kind = ();
+        try {{ s.load(42, dbridge::selectinload("posts")); }} catch (e) {{ kind = e.kind; }}
+        assert_eq(kind, "invalid_value");
+        s.rollback();
+    "#
+        ),
+    )
+    .await;
+    // The users, then one statement per load: posts, tags, profile.
+    assert_eq!(count(&log), 4, "{:?}", log.lock().unwrap());
 });

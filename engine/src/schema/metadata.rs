@@ -45,7 +45,10 @@ use super::schema_error;
 /// ```
 #[derive(Clone, Default)]
 pub struct Metadata {
-    inner: Arc<RwLock<Vec<Model>>>,
+    pub(super) inner: Arc<RwLock<Vec<Model>>>,
+    /// Models waiting for a model of a table their foreign keys reference
+    /// (see [`Metadata::add_or_defer`]).
+    pub(super) waiting: Arc<parking_lot::Mutex<Vec<Model>>>,
 }
 
 impl fmt::Debug for Metadata {
@@ -81,22 +84,7 @@ impl Metadata {
         let mut guard = self.inner.write();
         let mut all: Vec<Model> = guard.clone();
         for m in &new {
-            if let Some(old) = all
-                .iter()
-                .find(|o| o.name() == m.name() || o.table() == m.table())
-            {
-                let what = if old.name() == m.name() {
-                    format!("a model named `{}` is already registered", m.name())
-                } else {
-                    format!(
-                        "table `{}` of model `{}` already belongs to model `{}`",
-                        m.table(),
-                        m.name(),
-                        old.name()
-                    )
-                };
-                return Err(schema_error(m.name().as_str(), None, what));
-            }
+            duplicate(&all, m)?;
             all.push(m.clone());
         }
         let mut new = new;
@@ -148,7 +136,8 @@ impl Metadata {
             .cloned()
     }
 
-    /// Every model, in registration order.
+    /// Every registered model, in registration order (not those still
+    /// waiting, see [`Metadata::pending`]).
     pub fn models(&self) -> Vec<Model> {
         self.inner.read().clone()
     }
@@ -165,7 +154,9 @@ impl Metadata {
     /// that exist). Enum types on PostgreSQL are created by `create_all` when missing.
     ///
     /// # Errors
-    /// [`crate::Error::Unsupported`] for what the backend cannot declare.
+    /// [`crate::Error::Unsupported`] for what the backend cannot declare;
+    /// [`crate::Error::Configuration`] while a model waits (see
+    /// [`Metadata::check_complete`]).
     pub fn create_statements(&self, backend: Backend) -> Result<Vec<Statement>> {
         let (tables, deferred) = self.create_parts(backend)?;
         let mut out = tables;
@@ -178,6 +169,7 @@ impl Metadata {
         &self,
         backend: Backend,
     ) -> Result<(Vec<Statement>, Vec<(Model, ForeignKeyDef, Statement)>)> {
+        self.check_complete()?;
         let (models, mut deferred) = self.sorted();
         if backend == Backend::Sqlite {
             // SQLite checks foreign keys only when rows change: declare them inline.
@@ -215,7 +207,9 @@ impl Metadata {
     /// Creates every table, index and (PostgreSQL) enum type that does not exist.
     ///
     /// # Errors
-    /// Database errors; [`crate::Error::Unsupported`] for declarations the backend lacks.
+    /// Database errors; [`crate::Error::Unsupported`] for declarations the backend
+    /// lacks; [`crate::Error::Configuration`] while a model waits for the model of
+    /// a table it references (see [`Metadata::add_or_defer`]).
     pub async fn create_all(&self, db: &Database) -> Result<()> {
         let backend = db.backend();
         let (stmts, alters) = self.create_parts(backend)?;
@@ -290,6 +284,27 @@ impl Metadata {
         }
         out
     }
+}
+
+/// The error for `m` when a model of `existing` has its name or table.
+pub(super) fn duplicate(existing: &[Model], m: &Model) -> Result<()> {
+    let Some(old) = existing
+        .iter()
+        .find(|o| o.name() == m.name() || o.table() == m.table())
+    else {
+        return Ok(());
+    };
+    let what = if old.name() == m.name() {
+        format!("a model named `{}` is already registered", m.name())
+    } else {
+        format!(
+            "table `{}` of model `{}` already belongs to model `{}`",
+            m.table(),
+            m.name(),
+            old.name()
+        )
+    };
+    Err(schema_error(m.name().as_str(), None, what))
 }
 
 /// Checks that `fk` of `model` references existing columns of `target` that

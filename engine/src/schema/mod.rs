@@ -35,6 +35,7 @@ mod constraint;
 mod metadata;
 mod model;
 mod naming;
+mod pending;
 mod relationship;
 mod relationship_expr;
 mod resolve;
@@ -49,7 +50,7 @@ pub use model::{Model, ModelBuilder};
 pub use relationship::{
     Cascade, LoadStrategy, Relationship, RelationshipDef, RelationshipKind, Secondary,
 };
-pub use summary::ColumnSummary;
+pub use summary::{ColumnSummary, RelationshipSummary};
 
 pub(crate) use naming::constraint_name;
 

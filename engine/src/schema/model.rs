@@ -97,6 +97,21 @@ impl Model {
         &self.0.columns
     }
 
+    /// The error for an attribute `name` that is neither a column nor a
+    /// relationship of the model: "no column or relationship `x` on model `M`"
+    /// (what `inst.x` and `Model.x` give in the bindings).
+    pub fn unknown_attribute(&self, name: &str) -> crate::Error {
+        schema_error(
+            self.0.name.as_str(),
+            None,
+            format!(
+                "no column or relationship `{}` on model `{}`",
+                printable(name),
+                self.0.name
+            ),
+        )
+    }
+
     /// The position of a column.
     ///
     /// # Errors

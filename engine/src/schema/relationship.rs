@@ -63,6 +63,21 @@ pub enum LoadStrategy {
     Raise,
 }
 
+impl LoadStrategy {
+    /// The strategy's name, as `lazy = "..."` spells it (`lazy`, `joined`,
+    /// `selectin`, `subquery`, `noload`, `raise`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Lazy => "lazy",
+            Self::Joined => "joined",
+            Self::Selectin => "selectin",
+            Self::Subquery => "subquery",
+            Self::NoLoad => "noload",
+            Self::Raise => "raise",
+        }
+    }
+}
+
 impl std::str::FromStr for LoadStrategy {
     type Err = crate::Error;
 

@@ -1,7 +1,9 @@
-//! [`ColumnSummary`]: a model's columns described for people (what the
-//! bindings' `Model:describe()` returns and the REPL's `.describe` prints).
+//! [`ColumnSummary`] and [`RelationshipSummary`]: a model's columns and
+//! relationships described for people (what the bindings' `Model:describe()`
+//! returns and the REPL's `.describe` prints).
 
-use super::{ColumnDef, Model, ServerDefault};
+use super::{ColumnDef, LoadStrategy, Model, ServerDefault};
+use crate::error::Result;
 
 /// One column of a model, described in words.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -20,7 +22,66 @@ pub struct ColumnSummary {
     pub references: Option<String>,
 }
 
+/// One relationship of a model, described in words.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RelationshipSummary {
+    /// The relationship's name.
+    pub name: String,
+    /// `belongs_to`, `has_many`, `has_one` or `many_to_many`.
+    pub kind: &'static str,
+    /// The target model's name.
+    pub target: String,
+    /// The mirror relationship on the target, when there is one.
+    pub back_populates: Option<String>,
+    /// The declared loading strategy, when it is not `lazy`.
+    pub lazy: Option<&'static str>,
+}
+
 impl Model {
+    /// The model's relationships described for people, in the order of
+    /// [`Model::relationship_names`] (declared, then implied by another
+    /// model's `back_populates`).
+    ///
+    /// # Errors
+    /// [`crate::Error::Schema`] for a relationship that does not resolve (its
+    /// target model is not registered, ...).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use dbridge_engine::schema::{Column, LoadStrategy, Metadata, Model, Relationship};
+    /// let meta = Metadata::new();
+    /// let user = meta.add(Model::builder("User").table("users")
+    ///     .column(Column::new("id", "integer").primary_key())
+    ///     .relationship("posts", Relationship::has_many("Post").back_populates("author"))
+    ///     .build()?)?;
+    /// let post = meta.add(Model::builder("Post").table("posts")
+    ///     .column(Column::new("id", "integer").primary_key())
+    ///     .column(Column::new("author_id", "integer").references("users", "id"))
+    ///     .relationship("author", Relationship::belongs_to("User").lazy(LoadStrategy::Joined))
+    ///     .build()?)?;
+    /// let rows = user.relationship_summaries()?;
+    /// assert_eq!((rows[0].name.as_str(), rows[0].kind, rows[0].target.as_str()), ("posts", "has_many", "Post"));
+    /// assert_eq!(rows[0].back_populates.as_deref(), Some("author"));
+    /// assert_eq!(post.relationship_summaries()?[0].lazy, Some("joined"));
+    /// # Ok::<(), dbridge_engine::Error>(())
+    /// ```
+    pub fn relationship_summaries(&self) -> Result<Vec<RelationshipSummary>> {
+        self.relationship_names()
+            .into_iter()
+            .map(|name| {
+                let rel = self.relationship(&name)?;
+                Ok(RelationshipSummary {
+                    kind: rel.kind.as_str(),
+                    target: rel.target.name().to_string(),
+                    back_populates: rel.back_populates.clone(),
+                    lazy: (rel.strategy != LoadStrategy::Lazy).then(|| rel.strategy.as_str()),
+                    name,
+                })
+            })
+            .collect()
+    }
+
     /// The model's columns described for people, in column order.
     ///
     /// # Examples

@@ -335,6 +335,11 @@ impl Session {
             || !self.tracker.orphans.lock().is_empty()
     }
 
+    /// Whether strict loading is on (see [`SessionOptions::strict_loading`]).
+    pub fn strict_loading(&self) -> bool {
+        self.opts.strict_loading
+    }
+
     /// Turns strict loading on or off (see [`SessionOptions::strict_loading`]);
     /// returns the previous setting.
     pub fn set_strict_loading(&mut self, on: bool) -> bool {

@@ -68,10 +68,12 @@ ROWS = [
     }),
     ("W6 1,000 authors x 10 posts, selectin", "ms", {
         "rust": ("dbridge", "dbridge-rust", "W6_eager_selectin"),
+        "lua": ("dbridge", "dbridge-lua", "W6_eager_selectin"),
         "sqla": ("sqla", None, "W6_eager_selectinload"),
     }),
     ("W6 1,000 authors x 10 posts, joined", "ms", {
         "rust": ("dbridge", "dbridge-rust", "W6_eager_joined"),
+        "lua": ("dbridge", "dbridge-lua", "W6_eager_joined"),
         "sqla": ("sqla", None, "W6_eager_joinedload"),
     }),
     ("W4 point select by key", "us_per_op", {

@@ -475,6 +475,61 @@ async fn lua_orm_workloads(
             n2 / 10,
         );
     }
+    if opts.want("W6") {
+        lua_w6(lua, opts).await?;
+    }
+    Ok(())
+}
+
+/// The W6 models in the Lua state (`Author`, `Post`), over the tables the
+/// Rust W6 filled.
+const LUA_W6_MODELS: &str = r#"
+Author = DB:model { name = "BenchAuthor", table = "dbridge_author",
+  columns = { { "id", "integer", primary_key = true }, { "name", "text", nullable = false } },
+  relations = { posts = dbridge.has_many("BenchPost", { back_populates = "author" }) } }
+Post = DB:model { name = "BenchPost", table = "dbridge_post",
+  columns = { { "id", "integer", primary_key = true },
+    { "author_id", "integer", nullable = false, references = "dbridge_author.id" },
+    { "title", "text", nullable = false }, { "body", "text", nullable = false } },
+  relations = { author = dbridge.belongs_to("BenchAuthor", { back_populates = "posts" }) } }
+"#;
+
+/// W6 from Lua: every author with its posts through a session, by
+/// `selectinload` and by `joinedload` (the session opened and closed outside
+/// the timing, as in Rust and sqla_bench).
+async fn lua_w6(lua: &dbridge_lua::mlua::Lua, opts: &Opts) -> Result<()> {
+    let authors = 1000 / opts.scale;
+    lua.globals().set("W6_AUTHORS", authors).map_err(lua_err)?;
+    dbridge_lua::exec(lua, LUA_W6_MODELS, "=bench-w6-models")
+        .await
+        .map_err(lua_err)?;
+    for (name, loader) in [
+        ("W6_eager_selectin", "selectinload"),
+        ("W6_eager_joined", "joinedload"),
+    ] {
+        lua.globals().set("LOADER", loader).map_err(lua_err)?;
+        let mut s = Vec::new();
+        for _ in 0..opts.reps {
+            let secs = lua_timed(
+                lua,
+                r#"
+                local s = DB:session()
+                local started = bench_clock()
+                local authors = s:query(Author):options(dbridge[LOADER]("posts")):all()
+                local elapsed = bench_clock() - started
+                local posts = 0
+                for _, a in ipairs(authors) do posts = posts + #a.posts end
+                assert(#authors == W6_AUTHORS and posts == W6_AUTHORS * 10)
+                s:close()
+                return elapsed
+            "#,
+            )
+            .await
+            .map_err(lua_err)?;
+            s.push(secs * 1e3);
+        }
+        emit("dbridge-lua", name, "ms", &s, authors * 10);
+    }
     Ok(())
 }
 

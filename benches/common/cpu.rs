@@ -45,4 +45,3 @@ impl Measurement for ThreadCpu {
         self.0.formatter()
     }
 }
-

@@ -18,8 +18,8 @@
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::task::{Context, Poll};
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use criterion::measurement::{Measurement, WallTime};
@@ -149,7 +149,13 @@ async fn lua_batch(lua: &Lua, point: &Function, longest: Option<Arc<AtomicU64>>)
             let longest = longest.clone();
             tokio::spawn(async move {
                 match longest {
-                    Some(l) => Timed { inner: call, longest: l }.await,
+                    Some(l) => {
+                        Timed {
+                            inner: call,
+                            longest: l,
+                        }
+                        .await
+                    }
                     None => call.await,
                 }
                 .expect("lua query")

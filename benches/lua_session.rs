@@ -6,15 +6,26 @@
 //! `cargo bench --bench lua_session` (SQLite in memory; PostgreSQL at
 //! DBRIDGE_TEST_PG_URL, default postgres://postgres@127.0.0.1:5432/test,
 //! skipped when unreachable).
+//!
+//! Each benchmark runs twice: in wall time, and in CPU time of the benchmark's
+//! own thread (`cpu/...`, Linux). Everything runs on a current-thread runtime,
+//! so the CPU figures hold the binding's and the engine's work but neither the
+//! database server's nor SQLite's worker thread: their Lua/Rust ratio stays
+//! readable on a busy machine where wall times swing.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
+use criterion::measurement::{Measurement, WallTime};
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use dbridge::engine::schema::{Column, Model};
 use dbridge::engine::session::{Instance, Session};
 use dbridge::engine::{Database, SqlType, Value};
 use dbridge::lua::mlua::{Function, Lua};
 use dbridge::lua::{InstallOptions, LuaDb};
+
+#[path = "common/cpu.rs"]
+mod cpu;
+use cpu::ThreadCpu;
 
 const ROWS: usize = 10_000;
 
@@ -87,7 +98,26 @@ async fn rust_batch(db: &Database, user: &Model) {
     s.commit().await.expect("commit");
 }
 
-fn insert_10k(c: &mut Criterion) {
+/// Runs `batch` `iters` times, measured with `clock`, clearing the table
+/// after each run (outside the measurement).
+async fn timed<M: Measurement, F: std::future::Future<Output = ()>>(
+    clock: &M,
+    iters: u64,
+    db: &Database,
+    clear: &str,
+    mut batch: impl FnMut() -> F,
+) -> M::Value {
+    let mut total = clock.zero();
+    for _ in 0..iters {
+        let t = clock.start();
+        batch().await;
+        total = clock.add(&total, &clock.end(t));
+        db.execute(clear, &[]).await.expect("clear");
+    }
+    total
+}
+
+fn insert_10k<M: Measurement>(c: &mut Criterion<M>, label: &str, clock: fn() -> M) {
     let rt = runtime();
     let pg = std::env::var("DBRIDGE_TEST_PG_URL")
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_string());
@@ -100,38 +130,23 @@ fn insert_10k(c: &mut Criterion) {
         let (lua, batch) = rt.block_on(lua_setup(&db, &table));
         let user = model(&table);
         let clear = format!("DELETE FROM \"{table}\"");
-        let mut g = c.benchmark_group(format!("session_insert_10k_{backend}"));
+        let m = clock();
+        let mut g = c.benchmark_group(format!("{label}session_insert_10k_{backend}"));
         g.sample_size(10)
             .measurement_time(Duration::from_secs(10))
             .throughput(Throughput::Elements(ROWS as u64));
         g.bench_function("rust", |b| {
             b.iter_custom(|iters| {
-                rt.block_on(async {
-                    let mut total = Duration::ZERO;
-                    for _ in 0..iters {
-                        let t = Instant::now();
-                        rust_batch(&db, &user).await;
-                        total += t.elapsed();
-                        db.execute(&clear, &[]).await.expect("clear");
-                    }
-                    total
-                })
+                rt.block_on(timed(&m, iters, &db, &clear, || rust_batch(&db, &user)))
             })
         });
         g.bench_function("lua", |b| {
             b.iter_custom(|iters| {
-                rt.block_on(async {
-                    let mut total = Duration::ZERO;
-                    for _ in 0..iters {
-                        let t = Instant::now();
-                        dbridge::lua::call::<()>(&lua, &batch, ROWS as i64)
-                            .await
-                            .expect("lua batch");
-                        total += t.elapsed();
-                        db.execute(&clear, &[]).await.expect("clear");
-                    }
-                    total
-                })
+                rt.block_on(timed(&m, iters, &db, &clear, || async {
+                    dbridge::lua::call::<()>(&lua, &batch, ROWS as i64)
+                        .await
+                        .expect("lua batch")
+                }))
             })
         });
         g.finish();
@@ -142,5 +157,18 @@ fn insert_10k(c: &mut Criterion) {
     }
 }
 
-criterion_group!(benches, insert_10k);
-criterion_main!(benches);
+fn wall(c: &mut Criterion) {
+    insert_10k(c, "", || WallTime);
+}
+
+fn cpu(c: &mut Criterion<ThreadCpu>) {
+    insert_10k(c, "cpu/", || ThreadCpu(WallTime));
+}
+
+criterion_group!(wall_time, wall);
+criterion_group! {
+    name = cpu_time;
+    config = Criterion::default().with_measurement(ThreadCpu(WallTime));
+    targets = cpu
+}
+criterion_main!(wall_time, cpu_time);

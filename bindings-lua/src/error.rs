@@ -174,3 +174,28 @@ pub(crate) fn raw_ev<T: IntoLuaMulti>(
         }
     }
 }
+
+/// The result of a hot raw function: always three values, so that no
+/// `MultiValue` is built per call.
+pub(crate) type Raw3 = mlua::Result<(Value, Value, Value)>;
+
+/// As [`raw_ev`] for one value: `(value, nil, events)` or `(FAIL, err,
+/// events)`, the events nil when none are queued (or `events` is `None`).
+pub(crate) fn raw_ev3(
+    lua: &Lua,
+    r: Result<Value, LuaDbError>,
+    events: Option<&crate::events::StatementEvents>,
+) -> Raw3 {
+    let evs = match events {
+        Some(q) => q.drain(lua)?,
+        None => Value::Nil,
+    };
+    Ok(match r {
+        Ok(v) => (v, Value::Nil, evs),
+        Err(e) => (
+            Value::LightUserData(fail_marker()),
+            Value::UserData(lua.create_userdata(e)?),
+            evs,
+        ),
+    })
+}

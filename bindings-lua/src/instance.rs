@@ -2,12 +2,13 @@
 //! `user.karma = 1`, `user:state()`), and the cache that gives one engine
 //! instance one userdata, so that `rawequal(s:get(User, 1), s:get(User, 1))`.
 
+use dbridge_engine::schema::Model;
 use dbridge_engine::session::Instance;
 use dbridge_engine::{ErrorKind, Value};
 use mlua::{AnyUserData, Lua, MetaMethod, Table, UserData, UserDataMethods, Value as LuaValue};
 
-use crate::error::{LuaDbError, Raw, raw};
-use crate::model::model_of;
+use crate::error::{LuaDbError, Raw, Raw3, raw, raw_ev3};
+use crate::model::LuaModel;
 use crate::query::lua_err;
 use crate::value::{from_lua, to_lua};
 
@@ -57,24 +58,40 @@ fn describe(inst: &Instance) -> String {
     format!("{}({})", model.name(), parts.join(", "))
 }
 
+/// The instance cache of the state (made on first use).
+fn cache(lua: &Lua) -> mlua::Result<Table> {
+    if let Some(c) = lua.app_data_ref::<Cache>() {
+        return Ok(c.0.clone());
+    }
+    let t = lua.create_table()?;
+    let mt = lua.create_table()?;
+    mt.raw_set("__mode", "v")?;
+    t.set_metatable(Some(mt))?;
+    lua.set_app_data(Cache(t.clone()));
+    Ok(t)
+}
+
+fn cache_key(inst: &Instance) -> i64 {
+    i64::try_from(inst.id()).unwrap_or(i64::MAX)
+}
+
 /// The userdata of `inst`: the same one for as long as the script holds it.
 pub(crate) fn wrap(lua: &Lua, inst: Instance) -> mlua::Result<AnyUserData> {
-    let cached = lua.app_data_ref::<Cache>().map(|c| c.0.clone());
-    let cache = match cached {
-        Some(t) => t,
-        None => {
-            let t = lua.create_table()?;
-            let mt = lua.create_table()?;
-            mt.raw_set("__mode", "v")?;
-            t.set_metatable(Some(mt))?;
-            lua.set_app_data(Cache(t.clone()));
-            t
-        }
-    };
-    let id = i64::try_from(inst.id()).unwrap_or(i64::MAX);
+    let cache = cache(lua)?;
+    let id = cache_key(&inst);
     if let Some(ud) = cache.raw_get::<Option<AnyUserData>>(id)? {
         return Ok(ud);
     }
+    let ud = lua.create_userdata(LuaInstance(inst))?;
+    cache.raw_set(id, &ud)?;
+    Ok(ud)
+}
+
+/// The userdata of an instance made just now, which no script has seen yet
+/// (so there is nothing to look up in the cache).
+fn wrap_new(lua: &Lua, inst: Instance) -> mlua::Result<AnyUserData> {
+    let cache = cache(lua)?;
+    let id = cache_key(&inst);
     let ud = lua.create_userdata(LuaInstance(inst))?;
     cache.raw_set(id, &ud)?;
     Ok(ud)
@@ -90,43 +107,27 @@ pub(crate) fn instance_of(v: &LuaValue, func: &str, n: usize) -> Result<Instance
     Err(LuaDbError::argument(func, n, "a model instance", v))
 }
 
-/// `Model{...}` / `Model.build{...}`: a transient instance, assigned in column order.
-pub(crate) fn new(lua: &Lua, (model, values): (LuaValue, LuaValue)) -> Raw {
+/// `Model{...}` / `Model.build{...}`: a transient instance, assigned in
+/// column order: `(instance, nil, nil)` or `(FAIL, err, nil)`.
+pub(crate) fn new(lua: &Lua, (model, values): (LuaValue, LuaValue)) -> Raw3 {
     let r = (|| {
-        let m = model_of(&model, "build", 1)?;
-        let inst = Instance::with_registry(&m.model, &m.orm.registry);
+        let (inst, model) = {
+            let m = match &model {
+                LuaValue::UserData(ud) => ud.borrow::<LuaModel>().ok(),
+                _ => None,
+            }
+            .ok_or_else(|| LuaDbError::argument("build", 1, "a model", &model))?;
+            (
+                Instance::with_registry(&m.model, &m.orm.registry),
+                m.model.clone(),
+            )
+        };
         match &values {
             LuaValue::Nil => {}
-            LuaValue::Table(t) => {
-                // One pass over the table, then the assignments in column
-                // order, then the relationships (`Post { author = ada }`).
-                let mut given: Vec<(usize, LuaValue)> = Vec::with_capacity(m.model.columns().len());
-                let mut related: Vec<(String, LuaValue)> = Vec::new();
-                for pair in t.pairs::<LuaValue, LuaValue>() {
-                    let (k, v) = pair.map_err(lua_err)?;
-                    let key = match &k {
-                        LuaValue::String(s) => s.to_str().ok().map(|s| s.to_owned()),
-                        _ => None,
-                    };
-                    let Some(key) = key else {
-                        return Err(unknown_column(&k, &m.model));
-                    };
-                    match m.model.column_index(&key) {
-                        Ok(i) => given.push((i, v)),
-                        Err(_) => related.push((key, v)),
-                    }
-                }
-                given.sort_unstable_by_key(|(i, _)| *i);
-                for (i, v) in given {
-                    inst.set(m.model.columns()[i].name().as_str(), from_lua(lua, v, 1)?)?;
-                }
-                related.sort_by(|a, b| a.0.cmp(&b.0));
-                for (k, v) in related {
-                    if crate::related::assign(&inst, &k, &v)?.is_none() {
-                        return Err(crate::related::unknown(&m.model, &k));
-                    }
-                }
-            }
+            LuaValue::Table(t) => match crate::ctor_scan::scan(lua, &model, t).map_err(lua_err)? {
+                Some(given) => assign_columns(&inst, &model, given)?,
+                None => assign_any(lua, &inst, &model, t)?,
+            },
             other => {
                 return Err(LuaDbError::argument(
                     "build",
@@ -136,12 +137,57 @@ pub(crate) fn new(lua: &Lua, (model, values): (LuaValue, LuaValue)) -> Raw {
                 ));
             }
         }
-        wrap(lua, inst).map_err(lua_err)
+        wrap_new(lua, inst).map_err(lua_err).map(LuaValue::UserData)
     })();
-    raw(lua, r)
+    raw_ev3(lua, r, None)
 }
 
-fn unknown_column(k: &LuaValue, model: &dbridge_engine::schema::Model) -> LuaDbError {
+/// Assigns column values in column order.
+fn assign_columns(
+    inst: &Instance,
+    model: &Model,
+    mut given: Vec<(usize, Value)>,
+) -> Result<(), LuaDbError> {
+    given.sort_unstable_by_key(|(i, _)| *i);
+    for (i, v) in given {
+        inst.set(model.columns()[i].name().as_str(), v)?;
+    }
+    Ok(())
+}
+
+/// The general path of the constructor: one pass over the table, then the
+/// assignments in column order, then the relationships (`Post { author = ada }`).
+fn assign_any(lua: &Lua, inst: &Instance, model: &Model, t: &Table) -> Result<(), LuaDbError> {
+    let mut given: Vec<(usize, LuaValue)> = Vec::with_capacity(model.columns().len());
+    let mut related: Vec<(String, LuaValue)> = Vec::new();
+    for pair in t.pairs::<LuaValue, LuaValue>() {
+        let (k, v) = pair.map_err(lua_err)?;
+        let key = match &k {
+            LuaValue::String(s) => s.to_str().ok().map(|s| s.to_owned()),
+            _ => None,
+        };
+        let Some(key) = key else {
+            return Err(unknown_column(&k, model));
+        };
+        match model.column_index(&key) {
+            Ok(i) => given.push((i, v)),
+            Err(_) => related.push((key, v)),
+        }
+    }
+    given.sort_unstable_by_key(|(i, _)| *i);
+    for (i, v) in given {
+        inst.set(model.columns()[i].name().as_str(), from_lua(lua, v, 1)?)?;
+    }
+    related.sort_by(|a, b| a.0.cmp(&b.0));
+    for (k, v) in related {
+        if crate::related::assign(inst, &k, &v)?.is_none() {
+            return Err(crate::related::unknown(model, &k));
+        }
+    }
+    Ok(())
+}
+
+fn unknown_column(k: &LuaValue, model: &Model) -> LuaDbError {
     let k = match k {
         LuaValue::String(s) => s.to_string_lossy(),
         other => format!("a {} key", other.type_name()),

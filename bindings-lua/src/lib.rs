@@ -42,6 +42,7 @@
 mod builder;
 mod conn;
 mod context;
+mod ctor_scan;
 mod database;
 mod error;
 mod events;

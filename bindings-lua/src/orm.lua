@@ -261,8 +261,9 @@ for _, name in ipairs({ "execute", "fetch_all", "fetch_one", "fetch_optional", "
 end
 Session.savepoint, Session.rollback_to, Session.release = Tx.savepoint, Tx.rollback_to, Tx.release
 
-local s_call = raw.s_call
-for _, name in ipairs({ "add", "add_all", "delete", "expunge", "expunge_all", "expire",
+local s_call, s_add = raw.s_call, raw.s_add
+function Session:add(a) return check(self, s_add(self, a)) end
+for _, name in ipairs({ "add_all", "delete", "expunge", "expunge_all", "expire",
   "expire_all", "in_transaction", "strict_loading" }) do
   Session[name] = function(self, a) return check(self, s_call(self, name, a)) end
 end

@@ -78,6 +78,7 @@ pub(crate) fn raw_functions(lua: &mlua::Lua) -> mlua::Result<mlua::Table> {
     t.set("qstream", lua.create_async_function(builder::stream)?)?;
     t.set("q_is_entity", lua.create_function(builder::is_entity)?)?;
     t.set("session", lua.create_function(session::new)?)?;
+    t.set("s_add", lua.create_function(session::add)?)?;
     t.set("s_call", lua.create_function(session::call)?)?;
     t.set("s_async", lua.create_async_function(session::call_async)?)?;
     t.set("s_stats", lua.create_function(session::stats)?)?;

@@ -17,7 +17,7 @@ use mlua::{Lua, MetaMethod, Table, UserData, UserDataMethods, Value as LuaValue}
 
 use crate::context;
 use crate::database::LuaDb;
-use crate::error::{LuaDbError, Raw, raw_ev};
+use crate::error::{LuaDbError, Raw, Raw3, raw_ev, raw_ev3};
 use crate::events::StatementEvents;
 use crate::instance::{instance_of, wrap};
 use crate::model::model_of;
@@ -201,7 +201,31 @@ fn load_targets(v: &LuaValue) -> Result<Vec<dbridge_engine::session::Instance>, 
     }
 }
 
-/// The synchronous session calls: `add`, `add_all`, `delete`, `expunge`,
+/// `s:add(inst)`, the hot one of the synchronous calls (a loop of
+/// `s:add(Model { ... })` makes one per instance): `(inst, nil, events)` or
+/// `(FAIL, err, events)`.
+pub(crate) fn add(lua: &Lua, (this, a): (LuaValue, LuaValue)) -> Raw3 {
+    let ls = match &this {
+        LuaValue::UserData(ud) => ud.borrow::<LuaSession>().ok(),
+        _ => None,
+    };
+    let Some(ls) = ls else {
+        let e = LuaDbError::argument("add", 1, "a session (call it with `:`)", &this);
+        return raw_ev3(
+            lua,
+            Err(settle(e)),
+            crate::events::events_of(&this).as_deref(),
+        );
+    };
+    let r = (|| {
+        let mut g = ls.cell.lock()?;
+        open(&mut g)?.add(instance_of(&a, "add", 1)?)?;
+        Ok(())
+    })();
+    raw_ev3(lua, r.map(|()| a).map_err(settle), Some(&ls.events))
+}
+
+/// The other synchronous session calls: `add_all`, `delete`, `expunge`,
 /// `expunge_all`, `expire`, `expire_all`, `autoflush` (sets it, returns the
 /// previous setting), `strict_loading` (whether it is on; given a boolean,
 /// sets it and returns the previous setting), `in_transaction`.
@@ -235,10 +259,6 @@ pub(crate) fn call(lua: &Lua, (this, name, a): (LuaValue, mlua::LuaString, LuaVa
         Ok((
             events,
             match name {
-                "add" => {
-                    s.add(instance_of(&a, "add", 1)?)?;
-                    a
-                }
                 "add_all" => {
                     s.add_all(instances(&a, "add_all")?)?;
                     LuaValue::Nil

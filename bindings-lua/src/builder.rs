@@ -507,6 +507,7 @@ pub(crate) async fn stream(lua: Lua, this: LuaValue) -> Raw {
     let r = async {
         let q = query_of(&this, "stream")?;
         let stmt = dbridge_engine::dialect::compile(&q.select, q.backend)?;
+        let own_connection = matches!(q.target, QueryTarget::Db(Conn::Pool(_), _));
         let s: BoxStream<'static, dbridge_engine::Result<Row>> = match q.target {
             QueryTarget::Db(Conn::Pool(db), _) => db.fetch_statement(stmt),
             QueryTarget::Db(Conn::Bound(_, slot), _) => crate::query::tx_stream(&slot, stmt)?,
@@ -534,6 +535,7 @@ pub(crate) async fn stream(lua: Lua, this: LuaValue) -> Raw {
             crate::value::RowBuilder::with_types(Vec::new()),
             ev.clone(),
             crate::installed_handle(&lua).as_ref(),
+            own_connection,
         ))
     }
     .await;

@@ -62,7 +62,10 @@ fn raw_functions(lua: &Lua) -> mlua::Result<Table> {
         lua.create_async_function(query::fetch_optional)?,
     )?;
     t.set("stream", lua.create_async_function(query::stream)?)?;
-    t.set("stream_next", lua.create_async_function(stream::next)?)?;
+    t.set(
+        "stream_batch",
+        lua.create_async_function(stream::next_batch)?,
+    )?;
     t.set("begin", lua.create_async_function(query::begin)?)?;
     t.set("finish", lua.create_async_function(query::finish)?)?;
     t.set("savepoint", lua.create_async_function(query::savepoint)?)?;

@@ -5,7 +5,7 @@
 local raw, I = ...
 
 local check, owner, Db, Tx, dbridge, FAIL = I.check, I.owner, I.Db, I.Tx, I.dbridge, I.FAIL
-local attach, raw_pcall, stream_next = I.attach, I.raw_pcall, I.stream_next
+local attach, raw_pcall, stream_loop = I.attach, I.raw_pcall, I.stream_loop
 local error, type, select, setmetatable, rawequal, tostring, ipairs, pairs, next =
   error, type, select, setmetatable, rawequal, tostring, ipairs, pairs, next
 
@@ -238,9 +238,7 @@ function Query:stream()
     local list, i = self:all(), 0
     return function() i = i + 1; return list[i] end
   end
-  local s = check(self, raw.qstream(self))
-  local o = self
-  return function() return check(o, stream_next(s)) end, nil, nil, s
+  return stream_loop(self, check(self, raw.qstream(self)))
 end
 
 function Db:query(...) return adopt(self, check(self, raw.query(self, ...))) end

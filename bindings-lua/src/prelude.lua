@@ -34,8 +34,8 @@ local Db, Tx = {}, {}
 
 local execute, fetch_all, fetch_one, fetch_optional =
   raw.execute, raw.fetch_all, raw.fetch_one, raw.fetch_optional
-local stream, stream_next, begin, finish, savepoint =
-  raw.stream, raw.stream_next, raw.begin, raw.finish, raw.savepoint
+local stream, stream_batch, begin, finish, savepoint =
+  raw.stream, raw.stream_batch, raw.begin, raw.finish, raw.savepoint
 
 function Db:execute(sql, params) return check(self, execute(self, sql, params)) end
 function Db:fetch_all(sql, params, opts) return check(self, fetch_all(self, sql, params, opts)) end
@@ -44,12 +44,29 @@ function Db:fetch_optional(sql, params, opts)
   return check(self, fetch_optional(self, sql, params, opts))
 end
 
+-- The generic `for` of a row stream: rows come from Rust a batch at a time
+-- (those already received) and are handed out one by one; the stream is the
+-- loop's to-be-closed value, so `break` releases its connection.
+local function stream_loop(owner, s)
+  local buf, i, n = nil, 0, 0
+  return function()
+    if i < n then
+      i = i + 1
+      return buf[i]
+    end
+    buf = check(owner, stream_batch(s))
+    if buf == nil then
+      n = 0
+      return nil
+    end
+    i, n = 1, #buf
+    return buf[1]
+  end, nil, nil, s
+end
+
 -- for row in db:stream(sql, params) do ... end
--- The stream is the loop's to-be-closed value: `break` releases its connection.
 function Db:stream(sql, params, opts)
-  local s = check(self, stream(self, sql, params, opts))
-  local owner = self
-  return function() return check(owner, stream_next(s)) end, nil, nil, s
+  return stream_loop(self, check(self, stream(self, sql, params, opts)))
 end
 
 function Db:begin(opts)
@@ -192,7 +209,7 @@ end
 -- What orm.lua builds on.
 local internal = {
   check = check, owner = tx_db, Db = Db, Tx = Tx, dbridge = dbridge, FAIL = FAIL,
-  attach = attach, raw_pcall = raw_pcall, stream_next = stream_next,
+  attach = attach, raw_pcall = raw_pcall, stream_loop = stream_loop,
 }
 
 return dbridge, Db, Tx, internal

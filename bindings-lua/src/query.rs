@@ -197,6 +197,7 @@ pub(crate) async fn stream(lua: Lua, (this, sql, p, opts): QArgs) -> Raw {
         let target = Target::from_lua(&this, "stream")?;
         let stmt = statement(&lua, "stream", sql, p)?;
         let builder = RowBuilder::with_types(result_types(&opts, "stream")?);
+        let own_connection = matches!(target, Target::Db(_));
         let s: BoxStream<'static, dbridge_engine::Result<Row>> = match target {
             Target::Db(db) => db.fetch_statement(stmt),
             Target::Tx(slot) => tx_stream(&slot, stmt)?,
@@ -224,6 +225,7 @@ pub(crate) async fn stream(lua: Lua, (this, sql, p, opts): QArgs) -> Raw {
             builder,
             ev.clone(),
             crate::installed_handle(&lua).as_ref(),
+            own_connection,
         ))
     }
     .await;

@@ -1,13 +1,14 @@
-//! [`LuaRowStream`]: rows handed to a script one at a time as the server sends
-//! them (`for row in db:stream(sql, params) do ... end`).
+//! [`LuaRowStream`]: rows handed to a script as the server sends them
+//! (`for row in db:stream(sql, params) do ... end`), a batch of the rows
+//! already received per call into Rust.
 //!
 //! The stream holds a connection (or its transaction) until it is exhausted,
 //! closed (`break` out of the `for` loop closes it: the userdata is the loop's
 //! to-be-closed value), or collected.
 
 use dbridge_engine::{ErrorKind, Row};
-use futures_util::StreamExt;
 use futures_util::stream::BoxStream;
+use futures_util::{FutureExt, StreamExt};
 use mlua::{Lua, MetaMethod, UserData, UserDataMethods, Value as LuaValue};
 
 use std::sync::Arc;
@@ -23,6 +24,13 @@ type Rows = BoxStream<'static, dbridge_engine::Result<Row>>;
 pub(crate) struct LuaRowStream {
     rows: tokio::sync::Mutex<RuntimeDrop<Rows>>,
     builder: parking_lot::Mutex<RowBuilder>,
+    /// An error met while a batch took the rows at hand: raised by the next
+    /// call, after the script has seen the rows before it.
+    failed: parking_lot::Mutex<Option<dbridge_engine::Error>>,
+    /// The most rows one call takes: [`BATCH`] on a pooled connection of the
+    /// stream's own; 1 in a transaction or session, which stays busy (other
+    /// statements on it refused) until the loop has seen every row.
+    batch: usize,
     pub(crate) events: Option<Arc<StatementEvents>>,
 }
 
@@ -38,10 +46,13 @@ impl LuaRowStream {
         builder: RowBuilder,
         events: Option<Arc<StatementEvents>>,
         fallback: Option<&tokio::runtime::Handle>,
+        own_connection: bool,
     ) -> Self {
         Self {
             rows: tokio::sync::Mutex::new(RuntimeDrop::new(rows, fallback)),
             builder: parking_lot::Mutex::new(builder),
+            failed: parking_lot::Mutex::new(None),
+            batch: if own_connection { BATCH } else { 1 },
             events,
         }
     }
@@ -67,8 +78,14 @@ impl UserData for LuaRowStream {
     }
 }
 
-/// The next row, `nil` at the end (which also releases the connection).
-pub(crate) async fn next(lua: Lua, this: LuaValue) -> Raw {
+/// Rows a batch takes at most (those the connection has already received).
+const BATCH: usize = 256;
+
+/// The next rows as an array: the next row (waiting for it), then, on a
+/// connection of the stream's own, those already at hand, up to [`BATCH`];
+/// `nil` at the end (which also releases the connection). The script's iterator hands them out one at a time, so a
+/// loop makes one call into Rust per batch instead of one per row.
+pub(crate) async fn next_batch(lua: Lua, this: LuaValue) -> Raw {
     let ev = events_of(&this);
     let r = async {
         let LuaValue::UserData(ud) = &this else {
@@ -83,20 +100,41 @@ pub(crate) async fn next(lua: Lua, this: LuaValue) -> Raw {
                 "the row stream is being read by another coroutine",
             )
         })?;
+        if let Some(e) = s.failed.lock().take() {
+            rows.clear();
+            return Err(e.into());
+        }
         let Some(stream) = rows.get_mut() else {
             return Ok(None);
         };
+        let mut batch = Vec::with_capacity(BATCH);
+        let mut ended = false;
         match stream.next().await {
-            Some(Ok(row)) => Ok(Some(s.builder.lock().build(&lua, &row)?)),
+            Some(Ok(row)) => batch.push(row),
             Some(Err(e)) => {
                 rows.clear();
-                Err(e.into())
+                return Err(e.into());
             }
-            None => {
-                rows.clear();
-                Ok(None)
+            None => ended = true,
+        }
+        while !ended && batch.len() < s.batch {
+            match stream.next().now_or_never() {
+                Some(Some(Ok(row))) => batch.push(row),
+                Some(Some(Err(e))) => {
+                    *s.failed.lock() = Some(e);
+                    break;
+                }
+                Some(None) => ended = true,
+                None => break,
             }
         }
+        if ended {
+            rows.clear();
+        }
+        if batch.is_empty() {
+            return Ok(None);
+        }
+        s.builder.lock().build_all(&lua, &batch).map(Some)
     }
     .await;
     raw_ev(&lua, r, ev.as_deref())

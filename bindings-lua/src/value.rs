@@ -129,6 +129,30 @@ impl RowBuilder {
     }
 }
 
+impl RowBuilder {
+    /// Rows as an array of row tables: the one-call fast path when no column
+    /// is read as a chosen type and every cell is plain, else row by row.
+    pub(crate) fn build_all(
+        &mut self,
+        lua: &mlua::Lua,
+        rows: &[Row],
+    ) -> Result<mlua::Table, LuaDbError> {
+        if self.wanted.is_empty()
+            && let Some(fast) = crate::row_batch::build(lua, rows)
+        {
+            return fast.map_err(internal);
+        }
+        let out = lua
+            .create_table_with_capacity(rows.len(), 0)
+            .map_err(internal)?;
+        for (i, row) in rows.iter().enumerate() {
+            out.raw_set(i + 1, self.build(lua, row)?)
+                .map_err(internal)?;
+        }
+        Ok(out)
+    }
+}
+
 /// A cell read as `ty` (SQLite returns cells by storage class).
 fn retype(v: Value, ty: &SqlType, column: &str) -> Result<Value, LuaDbError> {
     match (v, ty) {

@@ -107,7 +107,7 @@ pub(crate) async fn next_batch(lua: Lua, this: LuaValue) -> Raw {
         let Some(stream) = rows.get_mut() else {
             return Ok(None);
         };
-        let mut batch = Vec::with_capacity(BATCH);
+        let mut batch = Vec::with_capacity(s.batch);
         let mut ended = false;
         match stream.next().await {
             Some(Ok(row)) => batch.push(row),

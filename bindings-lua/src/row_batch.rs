@@ -2,34 +2,46 @@
 //! one protected call through Lua's C API.
 //!
 //! Going through mlua's safe API costs a lock, a stack check and a protected
-//! call for every cell; here a result of plain cells (NULL, booleans, integers,
-//! floats, text, bytes) is built with one protected call, the column names
-//! pushed once and reused for every row. Results holding any other type take
-//! the general path in [`crate::value`].
+//! call for every cell; here a result is built with one protected call, the
+//! column names pushed once and reused for every row. NULL, booleans,
+//! integers, floats, text and bytes go in as themselves; numeric, uuid,
+//! temporal, interval, network and enum cells as their text form (what
+//! [`crate::value`] makes of them), formatted before the protected call.
+//! Results holding JSON or arrays (which become tables) take the general path.
 
 use std::os::raw::{c_char, c_int};
 
 use dbridge_engine::{Row, Value};
 use mlua::{Lua, MultiValue, Table, Value as LuaValue, ffi};
 
-/// Whether every cell of `rows` is of a type the fast path handles.
-fn plain(rows: &[Row]) -> bool {
-    rows.iter().all(|r| {
-        r.values().iter().all(|v| {
-            matches!(
-                v,
-                Value::Null
-                    | Value::Bool(_)
-                    | Value::Int2(_)
-                    | Value::Int4(_)
-                    | Value::Int8(_)
-                    | Value::Float4(_)
-                    | Value::Float8(_)
-                    | Value::Text(_)
-                    | Value::Bytes(_)
-            )
-        })
-    })
+/// Whether a cell goes to Lua as itself.
+fn plain(v: &Value) -> bool {
+    matches!(
+        v,
+        Value::Null
+            | Value::Bool(_)
+            | Value::Int2(_)
+            | Value::Int4(_)
+            | Value::Int8(_)
+            | Value::Float4(_)
+            | Value::Float8(_)
+            | Value::Text(_)
+            | Value::Bytes(_)
+    )
+}
+
+/// The text form of every cell that goes to Lua as text, in row-major order;
+/// `None` when a cell needs the general path (JSON, arrays).
+fn texts(rows: &[Row]) -> Option<Vec<String>> {
+    let mut out = Vec::new();
+    for v in rows.iter().flat_map(|r| r.values()) {
+        match v {
+            Value::Json(_) | Value::Jsonb(_) | Value::Array(_) => return None,
+            v if plain(v) => {}
+            v => out.push(v.to_string()),
+        }
+    }
+    Some(out)
 }
 
 /// The rows as an array of row tables, or `None` when some cell needs the
@@ -40,10 +52,10 @@ pub(crate) fn build(lua: &Lua, rows: &[Row]) -> Option<mlua::Result<Table>> {
     if !rows
         .iter()
         .all(|r| std::sync::Arc::ptr_eq(r.columns(), columns))
-        || !plain(rows)
     {
         return None;
     }
+    let texts = texts(rows)?;
     let ncols = columns.len();
     let keys = columns
         .names()
@@ -60,7 +72,7 @@ pub(crate) fn build(lua: &Lua, rows: &[Row]) -> Option<mlua::Result<Table>> {
     // SAFETY: `exec_raw` runs the closure inside a protected call with the keys
     // at stack slots 1..=ncols, so a Lua error (out of memory) unwinds to mlua
     // rather than past Rust code that owns anything: the closure holds only
-    // borrows and plain integers. Each loop iteration leaves the stack as it
+    // borrows (the rows, the preformatted `texts`) and plain integers. Each loop iteration leaves the stack as it
     // found it (out table on top); at most four slots are used above the keys,
     // and `lua_checkstack` reserves them.
     // Everything built here stays reachable from the result: collecting during
@@ -73,6 +85,7 @@ pub(crate) fn build(lua: &Lua, rows: &[Row]) -> Option<mlua::Result<Table>> {
         lua.exec_raw::<Table>(keys, |state| {
             ffi::luaL_checkstack(state, 4, std::ptr::null());
             ffi::lua_createtable(state, narr, 0);
+            let mut next_text = texts.iter();
             for (i, row) in rows.iter().enumerate() {
                 ffi::lua_createtable(state, 0, nrec);
                 for (c, v) in row.values().iter().enumerate() {
@@ -93,8 +106,13 @@ pub(crate) fn build(lua: &Lua, rows: &[Row]) -> Option<mlua::Result<Table>> {
                         Value::Bytes(b) => {
                             ffi::lua_pushlstring(state, b.as_ptr().cast::<c_char>(), b.len());
                         }
-                        // `plain` admitted only the types above.
-                        _ => ffi::lua_pushboolean(state, 0),
+                        // `texts` holds the text of every other cell, in order.
+                        _ => match next_text.next() {
+                            Some(t) => {
+                                ffi::lua_pushlstring(state, t.as_ptr().cast::<c_char>(), t.len());
+                            }
+                            None => ffi::lua_pushnil(state),
+                        },
                     }
                     ffi::lua_rawset(state, -3);
                 }

@@ -142,3 +142,45 @@ dbridge_testkit::each_backend!(unbindable_values_are_refused, |t| async move {
         ("type_mismatch", "type_mismatch")
     );
 });
+
+dbridge_testkit::each_backend!(text_form_cells_read_alike_by_every_path, |t| async move {
+    // numeric, uuid, dates and times go to Lua as text: a whole result
+    // (`fetch_all`, built in one call), one row (`fetch_one`), a stream
+    // (batches) and row by row (a `types` option) give the same strings.
+    let lua = lua_for(&t);
+    let (ddl, select) = match t.backend() {
+        dbridge_engine::Backend::Postgres => (
+            "CREATE TABLE tf (id integer PRIMARY KEY, num numeric(20,4), u uuid, d date, tz timestamptz, iv interval)",
+            "SELECT id, num, u, d, tz, iv FROM tf ORDER BY id",
+        ),
+        dbridge_engine::Backend::Sqlite => (
+            "CREATE TABLE tf (id integer PRIMARY KEY, num text, u text, d text, tz text, iv text)",
+            "SELECT id, num, u, d, tz, iv FROM tf ORDER BY id",
+        ),
+    };
+    lua.globals().set("DDL", ddl).unwrap();
+    lua.globals().set("SQL", select).unwrap();
+    let same: bool = run(
+            &lua,
+            "db:execute(DDL)
+             db:execute([[INSERT INTO tf VALUES (1, '12345678901234.5678', 'a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11',
+                 '2024-02-29', '2024-02-29 12:34:56+00', '1 day 02:03:04'), (2, NULL, NULL, NULL, NULL, NULL)]])
+             local all = db:fetch_all(SQL)
+             local one = db:fetch_one(SQL)
+             local streamed = {}
+             for r in db:stream(SQL) do streamed[#streamed + 1] = r end
+             local typed = db:fetch_all(SQL, {}, { types = { id = 'integer' } })
+             local cols = { 'id', 'num', 'u', 'd', 'tz', 'iv' }
+             for _, c in ipairs(cols) do
+                 local want = all[1][c]
+                 assert(want ~= nil, c .. ' missing')
+                 assert(one[c] == want, c .. ': fetch_one ' .. tostring(one[c]) .. ' vs ' .. tostring(want))
+                 assert(streamed[1][c] == want, c .. ': stream')
+                 assert(typed[1][c] == want, c .. ': typed ' .. tostring(typed[1][c]) .. ' vs ' .. tostring(want))
+                 if c ~= 'id' then assert(all[2][c] == nil and streamed[2][c] == nil, c .. ': NULL') end
+             end
+             return type(all[1].num) == 'string' and #streamed == 2",
+        )
+        .await;
+    assert!(same);
+});

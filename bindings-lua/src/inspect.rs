@@ -17,7 +17,6 @@ use dbridge_engine::schema::Model;
 use mlua::{AnyUserData, Lua, Table, UserData, Value as LuaValue};
 
 use crate::instance::LuaInstance;
-use crate::value::to_lua;
 
 /// The weak-keyed table of result table -> its columns (app data).
 struct Orders(Table);
@@ -69,17 +68,7 @@ pub fn instance_fields(lua: &Lua, value: &LuaValue) -> Option<Vec<(String, LuaVa
         return None;
     };
     let inst = ud.borrow::<LuaInstance>().ok()?.0.clone();
-    let model = inst.model();
-    let fields = model
-        .columns()
-        .iter()
-        .filter_map(|c| {
-            let name = c.name().as_str();
-            let v = inst.get(name).ok()?;
-            Some((name.to_owned(), to_lua(lua, &v, LuaValue::Nil).ok()?))
-        })
-        .collect();
-    Some(fields)
+    crate::instance::loaded_fields(lua, &inst).ok()
 }
 
 /// The model behind a script's model object (`User`, an entry of

@@ -260,20 +260,30 @@ pub(crate) fn changed(lua: &Lua, this: LuaValue) -> Raw {
 pub(crate) fn to_table(lua: &Lua, this: LuaValue) -> Raw {
     let r = (|| {
         let inst = instance_of(&this, "to_table", 1)?;
-        let model = inst.model();
+        let fields = loaded_fields(lua, &inst).map_err(lua_err)?;
         let t = lua
-            .create_table_with_capacity(0, model.columns().len())
+            .create_table_with_capacity(0, fields.len())
             .map_err(lua_err)?;
-        for c in model.columns() {
-            let name = c.name().as_str();
-            if let Ok(v) = inst.get(name) {
-                t.raw_set(name, to_lua(lua, &v, LuaValue::Nil).map_err(lua_err)?)
-                    .map_err(lua_err)?;
-            }
+        for (name, v) in fields {
+            t.raw_set(name, v).map_err(lua_err)?;
         }
         Ok(t)
     })();
     raw(lua, r)
+}
+
+/// The loaded columns of `inst` in its model's column order, NULL as `nil`
+/// (what `inst:to_table()` holds, and what a host prints).
+pub(crate) fn loaded_fields(lua: &Lua, inst: &Instance) -> mlua::Result<Vec<(String, LuaValue)>> {
+    let model = inst.model();
+    let mut fields = Vec::with_capacity(model.columns().len());
+    for c in model.columns() {
+        let name = c.name().as_str();
+        if let Ok(v) = inst.get(name) {
+            fields.push((name.to_owned(), to_lua(lua, &v, LuaValue::Nil)?));
+        }
+    }
+    Ok(fields)
 }
 
 /// `inst:model()`: the instance's model object (nil if the database handle is gone).

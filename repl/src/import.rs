@@ -29,19 +29,15 @@ fn error(kind: &str, message: impl Into<String>) -> ScriptError {
     }
 }
 
-fn engine_error(e: dbridge_engine::Error) -> ScriptError {
-    error(e.kind().as_str(), e.to_string())
-}
-
 /// The model of a live table, reflected from the catalog.
 async fn table_model(db: &Database, table: &str) -> Result<Model, ScriptError> {
     let snapshot = introspect(db, &IntrospectOptions::default())
         .await
-        .map_err(engine_error)?;
+        .map_err(ScriptError::from)?;
     let t = snapshot
         .table(table)
         .ok_or_else(|| error("not_found", format!("no table named `{table}`")))?;
-    t.to_model().map_err(engine_error)
+    t.to_model().map_err(ScriptError::from)
 }
 
 /// One CSV record as values of `columns`' types; `line` names it in errors.
@@ -68,10 +64,10 @@ fn parse_record(
             if field.is_empty() {
                 return Ok(Value::Null);
             }
-            let column = model.column(name).map_err(engine_error)?;
+            let column = model.column(name).map_err(ScriptError::from)?;
             Value::Text(field.to_owned())
                 .coerce(column.sql_type(), &format!("line {line}, column `{name}`"))
-                .map_err(engine_error)
+                .map_err(ScriptError::from)
         })
         .collect()
 }
@@ -102,9 +98,9 @@ pub async fn import(
         .map(str::to_owned)
         .collect();
     for c in &columns {
-        model.column(c).map_err(engine_error)?;
+        model.column(c).map_err(ScriptError::from)?;
     }
-    let mut tx = db.begin().await.map_err(engine_error)?;
+    let mut tx = db.begin().await.map_err(ScriptError::from)?;
     let mut batch = Vec::with_capacity(BATCH);
     let mut total = 0u64;
     for record in reader.records() {
@@ -119,7 +115,7 @@ pub async fn import(
     if !batch.is_empty() {
         total += insert(&mut tx, &model, &columns, batch).await?;
     }
-    tx.commit().await.map_err(engine_error)?;
+    tx.commit().await.map_err(ScriptError::from)?;
     Ok(total)
 }
 
@@ -132,8 +128,8 @@ async fn insert(
     Insert::into(model)
         .columns(columns)
         .and_then(|i| i.rows(rows))
-        .map_err(engine_error)?
+        .map_err(ScriptError::from)?
         .execute(tx)
         .await
-        .map_err(engine_error)
+        .map_err(ScriptError::from)
 }

@@ -8,14 +8,6 @@ use dbridge_engine::{Backend, Database, Value};
 use crate::lang::{Output, ScriptError};
 use crate::render::{Cell, Table};
 
-fn engine_error(e: dbridge_engine::Error) -> ScriptError {
-    ScriptError {
-        kind: e.kind().as_str().into(),
-        message: e.to_string(),
-        traceback: None,
-    }
-}
-
 /// Whether a statement returns rows (so it is fetched rather than executed).
 pub fn returns_rows(sql: &str) -> bool {
     let head = sql
@@ -32,10 +24,10 @@ pub fn returns_rows(sql: &str) -> bool {
 /// Runs raw SQL: rows become a table, other statements report what they did.
 pub async fn sql(db: &Database, sql: &str) -> Result<Output, ScriptError> {
     if returns_rows(sql) {
-        let rows = db.fetch_all(sql, &[]).await.map_err(engine_error)?;
+        let rows = db.fetch_all(sql, &[]).await.map_err(ScriptError::from)?;
         Ok(Output::Table(Table::from_rows(&rows)))
     } else {
-        let n = db.execute(sql, &[]).await.map_err(engine_error)?;
+        let n = db.execute(sql, &[]).await.map_err(ScriptError::from)?;
         Ok(Output::Text(format!(
             "OK, {n} row{} affected",
             if n == 1 { "" } else { "s" }
@@ -53,7 +45,7 @@ pub async fn tables(db: &Database) -> Result<Output, ScriptError> {
             "SELECT table_name::text AS name FROM information_schema.tables WHERE table_schema = current_schema() AND table_type = 'BASE TABLE' ORDER BY 1"
         }
     };
-    let rows = db.fetch_all(q, &[]).await.map_err(engine_error)?;
+    let rows = db.fetch_all(q, &[]).await.map_err(ScriptError::from)?;
     let names: Vec<String> = rows
         .iter()
         .filter_map(|r| r.get(0).ok()?.as_str().map(str::to_owned))
@@ -91,7 +83,7 @@ pub async fn schema(db: &Database, table: Option<&str>) -> Result<Output, Script
             vec![f.unwrap_or(Value::Null)],
         ),
     };
-    let rows = db.fetch_all(q, &params).await.map_err(engine_error)?;
+    let rows = db.fetch_all(q, &params).await.map_err(ScriptError::from)?;
     if rows.is_empty() {
         return Err(ScriptError {
             kind: "not_found".into(),
@@ -115,7 +107,7 @@ pub async fn explain(db: &Database, stmt: &Statement) -> Result<Output, ScriptEr
     let rows = db
         .fetch_all(&q, stmt.params())
         .await
-        .map_err(engine_error)?;
+        .map_err(ScriptError::from)?;
     let mut table = Table::from_rows(&rows);
     if db.backend() == Backend::Sqlite {
         // Keep only the plan text.

@@ -453,11 +453,7 @@ return names"#;
     fn query_statement(&mut self, expr: &str) -> Result<Statement, ScriptError> {
         let v = self.value(expr)?;
         match dbridge_lua::query_statement(&v) {
-            Some(stmt) => stmt.map_err(|e| ScriptError {
-                kind: e.kind().as_str().into(),
-                message: e.to_string(),
-                traceback: None,
-            }),
+            Some(stmt) => stmt.map_err(ScriptError::from),
             None => Err(ScriptError::usage(format!(
                 "`{expr}` is not a query (`.explain` takes SQL text or a query)"
             ))),

@@ -43,6 +43,18 @@ impl ScriptError {
     }
 }
 
+/// An engine error as the REPL prints it: its kind and message (which never
+/// holds bound values).
+impl From<dbridge_engine::Error> for ScriptError {
+    fn from(e: dbridge_engine::Error) -> Self {
+        Self {
+            kind: e.kind().as_str().into(),
+            message: e.to_string(),
+            traceback: None,
+        }
+    }
+}
+
 impl std::fmt::Display for ScriptError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "error[{}]: {}", self.kind, self.message)

@@ -259,11 +259,7 @@ impl Interpreter for RhaiSession {
                 "`{expr}` is not a query (`.explain` takes SQL text or a query)"
             )));
         };
-        q.statement().map_err(|e| ScriptError {
-            kind: e.kind().as_str().into(),
-            message: e.to_string(),
-            traceback: None,
-        })
+        q.statement().map_err(ScriptError::from)
     }
 
     fn complete(&self, line: &str) -> Vec<String> {

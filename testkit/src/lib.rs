@@ -11,9 +11,13 @@
 //! support, and a test cannot go on without its database.
 #![warn(missing_docs)]
 
+mod statement_log;
+
 use std::path::PathBuf;
 
 use dbridge_engine::{Backend, ConnectOptions, Database};
+
+pub use statement_log::StatementLog;
 
 /// The PostgreSQL server tests use.
 pub fn pg_url() -> String {

@@ -224,42 +224,8 @@ pub async fn seed(db: &Database, m: &Blog, users: i64, per: i64) {
         .unwrap();
 }
 
-/// Every statement run, except the BEGIN of each transaction.
-#[derive(Clone, Default)]
-pub struct Log(Arc<Mutex<Vec<String>>>);
-
-impl Log {
-    pub fn attach(db: &Database) -> Self {
-        let log = Log::default();
-        let sink = log.0.clone();
-        db.on_statement(Arc::new(move |ev| {
-            if !ev.sql.starts_with("BEGIN") {
-                sink.lock().push(ev.sql.to_string());
-            }
-        }));
-        log
-    }
-
-    pub fn take(&self) -> Vec<String> {
-        std::mem::take(&mut *self.0.lock())
-    }
-
-    pub fn clear(&self) {
-        self.0.lock().clear();
-    }
-
-    pub fn len(&self) -> usize {
-        self.0.lock().len()
-    }
-
-    pub fn count(&self, prefix: &str) -> usize {
-        self.0
-            .lock()
-            .iter()
-            .filter(|s| s.starts_with(prefix))
-            .count()
-    }
-}
+/// The statements a test database runs (BEGIN left out).
+pub use dbridge_testkit::StatementLog as Log;
 
 pub fn names(list: &[dbridge_engine::session::Instance], col: &str) -> Vec<String> {
     list.iter()

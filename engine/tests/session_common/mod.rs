@@ -91,42 +91,8 @@ pub async fn setup(db: &Database) -> Models {
     m
 }
 
-/// Every statement the database runs, as SQL text, except the `BEGIN` that
-/// opens each transaction (these tests count the statements of the work itself;
-/// COMMIT and ROLLBACK are kept).
-#[derive(Clone, Default)]
-pub struct Log(Arc<Mutex<Vec<String>>>);
-
-impl Log {
-    pub fn attach(db: &Database) -> Self {
-        let log = Log::default();
-        let sink = log.0.clone();
-        db.on_statement(Arc::new(move |ev| {
-            if !ev.sql.starts_with("BEGIN") {
-                sink.lock().push(ev.sql.to_string());
-            }
-        }));
-        log
-    }
-
-    /// The statements since the last call.
-    pub fn take(&self) -> Vec<String> {
-        std::mem::take(&mut *self.0.lock())
-    }
-
-    pub fn clear(&self) {
-        self.0.lock().clear();
-    }
-
-    /// Statements since the last `take` that start with `prefix`.
-    pub fn count(&self, prefix: &str) -> usize {
-        self.0
-            .lock()
-            .iter()
-            .filter(|s| s.starts_with(prefix))
-            .count()
-    }
-}
+/// The statements a test database runs (BEGIN left out).
+pub use dbridge_testkit::StatementLog as Log;
 
 /// Inserts users straight through SQL; returns their ids.
 pub async fn seed_users(db: &Database, names: &[&str]) -> Vec<i64> {

@@ -122,6 +122,49 @@ each_backend!(updates_set_only_changed_columns, |t| async move {
     assert_eq!(row.get("karma").unwrap().as_i64(), Some(5));
 });
 
+each_backend!(
+    flushed_values_are_what_later_changes_compare_with,
+    |t| async move {
+        let m = setup(&t.db).await;
+        let ids = seed_users(&t.db, &["Ada"]).await;
+        let mut s = Session::new(&t.db);
+
+        // Loaded, updated and flushed: the flushed value is the committed one.
+        let a = s.get(&m.user, ids[0]).await.unwrap().unwrap();
+        a.set("karma", 5).unwrap();
+        s.flush().await.unwrap();
+        a.set("karma", 5).unwrap();
+        assert!(!a.is_modified());
+        a.set("karma", 0).unwrap();
+        assert_eq!(a.changed(), vec!["karma".to_string()]);
+        a.set("karma", 5).unwrap();
+        assert!(!a.is_modified());
+
+        // Inserted and flushed: likewise, and each column on its own.
+        let b = s
+            .add(Instance::with_values(&m.user, [("name", "Grace")]).unwrap())
+            .unwrap();
+        assert!(b.is_modified());
+        s.flush().await.unwrap();
+        assert!(!b.is_modified());
+        b.set("name", "Grace").unwrap();
+        assert!(!b.is_modified());
+        b.set("name", "Hopper").unwrap();
+        b.set("karma", 1).unwrap();
+        let mut changed = b.changed();
+        changed.sort();
+        assert_eq!(changed, vec!["karma".to_string(), "name".to_string()]);
+        b.set("name", "Grace").unwrap();
+        assert_eq!(b.changed(), vec!["karma".to_string()]);
+        s.commit().await.unwrap();
+        let row =
+            t.db.fetch_one("SELECT karma FROM users WHERE name = 'Grace'", &[])
+                .await
+                .unwrap();
+        assert_eq!(row.get("karma").unwrap().as_i64(), Some(1));
+    }
+);
+
 each_backend!(autoflush_before_queries_and_get, |t| async move {
     let m = setup(&t.db).await;
     let log = Log::attach(&t.db);

@@ -288,7 +288,10 @@ impl Session {
             };
             let values: Option<Vec<Value>> = {
                 let d = inst.read();
-                fk.columns.iter().map(|&c| d.committed[c].clone()).collect()
+                fk.columns
+                    .iter()
+                    .map(|&c| d.committed_value(c).cloned())
+                    .collect()
             };
             let hit = values
                 .and_then(|v| IdentityKey::new(parent, &v))
@@ -301,8 +304,7 @@ impl Session {
             }
             let mut d = inst.write();
             for &c in &fk.columns {
-                d.values[c] = Some(Value::Null);
-                d.committed[c] = Some(Value::Null);
+                d.set_committed_value(c, Some(Value::Null));
             }
         }
         false

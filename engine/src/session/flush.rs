@@ -234,8 +234,7 @@ fn self_parents(instances: &[Instance], nodes: &mut [DeleteNode]) {
                 .columns
                 .iter()
                 .map(|&c| {
-                    d.committed[c]
-                        .as_ref()
+                    d.committed_value(c)
                         .filter(|v| !v.is_null())
                         .map(ToString::to_string)
                 })

@@ -271,6 +271,18 @@ impl IdentityMap {
         }
     }
 
+    /// Empties the map, giving back every instance that was still alive.
+    pub(crate) fn take_all(&self) -> Vec<Instance> {
+        match self {
+            Self::Unbounded(m) => std::mem::take(&mut *m.lock()).into_values().collect(),
+            Self::Bounded { .. } => {
+                let out = self.instances();
+                self.clear();
+                out
+            }
+        }
+    }
+
     pub(crate) fn clear(&self) {
         match self {
             Self::Unbounded(m) => m.lock().clear(),

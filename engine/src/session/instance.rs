@@ -27,6 +27,21 @@ pub(crate) struct Tracker {
     pub(crate) orphans: Mutex<Vec<(Instance, Vec<usize>)>>,
 }
 
+/// The values as last loaded or flushed: what dirty tracking compares with.
+///
+/// Kept lazily, because most loaded instances are only read: an instance as
+/// loaded or flushed holds no copy (its committed values are its values), and
+/// its first change copies them.
+#[derive(Debug, Clone)]
+pub(crate) enum Committed {
+    /// Every column's committed value is its current value.
+    Current,
+    /// Nothing committed (a new instance): every set column is a change.
+    Nothing,
+    /// Committed values of their own, by model column.
+    Own(Vec<Option<Value>>),
+}
+
 /// What ties an instance to its session.
 #[derive(Clone)]
 pub(crate) struct Attachment {
@@ -40,7 +55,9 @@ pub(crate) struct InstanceData {
     /// Current values; `None` = not loaded (expired, deferred) or never set.
     pub(crate) values: Vec<Option<Value>>,
     /// The values as last loaded or flushed: what dirty tracking compares with.
-    pub(crate) committed: Vec<Option<Value>>,
+    /// Change `values` through [`InstanceData::set_value`] and
+    /// [`InstanceData::set_committed_value`] so that it stays right.
+    pub(crate) committed: Committed,
     pub(crate) state: InstanceState,
     pub(crate) key: Option<IdentityKey>,
     /// Foreign keys (by index in the model) whose value is another instance's key.
@@ -59,11 +76,51 @@ pub(crate) struct InstanceData {
 impl InstanceData {
     /// Whether column `i` differs from its committed value.
     pub(crate) fn is_changed(&self, i: usize) -> bool {
-        match (&self.values[i], &self.committed[i]) {
+        let committed = match &self.committed {
+            Committed::Current => return false,
+            Committed::Nothing => None,
+            Committed::Own(c) => c[i].as_ref(),
+        };
+        match (&self.values[i], committed) {
             (Some(v), Some(c)) => !v.same_as(c),
             (Some(_), None) => true,
             (None, _) => false,
         }
+    }
+
+    /// Column `i`'s value as last loaded or flushed.
+    pub(crate) fn committed_value(&self, i: usize) -> Option<&Value> {
+        match &self.committed {
+            Committed::Current => self.values[i].as_ref(),
+            Committed::Nothing => None,
+            Committed::Own(c) => c[i].as_ref(),
+        }
+    }
+
+    /// Sets column `i`'s current value (a change, once compared with the
+    /// committed one), copying the committed values first if they were the
+    /// current ones.
+    pub(crate) fn set_value(&mut self, i: usize, value: Value) {
+        if matches!(self.committed, Committed::Current) {
+            self.committed = Committed::Own(self.values.clone());
+        }
+        self.values[i] = Some(value);
+    }
+
+    /// Sets column `i`'s current and committed value (loaded or written by
+    /// the database); `None` forgets it.
+    pub(crate) fn set_committed_value(&mut self, i: usize, value: Option<Value>) {
+        match &mut self.committed {
+            Committed::Current => {}
+            Committed::Nothing if value.is_none() => {}
+            Committed::Nothing => {
+                let mut c = vec![None; self.values.len()];
+                c[i].clone_from(&value);
+                self.committed = Committed::Own(c);
+            }
+            Committed::Own(c) => c[i].clone_from(&value),
+        }
+        self.values[i] = value;
     }
 
     /// Columns whose value differs from the committed one.
@@ -93,11 +150,11 @@ impl InstanceData {
 
     /// Forgets loaded values (not the primary key) and unflushed changes.
     pub(crate) fn expire(&mut self) {
-        let pk = self.model.primary_key();
+        let model = self.model.clone();
+        let pk = model.primary_key();
         for i in 0..self.values.len() {
             if !pk.contains(&i) {
-                self.values[i] = None;
-                self.committed[i] = None;
+                self.set_committed_value(i, None);
             }
         }
         self.links.clear();
@@ -106,7 +163,7 @@ impl InstanceData {
 
     /// Makes the current values the committed ones.
     pub(crate) fn commit_values(&mut self) {
-        self.committed.clone_from(&self.values);
+        self.committed = Committed::Current;
         self.modified = false;
     }
 }
@@ -164,7 +221,7 @@ impl Instance {
         Self(Arc::new(RwLock::new(InstanceData {
             model: model.clone(),
             values: vec![None; n],
-            committed: vec![None; n],
+            committed: Committed::Nothing,
             state: InstanceState::Transient,
             key: None,
             links: Vec::new(),
@@ -196,7 +253,7 @@ impl Instance {
     pub(crate) fn loaded(model: &Model, values: Vec<Option<Value>>, key: IdentityKey) -> Self {
         Self(Arc::new(RwLock::new(InstanceData {
             model: model.clone(),
-            committed: values.clone(),
+            committed: Committed::Current,
             values,
             state: InstanceState::Persistent,
             key: Some(key),
@@ -391,7 +448,7 @@ impl Instance {
                 d.describe()
             )));
         }
-        d.values[col] = Some(value);
+        d.set_value(col, value);
         if d.state == InstanceState::Persistent && !d.modified && d.is_changed(col) {
             self.mark_modified(&mut d);
         }

@@ -50,12 +50,24 @@ impl Session {
         overwrite: bool,
     ) -> Result<Instance> {
         let validators = self.opts.registry.validators();
-        let mut values: Vec<Option<Value>> = vec![None; model.columns().len()];
-        for (k, v) in row.into_values().into_iter().enumerate() {
-            if let Some(Some(i)) = cols.get(k) {
-                values[*i] = Some(validators.loaded_value(model, *i, v)?);
+        let n = model.columns().len();
+        let values: Vec<Option<Value>> = if in_model_order(cols, n) {
+            // Every column in model order (a plain query of the model): the
+            // row's values become the instance's in place, without a copy.
+            row.into_values()
+                .into_iter()
+                .enumerate()
+                .map(|(i, v)| validators.loaded_value(model, i, v).map(Some))
+                .collect::<Result<_>>()?
+        } else {
+            let mut values = vec![None; n];
+            for (k, v) in row.into_values().into_iter().enumerate() {
+                if let Some(Some(i)) = cols.get(k) {
+                    values[*i] = Some(validators.loaded_value(model, *i, v)?);
+                }
             }
-        }
+            values
+        };
         self.load_values(model, values, overwrite)?.ok_or_else(|| {
             Error::InvalidState(format!(
                 "a query of model `{}` must select its primary key",
@@ -142,14 +154,18 @@ fn merge_loaded(inst: &Instance, values: Vec<Option<Value>>, overwrite: bool) {
         if let Some(v) = v
             && (overwrite || d.values[i].is_none())
         {
-            d.values[i] = Some(v.clone());
-            d.committed[i] = Some(v);
+            d.set_committed_value(i, Some(v));
         }
     }
     if overwrite {
         d.links.clear();
         d.modified = false;
     }
+}
+
+/// Whether the result columns are the model's `n` columns in order.
+fn in_model_order(cols: &[Option<usize>], n: usize) -> bool {
+    cols.len() == n && cols.iter().enumerate().all(|(k, c)| *c == Some(k))
 }
 
 /// The model column each result column reads, if any.

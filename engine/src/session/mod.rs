@@ -471,9 +471,42 @@ impl Session {
     /// Removes an instance from the session: a pending one becomes transient,
     /// a persistent one detached. Its unflushed changes stay in it.
     pub fn expunge(&mut self, inst: &Instance) {
+        if !self.detach(inst) {
+            return;
+        }
+        if let Some(k) = &inst.read().key {
+            self.map.remove(k);
+        }
+        self.new.retain(|i| !i.ptr_eq(inst));
+        self.deleted.retain(|i| !i.ptr_eq(inst));
+        self.tracker.modified.lock().retain(|i| !i.ptr_eq(inst));
+    }
+
+    /// Detaches every instance.
+    pub fn expunge_all(&mut self) {
+        // One pass over everything the session holds, then its lists emptied
+        // at once: expunging one by one would search every list for each.
+        let modified = std::mem::take(&mut *self.tracker.modified.lock());
+        let new = std::mem::take(&mut self.new);
+        let deleted = std::mem::take(&mut self.deleted);
+        for inst in self
+            .map
+            .take_all()
+            .iter()
+            .chain(&new)
+            .chain(&deleted)
+            .chain(&modified)
+        {
+            self.detach(inst);
+        }
+    }
+
+    /// Ends an instance's membership of this session (a pending one becomes
+    /// transient, any other detached); false when it was not this session's.
+    fn detach(&self, inst: &Instance) -> bool {
         let mut d = inst.write();
         if !self.owned(&d) {
-            return;
+            return false;
         }
         d.attach = None;
         d.modified = false;
@@ -482,21 +515,7 @@ impl Session {
             InstanceState::Pending | InstanceState::Transient => InstanceState::Transient,
             _ => InstanceState::Detached,
         };
-        if let Some(k) = &d.key {
-            self.map.remove(k);
-        }
-        drop(d);
-        self.new.retain(|i| !i.ptr_eq(inst));
-        self.deleted.retain(|i| !i.ptr_eq(inst));
-        self.tracker.modified.lock().retain(|i| !i.ptr_eq(inst));
-    }
-
-    /// Detaches every instance.
-    pub fn expunge_all(&mut self) {
-        for inst in self.all_instances() {
-            self.expunge(&inst);
-        }
-        self.map.clear();
+        true
     }
 
     /// Every instance the session holds (pending, and alive in the map).

@@ -121,13 +121,14 @@ fn prepare_insert(
         let values = referenced_values(model, fk, &target)?
             .ok_or_else(|| Error::InvalidState(format!("{} has no key yet", target.describe())))?;
         for (&c, v) in cols.iter().zip(values) {
-            d.values[c] = Some(v);
+            d.set_value(c, v);
         }
     }
     if let Some(vc) = s.opts.registry.version_of(model)
         && d.values[vc].as_ref().is_none_or(Value::is_null)
     {
-        d.values[vc] = Some(crate::validate::coerce(model, vc, Value::Int8(1))?);
+        let first = crate::validate::coerce(model, vc, Value::Int8(1))?;
+        d.set_value(vc, first);
     }
     let columns = model.columns();
     for (i, c) in columns.iter().enumerate() {
@@ -137,7 +138,7 @@ fn prepare_insert(
         {
             let v = validators.db_value_of(model, i, f())?;
             let v = validators.loaded_value(model, i, v)?;
-            d.values[i] = Some(v);
+            d.set_value(i, v);
         }
     }
     let mut omitted = vec![false; columns.len()];
@@ -161,7 +162,7 @@ fn prepare_insert(
             && c.generated().is_none()
             && !omitted[i]
         {
-            d.values[i] = Some(Value::Null);
+            d.set_value(i, Value::Null);
         }
     }
     Ok((omitted, row))
@@ -366,7 +367,7 @@ fn prepare_update(s: &Session, inst: &Instance, model: &Model) -> Result<Option<
         match referenced_values(model, fk, &target)? {
             Some(values) => {
                 for (&c, v) in model.foreign_keys()[fk].columns.iter().zip(values) {
-                    d.values[c] = Some(v);
+                    d.set_value(c, v);
                 }
             }
             None => keep.push((fk, target)),
@@ -393,9 +394,10 @@ fn prepare_update(s: &Session, inst: &Instance, model: &Model) -> Result<Option<
     let version = match version {
         None => None,
         Some(vc) => {
-            let old = d.committed[vc]
-                .clone()
+            let old = d
+                .committed_value(vc)
                 .filter(|v| !v.is_null())
+                .cloned()
                 .ok_or_else(|| {
                     flush_error(
                         &label,
@@ -418,13 +420,11 @@ fn prepare_update(s: &Session, inst: &Instance, model: &Model) -> Result<Option<
 fn apply_update(inst: &Instance, model: &Model, row: RowUpdate) {
     let mut d = inst.write();
     for (i, v, _) in row.sets {
-        d.values[i] = Some(v.clone());
-        d.committed[i] = Some(v);
+        d.set_committed_value(i, Some(v));
     }
     for (i, c) in model.columns().iter().enumerate() {
         if c.generated().is_some() {
-            d.values[i] = None;
-            d.committed[i] = None;
+            d.set_committed_value(i, None);
         }
     }
     d.modified = false;
@@ -623,8 +623,7 @@ async fn post_update(
     }
     let mut d = inst.write();
     for (c, v) in written {
-        d.values[c] = Some(v.clone());
-        d.committed[c] = Some(v);
+        d.set_committed_value(c, Some(v));
     }
     d.links.clear();
     Ok(())
@@ -678,7 +677,11 @@ async fn delete(
                 del = del.filter(f);
             }
             if let Some(vc) = version {
-                let old = inst.read().committed[vc].clone().unwrap_or(Value::Null);
+                let old = inst
+                    .read()
+                    .committed_value(vc)
+                    .cloned()
+                    .unwrap_or(Value::Null);
                 del = del.filter(model.col(name(model, vc))?.eq(old));
             }
             let stmt = del.compile_for(tx.backend())?.statement;

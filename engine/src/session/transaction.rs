@@ -387,8 +387,7 @@ impl Session {
         if let Some(v) = values {
             d.values = v;
         }
-        let n = d.values.len();
-        d.committed = vec![None; n];
+        d.committed = super::instance::Committed::Nothing;
         d.state = InstanceState::Transient;
         d.attach = None;
         d.modified = false;

@@ -38,7 +38,7 @@ fn texts(rows: &[Row]) -> Option<Vec<String>> {
         match v {
             Value::Json(_) | Value::Jsonb(_) | Value::Array(_) => return None,
             v if plain(v) => {}
-            v => out.push(v.to_string()),
+            v => out.push(v.to_text().unwrap_or_default()),
         }
     }
     Some(out)

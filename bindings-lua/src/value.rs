@@ -59,7 +59,7 @@ pub(crate) fn to_lua(lua: &mlua::Lua, v: &Value, null: LuaValue) -> mlua::Result
             LuaValue::Table(t)
         }
         // numeric, uuid, temporal, interval, network types, enums: their text form.
-        other => LuaValue::String(lua.create_string(other.to_string())?),
+        other => LuaValue::String(lua.create_string(other.to_text().unwrap_or_default())?),
     })
 }
 

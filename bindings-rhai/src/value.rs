@@ -43,7 +43,7 @@ pub(crate) fn to_dynamic(v: Value) -> Dynamic {
         Value::Enum(e) => e.label.into(),
         Value::Array(a) => Dynamic::from_array(a.items.into_iter().map(to_dynamic).collect()),
         // numeric, uuid, temporal and network types: their text form.
-        other => other.to_string().into(),
+        other => other.to_text().unwrap_or_default().into(),
     }
 }
 

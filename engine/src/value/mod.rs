@@ -235,6 +235,18 @@ impl Value {
         }
     }
 
+    /// The value's text form, as [`Display`](fmt::Display) shows it but
+    /// without a second copy; `None` for NULL.
+    ///
+    /// ```
+    /// use dbridge_engine::Value;
+    /// assert_eq!(Value::from(42).to_text().as_deref(), Some("42"));
+    /// assert_eq!(Value::Null.to_text(), None);
+    /// ```
+    pub fn to_text(&self) -> Option<String> {
+        (!self.is_null()).then(|| text::to_text(self))
+    }
+
     /// The value as text if it is text.
     pub fn as_str(&self) -> Option<&str> {
         match self {

@@ -40,6 +40,68 @@ fn inet_text(net: &IpNet) -> String {
     }
 }
 
+/// Writes `n` as `width` zero-padded digits (`n` has at most `width` digits).
+fn push_digits(out: &mut String, n: u32, width: u32) {
+    for k in (0..width).rev() {
+        let d = (n / 10u32.pow(k)) % 10;
+        // A digit 0-9 is always a char.
+        out.push(char::from_digit(d, 10).unwrap_or('0'));
+    }
+}
+
+/// A date as `YYYY-MM-DD` (chrono's `%Y-%m-%d`), written by hand: a result
+/// with a timestamp column formats one per row, and chrono's formatter parses
+/// its format string every time. Years outside 0-9999 go through chrono.
+fn push_date(out: &mut String, d: &NaiveDate) {
+    use chrono::Datelike;
+    match u32::try_from(d.year()) {
+        Ok(y) if y <= 9999 => {
+            push_digits(out, y, 4);
+            out.push('-');
+            push_digits(out, d.month(), 2);
+            out.push('-');
+            push_digits(out, d.day(), 2);
+        }
+        _ => out.push_str(&d.format("%Y-%m-%d").to_string()),
+    }
+}
+
+/// A time as `HH:MM:SS` plus chrono's `%.f` fraction (none, or 3, 6 or 9
+/// digits as needed); a leap second goes through chrono.
+fn push_time(out: &mut String, t: &NaiveTime) {
+    use chrono::Timelike;
+    let nanos = t.nanosecond();
+    if nanos >= 1_000_000_000 {
+        out.push_str(&t.format("%H:%M:%S%.f").to_string());
+        return;
+    }
+    push_digits(out, t.hour(), 2);
+    out.push(':');
+    push_digits(out, t.minute(), 2);
+    out.push(':');
+    push_digits(out, t.second(), 2);
+    if nanos == 0 {
+        return;
+    }
+    out.push('.');
+    if nanos % 1_000_000 == 0 {
+        push_digits(out, nanos / 1_000_000, 3);
+    } else if nanos % 1_000 == 0 {
+        push_digits(out, nanos / 1_000, 6);
+    } else {
+        push_digits(out, nanos, 9);
+    }
+}
+
+fn datetime_text(dt: &NaiveDateTime, suffix: &str) -> String {
+    let mut out = String::with_capacity(32);
+    push_date(&mut out, &dt.date());
+    out.push(' ');
+    push_time(&mut out, &dt.time());
+    out.push_str(suffix);
+    out
+}
+
 /// The canonical text of a non-NULL value.
 pub(crate) fn to_text(v: &Value) -> String {
     match v {
@@ -62,12 +124,18 @@ pub(crate) fn to_text(v: &Value) -> String {
         }
         Value::Uuid(u) => u.hyphenated().to_string(),
         Value::Json(j) | Value::Jsonb(j) => j.to_string(),
-        Value::Date(d) => temporal_text(d, |d| d.to_string()),
-        Value::Time(t) => t.format("%H:%M:%S%.f").to_string(),
-        Value::Timestamp(t) => temporal_text(t, |t| t.format(TS_FORMAT).to_string()),
-        Value::Timestamptz(t) => {
-            temporal_text(t, |t| format!("{}+00:00", t.naive_utc().format(TS_FORMAT)))
+        Value::Date(d) => temporal_text(d, |d| {
+            let mut out = String::with_capacity(10);
+            push_date(&mut out, d);
+            out
+        }),
+        Value::Time(t) => {
+            let mut out = String::with_capacity(18);
+            push_time(&mut out, t);
+            out
         }
+        Value::Timestamp(t) => temporal_text(t, |t| datetime_text(t, "")),
+        Value::Timestamptz(t) => temporal_text(t, |t| datetime_text(&t.naive_utc(), "+00:00")),
         Value::Interval(i) => i.to_string(),
         Value::Inet(n) => inet_text(n),
         Value::Cidr(n) => n.to_string(),
@@ -240,6 +308,51 @@ fn parse_array_json(s: &str, elem: &SqlType, ty: &SqlType) -> Result<Value> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn temporal_text_matches_chrono_formatting() {
+        let dates = [
+            (1, 1, 1),
+            (2024, 2, 29),
+            (9999, 12, 31),
+            (0, 1, 1),
+            (-44, 3, 15),
+            (10000, 1, 1),
+        ];
+        let times = [
+            (0, 0, 0, 0),
+            (23, 59, 59, 1_000_000),
+            (12, 34, 56, 120_000_000),
+            (1, 2, 3, 4_000),
+            (1, 2, 3, 123_456_000),
+            (1, 2, 3, 5),
+            (23, 59, 59, 999_999_999),
+            (23, 59, 59, 1_500_000_000),
+        ];
+        for (y, mo, d) in dates {
+            let date = NaiveDate::from_ymd_opt(y, mo, d).unwrap();
+            assert_eq!(
+                to_text(&Value::Date(Temporal::Finite(date))),
+                date.to_string()
+            );
+            for (h, mi, s, ns) in times {
+                let time = NaiveTime::from_hms_nano_opt(h, mi, s, ns).unwrap();
+                let dt = date.and_time(time);
+                assert_eq!(
+                    to_text(&Value::Time(time)),
+                    time.format("%H:%M:%S%.f").to_string()
+                );
+                assert_eq!(
+                    to_text(&Value::Timestamp(Temporal::Finite(dt))),
+                    dt.format(TS_FORMAT).to_string()
+                );
+                assert_eq!(
+                    to_text(&Value::Timestamptz(Temporal::Finite(dt.and_utc()))),
+                    format!("{}+00:00", dt.format(TS_FORMAT))
+                );
+            }
+        }
+    }
 
     fn round_trip(v: Value) {
         let ty = v.sql_type().unwrap();

@@ -71,8 +71,11 @@ fn cache(lua: &Lua) -> mlua::Result<Table> {
     Ok(t)
 }
 
-fn cache_key(inst: &Instance) -> i64 {
-    i64::try_from(inst.id()).unwrap_or(i64::MAX)
+/// The cache's key of an instance: its address, as a light userdata. The
+/// userdata holds the instance, so the address stays its own for as long as
+/// the cache can hold the entry (Lua clears weak values before finalizing).
+fn cache_key(inst: &Instance) -> mlua::LightUserData {
+    mlua::LightUserData(inst.handle_key() as *mut std::ffi::c_void)
 }
 
 /// The userdata of `inst`: the same one for as long as the script holds it.

@@ -302,6 +302,15 @@ impl Instance {
         self.0.read().label
     }
 
+    /// A key for this object that no other live instance shares (its
+    /// address), for a cache of script objects keyed by instance. Unlike
+    /// [`Instance::id`] it does not read the instance, so keying thousands of
+    /// freshly loaded instances touches none of them; an address can be reused
+    /// once every handle to the instance is dropped.
+    pub fn handle_key(&self) -> usize {
+        Arc::as_ptr(&self.0) as usize
+    }
+
     /// The id of the session the instance belongs to ([`Session::id`](super::Session::id)),
     /// or `None` when it belongs to none (transient, detached): a binding
     /// finds the session that lazy-loads the instance's relationships by it.

@@ -51,7 +51,7 @@ use crate::query::{
 use crate::value::{SqlType, Value};
 
 pub(crate) use compiler::Compiler;
-pub(crate) use dml::bulk_update;
+pub(crate) use dml::{bulk_keys_found, bulk_update};
 pub use literal::literal;
 
 /// The most bind parameters one statement may have on `backend`.

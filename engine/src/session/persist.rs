@@ -534,19 +534,12 @@ async fn update_batch(
         let stmt = crate::dialect::bulk_update(model, keys, &cols, values)
             .map_err(|e| flush_error(&label, e))?
             .statement;
-        let found = tx
-            .fetch_all_statement(stmt)
+        let n = tx
+            .execute_statement(&stmt)
             .await
             .map_err(|e| flush_error(&label, e))?;
-        if found.len() != rows.len() {
-            let seen: std::collections::HashSet<IdentityKey> = found
-                .into_iter()
-                .filter_map(|r| IdentityKey::new(model, &r.into_values()))
-                .collect();
-            let missing = rows
-                .iter()
-                .find(|(_, r)| IdentityKey::new(model, &r.pk).is_none_or(|k| !seen.contains(&k)))
-                .map_or(label, |(inst, _)| inst.describe());
+        if n != rows.len() as u64 {
+            let missing = first_missing(tx, model, &rows).await?.unwrap_or(label);
             return Err(stale(&missing, false));
         }
         for (inst, row) in rows {
@@ -557,6 +550,28 @@ async fn update_batch(
         s.fire_for(EventKind::AfterUpdate, inst, model)?;
     }
     Ok(())
+}
+
+/// The description of the first of `rows` whose row no longer exists (after
+/// a batched UPDATE matched fewer rows than it had).
+async fn first_missing(
+    tx: &mut Transaction,
+    model: &Model,
+    rows: &[(&Instance, RowUpdate)],
+) -> Result<Option<String>> {
+    let keys = model.primary_key();
+    let pks = rows.iter().map(|(_, r)| r.pk.clone()).collect();
+    let stmt = crate::dialect::bulk_keys_found(model, keys, pks)?.statement;
+    let seen: std::collections::HashSet<IdentityKey> = tx
+        .fetch_all_statement(stmt)
+        .await?
+        .into_iter()
+        .filter_map(|r| IdentityKey::new(model, &r.into_values()))
+        .collect();
+    Ok(rows
+        .iter()
+        .find(|(_, r)| IdentityKey::new(model, &r.pk).is_none_or(|k| !seen.contains(&k)))
+        .map(|(inst, _)| inst.describe()))
 }
 
 /// The UPDATE of one prepared row (its listeners run by the caller): only

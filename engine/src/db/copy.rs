@@ -1,0 +1,58 @@
+//! [`CopyIn`]: a `COPY ... FROM STDIN` and the rows to stream through it.
+
+use std::fmt;
+use std::sync::Arc;
+
+use crate::value::{SqlType, Value};
+
+/// A bulk load ready to run on PostgreSQL: the `COPY "table" ("cols") FROM STDIN
+/// (FORMAT binary)` text, the rows (already coerced to the model's column
+/// types) and a probe statement (`INSERT ... VALUES ($1, ...)`, prepared but
+/// never run) that tells the table's real column types.
+///
+/// Built by [`Insert::compile_copy`](crate::query::Insert::compile_copy) and run
+/// by [`Run::execute`](crate::query::Run::execute). `Debug` shows the text and
+/// the row count, never the values.
+#[derive(Clone)]
+pub struct CopyIn {
+    pub(crate) sql: Arc<str>,
+    pub(crate) probe: Arc<str>,
+    /// Each column's model type and the name errors give it.
+    pub(crate) columns: Vec<(SqlType, String)>,
+    pub(crate) rows: Vec<Vec<Value>>,
+}
+
+impl CopyIn {
+    pub(crate) fn new(
+        sql: String,
+        probe: String,
+        columns: Vec<(SqlType, String)>,
+        rows: Vec<Vec<Value>>,
+    ) -> Self {
+        Self {
+            sql: sql.into(),
+            probe: probe.into(),
+            columns,
+            rows,
+        }
+    }
+
+    /// The `COPY` statement text.
+    pub fn sql(&self) -> &str {
+        &self.sql
+    }
+
+    /// The number of rows to load.
+    pub fn row_count(&self) -> usize {
+        self.rows.len()
+    }
+}
+
+impl fmt::Debug for CopyIn {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("CopyIn")
+            .field("sql", &self.sql)
+            .field("rows", &self.rows.len())
+            .finish()
+    }
+}

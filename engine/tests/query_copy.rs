@@ -627,7 +627,7 @@ async fn postgres_enum_column_and_bad_label() {
         .await
         .unwrap();
     assert_eq!(happy.len(), 333);
-    // A label the model does not know fails before anything is sent.
+    // A label the model does not know fails the COPY as it is encoded.
     let bad = Insert::into(&m)
         .columns(["id", "mood"])
         .unwrap()

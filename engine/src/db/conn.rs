@@ -151,7 +151,7 @@ impl<'c> ConnRef<'c> {
     /// Runs a `COPY ... FROM STDIN` (PostgreSQL) in the statement span, reported
     /// to the observers as its COPY text; `None` (nothing run, nothing reported)
     /// when the table's column types rule binary COPY out.
-    pub(crate) async fn copy_in(self, copy: &CopyIn) -> Result<Option<u64>> {
+    pub(crate) async fn copy_in(self, copy: &CopyIn<'_>) -> Result<Option<u64>> {
         let backend = self.backend();
         let Self::Postgres(c, hooks) = self else {
             return Err(Error::Unsupported {

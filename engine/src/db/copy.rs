@@ -3,37 +3,43 @@
 use std::fmt;
 use std::sync::Arc;
 
+use crate::schema::DefaultFactory;
 use crate::value::{SqlType, Value};
 
 /// A bulk load ready to run on PostgreSQL: the `COPY "table" ("cols") FROM STDIN
-/// (FORMAT binary)` text, the rows (already coerced to the model's column
-/// types) and a probe statement (`INSERT ... VALUES ($1, ...)`, prepared but
+/// (FORMAT binary)` text, the insert's rows (borrowed; converted to the model's
+/// column types, client default factories called, as they are encoded) and a
+/// probe statement (`INSERT ... VALUES ($1, ...)`, prepared but
 /// never run) that tells the table's real column types.
 ///
 /// Built by [`Insert::compile_copy`](crate::query::Insert::compile_copy) and run
 /// by [`Run::execute`](crate::query::Run::execute). `Debug` shows the text and
 /// the row count, never the values.
 #[derive(Clone)]
-pub struct CopyIn {
+pub struct CopyIn<'a> {
     pub(crate) sql: Arc<str>,
     pub(crate) probe: Arc<str>,
-    /// Each column's model type and the name errors give it.
+    /// Each column's model type and the name errors give it: the given
+    /// columns, then those filled by `factories`.
     pub(crate) columns: Vec<(SqlType, String)>,
-    pub(crate) rows: Vec<Vec<Value>>,
+    pub(crate) rows: &'a [Vec<Value>],
+    pub(crate) factories: Vec<DefaultFactory>,
 }
 
-impl CopyIn {
+impl<'a> CopyIn<'a> {
     pub(crate) fn new(
         sql: String,
         probe: String,
         columns: Vec<(SqlType, String)>,
-        rows: Vec<Vec<Value>>,
+        rows: &'a [Vec<Value>],
+        factories: Vec<DefaultFactory>,
     ) -> Self {
         Self {
             sql: sql.into(),
             probe: probe.into(),
             columns,
             rows,
+            factories,
         }
     }
 
@@ -48,7 +54,7 @@ impl CopyIn {
     }
 }
 
-impl fmt::Debug for CopyIn {
+impl fmt::Debug for CopyIn<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("CopyIn")
             .field("sql", &self.sql)

@@ -255,7 +255,7 @@ impl Database {
 
     /// Runs a `COPY ... FROM STDIN` on a pooled connection (see
     /// [`Executor::copy_in`](crate::query::Executor::copy_in)).
-    pub(crate) async fn copy_in(&self, copy: &CopyIn) -> Result<Option<u64>> {
+    pub(crate) async fn copy_in(&self, copy: &CopyIn<'_>) -> Result<Option<u64>> {
         match self.pool() {
             Pool::Sqlite(_) | Pool::Postgres(_) => {
                 let mut c = self.acquire().await?;

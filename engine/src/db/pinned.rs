@@ -48,7 +48,7 @@ impl PinnedConn {
     pub(crate) async fn copy_in(
         &mut self,
         hooks: &Arc<Hooks>,
-        copy: &CopyIn,
+        copy: &CopyIn<'_>,
     ) -> Result<Option<u64>> {
         let was = self.replace_broken(true);
         let r = self.conn_ref(hooks).copy_in(copy).await;

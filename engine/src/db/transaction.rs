@@ -261,7 +261,7 @@ impl Transaction {
     /// Runs a `COPY ... FROM STDIN` in this transaction (see
     /// [`Executor::copy_in`](crate::query::Executor::copy_in)). A failed COPY
     /// fails the transaction as a failed INSERT does.
-    pub(crate) async fn copy_in(&mut self, copy: &CopyIn) -> Result<Option<u64>> {
+    pub(crate) async fn copy_in(&mut self, copy: &CopyIn<'_>) -> Result<Option<u64>> {
         // Should the future be dropped mid-COPY, the connection stays marked
         // broken: closed instead of reused, and refused by `conn`.
         self.check_not_mid_copy()?;

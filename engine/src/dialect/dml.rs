@@ -25,16 +25,10 @@ fn column_target(model: &Model, i: usize) -> String {
 
 /// `v` as `ty`; values already of that type pass through untouched.
 fn coerce(v: Value, ty: &SqlType, target: &str) -> Result<Value> {
-    match (&v, ty) {
-        (Value::Null, _)
-        | (Value::Bool(_), SqlType::Bool)
-        | (Value::Int2(_), SqlType::Int2)
-        | (Value::Int4(_), SqlType::Int4)
-        | (Value::Int8(_), SqlType::Int8)
-        | (Value::Float8(_), SqlType::Float8)
-        | (Value::Text(_), SqlType::Text)
-        | (Value::Timestamptz(_), SqlType::Timestamptz) => Ok(v),
-        _ => v.coerce(ty, target),
+    if v.coerces_unchanged(ty) {
+        Ok(v)
+    } else {
+        v.coerce(ty, target)
     }
 }
 
@@ -256,19 +250,30 @@ fn copy_applies(ins: &Insert, backend: Backend, rows: usize, columns: &[usize]) 
             .all(|&i| !matches!(ins.model.columns()[i].sql_type(), SqlType::Array(_)))
 }
 
-/// `COPY "t" ("a", ...) FROM STDIN (FORMAT binary)` with its rows and the
-/// `INSERT INTO "t" ("a", ...) VALUES ($1, ...)` probe that tells the server's
-/// column types; `None` when the insert does not load through COPY.
-pub(super) fn compile_copy(ins: &Insert, backend: Backend) -> Result<Option<CopyIn>> {
-    if !copy_applies(ins, backend, ins.row_count(), &ins.columns) {
+/// `COPY "t" ("a", ...) FROM STDIN (FORMAT binary)` with its rows (borrowed:
+/// coerced to the model's types and given their client defaults as they are
+/// encoded) and the `INSERT INTO "t" ("a", ...) VALUES ($1, ...)` probe that
+/// tells the server's column types; `None` when the insert does not load
+/// through COPY.
+pub(super) fn compile_copy(ins: &Insert, backend: Backend) -> Result<Option<CopyIn<'_>>> {
+    let InsertSource::Values(rows) = &ins.source else {
         return Ok(None);
-    }
-    let (columns, rows) = prepare_rows(ins)?;
-    if !copy_applies(ins, backend, rows.len(), &columns) {
-        // Client default factories added an array column.
-        return Ok(None);
-    }
+    };
     let model = &ins.model;
+    let mut columns = ins.columns.clone();
+    let mut factories = Vec::new();
+    for (i, c) in model.columns().iter().enumerate() {
+        if let Some(f) = c.default_factory()
+            && c.generated().is_none()
+            && !columns.contains(&i)
+        {
+            columns.push(i);
+            factories.push(f.clone());
+        }
+    }
+    if !copy_applies(ins, backend, rows.len(), &columns) {
+        return Ok(None);
+    }
     let mut probe = Compiler::new(backend);
     head(&mut probe, model, &columns)?;
     probe.push(" VALUES (");
@@ -295,7 +300,7 @@ pub(super) fn compile_copy(ins: &Insert, backend: Backend) -> Result<Option<Copy
             (ty, column_target(model, i))
         })
         .collect();
-    Ok(Some(CopyIn::new(c.sql, probe.sql, types, rows)))
+    Ok(Some(CopyIn::new(c.sql, probe.sql, types, rows, factories)))
 }
 
 /// `INSERT INTO t (cols) SELECT * FROM UNNEST($1::type[], ...)`: one array

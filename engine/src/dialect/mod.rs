@@ -194,7 +194,7 @@ impl Insert {
     ///
     /// # Errors
     /// Value coercion errors naming the column.
-    pub fn compile_copy(&self, backend: Backend) -> Result<Option<crate::db::CopyIn>> {
+    pub fn compile_copy(&self, backend: Backend) -> Result<Option<crate::db::CopyIn<'_>>> {
         dml::compile_copy(self, backend)
     }
 }

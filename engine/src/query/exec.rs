@@ -35,7 +35,7 @@ pub trait Executor: Send {
     /// Loads rows through `COPY ... FROM STDIN` (PostgreSQL); returns the rows
     /// loaded, or `None` when a column of the table has a type that binary COPY
     /// cannot be written for here (the caller then runs INSERT statements).
-    fn copy_in(&mut self, copy: &CopyIn) -> impl Future<Output = Result<Option<u64>>> + Send;
+    fn copy_in(&mut self, copy: &CopyIn<'_>) -> impl Future<Output = Result<Option<u64>>> + Send;
 }
 
 async fn run_on(
@@ -86,7 +86,7 @@ impl Executor for &Database {
         Ok(out)
     }
 
-    async fn copy_in(&mut self, copy: &CopyIn) -> Result<Option<u64>> {
+    async fn copy_in(&mut self, copy: &CopyIn<'_>) -> Result<Option<u64>> {
         Database::copy_in(self, copy).await
     }
 }
@@ -108,7 +108,7 @@ impl Executor for &mut Transaction {
         run_on(self, stmts, fetch).await
     }
 
-    async fn copy_in(&mut self, copy: &CopyIn) -> Result<Option<u64>> {
+    async fn copy_in(&mut self, copy: &CopyIn<'_>) -> Result<Option<u64>> {
         Transaction::copy_in(self, copy).await
     }
 }

@@ -3,9 +3,12 @@
 //! The binary copy format is a header (the signature, flags, an empty header
 //! extension), then per row a field count and each field as its length (-1 for
 //! NULL) and the same binary form that parameters are sent in, then a trailer.
-//! It is encoded and sent in chunks of about 1 MiB. The table's column types
-//! come from a prepared (never run) `INSERT ... VALUES ($1, ...)`: values whose
-//! model type has a different binary form than the column's are converted first.
+//! It is encoded and sent in chunks of about 1 MiB. Each value is converted to
+//! its model column's type as it is encoded (no copy when it already has it),
+//! then, where the table's column type (from a prepared, never run,
+//! `INSERT ... VALUES ($1, ...)`) has another binary form, to that type.
+
+use std::borrow::Cow;
 
 use sqlx::postgres::PgConnection;
 use sqlx::{Executor, Statement as _};
@@ -22,6 +25,8 @@ const SIGNATURE: &[u8; 11] = b"PGCOPY\n\xff\r\n\0";
 
 /// How one column's values are written.
 struct Field<'a> {
+    /// The model's type for the column.
+    model: &'a SqlType,
     /// The table's type for the column.
     ty: SqlType,
     /// Whether values of the model's type already have the column's binary form.
@@ -31,7 +36,7 @@ struct Field<'a> {
 
 /// Runs the COPY; the rows loaded, or `None` when a column's type in the table
 /// is one binary COPY cannot be written for here (nothing was run).
-pub(crate) async fn copy_in(conn: &mut PgConnection, copy: &CopyIn) -> Result<Option<u64>> {
+pub(crate) async fn copy_in(conn: &mut PgConnection, copy: &CopyIn<'_>) -> Result<Option<u64>> {
     let Some(fields) = fields(conn, copy).await? else {
         return Ok(None);
     };
@@ -44,9 +49,9 @@ pub(crate) async fn copy_in(conn: &mut PgConnection, copy: &CopyIn) -> Result<Op
     buf.extend_from_slice(&0_i32.to_be_bytes());
     buf.extend_from_slice(&0_i32.to_be_bytes());
     let mut failed = None;
-    for row in &copy.rows {
+    for row in copy.rows {
         let at = buf.len();
-        if let Err(e) = encode_row(row, &fields, &mut buf) {
+        if let Err(e) = encode_row(row, copy, &fields, &mut buf) {
             // A row of no fields: the server rejects the COPY, and `finish`
             // reads its error and the end of the command (`abort` does not when
             // the server has already failed the COPY).
@@ -78,7 +83,10 @@ pub(crate) async fn copy_in(conn: &mut PgConnection, copy: &CopyIn) -> Result<Op
 }
 
 /// The table's type for each column, from the probe statement.
-async fn fields<'a>(conn: &mut PgConnection, copy: &'a CopyIn) -> Result<Option<Vec<Field<'a>>>> {
+async fn fields<'a>(
+    conn: &mut PgConnection,
+    copy: &'a CopyIn<'_>,
+) -> Result<Option<Vec<Field<'a>>>> {
     let probe = sqlx::SqlSafeStr::into_sql_str(sqlx::AssertSqlSafe(copy.probe.clone()));
     let prepared = conn.prepare(probe).await.map_err(map_err(&copy.sql))?;
     let Some(sqlx::Either::Left(types)) = prepared.parameters() else {
@@ -93,6 +101,7 @@ async fn fields<'a>(conn: &mut PgConnection, copy: &'a CopyIn) -> Result<Option<
             return Ok(None);
         };
         fields.push(Field {
+            model: model_ty,
             same: same_wire(model_ty, &ty),
             ty,
             target,
@@ -116,28 +125,57 @@ fn same_wire(model: &SqlType, column: &SqlType) -> bool {
 }
 
 /// Appends one row: its field count, then each field's length and bytes.
-fn encode_row(row: &[Value], fields: &[Field<'_>], buf: &mut Vec<u8>) -> Result<()> {
+fn encode_row(
+    row: &[Value],
+    copy: &CopyIn<'_>,
+    fields: &[Field<'_>],
+    buf: &mut Vec<u8>,
+) -> Result<()> {
     let count = i16::try_from(fields.len())
         .map_err(|_| Error::invalid_value("a COPY row", "it has too many columns"))?;
     buf.extend_from_slice(&count.to_be_bytes());
-    for (v, f) in row.iter().zip(fields) {
-        if v.is_null() {
-            buf.extend_from_slice(&(-1_i32).to_be_bytes());
-            continue;
-        }
-        let coerced;
-        let v = if f.same || has_type(v, &f.ty) {
-            v
-        } else {
-            coerced = v.clone().coerce(&f.ty, f.target)?;
-            &coerced
-        };
-        let at = buf.len();
-        buf.extend_from_slice(&[0; 4]);
-        codec::encode(v, 0, buf).map_err(|reason| Error::invalid_value(f.target, reason))?;
-        let len = i32::try_from(buf.len() - at - 4)
-            .map_err(|_| Error::invalid_value(f.target, "the value is too large"))?;
-        buf[at..at + 4].copy_from_slice(&len.to_be_bytes());
+    let Some((given, defaulted)) = fields.split_at_checked(row.len()) else {
+        return Err(Error::invalid_value(
+            "a COPY row",
+            format!("it has {} values for {} columns", row.len(), fields.len()),
+        ));
+    };
+    for (v, f) in row.iter().zip(given) {
+        encode_field(Cow::Borrowed(v), f, buf)?;
+    }
+    for (make, f) in copy.factories.iter().zip(defaulted) {
+        encode_field(Cow::Owned(make()), f, buf)?;
     }
     Ok(())
+}
+
+/// Appends one field: the value converted to the model's type, then (when its
+/// binary form differs) to the table's, as its length and bytes.
+fn encode_field(v: Cow<'_, Value>, f: &Field<'_>, buf: &mut Vec<u8>) -> Result<()> {
+    if v.is_null() {
+        buf.extend_from_slice(&(-1_i32).to_be_bytes());
+        return Ok(());
+    }
+    let v = convert(v, f.model, f.target)?;
+    let v = if f.same || has_type(&v, &f.ty) {
+        v
+    } else {
+        Cow::Owned(v.into_owned().coerce(&f.ty, f.target)?)
+    };
+    let at = buf.len();
+    buf.extend_from_slice(&[0; 4]);
+    codec::encode(&v, 0, buf).map_err(|reason| Error::invalid_value(f.target, reason))?;
+    let len = i32::try_from(buf.len() - at - 4)
+        .map_err(|_| Error::invalid_value(f.target, "the value is too large"))?;
+    buf[at..at + 4].copy_from_slice(&len.to_be_bytes());
+    Ok(())
+}
+
+/// `v` as `ty`, copied only when it changes.
+fn convert<'v>(v: Cow<'v, Value>, ty: &SqlType, target: &str) -> Result<Cow<'v, Value>> {
+    if v.coerces_unchanged(ty) {
+        Ok(v)
+    } else {
+        Ok(Cow::Owned(v.into_owned().coerce(ty, target)?))
+    }
 }

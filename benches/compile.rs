@@ -186,64 +186,45 @@ fn bench_bulk(c: &mut Criterion) {
     g.measurement_time(Duration::from_secs(20));
     let truncate = format!("TRUNCATE \"{}\"", f.table);
 
-    // dbridge: values -> Insert -> UNNEST of one array per column.
-    g.bench_function("dbridge_insert_unnest", |b| {
-        b.iter_custom(|iters| {
-            let mut total = Duration::ZERO;
-            for _ in 0..iters {
-                f.rt.block_on(f.db.execute(&truncate, &[])).unwrap();
-                let start = Instant::now();
-                let rows = f.rows.iter().map(|(i, n, s, a, t)| {
-                    vec![
-                        Value::Int8(*i),
-                        Value::Text(n.clone()),
-                        Value::Float8(*s),
-                        Value::Bool(*a),
-                        Value::from(*t),
-                    ]
-                });
-                let ins = Insert::into(&f.model)
-                    .columns(["id", "name", "score", "active", "created_at"])
-                    .unwrap()
-                    .rows(rows)
-                    .unwrap();
-                let n = f.rt.block_on(ins.execute(&f.db)).unwrap();
-                total += start.elapsed();
-                assert_eq!(n, ROWS as u64);
-            }
-            total
-        })
-    });
-
-    // dbridge: multi-row VALUES batches under the parameter limit (the UNNEST path off).
-    g.bench_function("dbridge_insert_values_batches", |b| {
-        b.iter_custom(|iters| {
-            let mut total = Duration::ZERO;
-            for _ in 0..iters {
-                f.rt.block_on(f.db.execute(&truncate, &[])).unwrap();
-                let start = Instant::now();
-                let rows = f.rows.iter().map(|(i, n, s, a, t)| {
-                    vec![
-                        Value::Int8(*i),
-                        Value::Text(n.clone()),
-                        Value::Float8(*s),
-                        Value::Bool(*a),
-                        Value::from(*t),
-                    ]
-                });
-                let ins = Insert::into(&f.model)
-                    .columns(["id", "name", "score", "active", "created_at"])
-                    .unwrap()
-                    .rows(rows)
-                    .unwrap()
-                    .bulk_threshold(usize::MAX);
-                let n = f.rt.block_on(ins.execute(&f.db)).unwrap();
-                total += start.elapsed();
-                assert_eq!(n, ROWS as u64);
-            }
-            total
-        })
-    });
+    // dbridge: values -> Insert, through binary COPY (the default past the
+    // bulk threshold), UNNEST of one array per column (COPY off) and multi-row
+    // VALUES batches under the parameter limit (both off).
+    let variants: [(&str, fn(Insert) -> Insert); 3] = [
+        ("dbridge_insert_copy", |i| i),
+        ("dbridge_insert_unnest", |i| i.copy(false)),
+        ("dbridge_insert_values_batches", |i| {
+            i.copy(false).bulk_threshold(usize::MAX)
+        }),
+    ];
+    for (name, configure) in variants {
+        g.bench_function(name, |b| {
+            b.iter_custom(|iters| {
+                let mut total = Duration::ZERO;
+                for _ in 0..iters {
+                    f.rt.block_on(f.db.execute(&truncate, &[])).unwrap();
+                    let start = Instant::now();
+                    let rows = f.rows.iter().map(|(i, n, s, a, t)| {
+                        vec![
+                            Value::Int8(*i),
+                            Value::Text(n.clone()),
+                            Value::Float8(*s),
+                            Value::Bool(*a),
+                            Value::from(*t),
+                        ]
+                    });
+                    let ins = Insert::into(&f.model)
+                        .columns(["id", "name", "score", "active", "created_at"])
+                        .unwrap()
+                        .rows(rows)
+                        .unwrap();
+                    let n = f.rt.block_on(configure(ins).execute(&f.db)).unwrap();
+                    total += start.elapsed();
+                    assert_eq!(n, ROWS as u64);
+                }
+                total
+            })
+        });
+    }
 
     // The floor: COPY FROM STDIN (text format) of the same rows through sqlx.
     let copy = format!(

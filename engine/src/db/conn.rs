@@ -11,8 +11,8 @@ use sqlx::postgres::PgConnection;
 use sqlx::sqlite::SqliteConnection;
 use tracing::Instrument;
 
-use super::{Row, Statement};
-use crate::error::{Backend, Result};
+use super::{CopyIn, Row, Statement};
+use crate::error::{Backend, Error, Result};
 
 /// What an observer learns about each statement: never its parameter values.
 #[derive(Debug, Clone, Copy)]
@@ -143,6 +143,39 @@ impl<'c> ConnRef<'c> {
             &stmt.sql,
             started.elapsed(),
             result.as_ref().ok().copied(),
+            result.is_ok(),
+        );
+        result
+    }
+
+    /// Runs a `COPY ... FROM STDIN` (PostgreSQL) in the statement span, reported
+    /// to the observers as its COPY text; `None` (nothing run, nothing reported)
+    /// when the table's column types rule binary COPY out.
+    pub(crate) async fn copy_in(self, copy: &CopyIn<'_>) -> Result<Option<u64>> {
+        let backend = self.backend();
+        let Self::Postgres(c, hooks) = self else {
+            return Err(Error::Unsupported {
+                backend,
+                feature: "COPY FROM STDIN".into(),
+            });
+        };
+        let span = span(backend, &copy.sql);
+        let started = Instant::now();
+        let result = super::postgres::copy::copy_in(c, copy)
+            .instrument(span.clone())
+            .await;
+        if let Ok(None) = result {
+            return result;
+        }
+        if let Ok(Some(n)) = &result {
+            span.record("db.rows", n);
+        }
+        let _enter = span.enter();
+        hooks.notify(
+            backend,
+            &copy.sql,
+            started.elapsed(),
+            result.as_ref().ok().copied().flatten(),
             result.is_ok(),
         );
         result

@@ -13,6 +13,7 @@
 //! [statement observers](Database::on_statement).
 
 mod conn;
+mod copy;
 mod driver_error;
 mod options;
 mod pinned;
@@ -31,6 +32,7 @@ use sqlx::postgres::PgConnection;
 use sqlx::sqlite::SqliteConnection;
 
 pub use conn::{ObserverId, StatementEvent, StatementObserver};
+pub use copy::CopyIn;
 pub use options::{ConnectOptions, SslMode};
 pub use row::{ColumnIndex, Columns, Row};
 pub use statement::Statement;
@@ -243,6 +245,27 @@ impl Database {
                 let mut guard = p.lock().await?;
                 match guard.as_mut() {
                     Some(c) => c.conn_ref(self.hooks()).execute(stmt).await,
+                    None => Err(Error::InvalidState(
+                        "the sandbox has been rolled back".into(),
+                    )),
+                }
+            }
+        }
+    }
+
+    /// Runs a `COPY ... FROM STDIN` on a pooled connection (see
+    /// [`Executor::copy_in`](crate::query::Executor::copy_in)).
+    pub(crate) async fn copy_in(&self, copy: &CopyIn<'_>) -> Result<Option<u64>> {
+        match self.pool() {
+            Pool::Sqlite(_) | Pool::Postgres(_) => {
+                let mut c = self.acquire().await?;
+                let r = c.copy_in(self.hooks(), copy).await;
+                c.check(r)
+            }
+            Pool::Pinned(p) => {
+                let mut guard = p.lock().await?;
+                match guard.as_mut() {
+                    Some(c) => c.copy_in(self.hooks(), copy).await,
                     None => Err(Error::InvalidState(
                         "the sandbox has been rolled back".into(),
                     )),

@@ -14,6 +14,7 @@ use sqlx::postgres::PgConnection;
 use sqlx::sqlite::SqliteConnection;
 use tokio::sync::{Mutex, OwnedMutexGuard};
 
+use super::CopyIn;
 use super::conn::{ConnRef, Hooks};
 use crate::error::{Error, Result};
 
@@ -32,6 +33,27 @@ impl PinnedConn {
             Self::Sqlite(c) => c.check(result),
             Self::Postgres(c) => c.check(result),
         }
+    }
+
+    /// As [`Pooled::replace_broken`](super::pool::Pooled::replace_broken).
+    pub(crate) fn replace_broken(&mut self, broken: bool) -> bool {
+        match self {
+            Self::Sqlite(c) => c.replace_broken(broken),
+            Self::Postgres(c) => c.replace_broken(broken),
+        }
+    }
+
+    /// Runs a COPY; should the future be dropped before it ends, the
+    /// connection (left mid-COPY) is closed instead of reused.
+    pub(crate) async fn copy_in(
+        &mut self,
+        hooks: &Arc<Hooks>,
+        copy: &CopyIn<'_>,
+    ) -> Result<Option<u64>> {
+        let was = self.replace_broken(true);
+        let r = self.conn_ref(hooks).copy_in(copy).await;
+        self.replace_broken(was);
+        r
     }
 
     pub(crate) fn conn_ref<'c>(&'c mut self, hooks: &'c Arc<Hooks>) -> ConnRef<'c> {

@@ -223,6 +223,17 @@ impl<C: PoolConn> Pooled<C> {
         self.broken = true;
     }
 
+    /// Sets whether this connection is closed instead of returned; the previous
+    /// setting. Set around work that a dropped future would leave half done.
+    pub(crate) fn replace_broken(&mut self, broken: bool) -> bool {
+        std::mem::replace(&mut self.broken, broken)
+    }
+
+    /// Whether this connection will be closed instead of returned.
+    pub(crate) fn is_broken(&self) -> bool {
+        self.broken
+    }
+
     /// Marks the connection broken when `err` says the connection failed.
     pub(crate) fn check<T>(&mut self, result: Result<T>) -> Result<T> {
         if let Err(Error::Connection(_)) = &result {

@@ -9,7 +9,7 @@ use sqlx::postgres::PgConnection;
 use sqlx::sqlite::SqliteConnection;
 
 use super::conn::ConnRef;
-use super::{Database, Row, Statement};
+use super::{CopyIn, Database, Row, Statement};
 use crate::error::{Backend, Error, Result};
 use crate::ident::Ident;
 use crate::value::Value;
@@ -205,6 +205,21 @@ impl Transaction {
     }
 
     fn conn(&mut self) -> Result<ConnRef<'_>> {
+        self.check_not_mid_copy()?;
+        self.conn_ref()
+    }
+
+    /// Fails once a cancelled COPY has left the connection mid-COPY (marked broken).
+    fn check_not_mid_copy(&self) -> Result<()> {
+        match &self.conn {
+            Some(TxConn::Postgres(c)) if c.is_broken() => Err(Error::Connection(
+                "the transaction's connection was left mid-COPY by a cancelled insert; drop the transaction".into(),
+            )),
+            _ => Ok(()),
+        }
+    }
+
+    fn conn_ref(&mut self) -> Result<ConnRef<'_>> {
         if self.finished {
             return Err(Error::InvalidState(
                 "the transaction has already finished".into(),
@@ -241,6 +256,33 @@ impl Transaction {
     /// As [`Database::execute`].
     pub async fn execute_statement(&mut self, stmt: &Statement) -> Result<u64> {
         self.conn()?.execute(stmt).await
+    }
+
+    /// Runs a `COPY ... FROM STDIN` in this transaction (see
+    /// [`Executor::copy_in`](crate::query::Executor::copy_in)). A failed COPY
+    /// fails the transaction as a failed INSERT does.
+    pub(crate) async fn copy_in(&mut self, copy: &CopyIn<'_>) -> Result<Option<u64>> {
+        // Should the future be dropped mid-COPY, the connection stays marked
+        // broken: closed instead of reused, and refused by `conn`.
+        self.check_not_mid_copy()?;
+        let was = self.replace_broken(true);
+        let r = match self.conn_ref() {
+            Ok(c) => c.copy_in(copy).await,
+            Err(e) => Err(e),
+        };
+        self.replace_broken(was);
+        r
+    }
+
+    fn replace_broken(&mut self, broken: bool) -> bool {
+        match self.conn.as_mut() {
+            Some(TxConn::Postgres(c)) => c.replace_broken(broken),
+            Some(TxConn::Sqlite(c)) => c.replace_broken(broken),
+            Some(TxConn::Pinned(guard, _)) => {
+                guard.as_mut().is_some_and(|c| c.replace_broken(broken))
+            }
+            None => false,
+        }
     }
 
     /// Runs a query and collects its rows.

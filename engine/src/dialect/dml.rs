@@ -1,5 +1,6 @@
 //! INSERT (batched, UNNEST on PostgreSQL), UPDATE and DELETE.
 
+use crate::db::CopyIn;
 use crate::error::{Backend, Error, Result};
 use crate::query::insert::{ConflictAction, InsertSource};
 use crate::query::{Delete, Insert, OutputColumn, SelectItem, Update};
@@ -24,16 +25,10 @@ fn column_target(model: &Model, i: usize) -> String {
 
 /// `v` as `ty`; values already of that type pass through untouched.
 fn coerce(v: Value, ty: &SqlType, target: &str) -> Result<Value> {
-    match (&v, ty) {
-        (Value::Null, _)
-        | (Value::Bool(_), SqlType::Bool)
-        | (Value::Int2(_), SqlType::Int2)
-        | (Value::Int4(_), SqlType::Int4)
-        | (Value::Int8(_), SqlType::Int8)
-        | (Value::Float8(_), SqlType::Float8)
-        | (Value::Text(_), SqlType::Text)
-        | (Value::Timestamptz(_), SqlType::Timestamptz) => Ok(v),
-        _ => v.coerce(ty, target),
+    if v.coerces_unchanged(ty) {
+        Ok(v)
+    } else {
+        v.coerce(ty, target)
     }
 }
 
@@ -237,6 +232,75 @@ pub(super) fn compile_insert(ins: &Insert, backend: Backend) -> Result<Vec<Compi
             Ok(finish(c, cols))
         })
         .collect()
+}
+
+/// Whether `ins` loads through binary `COPY` on `backend`: PostgreSQL, plain
+/// values past the bulk threshold, no ON CONFLICT or RETURNING, no array column,
+/// and COPY not turned off with [`Insert::copy`].
+fn copy_applies(ins: &Insert, backend: Backend, rows: usize, columns: &[usize]) -> bool {
+    backend == Backend::Postgres
+        && ins.copy
+        && matches!(ins.source, InsertSource::Values(_))
+        && ins.on_conflict.is_none()
+        && ins.returning.is_empty()
+        && rows >= ins.bulk_threshold.max(1)
+        && !columns.is_empty()
+        && columns
+            .iter()
+            .all(|&i| !matches!(ins.model.columns()[i].sql_type(), SqlType::Array(_)))
+}
+
+/// `COPY "t" ("a", ...) FROM STDIN (FORMAT binary)` with its rows (borrowed:
+/// coerced to the model's types and given their client defaults as they are
+/// encoded) and the `INSERT INTO "t" ("a", ...) VALUES ($1, ...)` probe that
+/// tells the server's column types; `None` when the insert does not load
+/// through COPY.
+pub(super) fn compile_copy(ins: &Insert, backend: Backend) -> Result<Option<CopyIn<'_>>> {
+    let InsertSource::Values(rows) = &ins.source else {
+        return Ok(None);
+    };
+    let model = &ins.model;
+    let mut columns = ins.columns.clone();
+    let mut factories = Vec::new();
+    for (i, c) in model.columns().iter().enumerate() {
+        if let Some(f) = c.default_factory()
+            && c.generated().is_none()
+            && !columns.contains(&i)
+        {
+            columns.push(i);
+            factories.push(f.clone());
+        }
+    }
+    if !copy_applies(ins, backend, rows.len(), &columns) {
+        return Ok(None);
+    }
+    let mut probe = Compiler::new(backend);
+    head(&mut probe, model, &columns)?;
+    probe.push(" VALUES (");
+    for k in 0..columns.len() {
+        if k > 0 {
+            probe.push(", ");
+        }
+        probe.push(&format!("${}", k + 1));
+    }
+    probe.push(")");
+    let mut c = Compiler::new(backend);
+    c.push("COPY ");
+    c.ident(model.table());
+    c.push(" (");
+    c.list(&columns, |c, &i| {
+        c.ident(model.columns()[i].name());
+        Ok(())
+    })?;
+    c.push(") FROM STDIN (FORMAT binary)");
+    let types = columns
+        .iter()
+        .map(|&i| {
+            let ty = model.columns()[i].sql_type().clone();
+            (ty, column_target(model, i))
+        })
+        .collect();
+    Ok(Some(CopyIn::new(c.sql, probe.sql, types, rows, factories)))
 }
 
 /// `INSERT INTO t (cols) SELECT * FROM UNNEST($1::type[], ...)`: one array

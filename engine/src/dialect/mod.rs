@@ -164,6 +164,39 @@ impl Insert {
     pub fn compile_batches(&self, backend: Backend) -> Result<Vec<Compiled>> {
         dml::compile_insert(self, backend)
     }
+
+    /// The binary `COPY ... FROM STDIN` that [`Run::execute`](crate::query::Run::execute)
+    /// loads this insert through, or `None` when it runs as INSERT statements:
+    /// on SQLite, below the [bulk threshold](Insert::bulk_threshold), with ON
+    /// CONFLICT, RETURNING, INSERT ... SELECT, an array column, or
+    /// [`Insert::copy`] turned off.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use dbridge_engine::query::Insert;
+    /// use dbridge_engine::schema::{Column, Model};
+    /// use dbridge_engine::{Backend, SqlType, Value};
+    /// let user = Model::builder("User").table("users")
+    ///     .column(Column::new("id", SqlType::Int8).primary_key())
+    ///     .column(Column::new("name", "text"))
+    ///     .build()?;
+    /// let ins = Insert::into(&user)
+    ///     .columns(["name"])?
+    ///     .rows((0..1000).map(|i| vec![Value::from(format!("user {i}"))]))?;
+    /// let copy = ins.compile_copy(Backend::Postgres)?.unwrap();
+    /// assert_eq!(copy.sql(), r#"COPY "users" ("name") FROM STDIN (FORMAT binary)"#);
+    /// assert_eq!(copy.row_count(), 1000);
+    /// assert!(ins.compile_copy(Backend::Sqlite)?.is_none());
+    /// assert!(ins.clone().copy(false).compile_copy(Backend::Postgres)?.is_none());
+    /// # Ok::<(), dbridge_engine::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    /// Value coercion errors naming the column.
+    pub fn compile_copy(&self, backend: Backend) -> Result<Option<crate::db::CopyIn<'_>>> {
+        dml::compile_copy(self, backend)
+    }
 }
 
 impl Compile for Update {

@@ -2,7 +2,7 @@
 
 use std::future::Future;
 
-use crate::db::{Database, Row, Statement, Transaction};
+use crate::db::{CopyIn, Database, Row, Statement, Transaction};
 use crate::dialect::{Compile, Compiled};
 use crate::error::{Backend, Error, Result};
 
@@ -31,6 +31,11 @@ pub trait Executor: Send {
         stmts: Vec<Statement>,
         fetch: bool,
     ) -> impl Future<Output = Result<(u64, Vec<Row>)>> + Send;
+
+    /// Loads rows through `COPY ... FROM STDIN` (PostgreSQL); returns the rows
+    /// loaded, or `None` when a column of the table has a type that binary COPY
+    /// cannot be written for here (the caller then runs INSERT statements).
+    fn copy_in(&mut self, copy: &CopyIn<'_>) -> impl Future<Output = Result<Option<u64>>> + Send;
 }
 
 async fn run_on(
@@ -80,6 +85,10 @@ impl Executor for &Database {
         tx.commit().await?;
         Ok(out)
     }
+
+    async fn copy_in(&mut self, copy: &CopyIn<'_>) -> Result<Option<u64>> {
+        Database::copy_in(self, copy).await
+    }
 }
 
 impl Executor for &mut Transaction {
@@ -97,6 +106,10 @@ impl Executor for &mut Transaction {
 
     async fn run_all(&mut self, stmts: Vec<Statement>, fetch: bool) -> Result<(u64, Vec<Row>)> {
         run_on(self, stmts, fetch).await
+    }
+
+    async fn copy_in(&mut self, copy: &CopyIn<'_>) -> Result<Option<u64>> {
+        Transaction::copy_in(self, copy).await
     }
 }
 
@@ -205,5 +218,30 @@ run_single!(super::Select, super::Compound, super::Query, Update, Delete);
 impl Run for Insert {
     fn statements(&self, backend: Backend) -> Result<Vec<Compiled>> {
         self.compile_batches(backend)
+    }
+
+    /// Runs the insert; returns the rows inserted. A large insert of plain
+    /// values on PostgreSQL loads through binary `COPY` (see
+    /// [`Insert::compile_copy`]), else it runs as INSERT statements.
+    ///
+    /// # Errors
+    /// Compile and database errors, of the same kinds either way.
+    ///
+    /// # Cancel safety
+    /// Dropping the future during a COPY leaves its connection unusable: it is
+    /// closed instead of returned to the pool, and a transaction it ran in can
+    /// only be rolled back (dropped).
+    async fn execute<E: Executor>(&self, mut ex: E) -> Result<u64>
+    where
+        Self: Sync,
+    {
+        if let Some(copy) = self.compile_copy(ex.backend())?
+            && let Some(n) = ex.copy_in(&copy).await?
+        {
+            return Ok(n);
+        }
+        let stmts = self.statements(ex.backend())?;
+        let stmts = stmts.into_iter().map(|c| c.statement).collect();
+        Ok(ex.run_all(stmts, false).await?.0)
     }
 }

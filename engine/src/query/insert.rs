@@ -1,6 +1,7 @@
 //! [`Insert`]: one row, many rows (batched under the backend's parameter limit,
-//! and on PostgreSQL loaded through `UNNEST` arrays past a threshold), INSERT ...
-//! SELECT, upsert ([`OnConflict`]) and RETURNING.
+//! and on PostgreSQL loaded through binary `COPY`, or `UNNEST` arrays when the
+//! insert returns rows or upserts, past a threshold), INSERT ... SELECT, upsert
+//! ([`OnConflict`]) and RETURNING.
 
 use crate::error::Result;
 use crate::schema::{Model, schema_error};
@@ -10,7 +11,7 @@ use super::compound::Query;
 use super::expr::Expr;
 use super::select::SelectItem;
 
-/// Rows past which a PostgreSQL insert of plain values switches to `UNNEST`.
+/// Rows from which a PostgreSQL insert of plain values switches to `COPY` (or `UNNEST`).
 pub const DEFAULT_BULK_THRESHOLD: usize = 500;
 
 #[derive(Debug, Clone)]
@@ -131,6 +132,7 @@ pub struct Insert {
     pub(crate) on_conflict: Option<Conflict>,
     pub(crate) returning: Vec<SelectItem>,
     pub(crate) bulk_threshold: usize,
+    pub(crate) copy: bool,
 }
 
 impl Insert {
@@ -143,6 +145,7 @@ impl Insert {
             on_conflict: None,
             returning: Vec::new(),
             bulk_threshold: DEFAULT_BULK_THRESHOLD,
+            copy: true,
         }
     }
 
@@ -312,10 +315,21 @@ impl Insert {
         self.returning(all)
     }
 
-    /// Rows past which PostgreSQL inserts go through `UNNEST` arrays
-    /// (default [`DEFAULT_BULK_THRESHOLD`]).
+    /// Rows from which PostgreSQL inserts of plain values load through binary
+    /// `COPY` (or, with ON CONFLICT, RETURNING or [`Insert::copy`] off, through
+    /// `UNNEST` arrays); default [`DEFAULT_BULK_THRESHOLD`].
     pub fn bulk_threshold(mut self, rows: usize) -> Self {
         self.bulk_threshold = rows;
+        self
+    }
+
+    /// Whether a large insert of plain values may load through binary
+    /// `COPY ... FROM STDIN` on PostgreSQL (default `true`); see
+    /// [`Insert::compile_copy`] for when it does. `copy(false)` keeps INSERT
+    /// semantics: COPY fires row triggers and checks constraints as INSERT does,
+    /// but the rewrite rules of `CREATE RULE ... ON INSERT` do not apply to it.
+    pub fn copy(mut self, on: bool) -> Self {
+        self.copy = on;
         self
     }
 

@@ -39,6 +39,36 @@ fn int_to(ty: &SqlType, i: i64, target: &str) -> Result<Value> {
 }
 
 impl Value {
+    /// Whether [`Value::coerce`] into `ty` gives this value back as it is
+    /// (NULL, a value already of the type, text into a textual type): callers
+    /// that hold a reference skip the copy.
+    pub(crate) fn coerces_unchanged(&self, ty: &SqlType) -> bool {
+        match (self, ty) {
+            (Value::Text(_), t) => t.is_textual(),
+            (Value::Null, _)
+            | (Value::Bool(_), SqlType::Bool)
+            | (Value::Int2(_), SqlType::Int2)
+            | (Value::Int4(_), SqlType::Int4)
+            | (Value::Int8(_), SqlType::Int8)
+            | (Value::Float4(_), SqlType::Float4)
+            | (Value::Float8(_), SqlType::Float8)
+            | (Value::Numeric(_), SqlType::Numeric(_))
+            | (Value::Bytes(_), SqlType::Bytea)
+            | (Value::Uuid(_), SqlType::Uuid)
+            | (Value::Json(_), SqlType::Json)
+            | (Value::Jsonb(_), SqlType::Jsonb)
+            | (Value::Date(_), SqlType::Date)
+            | (Value::Time(_), SqlType::Time)
+            | (Value::Timestamp(_), SqlType::Timestamp)
+            | (Value::Timestamptz(_), SqlType::Timestamptz)
+            | (Value::Interval(_), SqlType::Interval)
+            | (Value::Inet(_), SqlType::Inet)
+            | (Value::Cidr(_), SqlType::Cidr)
+            | (Value::MacAddr(_), SqlType::MacAddr) => true,
+            _ => false,
+        }
+    }
+
     /// Converts this value to `ty` where that loses nothing: integers between widths
     /// (range-checked), integers and integral floats to any numeric type, text parsed
     /// as the target type (`"42"` into an integer column), json and jsonb into each

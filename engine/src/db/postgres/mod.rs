@@ -2,6 +2,7 @@
 //! prepared statement, values in binary, rows decoded by column type.
 
 pub(crate) mod codec;
+pub(crate) mod copy;
 
 use std::sync::Arc;
 

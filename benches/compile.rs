@@ -189,7 +189,8 @@ fn bench_bulk(c: &mut Criterion) {
     // dbridge: values -> Insert, through binary COPY (the default past the
     // bulk threshold), UNNEST of one array per column (COPY off) and multi-row
     // VALUES batches under the parameter limit (both off).
-    let variants: [(&str, fn(Insert) -> Insert); 3] = [
+    type Configure = fn(Insert) -> Insert;
+    let variants: [(&str, Configure); 3] = [
         ("dbridge_insert_copy", |i| i),
         ("dbridge_insert_unnest", |i| i.copy(false)),
         ("dbridge_insert_values_batches", |i| {

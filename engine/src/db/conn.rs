@@ -189,52 +189,84 @@ impl<'c> ConnRef<'c> {
             Self::Sqlite(c, h) => (super::sqlite::fetch(c, stmt).boxed(), h),
             Self::Postgres(c, h) => (super::postgres::fetch(c, stmt).boxed(), h),
         };
-        let hooks = hooks.clone();
-        async_stream::stream! {
-            let started = Instant::now();
-            let mut count = 0_u64;
-            let mut ok = true;
-            let mut rows = rows.instrument_each(span.clone());
-            while let Some(row) = rows.next().await {
-                match &row {
-                    Ok(_) => count += 1,
-                    Err(_) => ok = false,
-                }
-                yield row;
-            }
-            span.record("db.rows", count);
-            let _enter = span.enter();
-            hooks.notify(backend, &sql, started.elapsed(), ok.then_some(count), ok);
+        Observed {
+            rows,
+            span,
+            hooks: hooks.clone(),
+            sql,
+            backend,
+            started: None,
+            count: 0,
+            ok: true,
+            done: false,
         }
         .boxed()
     }
 }
 
-/// Polls each item of a stream inside a span.
-trait InstrumentEach: Sized {
-    fn instrument_each(self, span: tracing::Span) -> Instrumented<Self>;
+/// A statement's rows, each polled inside the statement's span and counted;
+/// at the end the span records the count and the observers hear of it. (A
+/// plain stream rather than a generator: it sits on the path of every row.)
+struct Observed<'c> {
+    rows: BoxStream<'c, Result<Row>>,
+    span: tracing::Span,
+    hooks: Arc<Hooks>,
+    sql: Arc<str>,
+    backend: Backend,
+    /// When the rows were first asked for.
+    started: Option<Instant>,
+    count: u64,
+    ok: bool,
+    done: bool,
 }
 
-impl<S> InstrumentEach for S {
-    fn instrument_each(self, span: tracing::Span) -> Instrumented<Self> {
-        Instrumented { inner: self, span }
+impl Observed<'_> {
+    fn finish(&mut self) {
+        self.done = true;
+        self.span.record("db.rows", self.count);
+        let _enter = self.span.enter();
+        let elapsed = self.started.map(|t| t.elapsed()).unwrap_or_default();
+        let ok = self.ok;
+        self.hooks.notify(
+            self.backend,
+            &self.sql,
+            elapsed,
+            ok.then_some(self.count),
+            ok,
+        );
     }
 }
 
-pub(crate) struct Instrumented<S> {
-    inner: S,
-    span: tracing::Span,
-}
-
-impl<S: futures_util::Stream + Unpin> futures_util::Stream for Instrumented<S> {
-    type Item = S::Item;
+impl futures_util::Stream for Observed<'_> {
+    type Item = Result<Row>;
 
     fn poll_next(
-        mut self: std::pin::Pin<&mut Self>,
+        self: std::pin::Pin<&mut Self>,
         cx: &mut std::task::Context<'_>,
     ) -> std::task::Poll<Option<Self::Item>> {
-        let this = &mut *self;
-        let _enter = this.span.enter();
-        this.inner.poll_next_unpin(cx)
+        use std::task::Poll;
+        let this = self.get_mut();
+        if this.done {
+            return Poll::Ready(None);
+        }
+        this.started.get_or_insert_with(Instant::now);
+        let polled = {
+            let _enter = this.span.enter();
+            this.rows.poll_next_unpin(cx)
+        };
+        match polled {
+            Poll::Ready(Some(row)) => {
+                match &row {
+                    Ok(_) => this.count += 1,
+                    Err(_) => this.ok = false,
+                }
+                Poll::Ready(Some(row))
+            }
+            Poll::Ready(None) => {
+                this.finish();
+                Poll::Ready(None)
+            }
+            Poll::Pending => Poll::Pending,
+        }
     }
 }

@@ -6,7 +6,7 @@ pub(crate) mod copy;
 
 use std::sync::Arc;
 
-use futures_util::{Stream, StreamExt, TryStreamExt};
+use futures_util::{Stream, StreamExt, TryFutureExt};
 use sqlx::postgres::types::Oid;
 use sqlx::postgres::{PgArguments, PgConnection, PgTypeInfo, PgTypeKind, Postgres};
 use sqlx::{Arguments, Column, Executor, Row as _, Statement as _, TypeInfo, ValueRef};
@@ -208,20 +208,22 @@ pub(crate) async fn execute(conn: &mut PgConnection, stmt: &Statement) -> Result
     Ok(done.rows_affected())
 }
 
-/// Runs a query and yields its rows as they arrive.
+/// Runs a query and yields its rows as they arrive: the driver's stream with
+/// each row decoded as it is taken (no generator in between, a row costs one
+/// poll).
 pub(crate) fn fetch<'c>(
     conn: &'c mut PgConnection,
     stmt: Statement,
 ) -> impl Stream<Item = Result<Row>> + Send + 'c {
-    async_stream::try_stream! {
+    async move {
         let (args, columns, decoders) = prepare(conn, &stmt).await?;
-        let mut rows = sqlx::query_with(sqlx::AssertSqlSafe(stmt.sql.clone()), args)
-            .fetch(&mut *conn)
-            .map_err(map_err(&stmt.sql));
-        while let Some(row) = rows.next().await {
-            yield decode_row(&row?, &columns, &decoders)?;
-        }
+        let sql = stmt.sql;
+        let rows = sqlx::query_with(sqlx::AssertSqlSafe(sql.clone()), args)
+            .fetch(conn)
+            .map(move |row| decode_row(&row.map_err(map_err(&sql))?, &columns, &decoders));
+        Ok::<_, Error>(rows)
     }
+    .try_flatten_stream()
 }
 
 fn kind_of(code: &str) -> ErrorKind {

@@ -250,7 +250,11 @@ impl futures_util::Stream for Observed<'_> {
             return Poll::Ready(None);
         }
         this.started.get_or_insert_with(Instant::now);
-        let polled = {
+        // Entered only when a subscriber records it: entering a disabled span
+        // still goes through `log`'s compatibility path, per row.
+        let polled = if this.span.is_disabled() {
+            this.rows.poll_next_unpin(cx)
+        } else {
             let _enter = this.span.enter();
             this.rows.poll_next_unpin(cx)
         };

@@ -29,17 +29,27 @@ pub(crate) struct Tracker {
 
 /// The values as last loaded or flushed: what dirty tracking compares with.
 ///
-/// Kept lazily, because most loaded instances are only read: an instance as
-/// loaded or flushed holds no copy (its committed values are its values), and
-/// its first change copies them.
+/// Kept lazily, because most loaded instances are only read and most changes
+/// touch a column or two: an instance as loaded or flushed holds no copy (its
+/// committed values are its values), and a change keeps only the value it
+/// replaced.
 #[derive(Debug, Clone)]
 pub(crate) enum Committed {
     /// Every column's committed value is its current value.
     Current,
+    /// The committed values of the changed columns (by model column); every
+    /// other column's is its current value.
+    Saved(Vec<(usize, Option<Value>)>),
     /// Nothing committed (a new instance): every set column is a change.
     Nothing,
     /// Committed values of their own, by model column.
     Own(Vec<Option<Value>>),
+}
+
+impl Committed {
+    fn saved(list: &[(usize, Option<Value>)], i: usize) -> Option<&Option<Value>> {
+        list.iter().find(|(c, _)| *c == i).map(|(_, v)| v)
+    }
 }
 
 /// What ties an instance to its session.
@@ -78,6 +88,10 @@ impl InstanceData {
     pub(crate) fn is_changed(&self, i: usize) -> bool {
         let committed = match &self.committed {
             Committed::Current => return false,
+            Committed::Saved(list) => match Committed::saved(list, i) {
+                Some(c) => c.as_ref(),
+                None => return false,
+            },
             Committed::Nothing => None,
             Committed::Own(c) => c[i].as_ref(),
         };
@@ -92,19 +106,24 @@ impl InstanceData {
     pub(crate) fn committed_value(&self, i: usize) -> Option<&Value> {
         match &self.committed {
             Committed::Current => self.values[i].as_ref(),
+            Committed::Saved(list) => {
+                Committed::saved(list, i).map_or(self.values[i].as_ref(), Option::as_ref)
+            }
             Committed::Nothing => None,
             Committed::Own(c) => c[i].as_ref(),
         }
     }
 
     /// Sets column `i`'s current value (a change, once compared with the
-    /// committed one), copying the committed values first if they were the
-    /// current ones.
+    /// committed one), keeping the value it replaces as the committed one if
+    /// that was the current one.
     pub(crate) fn set_value(&mut self, i: usize, value: Value) {
-        if matches!(self.committed, Committed::Current) {
-            self.committed = Committed::Own(self.values.clone());
+        let old = std::mem::replace(&mut self.values[i], Some(value));
+        match &mut self.committed {
+            Committed::Current => self.committed = Committed::Saved(vec![(i, old)]),
+            Committed::Saved(list) if Committed::saved(list, i).is_none() => list.push((i, old)),
+            Committed::Saved(_) | Committed::Nothing | Committed::Own(_) => {}
         }
-        self.values[i] = Some(value);
     }
 
     /// Sets column `i`'s current and committed value (loaded or written by
@@ -112,6 +131,12 @@ impl InstanceData {
     pub(crate) fn set_committed_value(&mut self, i: usize, value: Option<Value>) {
         match &mut self.committed {
             Committed::Current => {}
+            Committed::Saved(list) => {
+                list.retain(|(c, _)| *c != i);
+                if list.is_empty() {
+                    self.committed = Committed::Current;
+                }
+            }
             Committed::Nothing if value.is_none() => {}
             Committed::Nothing => {
                 let mut c = vec![None; self.values.len()];

@@ -118,7 +118,7 @@ impl InstanceData {
     /// committed one), keeping the value it replaces as the committed one if
     /// that was the current one.
     pub(crate) fn set_value(&mut self, i: usize, value: Value) {
-        let old = std::mem::replace(&mut self.values[i], Some(value));
+        let old = self.values[i].replace(value);
         match &mut self.committed {
             Committed::Current => self.committed = Committed::Saved(vec![(i, old)]),
             Committed::Saved(list) if Committed::saved(list, i).is_none() => list.push((i, old)),

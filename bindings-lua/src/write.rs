@@ -200,7 +200,7 @@ fn results(lua: &Lua, r: Result<Vec<Row>, u64>) -> Result<LuaValue, LuaDbError> 
     })
 }
 
-/// `Model:insert(rows [, { returning = {...} }])` and
+/// `Model:insert(rows [, { returning = {...}, copy = false }])` and
 /// `Model:upsert(rows, { conflict = {...}, update = {...} | { col = value }, returning = {...} })`.
 pub(crate) async fn insert_rows(
     lua: Lua,
@@ -259,6 +259,11 @@ pub(crate) async fn insert_rows(
                 }
             }
             ins = ins.on_conflict(oc)?;
+        }
+        match get("copy")? {
+            LuaValue::Nil => {}
+            LuaValue::Boolean(on) => ins = ins.copy(on),
+            other => return Err(LuaDbError::argument(func, 2, "`copy` as a boolean", &other)),
         }
         let ret = returning(&lua, &m.model, &get("returning")?)?;
         let want_rows = ret.is_some();

@@ -179,6 +179,39 @@ return n, inserts, db:query(User):count(), back[1].id .. "/" .. back[1].karma
     assert_eq!(returned, "1001/0");
 });
 
+dbridge_testkit::each_backend!(bulk_insert_copy_option, |t| async move {
+    let lua = lua_for(&t);
+    run::<()>(&lua, MODELS).await;
+    let (n, kinds): (i64, String) = run(
+        &lua,
+        r#"
+local rows = {}
+for i = 1, 600 do rows[i] = { name = "u" .. i, email = "u" .. i .. "@example.com" } end
+local kinds = {}
+local off = db:on("*", "statement", function(ev)
+  local word = ev.sql:match("^(%u+)")
+  if word == "INSERT" or word == "COPY" then kinds[#kinds + 1] = word end
+end)
+local n = User:insert(rows)
+for _, r in ipairs(rows) do r.email = "again." .. r.email end
+n = n + User:insert(rows, { copy = false })
+off()
+local ok, e = pcall(User.insert, User, rows, { copy = "no" })
+assert(not ok and tostring(e):find("copy"), tostring(e))
+return n, table.concat(kinds, " ")
+"#,
+    )
+    .await;
+    assert_eq!(n, 1200);
+    // Past the bulk threshold PostgreSQL loads through COPY unless told not to.
+    let expected = if t.db.backend() == dbridge_engine::Backend::Postgres {
+        "COPY INSERT"
+    } else {
+        "INSERT INSERT"
+    };
+    assert_eq!(kinds, expected);
+});
+
 dbridge_testkit::each_backend!(upsert_update_delete_without_session, |t| async move {
     let lua = lua_for(&t);
     run::<()>(&lua, MODELS).await;

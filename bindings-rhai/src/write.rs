@@ -146,6 +146,12 @@ fn insert(m: &ModelV, rows: Dynamic, opts: &Map) -> Res<Dynamic> {
                 fetch = !items.is_empty();
                 ins = ins.returning(items);
             }
+            "copy" => {
+                let on = v
+                    .as_bool()
+                    .map_err(|t| configuration(format!("`copy` must be true or false, got {t}")))?;
+                ins = ins.copy(on);
+            }
             other => return Err(configuration(format!("unknown insert option `{other}`"))),
         }
     }

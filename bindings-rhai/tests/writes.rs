@@ -44,6 +44,49 @@ each_backend!(bulk_insert, |t| async move {
     assert_eq!(kind(&err), "not_null_violation");
 });
 
+each_backend!(bulk_insert_copy_option, |t| async move {
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
+    let observer = {
+        let seen = seen.clone();
+        t.db.on_statement(std::sync::Arc::new(move |e| {
+            if e.sql.starts_with("INSERT") || e.sql.starts_with("COPY") {
+                let word = e.sql.split_whitespace().next().unwrap_or_default();
+                seen.lock().unwrap().push(word.to_owned());
+            }
+        }))
+    };
+    let v = ok(
+        &t,
+        &format!(
+            r#"{MODELS}
+        let rows = [];
+        for i in 0..600 {{ rows.push(#{{ name: "user " + i }}); }}
+        User.insert(rows) + User.insert(rows, #{{ copy: false }})
+    "#
+        ),
+    )
+    .await;
+    t.db.remove_statement_observer(observer);
+    assert_eq!(v.to_string(), "1200");
+    // Past the bulk threshold PostgreSQL loads through COPY unless told not to.
+    let expected: &[&str] = if t.db.backend() == dbridge_engine::Backend::Postgres {
+        &["COPY", "INSERT"]
+    } else {
+        &["INSERT", "INSERT"]
+    };
+    assert_eq!(*seen.lock().unwrap(), expected);
+    let err = run(
+        &t,
+        &format!("{MODELS} User.insert([#{{ name: \"a\" }}], #{{ copy: 1 }})"),
+    )
+    .await
+    .unwrap_err();
+    assert!(
+        err.to_string().contains("`copy` must be true or false"),
+        "{err}"
+    );
+});
+
 each_backend!(upsert, |t| async move {
     let v = ok(
         &t,

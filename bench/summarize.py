@@ -24,11 +24,12 @@ ROWS = [
         "sqlx": ("sqlx", None, "W1_insert_tx_sync_off"),
         "seaorm": ("seaorm", None, "W1_insert_tx_sync_off"),
     }),
-    ("W2 bulk insert (Core path)", "rows_per_s", {
+    # dbridge's Core insert loads through binary COPY: raw sqlx's COPY beside it.
+    ("W2 bulk insert (Core path; raw sqlx: COPY)", "rows_per_s", {
         "rust": ("dbridge", "dbridge-rust", "W2_bulk_insert_core_insert"),
         "sqla": ("sqla", None, "W2_bulk_insert_core_insert"),
         "psycopg": ("raw", None, "W2_bulk_insert_executemany"),
-        "sqlx": ("sqlx", None, "W2_unnest_insert"),
+        "sqlx": ("sqlx", None, "W2_copy_in_raw"),
         "seaorm": ("seaorm", None, "W2_insert_many"),
         "floor": ("floor", None, "psql_copy_from_stdin"),
     }),

@@ -80,7 +80,10 @@ fn raw_functions(lua: &Lua) -> mlua::Result<Table> {
         lua.create_function(|_, ()| Ok(context::current_exhausted()))?,
     )?;
     t.set("is_retryable", lua.create_function(is_retryable)?)?;
-    t.set("backoff", lua.create_function(|_, n: u32| Ok(backoff(n)))?)?;
+    t.set(
+        "backoff",
+        lua.create_function(|_, (n, err): (u32, LuaValue)| Ok(backoff(n, &err)))?,
+    )?;
     t.set("error", lua.create_function(new_error)?)?;
     t.set(
         "is_array",
@@ -101,10 +104,18 @@ fn is_retryable(_: &Lua, err: LuaValue) -> mlua::Result<bool> {
     })
 }
 
-/// Seconds to wait before retry `n` of a transaction: 5 ms doubling, capped at 200 ms.
-fn backoff(n: u32) -> f64 {
-    let ms = 5_u64.saturating_mul(1 << n.min(6)).min(200);
-    ms as f64 / 1000.0
+/// Seconds to wait before retry `n` of a transaction that failed with `err`
+/// ([`ErrorKind::retry_delay`]).
+fn backoff(n: u32, err: &LuaValue) -> f64 {
+    let kind = match err {
+        LuaValue::UserData(ud) => ud
+            .borrow::<LuaDbError>()
+            .ok()
+            .and_then(|e| ErrorKind::from_name(e.kind))
+            .unwrap_or(ErrorKind::Database),
+        _ => ErrorKind::Database,
+    };
+    kind.retry_delay(n).as_secs_f64()
 }
 
 async fn sleep(lua: Lua, seconds: LuaValue) -> Raw {
@@ -131,31 +142,6 @@ async fn sleep(lua: Lua, seconds: LuaValue) -> Raw {
     raw(&lua, r)
 }
 
-/// Every kind a script may give `dbridge.error`.
-const KINDS: [ErrorKind; 21] = [
-    ErrorKind::UniqueViolation,
-    ErrorKind::ForeignKeyViolation,
-    ErrorKind::NotNullViolation,
-    ErrorKind::CheckViolation,
-    ErrorKind::SerializationFailure,
-    ErrorKind::Deadlock,
-    ErrorKind::Busy,
-    ErrorKind::Syntax,
-    ErrorKind::TypeMismatch,
-    ErrorKind::InvalidValue,
-    ErrorKind::InvalidIdentifier,
-    ErrorKind::Configuration,
-    ErrorKind::Connection,
-    ErrorKind::Timeout,
-    ErrorKind::NotFound,
-    ErrorKind::MultipleRows,
-    ErrorKind::Unsupported,
-    ErrorKind::InvalidState,
-    ErrorKind::Validation,
-    ErrorKind::StaleData,
-    ErrorKind::Database,
-];
-
 /// `dbridge.error{ kind = "validation", message = "..." }`: an error value for
 /// scripts to raise with `error(...)`.
 fn new_error(lua: &Lua, v: LuaValue) -> Raw {
@@ -176,15 +162,12 @@ fn new_error(lua: &Lua, v: LuaValue) -> Raw {
             .ok()
             .flatten()
             .unwrap_or_default();
-        let kind = KINDS
-            .into_iter()
-            .find(|k| k.as_str() == kind)
-            .ok_or_else(|| {
-                LuaDbError::new(
-                    ErrorKind::InvalidValue,
-                    format!("dbridge.error: unknown error kind `{kind}`"),
-                )
-            })?;
+        let kind = ErrorKind::from_name(&kind).ok_or_else(|| {
+            LuaDbError::new(
+                ErrorKind::InvalidValue,
+                format!("dbridge.error: unknown error kind `{kind}`"),
+            )
+        })?;
         Ok(LuaDbError::new(kind, message))
     })();
     raw(lua, r)

@@ -113,9 +113,10 @@ Db.savepoint, Db.rollback_to, Db.release = Tx.savepoint, Tx.rollback_to, Tx.rele
 
 -- db:transaction(fn [, opts]): runs fn(s) with a new session (see orm.lua);
 -- commits when it returns (passing its results on), rolls back and re-raises
--- the very error value when it fails. With opts.retries = n, a serialization
--- failure, deadlock or busy database (in the body or at commit) rolls back
--- and runs fn again, up to n times.
+-- the very error value when it fails. With opts.retries = n, a retryable
+-- error (serialization failure, deadlock, busy database, a connection lost
+-- before COMMIT: see ErrorKind::is_retryable) rolls back and runs fn again,
+-- up to n times.
 local attempt
 
 local function settle(db, fn, opts, n, ok, ...)
@@ -123,7 +124,7 @@ local function settle(db, fn, opts, n, ok, ...)
   local err = ...
   local retries = type(opts) == "table" and opts.retries or 0
   if n < retries and is_retryable(err) and not exhausted() then
-    raw.sleep(raw.backoff(n + 1))
+    raw.sleep(raw.backoff(n + 1, err))
     return attempt(db, fn, opts, n + 1)
   end
   error(err, 0)

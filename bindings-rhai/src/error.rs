@@ -15,31 +15,6 @@ use std::fmt;
 use dbridge_engine::{Error, ErrorKind};
 use rhai::{Dynamic, EvalAltResult, ImmutableString, Map, Position};
 
-/// Every kind a script may see or raise, as [`ErrorKind::as_str`] names them.
-const KINDS: &[&str] = &[
-    "unique_violation",
-    "foreign_key_violation",
-    "not_null_violation",
-    "check_violation",
-    "serialization_failure",
-    "deadlock",
-    "busy",
-    "syntax",
-    "type_mismatch",
-    "invalid_value",
-    "invalid_identifier",
-    "configuration",
-    "connection",
-    "timeout",
-    "not_found",
-    "multiple_rows",
-    "unsupported",
-    "invalid_state",
-    "validation",
-    "stale_data",
-    "database",
-];
-
 /// A dbridge error: `kind` (the engine's [`ErrorKind::as_str`], e.g.
 /// `"unique_violation"`), `message` (never holding a bound value or a
 /// password), and for database errors `code`, `constraint`, `table` and
@@ -79,16 +54,18 @@ impl DbError {
     /// Whether running the same transaction again may succeed
     /// (`serialization_failure`, `deadlock`, `busy`).
     pub fn is_retryable(&self) -> bool {
-        matches!(
-            self.kind.as_str(),
-            "serialization_failure" | "deadlock" | "busy"
-        )
+        self.error_kind().is_some_and(ErrorKind::is_retryable)
+    }
+
+    /// The engine's kind.
+    pub fn error_kind(&self) -> Option<ErrorKind> {
+        ErrorKind::from_name(&self.kind)
     }
 
     /// Replaces the kind (with one dbridge knows; others are ignored).
     pub(crate) fn set_kind(&mut self, kind: &str) {
-        if let Some(k) = KINDS.iter().find(|k| **k == kind) {
-            self.kind = (*k).into();
+        if let Some(k) = ErrorKind::from_name(kind) {
+            self.kind = k.as_str().into();
         }
     }
 
@@ -209,7 +186,7 @@ fn new_error(spec: Map) -> Result<Map, Box<EvalAltResult>> {
             .and_then(|v| v.clone().into_immutable_string().ok())
     };
     let kind = text("kind").ok_or_else(|| configuration("dbridge::error needs a string `kind`"))?;
-    if !KINDS.contains(&kind.as_str()) {
+    if ErrorKind::from_name(&kind).is_none() {
         return Err(configuration(format!("unknown error kind `{kind}`")));
     }
     let message = text("message").unwrap_or_default();

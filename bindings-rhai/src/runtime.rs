@@ -188,16 +188,3 @@ enum Mode {
     /// Move this runtime worker's other tasks away first.
     InPlace,
 }
-
-/// Backoff before retry `attempt` (1-based): 5 ms doubling, capped at 200 ms,
-/// with jitter. The same schedule as the engine's `Database::transaction`.
-pub(crate) fn backoff(attempt: u32) -> Duration {
-    let base = 5_u64.saturating_mul(1 << attempt.min(6)).min(200);
-    let jitter = u64::from(
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.subsec_nanos())
-            .unwrap_or(0),
-    ) % (base / 2 + 1);
-    Duration::from_millis(base / 2 + jitter)
-}

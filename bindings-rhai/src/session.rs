@@ -11,6 +11,7 @@
 use std::collections::HashMap;
 use std::fmt;
 use std::sync::{Arc, Weak};
+use std::time::Duration;
 
 use dbridge_engine::session::{Instance, KeyValues, Load, Session, SessionOptions};
 use dbridge_engine::{Error, Row, Statement, TransactionOptions};
@@ -25,7 +26,7 @@ use crate::error::{db_error, to_rhai};
 use crate::instance::Obj;
 use crate::model::ModelV;
 use crate::raw_sql::Executor;
-use crate::runtime::{Blocker, backoff};
+use crate::runtime::Blocker;
 use crate::value::from_dynamic;
 
 type Res<T> = Result<T, Box<EvalAltResult>>;
@@ -296,7 +297,9 @@ pub(crate) fn run_transaction(
             {
                 attempt += 1;
                 tracing::debug!(attempt, "retrying transaction");
-                db.blocker_ref().sleep(backoff(attempt)).map_err(to_rhai)?;
+                let kind = db_error(&e).and_then(|d| d.error_kind());
+                let delay = kind.map_or(Duration::ZERO, |k| k.retry_delay(attempt));
+                db.blocker_ref().sleep(delay).map_err(to_rhai)?;
             }
             other => return other,
         }

@@ -41,8 +41,18 @@ pub enum ErrorKind {
     InvalidIdentifier,
     /// A connection URL or option was malformed.
     Configuration,
-    /// The server could not be reached or the connection broke.
+    /// The server could not be reached or the connection broke outside a
+    /// transaction (including a server shutting down: SQLSTATE 57P01-57P03);
+    /// retrying may succeed once the server is back.
     Connection,
+    /// The connection broke while a transaction was open: the server rolled
+    /// the transaction back, nothing of it was written; running the whole
+    /// transaction again may succeed.
+    ConnectionLost,
+    /// The connection broke while COMMIT was under way: the transaction may or
+    /// may not have been committed. Never retried automatically; check the
+    /// data (or make the transaction idempotent) before running it again.
+    AmbiguousCommit,
     /// A connection could not be had in time.
     Timeout,
     /// A query expected a row and got none.
@@ -82,6 +92,8 @@ impl ErrorKind {
             Self::InvalidIdentifier => "invalid_identifier",
             Self::Configuration => "configuration",
             Self::Connection => "connection",
+            Self::ConnectionLost => "connection_lost",
+            Self::AmbiguousCommit => "ambiguous_commit",
             Self::Timeout => "timeout",
             Self::NotFound => "not_found",
             Self::MultipleRows => "multiple_rows",
@@ -99,8 +111,67 @@ impl ErrorKind {
     pub fn is_retryable(self) -> bool {
         matches!(
             self,
-            Self::SerializationFailure | Self::Deadlock | Self::Busy
+            Self::SerializationFailure
+                | Self::Deadlock
+                | Self::Busy
+                | Self::Connection
+                | Self::ConnectionLost
         )
+    }
+}
+
+impl ErrorKind {
+    /// Every kind, in declaration order.
+    pub const ALL: [ErrorKind; 25] = [
+        Self::UniqueViolation,
+        Self::ForeignKeyViolation,
+        Self::NotNullViolation,
+        Self::CheckViolation,
+        Self::SerializationFailure,
+        Self::Deadlock,
+        Self::Busy,
+        Self::Syntax,
+        Self::TypeMismatch,
+        Self::InvalidValue,
+        Self::InvalidIdentifier,
+        Self::Configuration,
+        Self::Connection,
+        Self::ConnectionLost,
+        Self::AmbiguousCommit,
+        Self::Timeout,
+        Self::NotFound,
+        Self::MultipleRows,
+        Self::Unsupported,
+        Self::InvalidState,
+        Self::Validation,
+        Self::StaleData,
+        Self::Schema,
+        Self::Migration,
+        Self::Database,
+    ];
+
+    /// The kind of a snake_case name ([`ErrorKind::as_str`]'s inverse).
+    pub fn from_name(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|k| k.as_str() == name)
+    }
+
+    /// How long to wait before retry `attempt` (1 for the first) of a
+    /// transaction that failed with this kind: from half to all of a delay
+    /// that doubles each time, 5 ms capped at 200 ms for conflicts, 50 ms
+    /// capped at 2 s for connection failures (a server restart takes seconds).
+    pub fn retry_delay(self, attempt: u32) -> std::time::Duration {
+        let (first, cap) = match self {
+            Self::Connection | Self::ConnectionLost => (50_u64, 2_000),
+            _ => (5, 200),
+        };
+        let base = first.saturating_mul(1 << attempt.min(10)).min(cap);
+        let jitter = u64::from(
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.subsec_nanos())
+                .unwrap_or(0),
+        ) % (base / 2 + 1);
+        std::time::Duration::from_millis(base / 2 + jitter)
     }
 }
 
@@ -210,6 +281,18 @@ pub enum Error {
     /// The server could not be reached or the connection failed.
     #[error("connection failed: {0}")]
     Connection(String),
+
+    /// The connection broke inside a transaction, which the server rolled back
+    /// ([`ErrorKind::ConnectionLost`]), or during its COMMIT
+    /// ([`ErrorKind::AmbiguousCommit`]).
+    #[error("{}", lost_message(*.during_commit, .source))]
+    ConnectionLost {
+        /// Whether it broke while COMMIT was under way.
+        during_commit: bool,
+        /// The connection error.
+        #[source]
+        source: Box<Error>,
+    },
 
     /// Waiting for a connection (or the connection attempt) took longer than allowed.
     #[error("timed out after {after:?} waiting for {what}")]
@@ -348,6 +431,14 @@ impl Error {
             Self::Database(e) => e.kind,
             Self::Configuration(_) => ErrorKind::Configuration,
             Self::Connection(_) => ErrorKind::Connection,
+            Self::ConnectionLost {
+                during_commit: false,
+                ..
+            } => ErrorKind::ConnectionLost,
+            Self::ConnectionLost {
+                during_commit: true,
+                ..
+            } => ErrorKind::AmbiguousCommit,
             Self::Timeout { .. } => ErrorKind::Timeout,
             Self::InvalidIdentifier { .. } => ErrorKind::InvalidIdentifier,
             Self::TypeMismatch { .. } => ErrorKind::TypeMismatch,
@@ -369,9 +460,9 @@ impl Error {
     pub fn as_database_error(&self) -> Option<&DatabaseError> {
         match self {
             Self::Database(e) => Some(e),
-            Self::Listener { source, .. } | Self::Flush { source, .. } => {
-                source.as_database_error()
-            }
+            Self::Listener { source, .. }
+            | Self::Flush { source, .. }
+            | Self::ConnectionLost { source, .. } => source.as_database_error(),
             _ => None,
         }
     }
@@ -396,6 +487,31 @@ impl Error {
     }
 }
 
+fn lost_message(during_commit: bool, source: &Error) -> String {
+    if during_commit {
+        format!(
+            "the connection broke during COMMIT: the transaction may or may not have been committed ({source})"
+        )
+    } else {
+        format!("the connection broke inside a transaction, which was rolled back ({source})")
+    }
+}
+
+impl Error {
+    /// Turns a connection-level failure met inside a transaction into
+    /// [`Error::ConnectionLost`]; other errors are returned as they are.
+    pub(crate) fn in_transaction(self, during_commit: bool) -> Self {
+        if self.kind() == ErrorKind::Connection {
+            Self::ConnectionLost {
+                during_commit,
+                source: Box::new(self),
+            }
+        } else {
+            self
+        }
+    }
+}
+
 impl From<DatabaseError> for Error {
     fn from(e: DatabaseError) -> Self {
         Self::Database(Box::new(e))
@@ -412,6 +528,11 @@ mod tests {
         assert_eq!(Error::NotFound.kind().as_str(), "not_found");
         assert!(ErrorKind::SerializationFailure.is_retryable());
         assert!(!ErrorKind::UniqueViolation.is_retryable());
+        assert!(ErrorKind::ConnectionLost.is_retryable());
+        for k in ErrorKind::ALL {
+            assert_eq!(ErrorKind::from_name(k.as_str()), Some(k));
+        }
+        assert!(!ErrorKind::AmbiguousCommit.is_retryable());
     }
 
     #[test]

@@ -11,12 +11,14 @@
 //! support, and a test cannot go on without its database.
 #![warn(missing_docs)]
 
+pub mod server;
 mod statement_log;
 
 use std::path::PathBuf;
 
 use dbridge_engine::{Backend, ConnectOptions, Database};
 
+pub use server::PgServer;
 pub use statement_log::StatementLog;
 
 /// The PostgreSQL server tests use.

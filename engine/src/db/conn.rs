@@ -11,6 +11,7 @@ use sqlx::postgres::PgConnection;
 use sqlx::sqlite::SqliteConnection;
 use tracing::Instrument;
 
+use super::pool::Health;
 use super::{CopyIn, Row, Statement};
 use crate::error::{Backend, Error, Result};
 
@@ -102,10 +103,11 @@ fn span(backend: Backend, sql: &str) -> tracing::Span {
     )
 }
 
-/// A borrowed connection and the hooks of its database.
+/// A borrowed connection, the hooks of its database, and its health record
+/// (every statement's result is noted there, see [`Health`]).
 pub(crate) enum ConnRef<'c> {
-    Sqlite(&'c mut SqliteConnection, &'c Arc<Hooks>),
-    Postgres(&'c mut PgConnection, &'c Arc<Hooks>),
+    Sqlite(&'c mut SqliteConnection, &'c Arc<Hooks>, &'c Health),
+    Postgres(&'c mut PgConnection, &'c Arc<Hooks>, &'c Health),
 }
 
 impl<'c> ConnRef<'c> {
@@ -121,18 +123,20 @@ impl<'c> ConnRef<'c> {
         let span = span(backend, &stmt.sql);
         let started = Instant::now();
         let (result, hooks) = match self {
-            Self::Sqlite(c, h) => (
-                super::sqlite::execute(c, stmt)
+            Self::Sqlite(c, h, health) => {
+                let r = super::sqlite::execute(c, stmt)
                     .instrument(span.clone())
-                    .await,
-                h,
-            ),
-            Self::Postgres(c, h) => (
-                super::postgres::execute(c, stmt)
+                    .await;
+                health.note(&r);
+                (r, h)
+            }
+            Self::Postgres(c, h, health) => {
+                let r = super::postgres::execute(c, stmt)
                     .instrument(span.clone())
-                    .await,
-                h,
-            ),
+                    .await;
+                health.note(&r);
+                (r, h)
+            }
         };
         if let Ok(n) = &result {
             span.record("db.rows", n);
@@ -153,7 +157,7 @@ impl<'c> ConnRef<'c> {
     /// when the table's column types rule binary COPY out.
     pub(crate) async fn copy_in(self, copy: &CopyIn<'_>) -> Result<Option<u64>> {
         let backend = self.backend();
-        let Self::Postgres(c, hooks) = self else {
+        let Self::Postgres(c, hooks, health) = self else {
             return Err(Error::Unsupported {
                 backend,
                 feature: "COPY FROM STDIN".into(),
@@ -164,6 +168,7 @@ impl<'c> ConnRef<'c> {
         let result = super::postgres::copy::copy_in(c, copy)
             .instrument(span.clone())
             .await;
+        health.note(&result);
         if let Ok(None) = result {
             return result;
         }
@@ -185,14 +190,18 @@ impl<'c> ConnRef<'c> {
         let backend = self.backend();
         let sql = stmt.sql.clone();
         let span = span(backend, &sql);
-        let (rows, hooks): (BoxStream<'c, Result<Row>>, &'c Arc<Hooks>) = match self {
-            Self::Sqlite(c, h) => (super::sqlite::fetch(c, stmt).boxed(), h),
-            Self::Postgres(c, h) => (super::postgres::fetch(c, stmt).boxed(), h),
-        };
+        let (rows, hooks, health): (BoxStream<'c, Result<Row>>, &'c Arc<Hooks>, &'c Health) =
+            match self {
+                Self::Sqlite(c, h, health) => (super::sqlite::fetch(c, stmt).boxed(), h, health),
+                Self::Postgres(c, h, health) => {
+                    (super::postgres::fetch(c, stmt).boxed(), h, health)
+                }
+            };
         Observed {
             rows,
             span,
             hooks: hooks.clone(),
+            health,
             sql,
             backend,
             started: None,
@@ -211,6 +220,7 @@ struct Observed<'c> {
     rows: BoxStream<'c, Result<Row>>,
     span: tracing::Span,
     hooks: Arc<Hooks>,
+    health: &'c Health,
     sql: Arc<str>,
     backend: Backend,
     /// When the rows were first asked for.
@@ -262,7 +272,10 @@ impl futures_util::Stream for Observed<'_> {
             Poll::Ready(Some(row)) => {
                 match &row {
                     Ok(_) => this.count += 1,
-                    Err(_) => this.ok = false,
+                    Err(_) => {
+                        this.ok = false;
+                        this.health.note(&row);
+                    }
                 }
                 Poll::Ready(Some(row))
             }

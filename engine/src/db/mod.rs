@@ -130,7 +130,11 @@ impl Database {
             } => {
                 let p = pool::ConnPool::new(
                     options.sqlite((**o).clone(), *in_memory),
-                    options.limits(*in_memory),
+                    // No server to restart under a SQLite file: no idle pings.
+                    pool::Limits {
+                        ping_idle_after: None,
+                        ..options.limits(*in_memory)
+                    },
                 );
                 bounded(p.warm_up(), timeout).await?.map_err(connect_err)?;
                 Pool::Sqlite(p)
@@ -344,19 +348,33 @@ impl Database {
         async_stream::try_stream! {
             match db.pool() {
                 Pool::Sqlite(_) | Pool::Postgres(_) => {
-                    let mut c = db.acquire().await?;
-                    let mut failed = None;
-                    {
-                        let mut rows = c.conn_ref(db.hooks()).fetch(stmt);
-                        while let Some(row) = rows.next().await {
-                            match row {
-                                Ok(row) => yield row,
-                                Err(e) => { failed = Some(e); break; }
+                    // A read is run again, once, when the connection it was
+                    // given had died while idle (a server restart): nothing of
+                    // it ran, and a fresh connection will do.
+                    let mut retry = (db.backend() == Backend::Postgres && stmt.is_read_only())
+                        .then(|| stmt.clone());
+                    let mut next = Some(stmt);
+                    while let Some(stmt) = next.take() {
+                        let mut c = db.acquire().await?;
+                        let mut failed = None;
+                        let mut yielded = false;
+                        {
+                            let mut rows = c.conn_ref(db.hooks()).fetch(stmt);
+                            while let Some(row) = rows.next().await {
+                                match row {
+                                    Ok(row) => { yielded = true; yield row }
+                                    Err(e) => { failed = Some(e); break; }
+                                }
                             }
                         }
-                    }
-                    if let Some(e) = failed {
-                        c.check::<()>(Err(e))?;
+                        let Some(e) = failed else { break };
+                        match retry.take() {
+                            Some(again) if !yielded && c.is_reused() && c.is_broken() => {
+                                tracing::debug!(error = %e, "retrying a read on a fresh connection");
+                                next = Some(again);
+                            }
+                            _ => Err(e)?,
+                        }
                     }
                 }
                 Pool::Pinned(p) => {
@@ -390,9 +408,14 @@ impl Database {
     }
 
     /// Runs `body` in a transaction: commits when it returns `Ok`, rolls back when
-    /// it returns `Err`. After a serialization failure, deadlock or busy database
-    /// (in the body or at commit) it rolls back and runs `body` again, up to
-    /// [`TransactionOptions::max_retries`] times, waiting a little longer each time.
+    /// it returns `Err`. After a retryable error ([`ErrorKind::is_retryable`]
+    /// (crate::ErrorKind::is_retryable): a serialization failure, deadlock or
+    /// busy database, a server that cannot be reached, a connection lost before
+    /// COMMIT) it rolls back and runs `body` again, up to
+    /// [`TransactionOptions::max_retries`] times, waiting a little longer each
+    /// time ([`ErrorKind::retry_delay`](crate::ErrorKind::retry_delay)). A
+    /// connection lost during COMMIT ([`ErrorKind::AmbiguousCommit`](crate::ErrorKind))
+    /// is never retried: the transaction may have been committed.
     ///
     /// # Examples
     ///
@@ -421,21 +444,24 @@ impl Database {
     {
         let mut attempt = 0;
         loop {
-            let mut tx = self.begin_with(options).await?;
-            let result = match body(&mut tx).await {
-                Ok(v) => tx.commit().await.map(|()| v),
-                Err(e) => {
-                    // The body's error is what matters; a failed rollback leaves
-                    // nothing committed either way.
-                    let _ = tx.rollback().await;
-                    Err(e)
-                }
+            let result = match self.begin_with(options).await {
+                Ok(mut tx) => match body(&mut tx).await {
+                    Ok(v) => tx.commit().await.map(|()| v),
+                    Err(e) => {
+                        // The body's error is what matters; a failed rollback
+                        // leaves nothing committed either way.
+                        let _ = tx.rollback().await;
+                        Err(e)
+                    }
+                },
+                // Not begun (the server is down or restarting): nothing to undo.
+                Err(e) => Err(e),
             };
             match result {
                 Err(e) if e.kind().is_retryable() && attempt < options.get_max_retries() => {
                     attempt += 1;
                     tracing::debug!(attempt, kind = %e.kind(), "retrying transaction");
-                    tokio::time::sleep(transaction::backoff(attempt)).await;
+                    tokio::time::sleep(e.kind().retry_delay(attempt)).await;
                 }
                 other => return other,
             }

@@ -89,6 +89,7 @@ pub struct ConnectOptions {
     max_lifetime: Option<Duration>,
     statement_cache_capacity: usize,
     test_before_acquire: bool,
+    ping_idle_after: Option<Duration>,
     ssl_mode: Option<SslMode>,
     ssl_root_cert: Option<PathBuf>,
     ssl_client_cert: Option<PathBuf>,
@@ -107,6 +108,7 @@ impl Default for ConnectOptions {
             max_lifetime: Some(Duration::from_secs(1800)),
             statement_cache_capacity: 256,
             test_before_acquire: false,
+            ping_idle_after: Some(Duration::from_millis(500)),
             ssl_mode: None,
             ssl_root_cert: None,
             ssl_client_cert: None,
@@ -158,6 +160,11 @@ impl ConnectOptions {
         /// Ping each connection before handing it out (one round trip more per
         /// checkout; off by default).
         test_before_acquire / get_test_before_acquire: bool,
+        /// Ping a PostgreSQL connection that has been idle for longer than this
+        /// before handing it out (default 500 ms; `None`: never), so that the
+        /// first statement after a server restart does not meet a dead
+        /// connection. Busy connections are reused without the round trip.
+        ping_idle_after / get_ping_idle_after: Option<Duration>,
         /// How long SQLite waits on a locked database before failing with `busy`.
         busy_timeout / get_busy_timeout: Duration,
     }
@@ -235,6 +242,7 @@ impl ConnectOptions {
             idle_timeout: self.idle_timeout,
             max_lifetime: self.max_lifetime,
             test_before_acquire: self.test_before_acquire,
+            ping_idle_after: self.ping_idle_after,
         };
         if in_memory {
             // An in-memory database lives as long as one connection to it: keep one
@@ -245,6 +253,7 @@ impl ConnectOptions {
             // instead, up to the acquire timeout.
             super::pool::Limits {
                 max: 1,
+                ping_idle_after: None,
                 min: 1,
                 idle_timeout: None,
                 max_lifetime: None,

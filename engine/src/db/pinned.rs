@@ -35,6 +35,22 @@ impl PinnedConn {
         }
     }
 
+    /// As [`Pooled::is_reused`](super::pool::Pooled::is_reused).
+    pub(crate) fn is_reused(&self) -> bool {
+        match self {
+            Self::Sqlite(c) => c.is_reused(),
+            Self::Postgres(c) => c.is_reused(),
+        }
+    }
+
+    /// As [`Pooled::is_broken`](super::pool::Pooled::is_broken).
+    pub(crate) fn is_broken(&self) -> bool {
+        match self {
+            Self::Sqlite(c) => c.is_broken(),
+            Self::Postgres(c) => c.is_broken(),
+        }
+    }
+
     /// As [`Pooled::replace_broken`](super::pool::Pooled::replace_broken).
     pub(crate) fn replace_broken(&mut self, broken: bool) -> bool {
         match self {
@@ -58,8 +74,14 @@ impl PinnedConn {
 
     pub(crate) fn conn_ref<'c>(&'c mut self, hooks: &'c Arc<Hooks>) -> ConnRef<'c> {
         match self {
-            Self::Sqlite(c) => ConnRef::Sqlite(&mut *c, hooks),
-            Self::Postgres(c) => ConnRef::Postgres(&mut *c, hooks),
+            Self::Sqlite(c) => {
+                let (c, health) = c.parts();
+                ConnRef::Sqlite(c, hooks, health)
+            }
+            Self::Postgres(c) => {
+                let (c, health) = c.parts();
+                ConnRef::Postgres(c, hooks, health)
+            }
         }
     }
 }

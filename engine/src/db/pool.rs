@@ -7,11 +7,22 @@
 //! dropped uncommitted carries the statements that reset it (`ROLLBACK`...),
 //! run when it is next handed out; one that failed at the connection level is
 //! closed instead of returned.
+//!
+//! A server restart or `pg_terminate_backend` leaves every idle connection
+//! dead. So that such a fault costs at most the statement that met it:
+//! - a statement that fails at the connection level (an I/O error, EOF, or a
+//!   server-termination error such as 57P01) marks its connection faulted
+//!   ([`Health`]); it is closed, never returned, and every connection opened
+//!   before it (idle or checked out) is retired too, as SQLAlchemy's pool
+//!   invalidation does: they share the server that went away;
+//! - a connection idle for longer than [`Limits::ping_idle_after`] is pinged
+//!   before it is handed out (HikariCP's rule), so the first statement after a
+//!   restart finds a live connection without a round trip on busy ones.
 
 use std::collections::VecDeque;
 use std::ops::{Deref, DerefMut};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use futures_util::future::BoxFuture;
@@ -21,7 +32,7 @@ use sqlx::sqlite::SqliteConnection;
 use sqlx::{ConnectOptions as _, Connection};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
-use crate::error::{Error, Result};
+use crate::error::{ErrorKind, Result};
 
 /// Limits and timeouts of a pool.
 #[derive(Debug, Clone, Copy)]
@@ -32,11 +43,14 @@ pub(crate) struct Limits {
     pub idle_timeout: Option<Duration>,
     pub max_lifetime: Option<Duration>,
     pub test_before_acquire: bool,
+    /// Ping a connection idle for longer than this before handing it out.
+    pub ping_idle_after: Option<Duration>,
 }
 
 struct Idle<C> {
     conn: C,
     created: Instant,
+    generation: u64,
     idle_since: Instant,
     reset: Vec<&'static str>,
 }
@@ -48,6 +62,9 @@ pub(crate) struct ConnPool<C: PoolConn> {
     idle: Mutex<VecDeque<Idle<C>>>,
     permits: Arc<Semaphore>,
     closed: AtomicBool,
+    /// Bumped when a connection fails: connections of an older generation are
+    /// retired instead of reused.
+    generation: Arc<AtomicU64>,
 }
 
 /// A connection checked out of a [`ConnPool`]; returns itself when dropped.
@@ -56,6 +73,9 @@ pub(crate) struct Pooled<C: PoolConn> {
     created: Instant,
     reset: Vec<&'static str>,
     broken: bool,
+    /// Whether it came from the idle list (it may have died while idle).
+    reused: bool,
+    health: Health,
     pool: Arc<ConnPool<C>>,
     permit: Option<OwnedSemaphorePermit>,
 }
@@ -87,6 +107,52 @@ impl PoolConn for SqliteConnection {
     }
 }
 
+/// Whether a checked-out connection has failed at the connection level.
+///
+/// Every statement run through a pooled connection reports its result here
+/// (see [`ConnRef`](super::conn::ConnRef)), so that transactions, streams and
+/// sandboxes retire a dead connection the same way single statements do.
+#[derive(Debug)]
+pub(crate) struct Health {
+    faulted: AtomicBool,
+    /// The pool generation the connection was opened in.
+    generation: u64,
+    pool_generation: Arc<AtomicU64>,
+}
+
+impl Health {
+    fn new(generation: u64, pool_generation: Arc<AtomicU64>) -> Self {
+        Self {
+            faulted: AtomicBool::new(false),
+            generation,
+            pool_generation,
+        }
+    }
+
+    /// Records `result`: a connection-level error faults the connection and
+    /// retires every connection of its generation.
+    pub(crate) fn note<T>(&self, result: &Result<T>) {
+        if let Err(e) = result {
+            if e.kind() == ErrorKind::Connection {
+                self.fault();
+            }
+        }
+    }
+
+    fn fault(&self) {
+        if !self.faulted.swap(true, Ordering::AcqRel) {
+            tracing::debug!("connection failed; retiring the connections opened before it");
+            self.pool_generation
+                .fetch_max(self.generation + 1, Ordering::AcqRel);
+        }
+    }
+
+    /// Whether a statement on this connection failed at the connection level.
+    pub(crate) fn is_faulted(&self) -> bool {
+        self.faulted.load(Ordering::Acquire)
+    }
+}
+
 impl<C: PoolConn> ConnPool<C> {
     pub(crate) fn new(options: <C as Connection>::Options, limits: Limits) -> Arc<Self> {
         Arc::new(Self {
@@ -95,7 +161,12 @@ impl<C: PoolConn> ConnPool<C> {
             limits,
             idle: Mutex::new(VecDeque::new()),
             closed: AtomicBool::new(false),
+            generation: Arc::new(AtomicU64::new(0)),
         })
+    }
+
+    fn current_generation(&self) -> u64 {
+        self.generation.load(Ordering::Acquire)
     }
 
     /// Opens `limits.min` connections (at least one, so that connecting fails
@@ -106,11 +177,13 @@ impl<C: PoolConn> ConnPool<C> {
             opened.push(self.options.connect().await?);
         }
         let now = Instant::now();
+        let generation = self.current_generation();
         let mut idle = self.idle.lock();
         for conn in opened {
             idle.push_back(Idle {
                 conn,
                 created: now,
+                generation,
                 idle_since: now,
                 reset: Vec::new(),
             });
@@ -128,7 +201,7 @@ impl<C: PoolConn> ConnPool<C> {
             .idle_timeout
             .is_some_and(|t| now - idle.idle_since > t)
             && idle_count > self.limits.min as usize;
-        too_old || too_idle
+        too_old || too_idle || idle.generation < self.current_generation()
     }
 
     /// The most recently used idle connection that is still fresh.
@@ -157,39 +230,62 @@ impl<C: PoolConn> ConnPool<C> {
         while let Some(mut idle) = self.take_idle() {
             match self.prepare(&mut idle).await {
                 Ok(()) => {
-                    return Ok(Pooled {
-                        conn: Some(idle.conn),
-                        created: idle.created,
-                        reset: Vec::new(),
-                        broken: false,
-                        pool: self.clone(),
-                        permit: Some(permit),
-                    });
+                    return Ok(self.checked_out(
+                        idle.conn,
+                        idle.created,
+                        idle.generation,
+                        true,
+                        permit,
+                    ));
                 }
-                // A connection that cannot be reset or pinged is dropped; try the next.
-                Err(_) => continue,
+                // A connection that cannot be reset or pinged is dead, and so,
+                // most likely, are the others of its generation.
+                Err(_) => {
+                    self.generation
+                        .fetch_max(idle.generation + 1, Ordering::AcqRel);
+                    continue;
+                }
             }
         }
+        let generation = self.current_generation();
         let conn = tokio::time::timeout_at(deadline.into(), self.options.connect())
             .await
             .map_err(|_| sqlx::Error::PoolTimedOut)??;
-        Ok(Pooled {
+        Ok(self.checked_out(conn, Instant::now(), generation, false, permit))
+    }
+
+    fn checked_out(
+        self: &Arc<Self>,
+        conn: C,
+        created: Instant,
+        generation: u64,
+        reused: bool,
+        permit: OwnedSemaphorePermit,
+    ) -> Pooled<C> {
+        Pooled {
             conn: Some(conn),
-            created: Instant::now(),
+            created,
             reset: Vec::new(),
             broken: false,
+            reused,
+            health: Health::new(generation, self.generation.clone()),
             pool: self.clone(),
             permit: Some(permit),
-        })
+        }
     }
 
     /// Runs a returned connection's pending reset statements (and the ping,
-    /// when asked for) before handing it out again.
+    /// when asked for or when it has been idle a while) before handing it out
+    /// again.
     async fn prepare(&self, idle: &mut Idle<C>) -> std::result::Result<(), sqlx::Error> {
         for sql in std::mem::take(&mut idle.reset) {
             idle.conn.run_reset(sql).await?;
         }
-        if self.limits.test_before_acquire {
+        let idle_long = self
+            .limits
+            .ping_idle_after
+            .is_some_and(|after| idle.idle_since.elapsed() > after);
+        if self.limits.test_before_acquire || idle_long {
             idle.conn.ping().await?;
         }
         Ok(())
@@ -203,6 +299,11 @@ impl<C: PoolConn> ConnPool<C> {
         for i in idle {
             let _ = i.conn.close().await;
         }
+    }
+
+    /// Whether a connection of `generation` is to be retired rather than reused.
+    fn retired(&self, generation: u64) -> bool {
+        self.closed.load(Ordering::Acquire) || generation < self.current_generation()
     }
 }
 
@@ -218,11 +319,6 @@ impl<C: PoolConn> Pooled<C> {
         self.reset.insert(0, sql);
     }
 
-    /// Closes this connection instead of returning it (after a connection-level error).
-    pub(crate) fn discard(&mut self) {
-        self.broken = true;
-    }
-
     /// Sets whether this connection is closed instead of returned; the previous
     /// setting. Set around work that a dropped future would leave half done.
     pub(crate) fn replace_broken(&mut self, broken: bool) -> bool {
@@ -231,15 +327,27 @@ impl<C: PoolConn> Pooled<C> {
 
     /// Whether this connection will be closed instead of returned.
     pub(crate) fn is_broken(&self) -> bool {
-        self.broken
+        self.broken || self.health.is_faulted()
     }
 
-    /// Marks the connection broken when `err` says the connection failed.
+    /// Whether it came from the idle list rather than being opened for this
+    /// checkout: a connection-level failure on it may only mean it died idle.
+    pub(crate) fn is_reused(&self) -> bool {
+        self.reused
+    }
+
+    /// Marks the connection faulted when `result` says the connection failed.
     pub(crate) fn check<T>(&mut self, result: Result<T>) -> Result<T> {
-        if let Err(Error::Connection(_)) = &result {
-            self.discard();
-        }
+        self.health.note(&result);
         result
+    }
+
+    /// The connection and its health record, borrowed together.
+    pub(crate) fn parts(&mut self) -> (&mut C, &Health) {
+        match &mut self.conn {
+            Some(c) => (c, &self.health),
+            None => unreachable!("a pooled connection is present until it is dropped"),
+        }
     }
 }
 
@@ -269,7 +377,8 @@ impl<C: PoolConn> Drop for Pooled<C> {
         let Some(mut conn) = self.conn.take() else {
             return;
         };
-        if self.broken || self.pool.closed.load(Ordering::Acquire) {
+        let generation = self.health.generation;
+        if self.is_broken() || self.pool.retired(generation) {
             return;
         }
         let reset = std::mem::take(&mut self.reset);
@@ -278,6 +387,7 @@ impl<C: PoolConn> Drop for Pooled<C> {
             self.pool.idle.lock().push_back(Idle {
                 conn,
                 created,
+                generation,
                 idle_since: Instant::now(),
                 reset,
             });
@@ -296,10 +406,11 @@ impl<C: PoolConn> Drop for Pooled<C> {
                             return;
                         }
                     }
-                    if !pool.closed.load(Ordering::Acquire) {
+                    if !pool.retired(generation) {
                         pool.idle.lock().push_back(Idle {
                             conn,
                             created,
+                            generation,
                             idle_since: Instant::now(),
                             reset: Vec::new(),
                         });
@@ -311,6 +422,7 @@ impl<C: PoolConn> Drop for Pooled<C> {
                 self.pool.idle.lock().push_back(Idle {
                     conn,
                     created,
+                    generation,
                     idle_since: Instant::now(),
                     reset,
                 });
@@ -322,7 +434,8 @@ impl<C: PoolConn> Drop for Pooled<C> {
 impl<C: PoolConn> std::fmt::Debug for Pooled<C> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Pooled")
-            .field("broken", &self.broken)
+            .field("broken", &self.is_broken())
+            .field("reused", &self.reused)
             .finish_non_exhaustive()
     }
 }

@@ -2,9 +2,8 @@
 //! when dropped uncommitted.
 
 use std::fmt;
-use std::time::Duration;
 
-use futures_util::{StreamExt, stream::BoxStream};
+use futures_util::{StreamExt, TryStreamExt, stream::BoxStream};
 use sqlx::postgres::PgConnection;
 use sqlx::sqlite::SqliteConnection;
 
@@ -145,11 +144,25 @@ impl Transaction {
     pub(crate) async fn begin(db: &Database, opts: TransactionOptions) -> Result<Self> {
         let conn = match db.pool() {
             super::Pool::Postgres(pool) => {
-                let mut c = pool.acquire().await.map_err(|e| db.map_sqlx(e, None))?;
                 let begin = Statement::from(opts.begin_sql_postgres());
-                let r = ConnRef::Postgres(&mut c, db.hooks()).execute(&begin).await;
-                c.check(r)?;
-                TxConn::Postgres(c)
+                let mut retried = false;
+                loop {
+                    let mut c = pool.acquire().await.map_err(|e| db.map_sqlx(e, None))?;
+                    let (conn, health) = c.parts();
+                    let r = ConnRef::Postgres(conn, db.hooks(), health)
+                        .execute(&begin)
+                        .await;
+                    match r {
+                        Ok(_) => break TxConn::Postgres(c),
+                        // A connection that died while idle: nothing had begun,
+                        // so a fresh one may begin it.
+                        Err(e) if !retried && c.is_reused() && c.is_broken() => {
+                            tracing::debug!(error = %e, "BEGIN on a fresh connection");
+                            retried = true;
+                        }
+                        Err(e) => return Err(e),
+                    }
+                }
             }
             super::Pool::Sqlite(pool) => {
                 let mut c = pool.acquire().await.map_err(|e| db.map_sqlx(e, None))?;
@@ -158,14 +171,16 @@ impl Transaction {
                 } else {
                     "BEGIN IMMEDIATE"
                 };
-                let r = ConnRef::Sqlite(&mut c, db.hooks())
+                let (conn, health) = c.parts();
+                let r = ConnRef::Sqlite(conn, db.hooks(), health)
                     .execute(&Statement::from(begin))
                     .await;
                 c.check(r)?;
                 if opts.read_only {
                     // Returned to the pool with write access restored, however it ends.
                     c.reset_with("PRAGMA query_only = OFF");
-                    let r = ConnRef::Sqlite(&mut c, db.hooks())
+                    let (conn, health) = c.parts();
+                    let r = ConnRef::Sqlite(conn, db.hooks(), health)
                         .execute(&Statement::from("PRAGMA query_only = ON"))
                         .await;
                     c.check(r)?;
@@ -227,8 +242,14 @@ impl Transaction {
         }
         let hooks = self.db.hooks();
         match self.conn.as_mut() {
-            Some(TxConn::Postgres(tx)) => Ok(ConnRef::Postgres(&mut *tx, hooks)),
-            Some(TxConn::Sqlite(tx)) => Ok(ConnRef::Sqlite(&mut *tx, hooks)),
+            Some(TxConn::Postgres(tx)) => {
+                let (c, health) = tx.parts();
+                Ok(ConnRef::Postgres(c, hooks, health))
+            }
+            Some(TxConn::Sqlite(tx)) => {
+                let (c, health) = tx.parts();
+                Ok(ConnRef::Sqlite(c, hooks, health))
+            }
             Some(TxConn::Pinned(guard, _)) => match guard.as_mut() {
                 Some(c) => Ok(c.conn_ref(hooks)),
                 None => Err(Error::InvalidState(
@@ -255,7 +276,10 @@ impl Transaction {
     /// # Errors
     /// As [`Database::execute`].
     pub async fn execute_statement(&mut self, stmt: &Statement) -> Result<u64> {
-        self.conn()?.execute(stmt).await
+        self.conn()?
+            .execute(stmt)
+            .await
+            .map_err(|e| e.in_transaction(false))
     }
 
     /// Runs a `COPY ... FROM STDIN` in this transaction (see
@@ -267,7 +291,7 @@ impl Transaction {
         self.check_not_mid_copy()?;
         let was = self.replace_broken(true);
         let r = match self.conn_ref() {
-            Ok(c) => c.copy_in(copy).await,
+            Ok(c) => c.copy_in(copy).await.map_err(|e| e.in_transaction(false)),
             Err(e) => Err(e),
         };
         self.replace_broken(was);
@@ -334,7 +358,10 @@ impl Transaction {
     /// Runs a [`Statement`] and yields its rows as they are read.
     pub fn fetch_statement(&mut self, stmt: Statement) -> BoxStream<'_, Result<Row>> {
         match self.conn() {
-            Ok(conn) => conn.fetch(stmt),
+            Ok(conn) => conn
+                .fetch(stmt)
+                .map_err(|e| e.in_transaction(false))
+                .boxed(),
             Err(e) => futures_util::stream::once(async move { Err(e) }).boxed(),
         }
     }
@@ -402,7 +429,10 @@ impl Transaction {
             ));
         }
         let sql = Statement::from(if commit { "COMMIT" } else { "ROLLBACK" });
-        let result = self.execute_statement(&sql).await;
+        let result = match self.conn() {
+            Ok(c) => c.execute(&sql).await.map_err(|e| e.in_transaction(commit)),
+            Err(e) => Err(e),
+        };
         self.finished = true;
         if result.is_err() && !commit {
             // The server ends the transaction with the session if ROLLBACK failed;
@@ -467,16 +497,4 @@ impl Drop for Transaction {
             None => {}
         }
     }
-}
-
-/// Backoff before retry `attempt` (1-based): 5 ms doubling, capped at 200 ms, with jitter.
-pub(crate) fn backoff(attempt: u32) -> Duration {
-    let base = 5_u64.saturating_mul(1 << attempt.min(6)).min(200);
-    let jitter = u64::from(
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.subsec_nanos())
-            .unwrap_or(0),
-    ) % (base / 2 + 1);
-    Duration::from_millis(base / 2 + jitter)
 }

@@ -89,17 +89,17 @@ impl SqliteSchemaTx {
         self.execute(&Statement::new(sql, Vec::new())).await
     }
 
+    fn conn_ref(&mut self) -> ConnRef<'_> {
+        let (conn, health) = self.conn.parts();
+        ConnRef::Sqlite(conn, &self.hooks, health)
+    }
+
     pub(crate) async fn execute(&mut self, stmt: &Statement) -> Result<u64> {
-        ConnRef::Sqlite(&mut self.conn, &self.hooks)
-            .execute(stmt)
-            .await
+        self.conn_ref().execute(stmt).await
     }
 
     pub(crate) async fn fetch_all(&mut self, stmt: Statement) -> Result<Vec<Row>> {
-        ConnRef::Sqlite(&mut self.conn, &self.hooks)
-            .fetch(stmt)
-            .try_collect()
-            .await
+        self.conn_ref().fetch(stmt).try_collect().await
     }
 
     /// Checks every foreign key, then commits; rolls back when a row breaks

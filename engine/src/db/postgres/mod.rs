@@ -239,7 +239,9 @@ fn kind_of(code: &str) -> ErrorKind {
         "57014" => ErrorKind::Timeout,
         c if c.starts_with("22") => ErrorKind::InvalidValue,
         c if c.starts_with("42") => ErrorKind::Syntax,
-        c if c.starts_with("08") => ErrorKind::Connection,
+        // 08: connection exceptions; 57P01-57P03: the server is shutting down,
+        // crashed or not yet accepting connections (the connection is gone).
+        c if c.starts_with("08") || c.starts_with("57P0") => ErrorKind::Connection,
         _ => ErrorKind::Database,
     }
 }

@@ -11,6 +11,7 @@
 //! support, and a test cannot go on without its database.
 #![warn(missing_docs)]
 
+pub mod cluster;
 pub mod server;
 mod statement_log;
 
@@ -18,6 +19,7 @@ use std::path::PathBuf;
 
 use dbridge_engine::{Backend, ConnectOptions, Database};
 
+pub use cluster::{Cluster, cluster};
 pub use server::PgServer;
 pub use statement_log::StatementLog;
 

@@ -109,6 +109,13 @@ impl Database {
     /// As [`Database::connect`].
     pub async fn connect_with(url: &str, options: ConnectOptions) -> Result<Self> {
         let target = Target::parse(url)?;
+        let options = match &target {
+            Target::Postgres {
+                pgbouncer: Some(on),
+                ..
+            } => options.pgbouncer(*on),
+            _ => options,
+        };
         let ctx = ErrorContext {
             sql: None,
             password: target.password(),
@@ -169,6 +176,12 @@ impl Database {
     /// The options the pool was opened with.
     pub fn options(&self) -> &ConnectOptions {
         &self.inner.options
+    }
+
+    /// Whether statements run as PgBouncer's transaction pooling mode needs
+    /// ([`ConnectOptions::pgbouncer`]).
+    pub(crate) fn pgbouncer(&self) -> bool {
+        self.inner.options.get_pgbouncer() && matches!(self.pool(), Pool::Postgres(_))
     }
 
     pub(crate) fn pool(&self) -> &Pool {
@@ -239,6 +252,12 @@ impl Database {
     /// # Errors
     /// As [`Database::execute`].
     pub async fn execute_statement(&self, stmt: &Statement) -> Result<u64> {
+        if self.pgbouncer() {
+            let mut tx = self.begin().await?;
+            let n = tx.execute_statement(stmt).await?;
+            tx.commit().await?;
+            return Ok(n);
+        }
         match self.pool() {
             Pool::Sqlite(_) | Pool::Postgres(_) => {
                 let mut c = self.acquire().await?;
@@ -260,6 +279,12 @@ impl Database {
     /// Runs a `COPY ... FROM STDIN` on a pooled connection (see
     /// [`Executor::copy_in`](crate::query::Executor::copy_in)).
     pub(crate) async fn copy_in(&self, copy: &CopyIn<'_>) -> Result<Option<u64>> {
+        if self.pgbouncer() {
+            let mut tx = self.begin().await?;
+            let n = tx.copy_in(copy).await?;
+            tx.commit().await?;
+            return Ok(n);
+        }
         match self.pool() {
             Pool::Sqlite(_) | Pool::Postgres(_) => {
                 let mut c = self.acquire().await?;
@@ -346,6 +371,17 @@ impl Database {
     pub fn fetch_statement(&self, stmt: Statement) -> BoxStream<'static, Result<Row>> {
         let db = self.clone();
         async_stream::try_stream! {
+            if db.pgbouncer() {
+                let mut tx = db.begin().await?;
+                {
+                    let mut rows = tx.fetch_statement(stmt);
+                    while let Some(row) = rows.next().await {
+                        yield row?;
+                    }
+                }
+                tx.commit().await?;
+                return;
+            }
             match db.pool() {
                 Pool::Sqlite(_) | Pool::Postgres(_) => {
                     // A read is run again, once, when the connection it was
@@ -512,7 +548,7 @@ impl Database {
                 let mut c = self.acquire().await?;
                 let r = c
                     .conn_ref(self.hooks())
-                    .execute(&Statement::from("BEGIN"))
+                    .execute(&Statement::control("BEGIN"))
                     .await;
                 c.check(r)?;
                 c

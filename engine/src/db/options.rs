@@ -90,6 +90,7 @@ pub struct ConnectOptions {
     statement_cache_capacity: usize,
     test_before_acquire: bool,
     ping_idle_after: Option<Duration>,
+    pgbouncer: bool,
     ssl_mode: Option<SslMode>,
     ssl_root_cert: Option<PathBuf>,
     ssl_client_cert: Option<PathBuf>,
@@ -109,6 +110,7 @@ impl Default for ConnectOptions {
             statement_cache_capacity: 256,
             test_before_acquire: false,
             ping_idle_after: Some(Duration::from_millis(500)),
+            pgbouncer: false,
             ssl_mode: None,
             ssl_root_cert: None,
             ssl_client_cert: None,
@@ -165,6 +167,14 @@ impl ConnectOptions {
         /// first statement after a server restart does not meet a dead
         /// connection. Busy connections are reused without the round trip.
         ping_idle_after / get_ping_idle_after: Option<Duration>,
+        /// PostgreSQL behind PgBouncer in transaction pooling mode (also the
+        /// URL's `pgbouncer=true`): every statement runs in a transaction
+        /// (one of its own outside `begin`), and the statements it prepared
+        /// are closed before the transaction ends, so that nothing of this
+        /// client stays on a server connection that PgBouncer hands to
+        /// another. Costs three round trips more per statement run outside a
+        /// transaction; see docs/scaling.md.
+        pgbouncer / get_pgbouncer: bool,
         /// How long SQLite waits on a locked database before failing with `busy`.
         busy_timeout / get_busy_timeout: Duration,
     }
@@ -200,7 +210,14 @@ impl ConnectOptions {
     }
 
     pub(crate) fn pg(&self, mut o: PgConnectOptions) -> PgConnectOptions {
-        o = o.statement_cache_capacity(self.statement_cache_capacity);
+        // Without a cache sqlx never closes the statements it prepares: behind
+        // PgBouncer they must be tracked to be closed.
+        let capacity = if self.pgbouncer {
+            self.statement_cache_capacity.max(64)
+        } else {
+            self.statement_cache_capacity
+        };
+        o = o.statement_cache_capacity(capacity);
         if let Some(m) = self.ssl_mode {
             o = o.ssl_mode(m.into());
         }
@@ -278,6 +295,8 @@ pub(crate) enum Target {
         options: Box<PgConnectOptions>,
         password: Option<String>,
         shown: String,
+        /// The URL's `pgbouncer=true|false`, when given.
+        pgbouncer: Option<bool>,
     },
 }
 
@@ -338,8 +357,10 @@ impl Target {
     }
 
     fn parse_postgres(url: &str) -> Result<Self> {
-        let parsed = url::Url::parse(url)
+        let mut parsed = url::Url::parse(url)
             .map_err(|e| Error::Configuration(format!("malformed postgres URL: {e}")))?;
+        let pgbouncer = take_pgbouncer_param(&mut parsed)?;
+        let url = parsed.as_str();
         let password = parsed
             .password()
             .map(percent_decode)
@@ -360,8 +381,39 @@ impl Target {
             options: Box::new(options),
             password,
             shown,
+            pgbouncer,
         })
     }
+}
+
+/// Removes dbridge's own `pgbouncer=true|false` from a PostgreSQL URL's query
+/// (sqlx does not know it) and returns its value.
+fn take_pgbouncer_param(url: &mut url::Url) -> Result<Option<bool>> {
+    let mut value = None;
+    let mut rest = Vec::new();
+    for (k, v) in url.query_pairs() {
+        if k == "pgbouncer" {
+            value = Some(match v.as_ref() {
+                "true" | "1" | "on" => true,
+                "false" | "0" | "off" => false,
+                other => {
+                    return Err(Error::Configuration(format!(
+                        "pgbouncer must be true or false, not `{other}`"
+                    )));
+                }
+            });
+        } else {
+            rest.push((k.into_owned(), v.into_owned()));
+        }
+    }
+    if value.is_some() {
+        if rest.is_empty() {
+            url.set_query(None);
+        } else {
+            url.query_pairs_mut().clear().extend_pairs(rest);
+        }
+    }
+    Ok(value)
 }
 
 fn percent_decode(s: &str) -> String {

@@ -135,7 +135,11 @@ impl Pinned {
     pub(crate) async fn rollback(&self, hooks: &Arc<Hooks>) -> Result<()> {
         let mut guard = self.conn.clone().lock_owned().await;
         if let Some(mut conn) = guard.take() {
-            let stmt = super::Statement::new("ROLLBACK", Vec::new());
+            if let PinnedConn::Postgres(c) = &mut conn {
+                // Statements prepared in the sandbox end with it (PgBouncer).
+                let _ = sqlx::Connection::clear_cached_statements(&mut **c).await;
+            }
+            let stmt = super::Statement::control("ROLLBACK");
             conn.conn_ref(hooks).execute(&stmt).await?;
         }
         Ok(())

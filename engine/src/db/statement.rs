@@ -18,6 +18,10 @@ pub struct Statement {
     pub(crate) sql: Arc<str>,
     pub(crate) params: Vec<Value>,
     pub(crate) result_types: Option<Arc<[Option<SqlType>]>>,
+    /// A transaction-control statement of dbridge's own (`BEGIN`, `COMMIT`,
+    /// savepoints): run on PostgreSQL by the simple protocol, never prepared,
+    /// so that no named statement exists outside a transaction (PgBouncer).
+    pub(crate) control: bool,
 }
 
 impl Statement {
@@ -27,6 +31,15 @@ impl Statement {
             sql: sql.into(),
             params,
             result_types: None,
+            control: false,
+        }
+    }
+
+    /// One of dbridge's own transaction-control statements (no parameters).
+    pub(crate) fn control(sql: impl Into<Arc<str>>) -> Self {
+        Self {
+            control: true,
+            ..Self::new(sql, Vec::new())
         }
     }
 

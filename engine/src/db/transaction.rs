@@ -144,7 +144,7 @@ impl Transaction {
     pub(crate) async fn begin(db: &Database, opts: TransactionOptions) -> Result<Self> {
         let conn = match db.pool() {
             super::Pool::Postgres(pool) => {
-                let begin = Statement::from(opts.begin_sql_postgres());
+                let begin = Statement::control(opts.begin_sql_postgres());
                 let mut retried = false;
                 loop {
                     let mut c = pool.acquire().await.map_err(|e| db.map_sqlx(e, None))?;
@@ -190,7 +190,7 @@ impl Transaction {
             super::Pool::Pinned(p) => {
                 let mut guard = p.lock().await?;
                 let name = Ident::new(&p.next_savepoint())?;
-                let sql = Statement::new(format!("SAVEPOINT {}", name.quoted()), Vec::new());
+                let sql = Statement::control(format!("SAVEPOINT {}", name.quoted()));
                 match guard.as_mut() {
                     Some(c) => c.conn_ref(db.hooks()).execute(&sql).await?,
                     None => {
@@ -367,7 +367,7 @@ impl Transaction {
     }
 
     async fn run_control(&mut self, sql: String) -> Result<()> {
-        self.execute_statement(&Statement::new(sql, Vec::new()))
+        self.execute_statement(&Statement::control(sql))
             .await
             .map(|_| ())
     }
@@ -428,7 +428,11 @@ impl Transaction {
                 "the transaction has already finished".into(),
             ));
         }
-        let sql = Statement::from(if commit { "COMMIT" } else { "ROLLBACK" });
+        let sql = Statement::control(if commit { "COMMIT" } else { "ROLLBACK" });
+        if let Err(e) = self.forget_statements().await {
+            self.finished = true;
+            return Err(e.in_transaction(commit));
+        }
         let result = match self.conn() {
             Ok(c) => c.execute(&sql).await.map_err(|e| e.in_transaction(commit)),
             Err(e) => Err(e),
@@ -444,11 +448,29 @@ impl Transaction {
         result.map(drop)
     }
 
+    /// Behind PgBouncer in transaction pooling mode: closes the statements
+    /// this transaction prepared before it ends, since the server connection
+    /// goes to another client with the transaction.
+    async fn forget_statements(&mut self) -> Result<()> {
+        if !self.db.pgbouncer() {
+            return Ok(());
+        }
+        let Some(TxConn::Postgres(c)) = self.conn.as_mut() else {
+            return Ok(());
+        };
+        let r = sqlx::Connection::clear_cached_statements(&mut **c)
+            .await
+            .map_err(|e| self.db.map_sqlx(e, None));
+        c.check(r)
+    }
+
     /// Commits.
     ///
     /// # Errors
     /// A database error (e.g. a serialization failure on PostgreSQL, a deferred
-    /// constraint) means nothing was committed.
+    /// constraint) means nothing was committed. [`ErrorKind::AmbiguousCommit`]
+    /// (crate::ErrorKind::AmbiguousCommit) means the connection broke during
+    /// COMMIT: the transaction may or may not have been committed.
     pub async fn commit(self) -> Result<()> {
         self.finish(true).await
     }
@@ -470,6 +492,13 @@ impl Drop for Transaction {
         match self.conn.take() {
             // The connection goes back to the pool with a ROLLBACK to run before
             // its next use: nothing of this transaction can be committed later.
+            // Behind PgBouncer a connection holding prepared statements is
+            // closed instead: they would outlive the transaction.
+            Some(TxConn::Postgres(mut c))
+                if self.db.pgbouncer() && sqlx::Connection::cached_statements_size(&*c) > 0 =>
+            {
+                c.replace_broken(true);
+            }
             Some(TxConn::Postgres(mut c)) => c.reset_with("ROLLBACK"),
             Some(TxConn::Sqlite(mut c)) => c.reset_with_first("ROLLBACK"),
             // A sandbox transaction dropped uncommitted: undo it while still
@@ -486,10 +515,7 @@ impl Drop for Transaction {
                             format!("ROLLBACK TO SAVEPOINT {name}"),
                             format!("RELEASE SAVEPOINT {name}"),
                         ] {
-                            let _ = c
-                                .conn_ref(&hooks)
-                                .execute(&Statement::new(sql, Vec::new()))
-                                .await;
+                            let _ = c.conn_ref(&hooks).execute(&Statement::control(sql)).await;
                         }
                     }
                 });

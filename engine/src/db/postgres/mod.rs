@@ -200,6 +200,13 @@ fn decode_row(
 
 /// Runs a statement and returns the number of rows it affected.
 pub(crate) async fn execute(conn: &mut PgConnection, stmt: &Statement) -> Result<u64> {
+    if stmt.control {
+        let done = conn
+            .execute(sqlx::AssertSqlSafe(stmt.sql.clone()))
+            .await
+            .map_err(map_err(&stmt.sql))?;
+        return Ok(done.rows_affected());
+    }
     let (args, _, _) = prepare(conn, stmt).await?;
     let done = sqlx::query_with(sqlx::AssertSqlSafe(stmt.sql.clone()), args)
         .execute(&mut *conn)

@@ -28,6 +28,9 @@ pub struct StatementEvent<'a> {
     pub rows: Option<u64>,
     /// Whether it succeeded.
     pub ok: bool,
+    /// Which server of a replicated database ran it (`"primary"`,
+    /// `"replica 1"`...); `None` for a database without replicas.
+    pub server: Option<&'a str>,
 }
 
 /// A callback run after every statement (for logs, statement counts, N+1 hunting).
@@ -64,9 +67,11 @@ impl Hooks {
         elapsed: Duration,
         rows: Option<u64>,
         ok: bool,
+        server: Option<&str>,
     ) {
         tracing::debug!(
             db.system = backend.name(),
+            db.server = server,
             db.statement = sql,
             elapsed_us = elapsed.as_micros() as u64,
             rows,
@@ -87,6 +92,7 @@ impl Hooks {
             elapsed,
             rows,
             ok,
+            server,
         };
         for f in observers {
             f(&event);
@@ -122,22 +128,21 @@ impl<'c> ConnRef<'c> {
         let backend = self.backend();
         let span = span(backend, &stmt.sql);
         let started = Instant::now();
-        let (result, hooks) = match self {
+        let (result, hooks, health) = match self {
             Self::Sqlite(c, h, health) => {
                 let r = super::sqlite::execute(c, stmt)
                     .instrument(span.clone())
                     .await;
-                health.note(&r);
-                (r, h)
+                (r, h, health)
             }
             Self::Postgres(c, h, health) => {
                 let r = super::postgres::execute(c, stmt)
                     .instrument(span.clone())
                     .await;
-                health.note(&r);
-                (r, h)
+                (r, h, health)
             }
         };
+        health.note(&result);
         if let Ok(n) = &result {
             span.record("db.rows", n);
         }
@@ -148,6 +153,7 @@ impl<'c> ConnRef<'c> {
             started.elapsed(),
             result.as_ref().ok().copied(),
             result.is_ok(),
+            health.label(),
         );
         result
     }
@@ -182,6 +188,7 @@ impl<'c> ConnRef<'c> {
             started.elapsed(),
             result.as_ref().ok().copied().flatten(),
             result.is_ok(),
+            health.label(),
         );
         result
     }
@@ -243,7 +250,18 @@ impl Observed<'_> {
             elapsed,
             ok.then_some(self.count),
             ok,
+            self.health.label(),
         );
+    }
+}
+
+impl Drop for Observed<'_> {
+    /// A stream dropped before its end (`fetch_one` takes one row) still ran
+    /// its statement: the observers hear of it with the rows read so far.
+    fn drop(&mut self) {
+        if !self.done && self.started.is_some() {
+            self.finish();
+        }
     }
 }
 

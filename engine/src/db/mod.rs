@@ -19,6 +19,7 @@ mod options;
 mod pinned;
 pub(crate) mod pool;
 pub(crate) mod postgres;
+mod replicas;
 mod row;
 pub(crate) mod sqlite;
 mod statement;
@@ -44,6 +45,7 @@ use self::options::Target;
 use crate::error::{Backend, Error, Result};
 use crate::value::Value;
 
+#[derive(Clone)]
 pub(crate) enum Pool {
     Sqlite(Arc<pool::ConnPool<SqliteConnection>>),
     Postgres(Arc<pool::ConnPool<PgConnection>>),
@@ -56,6 +58,9 @@ struct Inner {
     target: Target,
     options: ConnectOptions,
     hooks: Arc<Hooks>,
+    /// Read replicas, when connected with [`Database::connect_replicated`];
+    /// `None` on [`Database::primary`]'s handle too.
+    replicas: Option<Arc<replicas::Replicas>>,
 }
 
 /// A connection pool to one database. Cheap to clone: clones share the pool.
@@ -108,6 +113,13 @@ impl Database {
     /// # Errors
     /// As [`Database::connect`].
     pub async fn connect_with(url: &str, options: ConnectOptions) -> Result<Self> {
+        Ok(Self {
+            inner: Arc::new(Self::open(url, options, None).await?),
+        })
+    }
+
+    /// Opens the pool of `url`; `label` names its server for observers.
+    async fn open(url: &str, options: ConnectOptions, label: Option<&str>) -> Result<Inner> {
         let target = Target::parse(url)?;
         let options = match &target {
             Target::Postgres {
@@ -147,20 +159,91 @@ impl Database {
                 Pool::Sqlite(p)
             }
             Target::Postgres { options: o, .. } => {
-                let p = pool::ConnPool::new(options.pg((**o).clone()), options.limits(false));
+                let limits = options.limits(false);
+                let limits = match label {
+                    Some(l) => limits.labelled(l),
+                    None => limits,
+                };
+                let p = pool::ConnPool::new(options.pg((**o).clone()), limits);
                 bounded(p.warm_up(), timeout).await?.map_err(connect_err)?;
                 Pool::Postgres(p)
             }
         };
         tracing::debug!(url = target.shown(), "connected");
-        Ok(Self {
-            inner: Arc::new(Inner {
-                pool,
-                target,
-                options,
-                hooks: Arc::default(),
-            }),
+        Ok(Inner {
+            pool,
+            target,
+            options,
+            hooks: Arc::default(),
+            replicas: None,
         })
+    }
+
+    /// Connects to a PostgreSQL primary and its read replicas (hot standbys):
+    /// reads run outside a transaction go to a healthy replica, round robin;
+    /// writes, transactions and sessions go to the primary. A replica that
+    /// cannot be reached is skipped for
+    /// [`ConnectOptions::replica_retry_after`] and its reads run on the
+    /// primary. See [`Database::primary`] to read from the primary.
+    ///
+    /// ```no_run
+    /// # async fn demo() -> dbridge_engine::Result<()> {
+    /// use dbridge_engine::{ConnectOptions, Database};
+    /// let db = Database::connect_replicated(
+    ///     "postgres://app@db-primary/app",
+    ///     &["postgres://app@db-replica-1/app", "postgres://app@db-replica-2/app"],
+    ///     ConnectOptions::new(),
+    /// )
+    /// .await?;
+    /// db.execute("INSERT INTO events (kind) VALUES ($1)", &["login".into()]).await?; // primary
+    /// let recent = db.fetch_all("SELECT kind FROM events", &[]).await?; // a replica
+    /// let fresh = db.primary().fetch_all("SELECT kind FROM events", &[]).await?; // primary
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    /// As [`Database::connect`] for the primary; [`Error::Configuration`] for a
+    /// malformed replica URL or one that is not PostgreSQL. An unreachable
+    /// replica is not an error.
+    pub async fn connect_replicated(
+        primary: &str,
+        replicas: &[&str],
+        options: ConnectOptions,
+    ) -> Result<Self> {
+        if Target::parse(primary)?.backend() != Backend::Postgres {
+            return Err(Error::unsupported(Backend::Sqlite, "read replicas"));
+        }
+        let mut inner = Self::open(primary, options, Some("primary")).await?;
+        let set = replicas::Replicas::connect(replicas, &inner.options).await?;
+        inner.replicas = Some(Arc::new(set));
+        Ok(Self {
+            inner: Arc::new(inner),
+        })
+    }
+
+    /// This database with every statement on the primary, replicas or not:
+    /// the handle to read what was just written elsewhere. It shares the
+    /// pool, observers and options; on a database without replicas it is the
+    /// same database.
+    pub fn primary(&self) -> Database {
+        if self.inner.replicas.is_none() {
+            return self.clone();
+        }
+        Self {
+            inner: Arc::new(Inner {
+                pool: self.inner.pool.clone(),
+                target: self.inner.target.clone(),
+                options: self.inner.options.clone(),
+                hooks: self.inner.hooks.clone(),
+                replicas: None,
+            }),
+        }
+    }
+
+    /// How many read replicas this handle sends reads to (0 on a database
+    /// connected without them, and on [`Database::primary`]).
+    pub fn replica_count(&self) -> usize {
+        self.inner.replicas.as_ref().map_or(0, |r| r.len())
     }
 
     /// The backend this database runs on.
@@ -371,6 +454,32 @@ impl Database {
     pub fn fetch_statement(&self, stmt: Statement) -> BoxStream<'static, Result<Row>> {
         let db = self.clone();
         async_stream::try_stream! {
+            if let Some(replica) = db.inner.replicas.as_ref().and_then(|r| r.for_read(&stmt)) {
+                let mut failed = None;
+                let mut yielded = false;
+                match replica.pool.acquire().await {
+                    Ok(mut c) => {
+                        let (conn, health) = c.parts();
+                        let mut rows = ConnRef::Postgres(conn, db.hooks(), health).fetch(stmt.clone());
+                        while let Some(row) = rows.next().await {
+                            match row {
+                                Ok(row) => { yielded = true; yield row }
+                                Err(e) => { failed = Some(e); break; }
+                            }
+                        }
+                    }
+                    Err(e) => failed = Some(replica.map_sqlx(e)),
+                }
+                match failed {
+                    None => return,
+                    // The replica is down: skip it for a while, read from the primary.
+                    Some(e) if !yielded && replicas::Replica::is_down_error(&e) => {
+                        tracing::warn!(error = %e, "replica failed; reading from the primary");
+                        replica.mark_down();
+                    }
+                    Some(e) => Err(e)?,
+                }
+            }
             if db.pgbouncer() {
                 let mut tx = db.begin().await?;
                 {
@@ -507,6 +616,9 @@ impl Database {
     /// Closes the idle connections; later calls fail with
     /// [`Error::InvalidState`]. On a sandbox, rolls it back.
     pub async fn close(&self) {
+        if let Some(r) = &self.inner.replicas {
+            r.close().await;
+        }
         match self.pool() {
             Pool::Sqlite(p) => p.close().await,
             Pool::Postgres(p) => p.close().await,
@@ -565,6 +677,7 @@ impl Database {
                 target: self.inner.target.clone(),
                 options: self.inner.options.clone(),
                 hooks: self.inner.hooks.clone(),
+                replicas: None,
             }),
         })
     }

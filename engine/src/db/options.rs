@@ -91,6 +91,7 @@ pub struct ConnectOptions {
     test_before_acquire: bool,
     ping_idle_after: Option<Duration>,
     pgbouncer: bool,
+    replica_retry_after: Duration,
     ssl_mode: Option<SslMode>,
     ssl_root_cert: Option<PathBuf>,
     ssl_client_cert: Option<PathBuf>,
@@ -111,6 +112,7 @@ impl Default for ConnectOptions {
             test_before_acquire: false,
             ping_idle_after: Some(Duration::from_millis(500)),
             pgbouncer: false,
+            replica_retry_after: Duration::from_secs(5),
             ssl_mode: None,
             ssl_root_cert: None,
             ssl_client_cert: None,
@@ -175,6 +177,9 @@ impl ConnectOptions {
         /// another. Costs three round trips more per statement run outside a
         /// transaction; see docs/scaling.md.
         pgbouncer / get_pgbouncer: bool,
+        /// How long a read replica that failed is skipped before it is tried
+        /// again (default 5 s; see [`Database::connect_replicated`](super::Database::connect_replicated)).
+        replica_retry_after / get_replica_retry_after: Duration,
         /// How long SQLite waits on a locked database before failing with `busy`.
         busy_timeout / get_busy_timeout: Duration,
     }
@@ -260,6 +265,7 @@ impl ConnectOptions {
             max_lifetime: self.max_lifetime,
             test_before_acquire: self.test_before_acquire,
             ping_idle_after: self.ping_idle_after,
+            label: None,
         };
         if in_memory {
             // An in-memory database lives as long as one connection to it: keep one

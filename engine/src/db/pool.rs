@@ -35,7 +35,7 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use crate::error::{ErrorKind, Result};
 
 /// Limits and timeouts of a pool.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub(crate) struct Limits {
     pub max: u32,
     pub min: u32,
@@ -45,6 +45,19 @@ pub(crate) struct Limits {
     pub test_before_acquire: bool,
     /// Ping a connection idle for longer than this before handing it out.
     pub ping_idle_after: Option<Duration>,
+    /// Which server of a replicated database this pool serves ("primary",
+    /// "replica 1"...), reported to statement observers; `None` alone.
+    pub label: Option<Arc<str>>,
+}
+
+impl Limits {
+    /// These limits with a server label.
+    pub(crate) fn labelled(self, label: impl Into<Arc<str>>) -> Self {
+        Self {
+            label: Some(label.into()),
+            ..self
+        }
+    }
 }
 
 struct Idle<C> {
@@ -115,15 +128,17 @@ impl PoolConn for SqliteConnection {
 #[derive(Debug)]
 pub(crate) struct Health {
     faulted: AtomicBool,
+    label: Option<Arc<str>>,
     /// The pool generation the connection was opened in.
     generation: u64,
     pool_generation: Arc<AtomicU64>,
 }
 
 impl Health {
-    fn new(generation: u64, pool_generation: Arc<AtomicU64>) -> Self {
+    fn new(generation: u64, pool_generation: Arc<AtomicU64>, label: Option<Arc<str>>) -> Self {
         Self {
             faulted: AtomicBool::new(false),
+            label,
             generation,
             pool_generation,
         }
@@ -145,6 +160,11 @@ impl Health {
             self.pool_generation
                 .fetch_max(self.generation + 1, Ordering::AcqRel);
         }
+    }
+
+    /// The server label of the connection's pool ([`Limits::label`]).
+    pub(crate) fn label(&self) -> Option<&str> {
+        self.label.as_deref()
     }
 
     /// Whether a statement on this connection failed at the connection level.
@@ -268,7 +288,11 @@ impl<C: PoolConn> ConnPool<C> {
             reset: Vec::new(),
             broken: false,
             reused,
-            health: Health::new(generation, self.generation.clone()),
+            health: Health::new(
+                generation,
+                self.generation.clone(),
+                self.limits.label.clone(),
+            ),
             pool: self.clone(),
             permit: Some(permit),
         }

@@ -94,16 +94,50 @@ impl UserData for LuaDb {
 /// `dbridge.connect(url [, opts])`.
 pub(crate) async fn connect(lua: Lua, (url, opts): (LuaValue, LuaValue)) -> Raw {
     let r = async {
-        let url = match &url {
-            LuaValue::String(s) => s.to_string_lossy(),
-            other => return Err(LuaDbError::argument("connect", 1, "a URL string", other)),
+        let db = match &url {
+            LuaValue::String(s) => {
+                Database::connect_with(&s.to_string_lossy(), connect_options(&opts, 2)?).await?
+            }
+            // dbridge.connect{ primary = url, replicas = { url, ... }, <options> }
+            LuaValue::Table(t) => {
+                let (primary, replicas) = replicated_urls(t)?;
+                let replicas: Vec<&str> = replicas.iter().map(String::as_str).collect();
+                Database::connect_replicated(&primary, &replicas, connect_options(&url, 1)?).await?
+            }
+            other => {
+                return Err(LuaDbError::argument(
+                    "connect",
+                    1,
+                    "a URL string or a table { primary = url, replicas = { url, ... } }",
+                    other,
+                ));
+            }
         };
-        let options = connect_options(&opts)?;
-        let db = Database::connect_with(&url, options).await?;
         Ok(LuaDb::new(db))
     }
     .await;
     raw(&lua, r)
+}
+
+/// The `primary` and `replicas` of `dbridge.connect{ ... }`.
+fn replicated_urls(t: &mlua::Table) -> Result<(String, Vec<String>), LuaDbError> {
+    let bad = |what: &str| LuaDbError::new(ErrorKind::Configuration, what.to_owned());
+    let primary = match t.raw_get::<LuaValue>("primary") {
+        Ok(LuaValue::String(s)) => s.to_string_lossy(),
+        _ => return Err(bad("dbridge.connect{ ... } needs `primary`, a URL string")),
+    };
+    let replicas = match t.raw_get::<LuaValue>("replicas") {
+        Ok(LuaValue::Nil) => Vec::new(),
+        Ok(LuaValue::Table(list)) => list
+            .sequence_values::<LuaValue>()
+            .map(|v| match v {
+                Ok(LuaValue::String(s)) => Ok(s.to_string_lossy()),
+                _ => Err(bad("`replicas` must be a list of URL strings")),
+            })
+            .collect::<Result<_, _>>()?,
+        _ => return Err(bad("`replicas` must be a list of URL strings")),
+    };
+    Ok((primary, replicas))
 }
 
 /// `db:close()`: closes the pool; later calls fail with `invalid_state`.
@@ -129,14 +163,16 @@ pub(crate) async fn close(lua: Lua, this: LuaValue) -> Raw {
     raw(&lua, r)
 }
 
-fn connect_options(v: &LuaValue) -> Result<ConnectOptions, LuaDbError> {
+/// Connect options from the table at argument `arg` (in the replicated form,
+/// the same table as `primary` and `replicas`, which are skipped).
+fn connect_options(v: &LuaValue, arg: usize) -> Result<ConnectOptions, LuaDbError> {
     let t = match v {
         LuaValue::Nil => return Ok(ConnectOptions::new()),
         LuaValue::Table(t) => t,
         other => {
             return Err(LuaDbError::argument(
                 "connect",
-                2,
+                arg,
                 "a table of options",
                 other,
             ));
@@ -179,10 +215,39 @@ fn connect_options(v: &LuaValue) -> Result<ConnectOptions, LuaDbError> {
                 LuaValue::String(s) => o.application_name(s.to_string_lossy()),
                 _ => return Err(bad("`application_name` must be a string".into())),
             },
+            "pgbouncer" => match v {
+                LuaValue::Boolean(b) => o.pgbouncer(b),
+                _ => return Err(bad("`pgbouncer` must be a boolean".into())),
+            },
+            "ping_idle_after" => match v {
+                LuaValue::Boolean(false) => o.ping_idle_after(None),
+                _ => o.ping_idle_after(Some(secs(&k, &v)?)),
+            },
+            "replica_retry_after" => o.replica_retry_after(secs(&k, &v)?),
+            "primary" | "replicas" if arg == 1 => o,
             other => return Err(bad(format!("unknown connect option `{other}`"))),
         };
     }
     Ok(o)
+}
+
+/// `db:primary()`: the same database with every statement on the primary
+/// (reads included), sharing its models and listeners; on a database without
+/// replicas, an equivalent handle.
+pub(crate) fn primary(lua: &Lua, this: LuaValue) -> Raw {
+    let r = match &this {
+        LuaValue::UserData(ud) => ud.borrow::<LuaDb>().ok().map(|d| {
+            d.database().map(|db| LuaDb {
+                db: RuntimeDrop::new(db.primary(), None),
+                events: d.events.clone(),
+                orm: d.orm.clone(),
+                bound: d.bound.clone(),
+            })
+        }),
+        _ => None,
+    }
+    .unwrap_or_else(|| Err(LuaDbError::argument("primary", 1, "a database", &this)));
+    raw(lua, r)
 }
 
 /// `db:backend()`: `"sqlite"` or `"postgresql"`.

@@ -76,6 +76,7 @@ function Db:begin(opts)
 end
 function Db:close() return check(self, raw.close(self)) end
 function Db:backend() return check(self, raw.backend(self)) end
+function Db:primary() return check(self, raw.primary(self)) end
 
 -- db:on_statement(fn): fn(event) after every statement run through db or its
 -- transactions, with event.sql, .elapsed (seconds), .rows, .ok, .backend.

@@ -172,6 +172,36 @@ impl Db {
         &self.db
     }
 
+    /// `dbridge::connect(#{ primary: url, replicas: [url, ...], <options> })`.
+    fn connect_replicated(blocker: &Blocker, spec: &Map) -> Res<Self> {
+        let bad = |what: &str| to_rhai(Error::Configuration(what.to_owned()));
+        let primary = spec
+            .get("primary")
+            .and_then(|v| v.clone().into_immutable_string().ok())
+            .ok_or_else(|| bad("dbridge::connect(#{ ... }) needs `primary`, a URL string"))?;
+        let replicas: Vec<ImmutableString> = match spec.get("replicas") {
+            None => Vec::new(),
+            Some(v) => v
+                .clone()
+                .into_array()
+                .map_err(|_| bad("`replicas` must be an array of URL strings"))?
+                .into_iter()
+                .map(|u| u.into_immutable_string())
+                .collect::<Result<_, _>>()
+                .map_err(|_| bad("`replicas` must be an array of URL strings"))?,
+        };
+        let mut opts = spec.clone();
+        opts.remove("primary");
+        opts.remove("replicas");
+        let options = connect_options(&opts)?;
+        let replicas: Vec<&str> = replicas.iter().map(ImmutableString::as_str).collect();
+        let db = blocker
+            .block_on(Database::connect_replicated(&primary, &replicas, options))
+            .and_then(|r| r)
+            .map_err(to_rhai)?;
+        Ok(Self::new(db, blocker.clone()))
+    }
+
     fn connect(blocker: &Blocker, url: &str, opts: Option<&Map>) -> Res<Self> {
         let options = opts.map(connect_options).transpose()?.unwrap_or_default();
         let db = blocker
@@ -269,6 +299,10 @@ pub(crate) fn register(engine: &mut Engine, module: &mut rhai::Module, blocker: 
     module.set_native_fn("connect", move |url: ImmutableString, opts: Map| {
         Db::connect(&b, &url, Some(&opts))
     });
+    let b = blocker.clone();
+    module.set_native_fn("connect", move |spec: Map| {
+        Db::connect_replicated(&b, &spec)
+    });
 
     let b = blocker.clone();
     module.set_native_fn("sleep", move |seconds: Dynamic| -> Res<()> {
@@ -280,6 +314,12 @@ pub(crate) fn register(engine: &mut Engine, module: &mut rhai::Module, blocker: 
         .register_type_with_name::<Db>("Database")
         .register_fn("backend", |d: &mut Db| d.db.backend().name().to_string())
         .register_fn("url", |d: &mut Db| d.db.url().to_string())
+        .register_fn("primary", |d: &mut Db| Db {
+            db: d.db.primary(),
+            blocker: d.blocker.clone(),
+            orm: d.orm.clone(),
+            bound: d.bound.clone(),
+        })
         .register_fn("begin", |d: &mut Db| d.begin(TransactionOptions::new()))
         .register_fn("begin", |d: &mut Db, opts: Map| {
             d.begin(transaction_options(&opts)?)

@@ -11,7 +11,8 @@ use sqlx::postgres::types::Oid;
 use sqlx::postgres::{PgArguments, PgConnection, PgTypeInfo, PgTypeKind, Postgres};
 use sqlx::{Arguments, Column, Executor, Row as _, Statement as _, TypeInfo, ValueRef};
 
-use super::driver_error::{ErrorContext, redact_quoted, scrub};
+use super::driver_error::{ErrorContext, redact_quoted};
+use super::redact::Bound;
 use super::row::{Columns, Row};
 use super::statement::Statement;
 use crate::error::{Backend, DatabaseError, Error, ErrorKind, Result};
@@ -129,15 +130,23 @@ fn bind_params(stmt: &Statement, types: &[PgTypeInfo]) -> Result<PgArguments> {
     Ok(args)
 }
 
-fn ctx(sql: &Arc<str>) -> ErrorContext<'_> {
-    ErrorContext {
-        sql: Some(sql),
-        ..Default::default()
+/// Maps a driver error of the statement `sql`, removing `values` from its messages.
+pub(super) fn map_err<'a>(
+    sql: &'a Arc<str>,
+    values: Bound<'a>,
+) -> impl Fn(sqlx::Error) -> Error + 'a {
+    move |e| {
+        let ctx = ErrorContext {
+            sql: Some(sql),
+            values,
+            ..Default::default()
+        };
+        super::driver_error::map(e, Backend::Postgres, ctx)
     }
 }
 
-fn map_err(sql: &Arc<str>) -> impl Fn(sqlx::Error) -> Error + '_ {
-    move |e| super::driver_error::map(e, Backend::Postgres, ctx(sql))
+fn stmt_err(stmt: &Statement) -> impl Fn(sqlx::Error) -> Error + '_ {
+    map_err(&stmt.sql, Bound::Params(&stmt.params))
 }
 
 /// Prepares (or finds in the connection's cache) the statement and binds its parameters.
@@ -150,7 +159,7 @@ async fn prepare(
             stmt.sql.clone(),
         )))
         .await
-        .map_err(map_err(&stmt.sql))?;
+        .map_err(stmt_err(stmt))?;
     let types = match prepared.parameters() {
         Some(sqlx::Either::Left(types)) => types.to_vec(),
         _ => Vec::new(),
@@ -204,7 +213,7 @@ pub(crate) async fn execute(conn: &mut PgConnection, stmt: &Statement) -> Result
     let done = sqlx::query_with(sqlx::AssertSqlSafe(stmt.sql.clone()), args)
         .execute(&mut *conn)
         .await
-        .map_err(map_err(&stmt.sql))?;
+        .map_err(stmt_err(stmt))?;
     Ok(done.rows_affected())
 }
 
@@ -217,10 +226,9 @@ pub(crate) fn fetch<'c>(
 ) -> impl Stream<Item = Result<Row>> + Send + 'c {
     async move {
         let (args, columns, decoders) = prepare(conn, &stmt).await?;
-        let sql = stmt.sql;
-        let rows = sqlx::query_with(sqlx::AssertSqlSafe(sql.clone()), args)
+        let rows = sqlx::query_with(sqlx::AssertSqlSafe(stmt.sql.clone()), args)
             .fetch(conn)
-            .map(move |row| decode_row(&row.map_err(map_err(&sql))?, &columns, &decoders));
+            .map(move |row| decode_row(&row.map_err(stmt_err(&stmt))?, &columns, &decoders));
         Ok::<_, Error>(rows)
     }
     .try_flatten_stream()
@@ -251,7 +259,9 @@ pub(crate) fn map_database_error(
     let pg = e.try_downcast_ref::<sqlx::postgres::PgDatabaseError>();
     let code = e.code().map(|c| c.into_owned()).unwrap_or_default();
     let kind = kind_of(&code);
-    // Data exceptions quote the offending input; the detail line (never kept) quotes keys.
+    // Data exceptions quote the offending input, whatever it was derived from;
+    // other messages may echo bound values (removed by `clean`). The detail,
+    // hint and context lines (which quote keys and rows) are never kept.
     let message = if code.starts_with("22") {
         redact_quoted(e.message())
     } else {
@@ -261,7 +271,7 @@ pub(crate) fn map_database_error(
         kind,
         backend: Backend::Postgres,
         code: Some(code),
-        message: scrub(&message, ctx.password),
+        message: ctx.clean(&message),
         constraint: e.constraint().map(str::to_owned),
         table: pg.and_then(|p| p.table()).map(str::to_owned),
         column: pg.and_then(|p| p.column()).map(str::to_owned),

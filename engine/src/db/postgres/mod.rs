@@ -149,11 +149,32 @@ fn stmt_err(stmt: &Statement) -> impl Fn(sqlx::Error) -> Error + '_ {
     map_err(&stmt.sql, Bound::Params(&stmt.params))
 }
 
+/// The PostgreSQL type `void` (what `pg_notify`, `pg_sleep`... return).
+const VOID_OID: u32 = 2278;
+
+/// How a result column is read: `None` for `void`, whose values read as NULL.
+fn column_type(col: &sqlx::postgres::PgColumn) -> Result<Option<SqlType>> {
+    let ti = col.type_info();
+    if ti.oid().is_some_and(|o| o.0 == VOID_OID) {
+        return Ok(None);
+    }
+    sql_type_of(ti)
+        .map(Some)
+        .ok_or_else(|| Error::TypeMismatch {
+            target: format!("column \"{}\"", col.name()),
+            expected: "a type dbridge can read".into(),
+            found: format!(
+                "{} (cast it in SQL, e.g. to text)",
+                ti.name().to_ascii_lowercase()
+            ),
+        })
+}
+
 /// Prepares (or finds in the connection's cache) the statement and binds its parameters.
 async fn prepare(
     conn: &mut PgConnection,
     stmt: &Statement,
-) -> Result<(PgArguments, Arc<Columns>, Vec<(SqlType, Arc<str>)>)> {
+) -> Result<(PgArguments, Arc<Columns>, Vec<(Option<SqlType>, Arc<str>)>)> {
     let prepared = conn
         .prepare(sqlx::SqlSafeStr::into_sql_str(sqlx::AssertSqlSafe(
             stmt.sql.clone(),
@@ -169,15 +190,7 @@ async fn prepare(
     let mut decoders = Vec::with_capacity(prepared.columns().len());
     for col in prepared.columns() {
         let name: Arc<str> = Arc::from(col.name());
-        let ty = sql_type_of(col.type_info()).ok_or_else(|| Error::TypeMismatch {
-            target: format!("column \"{}\"", col.name()),
-            expected: "a type dbridge can read".into(),
-            found: format!(
-                "{} (cast it in SQL, e.g. to text)",
-                col.type_info().name().to_ascii_lowercase()
-            ),
-        })?;
-        decoders.push((ty, name.clone()));
+        decoders.push((column_type(col)?, name.clone()));
         names.push(name);
     }
     Ok((args, Arc::new(Columns::new(names)), decoders))
@@ -186,17 +199,17 @@ async fn prepare(
 fn decode_row(
     row: &sqlx::postgres::PgRow,
     columns: &Arc<Columns>,
-    decoders: &[(SqlType, Arc<str>)],
+    decoders: &[(Option<SqlType>, Arc<str>)],
 ) -> Result<Row> {
     let mut values = Vec::with_capacity(decoders.len());
     for (i, (ty, name)) in decoders.iter().enumerate() {
         let raw = row
             .try_get_raw(i)
             .map_err(|e| Error::invalid_value(format!("column \"{name}\""), e.to_string()))?;
-        if raw.is_null() {
+        let Some(ty) = ty.as_ref().filter(|_| !raw.is_null()) else {
             values.push(Value::Null);
             continue;
-        }
+        };
         let bytes = raw
             .as_bytes()
             .map_err(|e| Error::invalid_value(format!("column \"{name}\""), e.to_string()))?;

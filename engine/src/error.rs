@@ -208,8 +208,9 @@ impl fmt::Display for Backend {
 
 /// An error reported by the database server (or by SQLite) for a statement.
 ///
-/// The message is the server's primary message with any quoted input values
-/// removed; the detail line (which quotes key values) is never kept.
+/// The message is the server's primary message with the statement's bound
+/// values (and any quoted input of a data exception) removed, by the rule
+/// docs/sql.md states; the detail, hint and context lines are never kept.
 #[derive(Debug, Clone)]
 pub struct DatabaseError {
     /// The classified kind.

@@ -225,3 +225,24 @@ each_backend!(wrong_parameter_count_is_a_clear_error, |t| async move {
         "{msg}"
     );
 });
+
+#[tokio::test]
+async fn postgres_void_results_are_null() {
+    let t = TestDb::postgres().await;
+    let row =
+        t.db.fetch_one(
+            "SELECT pg_notify('dbridge_void', 'x') AS n, pg_sleep(0) AS s, 1 AS one",
+            &[],
+        )
+        .await
+        .unwrap();
+    assert_eq!(row.get("n").unwrap(), &Value::Null);
+    assert_eq!(row.get("s").unwrap(), &Value::Null);
+    assert_eq!(row.get("one").unwrap().as_i64(), Some(1));
+    assert_eq!(
+        t.db.execute("SELECT pg_notify($1, 'x')", &[Value::from("dbridge_void")])
+            .await
+            .unwrap(),
+        1
+    );
+}

@@ -16,3 +16,18 @@ pub mod meta;
 pub mod migrate_cmd;
 pub mod render;
 pub mod repl;
+
+/// Logs to stderr as `RUST_LOG` says (`RUST_LOG=dbridge=debug`,
+/// `RUST_LOG=trace`...); nothing when it is unset or invalid. The engine's
+/// statement spans carry SQL text, never bound values, and sqlx's statement
+/// log prints SQL only.
+pub fn init_logging() {
+    let Ok(filter) = tracing_subscriber::EnvFilter::try_from_default_env() else {
+        return;
+    };
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(false)
+        .try_init();
+}

@@ -107,6 +107,7 @@ fn history_path() -> Option<PathBuf> {
 
 fn main() -> ExitCode {
     let mut args = Args::parse();
+    dbridge_repl::init_logging();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()

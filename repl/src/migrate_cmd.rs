@@ -123,8 +123,13 @@ impl From<Error> for Failure {
     }
 }
 
-/// Runs `args` on `db`; the process's exit status.
+/// Runs `args` on `db`; the process's exit status (2 for a migrations
+/// directory that does not exist).
 pub fn run(runtime: &Runtime, db: Database, args: MigrateArgs) -> ExitCode {
+    if let Err(Failure(message)) = check_dir(&args) {
+        eprintln!("{message}");
+        return ExitCode::from(2);
+    }
     match execute(runtime, db, args) {
         Ok(true) => ExitCode::SUCCESS,
         Ok(false) => ExitCode::from(1),
@@ -133,6 +138,28 @@ pub fn run(runtime: &Runtime, db: Database, args: MigrateArgs) -> ExitCode {
             ExitCode::from(1)
         }
     }
+}
+
+/// Fails when the action reads the migrations directory and it is not one:
+/// a mistyped `--dir` must not read as "nothing to apply". (`new` and
+/// `autogenerate` create it.)
+fn check_dir(args: &MigrateArgs) -> Result<(), Failure> {
+    let reads = !matches!(
+        args.action,
+        Action::New { .. } | Action::Autogenerate { .. }
+    );
+    if !reads || args.dir.is_dir() {
+        return Ok(());
+    }
+    let why = if args.dir.exists() {
+        "is not a directory"
+    } else {
+        "does not exist"
+    };
+    Err(Failure(format!(
+        "error[migration]: the migrations directory {} {why} (set it with --dir)",
+        args.dir.display()
+    )))
 }
 
 /// A migrator for `dir` that runs SQL, Lua and Rhai migrations.

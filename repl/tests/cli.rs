@@ -450,3 +450,45 @@ each_backend!(
         }
     }
 );
+
+each_backend!(
+    trace_logs_show_neither_passwords_nor_values,
+    |t| async move {
+        const PASSWORD: &str = "Sup3rSecretPw";
+        const VALUE: &str = "S3ntinelVAL";
+        // Trust authentication ignores the password; it must still never be shown.
+        let url = url(&t).replacen(
+            "postgres://postgres@",
+            &format!("postgres://postgres:{PASSWORD}@"),
+            1,
+        );
+        let script = format!(
+            "db:execute('CREATE TABLE logged (s TEXT)')\n\
+         db:execute('INSERT INTO logged (s) VALUES ($1)', {{ '{VALUE}' }})\n\
+         pcall(db.fetch_all, db, 'SELECT $1::int AS n', {{ '{VALUE}' }})\n\
+         return #db:fetch_all('SELECT s FROM logged WHERE s = $1', {{ '{VALUE}' }})"
+        );
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_dbridge-repl"));
+        let out = cmd
+            .arg("--url")
+            .arg(&url)
+            .args(["-e", &script])
+            .env_remove("DATABASE_URL")
+            .env("RUST_LOG", "trace")
+            .output()
+            .expect("run dbridge-repl");
+        let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
+        assert!(out.status.success(), "{stdout}\n{stderr}");
+        assert!(
+            stderr.contains("INSERT INTO logged (s) VALUES ($1)"),
+            "no log:\n{stderr}"
+        );
+        for shown in [&stdout, &stderr] {
+            assert!(!shown.contains(PASSWORD), "password shown:\n{shown}");
+            assert!(!shown.contains(VALUE), "bound value shown:\n{shown}");
+        }
+        // Off without RUST_LOG.
+        let quiet = repl(&url, &["-e", "return 1"], None);
+        assert_eq!(text(&quiet.stderr), "");
+    }
+);

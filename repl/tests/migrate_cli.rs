@@ -277,3 +277,25 @@ fn up_and_down_on_a_terminal() {
     run("down", &["reverted 0002_full_name.lua"]);
     let _ = std::fs::remove_dir_all(dir);
 }
+
+each_backend!(a_missing_migrations_directory_is_an_error, |t| async move {
+    let dir = temp_dir("nodir");
+    let (url, _db) = url(&t).await;
+    // `migrate()` points --dir at DIR/migrations, which does not exist.
+    for args in [&["up"][..], &["status"], &["down"], &["up", "--dry-run"]] {
+        let out = migrate(&url, &dir, args);
+        assert_eq!(
+            out.status.code(),
+            Some(2),
+            "{args:?}: {}",
+            text(&out.stdout)
+        );
+        let err = text(&out.stderr);
+        assert!(
+            err.contains(&dir.join("migrations").display().to_string()) && err.contains("not"),
+            "{args:?}: {err}"
+        );
+        assert!(!text(&out.stdout).contains("nothing to"), "{args:?}");
+    }
+    let _ = std::fs::remove_dir_all(dir);
+});

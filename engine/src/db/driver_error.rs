@@ -2,6 +2,7 @@
 
 use std::sync::Arc;
 
+use super::redact::{Bound, redact_segments, redact_values};
 use crate::error::{Backend, DatabaseError, Error, ErrorKind};
 
 /// What is known about the statement and connection an error came from.
@@ -11,6 +12,15 @@ pub(crate) struct ErrorContext<'a> {
     /// Removed from every message as a last line of defence.
     pub password: Option<&'a str>,
     pub acquire_timeout: Option<std::time::Duration>,
+    /// The values the statement carried: removed from every message (see [`super::redact`]).
+    pub values: Bound<'a>,
+}
+
+impl ErrorContext<'_> {
+    /// `message` without the password and without any bound value.
+    pub(crate) fn clean(&self, message: &str) -> String {
+        redact_values(&scrub(message, self.password), self.values)
+    }
 }
 
 /// Removes every occurrence of the password from a message.
@@ -24,26 +34,7 @@ pub(crate) fn scrub(message: &str, password: Option<&str>) -> String {
 /// Replaces double-quoted segments (which PostgreSQL uses to quote input values
 /// in data-exception messages) with an ellipsis.
 pub(crate) fn redact_quoted(message: &str) -> String {
-    let mut out = String::with_capacity(message.len());
-    let mut in_quote = false;
-    for c in message.chars() {
-        match (c, in_quote) {
-            ('"', false) => {
-                in_quote = true;
-                out.push_str("\"…");
-            }
-            ('"', true) => {
-                in_quote = false;
-                out.push('"');
-            }
-            (_, true) => {}
-            (c, false) => out.push(c),
-        }
-    }
-    if in_quote {
-        out.push('"');
-    }
-    out
+    redact_segments(message, '"', |_| true)
 }
 
 pub(crate) fn map(err: sqlx::Error, backend: Backend, ctx: ErrorContext<'_>) -> Error {
@@ -58,21 +49,21 @@ pub(crate) fn map(err: sqlx::Error, backend: Backend, ctx: ErrorContext<'_>) -> 
         },
         sqlx::Error::PoolClosed => Error::InvalidState("the database has been closed".into()),
         sqlx::Error::RowNotFound => Error::NotFound,
-        sqlx::Error::Configuration(e) => Error::Configuration(scrub(&e.to_string(), ctx.password)),
+        sqlx::Error::Configuration(e) => Error::Configuration(ctx.clean(&e.to_string())),
         e @ (sqlx::Error::Io(_)
         | sqlx::Error::Tls(_)
         | sqlx::Error::Protocol(_)
         | sqlx::Error::WorkerCrashed
-        | sqlx::Error::BeginFailed) => Error::Connection(scrub(&e.to_string(), ctx.password)),
+        | sqlx::Error::BeginFailed) => Error::Connection(ctx.clean(&e.to_string())),
         e
         @ (sqlx::Error::Encode(_) | sqlx::Error::Decode(_) | sqlx::Error::ColumnDecode { .. }) => {
-            Error::invalid_value("a value", scrub(&e.to_string(), ctx.password))
+            Error::invalid_value("a value", ctx.clean(&e.to_string()))
         }
         other => Error::from(DatabaseError {
             kind: ErrorKind::Database,
             backend,
             code: None,
-            message: scrub(&other.to_string(), ctx.password),
+            message: ctx.clean(&other.to_string()),
             constraint: None,
             table: None,
             column: None,

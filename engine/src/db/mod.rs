@@ -19,6 +19,7 @@ mod options;
 mod pinned;
 pub(crate) mod pool;
 pub(crate) mod postgres;
+mod redact;
 mod replicas;
 mod row;
 pub(crate) mod sqlite;
@@ -132,6 +133,7 @@ impl Database {
             sql: None,
             password: target.password(),
             acquire_timeout: Some(options.get_acquire_timeout()),
+            values: Default::default(),
         };
         let connect_err = |e: sqlx::Error| -> Error {
             match driver_error::map(e, target.backend(), ctx) {
@@ -283,6 +285,7 @@ impl Database {
                 sql,
                 password: self.inner.target.password(),
                 acquire_timeout: Some(self.inner.options.get_acquire_timeout()),
+                values: Default::default(),
             },
         )
     }

@@ -330,9 +330,11 @@ impl Target {
     pub(crate) fn parse(url: &str) -> Result<Self> {
         let url = url.trim();
         let scheme = url.split_once(':').map(|(s, _)| s.to_ascii_lowercase());
+        // Schemes (and SQLite's `:memory:`) are case-insensitive, as in SQLite.
+        let lowered = |scheme: &str| format!("{scheme}{}", &url[scheme.len()..]);
         match scheme.as_deref() {
-            Some("sqlite") => Self::parse_sqlite(url),
-            Some("postgres" | "postgresql") => Self::parse_postgres(url),
+            Some(s @ "sqlite") => Self::parse_sqlite(&memory_lowered(&lowered(s))),
+            Some(s @ ("postgres" | "postgresql")) => Self::parse_postgres(&lowered(s)),
             Some(other) if !other.is_empty() && other.chars().all(|c| c.is_ascii_alphanumeric() || "+-.".contains(c)) => {
                 Err(Error::Configuration(format!(
                     "unsupported database URL scheme `{other}` (expected sqlite: or postgres://)"
@@ -422,6 +424,17 @@ fn take_pgbouncer_param(url: &mut url::Url) -> Result<Option<bool>> {
     Ok(value)
 }
 
+/// `sqlite::MEMORY:` (any case) as `sqlite::memory:`.
+fn memory_lowered(url: &str) -> String {
+    const MEMORY: &str = "sqlite::memory:";
+    match url.get(..MEMORY.len()) {
+        Some(head) if head.eq_ignore_ascii_case(MEMORY) => {
+            format!("{MEMORY}{}", &url[MEMORY.len()..])
+        }
+        _ => url.to_owned(),
+    }
+}
+
 fn percent_decode(s: &str) -> String {
     url::form_urlencoded::parse(format!("p={s}").as_bytes())
         .next()
@@ -444,6 +457,35 @@ impl fmt::Display for Target {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn schemes_and_memory_are_case_insensitive() {
+        for url in [
+            "SQLITE::MEMORY:",
+            "sqlite::Memory:",
+            "Sqlite::memory:?cache=shared",
+        ] {
+            match Target::parse(url) {
+                Ok(Target::Sqlite { in_memory, .. }) => assert!(in_memory, "{url}"),
+                other => panic!("{url}: {other:?}"),
+            }
+        }
+        match Target::parse("Sqlite://file.db") {
+            Ok(Target::Sqlite {
+                options, in_memory, ..
+            }) => {
+                assert!(!in_memory);
+                assert_eq!(options.get_filename(), std::path::Path::new("file.db"));
+            }
+            other => panic!("{other:?}"),
+        }
+        for url in ["POSTGRES://u@localhost/db", "PostgreSQL://u@localhost/db"] {
+            assert!(
+                matches!(Target::parse(url), Ok(Target::Postgres { .. })),
+                "{url}"
+            );
+        }
+    }
 
     #[test]
     fn password_is_masked_in_display_and_debug() {

@@ -140,6 +140,7 @@ impl Replica {
                 sql: None,
                 password: self.target.password(),
                 acquire_timeout: Some(self.options.get_acquire_timeout()),
+                ..Default::default()
             },
         )
     }

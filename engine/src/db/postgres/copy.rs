@@ -15,6 +15,7 @@ use sqlx::{Executor, Statement as _};
 
 use super::{codec, has_type, map_err, sql_type_of};
 use crate::db::CopyIn;
+use crate::db::redact::Bound;
 use crate::error::{Error, Result};
 use crate::value::{SqlType, Value};
 
@@ -43,7 +44,7 @@ pub(crate) async fn copy_in(conn: &mut PgConnection, copy: &CopyIn<'_>) -> Resul
     let mut writer = conn
         .copy_in_raw(&copy.sql)
         .await
-        .map_err(map_err(&copy.sql))?;
+        .map_err(map_err(&copy.sql, Bound::Rows(copy.rows)))?;
     let mut buf = Vec::with_capacity(CHUNK + CHUNK / 4);
     buf.extend_from_slice(SIGNATURE);
     buf.extend_from_slice(&0_i32.to_be_bytes());
@@ -64,7 +65,7 @@ pub(crate) async fn copy_in(conn: &mut PgConnection, copy: &CopyIn<'_>) -> Resul
             writer
                 .send(buf.as_slice())
                 .await
-                .map_err(map_err(&copy.sql))?;
+                .map_err(map_err(&copy.sql, Bound::Rows(copy.rows)))?;
             buf.clear();
         }
     }
@@ -74,11 +75,13 @@ pub(crate) async fn copy_in(conn: &mut PgConnection, copy: &CopyIn<'_>) -> Resul
     writer
         .send(buf.as_slice())
         .await
-        .map_err(map_err(&copy.sql))?;
+        .map_err(map_err(&copy.sql, Bound::Rows(copy.rows)))?;
     let done = writer.finish().await;
     match failed {
         Some(e) => Err(e),
-        None => done.map(Some).map_err(map_err(&copy.sql)),
+        None => done
+            .map(Some)
+            .map_err(map_err(&copy.sql, Bound::Rows(copy.rows))),
     }
 }
 
@@ -88,7 +91,10 @@ async fn fields<'a>(
     copy: &'a CopyIn<'_>,
 ) -> Result<Option<Vec<Field<'a>>>> {
     let probe = sqlx::SqlSafeStr::into_sql_str(sqlx::AssertSqlSafe(copy.probe.clone()));
-    let prepared = conn.prepare(probe).await.map_err(map_err(&copy.sql))?;
+    let prepared = conn
+        .prepare(probe)
+        .await
+        .map_err(map_err(&copy.sql, Bound::Rows(copy.rows)))?;
     let Some(sqlx::Either::Left(types)) = prepared.parameters() else {
         return Ok(None);
     };

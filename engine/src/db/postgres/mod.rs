@@ -11,7 +11,8 @@ use sqlx::postgres::types::Oid;
 use sqlx::postgres::{PgArguments, PgConnection, PgTypeInfo, PgTypeKind, Postgres};
 use sqlx::{Arguments, Column, Executor, Row as _, Statement as _, TypeInfo, ValueRef};
 
-use super::driver_error::{ErrorContext, redact_quoted, scrub};
+use super::driver_error::{ErrorContext, redact_quoted};
+use super::redact::Bound;
 use super::row::{Columns, Row};
 use super::statement::Statement;
 use crate::error::{Backend, DatabaseError, Error, ErrorKind, Result};
@@ -129,28 +130,57 @@ fn bind_params(stmt: &Statement, types: &[PgTypeInfo]) -> Result<PgArguments> {
     Ok(args)
 }
 
-fn ctx(sql: &Arc<str>) -> ErrorContext<'_> {
-    ErrorContext {
-        sql: Some(sql),
-        ..Default::default()
+/// Maps a driver error of the statement `sql`, removing `values` from its messages.
+pub(super) fn map_err<'a>(
+    sql: &'a Arc<str>,
+    values: Bound<'a>,
+) -> impl Fn(sqlx::Error) -> Error + 'a {
+    move |e| {
+        let ctx = ErrorContext {
+            sql: Some(sql),
+            values,
+            ..Default::default()
+        };
+        super::driver_error::map(e, Backend::Postgres, ctx)
     }
 }
 
-fn map_err(sql: &Arc<str>) -> impl Fn(sqlx::Error) -> Error + '_ {
-    move |e| super::driver_error::map(e, Backend::Postgres, ctx(sql))
+fn stmt_err(stmt: &Statement) -> impl Fn(sqlx::Error) -> Error + '_ {
+    map_err(&stmt.sql, Bound::Params(&stmt.params))
+}
+
+/// The PostgreSQL type `void` (what `pg_notify`, `pg_sleep`... return).
+const VOID_OID: u32 = 2278;
+
+/// How a result column is read: `None` for `void`, whose values read as NULL.
+fn column_type(col: &sqlx::postgres::PgColumn) -> Result<Option<SqlType>> {
+    let ti = col.type_info();
+    if ti.oid().is_some_and(|o| o.0 == VOID_OID) {
+        return Ok(None);
+    }
+    sql_type_of(ti)
+        .map(Some)
+        .ok_or_else(|| Error::TypeMismatch {
+            target: format!("column \"{}\"", col.name()),
+            expected: "a type dbridge can read".into(),
+            found: format!(
+                "{} (cast it in SQL, e.g. to text)",
+                ti.name().to_ascii_lowercase()
+            ),
+        })
 }
 
 /// Prepares (or finds in the connection's cache) the statement and binds its parameters.
 async fn prepare(
     conn: &mut PgConnection,
     stmt: &Statement,
-) -> Result<(PgArguments, Arc<Columns>, Vec<(SqlType, Arc<str>)>)> {
+) -> Result<(PgArguments, Arc<Columns>, Vec<(Option<SqlType>, Arc<str>)>)> {
     let prepared = conn
         .prepare(sqlx::SqlSafeStr::into_sql_str(sqlx::AssertSqlSafe(
             stmt.sql.clone(),
         )))
         .await
-        .map_err(map_err(&stmt.sql))?;
+        .map_err(stmt_err(stmt))?;
     let types = match prepared.parameters() {
         Some(sqlx::Either::Left(types)) => types.to_vec(),
         _ => Vec::new(),
@@ -160,15 +190,7 @@ async fn prepare(
     let mut decoders = Vec::with_capacity(prepared.columns().len());
     for col in prepared.columns() {
         let name: Arc<str> = Arc::from(col.name());
-        let ty = sql_type_of(col.type_info()).ok_or_else(|| Error::TypeMismatch {
-            target: format!("column \"{}\"", col.name()),
-            expected: "a type dbridge can read".into(),
-            found: format!(
-                "{} (cast it in SQL, e.g. to text)",
-                col.type_info().name().to_ascii_lowercase()
-            ),
-        })?;
-        decoders.push((ty, name.clone()));
+        decoders.push((column_type(col)?, name.clone()));
         names.push(name);
     }
     Ok((args, Arc::new(Columns::new(names)), decoders))
@@ -177,17 +199,17 @@ async fn prepare(
 fn decode_row(
     row: &sqlx::postgres::PgRow,
     columns: &Arc<Columns>,
-    decoders: &[(SqlType, Arc<str>)],
+    decoders: &[(Option<SqlType>, Arc<str>)],
 ) -> Result<Row> {
     let mut values = Vec::with_capacity(decoders.len());
     for (i, (ty, name)) in decoders.iter().enumerate() {
         let raw = row
             .try_get_raw(i)
             .map_err(|e| Error::invalid_value(format!("column \"{name}\""), e.to_string()))?;
-        if raw.is_null() {
+        let Some(ty) = ty.as_ref().filter(|_| !raw.is_null()) else {
             values.push(Value::Null);
             continue;
-        }
+        };
         let bytes = raw
             .as_bytes()
             .map_err(|e| Error::invalid_value(format!("column \"{name}\""), e.to_string()))?;
@@ -204,14 +226,14 @@ pub(crate) async fn execute(conn: &mut PgConnection, stmt: &Statement) -> Result
         let done = conn
             .execute(sqlx::AssertSqlSafe(stmt.sql.clone()))
             .await
-            .map_err(map_err(&stmt.sql))?;
+            .map_err(map_err(&stmt.sql, Bound::None))?;
         return Ok(done.rows_affected());
     }
     let (args, _, _) = prepare(conn, stmt).await?;
     let done = sqlx::query_with(sqlx::AssertSqlSafe(stmt.sql.clone()), args)
         .execute(&mut *conn)
         .await
-        .map_err(map_err(&stmt.sql))?;
+        .map_err(stmt_err(stmt))?;
     Ok(done.rows_affected())
 }
 
@@ -224,10 +246,9 @@ pub(crate) fn fetch<'c>(
 ) -> impl Stream<Item = Result<Row>> + Send + 'c {
     async move {
         let (args, columns, decoders) = prepare(conn, &stmt).await?;
-        let sql = stmt.sql;
-        let rows = sqlx::query_with(sqlx::AssertSqlSafe(sql.clone()), args)
+        let rows = sqlx::query_with(sqlx::AssertSqlSafe(stmt.sql.clone()), args)
             .fetch(conn)
-            .map(move |row| decode_row(&row.map_err(map_err(&sql))?, &columns, &decoders));
+            .map(move |row| decode_row(&row.map_err(stmt_err(&stmt))?, &columns, &decoders));
         Ok::<_, Error>(rows)
     }
     .try_flatten_stream()
@@ -260,7 +281,9 @@ pub(crate) fn map_database_error(
     let pg = e.try_downcast_ref::<sqlx::postgres::PgDatabaseError>();
     let code = e.code().map(|c| c.into_owned()).unwrap_or_default();
     let kind = kind_of(&code);
-    // Data exceptions quote the offending input; the detail line (never kept) quotes keys.
+    // Data exceptions quote the offending input, whatever it was derived from;
+    // other messages may echo bound values (removed by `clean`). The detail,
+    // hint and context lines (which quote keys and rows) are never kept.
     let message = if code.starts_with("22") {
         redact_quoted(e.message())
     } else {
@@ -270,7 +293,7 @@ pub(crate) fn map_database_error(
         kind,
         backend: Backend::Postgres,
         code: Some(code),
-        message: scrub(&message, ctx.password),
+        message: ctx.clean(&message),
         constraint: e.constraint().map(str::to_owned),
         table: pg.and_then(|p| p.table()).map(str::to_owned),
         column: pg.and_then(|p| p.column()).map(str::to_owned),

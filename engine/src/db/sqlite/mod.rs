@@ -11,7 +11,8 @@ use sqlx::sqlite::{SqliteArguments, SqliteConnection, SqliteRow, SqliteValueRef}
 use sqlx::{Arguments, Column, Decode, Row as _, Sqlite, TypeInfo, ValueRef};
 
 use self::codec::Stored;
-use super::driver_error::{ErrorContext, scrub};
+use super::driver_error::ErrorContext;
+use super::redact::Bound;
 use super::row::{Columns, Row};
 use super::statement::Statement;
 use crate::error::{Backend, DatabaseError, Error, ErrorKind, Result};
@@ -42,16 +43,15 @@ fn bind_params(stmt: &Statement) -> Result<SqliteArguments> {
     Ok(args)
 }
 
-fn map_err(sql: &Arc<str>) -> impl Fn(sqlx::Error) -> Error + '_ {
+/// Maps a driver error of `stmt`, removing its parameters from the messages.
+fn map_err(stmt: &Statement) -> impl Fn(sqlx::Error) -> Error + '_ {
     move |e| {
-        super::driver_error::map(
-            e,
-            Backend::Sqlite,
-            ErrorContext {
-                sql: Some(sql),
-                ..Default::default()
-            },
-        )
+        let ctx = ErrorContext {
+            sql: Some(&stmt.sql),
+            values: Bound::Params(&stmt.params),
+            ..Default::default()
+        };
+        super::driver_error::map(e, Backend::Sqlite, ctx)
     }
 }
 
@@ -115,7 +115,7 @@ pub(crate) async fn execute(conn: &mut SqliteConnection, stmt: &Statement) -> Re
     let done = sqlx::query_with(sqlx::AssertSqlSafe(stmt.sql.clone()), args)
         .execute(&mut *conn)
         .await
-        .map_err(map_err(&stmt.sql))?;
+        .map_err(map_err(stmt))?;
     Ok(done.rows_affected())
 }
 
@@ -128,7 +128,7 @@ pub(crate) fn fetch<'c>(
         let args = bind_params(&stmt)?;
         let mut rows = sqlx::query_with(sqlx::AssertSqlSafe(stmt.sql.clone()), args)
             .fetch(&mut *conn)
-            .map_err(map_err(&stmt.sql));
+            .map_err(map_err(&stmt));
         let mut shape: Option<Shape> = None;
         while let Some(row) = rows.next().await {
             let row = row?;
@@ -181,9 +181,9 @@ pub(crate) fn map_database_error(
 ) -> Error {
     let code_text = e.code().map(|c| c.into_owned()).unwrap_or_default();
     let code: i64 = code_text.parse().unwrap_or(0);
-    let message = e.message();
-    let kind = kind_of(code, message);
-    let object = failed_object(message);
+    let message = ctx.clean(e.message());
+    let kind = kind_of(code, &message);
+    let object = failed_object(&message);
     let (table, column) = match (kind, object) {
         (ErrorKind::UniqueViolation | ErrorKind::NotNullViolation, Some(obj)) => {
             let first = obj.split(',').next().unwrap_or(obj).trim();
@@ -198,7 +198,7 @@ pub(crate) fn map_database_error(
         kind,
         backend: Backend::Sqlite,
         code: Some(code_text),
-        message: scrub(message, ctx.password),
+        message: message.clone(),
         constraint: object
             .filter(|_| kind != ErrorKind::ForeignKeyViolation)
             .map(str::to_owned),

@@ -92,6 +92,31 @@ async fn statements_transactions_and_streams_work_through_pgbouncer() {
         .unwrap();
 }
 
+/// A client not in PgBouncer mode leaves named statements (`sqlx_s_1`...) on
+/// the server connections; clients in PgBouncer mode must not trip on them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn statements_left_by_other_clients_do_not_collide() {
+    let Some(c) = cluster() else { return };
+    for _ in 0..3 {
+        let careless = Database::connect(&c.pgbouncer).await.expect("connect");
+        for i in 0..5_i64 {
+            // Some of these fail with 42P05 themselves: that is the point.
+            let _ = careless
+                .fetch_one("SELECT $1::int8 AS n", &[Value::from(i)])
+                .await;
+        }
+        careless.close().await;
+    }
+    let db = through_bouncer(&c.pgbouncer).await;
+    for i in 0..20_i64 {
+        let row = db
+            .fetch_one("SELECT $1::int8 + 1 AS n", &[Value::from(i)])
+            .await
+            .expect("a statement after careless clients");
+        assert_eq!(row.get("n").unwrap().as_i64(), Some(i + 1));
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn models_bulk_copy_and_errors_work_through_pgbouncer() {
     let Some(c) = cluster() else { return };

@@ -663,7 +663,11 @@ impl Database {
                 let mut c = self.acquire().await?;
                 let r = c
                     .conn_ref(self.hooks())
-                    .execute(&Statement::control("BEGIN"))
+                    .execute(&Statement::control(if self.pgbouncer() {
+                        "BEGIN; DEALLOCATE ALL"
+                    } else {
+                        "BEGIN"
+                    }))
                     .await;
                 c.check(r)?;
                 c

@@ -144,7 +144,14 @@ impl Transaction {
     pub(crate) async fn begin(db: &Database, opts: TransactionOptions) -> Result<Self> {
         let conn = match db.pool() {
             super::Pool::Postgres(pool) => {
-                let begin = Statement::control(opts.begin_sql_postgres());
+                // Behind PgBouncer the server connection may hold statements
+                // another client prepared and left: drop them, in the same
+                // round trip, so that ours (sqlx_s_1...) cannot collide.
+                let begin = if db.pgbouncer() {
+                    Statement::control(format!("{}; DEALLOCATE ALL", opts.begin_sql_postgres()))
+                } else {
+                    Statement::control(opts.begin_sql_postgres())
+                };
                 let mut retried = false;
                 loop {
                     let mut c = pool.acquire().await.map_err(|e| db.map_sqlx(e, None))?;

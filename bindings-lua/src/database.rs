@@ -91,9 +91,21 @@ impl UserData for LuaDb {
     }
 }
 
+/// Set as app data in a migration's Lua state: `dbridge.connect` refuses
+/// there (a migration works in its own transaction, on its own database).
+pub(crate) struct NoConnect;
+
 /// `dbridge.connect(url [, opts])`.
 pub(crate) async fn connect(lua: Lua, (url, opts): (LuaValue, LuaValue)) -> Raw {
+    let refused = lua.app_data_ref::<NoConnect>().is_some();
     let r = async {
+        if refused {
+            return Err(LuaDbError::new(
+                ErrorKind::InvalidState,
+                "dbridge.connect is not available in a migration: it runs on the migrated \
+                 database, in the migration's transaction (use its `db`)",
+            ));
+        }
         let db = match &url {
             LuaValue::String(s) => {
                 Database::connect_with(&s.to_string_lossy(), connect_options(&opts, 2)?).await?

@@ -11,7 +11,9 @@
 //! transaction call by call: its `commit` flushes, its `rollback` fails (the
 //! engine's `Session::borrowing`). When the function returns, the transaction
 //! goes back to the runner, which records the migration and commits; an error
-//! rolls the migration back.
+//! rolls the migration back. Transaction control in raw SQL (`COMMIT`,
+//! `SAVEPOINT`...) is refused there as in any transaction, and
+//! `dbridge.connect` refuses: a migration cannot open other databases.
 
 use std::sync::Arc;
 
@@ -124,6 +126,7 @@ async fn call_function(
 ) -> std::result::Result<(), String> {
     let text = |e: mlua::Error| one_line(&e);
     let lua = new_lua(options).map_err(text)?;
+    lua.set_app_data(crate::database::NoConnect);
     let chunk = lua
         .load(&*file.source)
         .set_name(format!("@{}", file.file_name()))

@@ -55,6 +55,10 @@ pub(crate) fn load(lua: &Lua, budgeted: bool) -> mlua::Result<Table> {
 fn raw_functions(lua: &Lua) -> mlua::Result<Table> {
     let t = lua.create_table()?;
     t.set("execute", lua.create_async_function(query::execute)?)?;
+    t.set(
+        "execute_script",
+        lua.create_async_function(query::execute_script)?,
+    )?;
     t.set("fetch_all", lua.create_async_function(query::fetch_all)?)?;
     t.set("fetch_one", lua.create_async_function(query::fetch_one)?)?;
     t.set(

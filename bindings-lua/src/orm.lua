@@ -254,7 +254,8 @@ end
 
 ---------------------------------------------------------------- sessions
 local Session = {}
-for _, name in ipairs({ "execute", "fetch_all", "fetch_one", "fetch_optional", "stream" }) do
+for _, name in ipairs({ "execute", "execute_script", "fetch_all", "fetch_one", "fetch_optional",
+  "stream" }) do
   Session[name] = Db[name]
 end
 Session.savepoint, Session.rollback_to, Session.release = Tx.savepoint, Tx.rollback_to, Tx.release

@@ -38,6 +38,8 @@ local stream, stream_batch, begin, finish, savepoint =
   raw.stream, raw.stream_batch, raw.begin, raw.finish, raw.savepoint
 
 function Db:execute(sql, params) return check(self, execute(self, sql, params)) end
+local execute_script = raw.execute_script
+function Db:execute_script(sql) return check(self, execute_script(self, sql)) end
 function Db:fetch_all(sql, params, opts) return check(self, fetch_all(self, sql, params, opts)) end
 function Db:fetch_one(sql, params, opts) return check(self, fetch_one(self, sql, params, opts)) end
 function Db:fetch_optional(sql, params, opts)
@@ -100,7 +102,8 @@ function Db:on_statement(fn)
   end
 end
 
-for _, name in ipairs({ "execute", "fetch_all", "fetch_one", "fetch_optional", "stream" }) do
+for _, name in ipairs({ "execute", "execute_script", "fetch_all", "fetch_one", "fetch_optional",
+  "stream" }) do
   Tx[name] = Db[name]
 end
 function Tx:commit() return check(self, finish(self, true)) end

@@ -98,6 +98,35 @@ pub(crate) async fn execute(lua: Lua, (this, sql, p): Args) -> Raw {
     raw_ev(&lua, r, ev.as_deref())
 }
 
+/// `db:execute_script(sql)` (also on transactions and sessions): every
+/// statement of `sql`, in order; the rows affected, summed.
+pub(crate) async fn execute_script(lua: Lua, (this, sql): (LuaValue, LuaValue)) -> Raw {
+    let ev = events_of(&this);
+    let r = async {
+        let target = Target::from_lua(&this, "execute_script")?;
+        let stmt = statement(&lua, "execute_script", sql, LuaValue::Nil)?;
+        let sql = stmt.sql();
+        let n = match target {
+            Target::Db(db) => db.execute_script(sql).await?,
+            Target::Tx(slot) => {
+                let mut g = slot.lock()?;
+                g.as_mut().ok_or_else(finished)?.execute_script(sql).await?
+            }
+            Target::Session(cell) => {
+                let mut g = cell.lock()?;
+                let s = crate::session::open(&mut g)?;
+                crate::session::transaction(s)
+                    .await?
+                    .execute_script(sql)
+                    .await?
+            }
+        };
+        Ok(i64::try_from(n).unwrap_or(i64::MAX))
+    }
+    .await;
+    raw_ev(&lua, r, ev.as_deref())
+}
+
 async fn rows(
     target: Target,
     stmt: Statement,

@@ -248,6 +248,13 @@ impl Executor for Db {
         }
     }
 
+    fn execute_script(&self, sql: &str) -> Result<u64, Error> {
+        match &self.bound {
+            None => self.blocker.block_on(self.db.execute_script(sql))?,
+            Some(slot) => self.in_tx(slot, async move |tx| tx.execute_script(sql).await),
+        }
+    }
+
     fn fetch_all(&self, stmt: Statement) -> Result<Vec<Row>, Error> {
         match &self.bound {
             None => self.blocker.block_on(self.db.fetch_all_statement(stmt))?,
@@ -289,14 +296,33 @@ impl Executor for Db {
     }
 }
 
-/// Registers `Database`, its methods, and `dbridge::connect` in `module`.
-pub(crate) fn register(engine: &mut Engine, module: &mut rhai::Module, blocker: &Blocker) {
+fn connect_allowed(allowed: bool) -> Res<()> {
+    if allowed {
+        return Ok(());
+    }
+    Err(to_rhai(Error::InvalidState(
+        "dbridge::connect is not available in a migration: it runs on the migrated database, \
+         in the migration's transaction (use its `db`)"
+            .into(),
+    )))
+}
+
+/// Registers `Database`, its methods, and `dbridge::connect` in `module`
+/// (which refuses unless `connect`: a migration cannot open other databases).
+pub(crate) fn register(
+    engine: &mut Engine,
+    module: &mut rhai::Module,
+    blocker: &Blocker,
+    connect: bool,
+) {
     let b = blocker.clone();
     module.set_native_fn("connect", move |url: ImmutableString| {
+        connect_allowed(connect)?;
         Db::connect(&b, &url, None)
     });
     let b = blocker.clone();
     module.set_native_fn("connect", move |url: ImmutableString, opts: Map| {
+        connect_allowed(connect)?;
         Db::connect(&b, &url, Some(&opts))
     });
     let b = blocker.clone();

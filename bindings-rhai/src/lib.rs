@@ -142,13 +142,22 @@ impl Dbridge {
 /// [`Error::Configuration`] when no runtime was given, none is current, and
 /// one cannot be started.
 pub fn register(engine: &mut Engine, options: Options) -> Result<Dbridge, Error> {
+    register_with(engine, options, true)
+}
+
+/// As [`register`]; `dbridge::connect` refuses unless `connect` (migrations).
+pub(crate) fn register_with(
+    engine: &mut Engine,
+    options: Options,
+    connect: bool,
+) -> Result<Dbridge, Error> {
     let blocker = Blocker::new(options.runtime.clone())?;
     options.apply(engine);
     let mut module = Module::new();
     error::register(&mut module);
     module.set_var("version", env!("CARGO_PKG_VERSION"));
     value::register(engine, &mut module);
-    database::register(engine, &mut module, &blocker);
+    database::register(engine, &mut module, &blocker, connect);
     transaction::register(engine);
     stream::register(engine);
     expr::register(engine, &mut module);

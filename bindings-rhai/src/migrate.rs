@@ -9,7 +9,10 @@
 //! A session there borrows the transaction call by call: its `commit`
 //! flushes, its `rollback` fails (the engine's `Session::borrowing`). When the
 //! function returns, the transaction goes back to the runner, which records
-//! the migration and commits; an error rolls the migration back.
+//! the migration and commits; an error rolls the migration back. Transaction
+//! control in raw SQL (`COMMIT`, `SAVEPOINT`...) is refused there as in any
+//! transaction, and `dbridge::connect` refuses: a migration cannot open other
+//! databases.
 
 use std::sync::Arc;
 
@@ -105,7 +108,7 @@ fn run_blocking(options: Options, m: ScriptMigration) -> Result<Transaction> {
     } = m;
     let mut engine = Engine::new();
     engine.disable_symbol("eval");
-    let dbridge = crate::register(&mut engine, options)?;
+    let dbridge = crate::register_with(&mut engine, options, false)?;
     let database = transaction.database().clone();
     let slot: Slot = Arc::new(Mutex::new(Some(transaction)));
     let db = Db::bound(database, dbridge.blocker.clone(), slot.clone());

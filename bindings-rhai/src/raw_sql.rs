@@ -1,5 +1,5 @@
-//! Raw SQL from scripts: `execute`, `fetch_all`, `fetch_one`, `fetch_optional`
-//! and `stream`, registered once for every object that can run statements (the
+//! Raw SQL from scripts: `execute`, `fetch_all`, `fetch_one`, `fetch_optional`,
+//! `stream` (one statement each) and `execute_script(sql)` (several), registered once for every object that can run statements (the
 //! database and its transactions) through the [`Executor`] trait.
 //!
 //! Each takes `(sql)`, `(sql, params)` or `(sql, params, #{ types: #{ col: "type" } })`;
@@ -23,6 +23,8 @@ pub(crate) trait Executor: Clone + Send + Sync + 'static {
     fn blocker(&self) -> &Blocker;
     /// Runs a statement; the number of rows affected.
     fn execute(&self, stmt: Statement) -> Result<u64, Error>;
+    /// Runs every statement of a script; the rows affected, summed.
+    fn execute_script(&self, sql: &str) -> Result<u64, Error>;
     /// Runs a query; all its rows.
     fn fetch_all(&self, stmt: Statement) -> Result<Vec<Row>, Error>;
     /// Runs a query; its first row, if any.
@@ -104,4 +106,11 @@ pub(crate) fn register<E: Executor>(engine: &mut Engine) {
     arities!(engine, E, "fetch_one", fetch_one);
     arities!(engine, E, "fetch_optional", fetch_optional);
     arities!(engine, E, "stream", stream);
+    engine.register_fn(
+        "execute_script",
+        |e: &mut E, sql: ImmutableString| -> Res<INT> {
+            let n = e.execute_script(sql.as_str()).map_err(to_rhai)?;
+            Ok(INT::try_from(n).unwrap_or(INT::MAX))
+        },
+    );
 }

@@ -249,6 +249,10 @@ impl Executor for Sess {
         self.with(async move |s| s.transaction().await?.execute_statement(&stmt).await)
     }
 
+    fn execute_script(&self, sql: &str) -> Result<u64, Error> {
+        self.with(async move |s| s.transaction().await?.execute_script(sql).await)
+    }
+
     fn fetch_all(&self, stmt: Statement) -> Result<Vec<Row>, Error> {
         self.with(async move |s| s.transaction().await?.fetch_all_statement(stmt).await)
     }

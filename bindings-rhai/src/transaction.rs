@@ -121,6 +121,10 @@ impl Executor for Tx {
         self.with(async move |tx| tx.execute_statement(&stmt).await)
     }
 
+    fn execute_script(&self, sql: &str) -> Result<u64, Error> {
+        self.with(async move |tx| tx.execute_script(sql).await)
+    }
+
     fn fetch_all(&self, stmt: Statement) -> Result<Vec<Row>, Error> {
         self.with(async move |tx| tx.fetch_all_statement(stmt).await)
     }

@@ -44,7 +44,7 @@ pub const COMMANDS: &[Spec] = &[
     Spec {
         name: "sql",
         args: "STATEMENT",
-        help: "run raw SQL and print its rows",
+        help: "run raw SQL: a query's rows, or one or more other statements",
     },
     Spec {
         name: "explain",
@@ -74,7 +74,7 @@ pub const COMMANDS: &[Spec] = &[
     Spec {
         name: "read",
         args: "FILE",
-        help: "run a script file in this session",
+        help: "run a script file in this session (a .sql file: its statements, in order)",
     },
     Spec {
         name: "quit",

@@ -108,6 +108,14 @@ fn history_path() -> Option<PathBuf> {
 fn main() -> ExitCode {
     let mut args = Args::parse();
     dbridge_repl::init_logging();
+    if args.sandbox && matches!(args.command, Some(Cmd::Migrate(_))) {
+        // Migrations commit what they apply: a sandbox cannot hold them.
+        eprintln!(
+            "error[invalid_state]: --sandbox cannot be combined with `migrate`: migrations commit; \
+             use `migrate up --dry-run` to see what would run"
+        );
+        return ExitCode::from(2);
+    }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -227,10 +235,14 @@ fn main() -> ExitCode {
             }
         },
     };
+    let mut ok = ok;
     if args.sandbox {
         match runtime.block_on(sandbox.rollback_sandbox()) {
             Ok(()) => eprintln!("sandbox rolled back: nothing was saved"),
-            Err(e) => eprintln!("error[{}]: rolling back the sandbox: {e}", e.kind()),
+            Err(e) => {
+                eprintln!("error[{}]: rolling back the sandbox: {e}", e.kind());
+                ok = false;
+            }
         }
     }
     // Leave without waiting on the pool's background tasks.

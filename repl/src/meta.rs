@@ -21,18 +21,29 @@ pub fn returns_rows(sql: &str) -> bool {
     ) || sql.to_ascii_lowercase().contains("returning")
 }
 
-/// Runs raw SQL: rows become a table, other statements report what they did.
+/// Runs raw SQL: the rows of a query (one statement) become a table; other
+/// text runs as a script ([`Database::execute_script`]: one statement or
+/// several) and reports the rows affected.
 pub async fn sql(db: &Database, sql: &str) -> Result<Output, ScriptError> {
     if returns_rows(sql) {
         let rows = db.fetch_all(sql, &[]).await.map_err(ScriptError::from)?;
         Ok(Output::Table(Table::from_rows(&rows)))
     } else {
-        let n = db.execute(sql, &[]).await.map_err(ScriptError::from)?;
+        let n = db.execute_script(sql).await.map_err(ScriptError::from)?;
         Ok(Output::Text(format!(
             "OK, {n} row{} affected",
             if n == 1 { "" } else { "s" }
         )))
     }
+}
+
+/// Runs every statement of an SQL file ([`Database::execute_script`]).
+pub async fn sql_script(db: &Database, sql: &str) -> Result<Output, ScriptError> {
+    let n = db.execute_script(sql).await.map_err(ScriptError::from)?;
+    Ok(Output::Text(format!(
+        "OK, {n} row{} affected",
+        if n == 1 { "" } else { "s" }
+    )))
 }
 
 /// The tables of the connected database.

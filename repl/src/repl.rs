@@ -173,6 +173,14 @@ impl Repl {
                 self.show(model.map(|m| meta::describe(&m)));
             }
             Command::Import { file, table } => self.import(&file, &table),
+            Command::Read(path) if path.ends_with(".sql") => self.db_command(|db, rt| {
+                let sql = std::fs::read_to_string(&path).map_err(|e| ScriptError {
+                    kind: "io".into(),
+                    message: format!("cannot read {path}: {e}"),
+                    traceback: None,
+                })?;
+                rt.block_on(meta::sql_script(db, &sql))
+            }),
             Command::Read(path) => {
                 if let Err(e) = self.run_file(Path::new(&path), &[]) {
                     self.report(&e);

@@ -5,6 +5,7 @@
 //!
 //! `docs/security.md` lists the promises these cases test and their counts.
 
+mod escapes;
 mod faults;
 mod redaction;
 mod support;

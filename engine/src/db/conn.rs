@@ -124,8 +124,11 @@ impl<'c> ConnRef<'c> {
         }
     }
 
+    /// Runs one statement (more than one in its text is refused, see
+    /// [`sql_text::single`](super::sql_text::single)); the rows affected.
     pub(crate) async fn execute(self, stmt: &Statement) -> Result<u64> {
         let backend = self.backend();
+        super::sql_text::single(&stmt.sql, backend)?;
         let span = span(backend, &stmt.sql);
         let started = Instant::now();
         let (result, hooks, health) = match self {
@@ -193,8 +196,12 @@ impl<'c> ConnRef<'c> {
         result
     }
 
+    /// Runs one query (as [`ConnRef::execute`]) and yields its rows.
     pub(crate) fn fetch(self, stmt: Statement) -> BoxStream<'c, Result<Row>> {
         let backend = self.backend();
+        if let Err(e) = super::sql_text::single(&stmt.sql, backend) {
+            return futures_util::stream::once(async move { Err(e) }).boxed();
+        }
         let sql = stmt.sql.clone();
         let span = span(backend, &sql);
         let (rows, hooks, health): (BoxStream<'c, Result<Row>>, &'c Arc<Hooks>, &'c Health) =

@@ -22,9 +22,11 @@ pub(crate) mod postgres;
 mod redact;
 mod replicas;
 mod row;
+pub(crate) mod sql_text;
 pub(crate) mod sqlite;
 mod statement;
 mod transaction;
+pub(crate) mod tx_state;
 
 use std::fmt;
 use std::sync::Arc;
@@ -351,15 +353,66 @@ impl Database {
                 c.check(r)
             }
             Pool::Pinned(p) => {
+                p.guard(&stmt.sql, self.backend())?;
                 let mut guard = p.lock().await?;
                 match guard.as_mut() {
-                    Some(c) => c.conn_ref(self.hooks()).execute(stmt).await,
+                    Some(c) => {
+                        let r = c.conn_ref(self.hooks()).execute(stmt).await;
+                        p.note_failure(c, r).await
+                    }
                     None => Err(Error::InvalidState(
                         "the sandbox has been rolled back".into(),
                     )),
                 }
             }
         }
+    }
+
+    /// Runs every statement of `sql`, in order, on one connection; returns
+    /// the rows they affected, summed. The only call that runs several
+    /// statements: every other takes one (a trailing `;` and comments
+    /// allowed). Statements are split as the backend reads them (strings,
+    /// quoted names, comments, dollar quotes, trigger bodies). In a sandbox
+    /// each statement is checked for transaction control before any runs.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # async fn demo() -> dbridge_engine::Result<()> {
+    /// let db = dbridge_engine::Database::connect("sqlite::memory:").await?;
+    /// db.execute_script("CREATE TABLE t (n INTEGER); INSERT INTO t VALUES (1); INSERT INTO t VALUES (2);").await?;
+    /// assert_eq!(db.fetch_all("SELECT n FROM t", &[]).await?.len(), 2);
+    /// assert!(db.execute("DELETE FROM t; DROP TABLE t", &[]).await.is_err());
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    /// The first failing statement's error (those before it stay done unless
+    /// a transaction around them is rolled back); in a sandbox,
+    /// [`Error::InvalidState`] for transaction control.
+    pub async fn execute_script(&self, sql: &str) -> Result<u64> {
+        let statements: Vec<Statement> = sql_text::split(sql, self.backend())
+            .map(Statement::from)
+            .collect();
+        let mut n = 0;
+        match self.pool() {
+            Pool::Sqlite(_) | Pool::Postgres(_) => {
+                let mut c = self.acquire().await?;
+                for s in &statements {
+                    let r = c.conn_ref(self.hooks()).execute(s).await;
+                    n += c.check(r)?;
+                }
+            }
+            Pool::Pinned(p) => {
+                for s in &statements {
+                    p.guard(&s.sql, self.backend())?;
+                }
+                for s in &statements {
+                    n += self.execute_statement(s).await?;
+                }
+            }
+        }
+        Ok(n)
     }
 
     /// Runs a `COPY ... FROM STDIN` on a pooled connection (see
@@ -526,6 +579,7 @@ impl Database {
                     }
                 }
                 Pool::Pinned(p) => {
+                    p.guard(&stmt.sql, db.backend())?;
                     let mut guard = p.lock().await?;
                     if let Some(c) = guard.as_mut() {
                         let mut rows = c.conn_ref(db.hooks()).fetch(stmt);
@@ -658,7 +712,7 @@ impl Database {
     /// Connection errors; [`Error::InvalidState`] on a sandbox of a sandbox.
     pub async fn sandbox(&self) -> Result<Database> {
         let wait = self.inner.options.get_acquire_timeout();
-        let conn = match self.pool() {
+        let (conn, txid) = match self.pool() {
             Pool::Sqlite(_) | Pool::Postgres(_) => {
                 let mut c = self.acquire().await?;
                 let r = c
@@ -670,7 +724,9 @@ impl Database {
                     }))
                     .await;
                 c.check(r)?;
-                c
+                let txid = c.txid().await;
+                let txid = c.check(txid)?;
+                (c, txid)
             }
             Pool::Pinned(_) => {
                 return Err(Error::InvalidState(
@@ -680,7 +736,7 @@ impl Database {
         };
         Ok(Self {
             inner: Arc::new(Inner {
-                pool: Pool::Pinned(Arc::new(pinned::Pinned::new(conn, wait))),
+                pool: Pool::Pinned(Arc::new(pinned::Pinned::new(conn, wait, txid))),
                 target: self.inner.target.clone(),
                 options: self.inner.options.clone(),
                 hooks: self.inner.hooks.clone(),
@@ -697,8 +753,15 @@ impl Database {
     /// Discards everything done in this sandbox and releases its connection;
     /// later statements fail with [`Error::InvalidState`].
     ///
+    /// Statements that would end the sandbox's transaction (`COMMIT`,
+    /// `ROLLBACK`, `SAVEPOINT`, `ATTACH`, ...) are refused when issued; this
+    /// checks as well that the transaction is still the one the sandbox
+    /// opened.
+    ///
     /// # Errors
-    /// [`Error::InvalidState`] when this is not a sandbox; connection errors.
+    /// [`Error::InvalidState`] when this is not a sandbox, or when its
+    /// transaction was ended from inside (then changes may have been saved:
+    /// never reported as a clean rollback); connection errors.
     pub async fn rollback_sandbox(&self) -> Result<()> {
         match self.pool() {
             Pool::Pinned(p) => p.rollback(self.hooks()).await,

@@ -7,7 +7,7 @@
 //! nothing it does survives the sandbox.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
 use sqlx::postgres::PgConnection;
@@ -16,6 +16,7 @@ use tokio::sync::{Mutex, OwnedMutexGuard};
 
 use super::CopyIn;
 use super::conn::{ConnRef, Hooks};
+use super::tx_state;
 use crate::error::{Error, Result};
 
 /// A pooled connection of either backend (the one a sandbox pins, or one taken
@@ -72,6 +73,26 @@ impl PinnedConn {
         r
     }
 
+    /// Whether the connection is still in the transaction opened with
+    /// `txid` (PostgreSQL) or in one at all (SQLite).
+    pub(crate) async fn still_in(&mut self, txid: Option<i64>) -> Result<bool> {
+        match self {
+            Self::Sqlite(c) => tx_state::sqlite_in_transaction(c).await,
+            Self::Postgres(c) => {
+                let now = tx_state::pg_txid(c).await?;
+                Ok(tx_state::same_pg_transaction(txid, now))
+            }
+        }
+    }
+
+    /// The PostgreSQL transaction id (`None` on SQLite).
+    pub(crate) async fn txid(&mut self) -> Result<Option<i64>> {
+        match self {
+            Self::Sqlite(_) => Ok(None),
+            Self::Postgres(c) => tx_state::pg_txid(c).await,
+        }
+    }
+
     pub(crate) fn conn_ref<'c>(&'c mut self, hooks: &'c Arc<Hooks>) -> ConnRef<'c> {
         match self {
             Self::Sqlite(c) => {
@@ -91,18 +112,49 @@ pub(crate) struct Pinned {
     conn: Arc<Mutex<Option<PinnedConn>>>,
     savepoints: AtomicU64,
     wait: Duration,
+    /// PostgreSQL: `txid_current()` when the sandbox began.
+    txid: Option<i64>,
+    /// Set once a failed statement left the connection out of the
+    /// transaction (SQLite's `OR ROLLBACK`): everything after is refused.
+    escaped: AtomicBool,
 }
+
+/// What the sandbox's end check and refusals call its transaction.
+const WHAT: &str = "the sandbox's transaction";
 
 /// Exclusive use of the pinned connection.
 pub(crate) type PinnedGuard = OwnedMutexGuard<Option<PinnedConn>>;
 
 impl Pinned {
-    pub(crate) fn new(conn: PinnedConn, wait: Duration) -> Self {
+    pub(crate) fn new(conn: PinnedConn, wait: Duration, txid: Option<i64>) -> Self {
         Self {
             conn: Arc::new(Mutex::new(Some(conn))),
             savepoints: AtomicU64::new(0),
             wait,
+            txid,
+            escaped: AtomicBool::new(false),
         }
+    }
+
+    /// Refuses transaction control (see `sql_text`), and every statement once
+    /// the transaction was found ended.
+    pub(crate) fn guard(&self, sql: &str, backend: crate::Backend) -> Result<()> {
+        if self.escaped.load(Ordering::Relaxed) {
+            return Err(tx_state::escaped(WHAT));
+        }
+        super::sql_text::refuse_transaction_control(sql, backend, "a sandbox")
+    }
+
+    /// After a failed statement on SQLite: whether SQLite ended the
+    /// transaction (then every later statement is refused).
+    pub(crate) async fn note_failure<T>(&self, conn: &mut PinnedConn, r: Result<T>) -> Result<T> {
+        if r.is_err()
+            && matches!(conn, PinnedConn::Sqlite(_))
+            && !conn.still_in(self.txid).await.unwrap_or(false)
+        {
+            self.escaped.store(true, Ordering::Relaxed);
+        }
+        r
     }
 
     /// Waits (up to the acquire timeout) for the connection. A statement run
@@ -132,15 +184,24 @@ impl Pinned {
     }
 
     /// Rolls the sandbox back and gives the connection back to the pool.
+    ///
+    /// # Errors
+    /// [`Error::InvalidState`] when the transaction was ended from inside
+    /// (changes may have been saved); connection errors.
     pub(crate) async fn rollback(&self, hooks: &Arc<Hooks>) -> Result<()> {
         let mut guard = self.conn.clone().lock_owned().await;
         if let Some(mut conn) = guard.take() {
+            let intact = !self.escaped.load(Ordering::Relaxed) && conn.still_in(self.txid).await?;
             if let PinnedConn::Postgres(c) = &mut conn {
                 // Statements prepared in the sandbox end with it (PgBouncer).
                 let _ = sqlx::Connection::clear_cached_statements(&mut **c).await;
             }
             let stmt = super::Statement::control("ROLLBACK");
-            conn.conn_ref(hooks).execute(&stmt).await?;
+            let rolled = conn.conn_ref(hooks).execute(&stmt).await;
+            if !intact {
+                return Err(tx_state::escaped(WHAT));
+            }
+            rolled?;
         }
         Ok(())
     }

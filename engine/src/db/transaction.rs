@@ -8,7 +8,7 @@ use sqlx::postgres::PgConnection;
 use sqlx::sqlite::SqliteConnection;
 
 use super::conn::ConnRef;
-use super::{CopyIn, Database, Row, Statement};
+use super::{CopyIn, Database, Row, Statement, sql_text, tx_state};
 use crate::error::{Backend, Error, Result};
 use crate::ident::Ident;
 use crate::value::Value;
@@ -129,7 +129,16 @@ pub struct Transaction {
     conn: Option<TxConn>,
     db: Database,
     finished: bool,
+    /// PostgreSQL: `txid_current()` at the start, when the owner asked for the
+    /// check at the end ([`Transaction::pin_identity`]).
+    txid: Option<i64>,
+    /// Set once the transaction was found ended from inside (SQLite's
+    /// `OR ROLLBACK`, `RAISE(ROLLBACK)`): later statements are refused.
+    escaped: bool,
 }
+
+/// What the refusal of transaction control names as the owner.
+const OWNER: &str = "a transaction (or a session, or a migration)";
 
 impl fmt::Debug for Transaction {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -213,7 +222,54 @@ impl Transaction {
             conn: Some(conn),
             db: db.clone(),
             finished: false,
+            txid: None,
+            escaped: false,
         })
+    }
+
+    /// Takes the PostgreSQL transaction id, so that commit and rollback check
+    /// that the transaction is still this one (one more round trip each; on
+    /// SQLite the check is free and always made).
+    pub(crate) async fn pin_identity(&mut self) -> Result<()> {
+        if let Some(TxConn::Postgres(c)) = &mut self.conn {
+            self.txid = tx_state::pg_txid(c).await?;
+        }
+        Ok(())
+    }
+
+    /// Whether the transaction is still the one begun (see [`tx_state`]).
+    async fn still_open(&mut self) -> Result<bool> {
+        if self.escaped {
+            return Ok(false);
+        }
+        match &mut self.conn {
+            Some(TxConn::Sqlite(c)) => tx_state::sqlite_in_transaction(c).await,
+            Some(TxConn::Postgres(c)) if self.txid.is_some() => {
+                let now = tx_state::pg_txid(c).await?;
+                Ok(tx_state::same_pg_transaction(self.txid, now))
+            }
+            _ => Ok(true),
+        }
+    }
+
+    /// After a failed statement on SQLite, notes whether SQLite ended the
+    /// transaction (a conflict clause or trigger can `ROLLBACK` it).
+    async fn note_failure<T>(&mut self, r: Result<T>) -> Result<T> {
+        if r.is_err()
+            && matches!(self.conn, Some(TxConn::Sqlite(_)))
+            && !self.still_open().await.unwrap_or(false)
+        {
+            self.escaped = true;
+        }
+        r
+    }
+
+    /// Refuses transaction control, and anything once the transaction ended.
+    fn guard(&self, sql: &str) -> Result<()> {
+        if self.escaped {
+            return Err(tx_state::escaped("the transaction"));
+        }
+        sql_text::refuse_transaction_control(sql, self.backend(), OWNER)
     }
 
     /// The backend this transaction runs on.
@@ -282,7 +338,39 @@ impl Transaction {
     ///
     /// # Errors
     /// As [`Database::execute`].
+    /// [`Error::InvalidState`] for a statement that would end or escape the
+    /// transaction (`COMMIT`, `ROLLBACK`, `SAVEPOINT`, `ATTACH`...: use
+    /// [`commit`](Self::commit), [`savepoint`](Self::savepoint)...); more than
+    /// one statement is refused as by [`Database::execute`].
     pub async fn execute_statement(&mut self, stmt: &Statement) -> Result<u64> {
+        self.guard(&stmt.sql)?;
+        let r = self
+            .conn()?
+            .execute(stmt)
+            .await
+            .map_err(|e| e.in_transaction(false));
+        self.note_failure(r).await
+    }
+
+    /// Runs every statement of `sql` in order, as
+    /// [`Database::execute_script`] does; all are checked before any runs.
+    ///
+    /// # Errors
+    /// As [`Transaction::execute_statement`], for each statement.
+    pub async fn execute_script(&mut self, sql: &str) -> Result<u64> {
+        let statements: Vec<&str> = sql_text::split(sql, self.backend()).collect();
+        for s in &statements {
+            self.guard(s)?;
+        }
+        let mut n = 0;
+        for s in statements {
+            n += self.execute_statement(&Statement::from(s)).await?;
+        }
+        Ok(n)
+    }
+
+    /// Runs a statement of the engine's own (transaction control included).
+    async fn execute_own(&mut self, stmt: &Statement) -> Result<u64> {
         self.conn()?
             .execute(stmt)
             .await
@@ -364,6 +452,9 @@ impl Transaction {
 
     /// Runs a [`Statement`] and yields its rows as they are read.
     pub fn fetch_statement(&mut self, stmt: Statement) -> BoxStream<'_, Result<Row>> {
+        if let Err(e) = self.guard(&stmt.sql) {
+            return futures_util::stream::once(async move { Err(e) }).boxed();
+        }
         match self.conn() {
             Ok(conn) => conn
                 .fetch(stmt)
@@ -374,9 +465,7 @@ impl Transaction {
     }
 
     async fn run_control(&mut self, sql: String) -> Result<()> {
-        self.execute_statement(&Statement::control(sql))
-            .await
-            .map(|_| ())
+        self.execute_own(&Statement::control(sql)).await.map(|_| ())
     }
 
     /// Creates a savepoint named `name`.
@@ -435,6 +524,13 @@ impl Transaction {
                 "the transaction has already finished".into(),
             ));
         }
+        if !self.still_open().await? {
+            self.finished = true;
+            if let Some(TxConn::Postgres(c)) = &mut self.conn {
+                c.reset_with("ROLLBACK");
+            }
+            return Err(tx_state::escaped("the transaction"));
+        }
         let sql = Statement::control(if commit { "COMMIT" } else { "ROLLBACK" });
         if let Err(e) = self.forget_statements().await {
             self.finished = true;
@@ -478,6 +574,10 @@ impl Transaction {
     /// constraint) means nothing was committed. [`ErrorKind::AmbiguousCommit`]
     /// (crate::ErrorKind::AmbiguousCommit) means the connection broke during
     /// COMMIT: the transaction may or may not have been committed.
+    /// [`Error::InvalidState`] when the transaction is no longer the one begun
+    /// (SQLite ended it after an `OR ROLLBACK` conflict, or the check asked for
+    /// found another): nothing is committed then, but what ran after its end
+    /// was not part of it.
     pub async fn commit(self) -> Result<()> {
         self.finish(true).await
     }

@@ -12,7 +12,7 @@ use sqlx::sqlite::SqliteConnection;
 
 use crate::db::pool::Pooled;
 
-use crate::db::{ConnRef, Database, Hooks, Pool, Row, Statement, Transaction};
+use crate::db::{ConnRef, Database, Hooks, Pool, Row, Statement, Transaction, sql_text, tx_state};
 use crate::error::{Backend, Error, MigrationFailure, Result};
 
 /// A pooled SQLite connection inside `BEGIN IMMEDIATE` with foreign keys off.
@@ -85,8 +85,9 @@ impl SqliteSchemaTx {
         Ok(out)
     }
 
+    /// Runs a statement of the runner's own (transaction control included).
     async fn raw(&mut self, sql: &'static str) -> Result<u64> {
-        self.execute(&Statement::new(sql, Vec::new())).await
+        self.conn_ref().execute(&Statement::control(sql)).await
     }
 
     fn conn_ref(&mut self) -> ConnRef<'_> {
@@ -94,8 +95,19 @@ impl SqliteSchemaTx {
         ConnRef::Sqlite(conn, &self.hooks, health)
     }
 
+    /// Runs a migration's statement: transaction control is refused.
     pub(crate) async fn execute(&mut self, stmt: &Statement) -> Result<u64> {
+        sql_text::refuse_transaction_control(&stmt.sql, Backend::Sqlite, OWNER)?;
         self.conn_ref().execute(stmt).await
+    }
+
+    /// Fails when the transaction was ended from inside.
+    async fn check_open(&mut self) -> Result<()> {
+        if tx_state::sqlite_in_transaction(&mut self.conn).await? {
+            Ok(())
+        } else {
+            Err(tx_state::escaped("the migration's transaction"))
+        }
     }
 
     pub(crate) async fn fetch_all(&mut self, stmt: Statement) -> Result<Vec<Row>> {
@@ -105,6 +117,10 @@ impl SqliteSchemaTx {
     /// Checks every foreign key, then commits; rolls back when a row breaks
     /// one that it did not break before the transaction.
     pub(crate) async fn commit(mut self, file: Option<&str>) -> Result<()> {
+        if let Err(e) = self.check_open().await {
+            self.finish().await?;
+            return Err(e);
+        }
         let after = self.violations().await?;
         let broken = after.iter().find_map(|(k, n)| {
             let before = self.violations_before.get(k).copied().unwrap_or(0);
@@ -129,10 +145,13 @@ impl SqliteSchemaTx {
         self.finish().await
     }
 
+    /// Rolls back; [`Error::InvalidState`] when the transaction had already
+    /// been ended from inside (its changes may be saved).
     pub(crate) async fn rollback(mut self) -> Result<()> {
-        // A failed statement may already have ended the transaction.
+        let open = self.check_open().await;
         let _ = self.raw("ROLLBACK").await;
-        self.finish().await
+        self.finish().await?;
+        open
     }
 
     async fn finish(&mut self) -> Result<()> {
@@ -141,6 +160,9 @@ impl SqliteSchemaTx {
         Ok(())
     }
 }
+
+/// What the refusal of transaction control names as the owner.
+const OWNER: &str = "a migration";
 
 /// Where a migration's statements run.
 pub(crate) enum MigrationTx {
@@ -167,7 +189,11 @@ impl MigrationTx {
                     }
                 }
             }
-            Backend::Postgres => Ok(Self::Engine(db.begin().await?)),
+            Backend::Postgres => {
+                let mut tx = db.begin().await?;
+                tx.pin_identity().await?;
+                Ok(Self::Engine(tx))
+            }
         }
     }
 

@@ -85,6 +85,15 @@ impl MigrationFile {
     /// is not SQL, has no `-- up` section, has text before it, or has no
     /// `-- down` section when `down` is asked for.
     pub fn statements(&self, down: bool) -> Result<Vec<Statement>> {
+        self.statements_for(down, crate::Backend::Postgres)
+    }
+
+    /// As [`MigrationFile::statements`], split by `backend`'s lexical rules
+    /// (what the runner uses).
+    ///
+    /// # Errors
+    /// As [`MigrationFile::statements`].
+    pub fn statements_for(&self, down: bool, backend: crate::Backend) -> Result<Vec<Statement>> {
         if self.kind != MigrationKind::Sql {
             return Err(invalid(self, "is not an SQL migration"));
         }
@@ -94,9 +103,8 @@ impl MigrationFile {
         } else {
             up
         };
-        Ok(split_statements(part)
-            .into_iter()
-            .map(|s| Statement::new(s, Vec::new()))
+        Ok(crate::db::sql_text::split(part, backend)
+            .map(Statement::from)
             .collect())
     }
 }
@@ -162,114 +170,12 @@ fn sections(source: &str) -> std::result::Result<(&str, Option<&str>), &'static 
 }
 
 /// Splits SQL text into statements at `;`, outside strings, quoted names,
-/// comments, PostgreSQL dollar quotes and `CREATE TRIGGER ... END` bodies.
+/// comments, PostgreSQL dollar quotes and `CREATE TRIGGER ... END` bodies
+/// (PostgreSQL's lexical rules; the runner splits by the database's backend).
 pub fn split_statements(sql: &str) -> Vec<String> {
-    let b = sql.as_bytes();
-    let mut out = Vec::new();
-    let mut start = 0;
-    let mut i = 0;
-    let mut in_trigger = false;
-    let mut begin_depth = 0usize;
-    while i < b.len() {
-        let c = b[i];
-        match c {
-            b'\'' | b'"' | b'`' => {
-                i += 1;
-                while i < b.len() {
-                    if b[i] == c {
-                        if b.get(i + 1) == Some(&c) {
-                            i += 2;
-                            continue;
-                        }
-                        break;
-                    }
-                    i += 1;
-                }
-                i += 1;
-            }
-            b'-' if b.get(i + 1) == Some(&b'-') => {
-                while i < b.len() && b[i] != b'\n' {
-                    i += 1;
-                }
-            }
-            b'/' if b.get(i + 1) == Some(&b'*') => {
-                i += 2;
-                while i < b.len() && !(b[i] == b'*' && b.get(i + 1) == Some(&b'/')) {
-                    i += 1;
-                }
-                i += 2;
-            }
-            b'$' => {
-                // $tag$ ... $tag$
-                let tag_end = b[i + 1..]
-                    .iter()
-                    .position(|&x| !(x.is_ascii_alphanumeric() || x == b'_'))
-                    .map(|p| i + 1 + p);
-                match tag_end {
-                    Some(e)
-                        if b[e] == b'$' && !b[i + 1..e].first().is_some_and(u8::is_ascii_digit) =>
-                    {
-                        let tag = &b[i..=e];
-                        let body = e + 1;
-                        let close = b[body..]
-                            .windows(tag.len())
-                            .position(|w| w == tag)
-                            .map_or(b.len(), |p| body + p + tag.len());
-                        i = close;
-                    }
-                    _ => i += 1,
-                }
-            }
-            b';' if begin_depth == 0 => {
-                push(&mut out, &sql[start..i]);
-                start = i + 1;
-                i += 1;
-                in_trigger = false;
-            }
-            c if c.is_ascii_alphabetic() => {
-                let s = i;
-                while i < b.len() && (b[i].is_ascii_alphanumeric() || b[i] == b'_') {
-                    i += 1;
-                }
-                let word = sql[s..i].to_ascii_uppercase();
-                if word == "TRIGGER"
-                    && sql[start..s]
-                        .trim()
-                        .to_ascii_uppercase()
-                        .starts_with("CREATE")
-                {
-                    in_trigger = true;
-                } else if in_trigger && (word == "BEGIN" || word == "CASE") {
-                    begin_depth += 1;
-                } else if in_trigger && word == "END" {
-                    begin_depth = begin_depth.saturating_sub(1);
-                }
-            }
-            _ => i += 1,
-        }
-    }
-    push(&mut out, &sql[start.min(sql.len())..]);
-    out
-}
-
-fn push(out: &mut Vec<String>, stmt: &str) {
-    if has_code(stmt) {
-        out.push(stmt.trim().to_owned());
-    }
-}
-
-/// Whether `s` holds anything but whitespace and comments.
-fn has_code(s: &str) -> bool {
-    let mut rest = s.trim_start();
-    loop {
-        if let Some(r) = rest.strip_prefix("--") {
-            rest = r.split_once('\n').map_or("", |(_, x)| x).trim_start();
-        } else if let Some(r) = rest.strip_prefix("/*") {
-            rest = r.split_once("*/").map_or("", |(_, x)| x).trim_start();
-        } else {
-            return !rest.is_empty();
-        }
-    }
+    crate::db::sql_text::split(sql, crate::Backend::Postgres)
+        .map(str::to_owned)
+        .collect()
 }
 
 /// Reads the migration files of `dir`, ordered by version. Files of other

@@ -111,14 +111,30 @@ impl std::fmt::Debug for Migrator {
 }
 
 fn failed(file: &MigrationFile, direction: Direction, what: &str, e: Error) -> Error {
+    failed_undone(file, direction, what, e, Ok(()))
+}
+
+/// As [`failed`], saying whether the rollback undid it: a transaction ended
+/// from inside is never reported as rolled back.
+fn failed_undone(
+    file: &MigrationFile,
+    direction: Direction,
+    what: &str,
+    e: Error,
+    undone: Result<()>,
+) -> Error {
     if let Error::Migration { .. } = e {
         return e;
     }
+    let outcome = match undone {
+        Err(escape @ Error::InvalidState(_)) => format!("and then: {escape}"),
+        _ => "it was rolled back".to_owned(),
+    };
     Error::Migration {
         reason: MigrationFailure::Failed,
         file: Some(file.file_name()),
         message: format!(
-            "migration {} failed {what} of its {} section: {e}; it was rolled back",
+            "migration {} failed {what} of its {} section: {e}; {outcome}",
             file.file_name(),
             direction.as_str()
         ),
@@ -289,7 +305,9 @@ impl Migrator {
             .map(|file| {
                 self.runner_for(&file)?;
                 let statements = match file.kind {
-                    MigrationKind::Sql => file.statements(direction == Direction::Down)?,
+                    MigrationKind::Sql => {
+                        file.statements_for(direction == Direction::Down, self.db.backend())?
+                    }
                     _ => Vec::new(),
                 };
                 Ok(PlannedMigration {
@@ -391,7 +409,11 @@ impl Migrator {
         let runner = self.runner_for(&file)?;
         let mut tx = match runner {
             None => MigrationTx::begin_schema(&self.db).await?,
-            Some(_) => MigrationTx::Engine(begin_waiting(&self.db).await?),
+            Some(_) => {
+                let mut t = begin_waiting(&self.db).await?;
+                t.pin_identity().await?;
+                MigrationTx::Engine(t)
+            }
         };
         history::lock(&mut tx, &self.table()?).await?;
         let record = history::find(&mut tx, &self.table()?, file.version).await?;
@@ -413,9 +435,9 @@ impl Migrator {
             None => {
                 for (i, s) in p.statements.iter().enumerate() {
                     if let Err(e) = tx.execute(s).await {
-                        let _ = tx.rollback().await;
+                        let undone = tx.rollback().await;
                         let what = format!("at statement {}", i + 1);
-                        return Err(failed(&file, p.direction, &what, e));
+                        return Err(failed_undone(&file, p.direction, &what, e, undone));
                     }
                 }
                 tx
@@ -446,13 +468,19 @@ impl Migrator {
             Direction::Down => history::forget(&mut tx, &self.table()?, file.version).await,
         };
         if let Err(e) = recorded {
-            let _ = tx.rollback().await;
-            return Err(failed(&file, p.direction, "recording it", e));
+            let undone = tx.rollback().await;
+            return Err(failed_undone(&file, p.direction, "recording it", e, undone));
         }
         let name = file.file_name();
-        tx.commit(Some(&name))
-            .await
-            .map_err(|e| failed(&file, p.direction, "at commit", e))?;
+        tx.commit(Some(&name)).await.map_err(|e| match e {
+            escape @ Error::InvalidState(_) => Error::Migration {
+                reason: MigrationFailure::Failed,
+                file: Some(name.clone()),
+                message: format!("migration {name} was not committed: {escape}"),
+                source: Some(Box::new(escape)),
+            },
+            e => failed(&file, p.direction, "at commit", e),
+        })?;
         Ok(Some(MigrationRun {
             file,
             direction: p.direction,

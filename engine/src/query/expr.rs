@@ -1,5 +1,7 @@
 //! [`Expr`]: the expression tree, plain data with no SQL text in it.
 
+use std::sync::Arc;
+
 use crate::error::{Error, Result};
 use crate::ident::Ident;
 use crate::schema::Model;
@@ -7,6 +9,11 @@ use crate::value::{SqlType, Value};
 
 use super::compound::Query;
 use super::window::Window;
+
+/// The deepest nesting of expressions the compiler accepts (and the script
+/// bindings let scripts build): deeper trees fail with a clear error instead of
+/// exhausting the stack (SQLite itself refuses trees deeper than 1000).
+pub const MAX_EXPR_DEPTH: usize = 500;
 
 /// Where a column reference came from: a model and the column's position in it.
 ///
@@ -159,11 +166,11 @@ pub enum Expr {
     /// A value computed by the database.
     Keyword(Keyword),
     /// `NOT expr`
-    Not(Box<Expr>),
+    Not(Arc<Expr>),
     /// `-expr`
-    Neg(Box<Expr>),
+    Neg(Arc<Expr>),
     /// `left op right`
-    Binary(BinaryOp, Box<Expr>, Box<Expr>),
+    Binary(BinaryOp, Arc<Expr>, Arc<Expr>),
     /// Conjunction of all items (`TRUE` when empty).
     And(Vec<Expr>),
     /// Disjunction of all items (`FALSE` when empty).
@@ -171,14 +178,14 @@ pub enum Expr {
     /// `expr IS [NOT] NULL`
     IsNull {
         /// The tested expression.
-        expr: Box<Expr>,
+        expr: Arc<Expr>,
         /// `IS NOT NULL`.
         negated: bool,
     },
     /// `expr [NOT] IN (list)`
     InList {
         /// The tested expression.
-        expr: Box<Expr>,
+        expr: Arc<Expr>,
         /// The candidates; an empty list is always false (`NOT IN`: true).
         list: Vec<Expr>,
         /// `NOT IN`.
@@ -187,7 +194,7 @@ pub enum Expr {
     /// `expr [NOT] IN (subquery)`
     InQuery {
         /// The tested expression.
-        expr: Box<Expr>,
+        expr: Arc<Expr>,
         /// The subquery (one column).
         query: Box<Query>,
         /// `NOT IN`.
@@ -196,31 +203,31 @@ pub enum Expr {
     /// `expr [NOT] BETWEEN low AND high`
     Between {
         /// The tested expression.
-        expr: Box<Expr>,
+        expr: Arc<Expr>,
         /// Lower bound (inclusive).
-        low: Box<Expr>,
+        low: Arc<Expr>,
         /// Upper bound (inclusive).
-        high: Box<Expr>,
+        high: Arc<Expr>,
         /// `NOT BETWEEN`.
         negated: bool,
     },
     /// `expr [NOT] LIKE / ILIKE pattern`
     Like {
         /// The tested expression.
-        expr: Box<Expr>,
+        expr: Arc<Expr>,
         /// The pattern.
-        pattern: Box<Expr>,
+        pattern: Arc<Expr>,
         /// `ILIKE` (emulated on SQLite with `lower()`).
         case_insensitive: bool,
         /// `NOT LIKE`.
         negated: bool,
     },
     /// `CASE ... END`
-    Case(Box<Case>),
+    Case(Arc<Case>),
     /// `CAST(expr AS type)`
-    Cast(Box<Expr>, SqlType),
+    Cast(Arc<Expr>, SqlType),
     /// A function call.
-    Func(Box<FuncCall>),
+    Func(Arc<FuncCall>),
     /// `[NOT] EXISTS (subquery)`
     Exists {
         /// The subquery.
@@ -231,7 +238,7 @@ pub enum Expr {
     /// A scalar subquery `(SELECT ...)`.
     Subquery(Box<Query>),
     /// A JSON operator.
-    Json(JsonOp, Box<Expr>, Box<Expr>),
+    Json(JsonOp, Arc<Expr>, Arc<Expr>),
 }
 
 impl Expr {
@@ -355,7 +362,7 @@ impl Expr {
 
     fn func_mut(&mut self, what: &str) -> Result<&mut FuncCall> {
         match self {
-            Expr::Func(f) => Ok(f),
+            Expr::Func(f) => Ok(Arc::make_mut(f)),
             _ => Err(Error::InvalidState(format!(
                 "{what} applies to a function call, not to this expression"
             ))),
@@ -413,12 +420,12 @@ impl CaseBuilder {
     /// Adds the ELSE branch and finishes.
     pub fn otherwise(mut self, value: impl Into<Expr>) -> Expr {
         self.0.otherwise = Some(value.into());
-        Expr::Case(Box::new(self.0))
+        Expr::Case(Arc::new(self.0))
     }
 
     /// Finishes without an ELSE branch (NULL when nothing matches).
     pub fn end(self) -> Expr {
-        Expr::Case(Box::new(self.0))
+        Expr::Case(Arc::new(self.0))
     }
 }
 

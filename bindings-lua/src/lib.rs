@@ -63,6 +63,7 @@ mod relation;
 mod row_batch;
 mod run;
 mod runtime_drop;
+mod rust_mem;
 mod sandbox;
 mod session;
 mod session_cell;

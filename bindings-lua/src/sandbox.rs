@@ -29,6 +29,9 @@ pub(crate) fn install(lua: &Lua, opts: &InstallOptions) -> mlua::Result<Table> {
     if let Some(limit) = opts.memory_limit {
         lua.set_memory_limit(limit)?;
     }
+    lua.set_app_data(std::sync::Arc::new(crate::rust_mem::RustMemory::new(
+        opts.memory_limit,
+    )));
     let budgeted = opts.instruction_budget.is_some();
     if budgeted {
         lua.set_global_hook(

@@ -88,3 +88,51 @@ return #keep
     .await;
     assert_eq!(n, 200);
 });
+
+const STOPPABLE: &[&str] = &[
+    "while true do pcall(function() while true do end end) end",
+    "while true do coroutine.resume(coroutine.create(function() while true do end end)) end",
+    "while true do xpcall(function() while true do end end, function(e) return e end) end",
+    "while true do pcall(dbridge.sleep, 0.05) end",
+];
+
+dbridge_testkit::each_backend!(
+    an_interrupt_from_another_thread_stops_a_call_and_rolls_back_its_transaction,
+    |t| async move {
+        // No budget: only the interrupt can stop these.
+        let lua = lua_with(&t, InstallOptions::new().instruction_budget(None));
+        run::<()>(
+            &lua,
+            "db:execute('CREATE TABLE iv (n INTEGER)') db:execute('INSERT INTO iv VALUES (1)')",
+        )
+        .await;
+        let handle = dbridge_lua::interrupt_handle(&lua).expect("installed");
+        let (tx, rx) = std::sync::mpsc::channel::<()>();
+        let started = lua
+            .create_function(move |_, ()| Ok(tx.send(()).is_ok()))
+            .expect("function");
+        lua.globals().set("started", started).expect("global");
+        // The host's watchdog: interrupts each script once it says it started.
+        std::thread::spawn(move || rx.iter().for_each(|()| handle.interrupt()));
+        for src in STOPPABLE {
+            let script = format!(
+                "local tx = db:begin() tx:execute('UPDATE iv SET n = n + 100') started() {src}"
+            );
+            let guard = std::time::Duration::from_secs(60);
+            let err = tokio::time::timeout(guard, common::fails(&lua, &script))
+                .await
+                .expect("the interrupt stopped the script");
+            assert!(err.contains("interrupted"), "{src}: {err}");
+            // The transaction was rolled back: the next write does not wait for it.
+            let write = run::<()>(&lua, "db:execute('UPDATE iv SET n = n + 1')");
+            tokio::time::timeout(guard, write)
+                .await
+                .expect("the transaction was released");
+        }
+        let n: i64 = run(&lua, "return db:fetch_one('SELECT n FROM iv').n").await;
+        assert_eq!(n, 1 + STOPPABLE.len() as i64);
+        // Later calls run normally.
+        let n: i64 = run(&lua, "local ok = pcall(error, 'x') return ok and 0 or 42").await;
+        assert_eq!(n, 42);
+    }
+);

@@ -50,10 +50,20 @@ fn cloning_a_deep_expression_shares_its_subtrees() {
     match (&e, &copy) {
         (Expr::Binary(_, l1, _), Expr::Binary(_, l2, _)) => {
             assert!(
-                std::sync::Arc::ptr_eq(l1, l2),
+                dbridge_engine::query::SubExpr::ptr_eq(l1, l2),
                 "a clone copies the top node only"
             )
         }
         other => panic!("not a binary expression: {other:?}"),
     }
+}
+
+#[test]
+fn dropping_a_30000_deep_expression_does_not_overflow_the_stack() {
+    std::thread::Builder::new()
+        .stack_size(2 << 20)
+        .spawn(|| drop(chain(30_000)))
+        .expect("spawn")
+        .join()
+        .expect("dropped");
 }

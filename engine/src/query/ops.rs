@@ -2,21 +2,20 @@
 //! pattern matching, membership, JSON operators, ordering.
 
 use std::ops;
-use std::sync::Arc;
 
 use super::compound::Query;
-use super::expr::{BinaryOp, Expr, JsonOp};
+use super::expr::{BinaryOp, Expr, JsonOp, SubExpr};
 use super::select::{OrderBy, SelectItem};
 use crate::error::Result;
 use crate::ident::Ident;
 use crate::value::{SqlType, Value};
 
 fn bin(op: BinaryOp, l: Expr, r: impl Into<Expr>) -> Expr {
-    Expr::Binary(op, Arc::new(l), Arc::new(r.into()))
+    Expr::Binary(op, SubExpr::new(l), SubExpr::new(r.into()))
 }
 
 fn json(op: JsonOp, l: Expr, r: impl Into<Expr>) -> Expr {
-    Expr::Json(op, Arc::new(l), Arc::new(r.into()))
+    Expr::Json(op, SubExpr::new(l), SubExpr::new(r.into()))
 }
 
 fn text_array<S: AsRef<str>>(items: impl IntoIterator<Item = S>) -> Value {
@@ -92,7 +91,7 @@ impl Expr {
     /// `NOT self`
     #[allow(clippy::should_implement_trait)]
     pub fn not(self) -> Expr {
-        Expr::Not(Arc::new(self))
+        Expr::Not(SubExpr::new(self))
     }
 
     /// `self || other` (string concatenation).
@@ -122,8 +121,8 @@ impl Expr {
 
     fn like_impl(self, pattern: Expr, case_insensitive: bool, negated: bool) -> Expr {
         Expr::Like {
-            expr: Arc::new(self),
-            pattern: Arc::new(pattern),
+            expr: SubExpr::new(self),
+            pattern: SubExpr::new(pattern),
             case_insensitive,
             negated,
         }
@@ -132,7 +131,7 @@ impl Expr {
     /// `self IN (items...)`; an empty list is false.
     pub fn in_list<T: Into<Expr>>(self, items: impl IntoIterator<Item = T>) -> Expr {
         Expr::InList {
-            expr: Arc::new(self),
+            expr: SubExpr::new(self),
             list: items.into_iter().map(Into::into).collect(),
             negated: false,
         }
@@ -141,7 +140,7 @@ impl Expr {
     /// `self NOT IN (items...)`; an empty list is true.
     pub fn not_in_list<T: Into<Expr>>(self, items: impl IntoIterator<Item = T>) -> Expr {
         Expr::InList {
-            expr: Arc::new(self),
+            expr: SubExpr::new(self),
             list: items.into_iter().map(Into::into).collect(),
             negated: true,
         }
@@ -150,7 +149,7 @@ impl Expr {
     /// `self IN (subquery)`
     pub fn in_query(self, query: impl Into<Query>) -> Expr {
         Expr::InQuery {
-            expr: Arc::new(self),
+            expr: SubExpr::new(self),
             query: Box::new(query.into()),
             negated: false,
         }
@@ -159,7 +158,7 @@ impl Expr {
     /// `self NOT IN (subquery)`
     pub fn not_in_query(self, query: impl Into<Query>) -> Expr {
         Expr::InQuery {
-            expr: Arc::new(self),
+            expr: SubExpr::new(self),
             query: Box::new(query.into()),
             negated: true,
         }
@@ -168,9 +167,9 @@ impl Expr {
     /// `self BETWEEN low AND high`
     pub fn between(self, low: impl Into<Expr>, high: impl Into<Expr>) -> Expr {
         Expr::Between {
-            expr: Arc::new(self),
-            low: Arc::new(low.into()),
-            high: Arc::new(high.into()),
+            expr: SubExpr::new(self),
+            low: SubExpr::new(low.into()),
+            high: SubExpr::new(high.into()),
             negated: false,
         }
     }
@@ -178,9 +177,9 @@ impl Expr {
     /// `self NOT BETWEEN low AND high`
     pub fn not_between(self, low: impl Into<Expr>, high: impl Into<Expr>) -> Expr {
         Expr::Between {
-            expr: Arc::new(self),
-            low: Arc::new(low.into()),
-            high: Arc::new(high.into()),
+            expr: SubExpr::new(self),
+            low: SubExpr::new(low.into()),
+            high: SubExpr::new(high.into()),
             negated: true,
         }
     }
@@ -188,7 +187,7 @@ impl Expr {
     /// `self IS NULL`
     pub fn is_null(self) -> Expr {
         Expr::IsNull {
-            expr: Arc::new(self),
+            expr: SubExpr::new(self),
             negated: false,
         }
     }
@@ -196,14 +195,14 @@ impl Expr {
     /// `self IS NOT NULL`
     pub fn is_not_null(self) -> Expr {
         Expr::IsNull {
-            expr: Arc::new(self),
+            expr: SubExpr::new(self),
             negated: true,
         }
     }
 
     /// `CAST(self AS ty)`
     pub fn cast(self, ty: SqlType) -> Expr {
-        Expr::Cast(Arc::new(self), ty)
+        Expr::Cast(SubExpr::new(self), ty)
     }
 
     /// JSON `self -> key` (a text key or an integer index), as JSON.
@@ -288,14 +287,14 @@ arith!(Add add Add, Sub sub Sub, Mul mul Mul, Div div Div, Rem rem Rem);
 impl ops::Neg for Expr {
     type Output = Expr;
     fn neg(self) -> Expr {
-        Expr::Neg(Arc::new(self))
+        Expr::Neg(SubExpr::new(self))
     }
 }
 
 impl ops::Not for Expr {
     type Output = Expr;
     fn not(self) -> Expr {
-        Expr::Not(Arc::new(self))
+        Expr::Not(SubExpr::new(self))
     }
 }
 

@@ -5,4 +5,5 @@
 //!
 //! `docs/security.md` lists the promises these cases test and their counts.
 
+mod limits;
 mod support;

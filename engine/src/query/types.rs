@@ -50,7 +50,7 @@ fn type_at(e: &Expr, depth: usize) -> Option<SqlType> {
             .iter()
             .map(|(_, t)| t)
             .chain(c.otherwise.as_ref())
-            .find_map(|x| type_of(x)),
+            .find_map(&type_of),
         Expr::Cast(_, ty) => Some(ty.clone()),
         Expr::Func(f) => {
             if let Some(t) = &f.ty {

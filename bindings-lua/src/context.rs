@@ -13,11 +13,46 @@ use std::sync::{Arc, Weak};
 
 use dbridge_engine::ErrorKind;
 use parking_lot::Mutex;
+use tokio::sync::Notify;
 
 use crate::error::LuaDbError;
 
 /// The kind of the error that stops a script over its instruction budget.
 pub const BUDGET_EXCEEDED: &str = "budget_exceeded";
+
+/// The kind of the error that stops a script interrupted by its host
+/// ([`InterruptHandle::interrupt`]).
+pub const INTERRUPTED: &str = "interrupted";
+
+/// The interrupt requests of one Lua state: a counter that each request bumps
+/// (a call is interrupted when it moved past the value it started with) and a
+/// notification that wakes calls waiting on the database.
+#[derive(Debug, Default)]
+pub(crate) struct Interrupts {
+    epoch: AtomicU64,
+    notify: Arc<Notify>,
+}
+
+/// Stops the calls running on a Lua state from any thread: the host's Ctrl-C,
+/// a watchdog, a cancelled request. Get one with
+/// [`interrupt_handle`](crate::interrupt_handle).
+///
+/// [`interrupt`](Self::interrupt) stops every [`call`](crate::call) running on
+/// the state at that moment, whether it computes (within the next 1000 Lua
+/// instructions) or waits on the database (at once): it fails with an
+/// `interrupted` error that its own `pcall`, `xpcall` or `coroutine.resume`
+/// cannot swallow, and the transactions and sessions it opened and left open
+/// are rolled back. Calls started afterwards run normally.
+#[derive(Debug, Clone)]
+pub struct InterruptHandle(pub(crate) Arc<Interrupts>);
+
+impl InterruptHandle {
+    /// Interrupts the calls running now (see the type's documentation).
+    pub fn interrupt(&self) {
+        self.0.epoch.fetch_add(1, Ordering::SeqCst);
+        self.0.notify.notify_waiters();
+    }
+}
 
 /// The per-call state.
 #[derive(Debug, Default)]
@@ -25,20 +60,51 @@ pub(crate) struct CallContext {
     limit: Option<u64>,
     used: AtomicU64,
     exhausted: AtomicBool,
+    interrupts: Option<(Arc<Interrupts>, u64)>,
     transactions: Mutex<Vec<Weak<dyn Abandon>>>,
 }
 
 impl CallContext {
-    pub(crate) fn new(limit: Option<u64>) -> Self {
+    /// A call under `limit` instructions that `interrupts` can stop.
+    pub(crate) fn new(limit: Option<u64>, interrupts: Option<Arc<Interrupts>>) -> Self {
+        let interrupts = interrupts.map(|i| {
+            let start = i.epoch.load(Ordering::SeqCst);
+            (i, start)
+        });
         Self {
             limit,
+            interrupts,
             ..Self::default()
         }
     }
 
-    /// Counts `n` instructions; `Err` once the budget is spent, and at every
-    /// later check, so that a script that catches the error is stopped again.
+    /// Whether the host interrupted the state since this call started.
+    pub(crate) fn is_interrupted(&self) -> bool {
+        self.interrupts
+            .as_ref()
+            .is_some_and(|(i, start)| i.epoch.load(Ordering::SeqCst) != *start)
+    }
+
+    /// What wakes this call when it is interrupted while waiting.
+    pub(crate) fn notify(&self) -> Option<Arc<Notify>> {
+        self.interrupts.as_ref().map(|(i, _)| Arc::clone(&i.notify))
+    }
+
+    /// The error of a stopped call: interrupted, or over budget.
+    pub(crate) fn stop_error(&self) -> LuaDbError {
+        if self.is_interrupted() {
+            return interrupted_error();
+        }
+        budget_error(self.limit.unwrap_or_default())
+    }
+
+    /// Counts `n` instructions; `Err` once the budget is spent or the call was
+    /// interrupted, and at every later check, so that a script that catches
+    /// the error is stopped again.
     pub(crate) fn charge(&self, n: u64) -> Result<(), LuaDbError> {
+        if self.is_interrupted() {
+            return Err(interrupted_error());
+        }
         let Some(limit) = self.limit else {
             return Ok(());
         };
@@ -50,12 +116,9 @@ impl CallContext {
         Ok(())
     }
 
+    /// Whether the call must stop: over budget or interrupted.
     pub(crate) fn is_exhausted(&self) -> bool {
-        self.exhausted.load(Ordering::Relaxed)
-    }
-
-    pub(crate) fn limit(&self) -> Option<u64> {
-        self.limit
+        self.exhausted.load(Ordering::Relaxed) || self.is_interrupted()
     }
 
     /// Remembers a transaction opened during this call.
@@ -80,6 +143,12 @@ impl CallContext {
 pub(crate) trait Abandon: Send + Sync + std::fmt::Debug {
     /// Rolls back, if still open and idle.
     fn abandon(&self);
+}
+
+fn interrupted_error() -> LuaDbError {
+    let mut e = LuaDbError::new(ErrorKind::Timeout, "the script was interrupted");
+    e.kind = INTERRUPTED;
+    e
 }
 
 pub(crate) fn budget_error(limit: u64) -> LuaDbError {

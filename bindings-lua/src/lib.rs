@@ -63,6 +63,7 @@ mod relation;
 mod row_batch;
 mod run;
 mod runtime_drop;
+mod rust_mem;
 mod sandbox;
 mod session;
 mod session_cell;
@@ -71,7 +72,7 @@ mod transaction;
 mod value;
 mod write;
 
-pub use context::BUDGET_EXCEEDED;
+pub use context::{BUDGET_EXCEEDED, INTERRUPTED, InterruptHandle};
 
 /// The kind of the error a database call raises when building its result
 /// runs past the state's memory limit.
@@ -107,15 +108,23 @@ pub fn new_lua(opts: InstallOptions) -> mlua::Result<Lua> {
 /// [`InstallOptions::libs`]), sets the memory limit and the instruction hook.
 /// Installing twice reuses the module.
 ///
-/// Under an instruction budget this sets the state's global hook (replacing
-/// any the host set) and wraps `pcall`, `xpcall`, `coroutine.resume` and
-/// `coroutine.close` so that they re-raise once the running call's budget is
-/// spent; they behave as before otherwise.
+/// This sets the state's global hook (replacing any the host set: it counts
+/// the instruction budget and notices [`InterruptHandle::interrupt`]) and
+/// wraps `pcall`, `xpcall`, `coroutine.resume` and `coroutine.close` so that
+/// they re-raise once the running call is over budget or interrupted; they
+/// behave as before otherwise.
 ///
 /// # Errors
 /// If the module fails to load or the memory limit cannot be set.
 pub fn install(lua: &Lua, opts: InstallOptions) -> mlua::Result<Table> {
     sandbox::install(lua, &opts)
+}
+
+/// The handle that interrupts the calls running on `lua` (see
+/// [`InterruptHandle`]); `None` if dbridge is not installed in it.
+pub fn interrupt_handle(lua: &Lua) -> Option<InterruptHandle> {
+    lua.app_data_ref::<sandbox::Installed>()
+        .map(|i| InterruptHandle(i.interrupts.clone()))
 }
 
 /// The runtime recorded at install, for objects that must drop a connection

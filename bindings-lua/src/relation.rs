@@ -289,6 +289,7 @@ pub(crate) fn op(lua: &Lua, (this, name, cond): (LuaValue, String, LuaValue)) ->
         let a = attr_of(&this).ok_or_else(|| {
             LuaDbError::argument(&name, 1, "a relationship (`Model.name`)", &this)
         })?;
+        let cond_value = cond.clone();
         let cond = match &cond {
             LuaValue::Nil => None,
             v => Some(crate::expr::to_expr(lua, v)?),
@@ -298,7 +299,8 @@ pub(crate) fn op(lua: &Lua, (this, name, cond): (LuaValue, String, LuaValue)) ->
         } else {
             a.model.any(&a.name, cond)?
         };
-        Ok(crate::expr::LuaExpr::expr(e))
+        let depth = crate::expr::depth_over([&cond_value]);
+        crate::expr::LuaExpr::new(lua, crate::expr::ExprKind::Expr(e), depth)
     })();
     raw(lua, r)
 }

@@ -18,7 +18,7 @@ use std::time::Duration;
 use dbridge_engine::ErrorKind;
 use mlua::{FromLuaMulti, Function, IntoLuaMulti, Lua};
 
-use crate::context::{CallContext, Enter, budget_error};
+use crate::context::{CallContext, Enter};
 use crate::error::LuaDbError;
 use crate::sandbox::Installed;
 
@@ -30,6 +30,8 @@ pub struct Call<R> {
     runtime: Option<tokio::runtime::Handle>,
     timeout: Option<Duration>,
     deadline: Option<Pin<Box<tokio::time::Sleep>>>,
+    /// Wakes the call when the host interrupts it while it waits.
+    interrupt: Option<Pin<Box<tokio::sync::futures::OwnedNotified>>>,
     done: bool,
 }
 
@@ -57,7 +59,14 @@ impl<R> Future for Call<R> {
             this.deadline = Some(Box::pin(tokio::time::sleep(limit)));
         }
         let _ctx = Enter::new(this.ctx.clone());
-        let out = inner.as_mut().poll(cx);
+        let out = if this.ctx.is_interrupted() {
+            Poll::Pending
+        } else {
+            inner.as_mut().poll(cx)
+        };
+        if out.is_pending() {
+            this.watch_interrupt(cx);
+        }
         let timed_out = out.is_pending()
             && this
                 .deadline
@@ -71,11 +80,10 @@ impl<R> Future for Call<R> {
                     format!("the script ran past its time limit of {limit:?} and was stopped"),
                 ))))
             }
-            // A script over budget that is waiting (or was resumed by a catch that
-            // slipped through) is stopped here.
+            // A script over budget or interrupted that is waiting (or was resumed
+            // by a catch that slipped through) is stopped here.
             Poll::Pending if this.ctx.is_exhausted() => {
-                let limit = this.ctx.limit().unwrap_or_default();
-                Poll::Ready(Err(mlua::Error::external(budget_error(limit))))
+                Poll::Ready(Err(mlua::Error::external(this.ctx.stop_error())))
             }
             other => other,
         };
@@ -89,6 +97,22 @@ impl<R> Future for Call<R> {
             }
         }
         out
+    }
+}
+
+impl<R> Call<R> {
+    /// Registers the task to be woken by an interrupt (checked after
+    /// registering, so none is missed).
+    fn watch_interrupt(&mut self, cx: &mut Context<'_>) {
+        let Some(notify) = self.ctx.notify() else {
+            return;
+        };
+        let n = self
+            .interrupt
+            .get_or_insert_with(|| Box::pin(notify.notified_owned()));
+        if n.as_mut().poll(cx).is_ready() {
+            self.interrupt = None;
+        }
     }
 }
 
@@ -120,14 +144,16 @@ where
     R: FromLuaMulti + Send + 'static,
 {
     let installed = lua.app_data_ref::<Installed>().map(|i| i.clone());
-    let (budget, runtime, timeout) =
-        installed.map_or((None, None, None), |i| (i.budget, i.runtime, i.timeout));
+    let (budget, runtime, timeout, interrupts) = installed.map_or((None, None, None, None), |i| {
+        (i.budget, i.runtime, i.timeout, Some(i.interrupts))
+    });
     Call {
         inner: Some(Box::pin(func.call_async::<R>(args))),
-        ctx: Arc::new(CallContext::new(budget)),
+        ctx: Arc::new(CallContext::new(budget, interrupts)),
         runtime,
         timeout,
         deadline: None,
+        interrupt: None,
         done: false,
     }
 }

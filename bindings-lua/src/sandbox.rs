@@ -16,6 +16,7 @@ pub(crate) struct Installed {
     pub(crate) runtime: Option<tokio::runtime::Handle>,
     pub(crate) budget: Option<u64>,
     pub(crate) timeout: Option<std::time::Duration>,
+    pub(crate) interrupts: std::sync::Arc<context::Interrupts>,
 }
 
 pub(crate) fn install(lua: &Lua, opts: &InstallOptions) -> mlua::Result<Table> {
@@ -29,16 +30,18 @@ pub(crate) fn install(lua: &Lua, opts: &InstallOptions) -> mlua::Result<Table> {
     if let Some(limit) = opts.memory_limit {
         lua.set_memory_limit(limit)?;
     }
-    let budgeted = opts.instruction_budget.is_some();
-    if budgeted {
-        lua.set_global_hook(
-            HookTriggers::new().every_nth_instruction(HOOK_EVERY),
-            |_, _| match context::charge_current(u64::from(HOOK_EVERY)) {
-                Ok(()) => Ok(VmState::Continue),
-                Err(e) => Err(mlua::Error::external(e)),
-            },
-        )?;
-    }
+    lua.set_app_data(std::sync::Arc::new(crate::rust_mem::RustMemory::new(
+        opts.memory_limit,
+    )));
+    // The hook enforces the budget and host interrupts, so it is always set;
+    // the catching functions are wrapped (`stoppable`) so that neither is swallowed.
+    lua.set_global_hook(
+        HookTriggers::new().every_nth_instruction(HOOK_EVERY),
+        |_, _| match context::charge_current(u64::from(HOOK_EVERY)) {
+            Ok(()) => Ok(VmState::Continue),
+            Err(e) => Err(mlua::Error::external(e)),
+        },
+    )?;
     let runtime = opts
         .runtime
         .clone()
@@ -47,8 +50,12 @@ pub(crate) fn install(lua: &Lua, opts: &InstallOptions) -> mlua::Result<Table> {
         runtime,
         budget: opts.instruction_budget,
         timeout: opts.call_timeout,
+        interrupts: lua
+            .app_data_ref::<Installed>()
+            .map(|i| i.interrupts.clone())
+            .unwrap_or_default(),
     });
-    let module = module::load(lua, budgeted)?;
+    let module = module::load(lua, true)?;
     if opts.global {
         lua.globals().set("dbridge", &module)?;
     }

@@ -157,11 +157,11 @@ pub(crate) fn new(lua: &Lua, (this, opts): (LuaValue, LuaValue)) -> Raw {
     raw_ev(lua, r, ev.as_deref())
 }
 
-/// A failure seen by a script: the budget's error once the budget is spent
+/// A failure seen by a script: the budget's (or the interrupt's) error once the call is stopped
 /// (a listener stopped by the budget fails the flush with a plain error).
 pub(crate) fn settle(e: LuaDbError) -> LuaDbError {
     match context::current() {
-        Some(ctx) if ctx.is_exhausted() => context::budget_error(ctx.limit().unwrap_or(0)),
+        Some(ctx) if ctx.is_exhausted() => ctx.stop_error(),
         _ => e,
     }
 }

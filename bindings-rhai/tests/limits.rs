@@ -156,3 +156,24 @@ each_backend!(sandboxed_engine_has_no_eval, |t| async move {
         .unwrap_err();
     assert!(err.to_string().contains("eval"), "{err}");
 });
+
+each_backend!(
+    a_30000_step_expression_chain_is_a_clear_error,
+    |t| async move {
+        // Built with shared subtrees (fast, little memory); compiling it (or
+        // dropping it) must not overflow the stack.
+        let err = run_with(
+            &t,
+            Options::sandboxed().max_operations(10_000_000),
+            r#"
+        let e = dbridge::literal(0);
+        for i in 0..30000 { e = e + 1; }
+        db.query([e.label("v")]).all()
+    "#,
+        )
+        .await
+        .unwrap_err();
+        assert!(err.to_string().contains("nested deeper than"), "{err}");
+        check(&t, "db.fetch_all(\"SELECT 1 AS n\")").await;
+    }
+);

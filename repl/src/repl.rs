@@ -299,9 +299,13 @@ impl Repl {
     /// ending the process (while reading a line, rustyline gets it as a key).
     fn spawn_interrupt_listener(&self) {
         let flag = self.interrupted.clone();
+        let stop = self.interp.borrow().interrupter();
         self.runtime.spawn(async move {
             while tokio::signal::ctrl_c().await.is_ok() {
                 flag.store(true, Ordering::SeqCst);
+                if let Some(stop) = &stop {
+                    stop();
+                }
             }
         });
     }

@@ -7,5 +7,6 @@
 
 mod escapes;
 mod faults;
+mod limits;
 mod redaction;
 mod support;

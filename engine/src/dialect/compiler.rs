@@ -4,7 +4,7 @@
 
 use crate::error::{Backend, Error, Result};
 use crate::ident::Ident;
-use crate::query::{BinaryOp, Expr, JsonOp};
+use crate::query::{BinaryOp, Case, Expr, FuncCall, JsonOp, MAX_EXPR_DEPTH, Query};
 use crate::value::{SqlType, Value};
 
 use super::{Dialect, dialect_for};
@@ -141,6 +141,8 @@ pub(crate) struct Compiler {
     pub(crate) unqualified: bool,
     /// The type of the column whose DDL is being written (for `now()` on SQLite).
     pub(crate) ddl_type: Option<SqlType>,
+    /// How deep inside nested expressions the compiler is (see [`MAX_EXPR_DEPTH`]).
+    depth: usize,
 }
 
 impl Compiler {
@@ -152,6 +154,7 @@ impl Compiler {
             mode: Mode::Dml,
             unqualified: false,
             ddl_type: None,
+            depth: 0,
         }
     }
 
@@ -266,7 +269,93 @@ impl Compiler {
 
     /// Writes an expression; `peer` is the type a value in this position is
     /// compared with (see [`Compiler::value`]).
+    /// Fails with [`Error::InvalidValue`] past [`MAX_EXPR_DEPTH`] nested levels
+    /// instead of running out of stack.
     pub(crate) fn expr_with(&mut self, e: &Expr, peer: Option<&SqlType>) -> Result<()> {
+        if self.depth >= MAX_EXPR_DEPTH {
+            return Err(Error::InvalidValue {
+                target: "expression".into(),
+                reason: format!("nested deeper than {MAX_EXPR_DEPTH} levels"),
+            });
+        }
+        self.depth += 1;
+        let r = self.expr_node(e, peer);
+        self.depth -= 1;
+        r
+    }
+
+    /// Dispatches on the node kind. The arms are separate functions so that
+    /// this frame, which is on the stack once per nesting level, stays small.
+    fn expr_node(&mut self, e: &Expr, peer: Option<&SqlType>) -> Result<()> {
+        match e {
+            Expr::Column(_)
+            | Expr::Value(_)
+            | Expr::Excluded(_)
+            | Expr::Label(_)
+            | Expr::Keyword(_) => self.leaf(e, peer),
+            Expr::Not(x) => {
+                self.sql.push_str("NOT ");
+                self.child(x, Prec::Cmp, None)
+            }
+            Expr::Neg(x) => {
+                self.sql.push('-');
+                self.child(x, Prec::Unary, None)
+            }
+            Expr::Binary(op, l, r) => self.binary(*op, l, r),
+            Expr::And(items) => self.junction(items, true),
+            Expr::Or(items) => self.junction(items, false),
+            Expr::IsNull { expr, negated } => {
+                self.child(expr, Prec::Other, None)?;
+                self.sql
+                    .push_str(if *negated { " IS NOT NULL" } else { " IS NULL" });
+                Ok(())
+            }
+            Expr::InList {
+                expr,
+                list,
+                negated,
+            } => self.in_list(expr, list, *negated),
+            Expr::InQuery {
+                expr,
+                query,
+                negated,
+            } => self.in_query(expr, query, *negated),
+            Expr::Between {
+                expr,
+                low,
+                high,
+                negated,
+            } => self.between(expr, low, high, *negated),
+            Expr::Like {
+                expr,
+                pattern,
+                case_insensitive,
+                negated,
+            } => {
+                let d = self.dialect;
+                d.like(self, expr, pattern, *case_insensitive, *negated)
+            }
+            Expr::Case(case) => self.case(case),
+            Expr::Cast(x, ty) => self.cast(x, ty),
+            Expr::Func(f) => self.func(f),
+            Expr::Exists { query, negated } => {
+                self.sql
+                    .push_str(if *negated { "NOT EXISTS (" } else { "EXISTS (" });
+                self.subquery_tail(query)
+            }
+            Expr::Subquery(q) => {
+                self.sql.push('(');
+                self.subquery_tail(q)
+            }
+            Expr::Json(op, l, r) => {
+                let d = self.dialect;
+                d.json(self, *op, l, r)
+            }
+        }
+    }
+
+    #[inline(never)]
+    fn leaf(&mut self, e: &Expr, peer: Option<&SqlType>) -> Result<()> {
         match e {
             Expr::Column(c) => {
                 if let (Some(q), false) = (&c.qualifier, self.unqualified) {
@@ -285,171 +374,146 @@ impl Compiler {
                 let d = self.dialect;
                 d.keyword(self, *k);
             }
-            Expr::Not(x) => {
-                self.sql.push_str("NOT ");
-                self.child(x, Prec::Cmp, None)?;
+            _ => return Err(Error::InvalidState("not a leaf expression".into())),
+        }
+        Ok(())
+    }
+
+    #[inline(never)]
+    fn junction(&mut self, items: &[Expr], and: bool) -> Result<()> {
+        if items.is_empty() {
+            let lit = self.dialect.bool_literal(and);
+            self.sql.push_str(lit);
+            return Ok(());
+        }
+        let (min, sep) = if and {
+            (Prec::Not, " AND ")
+        } else {
+            (Prec::And, " OR ")
+        };
+        for (i, x) in items.iter().enumerate() {
+            if i > 0 {
+                self.sql.push_str(sep);
             }
-            Expr::Neg(x) => {
-                self.sql.push('-');
-                self.child(x, Prec::Unary, None)?;
+            self.child(x, min, None)?;
+        }
+        Ok(())
+    }
+
+    #[inline(never)]
+    fn in_list(&mut self, expr: &Expr, list: &[Expr], negated: bool) -> Result<()> {
+        if list.is_empty() {
+            let lit = self.dialect.bool_literal(negated);
+            self.sql.push_str(lit);
+            return Ok(());
+        }
+        let ty = type_hint(expr);
+        self.child(expr, Prec::Other, None)?;
+        self.sql
+            .push_str(if negated { " NOT IN (" } else { " IN (" });
+        self.list(list, |c, x| c.expr_with(x, ty.as_ref()))?;
+        self.sql.push(')');
+        Ok(())
+    }
+
+    #[inline(never)]
+    fn in_query(&mut self, expr: &Expr, query: &Query, negated: bool) -> Result<()> {
+        self.child(expr, Prec::Other, None)?;
+        self.sql
+            .push_str(if negated { " NOT IN (" } else { " IN (" });
+        self.subquery_tail(query)
+    }
+
+    /// Writes a subquery and the closing parenthesis.
+    #[inline(never)]
+    fn subquery_tail(&mut self, query: &Query) -> Result<()> {
+        self.query(query)?;
+        self.sql.push(')');
+        Ok(())
+    }
+
+    #[inline(never)]
+    fn between(&mut self, expr: &Expr, low: &Expr, high: &Expr, negated: bool) -> Result<()> {
+        let ty = type_hint(expr);
+        let real = self.numeric_as_real(&[ty.as_ref()]);
+        let operand = |c: &mut Self, e: &Expr| {
+            if real {
+                c.as_real(e)
+            } else {
+                c.child(e, Prec::Other, ty.as_ref())
             }
-            Expr::Binary(op, l, r) => self.binary(*op, l, r)?,
-            Expr::And(items) | Expr::Or(items) => {
-                let and = matches!(e, Expr::And(_));
-                if items.is_empty() {
-                    let lit = self.dialect.bool_literal(and);
-                    self.sql.push_str(lit);
-                    return Ok(());
-                }
-                let (min, sep) = if and {
-                    (Prec::Not, " AND ")
-                } else {
-                    (Prec::And, " OR ")
-                };
-                for (i, x) in items.iter().enumerate() {
-                    if i > 0 {
-                        self.sql.push_str(sep);
-                    }
-                    self.child(x, min, None)?;
-                }
-            }
-            Expr::IsNull { expr, negated } => {
-                self.child(expr, Prec::Other, None)?;
-                self.sql
-                    .push_str(if *negated { " IS NOT NULL" } else { " IS NULL" });
-            }
-            Expr::InList {
-                expr,
-                list,
-                negated,
-            } => {
-                if list.is_empty() {
-                    let lit = self.dialect.bool_literal(*negated);
-                    self.sql.push_str(lit);
-                    return Ok(());
-                }
-                let ty = type_hint(expr);
-                self.child(expr, Prec::Other, None)?;
-                self.sql
-                    .push_str(if *negated { " NOT IN (" } else { " IN (" });
-                self.list(list, |c, x| c.expr_with(x, ty.as_ref()))?;
-                self.sql.push(')');
-            }
-            Expr::InQuery {
-                expr,
-                query,
-                negated,
-            } => {
-                self.child(expr, Prec::Other, None)?;
-                self.sql
-                    .push_str(if *negated { " NOT IN (" } else { " IN (" });
-                self.query(query)?;
-                self.sql.push(')');
-            }
-            Expr::Between {
-                expr,
-                low,
-                high,
-                negated,
-            } => {
-                let ty = type_hint(expr);
-                let real = self.numeric_as_real(&[ty.as_ref()]);
-                let operand = |c: &mut Self, e: &Expr| {
-                    if real {
-                        c.as_real(e)
-                    } else {
-                        c.child(e, Prec::Other, ty.as_ref())
-                    }
-                };
-                operand(self, expr)?;
-                self.sql.push_str(if *negated {
-                    " NOT BETWEEN "
-                } else {
-                    " BETWEEN "
-                });
-                operand(self, low)?;
-                self.sql.push_str(" AND ");
-                operand(self, high)?;
-            }
-            Expr::Like {
-                expr,
-                pattern,
-                case_insensitive,
-                negated,
-            } => {
-                let d = self.dialect;
-                d.like(self, expr, pattern, *case_insensitive, *negated)?;
-            }
-            Expr::Case(case) => {
-                self.sql.push_str("CASE");
-                let ty = case.operand.as_ref().and_then(type_hint);
-                if let Some(o) = &case.operand {
-                    self.sql.push(' ');
-                    self.child(o, Prec::Other, None)?;
-                }
-                for (w, t) in &case.whens {
-                    self.sql.push_str(" WHEN ");
-                    self.expr_with(w, ty.as_ref())?;
-                    self.sql.push_str(" THEN ");
-                    self.expr(t)?;
-                }
-                if let Some(o) = &case.otherwise {
-                    self.sql.push_str(" ELSE ");
-                    self.expr(o)?;
-                }
-                self.sql.push_str(" END");
-            }
-            Expr::Cast(x, ty) => {
-                self.sql.push_str("CAST(");
-                self.expr(x)?;
-                self.sql.push_str(" AS ");
-                let t = self.dialect.type_name(ty);
-                self.sql.push_str(&t);
-                self.sql.push(')');
-            }
-            Expr::Func(f) => {
-                let name = f.name.as_str();
-                if BARE_FUNCTIONS.contains(&name) {
-                    self.sql.push_str(name);
-                } else {
-                    self.ident(&f.name);
-                }
-                self.sql.push('(');
-                if f.distinct {
-                    self.sql.push_str("DISTINCT ");
-                }
-                if f.star {
-                    self.sql.push('*');
-                } else {
-                    self.list(&f.args, |c, x| c.expr(x))?;
-                }
-                self.sql.push(')');
-                if let Some(cond) = &f.filter {
-                    self.sql.push_str(" FILTER (WHERE ");
-                    self.expr(cond)?;
-                    self.sql.push(')');
-                }
-                if let Some(w) = &f.over {
-                    self.sql.push_str(" OVER (");
-                    self.window(w)?;
-                    self.sql.push(')');
-                }
-            }
-            Expr::Exists { query, negated } => {
-                self.sql
-                    .push_str(if *negated { "NOT EXISTS (" } else { "EXISTS (" });
-                self.query(query)?;
-                self.sql.push(')');
-            }
-            Expr::Subquery(q) => {
-                self.sql.push('(');
-                self.query(q)?;
-                self.sql.push(')');
-            }
-            Expr::Json(op, l, r) => {
-                let d = self.dialect;
-                d.json(self, *op, l, r)?;
-            }
+        };
+        operand(self, expr)?;
+        self.sql.push_str(if negated {
+            " NOT BETWEEN "
+        } else {
+            " BETWEEN "
+        });
+        operand(self, low)?;
+        self.sql.push_str(" AND ");
+        operand(self, high)
+    }
+
+    #[inline(never)]
+    fn case(&mut self, case: &Case) -> Result<()> {
+        self.sql.push_str("CASE");
+        let ty = case.operand.as_ref().and_then(type_hint);
+        if let Some(o) = &case.operand {
+            self.sql.push(' ');
+            self.child(o, Prec::Other, None)?;
+        }
+        for (w, t) in &case.whens {
+            self.sql.push_str(" WHEN ");
+            self.expr_with(w, ty.as_ref())?;
+            self.sql.push_str(" THEN ");
+            self.expr(t)?;
+        }
+        if let Some(o) = &case.otherwise {
+            self.sql.push_str(" ELSE ");
+            self.expr(o)?;
+        }
+        self.sql.push_str(" END");
+        Ok(())
+    }
+
+    #[inline(never)]
+    fn cast(&mut self, x: &Expr, ty: &SqlType) -> Result<()> {
+        self.sql.push_str("CAST(");
+        self.expr(x)?;
+        self.sql.push_str(" AS ");
+        let t = self.dialect.type_name(ty);
+        self.sql.push_str(&t);
+        self.sql.push(')');
+        Ok(())
+    }
+
+    #[inline(never)]
+    fn func(&mut self, f: &FuncCall) -> Result<()> {
+        let name = f.name.as_str();
+        if BARE_FUNCTIONS.contains(&name) {
+            self.sql.push_str(name);
+        } else {
+            self.ident(&f.name);
+        }
+        self.sql.push('(');
+        if f.distinct {
+            self.sql.push_str("DISTINCT ");
+        }
+        if f.star {
+            self.sql.push('*');
+        } else {
+            self.list(&f.args, |c, x| c.expr(x))?;
+        }
+        self.sql.push(')');
+        if let Some(cond) = &f.filter {
+            self.sql.push_str(" FILTER (WHERE ");
+            self.expr(cond)?;
+            self.sql.push(')');
+        }
+        if let Some(w) = &f.over {
+            self.sql.push_str(" OVER (");
+            self.window(w)?;
+            self.sql.push(')');
         }
         Ok(())
     }

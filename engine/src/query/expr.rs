@@ -1,5 +1,7 @@
 //! [`Expr`]: the expression tree, plain data with no SQL text in it.
 
+use std::sync::Arc;
+
 use crate::error::{Error, Result};
 use crate::ident::Ident;
 use crate::schema::Model;
@@ -7,6 +9,95 @@ use crate::value::{SqlType, Value};
 
 use super::compound::Query;
 use super::window::Window;
+
+/// The deepest nesting of expressions the compiler accepts (and the script
+/// bindings let scripts build): deeper trees fail with a clear error instead of
+/// exhausting the stack (SQLite itself refuses trees deeper than 1000).
+pub const MAX_EXPR_DEPTH: usize = 500;
+
+/// A shared child of an expression node: cloning an expression copies its
+/// top node and shares the subtrees below. Dropping the last owner of a deep
+/// chain unlinks it iteratively, so no tree is too deep to drop.
+#[derive(Debug, Clone)]
+pub struct SubExpr(Arc<Expr>);
+
+impl SubExpr {
+    /// Wraps an expression as a child.
+    pub fn new(e: Expr) -> Self {
+        Self(Arc::new(e))
+    }
+
+    /// Whether two children are the same shared subtree.
+    pub fn ptr_eq(a: &Self, b: &Self) -> bool {
+        Arc::ptr_eq(&a.0, &b.0)
+    }
+}
+
+impl std::ops::Deref for SubExpr {
+    type Target = Expr;
+    fn deref(&self) -> &Expr {
+        &self.0
+    }
+}
+
+impl AsRef<Expr> for SubExpr {
+    fn as_ref(&self) -> &Expr {
+        &self.0
+    }
+}
+
+/// The child left in place of one being unlinked (shared, never freed).
+fn placeholder() -> SubExpr {
+    static NULL: std::sync::LazyLock<SubExpr> =
+        std::sync::LazyLock::new(|| SubExpr(Arc::new(Expr::Value(Value::Null))));
+    NULL.clone()
+}
+
+impl Drop for SubExpr {
+    fn drop(&mut self) {
+        let mut pending = Vec::new();
+        unlink_children(&mut self.0, &mut pending);
+        while let Some(mut sub) = pending.pop() {
+            unlink_children(&mut sub.0, &mut pending);
+            // `sub` now drops shallowly: its children are placeholders.
+        }
+    }
+}
+
+/// Moves the children that only `node` owns into `out`, when `node` itself is
+/// owned only here (about to be freed).
+fn unlink_children(node: &mut Arc<Expr>, out: &mut Vec<SubExpr>) {
+    let Some(e) = Arc::get_mut(node) else {
+        return;
+    };
+    let mut take = |c: &mut SubExpr| {
+        if Arc::strong_count(&c.0) == 1 {
+            out.push(std::mem::replace(c, placeholder()));
+        }
+    };
+    match e {
+        Expr::Not(x) | Expr::Neg(x) | Expr::Cast(x, _) => take(x),
+        Expr::IsNull { expr, .. } | Expr::InQuery { expr, .. } | Expr::InList { expr, .. } => {
+            take(expr)
+        }
+        Expr::Binary(_, l, r) | Expr::Json(_, l, r) => {
+            take(l);
+            take(r);
+        }
+        Expr::Like { expr, pattern, .. } => {
+            take(expr);
+            take(pattern);
+        }
+        Expr::Between {
+            expr, low, high, ..
+        } => {
+            take(expr);
+            take(low);
+            take(high);
+        }
+        _ => {}
+    }
+}
 
 /// Where a column reference came from: a model and the column's position in it.
 ///
@@ -159,11 +250,11 @@ pub enum Expr {
     /// A value computed by the database.
     Keyword(Keyword),
     /// `NOT expr`
-    Not(Box<Expr>),
+    Not(SubExpr),
     /// `-expr`
-    Neg(Box<Expr>),
+    Neg(SubExpr),
     /// `left op right`
-    Binary(BinaryOp, Box<Expr>, Box<Expr>),
+    Binary(BinaryOp, SubExpr, SubExpr),
     /// Conjunction of all items (`TRUE` when empty).
     And(Vec<Expr>),
     /// Disjunction of all items (`FALSE` when empty).
@@ -171,14 +262,14 @@ pub enum Expr {
     /// `expr IS [NOT] NULL`
     IsNull {
         /// The tested expression.
-        expr: Box<Expr>,
+        expr: SubExpr,
         /// `IS NOT NULL`.
         negated: bool,
     },
     /// `expr [NOT] IN (list)`
     InList {
         /// The tested expression.
-        expr: Box<Expr>,
+        expr: SubExpr,
         /// The candidates; an empty list is always false (`NOT IN`: true).
         list: Vec<Expr>,
         /// `NOT IN`.
@@ -187,7 +278,7 @@ pub enum Expr {
     /// `expr [NOT] IN (subquery)`
     InQuery {
         /// The tested expression.
-        expr: Box<Expr>,
+        expr: SubExpr,
         /// The subquery (one column).
         query: Box<Query>,
         /// `NOT IN`.
@@ -196,31 +287,31 @@ pub enum Expr {
     /// `expr [NOT] BETWEEN low AND high`
     Between {
         /// The tested expression.
-        expr: Box<Expr>,
+        expr: SubExpr,
         /// Lower bound (inclusive).
-        low: Box<Expr>,
+        low: SubExpr,
         /// Upper bound (inclusive).
-        high: Box<Expr>,
+        high: SubExpr,
         /// `NOT BETWEEN`.
         negated: bool,
     },
     /// `expr [NOT] LIKE / ILIKE pattern`
     Like {
         /// The tested expression.
-        expr: Box<Expr>,
+        expr: SubExpr,
         /// The pattern.
-        pattern: Box<Expr>,
+        pattern: SubExpr,
         /// `ILIKE` (emulated on SQLite with `lower()`).
         case_insensitive: bool,
         /// `NOT LIKE`.
         negated: bool,
     },
     /// `CASE ... END`
-    Case(Box<Case>),
+    Case(Arc<Case>),
     /// `CAST(expr AS type)`
-    Cast(Box<Expr>, SqlType),
+    Cast(SubExpr, SqlType),
     /// A function call.
-    Func(Box<FuncCall>),
+    Func(Arc<FuncCall>),
     /// `[NOT] EXISTS (subquery)`
     Exists {
         /// The subquery.
@@ -231,7 +322,7 @@ pub enum Expr {
     /// A scalar subquery `(SELECT ...)`.
     Subquery(Box<Query>),
     /// A JSON operator.
-    Json(JsonOp, Box<Expr>, Box<Expr>),
+    Json(JsonOp, SubExpr, SubExpr),
 }
 
 impl Expr {
@@ -355,7 +446,7 @@ impl Expr {
 
     fn func_mut(&mut self, what: &str) -> Result<&mut FuncCall> {
         match self {
-            Expr::Func(f) => Ok(f),
+            Expr::Func(f) => Ok(Arc::make_mut(f)),
             _ => Err(Error::InvalidState(format!(
                 "{what} applies to a function call, not to this expression"
             ))),
@@ -413,12 +504,12 @@ impl CaseBuilder {
     /// Adds the ELSE branch and finishes.
     pub fn otherwise(mut self, value: impl Into<Expr>) -> Expr {
         self.0.otherwise = Some(value.into());
-        Expr::Case(Box::new(self.0))
+        Expr::Case(Arc::new(self.0))
     }
 
     /// Finishes without an ELSE branch (NULL when nothing matches).
     pub fn end(self) -> Expr {
-        Expr::Case(Box::new(self.0))
+        Expr::Case(Arc::new(self.0))
     }
 }
 

@@ -25,7 +25,7 @@ pub fn call<T: Into<Expr>>(name: &str, args: impl IntoIterator<Item = T>) -> Res
 }
 
 fn make(name: Ident, args: Vec<Expr>) -> Expr {
-    Expr::Func(Box::new(FuncCall {
+    Expr::Func(std::sync::Arc::new(FuncCall {
         name,
         args,
         star: false,
@@ -48,7 +48,7 @@ fn known(name: &'static str, args: Vec<Expr>) -> Expr {
 pub fn count_star() -> Expr {
     let mut e = known("count", Vec::new());
     if let Expr::Func(f) = &mut e {
-        f.star = true;
+        std::sync::Arc::make_mut(f).star = true;
     }
     e
 }

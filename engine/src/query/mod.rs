@@ -56,6 +56,7 @@ pub use compound::{Compound, Cte, Query, SetOp};
 pub use exec::{Executor, Run};
 pub use expr::{
     BinaryOp, Case, CaseBuilder, ColumnOrigin, ColumnRef, Expr, FuncCall, JsonOp, Keyword,
+    MAX_EXPR_DEPTH, SubExpr,
 };
 pub use insert::{DEFAULT_BULK_THRESHOLD, Insert, OnConflict};
 pub use select::{

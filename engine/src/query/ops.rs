@@ -4,18 +4,18 @@
 use std::ops;
 
 use super::compound::Query;
-use super::expr::{BinaryOp, Expr, JsonOp};
+use super::expr::{BinaryOp, Expr, JsonOp, SubExpr};
 use super::select::{OrderBy, SelectItem};
 use crate::error::Result;
 use crate::ident::Ident;
 use crate::value::{SqlType, Value};
 
 fn bin(op: BinaryOp, l: Expr, r: impl Into<Expr>) -> Expr {
-    Expr::Binary(op, Box::new(l), Box::new(r.into()))
+    Expr::Binary(op, SubExpr::new(l), SubExpr::new(r.into()))
 }
 
 fn json(op: JsonOp, l: Expr, r: impl Into<Expr>) -> Expr {
-    Expr::Json(op, Box::new(l), Box::new(r.into()))
+    Expr::Json(op, SubExpr::new(l), SubExpr::new(r.into()))
 }
 
 fn text_array<S: AsRef<str>>(items: impl IntoIterator<Item = S>) -> Value {
@@ -91,7 +91,7 @@ impl Expr {
     /// `NOT self`
     #[allow(clippy::should_implement_trait)]
     pub fn not(self) -> Expr {
-        Expr::Not(Box::new(self))
+        Expr::Not(SubExpr::new(self))
     }
 
     /// `self || other` (string concatenation).
@@ -121,8 +121,8 @@ impl Expr {
 
     fn like_impl(self, pattern: Expr, case_insensitive: bool, negated: bool) -> Expr {
         Expr::Like {
-            expr: Box::new(self),
-            pattern: Box::new(pattern),
+            expr: SubExpr::new(self),
+            pattern: SubExpr::new(pattern),
             case_insensitive,
             negated,
         }
@@ -131,7 +131,7 @@ impl Expr {
     /// `self IN (items...)`; an empty list is false.
     pub fn in_list<T: Into<Expr>>(self, items: impl IntoIterator<Item = T>) -> Expr {
         Expr::InList {
-            expr: Box::new(self),
+            expr: SubExpr::new(self),
             list: items.into_iter().map(Into::into).collect(),
             negated: false,
         }
@@ -140,7 +140,7 @@ impl Expr {
     /// `self NOT IN (items...)`; an empty list is true.
     pub fn not_in_list<T: Into<Expr>>(self, items: impl IntoIterator<Item = T>) -> Expr {
         Expr::InList {
-            expr: Box::new(self),
+            expr: SubExpr::new(self),
             list: items.into_iter().map(Into::into).collect(),
             negated: true,
         }
@@ -149,7 +149,7 @@ impl Expr {
     /// `self IN (subquery)`
     pub fn in_query(self, query: impl Into<Query>) -> Expr {
         Expr::InQuery {
-            expr: Box::new(self),
+            expr: SubExpr::new(self),
             query: Box::new(query.into()),
             negated: false,
         }
@@ -158,7 +158,7 @@ impl Expr {
     /// `self NOT IN (subquery)`
     pub fn not_in_query(self, query: impl Into<Query>) -> Expr {
         Expr::InQuery {
-            expr: Box::new(self),
+            expr: SubExpr::new(self),
             query: Box::new(query.into()),
             negated: true,
         }
@@ -167,9 +167,9 @@ impl Expr {
     /// `self BETWEEN low AND high`
     pub fn between(self, low: impl Into<Expr>, high: impl Into<Expr>) -> Expr {
         Expr::Between {
-            expr: Box::new(self),
-            low: Box::new(low.into()),
-            high: Box::new(high.into()),
+            expr: SubExpr::new(self),
+            low: SubExpr::new(low.into()),
+            high: SubExpr::new(high.into()),
             negated: false,
         }
     }
@@ -177,9 +177,9 @@ impl Expr {
     /// `self NOT BETWEEN low AND high`
     pub fn not_between(self, low: impl Into<Expr>, high: impl Into<Expr>) -> Expr {
         Expr::Between {
-            expr: Box::new(self),
-            low: Box::new(low.into()),
-            high: Box::new(high.into()),
+            expr: SubExpr::new(self),
+            low: SubExpr::new(low.into()),
+            high: SubExpr::new(high.into()),
             negated: true,
         }
     }
@@ -187,7 +187,7 @@ impl Expr {
     /// `self IS NULL`
     pub fn is_null(self) -> Expr {
         Expr::IsNull {
-            expr: Box::new(self),
+            expr: SubExpr::new(self),
             negated: false,
         }
     }
@@ -195,14 +195,14 @@ impl Expr {
     /// `self IS NOT NULL`
     pub fn is_not_null(self) -> Expr {
         Expr::IsNull {
-            expr: Box::new(self),
+            expr: SubExpr::new(self),
             negated: true,
         }
     }
 
     /// `CAST(self AS ty)`
     pub fn cast(self, ty: SqlType) -> Expr {
-        Expr::Cast(Box::new(self), ty)
+        Expr::Cast(SubExpr::new(self), ty)
     }
 
     /// JSON `self -> key` (a text key or an integer index), as JSON.
@@ -287,14 +287,14 @@ arith!(Add add Add, Sub sub Sub, Mul mul Mul, Div div Div, Rem rem Rem);
 impl ops::Neg for Expr {
     type Output = Expr;
     fn neg(self) -> Expr {
-        Expr::Neg(Box::new(self))
+        Expr::Neg(SubExpr::new(self))
     }
 }
 
 impl ops::Not for Expr {
     type Output = Expr;
     fn not(self) -> Expr {
-        Expr::Not(Box::new(self))
+        Expr::Not(SubExpr::new(self))
     }
 }
 

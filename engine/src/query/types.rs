@@ -3,10 +3,20 @@
 
 use crate::value::SqlType;
 
-use super::expr::{BinaryOp, Expr, JsonOp, Keyword};
+use super::expr::{BinaryOp, Expr, JsonOp, Keyword, MAX_EXPR_DEPTH};
 
 /// The type `e` evaluates to, if known.
 pub(crate) fn type_of(e: &Expr) -> Option<SqlType> {
+    type_at(e, 0)
+}
+
+/// As [`type_of`] at `depth` levels down: unknown past [`MAX_EXPR_DEPTH`]
+/// (such a tree does not compile anyway), so that no tree overflows the stack.
+fn type_at(e: &Expr, depth: usize) -> Option<SqlType> {
+    if depth > MAX_EXPR_DEPTH {
+        return None;
+    }
+    let type_of = |x: &Expr| type_at(x, depth + 1);
     match e {
         Expr::Column(c) => c.ty.clone(),
         Expr::Value(v) => v.sql_type(),
@@ -40,7 +50,7 @@ pub(crate) fn type_of(e: &Expr) -> Option<SqlType> {
             .iter()
             .map(|(_, t)| t)
             .chain(c.otherwise.as_ref())
-            .find_map(type_of),
+            .find_map(&type_of),
         Expr::Cast(_, ty) => Some(ty.clone()),
         Expr::Func(f) => {
             if let Some(t) = &f.ty {

@@ -2,10 +2,22 @@
 
 use super::expr::Expr;
 
-/// Calls `f` on `e` and every expression inside it, parents first. Subqueries
-/// are not entered: they are statements of their own.
+/// Calls `f` on `e` and every expression inside it, parents first, children
+/// left to right. Subqueries are not entered: they are statements of their
+/// own. Iterative: no tree is too deep to walk.
 pub fn walk(e: &Expr, f: &mut impl FnMut(&Expr)) {
-    f(e);
+    let mut stack = vec![e];
+    let mut children = Vec::new();
+    while let Some(e) = stack.pop() {
+        f(e);
+        children.clear();
+        direct_children(e, &mut children);
+        stack.extend(children.iter().rev());
+    }
+}
+
+/// The expressions directly inside `e`, left to right.
+fn direct_children<'a>(e: &'a Expr, out: &mut Vec<&'a Expr>) {
     match e {
         Expr::Column(_)
         | Expr::Value(_)
@@ -14,48 +26,31 @@ pub fn walk(e: &Expr, f: &mut impl FnMut(&Expr)) {
         | Expr::Keyword(_)
         | Expr::Exists { .. }
         | Expr::Subquery(_) => {}
-        Expr::Not(x) | Expr::Neg(x) | Expr::Cast(x, _) => walk(x, f),
-        Expr::IsNull { expr, .. } | Expr::InQuery { expr, .. } => walk(expr, f),
-        Expr::Binary(_, l, r) | Expr::Json(_, l, r) => {
-            walk(l, f);
-            walk(r, f);
-        }
-        Expr::And(items) | Expr::Or(items) => items.iter().for_each(|x| walk(x, f)),
+        Expr::Not(x) | Expr::Neg(x) | Expr::Cast(x, _) => out.push(x),
+        Expr::IsNull { expr, .. } | Expr::InQuery { expr, .. } => out.push(expr),
+        Expr::Binary(_, l, r) | Expr::Json(_, l, r) => out.extend([&**l, &**r]),
+        Expr::And(items) | Expr::Or(items) => out.extend(items.iter()),
         Expr::InList { expr, list, .. } => {
-            walk(expr, f);
-            list.iter().for_each(|x| walk(x, f));
+            out.push(expr);
+            out.extend(list.iter());
         }
         Expr::Between {
             expr, low, high, ..
-        } => {
-            walk(expr, f);
-            walk(low, f);
-            walk(high, f);
-        }
-        Expr::Like { expr, pattern, .. } => {
-            walk(expr, f);
-            walk(pattern, f);
-        }
+        } => out.extend([&**expr, &**low, &**high]),
+        Expr::Like { expr, pattern, .. } => out.extend([&**expr, &**pattern]),
         Expr::Case(c) => {
-            if let Some(o) = &c.operand {
-                walk(o, f);
-            }
+            out.extend(c.operand.iter());
             for (w, t) in &c.whens {
-                walk(w, f);
-                walk(t, f);
+                out.extend([w, t]);
             }
-            if let Some(o) = &c.otherwise {
-                walk(o, f);
-            }
+            out.extend(c.otherwise.iter());
         }
         Expr::Func(call) => {
-            call.args.iter().for_each(|x| walk(x, f));
-            if let Some(x) = &call.filter {
-                walk(x, f);
-            }
+            out.extend(call.args.iter());
+            out.extend(call.filter.iter());
             if let Some(w) = &call.over {
-                w.partition_by.iter().for_each(|x| walk(x, f));
-                w.order_by.iter().for_each(|o| walk(&o.expr, f));
+                out.extend(w.partition_by.iter());
+                out.extend(w.order_by.iter().map(|o| &o.expr));
             }
         }
     }

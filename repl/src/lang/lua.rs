@@ -7,8 +7,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use dbridge_engine::Database;
 use dbridge_engine::db::Statement;
 use dbridge_engine::schema::Model;
-use dbridge_lua::mlua::{self, HookTriggers, Lua, MultiValue, Value as LuaValue, VmState};
-use dbridge_lua::{InstallOptions, LuaDb, LuaDbError, StdLib};
+use dbridge_lua::mlua::{self, Lua, MultiValue, Value as LuaValue};
+use dbridge_lua::{InstallOptions, InterruptHandle, LuaDb, LuaDbError, StdLib};
 use tokio::runtime::Handle;
 
 use super::{Interpreter, Output, ScriptError};
@@ -19,6 +19,9 @@ pub struct LuaSession {
     lua: Lua,
     runtime: Handle,
     interrupted: Arc<AtomicBool>,
+    /// Stops the running chunk (Ctrl-C): the same unswallowable stop as the
+    /// instruction budget, rolling back what the chunk opened.
+    stop: InterruptHandle,
     /// `function(f, h) return table.pack(xpcall(f, h)) end`: runs a chunk and
     /// keeps the error value (a dbridge error keeps its kind).
     wrapper: mlua::Function,
@@ -46,17 +49,8 @@ impl LuaSession {
         let lua = dbridge_lua::new_lua(opts)?;
         dbridge_lua::keep_column_order(&lua)?;
         lua.globals().set("db", LuaDb::new(db))?;
-        let flag = interrupted.clone();
-        lua.set_global_hook(
-            HookTriggers::new().every_nth_instruction(10_000),
-            move |_, _| {
-                if flag.swap(false, Ordering::SeqCst) {
-                    Err(mlua::Error::runtime("interrupted"))
-                } else {
-                    Ok(VmState::Continue)
-                }
-            },
-        )?;
+        let stop = dbridge_lua::interrupt_handle(&lua)
+            .ok_or_else(|| mlua::Error::runtime("dbridge is not installed"))?;
         let wrapper = lua
             .load("return function(f, h) return table.pack(xpcall(f, h)) end")
             .set_name("=dbridge-repl")
@@ -72,6 +66,7 @@ impl LuaSession {
             lua,
             runtime,
             interrupted,
+            stop,
             wrapper,
             handler,
         })
@@ -88,18 +83,9 @@ impl LuaSession {
         let wrapper = self.wrapper.clone();
         let handler = self.handler.clone();
         let fut = dbridge_lua::call::<mlua::Table>(&self.lua, &wrapper, (chunk, handler));
-        let flag = self.interrupted.clone();
-        // Ctrl-C while the script waits on the database drops the call (its
-        // transactions roll back); while it computes, the hook stops it.
-        let packed = self
-            .runtime
-            .block_on(async move {
-                tokio::select! {
-                    r = fut => r,
-                    _ = wait_for_interrupt(flag) => Err(mlua::Error::runtime("interrupted")),
-                }
-            })
-            .map_err(|e| describe(&e))?;
+        // Ctrl-C (`Interpreter::interrupter`) stops the call whether it computes
+        // or waits; its transactions roll back.
+        let packed = self.runtime.block_on(fut).map_err(|e| describe(&e))?;
         let n: usize = packed.get("n").unwrap_or(0);
         let ok: bool = packed.raw_get(1).unwrap_or(false);
         let values: Vec<LuaValue> = (2..=n)
@@ -123,15 +109,6 @@ impl LuaSession {
                 traceback,
             }
         }))
-    }
-}
-
-async fn wait_for_interrupt(flag: Arc<AtomicBool>) {
-    loop {
-        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-        if flag.load(Ordering::SeqCst) {
-            return;
-        }
     }
 }
 
@@ -358,6 +335,11 @@ impl LuaSession {
 }
 
 impl Interpreter for LuaSession {
+    fn interrupter(&self) -> Option<super::Interrupter> {
+        let stop = self.stop.clone();
+        Some(Arc::new(move || stop.interrupt()))
+    }
+
     fn is_complete(&self, src: &str) -> bool {
         if self
             .lua

@@ -61,6 +61,9 @@ impl std::fmt::Display for ScriptError {
     }
 }
 
+/// Stops the running statement from another thread (Ctrl-C).
+pub type Interrupter = std::sync::Arc<dyn Fn() + Send + Sync>;
+
 /// A language session: evaluates input, tells complete input from a chunk that
 /// needs more lines, and offers completions.
 pub trait Interpreter {
@@ -112,4 +115,11 @@ pub trait Interpreter {
 
     /// Completions for the word that ends `line`.
     fn complete(&self, line: &str) -> Vec<String>;
+
+    /// What Ctrl-C calls, besides raising the session's interrupt flag, to
+    /// stop a running statement in a way scripts cannot catch. The default
+    /// relies on the flag alone.
+    fn interrupter(&self) -> Option<Interrupter> {
+        None
+    }
 }

@@ -28,6 +28,12 @@ impl std::fmt::Debug for RhaiSession {
 }
 
 const INTERRUPTED: &str = "interrupted";
+/// The longest string a REPL script may build (256 MiB).
+pub const REPL_MAX_STRING: usize = 256 << 20;
+/// The most items in an array (also a `fetch_all` result) in the REPL.
+pub const REPL_MAX_ARRAY: usize = 10_000_000;
+/// The most entries in a map in the REPL.
+pub const REPL_MAX_MAP: usize = 1_000_000;
 
 impl RhaiSession {
     /// An engine with dbridge registered (no operation limit: the person at
@@ -42,10 +48,17 @@ impl RhaiSession {
     ) -> dbridge_engine::Result<Self> {
         let mut engine = Engine::new();
         let flag = interrupted.clone();
-        let options = Options::new().runtime(runtime).on_progress(move |_| {
-            flag.swap(false, Ordering::SeqCst)
-                .then(|| Dynamic::from(INTERRUPTED))
-        });
+        // No operation limit (Ctrl-C stops a runaway script), but sizes are
+        // bounded so that `s += s` in a loop is an error, not an abort.
+        let options = Options::new()
+            .runtime(runtime)
+            .max_string_size(REPL_MAX_STRING)
+            .max_array_size(REPL_MAX_ARRAY)
+            .max_map_size(REPL_MAX_MAP)
+            .on_progress(move |_| {
+                flag.swap(false, Ordering::SeqCst)
+                    .then(|| Dynamic::from(INTERRUPTED))
+            });
         let dbridge = dbridge_rhai::register(&mut engine, options)?;
         let mut scope = Scope::new();
         scope.push("db", dbridge.database(db));

@@ -1,0 +1,104 @@
+//! Ctrl-C at the prompt through a pseudo-terminal: it stops a running
+//! statement even when the script catches errors (`pcall`, coroutines,
+//! Rhai's `try`), returns to the prompt, and releases the transaction the
+//! statement opened. No sleeps: each script prints a marker once it runs (built
+//! by concatenation so that the echoed input does not match it).
+
+use rexpect::session::{PtySession, spawn_command};
+
+fn start(url: &str, lang: &str) -> PtySession {
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_dbridge-repl"));
+    cmd.arg("--url")
+        .arg(url)
+        .arg("--lang")
+        .arg(lang)
+        .env_remove("DATABASE_URL")
+        .env(
+            "DBRIDGE_HISTORY",
+            std::env::temp_dir().join("dbridge-int-history"),
+        )
+        .env("TERM", "xterm");
+    // A generous bound: the assertion is that the prompt comes back at all.
+    let mut p = spawn_command(cmd, Some(30_000)).expect("spawn dbridge-repl in a pty");
+    p.exp_string("dbridge> ").expect("first prompt");
+    p
+}
+
+fn sqlite_url(name: &str) -> String {
+    let dir = std::env::temp_dir().join(format!("dbridge-int-{name}-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    format!("sqlite://{}", dir.join("t.db").display())
+}
+
+/// Sends `line`, waits for the script's marker, presses Ctrl-C and waits for
+/// the error and the prompt.
+fn interrupt(p: &mut PtySession, line: &str) {
+    p.send_line(line).expect("send");
+    p.exp_string("spinning").expect("the script runs");
+    p.send_control('c').expect("ctrl-c");
+    p.exp_string("interrupted").expect("stopped");
+    p.exp_string("dbridge> ").expect("prompt");
+}
+
+const LUA_LOOPS: &[&str] = &[
+    "print('spin' .. 'ning') while true do pcall(function() while true do end end) end",
+    "print('spin' .. 'ning') while true do coroutine.resume(coroutine.create(function() while true do end end)) end",
+    "print('spin' .. 'ning') while true do pcall(dbridge.sleep, 0.05) end",
+];
+
+fn lua_session(url: &str, table: &str) {
+    let mut p = start(url, "lua");
+    for line in LUA_LOOPS {
+        interrupt(&mut p, line);
+    }
+    p.send_line(&format!(
+        "db:execute('DROP TABLE IF EXISTS {table}') db:execute('CREATE TABLE {table} (n INTEGER)') db:execute('INSERT INTO {table} VALUES (1)')"
+    ))
+    .expect("send");
+    p.exp_string("dbridge> ").expect("prompt");
+    // A transaction left open by an interrupted statement is rolled back.
+    interrupt(
+        &mut p,
+        &format!(
+            "local tx = db:begin() tx:execute('UPDATE {table} SET n = n + 100') print('spin' .. 'ning') while true do end"
+        ),
+    );
+    // The next write does not wait for it (it would block on both backends).
+    p.send_line(&format!(
+        "db:execute('UPDATE {table} SET n = n + 1') print('n=' .. db:fetch_one('SELECT n FROM {table}').n .. '!')"
+    ))
+    .expect("send");
+    p.exp_string("n=2!").expect("the transaction was released");
+    p.exp_string("dbridge> ").expect("prompt");
+    p.send_line(&format!("db:execute('DROP TABLE {table}')"))
+        .expect("send");
+    p.exp_string("dbridge> ").expect("prompt");
+    p.send_control('d').expect("ctrl-d");
+    p.exp_eof().expect("eof");
+}
+
+#[test]
+fn ctrl_c_stops_caught_lua_loops_and_releases_the_transaction_on_sqlite() {
+    lua_session(&sqlite_url("lua"), "int_tx");
+}
+
+#[test]
+fn ctrl_c_stops_caught_lua_loops_and_releases_the_transaction_on_postgres() {
+    lua_session(
+        &dbridge_testkit::pg_url(),
+        &format!("int_tx_{}", std::process::id()),
+    );
+}
+
+#[test]
+fn ctrl_c_stops_a_caught_rhai_loop() {
+    let mut p = start(&sqlite_url("rhai"), "rhai");
+    interrupt(
+        &mut p,
+        r#"print("spin" + "ning"); loop { try { loop {} } catch {} }"#,
+    );
+    p.send_line("6 * 7").expect("send");
+    p.exp_string("42").expect("the session goes on");
+    p.send_control('d').expect("ctrl-d");
+    p.exp_eof().expect("eof");
+}

@@ -170,3 +170,30 @@ async fn models_bulk_copy_and_errors_work_through_pgbouncer() {
     }
     meta.drop_all(&db).await.expect("drop_all");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn what_needs_a_session_is_a_clear_error_through_pgbouncer() {
+    let Some(c) = cluster() else { return };
+    let db = through_bouncer(&c.pgbouncer).await;
+    for sql in [
+        "LISTEN jobs",
+        "SET search_path TO elsewhere",
+        "SELECT pg_advisory_lock(42)",
+        "SELECT pg_try_advisory_lock(1, 2) AS ok",
+        "CREATE TEMP TABLE scratch (n int)",
+        "PREPARE p AS SELECT 1",
+    ] {
+        let err = db.execute(sql, &[]).await.unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Unsupported, "{sql}: {err}");
+        assert!(err.to_string().contains("PgBouncer"), "{sql}: {err}");
+    }
+    // What lives in the transaction is fine.
+    let mut tx = db.begin().await.unwrap();
+    tx.execute("SET LOCAL statement_timeout = '5s'", &[])
+        .await
+        .unwrap();
+    tx.fetch_one("SELECT pg_advisory_xact_lock(42)::text AS ok", &[])
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+}

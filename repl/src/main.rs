@@ -38,6 +38,11 @@ struct Args {
     #[arg(long, env = "DATABASE_URL", hide_env_values = true, global = true)]
     url: Option<String>,
 
+    /// A read replica of the PostgreSQL database (repeatable): reads run
+    /// outside a transaction go to a replica, the rest to --url's primary.
+    #[arg(long = "replica", value_name = "URL", global = true)]
+    replicas: Vec<String>,
+
     /// The script language of the session (`run` picks it by the file's extension).
     #[arg(long, value_enum, default_value_t = Lang::Lua)]
     lang: Lang,
@@ -128,7 +133,17 @@ fn main() -> ExitCode {
         }
     };
     let url = url_of(&args);
-    let db = match runtime.block_on(Database::connect(&url)) {
+    let connected = if args.replicas.is_empty() {
+        runtime.block_on(Database::connect(&url))
+    } else {
+        let replicas: Vec<&str> = args.replicas.iter().map(String::as_str).collect();
+        runtime.block_on(Database::connect_replicated(
+            &url,
+            &replicas,
+            dbridge_engine::ConnectOptions::new(),
+        ))
+    };
+    let db = match connected {
         Ok(db) => db,
         Err(e) => {
             eprintln!("error[{}]: {e}", e.kind());

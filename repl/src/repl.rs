@@ -39,6 +39,8 @@ pub struct Repl {
     interrupted: Arc<AtomicBool>,
     mode: Mode,
     timing: bool,
+    /// The servers the statements of the input being timed ran on.
+    servers: Arc<std::sync::Mutex<Vec<String>>>,
     traceback: bool,
     /// Whether the last input failed (for exit codes of `-e` and piped input).
     pub failed: bool,
@@ -54,7 +56,21 @@ impl Repl {
         interrupted: Arc<AtomicBool>,
         prompt: String,
     ) -> Self {
+        let servers = Arc::new(std::sync::Mutex::new(Vec::new()));
+        if db.replica_count() > 0 {
+            // `.timing` says where the statements ran (primary, replica N).
+            let sink = servers.clone();
+            db.on_statement(Arc::new(move |ev| {
+                if let Some(s) = ev.server {
+                    let mut seen = lock(&sink);
+                    if !seen.iter().any(|x: &String| x == s) {
+                        seen.push(s.to_owned());
+                    }
+                }
+            }));
+        }
         Self {
+            servers,
             db,
             interp,
             runtime,
@@ -106,10 +122,17 @@ impl Repl {
     }
 
     fn timed<T>(&self, f: impl FnOnce() -> T) -> T {
+        lock(&self.servers).clear();
         let started = Instant::now();
         let out = f();
         if self.timing {
-            eprintln!("Time: {:.3} ms", started.elapsed().as_secs_f64() * 1000.0);
+            let elapsed = started.elapsed().as_secs_f64() * 1000.0;
+            let servers = lock(&self.servers);
+            if servers.is_empty() {
+                eprintln!("Time: {elapsed:.3} ms");
+            } else {
+                eprintln!("Time: {elapsed:.3} ms (on {})", servers.join(", "));
+            }
         }
         out
     }
@@ -327,4 +350,10 @@ fn progress_bar() -> ProgressBar {
 
 fn terminal_width() -> Option<u16> {
     std::env::var("COLUMNS").ok().and_then(|c| c.parse().ok())
+}
+
+/// Locks `m`, going on with its data if a holder panicked (a list of names
+/// cannot be left half-changed).
+fn lock<T>(m: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }

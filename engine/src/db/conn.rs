@@ -128,7 +128,11 @@ impl<'c> ConnRef<'c> {
     /// [`sql_text::single`](super::sql_text::single)); the rows affected.
     pub(crate) async fn execute(self, stmt: &Statement) -> Result<u64> {
         let backend = self.backend();
-        super::sql_text::single(&stmt.sql, backend)?;
+        // dbridge's own control statements may pair BEGIN with DEALLOCATE ALL
+        // (PgBouncer mode); everything else is one statement.
+        if !stmt.control {
+            super::sql_text::single(&stmt.sql, backend)?;
+        }
         let span = span(backend, &stmt.sql);
         let started = Instant::now();
         let (result, hooks, health) = match self {

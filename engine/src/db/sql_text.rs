@@ -92,6 +92,50 @@ pub(crate) fn refuse_transaction_control(sql: &str, backend: Backend, owner: &st
     }
 }
 
+/// What in `sql` (PostgreSQL) needs a session of its own, which PgBouncer's
+/// transaction pooling does not keep: `LISTEN`, session `SET`/`RESET`,
+/// `PREPARE`, `DISCARD`, temporary tables, session advisory locks.
+pub(crate) fn session_state(sql: &str) -> Option<&'static str> {
+    let backend = Backend::Postgres;
+    let b = sql.as_bytes();
+    let (s, e) = bare_word(b, skip_trivia(b, 0, backend, true))?;
+    let first = &b[s..e];
+    let second = || bare_word(b, skip_trivia(b, e, backend, false)).map(|(s2, e2)| &b[s2..e2]);
+    let is = |w: &[u8], k: &str| w.eq_ignore_ascii_case(k.as_bytes());
+    let statement = match () {
+        _ if is(first, "LISTEN") || is(first, "UNLISTEN") => Some("LISTEN"),
+        _ if is(first, "SET") => match second() {
+            Some(w) if is(w, "LOCAL") || is(w, "TRANSACTION") || is(w, "CONSTRAINTS") => None,
+            _ => Some("a session SET (use SET LOCAL)"),
+        },
+        _ if is(first, "RESET") || is(first, "DISCARD") => Some("RESET/DISCARD"),
+        _ if is(first, "PREPARE") || is(first, "DEALLOCATE") => Some("PREPARE"),
+        _ if is(first, "CREATE")
+            && second().is_some_and(|w| is(w, "TEMP") || is(w, "TEMPORARY")) =>
+        {
+            Some("a temporary table")
+        }
+        _ => None,
+    };
+    statement.or_else(|| session_advisory_lock(sql))
+}
+
+/// A session-level advisory lock function named anywhere in `sql`.
+fn session_advisory_lock(sql: &str) -> Option<&'static str> {
+    const SESSION_LOCKS: [&str; 7] = [
+        "pg_advisory_lock",
+        "pg_advisory_lock_shared",
+        "pg_try_advisory_lock",
+        "pg_try_advisory_lock_shared",
+        "pg_advisory_unlock",
+        "pg_advisory_unlock_shared",
+        "pg_advisory_unlock_all",
+    ];
+    sql.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+        .any(|w| SESSION_LOCKS.iter().any(|k| w.eq_ignore_ascii_case(k)))
+        .then_some("a session advisory lock (use pg_advisory_xact_lock)")
+}
+
 /// The transaction-control statement `sql` starts with, if it is one.
 pub(crate) fn transaction_control(sql: &str, backend: Backend) -> Option<String> {
     let b = sql.as_bytes();

@@ -269,6 +269,18 @@ impl Transaction {
         if self.escaped {
             return Err(tx_state::escaped("the transaction"));
         }
+        if self.db.pgbouncer()
+            && let Some(what) = sql_text::session_state(sql)
+        {
+            return Err(Error::Unsupported {
+                backend: Backend::Postgres,
+                feature: format!(
+                    "{what} behind PgBouncer in transaction pooling mode (it needs a session \
+                     of its own, which PgBouncer does not keep between transactions; \
+                     connect to the server directly for it)"
+                ),
+            });
+        }
         sql_text::refuse_transaction_control(sql, self.backend(), OWNER)
     }
 

@@ -22,7 +22,7 @@ use std::time::{Duration, Instant};
 
 use dbridge::engine::{Database, Value};
 use dbridge::lua::InstallOptions;
-use dbridge::lua::mlua::{Function, Lua};
+use dbridge::lua::mlua::Function;
 
 #[derive(Debug, Clone)]
 struct Args {

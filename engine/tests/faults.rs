@@ -248,3 +248,97 @@ async fn a_transaction_retries_until_the_server_is_back() {
     assert!(attempts.load(Ordering::SeqCst) >= 2);
     assert_eq!(count(&db).await, 1);
 }
+
+/// Two transactions that lock two rows in opposite orders: the server breaks
+/// the deadlock (40P01) by failing one, which `max_retries` runs again.
+async fn deadlocked_pair_both_commit(url: &str) {
+    let db = Database::connect(url).await.expect("connect");
+    db.execute("DROP TABLE IF EXISTS acct", &[]).await.unwrap();
+    db.execute(
+        "CREATE TABLE acct (id integer PRIMARY KEY, gold integer)",
+        &[],
+    )
+    .await
+    .unwrap();
+    db.execute("INSERT INTO acct VALUES (1, 0), (2, 0)", &[])
+        .await
+        .unwrap();
+    // Both first locks are taken before either second one (first attempts only).
+    let barrier = Arc::new(tokio::sync::Barrier::new(2));
+    let run = |first: i64, second: i64| {
+        let (db, barrier) = (db.clone(), barrier.clone());
+        tokio::spawn(async move {
+            let tries = Arc::new(AtomicU32::new(0));
+            db.transaction(TransactionOptions::new().max_retries(5), move |tx| {
+                let (barrier, tries) = (barrier.clone(), tries.clone());
+                Box::pin(async move {
+                    let n = tries.fetch_add(1, Ordering::SeqCst);
+                    let bump = "UPDATE acct SET gold = gold + 1 WHERE id = $1";
+                    tx.execute(bump, &[Value::from(first)]).await?;
+                    if n == 0 {
+                        barrier.wait().await;
+                    }
+                    tx.execute(bump, &[Value::from(second)]).await?;
+                    Ok(())
+                })
+            })
+            .await
+        })
+    };
+    let (a, b) = (run(1, 2), run(2, 1));
+    a.await
+        .unwrap()
+        .expect("the first transaction, retried past the deadlock");
+    b.await
+        .unwrap()
+        .expect("the second transaction, retried past the deadlock");
+    let rows = db
+        .fetch_all("SELECT gold FROM acct ORDER BY id", &[])
+        .await
+        .unwrap();
+    let gold: Vec<i64> = rows
+        .iter()
+        .map(|r| r.get("gold").unwrap().as_i64().unwrap())
+        .collect();
+    assert_eq!(gold, [2, 2], "each transaction committed exactly once");
+    db.execute("DROP TABLE acct", &[]).await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_real_deadlock_is_retried_by_max_retries() {
+    let server = server();
+    deadlocked_pair_both_commit(&server.url()).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_real_deadlock_is_retried_through_pgbouncer() {
+    let server = server();
+    let bouncer = server.start_pgbouncer().expect("start PgBouncer");
+    deadlocked_pair_both_commit(&bouncer.url()).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_restart_behind_pgbouncer_costs_no_read_and_transactions_retry() {
+    let server = server();
+    let bouncer = server.start_pgbouncer().expect("start PgBouncer");
+    let db = Database::connect_with(&bouncer.url(), ConnectOptions::new().min_connections(3))
+        .await
+        .expect("connect through PgBouncer");
+    db.execute("CREATE TABLE t (n integer)", &[]).await.unwrap();
+    server.restart().expect("restart");
+    for i in 0..15 {
+        let r = db.fetch_one("SELECT 1 AS one", &[]).await;
+        assert!(
+            r.is_ok(),
+            "read {i} through PgBouncer after the restart: {r:?}"
+        );
+    }
+    let n = db
+        .transaction(TransactionOptions::new().max_retries(10), |tx| {
+            Box::pin(async move { tx.execute("INSERT INTO t VALUES (1)", &[]).await })
+        })
+        .await
+        .expect("a transaction after the restart");
+    assert_eq!(n, 1);
+    assert_eq!(count(&db).await, 1);
+}

@@ -20,7 +20,7 @@ use std::path::PathBuf;
 use dbridge_engine::{Backend, ConnectOptions, Database};
 
 pub use cluster::{Cluster, cluster};
-pub use server::PgServer;
+pub use server::{PgBouncer, PgServer};
 pub use statement_log::StatementLog;
 
 /// The PostgreSQL server tests use.

@@ -156,6 +156,97 @@ impl PgServer {
     }
 }
 
+/// PgBouncer of a test's own, in transaction pooling mode in front of a
+/// [`PgServer`]; stopped when dropped.
+#[derive(Debug)]
+pub struct PgBouncer {
+    dir: PathBuf,
+    port: u16,
+}
+
+impl PgServer {
+    /// Starts PgBouncer (transaction pooling, a server pool of 20, a failed
+    /// server login retried after 1 s) in front of this server.
+    ///
+    /// # Errors
+    /// When `pgbouncer` is not installed (`scripts/cluster/up` installs it)
+    /// or does not start.
+    pub fn start_pgbouncer(&self) -> Result<PgBouncer, ServerError> {
+        let port = free_port()?;
+        let dir = self.dir.join(format!("pgbouncer-{port}"));
+        std::fs::create_dir_all(&dir).map_err(|e| format!("create {}: {e}", dir.display()))?;
+        let users = dir.join("userlist.txt");
+        std::fs::write(&users, "\"postgres\" \"\"\n").map_err(|e| format!("write: {e}"))?;
+        let ini = dir.join("pgbouncer.ini");
+        let conf = format!(
+            "[databases]\n* = host=127.0.0.1 port={server}\n\n[pgbouncer]\n\
+             listen_addr = 127.0.0.1\nlisten_port = {port}\nunix_socket_dir =\n\
+             auth_type = trust\nauth_file = {users}\npool_mode = transaction\n\
+             default_pool_size = 20\nmax_client_conn = 500\nserver_login_retry = 1\n\
+             ignore_startup_parameters = extra_float_digits,options,application_name\n\
+             logfile = {dir}/pgbouncer.log\npidfile = {dir}/pgbouncer.pid\n",
+            server = self.port,
+            users = users.display(),
+            dir = dir.display(),
+        );
+        std::fs::write(&ini, conf).map_err(|e| format!("write: {e}"))?;
+        let bouncer = PgBouncer { dir, port };
+        if is_root() {
+            let _ = Command::new("chown")
+                .args(["-R", "postgres:postgres"])
+                .arg(&bouncer.dir)
+                .status();
+        }
+        let mut cmd = if is_root() {
+            let mut c = Command::new("runuser");
+            c.args(["-u", "postgres", "--", "pgbouncer"]);
+            c
+        } else {
+            Command::new("pgbouncer")
+        };
+        let out = cmd
+            .args(["-d", "-q"])
+            .arg(&ini)
+            .stdin(Stdio::null())
+            .output()
+            .map_err(|e| {
+                format!("pgbouncer: {e} (is it installed? scripts/cluster/up installs it)")
+            })?;
+        if !out.status.success() {
+            return Err(format!(
+                "pgbouncer: {}",
+                String::from_utf8_lossy(&out.stderr)
+            ));
+        }
+        // Wait until it accepts connections: a condition, bounded.
+        for _ in 0..200 {
+            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                return Ok(bouncer);
+            }
+            std::thread::sleep(std::time::Duration::from_millis(25));
+        }
+        Err("pgbouncer did not start listening".into())
+    }
+}
+
+impl PgBouncer {
+    /// Its URL (to the server's `postgres` database), in dbridge's PgBouncer mode.
+    pub fn url(&self) -> String {
+        format!(
+            "postgres://postgres@127.0.0.1:{}/postgres?pgbouncer=true",
+            self.port
+        )
+    }
+}
+
+impl Drop for PgBouncer {
+    fn drop(&mut self) {
+        if let Ok(pid) = std::fs::read_to_string(self.dir.join("pgbouncer.pid")) {
+            let _ = Command::new("kill").arg(pid.trim()).status();
+        }
+    }
+}
+
 impl Drop for PgServer {
     fn drop(&mut self) {
         let _ = self.pg_ctl(&["stop", "-m", "immediate"]);

@@ -5,5 +5,6 @@
 //!
 //! `docs/security.md` lists the promises these cases test and their counts.
 
+mod ordering;
 mod redaction;
 mod support;

@@ -24,10 +24,11 @@ enum Use {
 }
 
 /// Splits `"-name"`, `"name DESC"` and `"name ASC"` into the name and `desc`.
+/// Nothing else is trimmed: `" name"` is not a name.
 fn direction(spec: &str) -> (&str, bool) {
-    let s = spec.trim();
+    let s = spec;
     if let Some(rest) = s.strip_prefix('-') {
-        return (rest.trim_start(), true);
+        return (rest, true);
     }
     for (suffix, desc) in [("desc", true), ("asc", false)] {
         if let Some(head) = split_suffix(s, suffix) {

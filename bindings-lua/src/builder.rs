@@ -297,15 +297,9 @@ pub(crate) fn build(lua: &Lua, (this, name, args): (LuaValue, String, Variadic<L
                     s.left_join(&m.model, on)
                 }
             }
-            "group_by" => s.group_by(exprs()?),
-            "having" => exprs()?.into_iter().fold(s, Select::having),
-            "order_by" => {
-                let mut s = s;
-                for v in args.iter() {
-                    s = s.order_by(to_order(lua, v)?);
-                }
-                s
-            }
+            "group_by" => named_terms(lua, s, &args, Term::Group)?,
+            "having" => named_terms(lua, s, &args, Term::Having)?,
+            "order_by" => named_terms(lua, s, &args, Term::Order)?,
             "limit" => s.limit(count_arg(&arg(0), "limit")?),
             "offset" => s.offset(count_arg(&arg(0), "offset")?),
             "distinct" => s.distinct(),
@@ -330,6 +324,37 @@ pub(crate) fn build(lua: &Lua, (this, name, args): (LuaValue, String, Variadic<L
         Ok(q)
     })();
     raw(lua, r)
+}
+
+/// Which clause [`named_terms`] adds to.
+#[derive(Clone, Copy)]
+enum Term {
+    Group,
+    Having,
+    Order,
+}
+
+/// Adds `args` to a GROUP BY, HAVING or ORDER BY: a string is a column or
+/// label name of the query (resolved by the engine, never bound), anything
+/// else an expression.
+fn named_terms(lua: &Lua, s: Select, args: &[LuaValue], term: Term) -> Result<Select, LuaDbError> {
+    args.iter().try_fold(s, |s, v| {
+        let name = match v {
+            LuaValue::String(n) => Some(n.to_string_lossy()),
+            _ => None,
+        };
+        Ok(match (term, name) {
+            (Term::Order, Some(n)) => s.order_by_name(&n)?,
+            (Term::Order, None) => s.order_by(to_order(lua, v)?),
+            (Term::Group, Some(n)) => s.group_by_name(&n)?,
+            (Term::Group, None) => s.group_by([to_expr(lua, v)?]),
+            (Term::Having, Some(n)) => {
+                let cond = s.name_ref(&n)?;
+                s.having(cond)
+            }
+            (Term::Having, None) => s.having(to_expr(lua, v)?),
+        })
+    })
 }
 
 /// `q:sql()`: the SQL the query would run on its database.

@@ -120,3 +120,63 @@ end)
     .await;
     assert_eq!(got, "2 Alan type_mismatch");
 });
+
+// A string in order_by / group_by / having is a name of the query, never a
+// bound value (it was `ORDER BY $1`: rows came back in insertion order).
+dbridge_testkit::each_backend!(names_as_strings_order_and_group, |t| async move {
+    let lua = lua_for(&t);
+    run::<()>(&lua, MODELS).await;
+    run::<()>(&lua, DATA).await;
+    let got: String = run(
+        &lua,
+        r#"
+local out = {}
+local function names(rows)
+  local t = {}
+  for _, r in ipairs(rows) do t[#t + 1] = r.name end
+  return table.concat(t, ",")
+end
+out[#out + 1] = names(db:query(User):order_by("karma"):all())
+out[#out + 1] = names(db:query(User):order_by("-name"):all())
+out[#out + 1] = names(db:query(User.name):order_by("karma DESC"):all())
+out[#out + 1] = names(db:query(User.name):order_by("users.karma"):all())
+out[#out + 1] = db:query(User.name):order_by("-karma"):sql()
+local rows = db:query(Post.author_id, dbridge.func.count():label("n"))
+  :group_by("author_id"):order_by("n", "-author_id"):all()
+local t = {}
+for _, r in ipairs(rows) do t[#t + 1] = r.author_id .. "=" .. r.n end
+out[#out + 1] = table.concat(t, ",")
+local ok, e = pcall(function() return db:query(User.name):order_by("emial") end)
+out[#out + 1] = e.kind .. ": " .. e.message
+ok, e = pcall(function() return db:query(User):group_by("emial") end)
+out[#out + 1] = e.kind
+ok, e = pcall(function() return db:query(User):order_by("name; DROP TABLE users") end)
+out[#out + 1] = e.kind .. ": " .. e.message
+return table.concat(out, "\n")
+"#,
+    )
+    .await;
+    let lines: Vec<&str> = got.lines().collect();
+    assert_eq!(lines[0], "Linus,Grace,Ada", "{got}");
+    assert_eq!(lines[1], "Linus,Grace,Ada", "{got}");
+    assert_eq!(lines[2], "Ada,Grace,Linus", "{got}");
+    assert_eq!(lines[3], "Linus,Grace,Ada", "{got}");
+    assert_eq!(
+        lines[4],
+        r#"SELECT "users"."name" FROM "users" ORDER BY "users"."karma" DESC"#
+    );
+    assert_eq!(lines[5], "2=1,1=2", "{got}");
+    assert!(
+        lines[6].starts_with(r#"schema: order_by: no column or label "emial" in the query (available: name, users.id, users.name"#),
+        "{got}"
+    );
+    assert_eq!(lines[7], "schema", "{got}");
+    assert!(
+        lines[8].starts_with(r#"invalid_identifier: invalid identifier "name; DROP TABLE users""#),
+        "{got}"
+    );
+    assert!(
+        lines[8].contains("a column or label name of the query"),
+        "{got}"
+    );
+});

@@ -361,16 +361,47 @@ fn table_of(d: Dynamic) -> Res<TableRef> {
     )))
 }
 
-fn exprs(d: Dynamic, target: &str) -> Res<Vec<Expr>> {
-    if d.is_array() {
-        return d
-            .into_array()
-            .unwrap_or_default()
-            .into_iter()
-            .map(|d| expr_of(d, target))
-            .collect();
+/// Which clause [`Query::named`] adds to.
+#[derive(Clone, Copy)]
+enum Term {
+    Group,
+    Having,
+    Order,
+}
+
+impl Query {
+    /// Adds a term or an array of terms to GROUP BY, HAVING or ORDER BY: a
+    /// string is a column or label name of the query (resolved by the engine,
+    /// never bound), anything else an expression.
+    fn named(&self, by: Dynamic, term: Term) -> Res<Query> {
+        let items = if by.is_array() && !matches!(term, Term::Having) {
+            by.into_array().unwrap_or_default()
+        } else {
+            vec![by]
+        };
+        let mut s = self.select.clone();
+        for d in items {
+            s = named_term(s, d, term)?;
+        }
+        Ok(self.map(|_| s))
     }
-    Ok(vec![expr_of(d, target)?])
+}
+
+fn named_term(s: Select, d: Dynamic, term: Term) -> Res<Select> {
+    if d.is_string() {
+        let name = d.into_immutable_string().unwrap_or_default();
+        return match term {
+            Term::Group => s.group_by_name(&name),
+            Term::Order => s.order_by_name(&name),
+            Term::Having => s.name_ref(&name).map(|c| s.having(c)),
+        }
+        .map_err(to_rhai);
+    }
+    Ok(match term {
+        Term::Group => s.group_by([expr_of(d, "a GROUP BY term")?]),
+        Term::Having => s.having(expr_of(d, "a HAVING condition")?),
+        Term::Order => s.order_by(order_of(d)?),
+    })
 }
 
 /// Registers `where` and its alias `where_` with 1 to 4 conditions.
@@ -450,25 +481,14 @@ pub(crate) fn register(engine: &mut Engine) {
             let t = table_of(t)?;
             Ok(q.map(|s| s.and_from(t)))
         })
-        .register_fn("group_by", |q: &mut Query, by: Dynamic| -> Res<Query> {
-            let by = exprs(by, "a GROUP BY term")?;
-            Ok(q.map(|s| s.group_by(by)))
+        .register_fn("group_by", |q: &mut Query, by: Dynamic| {
+            q.named(by, Term::Group)
         })
-        .register_fn("having", |q: &mut Query, cond: Dynamic| -> Res<Query> {
-            let cond = expr_of(cond, "a HAVING condition")?;
-            Ok(q.map(|s| s.having(cond)))
+        .register_fn("having", |q: &mut Query, cond: Dynamic| {
+            q.named(cond, Term::Having)
         })
-        .register_fn("order_by", |q: &mut Query, by: Dynamic| -> Res<Query> {
-            let terms = if by.is_array() {
-                by.into_array()
-                    .unwrap_or_default()
-                    .into_iter()
-                    .map(order_of)
-                    .collect::<Res<Vec<_>>>()?
-            } else {
-                vec![order_of(by)?]
-            };
-            Ok(q.map(|s| terms.into_iter().fold(s, Select::order_by)))
+        .register_fn("order_by", |q: &mut Query, by: Dynamic| {
+            q.named(by, Term::Order)
         })
         .register_fn("limit", |q: &mut Query, n: INT| -> Res<Query> {
             let n = u64::try_from(n).map_err(|_| configuration("limit must not be negative"))?;

@@ -193,3 +193,54 @@ each_backend!(query_errors_are_clear, |t| async move {
         "{err}"
     );
 });
+
+// A string in order_by / group_by / having is a name of the query, never a
+// bound value (it was `ORDER BY $1`: rows came back in insertion order).
+each_backend!(names_as_strings_order_and_group, |t| async move {
+    let v = ok(
+        &t,
+        &format!(
+            r#"{MODELS}{DATA}
+        let out = [];
+        out.push(db.query(User).order_by("karma").all().map(|u| u.name));
+        out.push(db.query(User).order_by(["-name"]).all().map(|u| u.name));
+        out.push(db.query(User.name).order_by("karma DESC").all().map(|r| r.name));
+        out.push(db.query(User.name).order_by("-karma").sql());
+        out.push(db.query([Post.author_id, dbridge::count().label("n")])
+            .group_by("author_id").order_by(["n", "-author_id"]).all()
+            .map(|r| `${{r.author_id}}=${{r.n}}`));
+        for bad in ["emial", "name; DROP TABLE users"] {{
+            try {{ db.query(User).order_by(bad); out.push("no error"); }}
+            catch (e) {{ out.push(`${{e.kind}}: ${{e.message}}`); }}
+        }}
+        try {{ db.query(User).group_by(["emial"]); out.push("no error"); }}
+        catch (e) {{ out.push(e.kind); }}
+        out
+    "#
+        ),
+    )
+    .await;
+    let out = v.into_array().unwrap();
+    let s = |i: usize| out[i].to_string();
+    assert_eq!(s(0), r#"["Bob", "Alan", "Ada"]"#);
+    assert_eq!(s(1), r#"["Bob", "Alan", "Ada"]"#);
+    assert_eq!(s(2), r#"["Ada", "Alan", "Bob"]"#);
+    assert_eq!(
+        s(3),
+        r#"SELECT "users"."name" FROM "users" ORDER BY "users"."karma" DESC"#
+    );
+    assert_eq!(s(4), r#"["3=1", "1=3"]"#);
+    assert!(
+        s(5).starts_with(
+            r#"schema: order_by: no column or label "emial" in the query (available: id, name"#
+        ),
+        "{}",
+        s(5)
+    );
+    assert!(
+        s(6).starts_with(r#"invalid_identifier: invalid identifier "name; DROP TABLE users""#),
+        "{}",
+        s(6)
+    );
+    assert_eq!(s(7), "schema");
+});

@@ -202,6 +202,8 @@ fn main() -> ExitCode {
     // The existing tables as ready-to-use models (`users:get(1)`, `db:query(users)`).
     if let Err(e) = interp.borrow_mut().reflect() {
         eprintln!("warning: the tables could not be reflected as models: {e}");
+    } else {
+        dbridge_repl::migrate_cmd::warn_unmapped(&runtime, &db);
     }
     let mut repl = Repl::new(
         db,

@@ -20,12 +20,13 @@ use std::sync::atomic::AtomicBool;
 
 use clap::{Args, Subcommand, ValueEnum};
 use comfy_table::{Table as Grid, presets::UTF8_FULL_CONDENSED};
+use dbridge_engine::migrate::DEFAULT_HISTORY_TABLE;
 use dbridge_engine::migrate::{
     IntrospectOptions, MigrationKind, MigrationRun, MigrationState, MigrationStatus, Migrator,
-    PlannedMigration, introspect,
+    PlannedMigration, SchemaSnapshot, introspect,
 };
 use dbridge_engine::schema::Metadata;
-use dbridge_engine::{Database, Error};
+use dbridge_engine::{Database, Error, Ident};
 use indicatif::{ProgressBar, ProgressStyle};
 use tokio::runtime::Runtime;
 
@@ -395,8 +396,51 @@ pub fn load_models(runtime: &Runtime, path: &Path) -> Result<Metadata, Failure> 
     })?;
     let snapshot = runtime.block_on(introspect(&scratch, &IntrospectOptions::default()))?;
     let reflected = snapshot.to_metadata();
-    if let Some((table, why)) = reflected.left_out.first() {
+    let mut unmapped = unmapped_in(&snapshot, &reflected.left_out);
+    if !unmapped.is_empty() {
+        let (table, why) = unmapped.remove(0);
         return Err(fail(format!("table `{table}` cannot be a model: {why}")));
     }
     Ok(reflected.metadata)
+}
+
+/// The tables of `snapshot` that are not models, with the reason: those whose
+/// names dbridge cannot quote (introspection skips them) and those
+/// `to_metadata` left out (`left_out`).
+fn unmapped_in(snapshot: &SchemaSnapshot, left_out: &[(String, String)]) -> Vec<(String, String)> {
+    let skipped = snapshot.skipped.iter().map(|name| {
+        let why = match Ident::for_backend(name, snapshot.backend) {
+            Err(Error::InvalidIdentifier { reason, .. }) => {
+                format!("its name is not an identifier dbridge can quote ({reason})")
+            }
+            _ => "one of its columns or constraints has a name dbridge cannot quote".into(),
+        };
+        (name.clone(), why)
+    });
+    skipped.chain(left_out.iter().cloned()).collect()
+}
+
+/// The tables of `db` that cannot be models (see [`load_models`]), with the
+/// reason; the migration history table is not one of them.
+///
+/// # Errors
+/// Database errors while reading the catalog.
+pub fn unmapped_tables(runtime: &Runtime, db: &Database) -> Result<Vec<(String, String)>, Error> {
+    let options = IntrospectOptions::default().exclude(DEFAULT_HISTORY_TABLE);
+    let snapshot = runtime.block_on(introspect(db, &options))?;
+    let reflected = snapshot.to_metadata();
+    Ok(unmapped_in(&snapshot, &reflected.left_out))
+}
+
+/// Warns on stderr about each table of `db` that the prompt cannot offer as
+/// a model (`warning: table `x` is not a model: why`).
+pub fn warn_unmapped(runtime: &Runtime, db: &Database) {
+    match unmapped_tables(runtime, db) {
+        Ok(tables) => {
+            for (table, why) in tables {
+                eprintln!("warning: table `{table}` is not a model: {why}");
+            }
+        }
+        Err(e) => eprintln!("warning: the tables could not be read: {e}"),
+    }
 }

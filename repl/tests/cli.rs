@@ -260,6 +260,26 @@ each_backend!(existing_tables_are_models, |t| async move {
     }
 });
 
+// A table that cannot be reflected as a model is named in a warning on
+// stderr at start-up (it used to be skipped in silence); the session still runs.
+each_backend!(unmappable_tables_are_named_in_a_warning, |t| async move {
+    let url = url(&t);
+    let setup = "db:execute('CREATE TABLE pets (id INTEGER PRIMARY KEY)')\n\
+                 db:execute('CREATE TABLE \"odd name\" (id INTEGER PRIMARY KEY)')\n";
+    let out = repl(&url, &[], Some(setup));
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    for lang in ["lua", "rhai"] {
+        let out = repl(&url, &["--lang", lang, "-e", "1"], None);
+        let err = text(&out.stderr);
+        assert!(out.status.success(), "{err}");
+        assert!(
+            err.contains("warning: table `odd name` is not a model:"),
+            "{lang}: {err}"
+        );
+        assert!(!err.contains("`pets`"), "{lang}: {err}");
+    }
+});
+
 /// The header row of a printed table, as its column names.
 fn header(stdout: &str) -> Vec<String> {
     let line = stdout

@@ -299,3 +299,38 @@ each_backend!(a_missing_migrations_directory_is_an_error, |t| async move {
     }
     let _ = std::fs::remove_dir_all(dir);
 });
+
+// A table of the models script that cannot be a model is an error naming it,
+// not a table left out of the models (which a diff would then drop).
+each_backend!(
+    models_script_with_an_unmappable_table_fails,
+    |t| async move {
+        let dir = temp_dir("unmapped");
+        let (url, _db) = url(&t).await;
+        std::fs::create_dir_all(dir.join("migrations")).unwrap();
+        let models = dir.join("models.lua");
+        std::fs::write(
+            &models,
+            "db:execute('CREATE TABLE users (id BIGINT PRIMARY KEY)')\n\
+         db:execute('CREATE TABLE \"order lines\" (id BIGINT PRIMARY KEY)')\n",
+        )
+        .unwrap();
+        let models = models.to_str().unwrap();
+        for cmd in ["check", "autogenerate"] {
+            let mut args = vec![cmd, "--models", models];
+            if cmd == "autogenerate" {
+                args.insert(1, "init");
+            }
+            let out = migrate(&url, &dir, &args);
+            let err = text(&out.stderr);
+            assert_eq!(out.status.code(), Some(1), "{cmd}: {err}");
+            assert!(
+                err.contains("table `order lines` cannot be a model") && err.contains("whitespace"),
+                "{cmd}: {err}"
+            );
+            assert_eq!(text(&out.stdout), "", "{cmd}");
+        }
+        assert!(!dir.join("migrations").read_dir().unwrap().any(|_| true));
+        let _ = std::fs::remove_dir_all(dir);
+    }
+);

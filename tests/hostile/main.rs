@@ -8,5 +8,6 @@
 mod escapes;
 mod faults;
 mod limits;
+mod ordering;
 mod redaction;
 mod support;

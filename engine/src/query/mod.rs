@@ -44,6 +44,7 @@ mod expr;
 pub mod func;
 pub(crate) mod insert;
 pub(crate) mod label;
+mod name;
 mod ops;
 mod select;
 pub(crate) mod table;

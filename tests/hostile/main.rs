@@ -8,5 +8,6 @@
 mod escapes;
 mod faults;
 mod limits;
+mod injection;
 mod redaction;
 mod support;

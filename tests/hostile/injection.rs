@@ -933,3 +933,37 @@ async fn rhai_injection_campaign() {
         problems.join("\n")
     );
 }
+
+/// One statement per call: a second statement after a `;` never runs, from
+/// Lua or Rhai, whichever call carries it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_statement_per_call() {
+    for backend in BACKENDS {
+        let fx = fixture(backend, "one-statement").await;
+        let lua = dbridge::lua::new_lua(InstallOptions::new()).unwrap();
+        lua.globals()
+            .set("db", LuaDb::new(fx.t.db.clone()))
+            .unwrap();
+        let kinds: String = dbridge::lua::eval(
+            &lua,
+            r#"
+            local out = {}
+            for _, sql in ipairs({ "SELECT 1 AS one; DROP TABLE victims",
+                                   "DELETE FROM loot; DROP TABLE victims" }) do
+              for _, f in ipairs({ db.execute, db.fetch_all, db.fetch_optional }) do
+                local ok, e = pcall(f, db, sql)
+                out[#out + 1] = ok and "ran" or tostring(e.kind)
+              end
+            end
+            return table.concat(out, " ")
+            "#,
+            "=one_statement",
+        )
+        .await
+        .unwrap();
+        let after = snapshot(&fx.t.db).await;
+        assert_eq!(after, fx.before, "{}: {kinds}", backend.name());
+        assert!(!kinds.contains("ran"), "{}: {kinds}", backend.name());
+        let _ = std::fs::remove_dir_all(&fx.root);
+    }
+}

@@ -934,8 +934,9 @@ async fn rhai_injection_campaign() {
     );
 }
 
-/// One statement per call: a second statement after a `;` never runs, from
-/// Lua or Rhai, whichever call carries it.
+/// One statement per call: a second statement after a `;` never runs from
+/// Lua's `execute`, `fetch_all` or `fetch_optional` (before the escape merge,
+/// SQLite ran `SELECT 1; DROP TABLE victims` whole).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn one_statement_per_call() {
     for backend in BACKENDS {

@@ -7,7 +7,7 @@
 
 mod escapes;
 mod faults;
-mod limits;
 mod injection;
+mod limits;
 mod redaction;
 mod support;

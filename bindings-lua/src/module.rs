@@ -162,10 +162,13 @@ fn new_error(lua: &Lua, v: LuaValue) -> Raw {
         let kind: String = t.get("kind").map_err(|_| {
             LuaDbError::argument("dbridge.error", 1, "a table with a string `kind`", &v)
         })?;
+        // A message that is there must be text (a number is, in Lua): never
+        // silently dropped.
         let message: String = t
             .get::<Option<String>>("message")
-            .ok()
-            .flatten()
+            .map_err(|_| {
+                LuaDbError::argument("dbridge.error", 1, "a table with a string `message`", &v)
+            })?
             .unwrap_or_default();
         let kind = ErrorKind::from_name(&kind).ok_or_else(|| {
             LuaDbError::new(

@@ -62,12 +62,17 @@ fn write_of(v: &LuaValue, func: &str) -> Result<LuaWrite, LuaDbError> {
 
 /// Column values of a table, in the model's column order.
 fn values(model: &Model, t: &Table, func: &str) -> Result<Vec<(String, LuaValue)>, LuaDbError> {
-    let mut out = Vec::new();
+    // Each key is looked up as the model looks names up (its NFKC form too),
+    // and its value kept under that column: a key spelt `ｎａｍｅ` sets `name`,
+    // never silently nothing.
+    let mut found: Vec<Option<LuaValue>> = vec![None; model.columns().len()];
     for pair in t.pairs::<LuaValue, LuaValue>() {
-        let (k, _) = pair.map_err(lua_err)?;
-        let ok =
-            matches!(&k, LuaValue::String(s) if model.column_index(&s.to_string_lossy()).is_ok());
-        if !ok {
+        let (k, v) = pair.map_err(lua_err)?;
+        let index = match &k {
+            LuaValue::String(s) => model.column_index(&s.to_string_lossy()).ok(),
+            _ => None,
+        };
+        let Some(index) = index else {
             let k = match &k {
                 LuaValue::String(s) => s.to_string_lossy(),
                 other => format!("a {} key", other.type_name()),
@@ -76,16 +81,24 @@ fn values(model: &Model, t: &Table, func: &str) -> Result<Vec<(String, LuaValue)
                 ErrorKind::Schema,
                 format!("{func}: no column `{k}` on model `{}`", model.name()),
             ));
+        };
+        if found[index].replace(v).is_some() {
+            return Err(LuaDbError::new(
+                ErrorKind::Schema,
+                format!(
+                    "{func}: column `{}` of model `{}` is set twice (under two spellings)",
+                    model.columns()[index].name().as_str(),
+                    model.name()
+                ),
+            ));
         }
     }
-    for c in model.columns() {
-        let name = c.name().as_str();
-        let v: LuaValue = t.raw_get(name).map_err(lua_err)?;
-        if !v.is_nil() {
-            out.push((name.to_owned(), v));
-        }
-    }
-    Ok(out)
+    Ok(model
+        .columns()
+        .iter()
+        .zip(found)
+        .filter_map(|(c, v)| v.map(|v| (c.name().as_str().to_owned(), v)))
+        .collect())
 }
 
 /// An INSERT of `rows` (an array of tables that all set the same columns).

@@ -189,7 +189,16 @@ fn new_error(spec: Map) -> Result<Map, Box<EvalAltResult>> {
     if ErrorKind::from_name(&kind).is_none() {
         return Err(configuration(format!("unknown error kind `{kind}`")));
     }
-    let message = text("message").unwrap_or_default();
+    // A message that is there must be text: never silently dropped.
+    let message = match spec.get("message") {
+        None => ImmutableString::new(),
+        Some(v) if v.is_unit() => ImmutableString::new(),
+        Some(v) => v.clone().into_immutable_string().map_err(|t| {
+            configuration(format!(
+                "dbridge::error: `message` must be a string, got {t}"
+            ))
+        })?,
+    };
     Ok(DbError {
         kind,
         message,

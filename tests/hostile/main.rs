@@ -7,6 +7,7 @@
 
 mod escapes;
 mod faults;
+mod injection;
 mod limits;
 mod ordering;
 mod redaction;

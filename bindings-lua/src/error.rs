@@ -79,6 +79,25 @@ impl LuaDbError {
     }
 }
 
+/// A name argument (a column, attribute or function name): UTF-8 text (a
+/// number is taken as its text, as Lua does), or a `type_mismatch` naming the
+/// function and argument instead of the driver's conversion message.
+pub(crate) fn name_arg(func: &str, n: usize, v: &mlua::Value) -> Result<String, LuaDbError> {
+    match v {
+        mlua::Value::String(s) => s.to_str().map(|s| s.to_owned()).map_err(|_| {
+            LuaDbError::new(
+                ErrorKind::TypeMismatch,
+                format!(
+                    "bad argument #{n} to `{func}`: expected a name in UTF-8 text, got other bytes"
+                ),
+            )
+        }),
+        mlua::Value::Integer(i) => Ok(i.to_string()),
+        mlua::Value::Number(f) => Ok(f.to_string()),
+        other => Err(LuaDbError::argument(func, n, "a name (a string)", other)),
+    }
+}
+
 impl From<Error> for LuaDbError {
     /// The one conversion from engine errors.
     fn from(e: Error) -> Self {

@@ -307,8 +307,9 @@ pub(crate) fn junction(lua: &Lua, (or, items): (bool, Variadic<LuaValue>)) -> Ra
 }
 
 /// `dbridge.func.<name>(args...)`: any SQL function; `count()` is `count(*)`.
-pub(crate) fn call(lua: &Lua, (name, args): (String, Variadic<LuaValue>)) -> Raw {
+pub(crate) fn call(lua: &Lua, (name, args): (LuaValue, Variadic<LuaValue>)) -> Raw {
     let r = (|| {
+        let name = crate::error::name_arg("dbridge.func", 1, &name)?;
         if name == "count" && args.is_empty() {
             return LuaExpr::new(lua, ExprKind::Expr(func::count_star()), 1);
         }

@@ -204,9 +204,10 @@ fn unknown_column(k: &LuaValue, model: &Model) -> LuaDbError {
 /// `inst.<column>` (NULL is nil) or `inst.<relationship>` (see
 /// [`crate::related`]): `(value, nil)`, or `(UNLOADED, session id)` for a
 /// relationship to load through the session first.
-pub(crate) fn get(lua: &Lua, (this, key): (LuaValue, String)) -> Raw {
+pub(crate) fn get(lua: &Lua, (this, key): (LuaValue, LuaValue)) -> Raw {
     let r = (|| {
         let inst = instance_of(&this, "get", 1)?;
+        let key = crate::error::name_arg("get", 2, &key)?;
         match inst.get(&key) {
             Ok(v) => Ok((
                 to_lua(lua, &v, LuaValue::Nil).map_err(lua_err)?,
@@ -227,9 +228,10 @@ pub(crate) fn get(lua: &Lua, (this, key): (LuaValue, String)) -> Raw {
 /// `inst.<column> = value` (coerced; validators and `set` listeners run), or
 /// `inst.<relationship> = value`: nothing, or `(UNLOADED, session id)` for a
 /// relationship to load through the session first.
-pub(crate) fn set(lua: &Lua, (this, key, value): (LuaValue, String, LuaValue)) -> Raw {
+pub(crate) fn set(lua: &Lua, (this, key, value): (LuaValue, LuaValue, LuaValue)) -> Raw {
     let r = (|| {
         let inst = instance_of(&this, "set", 1)?;
+        let key = crate::error::name_arg("set", 2, &key)?;
         let model = inst.model();
         if model.column_index(&key).is_err() {
             return crate::related::assign(&inst, &key, &value)?

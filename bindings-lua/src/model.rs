@@ -417,9 +417,10 @@ pub(crate) async fn create_all(lua: Lua, (this, create): (LuaValue, bool)) -> Ra
 /// `Model:c(name)` and `Model.<column>`: the column expression. When
 /// `strict` is false (`Model.<name>`), a relationship gives the relationship
 /// attribute, and a name that is neither is an error naming the model.
-pub(crate) fn column_expr(lua: &Lua, (this, name, strict): (LuaValue, String, bool)) -> Raw {
+pub(crate) fn column_expr(lua: &Lua, (this, name, strict): (LuaValue, LuaValue, bool)) -> Raw {
     let r = (|| {
         let m = model_of(&this, "c", 1)?;
+        let name = crate::error::name_arg("c", 2, &name)?;
         if !strict && m.model.column_index(&name).is_err() {
             return match crate::relation::attr(&m.model, &name)? {
                 Some(a) => lua

@@ -8,9 +8,9 @@ use crate::error::{Error, Result};
 use crate::ident::Ident;
 use crate::query::Expr;
 use crate::query::visit::walk;
-use crate::value::SqlType;
+use crate::value::{SqlType, Value};
 
-use super::column::{Column, ColumnDef, Identity, TypeSpec};
+use super::column::{Column, ColumnDef, Identity, ServerDefault, TypeSpec};
 use super::constraint::{CheckDef, ForeignKeyDef, IndexDef, UniqueDef};
 use super::model::{Model, ModelInner, Parts, printable};
 use super::naming::constraint_name;
@@ -352,6 +352,20 @@ fn column_def(ctx: &Ctx<'_>, c: &Column) -> Result<ColumnDef> {
                 ),
             ));
         }
+    }
+    if let Some(ServerDefault::Value(Value::Bytes(_))) = &c.default
+        && ty != SqlType::Bytea
+    {
+        // Bytes (a script string that is not UTF-8) would be written as a
+        // bytea literal and stored as its hex text form.
+        return Err(ctx.err(
+            Some(&c.name),
+            format!(
+                "the default of column `{name}` on model `{}` is bytes, not text: \
+                 only a bytea column takes a bytes default",
+                ctx.model
+            ),
+        ));
     }
     Ok(ColumnDef {
         name,

@@ -72,9 +72,9 @@ impl<R> Future for Call<R> {
                 .as_mut()
                 .is_some_and(|d| d.as_mut().poll(cx).is_ready());
         let out = match out {
-            Poll::Pending if timed_out => Poll::Ready(Err(mlua::Error::external(
-                timeout_error(this.timeout.unwrap_or_default()),
-            ))),
+            Poll::Pending if timed_out => Poll::Ready(Err(mlua::Error::external(timeout_error(
+                this.timeout.unwrap_or_default(),
+            )))),
             // A script over budget or interrupted that is waiting (or was resumed
             // by a catch that slipped through) is stopped here.
             Poll::Pending if this.ctx.is_exhausted() => {

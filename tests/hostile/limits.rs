@@ -33,7 +33,10 @@ const CATCHING_LOOPS: &[&str] = &[
 async fn catching_loops_are_stopped_by_the_budget() {
     for backend in BACKENDS {
         let t = TestDb::new(backend).await;
-        let lua = lua(&t, InstallOptions::new().instruction_budget(Some(1_000_000)));
+        let lua = lua(
+            &t,
+            InstallOptions::new().instruction_budget(Some(1_000_000)),
+        );
         for src in CATCHING_LOOPS {
             let err = dbridge_lua::exec(&lua, src, "=hostile")
                 .await

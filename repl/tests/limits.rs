@@ -286,3 +286,35 @@ fn at_the_prompt_a_limit_stops_the_input_and_the_session_goes_on() {
         "out_of_memory",
     );
 }
+
+#[test]
+fn a_rhai_input_stopped_by_a_limit_rolls_back_the_transaction_it_began() {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_dbridge-repl"));
+    cmd.arg("--db")
+        .arg(scratch_dir().join("t.db"))
+        .args(["--lang", "rhai", "--timeout", "0.5"])
+        .env_remove("DATABASE_URL")
+        .env(
+            "DBRIDGE_HISTORY",
+            std::env::temp_dir().join("dbridge-limits-history"),
+        )
+        .env("TERM", "xterm");
+    let guard = u64::try_from(GUARD.as_millis()).unwrap_or(u64::MAX);
+    let mut p = spawn_command(cmd, Some(guard)).expect("spawn dbridge-repl in a pty");
+    p.exp_string("dbridge> ").expect("first prompt");
+    p.send_line(
+        r#"db.execute("CREATE TABLE c (n INTEGER)"); db.execute("INSERT INTO c VALUES (1)");"#,
+    )
+    .expect("send");
+    p.exp_string("dbridge> ").expect("prompt");
+    p.send_line(r#"let tx = db.begin(); tx.execute("UPDATE c SET n = n + 100"); loop {}"#)
+        .expect("send");
+    p.exp_string("error[timeout]").expect("stopped");
+    p.exp_string("dbridge> ").expect("prompt");
+    // SQLite's busy timeout (5 s) makes a still-open transaction an error, not a hang.
+    p.send_line(r#"db.execute("UPDATE c SET n = n + 1"); print("n=" + db.fetch_one("SELECT n FROM c").n + "/" + tx.is_open);"#)
+        .expect("send");
+    p.exp_string("n=2/false").expect("rolled back and released");
+    p.send_control('d').expect("ctrl-d");
+    p.exp_eof().expect("eof");
+}

@@ -147,10 +147,10 @@ impl Health {
     /// Records `result`: a connection-level error faults the connection and
     /// retires every connection of its generation.
     pub(crate) fn note<T>(&self, result: &Result<T>) {
-        if let Err(e) = result {
-            if e.kind() == ErrorKind::Connection {
-                self.fault();
-            }
+        if let Err(e) = result
+            && e.kind() == ErrorKind::Connection
+        {
+            self.fault();
         }
     }
 

@@ -10,6 +10,7 @@
 use std::cell::RefCell;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Weak};
+use std::time::{Duration, Instant};
 
 use dbridge_engine::ErrorKind;
 use parking_lot::Mutex;
@@ -60,22 +61,56 @@ pub(crate) struct CallContext {
     limit: Option<u64>,
     used: AtomicU64,
     exhausted: AtomicBool,
+    /// The call's time limit and when it runs out (see [`CallContext::begin_clock`]).
+    deadline: Mutex<Option<(Duration, Option<Instant>)>>,
+    timed_out: AtomicBool,
     interrupts: Option<(Arc<Interrupts>, u64)>,
     transactions: Mutex<Vec<Weak<dyn Abandon>>>,
 }
 
 impl CallContext {
-    /// A call under `limit` instructions that `interrupts` can stop.
-    pub(crate) fn new(limit: Option<u64>, interrupts: Option<Arc<Interrupts>>) -> Self {
+    /// A call under `limit` instructions and `timeout` (counted from its
+    /// first poll) that `interrupts` can stop.
+    pub(crate) fn new(
+        limit: Option<u64>,
+        timeout: Option<Duration>,
+        interrupts: Option<Arc<Interrupts>>,
+    ) -> Self {
         let interrupts = interrupts.map(|i| {
             let start = i.epoch.load(Ordering::SeqCst);
             (i, start)
         });
         Self {
             limit,
+            deadline: Mutex::new(timeout.map(|t| (t, None))),
             interrupts,
             ..Self::default()
         }
+    }
+
+    /// Starts the time limit's clock, once (at the call's first poll).
+    pub(crate) fn begin_clock(&self) {
+        if let Some((limit, start @ None)) = &mut *self.deadline.lock() {
+            *start = Some(Instant::now() + *limit);
+        }
+    }
+
+    /// Whether the call ran past its time limit (checked by the instruction
+    /// hook, so that a script that computes without waiting is stopped too).
+    pub(crate) fn is_timed_out(&self) -> bool {
+        if self.timed_out.load(Ordering::Relaxed) {
+            return true;
+        }
+        let past = matches!(*self.deadline.lock(), Some((_, Some(end))) if Instant::now() >= end);
+        if past {
+            self.timed_out.store(true, Ordering::Relaxed);
+        }
+        past
+    }
+
+    /// The time limit, if any.
+    fn time_limit(&self) -> Duration {
+        self.deadline.lock().map(|(t, _)| t).unwrap_or_default()
     }
 
     /// Whether the host interrupted the state since this call started.
@@ -95,6 +130,9 @@ impl CallContext {
         if self.is_interrupted() {
             return interrupted_error();
         }
+        if self.timed_out.load(Ordering::Relaxed) {
+            return timeout_error(self.time_limit());
+        }
         budget_error(self.limit.unwrap_or_default())
     }
 
@@ -104,6 +142,9 @@ impl CallContext {
     pub(crate) fn charge(&self, n: u64) -> Result<(), LuaDbError> {
         if self.is_interrupted() {
             return Err(interrupted_error());
+        }
+        if self.is_timed_out() {
+            return Err(timeout_error(self.time_limit()));
         }
         let Some(limit) = self.limit else {
             return Ok(());
@@ -118,7 +159,9 @@ impl CallContext {
 
     /// Whether the call must stop: over budget or interrupted.
     pub(crate) fn is_exhausted(&self) -> bool {
-        self.exhausted.load(Ordering::Relaxed) || self.is_interrupted()
+        self.exhausted.load(Ordering::Relaxed)
+            || self.timed_out.load(Ordering::Relaxed)
+            || self.is_interrupted()
     }
 
     /// Remembers a transaction opened during this call.
@@ -149,6 +192,14 @@ fn interrupted_error() -> LuaDbError {
     let mut e = LuaDbError::new(ErrorKind::Timeout, "the script was interrupted");
     e.kind = INTERRUPTED;
     e
+}
+
+/// The error of a call stopped by its time limit (kind `timeout`).
+pub(crate) fn timeout_error(limit: Duration) -> LuaDbError {
+    LuaDbError::new(
+        ErrorKind::Timeout,
+        format!("the script ran past its time limit of {limit:?} and was stopped"),
+    )
 }
 
 pub(crate) fn budget_error(limit: u64) -> LuaDbError {

@@ -94,11 +94,11 @@ impl InstallOptions {
     }
 
     /// The longest one [`call`](crate::call) may take, waits included (`None`:
-    /// no limit). The instruction budget stops a script that computes forever;
-    /// this stops one that keeps waiting (a loop of database calls, a sleep). A
-    /// call over time fails with a `timeout` error and its open transactions are
-    /// rolled back. It takes effect when the script next waits, so use it with
-    /// a budget.
+    /// no limit). It stops a script that keeps waiting (a loop of database
+    /// calls, a sleep) and one that computes (the instruction hook checks the
+    /// clock every 1000 instructions). A call over time fails with a `timeout`
+    /// error that its own `pcall`, `xpcall` or `coroutine.resume` cannot
+    /// swallow, and its open transactions are rolled back.
     pub fn call_timeout(mut self, limit: Option<Duration>) -> Self {
         self.call_timeout = limit;
         self

@@ -15,11 +15,9 @@ use std::task::{Context, Poll};
 
 use std::time::Duration;
 
-use dbridge_engine::ErrorKind;
 use mlua::{FromLuaMulti, Function, IntoLuaMulti, Lua};
 
-use crate::context::{CallContext, Enter};
-use crate::error::LuaDbError;
+use crate::context::{CallContext, Enter, timeout_error};
 use crate::sandbox::Installed;
 
 /// A running call of a Lua function (see [`call`]).
@@ -57,6 +55,7 @@ impl<R> Future for Call<R> {
         };
         if let (Some(limit), None) = (this.timeout, &this.deadline) {
             this.deadline = Some(Box::pin(tokio::time::sleep(limit)));
+            this.ctx.begin_clock();
         }
         let _ctx = Enter::new(this.ctx.clone());
         let out = if this.ctx.is_interrupted() {
@@ -73,13 +72,9 @@ impl<R> Future for Call<R> {
                 .as_mut()
                 .is_some_and(|d| d.as_mut().poll(cx).is_ready());
         let out = match out {
-            Poll::Pending if timed_out => {
-                let limit = this.timeout.unwrap_or_default();
-                Poll::Ready(Err(mlua::Error::external(LuaDbError::new(
-                    ErrorKind::Timeout,
-                    format!("the script ran past its time limit of {limit:?} and was stopped"),
-                ))))
-            }
+            Poll::Pending if timed_out => Poll::Ready(Err(mlua::Error::external(timeout_error(
+                this.timeout.unwrap_or_default(),
+            )))),
             // A script over budget or interrupted that is waiting (or was resumed
             // by a catch that slipped through) is stopped here.
             Poll::Pending if this.ctx.is_exhausted() => {
@@ -149,7 +144,7 @@ where
     });
     Call {
         inner: Some(Box::pin(func.call_async::<R>(args))),
-        ctx: Arc::new(CallContext::new(budget, interrupts)),
+        ctx: Arc::new(CallContext::new(budget, timeout, interrupts)),
         runtime,
         timeout,
         deadline: None,

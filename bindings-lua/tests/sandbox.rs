@@ -174,3 +174,27 @@ fn install_needs_the_coroutine_library() {
     let err = dbridge_lua::install(&lua, InstallOptions::new()).unwrap_err();
     assert!(err.to_string().contains("coroutine"), "{err}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_time_limit_stops_a_script_that_computes_without_a_budget() {
+    let opts = InstallOptions::new()
+        .instruction_budget(None)
+        .call_timeout(Some(std::time::Duration::from_millis(200)));
+    let lua = dbridge_lua::new_lua(opts).expect("new lua");
+    // A guard only: were the limit ignored, this interrupt would end the loop
+    // (with `interrupted`, failing the assertion) instead of a hang.
+    let stop = dbridge_lua::interrupt_handle(&lua).expect("installed");
+    let guard = std::thread::spawn(move || {
+        std::thread::sleep(std::time::Duration::from_secs(30));
+        stop.interrupt();
+    });
+    for src in [
+        "while true do end",
+        "while true do pcall(function() while true do end end) end",
+    ] {
+        let msg = fails(&lua, src).await;
+        assert!(msg.contains("timeout: "), "{src}: {msg}");
+        assert!(!msg.contains("interrupted"), "{src}: {msg}");
+    }
+    drop(guard);
+}

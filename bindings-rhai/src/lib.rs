@@ -127,6 +127,23 @@ impl Dbridge {
     pub fn runtime(&self) -> &tokio::runtime::Handle {
         self.blocker.handle()
     }
+
+    /// Starts recording the transactions scripts begin (`db.begin()`, also
+    /// on databases from `dbridge::connect`) until [`Self::end_call`]: a host
+    /// calls it before running a script. Forgets an earlier record.
+    pub fn begin_call(&self) {
+        self.blocker.tracker().start();
+    }
+
+    /// Stops recording. With `roll_back` (the host does so when a limit or
+    /// an interrupt stopped the script, which cannot clean up after itself),
+    /// rolls back the transactions begun since [`Self::begin_call`] that are
+    /// still open, even those a variable of the host's scope still holds,
+    /// and returns how many. One that a row stream still holds is rolled back
+    /// when the stream goes.
+    pub fn end_call(&self, roll_back: bool) -> usize {
+        self.blocker.tracker().finish(roll_back)
+    }
 }
 
 /// Installs dbridge into `engine`: the `dbridge::` module (`connect`, `json`,

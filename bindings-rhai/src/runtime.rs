@@ -80,6 +80,8 @@ impl Drop for OwnedRuntime {
 pub(crate) struct Blocker {
     handle: Handle,
     _owned: Option<Arc<OwnedRuntime>>,
+    /// The transactions begun while the host tracks a call (shared by clones).
+    tracker: crate::transaction::Tracker,
 }
 
 impl fmt::Debug for Blocker {
@@ -98,6 +100,7 @@ impl Blocker {
             return Ok(Self {
                 handle,
                 _owned: None,
+                tracker: crate::transaction::Tracker::default(),
             });
         }
         let rt = tokio::runtime::Builder::new_multi_thread()
@@ -109,12 +112,18 @@ impl Blocker {
         Ok(Self {
             handle: rt.handle().clone(),
             _owned: Some(Arc::new(OwnedRuntime(Some(rt)))),
+            tracker: crate::transaction::Tracker::default(),
         })
     }
 
     /// The runtime's handle.
     pub(crate) fn handle(&self) -> &Handle {
         &self.handle
+    }
+
+    /// The transactions begun during the call the host tracks.
+    pub(crate) fn tracker(&self) -> &crate::transaction::Tracker {
+        &self.tracker
     }
 
     /// Whether this thread may block now, and how.

@@ -6,7 +6,7 @@
 //! the script fails, or a limit stops the script) is rolled back.
 
 use std::fmt;
-use std::sync::Arc;
+use std::sync::{Arc, Weak};
 
 use dbridge_engine::{Backend, Error, Row, Statement, Transaction};
 use futures_util::StreamExt;
@@ -27,20 +27,72 @@ struct Inner {
     backend: Backend,
 }
 
-impl Drop for Inner {
-    fn drop(&mut self) {
-        // A row stream still running over the transaction holds the lock; the
-        // transaction then goes when the stream does (in the runtime, rolled back).
+impl Inner {
+    /// Rolls back if still open; whether it was. A row stream still running
+    /// over the transaction holds the lock: the transaction then goes when the
+    /// stream does (in the runtime, rolled back).
+    fn roll_back(&self) -> bool {
         let Ok(mut guard) = self.slot.try_lock() else {
-            return;
+            return false;
         };
-        let Some(tx) = guard.take() else { return };
+        let Some(tx) = guard.take() else {
+            return false;
+        };
         drop(guard);
         if self.blocker.can_block() {
             // Roll back now, so that locks are released before the host goes on.
             let _ = self.blocker.block_on(tx.rollback());
         } else {
             self.blocker.drop_in_runtime(tx);
+        }
+        true
+    }
+}
+
+impl Drop for Inner {
+    fn drop(&mut self) {
+        self.roll_back();
+    }
+}
+
+/// The transactions scripts begin while the host tracks a call
+/// ([`Dbridge::begin_call`](crate::Dbridge::begin_call)): `None` when not
+/// tracking. Clones share the list.
+#[derive(Clone, Default)]
+pub(crate) struct Tracker(Arc<parking_lot::Mutex<Option<Vec<Weak<Inner>>>>>);
+
+impl fmt::Debug for Tracker {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("Tracker")
+            .field(&self.0.lock().as_ref().map(Vec::len))
+            .finish()
+    }
+}
+
+impl Tracker {
+    /// Starts a new list (forgetting any earlier one).
+    pub(crate) fn start(&self) {
+        *self.0.lock() = Some(Vec::new());
+    }
+
+    /// Stops tracking; with `roll_back`, rolls back the listed transactions
+    /// that are still open and returns how many.
+    pub(crate) fn finish(&self, roll_back: bool) -> usize {
+        let list = self.0.lock().take().unwrap_or_default();
+        if !roll_back {
+            return 0;
+        }
+        list.iter()
+            .filter_map(Weak::upgrade)
+            .filter(|tx| tx.roll_back())
+            .count()
+    }
+
+    /// Records a transaction just begun, if tracking.
+    fn record(&self, tx: &Arc<Inner>) {
+        if let Some(list) = self.0.lock().as_mut() {
+            list.retain(|w| w.strong_count() > 0);
+            list.push(Arc::downgrade(tx));
         }
     }
 }
@@ -73,13 +125,13 @@ fn busy() -> Error {
 
 impl Tx {
     pub(crate) fn new(tx: Transaction, blocker: Blocker) -> Self {
-        Self {
-            inner: Arc::new(Inner {
-                backend: tx.backend(),
-                slot: Arc::new(Mutex::new(Some(tx))),
-                blocker,
-            }),
-        }
+        let inner = Arc::new(Inner {
+            backend: tx.backend(),
+            slot: Arc::new(Mutex::new(Some(tx))),
+            blocker,
+        });
+        inner.blocker.tracker().record(&inner);
+        Self { inner }
     }
 
     fn lock(&self) -> Result<MutexGuard<'_, Option<Transaction>>, Error> {

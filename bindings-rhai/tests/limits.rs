@@ -177,3 +177,48 @@ each_backend!(
         check(&t, "db.fetch_all(\"SELECT 1 AS n\")").await;
     }
 );
+
+each_backend!(
+    end_call_rolls_back_what_a_stopped_call_began_even_in_scope,
+    |t| async move {
+        check(&t, SETUP).await;
+        let (engine, dbridge) = common::engine(Options::sandboxed().max_operations(50_000));
+        let db = dbridge.database(t.db.clone());
+        // SQLite has one writer: only PostgreSQL can hold a second transaction.
+        let with_old = t.backend().name() == "postgres";
+        let out = dbridge_rhai::spawn_blocking(move || {
+            let mut scope = rhai::Scope::new();
+            scope.push("db", db);
+            scope.push("with_old", with_old);
+            // Begun before the tracked call: left alone.
+            engine
+                .run_with_scope(
+                    &mut scope,
+                    "let old = if with_old { db.begin() } else { () };",
+                )
+                .map_err(|e| e.to_string())?;
+            dbridge.begin_call();
+            let stopped = engine
+                .run_with_scope(
+                    &mut scope,
+                    r#"let tx = db.begin(); tx.execute("INSERT INTO jobs VALUES (1)"); loop {}"#,
+                )
+                .is_err_and(|e| matches!(*e, EvalAltResult::ErrorTooManyOperations(..)));
+            let rolled_back = dbridge.end_call(true);
+            let open: bool = engine
+                .eval_with_scope(&mut scope, "tx.is_open")
+                .map_err(|e| e.to_string())?;
+            let old_open: bool = engine
+                .eval_with_scope(
+                    &mut scope,
+                    "if with_old { let o = old.is_open; old.rollback(); o } else { true }",
+                )
+                .map_err(|e| e.to_string())?;
+            Ok::<_, String>((stopped, rolled_back, open, old_open))
+        })
+        .await
+        .expect("script thread");
+        assert_eq!(out, Ok((true, 1, false, true)));
+        host_goes_on(&t).await;
+    }
+);

@@ -1,7 +1,7 @@
 //! # dbridge-repl
 //!
 //! The library behind the `dbridge-repl` binary: the session loop ([`repl`]),
-//! the languages it speaks ([`lang`]), the line-editor helper ([`helper`]),
+//! the languages it speaks ([`lang`]), the bounds of each call ([`limits`]), the line-editor helper ([`helper`]),
 //! dot-commands ([`commands`], [`meta`], [`import`]), result rendering ([`render`]) and
 //! the `migrate` subcommands ([`migrate_cmd`]).
 //! The pure parts (rendering, command parsing, input completeness) are tested
@@ -12,6 +12,7 @@ pub mod commands;
 pub mod helper;
 pub mod import;
 pub mod lang;
+pub mod limits;
 pub mod meta;
 pub mod migrate_cmd;
 pub mod render;

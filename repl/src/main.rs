@@ -18,12 +18,14 @@ use std::process::ExitCode;
 use std::rc::Rc;
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
+use std::time::Duration;
 
 use clap::{Parser, Subcommand, ValueEnum};
 use dbridge_engine::Database;
 use dbridge_repl::helper::Shared;
 use dbridge_repl::lang::lua::LuaSession;
 use dbridge_repl::lang::rhai::RhaiSession;
+use dbridge_repl::limits::{self, Limits};
 use dbridge_repl::repl::Repl;
 
 /// Interactive Lua sessions against a database, and a script runner.
@@ -59,6 +61,19 @@ struct Args {
     #[arg(short = 'e', long = "execute", value_name = "CODE")]
     execute: Option<String>,
 
+    /// Stop a call after N Lua instructions or Rhai operations (default: no limit).
+    #[arg(long, value_name = "N", value_parser = limits::parse_budget, global = true)]
+    budget: Option<u64>,
+
+    /// Bound memory: the Lua state's, or each Rhai value's size; bytes or 512K, 64M, 1G
+    /// (default: no limit).
+    #[arg(long, value_name = "BYTES", value_parser = limits::parse_bytes, global = true)]
+    memory_limit: Option<usize>,
+
+    /// Stop a call after SECS seconds of wall-clock time, decimals allowed (default: no limit).
+    #[arg(long, value_name = "SECS", value_parser = limits::parse_secs, global = true)]
+    timeout: Option<Duration>,
+
     #[command(subcommand)]
     command: Option<Cmd>,
 }
@@ -92,6 +107,17 @@ enum Cmd {
     },
     /// Apply, undo, check and write migrations (see docs/migrations.md).
     Migrate(dbridge_repl::migrate_cmd::MigrateArgs),
+}
+
+impl Args {
+    /// The bounds of each top-level call.
+    fn limits(&self) -> Limits {
+        Limits {
+            budget: self.budget,
+            memory: self.memory_limit,
+            timeout: self.timeout,
+        }
+    }
 }
 
 fn url_of(args: &Args) -> String {
@@ -179,18 +205,19 @@ fn main() -> ExitCode {
         Some(Cmd::Run { file, .. }) => Lang::of_file(file, args.lang),
         _ => args.lang,
     };
+    let handle = runtime.handle().clone();
+    let limits = args.limits();
     let interp: Shared = match lang {
-        Lang::Lua => {
-            match LuaSession::new(db.clone(), runtime.handle().clone(), interrupted.clone()) {
-                Ok(l) => Rc::new(RefCell::new(Box::new(l))),
-                Err(e) => {
-                    eprintln!("error: cannot start Lua: {e}");
-                    return ExitCode::from(2);
-                }
+        Lang::Lua => match LuaSession::with_limits(db.clone(), handle, interrupted.clone(), limits)
+        {
+            Ok(l) => Rc::new(RefCell::new(Box::new(l))),
+            Err(e) => {
+                eprintln!("error: cannot start Lua (is --memory-limit too small?): {e}");
+                return ExitCode::from(2);
             }
-        }
+        },
         Lang::Rhai => {
-            match RhaiSession::new(db.clone(), runtime.handle().clone(), interrupted.clone()) {
+            match RhaiSession::with_limits(db.clone(), handle, interrupted.clone(), limits) {
                 Ok(r) => Rc::new(RefCell::new(Box::new(r))),
                 Err(e) => {
                     eprintln!("error: cannot start Rhai: {e}");

@@ -102,3 +102,57 @@ fn ctrl_c_stops_a_caught_rhai_loop() {
     p.send_control('d').expect("ctrl-d");
     p.exp_eof().expect("eof");
 }
+
+/// A Rhai session: the statement begins a transaction (kept in a `let`
+/// variable, which outlives the statement in Rhai's scope), updates the row
+/// and spins; after Ctrl-C another write of that row must not wait for it.
+fn rhai_session(url: &str, table: &str, postgres: bool) {
+    let mut p = start(url, "rhai");
+    p.send_line(&format!(
+        r#"db.execute("DROP TABLE IF EXISTS {table}"); db.execute("CREATE TABLE {table} (n INTEGER)"); db.execute("INSERT INTO {table} VALUES (1)");"#
+    ))
+    .expect("send");
+    p.exp_string("dbridge> ").expect("prompt");
+    interrupt(
+        &mut p,
+        &format!(
+            r#"let tx = db.begin(); tx.execute("UPDATE {table} SET n = n + 100"); print("spin" + "ning"); loop {{}}"#
+        ),
+    );
+    // A short lock wait, so that a transaction still holding the row shows as
+    // an error rather than a hang (SQLite's busy timeout is 5 s).
+    let update = if postgres {
+        format!(
+            r#"let t2 = db.begin(); t2.execute("SET LOCAL lock_timeout = '3s'"); t2.execute("UPDATE {table} SET n = n + 1"); t2.commit();"#
+        )
+    } else {
+        format!(r#"db.execute("UPDATE {table} SET n = n + 1");"#)
+    };
+    p.send_line(&format!(
+        r#"{update} print("n=" + db.fetch_one("SELECT n FROM {table}").n + "!"); print("open=" + tx.is_open);"#
+    ))
+    .expect("send");
+    p.exp_string("n=2!").expect("the transaction was released");
+    p.exp_string("open=false")
+        .expect("the transaction was rolled back");
+    p.exp_string("dbridge> ").expect("prompt");
+    p.send_line(&format!(r#"db.execute("DROP TABLE {table}");"#))
+        .expect("send");
+    p.exp_string("dbridge> ").expect("prompt");
+    p.send_control('d').expect("ctrl-d");
+    p.exp_eof().expect("eof");
+}
+
+#[test]
+fn ctrl_c_releases_the_transaction_a_rhai_statement_began_on_sqlite() {
+    rhai_session(&sqlite_url("rhai-tx"), "int_rtx", false);
+}
+
+#[test]
+fn ctrl_c_releases_the_transaction_a_rhai_statement_began_on_postgres() {
+    rhai_session(
+        &dbridge_testkit::pg_url(),
+        &format!("int_rtx_{}", std::process::id()),
+        true,
+    );
+}

@@ -12,6 +12,7 @@ use dbridge_lua::{InstallOptions, InterruptHandle, LuaDb, LuaDbError, StdLib};
 use tokio::runtime::Handle;
 
 use super::{Interpreter, Output, ScriptError};
+use crate::limits::Limits;
 use crate::render::{Cell, Table};
 
 /// A Lua session bound to one database.
@@ -27,6 +28,8 @@ pub struct LuaSession {
     wrapper: mlua::Function,
     /// The message handler: dbridge errors pass through, others get a traceback.
     handler: mlua::Function,
+    /// `--memory-limit`, named in out-of-memory errors.
+    memory_limit: Option<usize>,
 }
 
 impl std::fmt::Debug for LuaSession {
@@ -42,9 +45,26 @@ impl LuaSession {
     /// # Errors
     /// If the state cannot be set up.
     pub fn new(db: Database, runtime: Handle, interrupted: Arc<AtomicBool>) -> mlua::Result<Self> {
+        Self::with_limits(db, runtime, interrupted, Limits::default())
+    }
+
+    /// As [`Self::new`], each top-level call bounded by `limits` (instructions,
+    /// the state's memory, wall-clock time).
+    ///
+    /// # Errors
+    /// If the state cannot be set up (also when the memory limit is too small
+    /// for it).
+    pub fn with_limits(
+        db: Database,
+        runtime: Handle,
+        interrupted: Arc<AtomicBool>,
+        limits: Limits,
+    ) -> mlua::Result<Self> {
         let opts = InstallOptions::new()
             .libs(StdLib::ALL_SAFE)
-            .instruction_budget(None)
+            .instruction_budget(limits.budget)
+            .memory_limit(limits.memory)
+            .call_timeout(limits.timeout)
             .runtime(runtime.clone());
         let lua = dbridge_lua::new_lua(opts)?;
         dbridge_lua::keep_column_order(&lua)?;
@@ -69,10 +89,28 @@ impl LuaSession {
             stop,
             wrapper,
             handler,
+            memory_limit: limits.memory,
         })
     }
 
     fn run(&self, src: &str, name: &str) -> Result<MultiValue, ScriptError> {
+        self.call(src, name).map_err(|e| self.name_limit(e))
+    }
+
+    /// Says which limit an `out_of_memory` error from Lua itself hit.
+    fn name_limit(&self, mut e: ScriptError) -> ScriptError {
+        if let (Some(limit), true) = (
+            self.memory_limit,
+            e.kind == dbridge_lua::OUT_OF_MEMORY && e.message == NOT_ENOUGH_MEMORY,
+        ) {
+            e.message = format!(
+                "not enough memory: the Lua state reached its memory limit of {limit} bytes"
+            );
+        }
+        e
+    }
+
+    fn call(&self, src: &str, name: &str) -> Result<MultiValue, ScriptError> {
         self.interrupted.store(false, Ordering::SeqCst);
         let chunk = self
             .lua
@@ -100,6 +138,8 @@ impl LuaSession {
             let (message, traceback) = split_traceback(&text);
             let kind = if message.ends_with("interrupted") {
                 "interrupted"
+            } else if message == NOT_ENOUGH_MEMORY {
+                dbridge_lua::OUT_OF_MEMORY
             } else {
                 "runtime"
             };
@@ -111,6 +151,10 @@ impl LuaSession {
         }))
     }
 }
+
+/// Lua's message for an allocation past the memory limit (caught by a
+/// `pcall`, it arrives as this plain string).
+const NOT_ENOUGH_MEMORY: &str = "not enough memory";
 
 /// The kind, one-line message and traceback of a Lua error.
 pub fn describe(e: &mlua::Error) -> ScriptError {
@@ -134,7 +178,7 @@ pub fn describe(e: &mlua::Error) -> ScriptError {
             traceback: None,
         },
         mlua::Error::MemoryError(m) => ScriptError {
-            kind: "memory".into(),
+            kind: dbridge_lua::OUT_OF_MEMORY.into(),
             message: m.clone(),
             traceback: None,
         },

@@ -1,17 +1,19 @@
 //! The Rhai session: an engine with dbridge registered, a scope that keeps
 //! variables between inputs, and the connected database as `db`.
 
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant};
 
 use dbridge_engine::Database;
 use dbridge_engine::db::Statement;
 use dbridge_engine::schema::Model;
-use dbridge_rhai::{ModelV, Options, Query, db_error};
+use dbridge_rhai::{Dbridge, ModelV, Options, Query, db_error};
 use rhai::{Array, Dynamic, Engine, EvalAltResult, Map, ParseErrorType, Scope};
 use tokio::runtime::Handle;
 
 use super::{Interpreter, Output, ScriptError};
+use crate::limits::Limits;
 use crate::render::{Cell, Table};
 
 /// A Rhai session bound to one database.
@@ -19,6 +21,11 @@ pub struct RhaiSession {
     engine: Engine,
     scope: Scope<'static>,
     interrupted: Arc<AtomicBool>,
+    /// Tracks the transactions each top-level call begins, to roll back those
+    /// of a call that a limit or Ctrl-C stopped.
+    dbridge: Dbridge,
+    limits: Limits,
+    clock: Clock,
 }
 
 impl std::fmt::Debug for RhaiSession {
@@ -28,12 +35,74 @@ impl std::fmt::Debug for RhaiSession {
 }
 
 const INTERRUPTED: &str = "interrupted";
+/// What `on_progress` stops a script with when its time is up.
+const TIMED_OUT: &str = "timeout";
+/// How often (in operations) `on_progress` reads the clock.
+const CLOCK_EVERY: u64 = 1024;
 /// The longest string a REPL script may build (256 MiB).
 pub const REPL_MAX_STRING: usize = 256 << 20;
 /// The most items in an array (also a `fetch_all` result) in the REPL.
 pub const REPL_MAX_ARRAY: usize = 10_000_000;
 /// The most entries in a map in the REPL.
 pub const REPL_MAX_MAP: usize = 1_000_000;
+
+/// The deadline of the running top-level call (`--timeout`).
+#[derive(Debug, Clone, Default)]
+struct Clock {
+    limit: Option<Duration>,
+    end: Arc<Mutex<Option<Instant>>>,
+}
+
+impl Clock {
+    /// Starts the running call's clock (if there is a limit).
+    fn start(&self) {
+        if let Some(limit) = self.limit {
+            *self.end.lock().unwrap_or_else(PoisonError::into_inner) = Some(Instant::now() + limit);
+        }
+    }
+
+    /// Whether the running call is past its deadline.
+    fn is_past(&self) -> bool {
+        let end = *self.end.lock().unwrap_or_else(PoisonError::into_inner);
+        end.is_some_and(|end| Instant::now() >= end)
+    }
+}
+
+/// Whether a limit or Ctrl-C stopped the script (errors `try` cannot catch).
+fn is_stop(e: &EvalAltResult) -> bool {
+    matches!(
+        e.unwrap_inner(),
+        EvalAltResult::ErrorTerminated(..)
+            | EvalAltResult::ErrorTooManyOperations(_)
+            | EvalAltResult::ErrorDataTooLarge(..)
+    )
+}
+
+/// The session's options: no operation limit unless `--budget` (the person at
+/// the prompt stops a runaway script with Ctrl-C), sizes bounded so that
+/// `s += s` in a loop is an error rather than an abort (tighter with
+/// `--memory-limit`), and a progress callback for Ctrl-C and `--timeout`.
+fn options(runtime: Handle, limits: &Limits, flag: Arc<AtomicBool>, clock: Clock) -> Options {
+    let (strings, arrays, maps) =
+        limits
+            .rhai_sizes()
+            .unwrap_or((REPL_MAX_STRING, REPL_MAX_ARRAY, REPL_MAX_MAP));
+    let options = Options::new()
+        .runtime(runtime)
+        .max_string_size(strings)
+        .max_array_size(arrays)
+        .max_map_size(maps)
+        .on_progress(move |ops| {
+            if flag.swap(false, Ordering::SeqCst) {
+                return Some(Dynamic::from(INTERRUPTED));
+            }
+            (ops % CLOCK_EVERY == 0 && clock.is_past()).then(|| Dynamic::from(TIMED_OUT))
+        });
+    match limits.budget {
+        Some(n) => options.max_operations(n),
+        None => options,
+    }
+}
 
 impl RhaiSession {
     /// An engine with dbridge registered (no operation limit: the person at
@@ -46,27 +115,53 @@ impl RhaiSession {
         runtime: Handle,
         interrupted: Arc<AtomicBool>,
     ) -> dbridge_engine::Result<Self> {
+        Self::with_limits(db, runtime, interrupted, Limits::default())
+    }
+
+    /// As [`Self::new`], each top-level call bounded by `limits` (operations,
+    /// value sizes, wall-clock time).
+    ///
+    /// # Errors
+    /// If dbridge cannot be registered.
+    pub fn with_limits(
+        db: Database,
+        runtime: Handle,
+        interrupted: Arc<AtomicBool>,
+        limits: Limits,
+    ) -> dbridge_engine::Result<Self> {
         let mut engine = Engine::new();
-        let flag = interrupted.clone();
-        // No operation limit (Ctrl-C stops a runaway script), but sizes are
-        // bounded so that `s += s` in a loop is an error, not an abort.
-        let options = Options::new()
-            .runtime(runtime)
-            .max_string_size(REPL_MAX_STRING)
-            .max_array_size(REPL_MAX_ARRAY)
-            .max_map_size(REPL_MAX_MAP)
-            .on_progress(move |_| {
-                flag.swap(false, Ordering::SeqCst)
-                    .then(|| Dynamic::from(INTERRUPTED))
-            });
-        let dbridge = dbridge_rhai::register(&mut engine, options)?;
+        let clock = Clock {
+            limit: limits.timeout,
+            ..Clock::default()
+        };
+        let opts = options(runtime, &limits, interrupted.clone(), clock.clone());
+        let dbridge = dbridge_rhai::register(&mut engine, opts)?;
         let mut scope = Scope::new();
         scope.push("db", dbridge.database(db));
         Ok(Self {
             engine,
             scope,
             interrupted,
+            dbridge,
+            limits,
+            clock,
         })
+    }
+
+    /// Runs one top-level call: resets Ctrl-C, starts the clock, and rolls
+    /// back the transactions the call began if a limit or Ctrl-C stopped it
+    /// (a `let tx = db.begin()` would otherwise keep its locks in the scope).
+    fn call<T>(
+        &mut self,
+        f: impl FnOnce(&Engine, &mut Scope<'static>) -> Result<T, Box<EvalAltResult>>,
+    ) -> Result<T, ScriptError> {
+        self.interrupted.store(false, Ordering::SeqCst);
+        self.clock.start();
+        self.dbridge.begin_call();
+        let out = f(&self.engine, &mut self.scope);
+        let stopped = out.as_ref().is_err_and(|e| is_stop(e));
+        self.dbridge.end_call(stopped);
+        out.map_err(|e| self.error(&e))
     }
 
     fn error(&self, e: &EvalAltResult) -> ScriptError {
@@ -77,15 +172,7 @@ impl RhaiSession {
                 traceback: None,
             };
         }
-        let kind = match e.unwrap_inner() {
-            EvalAltResult::ErrorTerminated(..) => "interrupted",
-            EvalAltResult::ErrorParsing(..) => "syntax",
-            _ => "runtime",
-        };
-        let message = match e.unwrap_inner() {
-            EvalAltResult::ErrorTerminated(..) => "interrupted".to_string(),
-            other => other.to_string(),
-        };
+        let (kind, message) = self.kind_and_message(e.unwrap_inner());
         ScriptError {
             kind: kind.into(),
             message,
@@ -93,12 +180,52 @@ impl RhaiSession {
         }
     }
 
+    /// The kind and message of a Rhai error; limits get the REPL's names.
+    fn kind_and_message(&self, e: &EvalAltResult) -> (&'static str, String) {
+        match e {
+            EvalAltResult::ErrorTerminated(v, _) if v.to_string() == TIMED_OUT => (
+                "timeout",
+                format!(
+                    "the script ran past its time limit of {:?} and was stopped",
+                    self.limits.timeout.unwrap_or_default()
+                ),
+            ),
+            EvalAltResult::ErrorTerminated(..) => ("interrupted", "interrupted".into()),
+            EvalAltResult::ErrorTooManyOperations(_) => (
+                "budget_exceeded",
+                format!(
+                    "the script ran past its budget of {} operations and was stopped",
+                    self.limits.budget.unwrap_or_default()
+                ),
+            ),
+            EvalAltResult::ErrorDataTooLarge(what, _) => (
+                "out_of_memory",
+                format!("{what} too large: {}", self.sizes()),
+            ),
+            EvalAltResult::ErrorParsing(..) => ("syntax", e.to_string()),
+            other => ("runtime", other.to_string()),
+        }
+    }
+
+    /// The size limits, for `out_of_memory` messages.
+    fn sizes(&self) -> String {
+        let (s, a, m) =
+            self.limits
+                .rhai_sizes()
+                .unwrap_or((REPL_MAX_STRING, REPL_MAX_ARRAY, REPL_MAX_MAP));
+        let from = if self.limits.memory.is_some() {
+            "from --memory-limit"
+        } else {
+            "the REPL's defaults"
+        };
+        format!(
+            "values are limited to {s} string bytes, {a} array items and {m} map entries ({from})"
+        )
+    }
+
     /// The value of the expression `expr`.
     fn value(&mut self, expr: &str) -> Result<Dynamic, ScriptError> {
-        self.interrupted.store(false, Ordering::SeqCst);
-        self.engine
-            .eval_with_scope::<Dynamic>(&mut self.scope, expr)
-            .map_err(|e| self.error(&e))
+        self.call(|engine, scope| engine.eval_with_scope::<Dynamic>(scope, expr))
     }
 
     fn output(v: &Dynamic) -> Option<Output> {
@@ -197,20 +324,13 @@ impl Interpreter for RhaiSession {
     }
 
     fn eval(&mut self, src: &str) -> Result<Vec<Output>, ScriptError> {
-        self.interrupted.store(false, Ordering::SeqCst);
-        let v = self
-            .engine
-            .eval_with_scope::<Dynamic>(&mut self.scope, src)
-            .map_err(|e| self.error(&e))?;
+        let v = self.call(|engine, scope| engine.eval_with_scope::<Dynamic>(scope, src))?;
         Ok(Self::output(&v).into_iter().collect())
     }
 
     fn reflect(&mut self) -> Result<Vec<String>, ScriptError> {
-        self.interrupted.store(false, Ordering::SeqCst);
-        let models = self
-            .engine
-            .eval_with_scope::<rhai::Map>(&mut self.scope, "db.reflect()")
-            .map_err(|e| self.error(&e))?;
+        let models =
+            self.call(|engine, scope| engine.eval_with_scope::<rhai::Map>(scope, "db.reflect()"))?;
         let mut names = Vec::new();
         for (name, model) in models {
             let valid = name
@@ -228,7 +348,6 @@ impl Interpreter for RhaiSession {
     }
 
     fn run_script(&mut self, src: &str, name: &str, args: &[String]) -> Result<(), ScriptError> {
-        self.interrupted.store(false, Ordering::SeqCst);
         let arg: Array = std::iter::once(name.to_string())
             .chain(args.iter().cloned())
             .map(Dynamic::from)
@@ -239,9 +358,7 @@ impl Interpreter for RhaiSession {
         } else {
             src.to_owned()
         };
-        self.engine
-            .run_with_scope(&mut self.scope, &body)
-            .map_err(|e| self.error(&e))
+        self.call(|engine, scope| engine.run_with_scope(scope, &body))
     }
 
     fn models(&mut self) -> Result<Vec<Model>, ScriptError> {

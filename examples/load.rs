@@ -3,7 +3,8 @@
 //!
 //! ```sh
 //! cargo run --release --example load -- --url postgres://postgres@127.0.0.1:5432/test \
-//!     [--processes 8] [--coroutines 100] [--seconds 30] [--pool 10] [--label direct]
+//!     [--processes 8] [--coroutines 100] [--seconds 30] [--pool 10] [--label direct] \
+//!     [--admin-url URL]   # the server itself, when --url goes through PgBouncer
 //! ```
 //!
 //! The parent creates a `load_players` table (1,000 rows), starts
@@ -32,6 +33,9 @@ struct Args {
     seconds: u64,
     pool: u32,
     label: String,
+    /// The server itself (setup and the connection count), when `url` goes
+    /// through PgBouncer.
+    admin_url: Option<String>,
     worker: bool,
 }
 
@@ -43,6 +47,7 @@ fn parse_args() -> Result<Args, String> {
         seconds: 30,
         pool: 10,
         label: "run".into(),
+        admin_url: None,
         worker: false,
     };
     let mut it = std::env::args().skip(1);
@@ -56,6 +61,7 @@ fn parse_args() -> Result<Args, String> {
             "--seconds" => a.seconds = number(value()?)?,
             "--pool" => a.pool = number(value()?)? as u32,
             "--label" => a.label = value()?,
+            "--admin-url" => a.admin_url = Some(value()?),
             "--worker" => a.worker = true,
             other => return Err(format!("unknown argument {other}")),
         }
@@ -139,16 +145,18 @@ async fn setup(url: &str) -> dbridge::engine::Result<Database> {
 async fn watch_connections(db: Database, stop: Arc<AtomicI64>) -> i64 {
     let mut most = 0;
     while stop.load(Ordering::Relaxed) == 0 {
-        if let Ok(row) = db
+        let row = db
             .fetch_one(
                 "SELECT count(*) AS n FROM pg_stat_activity \
                  WHERE backend_type = 'client backend' AND datname = current_database()",
                 &[],
             )
-            .await
-            && let Some(n) = row.get("n").ok().and_then(Value::as_i64)
-        {
-            most = most.max(n - 1);
+            .await;
+        match row.map(|r| r.get("n").ok().and_then(Value::as_i64)) {
+            // Less the watcher's own connection.
+            Ok(Some(n)) => most = most.max(n - 1),
+            Ok(None) => {}
+            Err(e) => eprintln!("counting connections: {e}"),
         }
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
@@ -156,16 +164,12 @@ async fn watch_connections(db: Database, stop: Arc<AtomicI64>) -> i64 {
 }
 
 async fn parent(args: &Args) -> Result<(), Box<dyn std::error::Error>> {
-    let direct = args
-        .url
-        .replace("?pgbouncer=true", "")
-        .replace("&pgbouncer=true", "");
-    let db = setup(&direct).await?;
+    let db = setup(args.admin_url.as_deref().unwrap_or(&args.url)).await?;
     let stop = Arc::new(AtomicI64::new(0));
     let watcher = tokio::spawn(watch_connections(db.clone(), stop.clone()));
     let exe = std::env::current_exe()?;
     let started = Instant::now();
-    let children: Vec<_> = (0..args.processes)
+    let children: Vec<std::process::Child> = (0..args.processes)
         .map(|_| {
             Command::new(&exe)
                 .args(["--worker", "--url", &args.url])
@@ -176,9 +180,16 @@ async fn parent(args: &Args) -> Result<(), Box<dyn std::error::Error>> {
                 .spawn()
         })
         .collect::<Result<_, _>>()?;
+    // Wait off the runtime's thread, so that the connection watcher runs.
+    let outputs = tokio::task::spawn_blocking(move || {
+        children
+            .into_iter()
+            .map(std::process::Child::wait_with_output)
+            .collect::<std::io::Result<Vec<_>>>()
+    })
+    .await??;
     let (mut ops, mut errors, mut lat) = (0_i64, 0_i64, Vec::<i64>::new());
-    for child in children {
-        let out = child.wait_with_output()?;
+    for out in outputs {
         let text = String::from_utf8_lossy(&out.stdout);
         let mut parts = text.trim().splitn(3, ' ');
         ops += parts.next().and_then(|x| x.parse().ok()).unwrap_or(0);

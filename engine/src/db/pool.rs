@@ -65,7 +65,7 @@ struct Idle<C> {
     created: Instant,
     generation: u64,
     idle_since: Instant,
-    reset: Vec<&'static str>,
+    reset: Vec<Reset>,
 }
 
 /// A pool of connections of one backend.
@@ -84,7 +84,7 @@ pub(crate) struct ConnPool<C: PoolConn> {
 pub(crate) struct Pooled<C: PoolConn> {
     conn: Option<C>,
     created: Instant,
-    reset: Vec<&'static str>,
+    reset: Vec<Reset>,
     broken: bool,
     /// Whether it came from the idle list (it may have died while idle).
     reused: bool,
@@ -93,30 +93,41 @@ pub(crate) struct Pooled<C: PoolConn> {
     permit: Option<OwnedSemaphorePermit>,
 }
 
+/// What a returned connection runs before its next user gets it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Reset {
+    /// A statement (no parameters, no rows), e.g. `ROLLBACK`.
+    Sql(&'static str),
+    /// Forget (and close) the statements it prepared: behind PgBouncer they
+    /// belonged to a transaction that ended.
+    ForgetStatements,
+}
+
 /// A connection the pool can reset: the two backends' connections.
 pub(crate) trait PoolConn: Connection + Send + 'static {
-    /// Runs a reset statement (no parameters, no rows).
-    fn run_reset(
-        &mut self,
-        sql: &'static str,
-    ) -> BoxFuture<'_, std::result::Result<(), sqlx::Error>>;
+    /// Runs a reset.
+    fn run_reset(&mut self, reset: Reset) -> BoxFuture<'_, std::result::Result<(), sqlx::Error>>;
 }
 
 impl PoolConn for PgConnection {
-    fn run_reset(
-        &mut self,
-        sql: &'static str,
-    ) -> BoxFuture<'_, std::result::Result<(), sqlx::Error>> {
-        Box::pin(async move { sqlx::Executor::execute(self, sql).await.map(drop) })
+    fn run_reset(&mut self, reset: Reset) -> BoxFuture<'_, std::result::Result<(), sqlx::Error>> {
+        Box::pin(async move {
+            match reset {
+                Reset::Sql(sql) => sqlx::Executor::execute(self, sql).await.map(drop),
+                Reset::ForgetStatements => self.clear_cached_statements().await,
+            }
+        })
     }
 }
 
 impl PoolConn for SqliteConnection {
-    fn run_reset(
-        &mut self,
-        sql: &'static str,
-    ) -> BoxFuture<'_, std::result::Result<(), sqlx::Error>> {
-        Box::pin(async move { sqlx::Executor::execute(self, sql).await.map(drop) })
+    fn run_reset(&mut self, reset: Reset) -> BoxFuture<'_, std::result::Result<(), sqlx::Error>> {
+        Box::pin(async move {
+            match reset {
+                Reset::Sql(sql) => sqlx::Executor::execute(self, sql).await.map(drop),
+                Reset::ForgetStatements => self.clear_cached_statements().await,
+            }
+        })
     }
 }
 
@@ -302,8 +313,8 @@ impl<C: PoolConn> ConnPool<C> {
     /// when asked for or when it has been idle a while) before handing it out
     /// again.
     async fn prepare(&self, idle: &mut Idle<C>) -> std::result::Result<(), sqlx::Error> {
-        for sql in std::mem::take(&mut idle.reset) {
-            idle.conn.run_reset(sql).await?;
+        for r in std::mem::take(&mut idle.reset) {
+            idle.conn.run_reset(r).await?;
         }
         let idle_long = self
             .limits
@@ -335,12 +346,17 @@ impl<C: PoolConn> Pooled<C> {
     /// Statements to run on this connection before its next user gets it
     /// (e.g. `ROLLBACK` for a transaction dropped uncommitted).
     pub(crate) fn reset_with(&mut self, sql: &'static str) {
-        self.reset.push(sql);
+        self.reset.push(Reset::Sql(sql));
+    }
+
+    /// As [`Pooled::reset_with`]: forget the statements it prepared.
+    pub(crate) fn reset_forgetting_statements(&mut self) {
+        self.reset.push(Reset::ForgetStatements);
     }
 
     /// As [`Pooled::reset_with`], run before the statements already queued.
     pub(crate) fn reset_with_first(&mut self, sql: &'static str) {
-        self.reset.insert(0, sql);
+        self.reset.insert(0, Reset::Sql(sql));
     }
 
     /// Sets whether this connection is closed instead of returned; the previous
@@ -425,8 +441,8 @@ impl<C: PoolConn> Drop for Pooled<C> {
                 let pool = self.pool.clone();
                 let permit = self.permit.take();
                 handle.spawn(async move {
-                    for sql in reset {
-                        if conn.run_reset(sql).await.is_err() {
+                    for r in reset {
+                        if conn.run_reset(r).await.is_err() {
                             return;
                         }
                     }

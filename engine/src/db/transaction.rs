@@ -611,12 +611,11 @@ impl Drop for Transaction {
         match self.conn.take() {
             // The connection goes back to the pool with a ROLLBACK to run before
             // its next use: nothing of this transaction can be committed later.
-            // Behind PgBouncer a connection holding prepared statements is
-            // closed instead: they would outlive the transaction.
-            Some(TxConn::Postgres(mut c))
-                if self.db.pgbouncer() && sqlx::Connection::cached_statements_size(&*c) > 0 =>
-            {
-                c.replace_broken(true);
+            // Behind PgBouncer the statements it prepared are forgotten (and
+            // closed) after the ROLLBACK: they belonged to this transaction.
+            Some(TxConn::Postgres(mut c)) if self.db.pgbouncer() => {
+                c.reset_with("ROLLBACK");
+                c.reset_forgetting_statements();
             }
             Some(TxConn::Postgres(mut c)) => c.reset_with("ROLLBACK"),
             Some(TxConn::Sqlite(mut c)) => c.reset_with_first("ROLLBACK"),

@@ -303,6 +303,14 @@ pub(crate) fn build(lua: &Lua, (this, name, args): (LuaValue, String, Variadic<L
             "limit" => s.limit(count_arg(&arg(0), "limit")?),
             "offset" => s.offset(count_arg(&arg(0), "offset")?),
             "distinct" => s.distinct(),
+            // Reads of a replicated database go to the primary (a no-op
+            // elsewhere: a session or a transaction already runs there).
+            "on_primary" => {
+                if let QueryTarget::Db(Conn::Pool(db), registry) = &q.target {
+                    q.target = QueryTarget::Db(Conn::Pool(db.primary()), registry.clone());
+                }
+                s
+            }
             "options" if args.is_empty() => s,
             "options" => {
                 if q.entity.is_none() {

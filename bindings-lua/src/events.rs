@@ -25,6 +25,7 @@ struct Queued {
     rows: Option<u64>,
     ok: bool,
     backend: &'static str,
+    server: Option<String>,
 }
 
 /// The queue of one database handle's statement events.
@@ -71,11 +72,12 @@ impl StatementEvents {
             rows: ev.rows,
             ok: ev.ok,
             backend: ev.backend.name(),
+            server: ev.server.map(str::to_owned),
         });
         self.len.store(q.len(), Ordering::Relaxed);
     }
 
-    /// The queued events as a Lua array of `{ sql, elapsed, rows, ok, backend }`
+    /// The queued events as a Lua array of `{ sql, elapsed, rows, ok, backend, server }`
     /// tables, or nil when there are none.
     pub(crate) fn drain(&self, lua: &Lua) -> mlua::Result<LuaValue> {
         if self.len.load(Ordering::Relaxed) == 0 {
@@ -88,12 +90,13 @@ impl StatementEvents {
         };
         let out = lua.create_table_with_capacity(events.len(), 0)?;
         for (i, e) in events.into_iter().enumerate() {
-            let t: Table = lua.create_table_with_capacity(0, 5)?;
+            let t: Table = lua.create_table_with_capacity(0, 6)?;
             t.raw_set("sql", e.sql)?;
             t.raw_set("elapsed", e.elapsed)?;
             t.raw_set("rows", e.rows.map(|n| i64::try_from(n).unwrap_or(i64::MAX)))?;
             t.raw_set("ok", e.ok)?;
             t.raw_set("backend", e.backend)?;
+            t.raw_set("server", e.server)?;
             out.raw_set(i + 1, t)?;
         }
         Ok(LuaValue::Table(out))

@@ -218,7 +218,7 @@ function Db:drop_all() return check(self, raw.create_all(self, false)) end
 local Query = {}
 local query_session = setmetatable({}, { __mode = "k" })
 for _, name in ipairs({ "where", "filter", "filter_by", "join", "outerjoin", "group_by", "having",
-  "order_by", "limit", "offset", "distinct", "options" }) do
+  "order_by", "limit", "offset", "distinct", "options", "on_primary" }) do
   Query[name] = function(self, ...)
     local q = check(self, raw.qb(self, name, ...))
     owner[q] = owner[self]

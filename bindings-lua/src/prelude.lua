@@ -81,7 +81,7 @@ function Db:backend() return check(self, raw.backend(self)) end
 function Db:primary() return check(self, raw.primary(self)) end
 
 -- db:on_statement(fn): fn(event) after every statement run through db or its
--- transactions, with event.sql, .elapsed (seconds), .rows, .ok, .backend.
+-- transactions, with event.sql, .elapsed (seconds), .rows, .ok, .backend, .server (primary, replica N; nil without replicas).
 -- Returns a function that removes the handler.
 function Db:on_statement(fn)
   if type(fn) ~= "function" then

@@ -172,6 +172,17 @@ impl Db {
         &self.db
     }
 
+    /// This handle with every statement on the primary (`db.primary()`),
+    /// sharing its models and listeners.
+    pub(crate) fn primary(&self) -> Db {
+        Db {
+            db: self.db.primary(),
+            blocker: self.blocker.clone(),
+            orm: self.orm.clone(),
+            bound: self.bound.clone(),
+        }
+    }
+
     /// `dbridge::connect(#{ primary: url, replicas: [url, ...], <options> })`.
     fn connect_replicated(blocker: &Blocker, spec: &Map) -> Res<Self> {
         let bad = |what: &str| to_rhai(Error::Configuration(what.to_owned()));
@@ -340,12 +351,7 @@ pub(crate) fn register(
         .register_type_with_name::<Db>("Database")
         .register_fn("backend", |d: &mut Db| d.db.backend().name().to_string())
         .register_fn("url", |d: &mut Db| d.db.url().to_string())
-        .register_fn("primary", |d: &mut Db| Db {
-            db: d.db.primary(),
-            blocker: d.blocker.clone(),
-            orm: d.orm.clone(),
-            bound: d.bound.clone(),
-        })
+        .register_fn("primary", |d: &mut Db| d.primary())
         .register_fn("begin", |d: &mut Db| d.begin(TransactionOptions::new()))
         .register_fn("begin", |d: &mut Db, opts: Map| {
             d.begin(transaction_options(&opts)?)

@@ -499,6 +499,13 @@ pub(crate) fn register(engine: &mut Engine) {
             Ok(q.map(|s| s.offset(n)))
         })
         .register_fn("distinct", |q: &mut Query| q.map(Select::distinct))
+        .register_fn("on_primary", |q: &mut Query| {
+            let mut q = q.clone();
+            if let Target::Db(db) = &q.target {
+                q.target = Target::Db(db.primary());
+            }
+            q
+        })
         .register_fn(
             "subquery",
             |q: &mut Query, alias: ImmutableString| -> Res<Table> {

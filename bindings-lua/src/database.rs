@@ -236,6 +236,7 @@ fn connect_options(v: &LuaValue, arg: usize) -> Result<ConnectOptions, LuaDbErro
                 _ => o.ping_idle_after(Some(secs(&k, &v)?)),
             },
             "replica_retry_after" => o.replica_retry_after(secs(&k, &v)?),
+            "max_replica_lag" => o.max_replica_lag(Some(secs(&k, &v)?)),
             "primary" | "replicas" if arg == 1 => o,
             other => return Err(bad(format!("unknown connect option `{other}`"))),
         };

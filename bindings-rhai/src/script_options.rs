@@ -84,6 +84,7 @@ pub(crate) fn connect_options(map: &Map) -> Res<ConnectOptions> {
             "pgbouncer" => o.pgbouncer(boolean(k, v)?),
             "ping_idle_after" => o.ping_idle_after(optional_seconds(k, v)?),
             "replica_retry_after" => o.replica_retry_after(seconds(k, v)?),
+            "max_replica_lag" => o.max_replica_lag(optional_seconds(k, v)?),
             _ => return Err(configuration(format!("unknown connect option `{k}`"))),
         };
     }

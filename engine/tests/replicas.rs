@@ -138,3 +138,75 @@ async fn replicas_are_refused_on_sqlite_and_for_other_backends() {
     assert_eq!(err.kind(), dbridge_engine::ErrorKind::Unsupported, "{err}");
     assert!(err.to_string().contains("sqlite"), "{err}");
 }
+
+/// Whether the database's next plain read ran on a standby.
+async fn read_on_standby(db: &Database) -> bool {
+    db.fetch_one("SELECT pg_is_in_recovery() AS r", &[])
+        .await
+        .expect("a read")
+        .get("r")
+        .unwrap()
+        == &Value::Bool(true)
+}
+
+/// Polls `cond` (each poll a read) until it holds, within a generous bound.
+async fn eventually(what: &str, mut cond: impl AsyncFnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !cond().await {
+        assert!(Instant::now() < deadline, "never: {what}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_replica_behind_the_lag_bound_is_skipped_until_it_catches_up() {
+    let Some(c) = cluster() else { return };
+    let t = format!("lagged_{}", uuid::Uuid::new_v4().simple());
+    let db = Database::connect_replicated(
+        &c.primary,
+        &[&c.standby2],
+        ConnectOptions::new().max_replica_lag(Some(Duration::from_millis(200))),
+    )
+    .await
+    .unwrap();
+    let standby = Database::connect(&c.standby2).await.unwrap();
+    let resume = async || {
+        standby
+            .fetch_one("SELECT pg_wal_replay_resume()::text AS p", &[])
+            .await
+            .unwrap();
+    };
+    // A run that failed half-way may have left replay paused.
+    resume().await;
+    db.execute(&format!("CREATE TABLE {t} (n integer)"), &[])
+        .await
+        .unwrap();
+    eventually("a caught-up replica takes reads", async || {
+        read_on_standby(&db).await
+    })
+    .await;
+    // Stop replay on the standby and write on the primary: it falls behind.
+    standby
+        .fetch_one("SELECT pg_wal_replay_pause()::text AS p", &[])
+        .await
+        .unwrap();
+    for i in 0..3 {
+        db.execute(&format!("INSERT INTO {t} VALUES ($1)"), &[Value::from(i)])
+            .await
+            .unwrap();
+    }
+    eventually("reads leave the lagging replica", async || {
+        // Keep the primary writing so the replica has WAL it has not replayed.
+        db.execute(&format!("INSERT INTO {t} VALUES (0)"), &[])
+            .await
+            .unwrap();
+        !read_on_standby(&db).await
+    })
+    .await;
+    resume().await;
+    eventually("reads come back once it has caught up", async || {
+        read_on_standby(&db).await
+    })
+    .await;
+    db.execute(&format!("DROP TABLE {t}"), &[]).await.unwrap();
+}

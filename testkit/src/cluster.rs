@@ -1,8 +1,8 @@
-//! The local deployment of `scripts/cluster/up`: a primary, a hot standby and
+//! The local deployment of `scripts/cluster/up`: a primary, two hot standbys and
 //! PgBouncer in transaction pooling mode, on the loopback.
 //!
 //! Tests that need it call [`cluster`]: it takes the URLs from the
-//! environment (`DBRIDGE_PRIMARY_URL`, `DBRIDGE_STANDBY_URL`,
+//! environment (`DBRIDGE_PRIMARY_URL`, `DBRIDGE_STANDBY_URL`, `DBRIDGE_STANDBY2_URL`,
 //! `DBRIDGE_PGBOUNCER_URL`, as `.ci/run` exports them) or runs the script
 //! (idempotent) once per test binary. When the script cannot run, the test
 //! prints why and returns: skipped loudly, never silently.
@@ -18,6 +18,8 @@ pub struct Cluster {
     pub primary: String,
     /// A hot standby streaming from the primary.
     pub standby: String,
+    /// A second hot standby, for tests that pause its replay.
+    pub standby2: String,
     /// PgBouncer (transaction pooling) in front of the primary.
     pub pgbouncer: String,
 }
@@ -37,14 +39,16 @@ pub fn cluster() -> Option<Cluster> {
 
 fn start() -> Result<Cluster, String> {
     let from_env = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
-    if let (Some(primary), Some(standby), Some(pgbouncer)) = (
+    if let (Some(primary), Some(standby), Some(standby2), Some(pgbouncer)) = (
         from_env("DBRIDGE_PRIMARY_URL"),
         from_env("DBRIDGE_STANDBY_URL"),
+        from_env("DBRIDGE_STANDBY2_URL"),
         from_env("DBRIDGE_PGBOUNCER_URL"),
     ) {
         return Ok(Cluster {
             primary,
             standby,
+            standby2,
             pgbouncer,
         });
     }
@@ -70,6 +74,7 @@ fn start() -> Result<Cluster, String> {
     Ok(Cluster {
         primary: var("DBRIDGE_PRIMARY_URL")?,
         standby: var("DBRIDGE_STANDBY_URL")?,
+        standby2: var("DBRIDGE_STANDBY2_URL")?,
         pgbouncer: var("DBRIDGE_PGBOUNCER_URL")?,
     })
 }

@@ -513,20 +513,43 @@ impl Database {
             if let Some(replica) = db.inner.replicas.as_ref().and_then(|r| r.for_read(&stmt)) {
                 let mut failed = None;
                 let mut yielded = false;
+                let mut behind = false;
                 match replica.pool.acquire().await {
                     Ok(mut c) => {
-                        let (conn, health) = c.parts();
-                        let mut rows = ConnRef::Postgres(conn, db.hooks(), health).fetch(stmt.clone());
-                        while let Some(row) = rows.next().await {
-                            match row {
-                                Ok(row) => { yielded = true; yield row }
-                                Err(e) => { failed = Some(e); break; }
+                        if replica.lag_check_due() {
+                            replica.lag_checking();
+                            let (conn, health) = c.parts();
+                            match ConnRef::Postgres(conn, db.hooks(), health)
+                                .fetch(Statement::from(replicas::LAG_SQL))
+                                .next()
+                                .await
+                            {
+                                Some(Ok(row)) => {
+                                    let lag = row.get("lag").ok().and_then(Value::as_f64).unwrap_or(0.0);
+                                    behind = replica.record_lag(lag);
+                                }
+                                Some(Err(e)) => failed = Some(e),
+                                None => {}
+                            }
+                        } else {
+                            behind = replica.is_behind();
+                        }
+                        if !behind && failed.is_none() {
+                            let (conn, health) = c.parts();
+                            let mut rows = ConnRef::Postgres(conn, db.hooks(), health).fetch(stmt.clone());
+                            while let Some(row) = rows.next().await {
+                                match row {
+                                    Ok(row) => { yielded = true; yield row }
+                                    Err(e) => { failed = Some(e); break; }
+                                }
                             }
                         }
                     }
                     Err(e) => failed = Some(replica.map_sqlx(e)),
                 }
                 match failed {
+                    // Behind the lag bound: this read goes to the primary.
+                    None if behind => {}
                     None => return,
                     // The replica is down: skip it for a while, read from the primary.
                     Some(e) if !yielded && replicas::Replica::is_down_error(&e) => {

@@ -92,6 +92,7 @@ pub struct ConnectOptions {
     ping_idle_after: Option<Duration>,
     pgbouncer: bool,
     replica_retry_after: Duration,
+    max_replica_lag: Option<Duration>,
     ssl_mode: Option<SslMode>,
     ssl_root_cert: Option<PathBuf>,
     ssl_client_cert: Option<PathBuf>,
@@ -113,6 +114,7 @@ impl Default for ConnectOptions {
             ping_idle_after: Some(Duration::from_millis(500)),
             pgbouncer: false,
             replica_retry_after: Duration::from_secs(5),
+            max_replica_lag: None,
             ssl_mode: None,
             ssl_root_cert: None,
             ssl_client_cert: None,
@@ -180,6 +182,11 @@ impl ConnectOptions {
         /// How long a read replica that failed is skipped before it is tried
         /// again (default 5 s; see [`Database::connect_replicated`](super::Database::connect_replicated)).
         replica_retry_after / get_replica_retry_after: Duration,
+        /// Reads skip a replica whose replay lag is over this (default `None`:
+        /// no bound). The lag (`now() - pg_last_xact_replay_timestamp()` while
+        /// the replica has received WAL it has not replayed; 0 when it is
+        /// caught up) is measured on the replica at most once a second.
+        max_replica_lag / get_max_replica_lag: Option<Duration>,
         /// How long SQLite waits on a locked database before failing with `busy`.
         busy_timeout / get_busy_timeout: Duration,
     }

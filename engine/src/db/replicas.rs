@@ -14,11 +14,13 @@
 //! arrives) is skipped for [`ConnectOptions::replica_retry_after`] and the read
 //! runs on the primary instead: a dead replica never fails a read. Replicas
 //! replay the primary's changes with some delay, so a read routed to one may
-//! not yet see a write just committed elsewhere.
+//! not yet see a write just committed elsewhere; with
+//! [`ConnectOptions::max_replica_lag`] a replica whose replay lag is over the
+//! bound (measured on it at most once a second) is skipped until it catches up.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::Instant;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
 
 use parking_lot::Mutex;
 use sqlx::postgres::PgConnection;
@@ -35,7 +37,20 @@ pub(crate) struct Replica {
     target: Target,
     options: ConnectOptions,
     down_until: Mutex<Option<Instant>>,
+    /// When the replay lag was last measured, and whether it was over the bound.
+    lag_checked: Mutex<Option<Instant>>,
+    behind: AtomicBool,
 }
+
+/// How often a replica's replay lag is measured, at most.
+const LAG_CHECK_EVERY: Duration = Duration::from_secs(1);
+
+/// The replay lag in seconds: 0 when everything received is replayed; when
+/// something is not and no transaction has been replayed since the replica
+/// started (no timestamp to measure from), a billion: behind, to be safe.
+pub(crate) const LAG_SQL: &str = "SELECT CASE WHEN pg_last_wal_receive_lsn() = pg_last_wal_replay_lsn() \
+     THEN 0::float8 ELSE COALESCE(EXTRACT(EPOCH FROM now() - pg_last_xact_replay_timestamp())::float8, 1e9) \
+     END AS lag";
 
 /// The replicas of a database.
 pub(crate) struct Replicas {
@@ -64,6 +79,8 @@ impl Replicas {
                 target,
                 options: options.clone(),
                 down_until: Mutex::new(None),
+                lag_checked: Mutex::new(None),
+                behind: AtomicBool::new(false),
             };
             let warm = tokio::time::timeout(options.get_acquire_timeout(), replica.pool.warm_up());
             if !matches!(warm.await, Ok(Ok(()))) {
@@ -89,7 +106,7 @@ impl Replicas {
         let start = self.next.fetch_add(1, Ordering::Relaxed);
         (0..self.list.len())
             .map(|k| &self.list[(start + k) % self.list.len()])
-            .find(|r| r.is_up())
+            .find(|r| r.is_up() && (!r.is_behind() || r.lag_check_due()))
     }
 
     /// How many replicas there are.
@@ -116,6 +133,44 @@ impl Replica {
             }
             None => true,
         }
+    }
+
+    /// Whether the replay lag is due for a measurement: a bound is set and
+    /// the last one is over a second old.
+    pub(crate) fn lag_check_due(&self) -> bool {
+        self.options.get_max_replica_lag().is_some()
+            && self
+                .lag_checked
+                .lock()
+                .is_none_or(|t| t.elapsed() >= LAG_CHECK_EVERY)
+    }
+
+    /// Notes that a measurement is being taken now.
+    pub(crate) fn lag_checking(&self) {
+        *self.lag_checked.lock() = Some(Instant::now());
+    }
+
+    /// Records a measured lag (seconds); whether the replica is now behind.
+    pub(crate) fn record_lag(&self, seconds: f64) -> bool {
+        let bound = self
+            .options
+            .get_max_replica_lag()
+            .map_or(f64::INFINITY, |d| d.as_secs_f64());
+        let behind = seconds > bound;
+        if behind != self.behind.swap(behind, Ordering::AcqRel) {
+            tracing::info!(
+                replica = self.target.shown(),
+                lag = seconds,
+                behind,
+                "replica lag"
+            );
+        }
+        behind
+    }
+
+    /// Whether the last measurement found the replica behind the bound.
+    pub(crate) fn is_behind(&self) -> bool {
+        self.behind.load(Ordering::Acquire)
     }
 
     /// Skips this replica for a while.

@@ -528,7 +528,12 @@ impl Database {
                                     let lag = row.get("lag").ok().and_then(Value::as_f64).unwrap_or(0.0);
                                     behind = replica.record_lag(lag);
                                 }
-                                Some(Err(e)) => failed = Some(e),
+                                Some(Err(e)) if replicas::Replica::is_down_error(&e) => failed = Some(e),
+                                // A lag that cannot be measured counts as too much.
+                                Some(Err(e)) => {
+                                    tracing::warn!(error = %e, "replica lag not measured; reading from the primary");
+                                    behind = replica.record_lag(f64::INFINITY);
+                                }
                                 None => {}
                             }
                         } else {

@@ -511,57 +511,16 @@ impl Database {
         let db = self.clone();
         async_stream::try_stream! {
             if let Some(replica) = db.inner.replicas.as_ref().and_then(|r| r.for_read(&stmt)) {
-                let mut failed = None;
-                let mut yielded = false;
-                let mut behind = false;
-                match replica.pool.acquire().await {
-                    Ok(mut c) => {
-                        if replica.lag_check_due() {
-                            replica.lag_checking();
-                            let (conn, health) = c.parts();
-                            match ConnRef::Postgres(conn, db.hooks(), health)
-                                .fetch(Statement::from(replicas::LAG_SQL))
-                                .next()
-                                .await
-                            {
-                                Some(Ok(row)) => {
-                                    let lag = row.get("lag").ok().and_then(Value::as_f64).unwrap_or(0.0);
-                                    behind = replica.record_lag(lag);
-                                }
-                                Some(Err(e)) if replicas::Replica::is_down_error(&e) => failed = Some(e),
-                                // A lag that cannot be measured counts as too much.
-                                Some(Err(e)) => {
-                                    tracing::warn!(error = %e, "replica lag not measured; reading from the primary");
-                                    behind = replica.record_lag(f64::INFINITY);
-                                }
-                                None => {}
-                            }
-                        } else {
-                            behind = replica.is_behind();
-                        }
-                        if !behind && failed.is_none() {
-                            let (conn, health) = c.parts();
-                            let mut rows = ConnRef::Postgres(conn, db.hooks(), health).fetch(stmt.clone());
-                            while let Some(row) = rows.next().await {
-                                match row {
-                                    Ok(row) => { yielded = true; yield row }
-                                    Err(e) => { failed = Some(e); break; }
-                                }
-                            }
-                        }
+                let mut on_primary = false;
+                let mut rows = replica_rows(db.clone(), replica.clone(), stmt.clone());
+                while let Some(item) = rows.next().await {
+                    match item? {
+                        ReplicaRow::Row(row) => yield row,
+                        ReplicaRow::OnPrimary => on_primary = true,
                     }
-                    Err(e) => failed = Some(replica.map_sqlx(e)),
                 }
-                match failed {
-                    // Behind the lag bound: this read goes to the primary.
-                    None if behind => {}
-                    None => return,
-                    // The replica is down: skip it for a while, read from the primary.
-                    Some(e) if !yielded && replicas::Replica::is_down_error(&e) => {
-                        tracing::warn!(error = %e, "replica failed; reading from the primary");
-                        replica.mark_down();
-                    }
-                    Some(e) => Err(e)?,
+                if !on_primary {
+                    return;
                 }
             }
             if db.pgbouncer() {
@@ -795,6 +754,88 @@ impl Database {
             Pool::Pinned(p) => p.rollback(self.hooks()).await,
             _ => Err(Error::InvalidState("this database is not a sandbox".into())),
         }
+    }
+}
+
+/// A row of a read routed to a replica, or word that the read is to run on
+/// the primary instead (the replica is down, or behind the lag bound).
+enum ReplicaRow {
+    Row(Row),
+    OnPrimary,
+}
+
+/// Runs a read on `replica`; ends with [`ReplicaRow::OnPrimary`] when the
+/// replica cannot serve it (down before any row arrived: skipped for a while;
+/// behind the lag bound).
+fn replica_rows(
+    db: Database,
+    replica: Arc<replicas::Replica>,
+    stmt: Statement,
+) -> BoxStream<'static, Result<ReplicaRow>> {
+    async_stream::try_stream! {
+        let mut failed = None;
+        let mut yielded = false;
+        let mut behind = replica.is_behind();
+        match replica.pool.acquire().await {
+            Ok(mut c) => {
+                if replica.lag_check_due() {
+                    match measure_lag(&db, &replica, &mut c).await {
+                        Ok(b) => behind = b,
+                        Err(e) => failed = Some(e),
+                    }
+                }
+                if !behind && failed.is_none() {
+                    let (conn, health) = c.parts();
+                    let mut rows = ConnRef::Postgres(conn, db.hooks(), health).fetch(stmt);
+                    while let Some(row) = rows.next().await {
+                        match row {
+                            Ok(row) => { yielded = true; yield ReplicaRow::Row(row) }
+                            Err(e) => { failed = Some(e); break; }
+                        }
+                    }
+                }
+            }
+            Err(e) => failed = Some(replica.map_sqlx(e)),
+        }
+        match failed {
+            None if behind => yield ReplicaRow::OnPrimary,
+            None => {}
+            Some(e) if !yielded && replicas::Replica::is_down_error(&e) => {
+                tracing::warn!(error = %e, "replica failed; reading from the primary");
+                replica.mark_down();
+                yield ReplicaRow::OnPrimary;
+            }
+            Some(e) => Err(e)?,
+        }
+    }
+    .boxed()
+}
+
+/// Measures `replica`'s replay lag on `conn`; whether it is behind the bound.
+/// A lag that cannot be measured (the query fails without the replica being
+/// down) counts as too much.
+async fn measure_lag(
+    db: &Database,
+    replica: &replicas::Replica,
+    conn: &mut pool::Pooled<PgConnection>,
+) -> Result<bool> {
+    replica.lag_checking();
+    let (c, health) = conn.parts();
+    let measured = ConnRef::Postgres(c, db.hooks(), health)
+        .fetch(Statement::from(replicas::LAG_SQL))
+        .next()
+        .await;
+    match measured {
+        Some(Ok(row)) => {
+            let lag = row.get("lag").ok().and_then(Value::as_f64).unwrap_or(0.0);
+            Ok(replica.record_lag(lag))
+        }
+        Some(Err(e)) if replicas::Replica::is_down_error(&e) => Err(e),
+        Some(Err(e)) => {
+            tracing::warn!(error = %e, "replica lag not measured; reading from the primary");
+            Ok(replica.record_lag(f64::INFINITY))
+        }
+        None => Ok(replica.is_behind()),
     }
 }
 

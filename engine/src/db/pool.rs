@@ -109,27 +109,27 @@ pub(crate) trait PoolConn: Connection + Send + 'static {
     fn run_reset(&mut self, reset: Reset) -> BoxFuture<'_, std::result::Result<(), sqlx::Error>>;
 }
 
-impl PoolConn for PgConnection {
-    fn run_reset(&mut self, reset: Reset) -> BoxFuture<'_, std::result::Result<(), sqlx::Error>> {
-        Box::pin(async move {
-            match reset {
-                Reset::Sql(sql) => sqlx::Executor::execute(self, sql).await.map(drop),
-                Reset::ForgetStatements => self.clear_cached_statements().await,
+/// Runs `reset` on either backend's connection.
+macro_rules! run_reset {
+    ($conn:ty) => {
+        impl PoolConn for $conn {
+            fn run_reset(
+                &mut self,
+                reset: Reset,
+            ) -> BoxFuture<'_, std::result::Result<(), sqlx::Error>> {
+                Box::pin(async move {
+                    match reset {
+                        Reset::Sql(sql) => sqlx::Executor::execute(self, sql).await.map(drop),
+                        Reset::ForgetStatements => self.clear_cached_statements().await,
+                    }
+                })
             }
-        })
-    }
+        }
+    };
 }
 
-impl PoolConn for SqliteConnection {
-    fn run_reset(&mut self, reset: Reset) -> BoxFuture<'_, std::result::Result<(), sqlx::Error>> {
-        Box::pin(async move {
-            match reset {
-                Reset::Sql(sql) => sqlx::Executor::execute(self, sql).await.map(drop),
-                Reset::ForgetStatements => self.clear_cached_statements().await,
-            }
-        })
-    }
-}
+run_reset!(PgConnection);
+run_reset!(SqliteConnection);
 
 /// Whether a checked-out connection has failed at the connection level.
 ///

@@ -54,7 +54,7 @@ pub(crate) const LAG_SQL: &str = "SELECT CASE WHEN pg_last_wal_receive_lsn() = p
 
 /// The replicas of a database.
 pub(crate) struct Replicas {
-    list: Vec<Replica>,
+    list: Vec<Arc<Replica>>,
     next: AtomicUsize,
 }
 
@@ -90,7 +90,7 @@ impl Replicas {
                 );
                 replica.mark_down();
             }
-            list.push(replica);
+            list.push(Arc::new(replica));
         }
         Ok(Self {
             list,
@@ -99,7 +99,7 @@ impl Replicas {
     }
 
     /// The replica to run `stmt` on, if it is a read and a replica is up.
-    pub(crate) fn for_read(&self, stmt: &Statement) -> Option<&Replica> {
+    pub(crate) fn for_read(&self, stmt: &Statement) -> Option<&Arc<Replica>> {
         if self.list.is_empty() || !stmt.is_read_only() {
             return None;
         }

@@ -120,7 +120,8 @@ pub(crate) fn session_state(sql: &str) -> Option<&'static str> {
     statement.or_else(|| session_advisory_lock(sql))
 }
 
-/// A session-level advisory lock function named anywhere in `sql`.
+/// A session-level advisory lock function named anywhere in `sql`'s code
+/// (not in its literals or comments).
 fn session_advisory_lock(sql: &str) -> Option<&'static str> {
     const SESSION_LOCKS: [&str; 7] = [
         "pg_advisory_lock",
@@ -131,9 +132,73 @@ fn session_advisory_lock(sql: &str) -> Option<&'static str> {
         "pg_advisory_unlock_shared",
         "pg_advisory_unlock_all",
     ];
-    sql.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
-        .any(|w| SESSION_LOCKS.iter().any(|k| w.eq_ignore_ascii_case(k)))
+    words(sql.as_bytes(), Backend::Postgres)
+        .any(|w| {
+            SESSION_LOCKS
+                .iter()
+                .any(|k| w.eq_ignore_ascii_case(k.as_bytes()))
+        })
         .then_some("a session advisory lock (use pg_advisory_xact_lock)")
+}
+
+/// Whether PostgreSQL text only reads: it starts with `SELECT`, `VALUES`,
+/// `TABLE` or `SHOW` (and has no `INTO`: `SELECT ... INTO t` creates a
+/// table), or with `WITH` and has no data-modifying keyword in its code.
+/// Conservative: what it cannot tell from a write counts as a write.
+pub(crate) fn is_read_only(sql: &str) -> bool {
+    let mut words = words(sql.as_bytes(), Backend::Postgres);
+    let Some(first) = words.next() else {
+        return false;
+    };
+    let is = |w: &[u8], k: &str| w.eq_ignore_ascii_case(k.as_bytes());
+    let writes: &[&str] = if ["SELECT", "VALUES", "TABLE", "SHOW"]
+        .iter()
+        .any(|k| is(first, k))
+    {
+        &["INTO"]
+    } else if is(first, "WITH") {
+        &["INSERT", "UPDATE", "DELETE", "MERGE", "INTO"]
+    } else {
+        return false;
+    };
+    !words.any(|w| writes.iter().any(|k| is(w, k)))
+}
+
+/// The words of `b`'s code, and the names it double-quotes, in order:
+/// string literals (dollar-quoted and `E'...'` ones too) and comments skipped.
+fn words(b: &[u8], backend: Backend) -> impl Iterator<Item = &[u8]> {
+    let pg = backend == Backend::Postgres;
+    let mut i = 0;
+    std::iter::from_fn(move || {
+        while i < b.len() {
+            let c = b[i];
+            match c {
+                b'-' if b.get(i + 1) == Some(&b'-') => i = skip_line_comment(b, i),
+                b'/' if b.get(i + 1) == Some(&b'*') => i = skip_block_comment(b, i, backend),
+                c if c.is_ascii_alphanumeric() || c == b'_' || c >= 0x80 => {
+                    let e = word_end(b, i, backend);
+                    let w = &b[i..e];
+                    i = if pg && b.get(e) == Some(&b'\'') && w.eq_ignore_ascii_case(b"E") {
+                        skip_escape_string(b, e)
+                    } else {
+                        e
+                    };
+                    return Some(w);
+                }
+                b'"' => {
+                    let e = skip_quoted(b, i, c);
+                    let name = &b[i + 1..e.saturating_sub(1).max(i + 1)];
+                    i = e;
+                    return Some(name);
+                }
+                b'\'' | b'`' => i = skip_quoted(b, i, c),
+                b'[' if !pg => i = skip_bracket(b, i),
+                b'$' if pg => i = skip_dollar(b, i),
+                _ => i += 1,
+            }
+        }
+        None
+    })
 }
 
 /// The transaction-control statement `sql` starts with, if it is one.
@@ -493,6 +558,41 @@ mod tests {
 
     fn control(sql: &str) -> Option<String> {
         transaction_control(sql, Backend::Sqlite)
+    }
+
+    #[test]
+    fn session_state_is_found_in_code_not_in_literals() {
+        assert!(session_state("SELECT pg_advisory_lock(1)").is_some());
+        assert!(session_state("SELECT \"pg_try_advisory_lock\"(1)").is_some());
+        assert!(session_state("SELECT pg_advisory_xact_lock(1)").is_none());
+        for sql in [
+            "INSERT INTO log VALUES ('called pg_advisory_lock(1)')",
+            "INSERT INTO log VALUES (E'pg_advisory_unlock_all \\' x')",
+            "SELECT $$pg_advisory_lock$$ AS t",
+            "SELECT 1 -- pg_advisory_lock",
+            "SELECT /* pg_advisory_lock */ 1",
+        ] {
+            assert_eq!(session_state(sql), None, "{sql}");
+        }
+    }
+
+    #[test]
+    fn reads_are_told_from_writes() {
+        assert!(is_read_only("SELECT 1"));
+        assert!(is_read_only(
+            "  -- a comment\n /* another */ select * from t"
+        ));
+        assert!(is_read_only("WITH x AS (SELECT 1) SELECT * FROM x"));
+        assert!(is_read_only("VALUES (1), (2)"));
+        assert!(is_read_only("SELECT 'insert into' AS t"));
+        assert!(!is_read_only("INSERT INTO t VALUES (1)"));
+        assert!(!is_read_only("SELECT 1 INTO new_table"));
+        assert!(!is_read_only(
+            "WITH d AS (DELETE FROM t RETURNING *) SELECT * FROM d"
+        ));
+        assert!(!is_read_only("UPDATE t SET n = 1"));
+        assert!(!is_read_only(""));
+        assert!(!is_read_only("-- only a comment"));
     }
 
     #[test]

@@ -65,67 +65,18 @@ impl Statement {
         &self.params
     }
 
-    /// Whether the statement only reads: it starts with `SELECT`, `VALUES`,
-    /// `TABLE` or `SHOW`, or with `WITH` and names no data-modifying keyword
-    /// anywhere. Conservative: a read it cannot tell from a write counts as a
-    /// write. Such a statement, run outside a transaction on a connection that
-    /// turns out to have died while idle, is run again on a fresh one.
+    /// Whether the statement only reads ([`sql_text::is_read_only`]
+    /// (super::sql_text::is_read_only), PostgreSQL's lexing). Such a
+    /// statement, run outside a transaction on a connection that turns out to
+    /// have died while idle, is run again on a fresh one; replicas take only
+    /// these.
     pub(crate) fn is_read_only(&self) -> bool {
-        let mut words = sql_words(&self.sql);
-        let Some(first) = words.next() else {
-            return false;
-        };
-        let is = |w: &str, k: &str| w.eq_ignore_ascii_case(k);
-        if ["SELECT", "VALUES", "TABLE", "SHOW"]
-            .iter()
-            .any(|k| is(first, k))
-        {
-            // `SELECT ... INTO t` creates a table.
-            return !sql_words(&self.sql).any(|w| is(w, "INTO"));
-        }
-        is(first, "WITH")
-            && !words.any(|w| {
-                ["INSERT", "UPDATE", "DELETE", "MERGE", "INTO"]
-                    .iter()
-                    .any(|k| is(w, k))
-            })
+        super::sql_text::is_read_only(&self.sql)
     }
 
     pub(crate) fn result_type(&self, i: usize) -> Option<&SqlType> {
         self.result_types.as_ref()?.get(i)?.as_ref()
     }
-}
-
-/// The bare words of SQL text (runs of letters, digits and `_`), comments
-/// skipped. Words inside string literals are included: callers use this only
-/// to rule statements out, where a false match is the safe answer.
-fn sql_words(sql: &str) -> impl Iterator<Item = &str> {
-    let bytes = sql.as_bytes();
-    let mut i = 0;
-    std::iter::from_fn(move || {
-        while i < bytes.len() {
-            let rest = &bytes[i..];
-            if rest.starts_with(b"--") {
-                i += rest.iter().position(|&b| b == b'\n').unwrap_or(rest.len());
-            } else if rest.starts_with(b"/*") {
-                i += rest
-                    .windows(2)
-                    .position(|w| w == b"*/")
-                    .map_or(rest.len(), |p| p + 2);
-            } else if rest[0].is_ascii_alphanumeric() || rest[0] == b'_' {
-                let len = rest
-                    .iter()
-                    .position(|b| !(b.is_ascii_alphanumeric() || *b == b'_'))
-                    .unwrap_or(rest.len());
-                let word = &sql[i..i + len];
-                i += len;
-                return Some(word);
-            } else {
-                i += 1;
-            }
-        }
-        None
-    })
 }
 
 impl fmt::Debug for Statement {
@@ -140,28 +91,5 @@ impl fmt::Debug for Statement {
 impl From<&str> for Statement {
     fn from(sql: &str) -> Self {
         Self::new(sql, Vec::new())
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn ro(sql: &str) -> bool {
-        Statement::from(sql).is_read_only()
-    }
-
-    #[test]
-    fn reads_are_told_from_writes() {
-        assert!(ro("SELECT 1"));
-        assert!(ro("  -- a comment\n /* another */ select * from t"));
-        assert!(ro("WITH x AS (SELECT 1) SELECT * FROM x"));
-        assert!(ro("VALUES (1), (2)"));
-        assert!(!ro("INSERT INTO t VALUES (1)"));
-        assert!(!ro("SELECT 1 INTO new_table"));
-        assert!(!ro("WITH d AS (DELETE FROM t RETURNING *) SELECT * FROM d"));
-        assert!(!ro("UPDATE t SET n = 1"));
-        assert!(!ro(""));
-        assert!(!ro("-- only a comment"));
     }
 }

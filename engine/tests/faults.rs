@@ -22,45 +22,10 @@ async fn pool(server: &PgServer, min: u32) -> Database {
     db
 }
 
-/// Terminates every client backend but the admin's own and waits until they are gone.
+/// Terminates the server's client backends (or only `only`); there must be some.
 async fn terminate_all(server: &PgServer, only: Option<i64>) {
-    let admin = Database::connect(&server.url()).await.expect("admin");
-    let pids = admin
-        .fetch_all(
-            "SELECT pid FROM pg_stat_activity WHERE backend_type = 'client backend' \
-             AND pid <> pg_backend_pid() AND ($1::int IS NULL OR pid = $1::int)",
-            &[only.map_or(Value::Null, Value::from)],
-        )
-        .await
-        .expect("list backends");
-    let pids: Vec<i64> = pids
-        .iter()
-        .map(|r| r.get("pid").unwrap().as_i64().unwrap())
-        .collect();
-    assert!(!pids.is_empty(), "no backend to terminate");
-    for pid in &pids {
-        admin
-            .execute("SELECT pg_terminate_backend($1::int)", &[Value::from(*pid)])
-            .await
-            .expect("terminate");
-    }
-    // Wait for the condition, not for a guessed time.
-    for pid in &pids {
-        loop {
-            let left = admin
-                .fetch_one(
-                    "SELECT count(*) AS n FROM pg_stat_activity WHERE pid = $1::int",
-                    &[Value::from(*pid)],
-                )
-                .await
-                .expect("count backends");
-            if left.get("n").unwrap().as_i64() == Some(0) {
-                break;
-            }
-            tokio::task::yield_now().await;
-        }
-    }
-    admin.close().await;
+    let n = server.terminate_backends(only).await;
+    assert!(n > 0, "no backend to terminate");
 }
 
 async fn count(db: &Database) -> i64 {

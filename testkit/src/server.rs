@@ -96,6 +96,57 @@ impl PgServer {
         self.pg_ctl(&["start"])
     }
 
+    /// Terminates its client backends (`pg_terminate_backend`), all of them
+    /// or only `only`, and waits until they are gone; returns how many.
+    ///
+    /// # Panics
+    /// When the server cannot be reached: a test environment problem.
+    pub async fn terminate_backends(&self, only: Option<i64>) -> usize {
+        use dbridge_engine::{Database, Value};
+        let admin = Database::connect(&self.url())
+            .await
+            .expect("connect to the throwaway server");
+        let rows = admin
+            .fetch_all(
+                "SELECT pid FROM pg_stat_activity WHERE backend_type = 'client backend' \
+                 AND pid <> pg_backend_pid() AND ($1::int IS NULL OR pid = $1::int)",
+                &[only.map_or(Value::Null, Value::from)],
+            )
+            .await
+            .expect("list backends");
+        let pids: Vec<Value> = rows
+            .iter()
+            .filter_map(|r| r.get("pid").ok().cloned())
+            .collect();
+        for pid in &pids {
+            admin
+                .execute(
+                    "SELECT pg_terminate_backend($1::int)",
+                    std::slice::from_ref(pid),
+                )
+                .await
+                .expect("terminate a backend");
+        }
+        // Wait for the condition, not for a guessed time.
+        for pid in &pids {
+            loop {
+                let left = admin
+                    .fetch_one(
+                        "SELECT count(*) AS n FROM pg_stat_activity WHERE pid = $1::int",
+                        std::slice::from_ref(pid),
+                    )
+                    .await
+                    .expect("count backends");
+                if left.get("n").ok().and_then(Value::as_i64) == Some(0) {
+                    break;
+                }
+                tokio::task::yield_now().await;
+            }
+        }
+        admin.close().await;
+        pids.len()
+    }
+
     fn data(&self) -> String {
         self.dir.join("data").display().to_string()
     }

@@ -25,34 +25,6 @@ async fn run(lua: &mlua::Lua, script: &str) {
     }
 }
 
-/// Terminates every client backend but the caller's own, waiting until they are gone.
-async fn terminate_all(server: &PgServer) {
-    let admin = Database::connect(&server.url()).await.expect("admin");
-    admin
-        .execute(
-            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
-             WHERE backend_type = 'client backend' AND pid <> pg_backend_pid()",
-            &[],
-        )
-        .await
-        .expect("terminate");
-    loop {
-        let n = admin
-            .fetch_one(
-                "SELECT count(*) AS n FROM pg_stat_activity \
-                 WHERE backend_type = 'client backend' AND pid <> pg_backend_pid()",
-                &[],
-            )
-            .await
-            .expect("count");
-        if n.get("n").unwrap().as_i64() == Some(0) {
-            break;
-        }
-        tokio::task::yield_now().await;
-    }
-    admin.close().await;
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn fifteen_reads_after_a_restart_all_succeed() {
     let server = server();
@@ -85,7 +57,7 @@ async fn a_killed_transaction_fails_once_and_the_next_call_succeeds() {
         "#,
     )
     .await;
-    terminate_all(&server).await;
+    server.terminate_backends(None).await;
     run(
         &lua,
         r#"

@@ -348,9 +348,9 @@ impl Database {
         }
         match self.pool() {
             Pool::Sqlite(_) | Pool::Postgres(_) => {
+                // The connection's health notes the result (see `pool::Health`).
                 let mut c = self.acquire().await?;
-                let r = c.conn_ref(self.hooks()).execute(stmt).await;
-                c.check(r)
+                c.conn_ref(self.hooks()).execute(stmt).await
             }
             Pool::Pinned(p) => {
                 p.guard(&stmt.sql, self.backend())?;
@@ -399,8 +399,7 @@ impl Database {
             Pool::Sqlite(_) | Pool::Postgres(_) => {
                 let mut c = self.acquire().await?;
                 for s in &statements {
-                    let r = c.conn_ref(self.hooks()).execute(s).await;
-                    n += c.check(r)?;
+                    n += c.conn_ref(self.hooks()).execute(s).await?;
                 }
             }
             Pool::Pinned(p) => {
@@ -427,8 +426,7 @@ impl Database {
         match self.pool() {
             Pool::Sqlite(_) | Pool::Postgres(_) => {
                 let mut c = self.acquire().await?;
-                let r = c.copy_in(self.hooks(), copy).await;
-                c.check(r)
+                c.copy_in(self.hooks(), copy).await
             }
             Pool::Pinned(p) => {
                 let mut guard = p.lock().await?;
@@ -702,15 +700,14 @@ impl Database {
         let (conn, txid) = match self.pool() {
             Pool::Sqlite(_) | Pool::Postgres(_) => {
                 let mut c = self.acquire().await?;
-                let r = c
-                    .conn_ref(self.hooks())
+                c.conn_ref(self.hooks())
                     .execute(&Statement::control(if self.pgbouncer() {
                         "BEGIN; DEALLOCATE ALL"
                     } else {
                         "BEGIN"
                     }))
-                    .await;
-                c.check(r)?;
+                    .await?;
+                // Read outside `ConnRef`: note its result on the connection.
                 let txid = c.txid().await;
                 let txid = c.check(txid)?;
                 (c, txid)

@@ -188,18 +188,16 @@ impl Transaction {
                     "BEGIN IMMEDIATE"
                 };
                 let (conn, health) = c.parts();
-                let r = ConnRef::Sqlite(conn, db.hooks(), health)
-                    .execute(&Statement::from(begin))
-                    .await;
-                c.check(r)?;
+                ConnRef::Sqlite(conn, db.hooks(), health)
+                    .execute(&Statement::control(begin))
+                    .await?;
                 if opts.read_only {
                     // Returned to the pool with write access restored, however it ends.
                     c.reset_with("PRAGMA query_only = OFF");
                     let (conn, health) = c.parts();
-                    let r = ConnRef::Sqlite(conn, db.hooks(), health)
-                        .execute(&Statement::from("PRAGMA query_only = ON"))
-                        .await;
-                    c.check(r)?;
+                    ConnRef::Sqlite(conn, db.hooks(), health)
+                        .execute(&Statement::control("PRAGMA query_only = ON"))
+                        .await?;
                 }
                 TxConn::Sqlite(c)
             }

@@ -12,6 +12,8 @@
 //! SQL text (never its values) and row count, and is reported to the
 //! [statement observers](Database::on_statement).
 
+mod cancel;
+mod cancel_handle;
 mod conn;
 mod copy;
 mod driver_error;
@@ -35,6 +37,7 @@ use futures_util::{StreamExt, stream::BoxStream};
 use sqlx::postgres::PgConnection;
 use sqlx::sqlite::SqliteConnection;
 
+pub use cancel_handle::CancelHandle;
 pub use conn::{ObserverId, StatementEvent, StatementObserver};
 pub use copy::CopyIn;
 pub use options::{ConnectOptions, SslMode};
@@ -315,6 +318,14 @@ impl Database {
     /// transactions, with its SQL text, duration and row count (never its values).
     pub fn on_statement(&self, observer: StatementObserver) -> ObserverId {
         self.inner.hooks.add(observer)
+    }
+
+    /// How many statements of this database (and its sandboxes) were stopped
+    /// on the server because the future running them was dropped (a
+    /// [`CancelHandle`], an interrupted script). Hosts use it to tell a
+    /// cancelled statement from an interrupted computation.
+    pub fn cancelled_statements(&self) -> u64 {
+        self.inner.hooks.cancelled()
     }
 
     /// Removes an observer; returns whether it was registered.

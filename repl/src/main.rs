@@ -280,6 +280,17 @@ fn main() -> ExitCode {
         },
     };
     let mut ok = ok;
+    // Every way out ends here (Ctrl-D, `.quit`, the end of `run` or `-e`):
+    // dropping the session drops the transactions its scripts left open,
+    // which roll back; then the sandbox, if any, is rolled back whole.
+    let open = sandbox.open_transactions();
+    drop(repl);
+    if open > 0 {
+        eprintln!(
+            "rolled back {open} open transaction{}",
+            if open == 1 { "" } else { "s" }
+        );
+    }
     if args.sandbox {
         match runtime.block_on(sandbox.rollback_sandbox()) {
             Ok(()) => eprintln!("sandbox rolled back: nothing was saved"),

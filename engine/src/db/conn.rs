@@ -47,6 +47,24 @@ pub(crate) struct Hooks {
     next: AtomicU64,
     /// Statements stopped on the server because their future was dropped.
     cancelled: AtomicU64,
+    /// Transactions begun and not yet ended (committed, rolled back, dropped).
+    open_transactions: AtomicU64,
+}
+
+/// Counts one open transaction of a database for as long as it lives.
+pub(crate) struct OpenTransaction(Arc<Hooks>);
+
+impl OpenTransaction {
+    pub(crate) fn new(hooks: &Arc<Hooks>) -> Self {
+        hooks.open_transactions.fetch_add(1, Ordering::AcqRel);
+        Self(hooks.clone())
+    }
+}
+
+impl Drop for OpenTransaction {
+    fn drop(&mut self) {
+        self.0.open_transactions.fetch_sub(1, Ordering::AcqRel);
+    }
 }
 
 impl Hooks {
@@ -59,6 +77,11 @@ impl Hooks {
     /// Counts a statement stopped on the server (see [`super::cancel`]).
     pub(crate) fn note_cancelled(&self) {
         self.cancelled.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// How many transactions are open now.
+    pub(crate) fn open_transactions(&self) -> u64 {
+        self.open_transactions.load(Ordering::Acquire)
     }
 
     /// How many statements were stopped on the server so far.

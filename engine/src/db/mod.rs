@@ -320,6 +320,13 @@ impl Database {
         self.inner.hooks.add(observer)
     }
 
+    /// How many transactions of this database (and its sandboxes) are open:
+    /// begun, and not yet committed, rolled back or dropped. Hosts use it to
+    /// say what they roll back when they exit.
+    pub fn open_transactions(&self) -> u64 {
+        self.inner.hooks.open_transactions()
+    }
+
     /// How many statements of this database (and its sandboxes) were stopped
     /// on the server because the future running them was dropped (a
     /// [`CancelHandle`], an interrupted script). Hosts use it to tell a
@@ -667,7 +674,9 @@ impl Database {
     }
 
     /// Closes the idle connections; later calls fail with
-    /// [`Error::InvalidState`]. On a sandbox, rolls it back.
+    /// [`Error::InvalidState`]. On a sandbox, rolls it back (at once, or, when
+    /// a transaction of the sandbox is open, as soon as that transaction
+    /// ends or is dropped: `close` never waits for it).
     pub async fn close(&self) {
         if let Some(r) = &self.inner.replicas {
             r.close().await;
@@ -675,9 +684,7 @@ impl Database {
         match self.pool() {
             Pool::Sqlite(p) => p.close().await,
             Pool::Postgres(p) => p.close().await,
-            Pool::Pinned(p) => {
-                let _ = p.rollback(self.hooks()).await;
-            }
+            Pool::Pinned(p) => p.close(self.hooks()).await,
         }
     }
 

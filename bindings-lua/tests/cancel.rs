@@ -85,7 +85,11 @@ dbridge_testkit::each_backend!(
         } // dropped here
         assert_eq!(t.db.cancelled_statements(), 1);
         if t.backend() == Backend::Postgres {
-            wait_until(async || pg_running(&table).await == 0, "the statement still runs").await;
+            wait_until(
+                async || pg_running(&table).await == 0,
+                "the statement still runs",
+            )
+            .await;
         }
         // The transaction was rolled back, and the table can be written at once
         // (an insert still running would hold SQLite's write lock, or the row

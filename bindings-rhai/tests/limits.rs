@@ -294,14 +294,13 @@ dbridge_testkit::each_backend!(
         handle.cancel();
         let err = run.await.expect("task").expect_err("cancelled");
         assert_eq!(common::kind(&err), "cancelled");
-        let n = t
-            .db
-            .fetch_one(&format!("SELECT count(*) AS n FROM {table}"), &[])
-            .await
-            .expect("count")
-            .get("n")
-            .expect("n")
-            .as_i64();
+        let n =
+            t.db.fetch_one(&format!("SELECT count(*) AS n FROM {table}"), &[])
+                .await
+                .expect("count")
+                .get("n")
+                .expect("n")
+                .as_i64();
         assert_eq!(n, Some(0), "the insert was rolled back");
         // The table can be written at once: nothing holds its lock.
         t.db.execute(&format!("INSERT INTO {table} VALUES (1)"), &[])

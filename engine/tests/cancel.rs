@@ -196,12 +196,18 @@ async fn a_sandbox_survives_a_cancel(backend: Backend) {
     watcher.await.expect("watcher");
     assert_eq!(err.kind(), ErrorKind::Cancelled);
     if backend == Backend::Sqlite {
-        let n = sandbox.fetch_all("SELECT n FROM s", &[]).await.expect("read");
+        let n = sandbox
+            .fetch_all("SELECT n FROM s", &[])
+            .await
+            .expect("read");
         assert_eq!(n.len(), 1, "the sandbox goes on, its work in place");
     }
     // (On PostgreSQL a cancelled statement aborts the transaction it ran in,
     // as any failed statement does: only the rollback is left.)
-    sandbox.rollback_sandbox().await.expect("roll back the sandbox");
+    sandbox
+        .rollback_sandbox()
+        .await
+        .expect("roll back the sandbox");
     assert_stopped(backend, &tag).await;
     let n = t.db.fetch_all("SELECT n FROM s", &[]).await.expect("read");
     assert!(n.is_empty(), "the sandbox was rolled back");

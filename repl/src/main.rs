@@ -284,7 +284,10 @@ fn main() -> ExitCode {
     // dropping the session drops the transactions its scripts left open,
     // which roll back; then the sandbox, if any, is rolled back whole.
     let open = sandbox.open_transactions();
-    drop(repl);
+    {
+        let _entered = runtime.enter();
+        drop(repl);
+    }
     if open > 0 {
         eprintln!(
             "rolled back {open} open transaction{}",
@@ -299,6 +302,10 @@ fn main() -> ExitCode {
                 ok = false;
             }
         }
+    }
+    if !args.sandbox {
+        // Cancels sent by a last Ctrl-C are delivered before leaving.
+        runtime.block_on(sandbox.close());
     }
     // Leave without waiting on the pool's background tasks.
     runtime.shutdown_background();

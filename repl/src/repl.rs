@@ -182,7 +182,10 @@ impl Repl {
         e
     }
 
-    fn db_command(&mut self, f: impl FnOnce(&Database, &Runner<'_>) -> Result<Output, ScriptError>) {
+    fn db_command(
+        &mut self,
+        f: impl FnOnce(&Database, &Runner<'_>) -> Result<Output, ScriptError>,
+    ) {
         let runner = Runner {
             runtime: &self.runtime,
             cancel: &self.cancel,

@@ -157,7 +157,9 @@ fn ctrl_c_cancels(target: Target) {
     let mut p = start(&target.url(), "lua");
     lua(
         &mut p,
-        &format!("db:execute('CREATE TABLE {table} (n BIGINT)') db:execute('INSERT INTO {table} VALUES (1)')"),
+        &format!(
+            "db:execute('CREATE TABLE {table} (n BIGINT)') db:execute('INSERT INTO {table} VALUES (1)')"
+        ),
     );
     // A script call waiting on the statement.
     let insert = endless_insert(&table);
@@ -326,4 +328,50 @@ fn the_end_of_run_with_an_open_transaction_exits_on_sqlite() {
 #[test]
 fn the_end_of_run_with_an_open_transaction_exits_on_postgres() {
     run_exit(Target::Postgres);
+}
+
+/// `migrate up` of a migration whose statement runs for ever: Ctrl-C stops
+/// it on the server, the migration is rolled back (its table is not there,
+/// it is not recorded), and the process exits with `cancelled`.
+fn migrate_cancel(target: Target) {
+    let table = unique("mig");
+    let dir = std::env::temp_dir().join(unique("migrations"));
+    std::fs::create_dir_all(&dir).expect("dir");
+    std::fs::write(
+        dir.join("0001_slow.sql"),
+        format!(
+            "-- up\nCREATE TABLE {table} (n BIGINT);\n{};\n-- down\nDROP TABLE {table};\n",
+            endless_insert(&table)
+        ),
+    )
+    .expect("migration");
+    let dir_arg = dir.display().to_string();
+    let mark = target.mark();
+    let mut p = spawn(&target.url(), "lua", &["migrate", "--dir", &dir_arg, "up"]);
+    target.wait_running(&table, mark);
+    p.send_control('c').expect("ctrl-c");
+    p.exp_string("cancelled").expect("cancelled");
+    p.exp_eof().expect("exits");
+    target.wait_stopped(&table);
+    // Nothing of the migration is left: its table is not there.
+    let mut q = start(&target.url(), "lua");
+    q.send_line(&format!(
+        "local ok = pcall(function() return db:fetch_all('SELECT n FROM {table}') end) print('exists=' .. tostring(ok) .. '!')"
+    ))
+    .expect("send");
+    q.exp_string("exists=false!").expect("rolled back");
+    q.exp_string(PROMPT).expect("prompt");
+    q.send_control('d').expect("ctrl-d");
+    q.exp_eof().expect("eof");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn ctrl_c_cancels_a_migration_on_sqlite() {
+    migrate_cancel(Target::sqlite("cancel-migrate"));
+}
+
+#[test]
+fn ctrl_c_cancels_a_migration_on_postgres() {
+    migrate_cancel(Target::Postgres);
 }

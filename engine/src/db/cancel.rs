@@ -114,7 +114,7 @@ impl Canceller {
     }
 
     /// Guards a statement about to run on this connection.
-    pub(crate) fn running<'c>(&'c self, hooks: &'c Hooks) -> Running<'c> {
+    pub(crate) fn running<'c>(&'c self, hooks: &'c Arc<Hooks>) -> Running<'c> {
         Running {
             canceller: self,
             hooks,
@@ -128,7 +128,7 @@ impl Canceller {
     }
 
     /// Stops the statement running on the connection (see the module docs).
-    fn fire(&self) {
+    fn fire(&self, hooks: &Arc<Hooks>) {
         match &self.target {
             Target::Sqlite(stop) => {
                 stop.store(true, Ordering::Release);
@@ -143,11 +143,13 @@ impl Canceller {
                 };
                 let (done, rx) = oneshot::channel::<()>();
                 *self.pending.lock() = Some(rx);
-                let (pid, options) = (*pid, options.clone());
+                let (pid, options, hooks) = (*pid, options.clone(), hooks.clone());
+                hooks.cancel_sending();
                 rt.spawn(async move {
                     if let Err(e) = cancel_backend(&options, pid).await {
                         tracing::warn!(error = %e, "could not send a cancel request");
                     }
+                    hooks.cancel_sent();
                     drop(done);
                 });
             }
@@ -203,7 +205,7 @@ async fn cancel_backend(options: &PgConnectOptions, pid: i32) -> Result<(), sqlx
 /// the statement (see the module docs).
 pub(crate) struct Running<'c> {
     canceller: &'c Canceller,
-    hooks: &'c Hooks,
+    hooks: &'c Arc<Hooks>,
     armed: bool,
 }
 
@@ -225,7 +227,7 @@ impl Drop for Running<'_> {
         if self.armed {
             tracing::debug!("statement abandoned while running; cancelling it on the server");
             self.hooks.note_cancelled();
-            self.canceller.fire();
+            self.canceller.fire(self.hooks);
         }
     }
 }

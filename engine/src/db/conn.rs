@@ -49,6 +49,9 @@ pub(crate) struct Hooks {
     cancelled: AtomicU64,
     /// Transactions begun and not yet ended (committed, rolled back, dropped).
     open_transactions: AtomicU64,
+    /// Cancel requests sent and not yet delivered (PostgreSQL).
+    cancels_in_flight: AtomicU64,
+    cancel_delivered: tokio::sync::Notify,
 }
 
 /// Counts one open transaction of a database for as long as it lives.
@@ -77,6 +80,35 @@ impl Hooks {
     /// Counts a statement stopped on the server (see [`super::cancel`]).
     pub(crate) fn note_cancelled(&self) {
         self.cancelled.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// A cancel request is on its way; [`Hooks::cancel_sent`] when done.
+    pub(crate) fn cancel_sending(&self) {
+        self.cancels_in_flight.fetch_add(1, Ordering::AcqRel);
+    }
+
+    /// A cancel request was delivered (or failed).
+    pub(crate) fn cancel_sent(&self) {
+        self.cancels_in_flight.fetch_sub(1, Ordering::AcqRel);
+        self.cancel_delivered.notify_waiters();
+    }
+
+    /// Waits (at most `bound`) until every cancel request sent has been
+    /// delivered: before a pool closes, or a process exits, so that the
+    /// statements it cancelled do stop on the server.
+    pub(crate) async fn cancels_delivered(&self, bound: Duration) {
+        let wait = async {
+            loop {
+                let delivered = self.cancel_delivered.notified();
+                tokio::pin!(delivered);
+                delivered.as_mut().enable();
+                if self.cancels_in_flight.load(Ordering::Acquire) == 0 {
+                    return;
+                }
+                delivered.await;
+            }
+        };
+        let _ = tokio::time::timeout(bound, wait).await;
     }
 
     /// How many transactions are open now.

@@ -676,8 +676,14 @@ impl Database {
     /// Closes the idle connections; later calls fail with
     /// [`Error::InvalidState`]. On a sandbox, rolls it back (at once, or, when
     /// a transaction of the sandbox is open, as soon as that transaction
-    /// ends or is dropped: `close` never waits for it).
+    /// ends or is dropped: `close` never waits for it). It waits for the
+    /// cancel requests of statements cancelled just before to be delivered.
     pub async fn close(&self) {
+        // Statements cancelled just before are stopped on the server first.
+        self.inner
+            .hooks
+            .cancels_delivered(self.inner.options.get_acquire_timeout())
+            .await;
         if let Some(r) = &self.inner.replicas {
             r.close().await;
         }

@@ -167,54 +167,6 @@ pub(crate) fn attach_traceback(lua: &Lua, err: Value) -> mlua::Result<Value> {
     Ok(err)
 }
 
-/// As [`raw`], followed by the statement events queued for the handle, if
-/// any: `(value, nil, events)` or `(FAIL, err, events)`.
-pub(crate) fn raw_ev<T: IntoLuaMulti>(
-    lua: &Lua,
-    r: Result<T, LuaDbError>,
-    events: Option<&crate::objects::events::StatementEvents>,
-) -> Raw {
-    let evs = match events {
-        Some(q) => q.drain(lua)?,
-        None => Value::Nil,
-    };
-    if evs.is_nil() {
-        return raw(lua, r);
-    }
-    match r {
-        Ok(v) => {
-            let mut values = v.into_lua_multi(lua)?;
-            let first = values.pop_front().unwrap_or(Value::Nil);
-            (first, Value::Nil, evs).into_lua_multi(lua)
-        }
-        Err(e) => {
-            let err = lua.create_userdata(e)?;
-            (fail_marker(), err, evs).into_lua_multi(lua)
-        }
-    }
-}
-
 /// The result of a hot raw function: always three values, so that no
 /// `MultiValue` is built per call.
 pub(crate) type Raw3 = mlua::Result<(Value, Value, Value)>;
-
-/// As [`raw_ev`] for one value: `(value, nil, events)` or `(FAIL, err,
-/// events)`, the events nil when none are queued (or `events` is `None`).
-pub(crate) fn raw_ev3(
-    lua: &Lua,
-    r: Result<Value, LuaDbError>,
-    events: Option<&crate::objects::events::StatementEvents>,
-) -> Raw3 {
-    let evs = match events {
-        Some(q) => q.drain(lua)?,
-        None => Value::Nil,
-    };
-    Ok(match r {
-        Ok(v) => (v, Value::Nil, evs),
-        Err(e) => (
-            Value::LightUserData(fail_marker()),
-            Value::UserData(lua.create_userdata(e)?),
-            evs,
-        ),
-    })
-}

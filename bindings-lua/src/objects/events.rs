@@ -12,7 +12,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use dbridge_engine::Database;
 use dbridge_engine::db::{ObserverId, StatementEvent};
-use mlua::{Lua, Table, Value as LuaValue};
+use mlua::{IntoLuaMulti, Lua, Table, Value as LuaValue};
+
+use crate::convert::error::{LuaDbError, Raw, Raw3, fail_marker, raw};
 use parking_lot::Mutex;
 
 /// At most this many events wait for delivery; older ones are dropped.
@@ -135,4 +137,52 @@ pub(crate) fn events_of(v: &LuaValue) -> Option<Arc<StatementEvents>> {
         return Some(w.events.clone());
     }
     crate::objects::builder::events(v)
+}
+
+/// As [`raw`], followed by the statement events queued for the handle, if
+/// any: `(value, nil, events)` or `(FAIL, err, events)`.
+pub(crate) fn raw_ev<T: IntoLuaMulti>(
+    lua: &Lua,
+    r: Result<T, LuaDbError>,
+    events: Option<&StatementEvents>,
+) -> Raw {
+    let evs = match events {
+        Some(q) => q.drain(lua)?,
+        None => LuaValue::Nil,
+    };
+    if evs.is_nil() {
+        return raw(lua, r);
+    }
+    match r {
+        Ok(v) => {
+            let mut values = v.into_lua_multi(lua)?;
+            let first = values.pop_front().unwrap_or(LuaValue::Nil);
+            (first, LuaValue::Nil, evs).into_lua_multi(lua)
+        }
+        Err(e) => {
+            let err = lua.create_userdata(e)?;
+            (fail_marker(), err, evs).into_lua_multi(lua)
+        }
+    }
+}
+
+/// As [`raw_ev`] for one value: `(value, nil, events)` or `(FAIL, err,
+/// events)`, the events nil when none are queued (or `events` is `None`).
+pub(crate) fn raw_ev3(
+    lua: &Lua,
+    r: Result<LuaValue, LuaDbError>,
+    events: Option<&StatementEvents>,
+) -> Raw3 {
+    let evs = match events {
+        Some(q) => q.drain(lua)?,
+        None => LuaValue::Nil,
+    };
+    Ok(match r {
+        Ok(v) => (v, LuaValue::Nil, evs),
+        Err(e) => (
+            LuaValue::LightUserData(fail_marker()),
+            LuaValue::UserData(lua.create_userdata(e)?),
+            evs,
+        ),
+    })
 }

@@ -7,8 +7,9 @@ use dbridge_engine::session::Instance;
 use dbridge_engine::{ErrorKind, Value};
 use mlua::{AnyUserData, Lua, MetaMethod, Table, UserData, UserDataMethods, Value as LuaValue};
 
-use crate::convert::error::{LuaDbError, Raw, Raw3, raw, raw_ev3};
+use crate::convert::error::{LuaDbError, Raw, Raw3, raw};
 use crate::convert::value::{from_lua, to_lua};
+use crate::objects::events::raw_ev3;
 use crate::objects::model::LuaModel;
 use crate::objects::query::lua_err;
 

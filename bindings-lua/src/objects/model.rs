@@ -411,7 +411,7 @@ pub(crate) async fn create_all(lua: Lua, (this, create): (LuaValue, bool)) -> Ra
         Ok(())
     }
     .await;
-    crate::convert::error::raw_ev(&lua, r, ev.as_deref())
+    crate::objects::events::raw_ev(&lua, r, ev.as_deref())
 }
 
 /// `Model:c(name)` and `Model.<column>`: the column expression. When
@@ -478,7 +478,7 @@ pub(crate) async fn reflect(lua: Lua, this: LuaValue) -> Raw {
         }
         Ok(t)
     });
-    crate::convert::error::raw_ev(&lua, r, ev.as_deref())
+    crate::objects::events::raw_ev(&lua, r, ev.as_deref())
 }
 
 /// `Model:describe()`: one row a column (name, type, nullable, primary key,

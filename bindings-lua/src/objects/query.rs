@@ -13,10 +13,11 @@ use futures_util::StreamExt;
 use futures_util::stream::BoxStream;
 use mlua::{Lua, Value as LuaValue};
 
-use crate::convert::error::{LuaDbError, Raw, raw_ev};
+use crate::convert::error::{LuaDbError, Raw};
 use crate::convert::value::{RowBuilder, params, result_types};
 use crate::objects::database::LuaDb;
 use crate::objects::events::events_of;
+use crate::objects::events::raw_ev;
 use crate::objects::stream::LuaRowStream;
 use crate::objects::transaction::{self, LuaTx, TxSlot, finished};
 use crate::runtime::context;

@@ -13,8 +13,9 @@ use mlua::{Lua, MetaMethod, UserData, UserDataMethods, Value as LuaValue};
 
 use std::sync::Arc;
 
-use crate::convert::error::{LuaDbError, Raw, raw_ev};
+use crate::convert::error::{LuaDbError, Raw};
 use crate::convert::value::RowBuilder;
+use crate::objects::events::raw_ev;
 use crate::objects::events::{StatementEvents, events_of};
 use crate::runtime::runtime_drop::RuntimeDrop;
 

@@ -46,10 +46,7 @@ mod runtime;
 
 pub use runtime::context::{BUDGET_EXCEEDED, INTERRUPTED, InterruptHandle};
 
-/// The kind of the error a database call raises when building its result
-/// runs past the state's memory limit.
-pub const OUT_OF_MEMORY: &str = "out_of_memory";
-pub use convert::error::{ErrorDetails, LuaDbError};
+pub use convert::error::{ErrorDetails, LuaDbError, OUT_OF_MEMORY};
 pub use convert::inspect::{
     column_order, instance_fields, keep_column_order, model_of_value, query_statement,
 };

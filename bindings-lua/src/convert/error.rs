@@ -170,3 +170,17 @@ pub(crate) fn attach_traceback(lua: &Lua, err: Value) -> mlua::Result<Value> {
 /// The result of a hot raw function: always three values, so that no
 /// `MultiValue` is built per call.
 pub(crate) type Raw3 = mlua::Result<(Value, Value, Value)>;
+
+/// The kind of the error a database call raises when building its result
+/// runs past the state's memory limit.
+pub const OUT_OF_MEMORY: &str = "out_of_memory";
+
+/// A Lua failure while building results: out of memory (under the state's
+/// memory limit) is `out_of_memory`, anything else `invalid_state`.
+pub(crate) fn lua_err(e: mlua::Error) -> LuaDbError {
+    let mut err = LuaDbError::new(dbridge_engine::ErrorKind::InvalidState, e.to_string());
+    if matches!(e, mlua::Error::MemoryError(_)) {
+        err.kind = OUT_OF_MEMORY;
+    }
+    err
+}

@@ -199,7 +199,7 @@ pub(crate) fn result_types(
 }
 
 fn internal(e: mlua::Error) -> LuaDbError {
-    crate::objects::query::lua_err(e)
+    crate::convert::error::lua_err(e)
 }
 
 /// Whether `v` is `dbridge.null` (mlua's null light userdata).

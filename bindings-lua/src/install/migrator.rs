@@ -242,7 +242,7 @@ async fn status(lua: Lua, this: LuaValue) -> Raw {
     let r = async {
         let m = LuaMigrator::of(&this, "status")?;
         let list = m.migrator.status().await?;
-        status_table(&lua, &list).map_err(crate::objects::query::lua_err)
+        status_table(&lua, &list).map_err(crate::convert::error::lua_err)
     }
     .await;
     raw(&lua, r)
@@ -252,7 +252,7 @@ async fn up(lua: Lua, (this, target): (LuaValue, LuaValue)) -> Raw {
     let r = async {
         let m = LuaMigrator::of(&this, "up")?;
         let runs = m.migrator.up(optional_int("up", &target)?).await?;
-        runs_table(&lua, &runs).map_err(crate::objects::query::lua_err)
+        runs_table(&lua, &runs).map_err(crate::convert::error::lua_err)
     }
     .await;
     raw(&lua, r)
@@ -262,7 +262,7 @@ async fn down(lua: Lua, (this, n): (LuaValue, LuaValue)) -> Raw {
     let r = async {
         let m = LuaMigrator::of(&this, "down")?;
         let runs = m.migrator.down(steps("down", &n)?).await?;
-        runs_table(&lua, &runs).map_err(crate::objects::query::lua_err)
+        runs_table(&lua, &runs).map_err(crate::convert::error::lua_err)
     }
     .await;
     raw(&lua, r)
@@ -275,7 +275,7 @@ async fn plan_up(lua: Lua, (this, target): (LuaValue, LuaValue)) -> Raw {
             .migrator
             .plan_up(optional_int("plan_up", &target)?)
             .await?;
-        plan_table(&lua, &plan).map_err(crate::objects::query::lua_err)
+        plan_table(&lua, &plan).map_err(crate::convert::error::lua_err)
     }
     .await;
     raw(&lua, r)
@@ -285,7 +285,7 @@ async fn plan_down(lua: Lua, (this, n): (LuaValue, LuaValue)) -> Raw {
     let r = async {
         let m = LuaMigrator::of(&this, "plan_down")?;
         let plan = m.migrator.plan_down(steps("plan_down", &n)?).await?;
-        plan_table(&lua, &plan).map_err(crate::objects::query::lua_err)
+        plan_table(&lua, &plan).map_err(crate::convert::error::lua_err)
     }
     .await;
     raw(&lua, r)
@@ -302,8 +302,8 @@ async fn check(lua: Lua, this: LuaValue) -> Raw {
             .into_iter()
             .map(|c| lua.create_string(c))
             .collect::<mlua::Result<Vec<_>>>()
-            .map_err(crate::objects::query::lua_err)?;
-        array(&lua, items).map_err(crate::objects::query::lua_err)
+            .map_err(crate::convert::error::lua_err)?;
+        array(&lua, items).map_err(crate::convert::error::lua_err)
     }
     .await;
     raw(&lua, r)

@@ -18,13 +18,13 @@ use futures_util::StreamExt;
 use futures_util::stream::BoxStream;
 use mlua::{Lua, MetaMethod, UserData, UserDataMethods, Value as LuaValue, Variadic};
 
+use crate::convert::error::lua_err;
 use crate::convert::error::{LuaDbError, Raw, raw};
 use crate::objects::conn::Conn;
 use crate::objects::events::StatementEvents;
 use crate::objects::events::raw_ev;
 use crate::objects::expr::{to_expr, to_item, to_order};
 use crate::objects::model::LuaModel;
-use crate::objects::query::lua_err;
 use crate::objects::session::{LuaSession, SessionCell, open, settle};
 
 /// Registry key of the query method table (set by orm.lua).

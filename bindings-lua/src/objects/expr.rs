@@ -188,7 +188,7 @@ fn list(lua: &Lua, v: &LuaValue, func: &str) -> Result<Vec<Expr>, LuaDbError> {
         LuaValue::Table(t) => t
             .sequence_values::<LuaValue>()
             .map(|x| {
-                x.map_err(crate::objects::query::lua_err)
+                x.map_err(crate::convert::error::lua_err)
                     .and_then(|x| to_expr(lua, &x))
             })
             .collect(),

@@ -19,11 +19,11 @@ use dbridge_engine::schema::Model;
 use dbridge_engine::{Error, ErrorKind};
 use mlua::{Function, Lua, MultiValue, Table, Value as LuaValue, WeakLua};
 
+use crate::convert::error::lua_err;
 use crate::convert::error::{LuaDbError, Raw, raw};
 use crate::objects::database::LuaDb;
 use crate::objects::model::model_of;
 use crate::objects::orm::Orm;
-use crate::objects::query::lua_err;
 
 /// Registry key of the table of script callbacks by key.
 pub(crate) const CALLBACKS: &str = "dbridge.callbacks";

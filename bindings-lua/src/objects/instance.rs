@@ -7,11 +7,11 @@ use dbridge_engine::session::Instance;
 use dbridge_engine::{ErrorKind, Value};
 use mlua::{AnyUserData, Lua, MetaMethod, Table, UserData, UserDataMethods, Value as LuaValue};
 
+use crate::convert::error::lua_err;
 use crate::convert::error::{LuaDbError, Raw, Raw3, raw};
 use crate::convert::value::{from_lua, to_lua};
 use crate::objects::events::raw_ev3;
 use crate::objects::model::LuaModel;
-use crate::objects::query::lua_err;
 
 /// Registry key of the instance class's `__index` function (set by orm.lua).
 pub(crate) const INSTANCE_INDEX: &str = "dbridge.Instance.__index";

@@ -122,7 +122,7 @@ pub(crate) fn list(args: &[LuaValue], func: &str) -> Result<Vec<Load>, LuaDbErro
         match v {
             LuaValue::Table(t) => {
                 for (j, x) in t.sequence_values::<LuaValue>().enumerate() {
-                    let x = x.map_err(crate::objects::query::lua_err)?;
+                    let x = x.map_err(crate::convert::error::lua_err)?;
                     out.push(load_of(&x, func, j + 1)?.load);
                 }
             }

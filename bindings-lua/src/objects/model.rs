@@ -442,7 +442,7 @@ pub(crate) fn column_expr(lua: &Lua, (this, name, strict): (LuaValue, LuaValue, 
 }
 
 fn lua_err(e: mlua::Error) -> LuaDbError {
-    crate::objects::query::lua_err(e)
+    crate::convert::error::lua_err(e)
 }
 
 /// `db:reflect()`: every table of the database that no declared model maps

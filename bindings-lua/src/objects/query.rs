@@ -13,7 +13,7 @@ use futures_util::StreamExt;
 use futures_util::stream::BoxStream;
 use mlua::{Lua, Value as LuaValue};
 
-use crate::convert::error::{LuaDbError, Raw};
+use crate::convert::error::{LuaDbError, Raw, lua_err};
 use crate::convert::value::{RowBuilder, params, result_types};
 use crate::objects::database::LuaDb;
 use crate::objects::events::events_of;
@@ -386,14 +386,4 @@ pub(crate) async fn savepoint(lua: Lua, (this, name, op): (LuaValue, LuaValue, u
     }
     .await;
     raw_ev(&lua, r, ev.as_deref())
-}
-
-/// A Lua failure while building results: out of memory (under the state's
-/// memory limit) is `out_of_memory`, anything else `invalid_state`.
-pub(crate) fn lua_err(e: mlua::Error) -> LuaDbError {
-    let mut err = LuaDbError::new(dbridge_engine::ErrorKind::InvalidState, e.to_string());
-    if matches!(e, mlua::Error::MemoryError(_)) {
-        err.kind = crate::OUT_OF_MEMORY;
-    }
-    err
 }

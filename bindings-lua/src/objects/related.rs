@@ -16,9 +16,9 @@ use dbridge_engine::schema::{Model, RelationshipDef, RelationshipKind};
 use dbridge_engine::session::{Instance, Related};
 use mlua::{LightUserData, Lua, MetaMethod, UserData, UserDataMethods, Value as LuaValue};
 
+use crate::convert::error::lua_err;
 use crate::convert::error::{LuaDbError, Raw, raw};
 use crate::objects::instance::{instance_of, wrap};
-use crate::objects::query::lua_err;
 
 /// Registry key of the collection class's `__index` function (set by orm.lua).
 pub(crate) const COLLECTION_INDEX: &str = "dbridge.Collection.__index";

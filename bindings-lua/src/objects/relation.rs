@@ -8,9 +8,9 @@ use dbridge_engine::query::{Expr, TableRef};
 use dbridge_engine::schema::{LoadStrategy, Model, Relationship, RelationshipKind};
 use mlua::{Lua, MetaMethod, Table, UserData, UserDataMethods, Value as LuaValue};
 
+use crate::convert::error::lua_err;
 use crate::convert::error::{LuaDbError, Raw, raw};
 use crate::objects::model::{check_keys, model_of};
-use crate::objects::query::lua_err;
 
 /// Registry key of the relationship attribute class's `__index` table (set by orm.lua).
 pub(crate) const REL_ATTR_CLASS: &str = "dbridge.RelAttr";

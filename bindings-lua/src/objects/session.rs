@@ -15,6 +15,7 @@ use dbridge_engine::session::{Session, SessionOptions};
 use dbridge_engine::{Database, ErrorKind, Transaction, Value};
 use mlua::{Lua, MetaMethod, Table, UserData, UserDataMethods, Value as LuaValue};
 
+use crate::convert::error::lua_err;
 use crate::convert::error::{LuaDbError, Raw, Raw3};
 use crate::convert::value::from_lua;
 use crate::objects::database::LuaDb;
@@ -22,7 +23,6 @@ use crate::objects::events::StatementEvents;
 use crate::objects::events::{raw_ev, raw_ev3};
 use crate::objects::instance::{instance_of, wrap};
 use crate::objects::model::model_of;
-use crate::objects::query::lua_err;
 pub(crate) use crate::objects::session_cell::SessionCell;
 use crate::runtime::context;
 

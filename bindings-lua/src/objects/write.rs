@@ -10,6 +10,7 @@ use dbridge_engine::schema::Model;
 use dbridge_engine::{ErrorKind, Row, Value};
 use mlua::{Lua, Table, UserData, Value as LuaValue, Variadic};
 
+use crate::convert::error::lua_err;
 use crate::convert::error::{LuaDbError, Raw, raw};
 use crate::convert::value::from_lua;
 use crate::objects::conn::Conn;
@@ -17,7 +18,6 @@ use crate::objects::events::StatementEvents;
 use crate::objects::events::raw_ev;
 use crate::objects::expr::{to_expr, to_item};
 use crate::objects::model::model_of;
-use crate::objects::query::lua_err;
 
 /// Registry key of the write statement method table (set by orm.lua).
 pub(crate) const WRITE_CLASS: &str = "dbridge.Write";

@@ -94,7 +94,7 @@ pub(crate) fn charge(lua: &Lua, bytes: usize) -> Result<Option<Charge>, LuaDbErr
                  limit of {limit} bytes"
             ),
         );
-        err.kind = crate::OUT_OF_MEMORY;
+        err.kind = crate::convert::error::OUT_OF_MEMORY;
         return Err(err);
     }
     Ok(Some(charge))

@@ -47,14 +47,15 @@ mod runtime;
 pub use runtime::context::{BUDGET_EXCEEDED, INTERRUPTED, InterruptHandle};
 
 pub use convert::error::{ErrorDetails, LuaDbError, OUT_OF_MEMORY};
-pub use convert::inspect::{
-    column_order, instance_fields, keep_column_order, model_of_value, query_statement,
-};
+pub use convert::inspect::{column_order, keep_column_order};
 pub use convert::value::rows_to_lua;
 pub use install::migrate::LuaScriptRunner;
 pub use mlua;
 pub use mlua::StdLib;
+pub use objects::builder::query_statement;
 pub use objects::database::LuaDb;
+pub use objects::instance::instance_fields;
+pub use objects::model::model_of_value;
 pub use runtime::options::InstallOptions;
 pub use runtime::run::{Call, call, eval, exec, exec_blocking};
 

@@ -1,6 +1,9 @@
 //! Reading script values from the host, for hosts that show what a script
-//! returns (the REPL): models, the SQL of a query, and fields in column order
-//! (`db:fetch_all(...)` printed as a table whose columns follow the query).
+//! returns (the REPL): fields in column order (`db:fetch_all(...)` printed as
+//! a table whose columns follow the query). Reading models, the SQL of a
+//! query and an instance's fields needs the objects layer, so those readers
+//! sit beside their objects: [`model_of_value`](crate::model_of_value),
+//! [`query_statement`](crate::query_statement).
 //!
 //! Lua tables keep no key order. A host that wants it calls
 //! [`keep_column_order`]; from then on each result table that `fetch_all`,
@@ -8,15 +11,12 @@
 //! its result's columns (the array of rows and each row alike), and
 //! [`column_order`] reads them back. Without that call nothing is recorded and
 //! results cost nothing extra. Instances know their model's column order
-//! anyway: [`instance_fields`].
+//! anyway: [`instance_fields`](crate::instance_fields).
 
 use std::sync::Arc;
 
-use dbridge_engine::db::{Columns, Statement};
-use dbridge_engine::schema::Model;
-use mlua::{AnyUserData, Lua, Table, UserData, Value as LuaValue};
-
-use crate::objects::instance::LuaInstance;
+use dbridge_engine::db::Columns;
+use mlua::{AnyUserData, Lua, Table, UserData};
 
 /// The weak-keyed table of result table -> its columns (app data).
 struct Orders(Table);
@@ -59,29 +59,4 @@ pub fn column_order(lua: &Lua, result: &Table) -> Option<Vec<String>> {
     let ud: AnyUserData = orders.raw_get(result).ok()?;
     let cols = ud.borrow::<ColumnsRef>().ok()?;
     Some(cols.0.names().iter().map(|n| n.to_string()).collect())
-}
-
-/// The loaded columns of an instance in its model's column order (NULL as
-/// `nil`); `None` when `value` is not an instance.
-pub fn instance_fields(lua: &Lua, value: &LuaValue) -> Option<Vec<(String, LuaValue)>> {
-    let LuaValue::UserData(ud) = value else {
-        return None;
-    };
-    let inst = ud.borrow::<LuaInstance>().ok()?.0.clone();
-    crate::objects::instance::loaded_fields(lua, &inst).ok()
-}
-
-/// The model behind a script's model object (`User`, an entry of
-/// `db:models()`); `None` for anything else.
-pub fn model_of_value(value: &LuaValue) -> Option<Model> {
-    crate::objects::model::model_of(value, "model_of_value", 1)
-        .ok()
-        .map(|m| m.model)
-}
-
-/// The statement a query object (`db:query(User):where(...)`) would run, SQL
-/// text and bound parameters for its database's backend; `None` when `value`
-/// is not a query.
-pub fn query_statement(value: &LuaValue) -> Option<dbridge_engine::Result<Statement>> {
-    crate::objects::builder::statement_of(value)
 }

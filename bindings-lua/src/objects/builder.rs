@@ -597,3 +597,12 @@ pub(crate) fn events(v: &LuaValue) -> Option<Arc<StatementEvents>> {
         _ => None,
     }
 }
+
+/// The statement a query object (`db:query(User):where(...)`) would run, SQL
+/// text and bound parameters for its database's backend; `None` when `value`
+/// is not a query.
+pub fn query_statement(
+    value: &mlua::Value,
+) -> Option<dbridge_engine::Result<dbridge_engine::db::Statement>> {
+    statement_of(value)
+}

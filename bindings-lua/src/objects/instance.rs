@@ -298,3 +298,13 @@ pub(crate) fn loaded_fields(lua: &Lua, inst: &Instance) -> mlua::Result<Vec<(Str
 pub(crate) fn is_instance(_: &Lua, v: LuaValue) -> mlua::Result<bool> {
     Ok(matches!(&v, LuaValue::UserData(ud) if ud.is::<LuaInstance>()))
 }
+
+/// The loaded columns of an instance in its model's column order (NULL as
+/// `nil`); `None` when `value` is not an instance.
+pub fn instance_fields(lua: &Lua, value: &mlua::Value) -> Option<Vec<(String, mlua::Value)>> {
+    let mlua::Value::UserData(ud) = value else {
+        return None;
+    };
+    let inst = ud.borrow::<LuaInstance>().ok()?.0.clone();
+    loaded_fields(lua, &inst).ok()
+}

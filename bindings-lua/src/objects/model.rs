@@ -538,3 +538,9 @@ pub(crate) fn info(lua: &Lua, (this, what): (LuaValue, String)) -> Raw {
     })();
     raw(lua, r)
 }
+
+/// The model behind a script's model object (`User`, an entry of
+/// `db:models()`); `None` for anything else.
+pub fn model_of_value(value: &mlua::Value) -> Option<dbridge_engine::schema::Model> {
+    model_of(value, "model_of_value", 1).ok().map(|m| m.model)
+}

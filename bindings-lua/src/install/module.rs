@@ -9,13 +9,11 @@ use dbridge_engine::ErrorKind;
 
 use crate::convert::error::{LuaDbError, Raw, attach_traceback, fail_marker, raw};
 use crate::convert::value::{BytesParam, JsonParam};
+use crate::objects::database::{self, DB_CLASS};
+use crate::objects::transaction::TX_CLASS;
 use crate::runtime::context;
-use crate::{objects::database, objects::query, objects::stream};
+use crate::{objects::query, objects::stream};
 
-/// Registry key of the method table of database handles.
-pub(crate) const DB_CLASS: &str = "dbridge.Database";
-/// Registry key of the method table of transactions.
-pub(crate) const TX_CLASS: &str = "dbridge.Transaction";
 /// Registry key of the module table.
 pub(crate) const MODULE: &str = "dbridge.module";
 

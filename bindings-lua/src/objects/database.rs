@@ -12,6 +12,9 @@ use crate::objects::events::StatementEvents;
 use crate::objects::transaction::TxSlot;
 use crate::runtime::runtime_drop::RuntimeDrop;
 
+/// Registry key of the method table of database handles.
+pub(crate) const DB_CLASS: &str = "dbridge.Database";
+
 /// A database handle (`dbridge.connect(url)`): a pool shared by every copy.
 #[derive(Debug)]
 pub struct LuaDb {
@@ -73,7 +76,7 @@ fn closed() -> LuaDbError {
 impl UserData for LuaDb {
     fn add_fields<F: mlua::UserDataFields<Self>>(fields: &mut F) {
         fields.add_meta_field_with("__index", |lua| {
-            lua.named_registry_value::<LuaValue>(crate::install::module::DB_CLASS)
+            lua.named_registry_value::<LuaValue>(DB_CLASS)
         });
         fields.add_meta_field("__name", "dbridge.database");
     }

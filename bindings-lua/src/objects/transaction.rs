@@ -16,6 +16,9 @@ use tokio::sync::{Mutex, OwnedMutexGuard};
 use crate::convert::error::LuaDbError;
 use crate::runtime::runtime_drop::drop_in;
 
+/// Registry key of the method table of transactions.
+pub(crate) const TX_CLASS: &str = "dbridge.Transaction";
+
 /// The cell holding an open transaction.
 #[derive(Debug)]
 pub(crate) struct TxSlot {
@@ -83,7 +86,7 @@ pub(crate) struct LuaTx {
 impl UserData for LuaTx {
     fn add_fields<F: mlua::UserDataFields<Self>>(fields: &mut F) {
         fields.add_meta_field_with("__index", |lua| {
-            lua.named_registry_value::<LuaValue>(crate::install::module::TX_CLASS)
+            lua.named_registry_value::<LuaValue>(TX_CLASS)
         });
         fields.add_meta_field("__name", "dbridge.transaction");
     }

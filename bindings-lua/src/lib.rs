@@ -93,13 +93,6 @@ pub fn install(lua: &Lua, opts: InstallOptions) -> mlua::Result<Table> {
 /// The handle that interrupts the calls running on `lua` (see
 /// [`InterruptHandle`]); `None` if dbridge is not installed in it.
 pub fn interrupt_handle(lua: &Lua) -> Option<InterruptHandle> {
-    lua.app_data_ref::<install::sandbox::Installed>()
+    lua.app_data_ref::<runtime::context::Installed>()
         .map(|i| InterruptHandle(i.interrupts.clone()))
-}
-
-/// The runtime recorded at install, for objects that must drop a connection
-/// outside any runtime.
-pub(crate) fn installed_handle(lua: &Lua) -> Option<tokio::runtime::Handle> {
-    lua.app_data_ref::<install::sandbox::Installed>()
-        .and_then(|i| i.runtime.clone())
 }

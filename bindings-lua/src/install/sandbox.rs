@@ -4,20 +4,11 @@
 use mlua::{HookTriggers, Lua, StdLib, Table, VmState};
 
 use crate::install::module;
-use crate::runtime::context;
+use crate::runtime::context::{self, Installed};
 use crate::runtime::options::InstallOptions;
 
 /// How often (in Lua instructions) the hook charges the running call.
 const HOOK_EVERY: u32 = 1000;
-
-/// What `install` recorded in the state's app data.
-#[derive(Debug, Clone)]
-pub(crate) struct Installed {
-    pub(crate) runtime: Option<tokio::runtime::Handle>,
-    pub(crate) budget: Option<u64>,
-    pub(crate) timeout: Option<std::time::Duration>,
-    pub(crate) interrupts: std::sync::Arc<context::Interrupts>,
-}
 
 pub(crate) fn install(lua: &Lua, opts: &InstallOptions) -> mlua::Result<Table> {
     if lua.globals().get::<Option<Table>>("coroutine")?.is_none() {

@@ -577,7 +577,7 @@ pub(crate) async fn stream(lua: Lua, this: LuaValue) -> Raw {
             s,
             crate::convert::value::RowBuilder::with_types(Vec::new()),
             ev.clone(),
-            crate::installed_handle(&lua).as_ref(),
+            crate::runtime::context::installed_handle(&lua).as_ref(),
             own_connection,
         ))
     }

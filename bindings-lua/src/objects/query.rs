@@ -255,7 +255,7 @@ pub(crate) async fn stream(lua: Lua, (this, sql, p, opts): QArgs) -> Raw {
             s,
             builder,
             ev.clone(),
-            crate::installed_handle(&lua).as_ref(),
+            crate::runtime::context::installed_handle(&lua).as_ref(),
             own_connection,
         ))
     }
@@ -309,7 +309,10 @@ pub(crate) async fn begin(lua: Lua, (this, opts): (LuaValue, LuaValue)) -> Raw {
         let opts = transaction::options(&opts, "begin", 2)?;
         let tx = db.begin_with(opts).await?;
         let backend = tx.backend();
-        let slot = Arc::new(TxSlot::new(tx, crate::installed_handle(&lua).as_ref()));
+        let slot = Arc::new(TxSlot::new(
+            tx,
+            crate::runtime::context::installed_handle(&lua).as_ref(),
+        ));
         if let Some(ctx) = context::current() {
             ctx.register(slot.clone());
         }

@@ -144,7 +144,7 @@ pub(crate) fn new(lua: &Lua, (this, opts): (LuaValue, LuaValue)) -> Raw {
         let cell = Arc::new(SessionCell::new(
             session,
             conn.slot().cloned(),
-            crate::installed_handle(lua).as_ref(),
+            crate::runtime::context::installed_handle(lua).as_ref(),
         ));
         if let Some(ctx) = context::current() {
             ctx.register(cell.clone());

@@ -251,3 +251,19 @@ pub(crate) fn charge_current(n: u64) -> Result<(), LuaDbError> {
         None => Ok(()),
     })
 }
+
+/// What `install` recorded in the state's app data.
+#[derive(Debug, Clone)]
+pub(crate) struct Installed {
+    pub(crate) runtime: Option<tokio::runtime::Handle>,
+    pub(crate) budget: Option<u64>,
+    pub(crate) timeout: Option<std::time::Duration>,
+    pub(crate) interrupts: std::sync::Arc<Interrupts>,
+}
+
+/// The runtime recorded at install, for objects that must drop a connection
+/// outside any runtime.
+pub(crate) fn installed_handle(lua: &mlua::Lua) -> Option<tokio::runtime::Handle> {
+    lua.app_data_ref::<Installed>()
+        .and_then(|i| i.runtime.clone())
+}

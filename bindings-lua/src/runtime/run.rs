@@ -17,7 +17,7 @@ use std::time::Duration;
 
 use mlua::{FromLuaMulti, Function, IntoLuaMulti, Lua};
 
-use crate::install::sandbox::Installed;
+use crate::runtime::context::Installed;
 use crate::runtime::context::{CallContext, Enter, timeout_error};
 
 /// A running call of a Lua function (see [`call`]).

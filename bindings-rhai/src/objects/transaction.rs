@@ -6,7 +6,7 @@
 //! the script fails, or a limit stops the script) is rolled back.
 
 use std::fmt;
-use std::sync::{Arc, Weak};
+use std::sync::Arc;
 
 use dbridge_engine::{Backend, Error, Row, Statement, Transaction};
 use futures_util::StreamExt;
@@ -17,6 +17,7 @@ use tokio::sync::{Mutex, MutexGuard};
 use crate::convert::error::to_rhai;
 use crate::objects::raw_sql::Executor;
 use crate::runtime::blocker::Blocker;
+use crate::runtime::tracker::RollBack;
 
 type Res<T> = Result<T, Box<EvalAltResult>>;
 type Slot = Arc<Mutex<Option<Transaction>>>;
@@ -49,51 +50,15 @@ impl Inner {
     }
 }
 
+impl RollBack for Inner {
+    fn roll_back(&self) -> bool {
+        Inner::roll_back(self)
+    }
+}
+
 impl Drop for Inner {
     fn drop(&mut self) {
         self.roll_back();
-    }
-}
-
-/// The transactions scripts begin while the host tracks a call
-/// ([`Dbridge::begin_call`](crate::Dbridge::begin_call)): `None` when not
-/// tracking. Clones share the list.
-#[derive(Clone, Default)]
-pub(crate) struct Tracker(Arc<parking_lot::Mutex<Option<Vec<Weak<Inner>>>>>);
-
-impl fmt::Debug for Tracker {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_tuple("Tracker")
-            .field(&self.0.lock().as_ref().map(Vec::len))
-            .finish()
-    }
-}
-
-impl Tracker {
-    /// Starts a new list (forgetting any earlier one).
-    pub(crate) fn start(&self) {
-        *self.0.lock() = Some(Vec::new());
-    }
-
-    /// Stops tracking; with `roll_back`, rolls back the listed transactions
-    /// that are still open and returns how many.
-    pub(crate) fn finish(&self, roll_back: bool) -> usize {
-        let list = self.0.lock().take().unwrap_or_default();
-        if !roll_back {
-            return 0;
-        }
-        list.iter()
-            .filter_map(Weak::upgrade)
-            .filter(|tx| tx.roll_back())
-            .count()
-    }
-
-    /// Records a transaction just begun, if tracking.
-    fn record(&self, tx: &Arc<Inner>) {
-        if let Some(list) = self.0.lock().as_mut() {
-            list.retain(|w| w.strong_count() > 0);
-            list.push(Arc::downgrade(tx));
-        }
     }
 }
 

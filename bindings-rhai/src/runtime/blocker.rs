@@ -81,7 +81,7 @@ pub(crate) struct Blocker {
     handle: Handle,
     _owned: Option<Arc<OwnedRuntime>>,
     /// The transactions begun while the host tracks a call (shared by clones).
-    tracker: crate::objects::transaction::Tracker,
+    tracker: crate::runtime::tracker::Tracker,
 }
 
 impl fmt::Debug for Blocker {
@@ -100,7 +100,7 @@ impl Blocker {
             return Ok(Self {
                 handle,
                 _owned: None,
-                tracker: crate::objects::transaction::Tracker::default(),
+                tracker: crate::runtime::tracker::Tracker::default(),
             });
         }
         let rt = tokio::runtime::Builder::new_multi_thread()
@@ -112,7 +112,7 @@ impl Blocker {
         Ok(Self {
             handle: rt.handle().clone(),
             _owned: Some(Arc::new(OwnedRuntime(Some(rt)))),
-            tracker: crate::objects::transaction::Tracker::default(),
+            tracker: crate::runtime::tracker::Tracker::default(),
         })
     }
 
@@ -122,7 +122,7 @@ impl Blocker {
     }
 
     /// The transactions begun during the call the host tracks.
-    pub(crate) fn tracker(&self) -> &crate::objects::transaction::Tracker {
+    pub(crate) fn tracker(&self) -> &crate::runtime::tracker::Tracker {
         &self.tracker
     }
 

@@ -2,3 +2,4 @@
 
 pub(crate) mod blocker;
 pub(crate) mod options;
+pub(crate) mod tracker;

@@ -1,4 +1,6 @@
-//! Conversions at the bottom: errors as script values, values and rows between the engine and the script language, the constructor scan and the remembered column order. Imports nothing of this crate outside `convert`.
+//! Conversions at the bottom: errors as script values, values and rows between
+//! the engine and the script language, the constructor scan and the remembered
+//! column order. Imports nothing of this crate outside `convert`.
 
 pub(crate) mod ctor_scan;
 pub(crate) mod error;

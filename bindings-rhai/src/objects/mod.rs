@@ -1,4 +1,6 @@
-//! The objects scripts see: database, transaction, row stream, models, instances, queries, sessions, writes, relationships and listeners. Imports `convert`, `runtime` and `objects`; never `install` or the crate root.
+//! The objects scripts see: database, transaction, row stream, models,
+//! instances, queries, sessions, writes, relationships and listeners. Imports
+//! `convert`, `runtime` and `objects`; never `install` or the crate root.
 
 pub(crate) mod context;
 pub(crate) mod database;

@@ -12,6 +12,7 @@ use dbridge_lua::{InstallOptions, InterruptHandle, LuaDb, LuaDbError, StdLib};
 use tokio::runtime::Handle;
 
 use super::{Interpreter, Output, ScriptError};
+use crate::complete;
 use crate::limits::Limits;
 use crate::render::{Cell, Table};
 
@@ -147,6 +148,7 @@ impl LuaSession {
                 kind: kind.into(),
                 message,
                 traceback,
+                notes: Vec::new(),
             }
         }))
     }
@@ -170,17 +172,20 @@ pub fn describe(e: &mlua::Error) -> ScriptError {
                 kind: "runtime".into(),
                 message: ext.to_string(),
                 traceback: None,
+                notes: Vec::new(),
             },
         },
         mlua::Error::SyntaxError { message, .. } => ScriptError {
             kind: "syntax".into(),
             message: message.clone(),
             traceback: None,
+            notes: Vec::new(),
         },
         mlua::Error::MemoryError(m) => ScriptError {
             kind: dbridge_lua::OUT_OF_MEMORY.into(),
             message: m.clone(),
             traceback: None,
+            notes: Vec::new(),
         },
         mlua::Error::RuntimeError(m) => {
             let (message, traceback) = split_traceback(m);
@@ -188,6 +193,7 @@ pub fn describe(e: &mlua::Error) -> ScriptError {
                 kind: "runtime".into(),
                 message,
                 traceback,
+                notes: Vec::new(),
             }
         }
         mlua::Error::WithContext { cause, .. } => describe(cause),
@@ -195,6 +201,7 @@ pub fn describe(e: &mlua::Error) -> ScriptError {
             kind: "runtime".into(),
             message: other.to_string(),
             traceback: None,
+            notes: Vec::new(),
         },
     }
 }
@@ -204,6 +211,7 @@ fn db_error(db: &LuaDbError) -> ScriptError {
         kind: db.kind.to_string(),
         message: db.message.clone(),
         traceback: db.details.traceback.clone(),
+        notes: Vec::new(),
     }
 }
 
@@ -487,31 +495,136 @@ return names"#;
     }
 
     fn complete(&self, line: &str) -> Vec<String> {
-        let start = line
-            .rfind(|c: char| !(c.is_alphanumeric() || c == '_' || c == '.' || c == ':'))
-            .map_or(0, |i| i + 1);
-        let word = &line[start..];
-        let (base, sep, prefix) = match word.rfind(['.', ':']) {
-            Some(i) => (&word[..i], &word[i..=i], &word[i + 1..]),
-            None => ("", "", word),
-        };
-        let keys = if base.is_empty() {
-            table_keys(&self.lua.globals())
-        } else {
-            match self.lua.load(format!("return {base}")).eval::<LuaValue>() {
-                Ok(LuaValue::Table(t)) => table_keys(&t),
-                Ok(LuaValue::UserData(ud)) => userdata_keys(&self.lua, &ud),
-                _ => Vec::new(),
-            }
+        let t = complete::target(line);
+        let keys = match t.sep {
+            None => table_keys(&self.lua.globals()),
+            Some(sep) => self.members(t.receiver, sep),
         };
         let mut out: Vec<String> = keys
             .into_iter()
-            .filter(|k| k.starts_with(prefix) && !k.starts_with("__"))
-            .map(|k| format!("{base}{sep}{k}"))
+            .filter(|k| k.starts_with(t.prefix) && !k.starts_with("__"))
             .collect();
         out.sort();
         out.dedup();
         out
+    }
+
+    fn keywords(&self) -> &'static [&'static str] {
+        &[
+            "and", "break", "do", "else", "elseif", "end", "false", "for", "function", "goto",
+            "if", "in", "local", "nil", "not", "or", "repeat", "return", "then", "true",
+            "until", "while",
+        ]
+    }
+
+    fn defines(&self, name: &str) -> bool {
+        self.lua
+            .globals()
+            .raw_get::<LuaValue>(name)
+            .is_ok_and(|v| !v.is_nil())
+    }
+}
+
+impl LuaSession {
+    /// The value of `expr` when evaluating it runs no statement (a name, a
+    /// lookup, a chain of query builders); `None` otherwise or on error.
+    fn peek(&self, expr: &str) -> Option<LuaValue> {
+        if expr.is_empty() || !complete::is_pure(expr) {
+            return None;
+        }
+        let f = self.lua.load(format!("return {expr}")).into_function().ok()?;
+        let probe = self
+            .lua
+            .load("local f = ...; local ok, v = pcall(f); if ok then return v end")
+            .into_function()
+            .ok()?;
+        probe.call::<LuaValue>(f).ok().filter(|v| !v.is_nil())
+    }
+
+    /// The members `receiver` offers after `sep`: for a value that can be
+    /// looked at, its own; for a call that loads one instance
+    /// (`track:get(1)`, `db:query(track):first()`), the model's.
+    fn members(&self, receiver: &str, sep: char) -> Vec<String> {
+        if let Some(v) = self.peek(receiver) {
+            return self.keys_of(&v, sep);
+        }
+        let Some(steps) = complete::steps(receiver) else {
+            return Vec::new();
+        };
+        let Some(last) = steps.last() else {
+            return Vec::new();
+        };
+        if last.args.is_none() || !complete::ONE_INSTANCE.contains(&last.name) {
+            return Vec::new();
+        }
+        let Some(model) = self.chain_model(&steps) else {
+            return Vec::new();
+        };
+        match sep {
+            '.' => model_columns(&self.lua, &model),
+            _ => {
+                let fields = model_columns(&self.lua, &model);
+                match self.lua.load("local m = ...; return m{}").into_function() {
+                    Ok(f) => match f.call::<LuaValue>(model) {
+                        Ok(LuaValue::UserData(inst)) => probe(&self.lua, &inst)
+                            .into_iter()
+                            .filter(|k| !fields.contains(k))
+                            .collect(),
+                        _ => Vec::new(),
+                    },
+                    Err(_) => Vec::new(),
+                }
+            }
+        }
+    }
+
+    /// The model a chain is about: its base when that is a model
+    /// (`track:get`), or the argument of `query(...)` (`db:query(track)`).
+    fn chain_model(&self, steps: &[complete::Step<'_>]) -> Option<mlua::AnyUserData> {
+        let as_model = |expr: &str| match self.peek(expr) {
+            Some(LuaValue::UserData(ud)) if dbridge_lua::model_of_value(&LuaValue::UserData(ud.clone())).is_some() => Some(ud),
+            _ => None,
+        };
+        if let Some(m) = steps.first().and_then(|s| as_model(s.name)) {
+            return Some(m);
+        }
+        let query = steps.iter().find(|s| s.name == "query")?;
+        let arg = query.args?.trim_start_matches('(').trim_end_matches(')').trim();
+        as_model(arg)
+    }
+
+    /// What a value offers after `sep`: a model its columns and
+    /// relationships after `.`, its methods after `:`; an instance likewise;
+    /// a table its keys; a string the string library; other dbridge objects
+    /// the methods they answer to.
+    fn keys_of(&self, v: &LuaValue, sep: char) -> Vec<String> {
+        match v {
+            LuaValue::Table(t) => table_keys(t),
+            LuaValue::String(_) if sep == ':' => self
+                .lua
+                .globals()
+                .get::<mlua::Table>("string")
+                .map(|t| table_keys(&t))
+                .unwrap_or_default(),
+            LuaValue::UserData(ud) => {
+                let fields = if dbridge_lua::model_of_value(v).is_some() {
+                    model_columns(&self.lua, ud)
+                } else if let Some(f) = dbridge_lua::instance_fields(&self.lua, v) {
+                    f.into_iter().map(|(k, _)| k).collect()
+                } else {
+                    return probe(&self.lua, ud);
+                };
+                if sep == '.' {
+                    fields
+                } else {
+                    probe(&self.lua, ud)
+                        .into_iter()
+                        .filter(|k| !fields.contains(k))
+                        .collect()
+                }
+            }
+            _ => Vec::new(),
+        }
     }
 }
 
@@ -607,6 +720,31 @@ pub(crate) const VOCABULARY: &[&str] = &[
     "asc",
     "desc",
     "label",
+    "describe",
+    "model_name",
+    "table_name",
+    "column_names",
+    "relationship_names",
+    "relationships",
+    "filter",
+    "on_primary",
+    "state",
+    "changed",
+    "to_table",
+    "any",
+    "has",
+    "add_all",
+    "remove",
+    "clear",
+    "contains",
+    "is_empty",
+    "execute_script",
+    "reflect",
+    "no_autoflush",
+    "on_statement",
+    "primary",
+    "stats",
+    "c",
 ];
 
 /// The column and relationship names of a model (what `Model:describe()`
@@ -625,19 +763,9 @@ return names"#;
         .unwrap_or_default()
 }
 
-fn userdata_keys(lua: &Lua, ud: &mlua::AnyUserData) -> Vec<String> {
-    let columns = model_columns(lua, ud);
-    if !columns.is_empty() {
-        let mut keys = columns;
-        keys.extend(
-            [
-                "build", "describe", "insert", "upsert", "update", "delete", "c",
-            ]
-            .iter()
-            .map(|k| (*k).to_string()),
-        );
-        return keys;
-    }
+/// The [`VOCABULARY`] names `ud` answers to (userdata cannot list their
+/// methods, so each is asked for).
+fn probe(lua: &Lua, ud: &mlua::AnyUserData) -> Vec<String> {
     let Ok(probe) = lua
         .load("local o, k = ...; local ok, v = pcall(function() return o[k] end); return ok and v ~= nil")
         .into_function()
@@ -670,9 +798,11 @@ mod tests {
                     { "writer_id", "integer", references = "writers.id" } } }"#,
         )
         .unwrap();
-        assert_eq!(
-            s.complete("Writer.b"),
-            vec!["Writer.bio", "Writer.books", "Writer.build"]
-        );
+        assert_eq!(s.complete("Writer.b"), vec!["bio", "books"]);
+        assert!(s.complete("Writer:").contains(&"describe".to_string()));
+        assert!(!s.complete("Writer:").contains(&"bio".to_string()));
+        let q = s.complete("db:query(Writer):wh");
+        assert_eq!(q, vec!["where"]);
+        assert_eq!(s.complete("Writer:get(1).b"), vec!["bio", "books"]);
     }
 }

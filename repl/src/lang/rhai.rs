@@ -13,6 +13,7 @@ use rhai::{Array, Dynamic, Engine, EvalAltResult, Map, ParseErrorType, Scope};
 use tokio::runtime::Handle;
 
 use super::{Interpreter, Output, ScriptError};
+use crate::complete;
 use crate::limits::Limits;
 use crate::render::{Cell, Table};
 
@@ -170,6 +171,7 @@ impl RhaiSession {
                 kind: db.kind().to_string(),
                 message: db.message().to_string(),
                 traceback: None,
+                notes: Vec::new(),
             };
         }
         let (kind, message) = self.kind_and_message(e.unwrap_inner());
@@ -177,6 +179,7 @@ impl RhaiSession {
             kind: kind.into(),
             message,
             traceback: Some(format!("{e:?}")),
+            notes: Vec::new(),
         }
     }
 
@@ -393,29 +396,135 @@ impl Interpreter for RhaiSession {
     }
 
     fn complete(&self, line: &str) -> Vec<String> {
-        let start = line
-            .rfind(|c: char| !(c.is_alphanumeric() || c == '_' || c == '.'))
-            .map_or(0, |i| i + 1);
-        let word = &line[start..];
-        let (base, prefix) = match word.rfind('.') {
-            Some(i) => (&word[..=i], &word[i + 1..]),
-            None => ("", word),
-        };
-        let mut names: Vec<String> = if base.is_empty() {
-            self.scope
+        let t = complete::target(line);
+        let mut names: Vec<String> = match t.sep {
+            None => self
+                .scope
                 .iter_raw()
                 .map(|(n, _, _)| n.to_string())
-                .collect()
-        } else {
-            crate::lang::lua::VOCABULARY
-                .iter()
-                .map(|s| (*s).to_string())
-                .collect()
+                .collect(),
+            Some(_) => self.members(t.receiver),
         };
-        names.retain(|n| n.starts_with(prefix));
+        names.retain(|n| n.starts_with(t.prefix));
         names.sort();
         names.dedup();
-        names.into_iter().map(|n| format!("{base}{n}")).collect()
+        names
+    }
+
+    fn defines(&self, name: &str) -> bool {
+        self.scope.contains(name)
+    }
+
+    fn keywords(&self) -> &'static [&'static str] {
+        &[
+            "let", "const", "if", "else", "switch", "do", "while", "loop", "until", "for", "in",
+            "continue", "break", "return", "throw", "try", "catch", "fn", "private", "import",
+            "export", "as", "true", "false", "this", "global",
+        ]
+    }
+}
+
+/// One registered function: its name, first parameter's type and return type.
+#[derive(Debug, Clone)]
+struct Signature {
+    name: String,
+    receiver: String,
+    returns: String,
+}
+
+/// `where(query: Query, cond: Expr) -> Query` as a [`Signature`].
+fn parse_signature(sig: &str) -> Option<Signature> {
+    let (name, rest) = sig.split_once('(')?;
+    let (params, ret) = rest.split_once(')')?;
+    let first = params.split(',').next()?;
+    let receiver = first.split_once(':')?.1.trim();
+    let receiver = receiver.trim_start_matches("&mut ").trim_start_matches('&');
+    let returns = ret.trim().trim_start_matches("->").trim();
+    Some(Signature {
+        name: name.trim().to_owned(),
+        receiver: receiver.to_owned(),
+        returns: returns.to_owned(),
+    })
+}
+
+impl RhaiSession {
+    fn signatures(&self) -> Vec<Signature> {
+        self.engine
+            .gen_fn_signatures(false)
+            .iter()
+            .filter_map(|s| parse_signature(s))
+            .collect()
+    }
+
+    /// The friendly type name of a value (`Database`, `Query`, `Model`...).
+    fn type_name(&self, v: &Dynamic) -> String {
+        self.engine.map_type_name(v.type_name()).to_owned()
+    }
+
+    /// The type a chain evaluates to, followed through the registered
+    /// functions' return types (nothing is evaluated but the base variable).
+    fn type_of(&self, chain: &str, sigs: &[Signature]) -> Option<String> {
+        let steps = complete::steps(chain)?;
+        let base = steps.first()?;
+        if base.args.is_some() {
+            return None;
+        }
+        let v = self.scope.get_value::<Dynamic>(base.name)?;
+        let mut ty = self.type_name(&v);
+        for step in &steps[1..] {
+            let wanted = match step.args {
+                Some(_) => step.name.to_owned(),
+                None => format!("get${}", step.name),
+            };
+            ty = match sigs.iter().find(|s| s.name == wanted && s.receiver == ty) {
+                Some(s) => s.returns.clone(),
+                // A model's column (`track.name`): its indexer's type.
+                None if step.args.is_none() => sigs
+                    .iter()
+                    .find(|s| s.name == "index$get$" && s.receiver == ty)?
+                    .returns
+                    .clone(),
+                None => return None,
+            };
+        }
+        Some(ty)
+    }
+
+    /// The model a chain is about: its base when that is a model, or the
+    /// variable passed to `query(...)`.
+    fn chain_model(&self, chain: &str) -> Option<Model> {
+        let steps = complete::steps(chain)?;
+        let model_of = |name: &str| {
+            self.scope
+                .get_value::<ModelV>(name.trim())
+                .map(|m| m.model().clone())
+        };
+        if let Some(m) = steps.first().and_then(|s| model_of(s.name)) {
+            return Some(m);
+        }
+        let q = steps.iter().find(|s| s.name == "query")?;
+        model_of(q.args?.trim_start_matches('(').trim_end_matches(')'))
+    }
+
+    /// What a value of the chain's type offers after `.`: the functions
+    /// taking it first, its properties, and for a model or instance the
+    /// model's columns.
+    fn members(&self, receiver: &str) -> Vec<String> {
+        let sigs = self.signatures();
+        let Some(ty) = self.type_of(receiver, &sigs) else {
+            return Vec::new();
+        };
+        let mut names: Vec<String> = sigs
+            .iter()
+            .filter(|s| s.receiver == ty && (!s.name.contains('$') || s.name.starts_with("get$")))
+            .map(|s| s.name.trim_start_matches("get$").to_owned())
+            .collect();
+        if matches!(ty.as_str(), "Model" | "Instance")
+            && let Some(model) = self.chain_model(receiver)
+        {
+            names.extend(model.columns().iter().map(|c| c.name().as_str().to_owned()));
+        }
+        names
     }
 }
 

@@ -197,8 +197,10 @@ pub fn missing(kind: &str, message: &str) -> Option<Missing> {
     if let Some(name) = between(message, "`", "` is not a model") {
         return Some(Missing::Model(name.into()));
     }
-    let column = between(message, "no column or relationship `", "`")
-        .or_else(|| between(message, "no column `", "`"));
+    // "no column `x` on model `M`", "no column, relationship or method `x` ...".
+    let column = message
+        .split_once("no column")
+        .and_then(|(_, rest)| between(rest, "`", "`"));
     if let (Some(column), Some(model)) = (
         column,
         between(message, "on model `", "`"),
@@ -286,6 +288,13 @@ mod tests {
         assert_eq!(
             missing("undefined_table", "relation \"trak\" does not exist"),
             Some(Missing::Table("trak".into()))
+        );
+        assert_eq!(
+            missing("schema", "no column, relationship or method `nme` on model `track`"),
+            Some(Missing::ModelColumn {
+                model: "track".into(),
+                column: "nme".into()
+            })
         );
         assert_eq!(receiver("x = db:fetchall('a')", ':', "fetchall"), Some("db"));
         assert_eq!(

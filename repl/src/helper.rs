@@ -26,6 +26,12 @@ pub struct ReplHelper {
     files: FilenameCompleter,
     history: HistoryHinter,
     keywords: &'static [&'static str],
+    /// Colours on: not when `$NO_COLOR` is set (<https://no-color.org>) or
+    /// the terminal is `dumb`.
+    colour: bool,
+    /// The bracket highlighted at the last redraw, to know when moving the
+    /// cursor needs one.
+    bracket: std::cell::Cell<Option<usize>>,
 }
 
 impl ReplHelper {
@@ -37,8 +43,17 @@ impl ReplHelper {
             files: FilenameCompleter::new(),
             history: HistoryHinter::new(),
             keywords,
+            colour: colour_wanted(),
+            bracket: std::cell::Cell::new(None),
         }
     }
+}
+
+/// Whether to colour the input: not with `$NO_COLOR` set or a `dumb` terminal.
+pub fn colour_wanted() -> bool {
+    let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+    let dumb = std::env::var("TERM").is_ok_and(|t| t == "dumb");
+    !no_color && !dumb
 }
 
 /// Whether the input is ready to run: dot-commands always are, code when the
@@ -117,16 +132,29 @@ impl Hinter for ReplHelper {
 
 impl Highlighter for ReplHelper {
     fn highlight<'l>(&self, line: &'l str, pos: usize) -> Cow<'l, str> {
+        if !self.colour {
+            return Cow::Borrowed(line);
+        }
+        self.bracket.set(matching_bracket(line, pos));
         Cow::Owned(highlight(line, pos, self.keywords))
     }
 
     fn highlight_hint<'h>(&self, hint: &'h str) -> Cow<'h, str> {
+        if !self.colour {
+            return Cow::Borrowed(hint);
+        }
         Cow::Owned(format!("{DIM}{hint}{RESET}"))
     }
 
-    fn highlight_char(&self, _line: &str, _pos: usize, _kind: CmdKind) -> bool {
-        // Redraw on every move: the matching bracket follows the cursor.
-        true
+    fn highlight_char(&self, line: &str, pos: usize, kind: CmdKind) -> bool {
+        if !self.colour {
+            return false;
+        }
+        match kind {
+            // A cursor move redraws only when the bracket to show changes.
+            CmdKind::MoveCursor => matching_bracket(line, pos) != self.bracket.get(),
+            _ => true,
+        }
     }
 }
 

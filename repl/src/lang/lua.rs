@@ -247,7 +247,44 @@ fn cell(v: &LuaValue) -> Cell {
         LuaValue::Nil => Cell::Null,
         LuaValue::Boolean(b) => Cell::Bool(*b),
         LuaValue::Integer(_) | LuaValue::Number(_) => Cell::Number(scalar_text(v)),
+        LuaValue::Table(_) => Cell::Json(json(v, 0)),
         other => Cell::Text(scalar_text(other)),
+    }
+}
+
+/// How deep nested tables are shown before `…` (a table may hold itself).
+const MAX_DEPTH: usize = 8;
+
+/// A nested value as JSON, for printing it as a value rather than
+/// `table: 0x...`: a sequence as an array, other tables as objects with
+/// their keys sorted, other values as text.
+fn json(v: &LuaValue, depth: usize) -> serde_json::Value {
+    use serde_json::Value as J;
+    match v {
+        LuaValue::Nil => J::Null,
+        LuaValue::Boolean(b) => J::Bool(*b),
+        LuaValue::Integer(i) => J::from(*i),
+        LuaValue::Number(n) => serde_json::Number::from_f64(*n).map_or(J::Null, J::Number),
+        LuaValue::String(s) => J::String(s.to_string_lossy()),
+        LuaValue::Table(_) if depth >= MAX_DEPTH => J::String("…".into()),
+        LuaValue::Table(t) => {
+            let n = t.raw_len();
+            let pairs: Vec<(LuaValue, LuaValue)> = t.pairs().filter_map(Result::ok).collect();
+            if n > 0 && pairs.len() == n {
+                return J::Array(
+                    (1..=n)
+                        .map(|i| json(&t.raw_get(i).unwrap_or(LuaValue::Nil), depth + 1))
+                        .collect(),
+                );
+            }
+            let mut fields: Vec<(String, J)> = pairs
+                .iter()
+                .map(|(k, v)| (scalar_text(k), json(v, depth + 1)))
+                .collect();
+            fields.sort_by(|a, b| a.0.cmp(&b.0));
+            J::Object(fields.into_iter().collect())
+        }
+        other => J::String(scalar_text(other)),
     }
 }
 
@@ -339,6 +376,10 @@ impl LuaSession {
         let LuaValue::Table(t) = v else {
             return None;
         };
+        // A list (`{1, 2}`) is a value, not a record.
+        if t.raw_len() > 0 && t.pairs::<LuaValue, LuaValue>().count() == t.raw_len() {
+            return None;
+        }
         match order {
             Some(o) => Some(self.record(t, Some(o))),
             None => Some(self.record(t, dbridge_lua::column_order(&self.lua, t).as_deref())),
@@ -365,10 +406,10 @@ impl LuaSession {
                 }
                 if t.raw_len() > 0 {
                     let items: Vec<String> = (1..=t.raw_len())
-                        .map(|i| {
-                            t.raw_get::<LuaValue>(i)
-                                .map(|v| scalar_text(&v))
-                                .unwrap_or_default()
+                        .map(|i| match t.raw_get::<LuaValue>(i) {
+                            Ok(v @ LuaValue::Table(_)) => json(&v, 1).to_string(),
+                            Ok(v) => scalar_text(&v),
+                            Err(_) => String::new(),
                         })
                         .collect();
                     return Output::Text(format!("{{{}}}", items.join(", ")));

@@ -269,6 +269,10 @@ fn cell(v: &Dynamic) -> Cell {
         Cell::Bool(b)
     } else if v.is_int() || v.is_float() {
         Cell::Number(v.to_string())
+    } else if v.is_array() || v.is_map() {
+        // Nested arrays and maps print as JSON values.
+        rhai::serde::from_dynamic::<serde_json::Value>(v)
+            .map_or_else(|_| Cell::Text(v.to_string()), Cell::Json)
     } else {
         Cell::Text(v.to_string())
     }
@@ -447,12 +451,38 @@ fn parse_signature(sig: &str) -> Option<Signature> {
     })
 }
 
+/// `T` of `core::result::Result<T, E>`; any other type as it is.
+fn ok_type(ty: &str) -> &str {
+    let Some(inner) = ty
+        .strip_prefix("core::result::Result<")
+        .or_else(|| ty.strip_prefix("Result<"))
+    else {
+        return ty;
+    };
+    let mut depth = 0usize;
+    for (i, c) in inner.char_indices() {
+        match c {
+            '<' => depth += 1,
+            '>' => depth = depth.saturating_sub(1),
+            ',' if depth == 0 => return inner[..i].trim(),
+            _ => {}
+        }
+    }
+    ty
+}
+
 impl RhaiSession {
+    /// The registered functions, their types in Rhai's names (`Query`, not
+    /// `Result<dbridge_rhai::query::Query, ...>`).
     fn signatures(&self) -> Vec<Signature> {
         self.engine
             .gen_fn_signatures(false)
             .iter()
             .filter_map(|s| parse_signature(s))
+            .map(|mut s| {
+                s.returns = self.engine.map_type_name(ok_type(&s.returns)).to_owned();
+                s
+            })
             .collect()
     }
 
@@ -579,6 +609,17 @@ mod tests {
             panic!("{out:?}")
         };
         assert_eq!(t.columns, ["a", "b"]);
+    }
+
+    #[test]
+    fn completion_follows_return_types() {
+        let (_rt, s) = session();
+        assert_eq!(s.complete("db.fetch_a"), vec!["fetch_all"]);
+        assert!(s.complete("db.query(x).wh").contains(&"where".to_string()));
+        assert_eq!(
+            ok_type("core::result::Result<dbridge_rhai::query::Query,alloc::boxed::Box<E>>"),
+            "dbridge_rhai::query::Query"
+        );
     }
 
     #[test]

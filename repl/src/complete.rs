@@ -148,12 +148,49 @@ fn group_end(s: &str, at: usize) -> Option<usize> {
 /// Methods that build a value without touching the database: a chain of
 /// these (and of plain lookups) may be evaluated to see what it returns.
 pub const PURE: &[&str] = &[
-    "query", "where", "filter", "filter_by", "order_by", "limit", "offset", "join",
-    "outerjoin", "group_by", "having", "distinct", "options", "select", "select_from",
-    "eq", "ne", "lt", "le", "gt", "ge", "like", "ilike", "in_", "not_in", "between",
-    "is_null", "is_not_null", "asc", "desc", "label", "c", "and_", "or_", "not_",
-    "selectinload", "joinedload", "subqueryload", "lazyload", "raiseload", "noload",
-    "with_for_update", "count_over",
+    "query",
+    "where",
+    "filter",
+    "filter_by",
+    "order_by",
+    "limit",
+    "offset",
+    "join",
+    "outerjoin",
+    "group_by",
+    "having",
+    "distinct",
+    "options",
+    "select",
+    "select_from",
+    "eq",
+    "ne",
+    "lt",
+    "le",
+    "gt",
+    "ge",
+    "like",
+    "ilike",
+    "in_",
+    "not_in",
+    "between",
+    "is_null",
+    "is_not_null",
+    "asc",
+    "desc",
+    "label",
+    "c",
+    "and_",
+    "or_",
+    "not_",
+    "selectinload",
+    "joinedload",
+    "subqueryload",
+    "lazyload",
+    "raiseload",
+    "noload",
+    "with_for_update",
+    "count_over",
 ];
 
 /// Methods whose result is one instance of the chain's model (they query,
@@ -209,7 +246,10 @@ mod tests {
     #[test]
     fn finds_the_chain_and_the_target() {
         let head = "x = db:query(track):where(track.id:eq(1)):wh";
-        assert_eq!(&head[chain_start(head)..], "db:query(track):where(track.id:eq(1)):wh");
+        assert_eq!(
+            &head[chain_start(head)..],
+            "db:query(track):where(track.id:eq(1)):wh"
+        );
         let t = target(head);
         assert_eq!(t.receiver, "db:query(track):where(track.id:eq(1))");
         assert_eq!(t.sep, Some(':'));
@@ -227,7 +267,14 @@ mod tests {
         assert_eq!(s[1].args, Some("(track)"));
         assert_eq!(s[2].sep, Some(':'));
         let s = steps("track:get(1).name").unwrap();
-        assert_eq!(s[2], Step { sep: Some('.'), name: "name", args: None });
+        assert_eq!(
+            s[2],
+            Step {
+                sep: Some('.'),
+                name: "name",
+                args: None
+            }
+        );
     }
 
     #[test]

@@ -59,7 +59,11 @@ pub fn named_object(message: &str) -> Option<&str> {
             return rest.split('"').next();
         }
     }
-    for prefix in ["no such table: ", "no such column: ", "has no column named "] {
+    for prefix in [
+        "no such table: ",
+        "no such column: ",
+        "has no column named ",
+    ] {
         if let Some(i) = message.find(prefix) {
             let name = message[i + prefix.len()..].split_whitespace().next()?;
             // `main.trak`, `t.nme`: the last part is what was mistyped.
@@ -96,9 +100,9 @@ fn find_word(sql: &str, word: &str) -> Option<usize> {
 
 /// Words that start an SQL statement and no Lua or Rhai statement.
 const SQL_STARTS: &[&str] = &[
-    "select", "insert", "update", "delete", "create", "drop", "alter", "with", "explain",
-    "pragma", "vacuum", "truncate", "grant", "revoke", "analyze", "show", "values", "merge",
-    "copy", "reindex", "comment",
+    "select", "insert", "update", "delete", "create", "drop", "alter", "with", "explain", "pragma",
+    "vacuum", "truncate", "grant", "revoke", "analyze", "show", "values", "merge", "copy",
+    "reindex", "comment",
 ];
 
 /// Whether `input` reads as SQL: its first word is one that starts an SQL
@@ -106,10 +110,7 @@ const SQL_STARTS: &[&str] = &[
 /// input that failed to compile as a script.
 pub fn looks_like_sql(input: &str) -> bool {
     let t = input.trim_start();
-    let word: String = t
-        .chars()
-        .take_while(|c| c.is_ascii_alphabetic())
-        .collect();
+    let word: String = t.chars().take_while(|c| c.is_ascii_alphabetic()).collect();
     let next = t[word.len()..].chars().next();
     SQL_STARTS.contains(&word.to_ascii_lowercase().as_str())
         && matches!(next, Some(c) if c.is_whitespace() || c == '*' || c == '(')
@@ -122,7 +123,11 @@ pub fn sql_command(input: &str) -> String {
     if body.contains("--") {
         return format!(".sql {body}");
     }
-    let joined: Vec<&str> = body.lines().map(str::trim).filter(|l| !l.is_empty()).collect();
+    let joined: Vec<&str> = body
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect();
     format!(".sql {}", joined.join(" "))
 }
 
@@ -201,10 +206,7 @@ pub fn missing(kind: &str, message: &str) -> Option<Missing> {
     let column = message
         .split_once("no column")
         .and_then(|(_, rest)| between(rest, "`", "`"));
-    if let (Some(column), Some(model)) = (
-        column,
-        between(message, "on model `", "`"),
-    ) {
+    if let (Some(column), Some(model)) = (column, between(message, "on model `", "`")) {
         return Some(Missing::ModelColumn {
             model: model.into(),
             column: column.into(),
@@ -247,7 +249,10 @@ mod tests {
             named_object("postgresql error 42P01: relation \"trak\" does not exist"),
             Some("trak")
         );
-        assert_eq!(named_object("sqlite error 1: no such table: main.trak"), Some("trak"));
+        assert_eq!(
+            named_object("sqlite error 1: no such table: main.trak"),
+            Some("trak")
+        );
         assert_eq!(named_object("no such column: nme"), Some("nme"));
         assert_eq!(named_object("column t.nme does not exist"), Some("nme"));
         assert_eq!(named_object("near \"FRM\": syntax error"), Some("FRM"));
@@ -271,11 +276,17 @@ mod tests {
     #[test]
     fn reads_what_is_missing() {
         assert_eq!(
-            missing("runtime", "stdin:1: attempt to index a nil value (global 'trak')"),
+            missing(
+                "runtime",
+                "stdin:1: attempt to index a nil value (global 'trak')"
+            ),
             Some(Missing::Global("trak".into()))
         );
         assert_eq!(
-            missing("runtime", "stdin:1: attempt to call a nil value (method 'fetchall')"),
+            missing(
+                "runtime",
+                "stdin:1: attempt to call a nil value (method 'fetchall')"
+            ),
             Some(Missing::Member {
                 sep: ':',
                 name: "fetchall".into()
@@ -290,13 +301,19 @@ mod tests {
             Some(Missing::Table("trak".into()))
         );
         assert_eq!(
-            missing("schema", "no column, relationship or method `nme` on model `track`"),
+            missing(
+                "schema",
+                "no column, relationship or method `nme` on model `track`"
+            ),
             Some(Missing::ModelColumn {
                 model: "track".into(),
                 column: "nme".into()
             })
         );
-        assert_eq!(receiver("x = db:fetchall('a')", ':', "fetchall"), Some("db"));
+        assert_eq!(
+            receiver("x = db:fetchall('a')", ':', "fetchall"),
+            Some("db")
+        );
         assert_eq!(
             receiver("db:query(track):wher(1)", ':', "wher"),
             Some("db:query(track)")

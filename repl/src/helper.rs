@@ -271,7 +271,10 @@ mod tests {
     #[test]
     fn colours_keywords_strings_and_the_matching_bracket() {
         let out = highlight("local s = 'end' (x)", 18, &["local", "end"]);
-        assert!(out.starts_with(&format!("{KEYWORD}local{RESET}")), "{out:?}");
+        assert!(
+            out.starts_with(&format!("{KEYWORD}local{RESET}")),
+            "{out:?}"
+        );
         assert!(out.contains(&format!("{STRING}'end'{RESET}")), "{out:?}");
         assert!(out.contains(&format!("{BRACKET}({RESET}")), "{out:?}");
         // A keyword used as a method name is not one.

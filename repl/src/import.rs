@@ -116,7 +116,11 @@ pub fn match_column(model: &Model, table: &str, header: &str) -> Result<String, 
         return Ok(header.to_owned());
     }
     let want = folded(header);
-    let found: Vec<&str> = names.iter().copied().filter(|n| folded(n) == want).collect();
+    let found: Vec<&str> = names
+        .iter()
+        .copied()
+        .filter(|n| folded(n) == want)
+        .collect();
     match found.as_slice() {
         [one] => Ok((*one).to_owned()),
         [] => {

@@ -24,8 +24,8 @@ pub fn returns_rows(sql: &str) -> bool {
 /// Words that start an SQL statement: `.explain` and `.sql` read text that
 /// starts with one (any case) as SQL rather than as a script expression.
 const SQL_KEYWORDS: &[&str] = &[
-    "select", "with", "values", "table", "insert", "update", "delete", "merge", "show",
-    "pragma", "explain", "analyze", "analyse", "verbose", "create", "drop", "alter",
+    "select", "with", "values", "table", "insert", "update", "delete", "merge", "show", "pragma",
+    "explain", "analyze", "analyse", "verbose", "create", "drop", "alter",
 ];
 
 /// Whether `text` is SQL for `.explain`: it starts with an SQL keyword
@@ -91,7 +91,11 @@ pub async fn sql(db: &Database, sql: &str) -> Result<Output, ScriptError> {
 /// one row). Empty when the wrap does not apply (a `PRAGMA`, a `SHOW`).
 async fn columns_of(db: &Database, sql: &str) -> Vec<String> {
     let body = sql.trim().trim_end_matches(';');
-    let head = body.split_whitespace().next().unwrap_or("").to_ascii_lowercase();
+    let head = body
+        .split_whitespace()
+        .next()
+        .unwrap_or("")
+        .to_ascii_lowercase();
     if !matches!(head.as_str(), "select" | "with" | "values" | "table") {
         return Vec::new();
     }

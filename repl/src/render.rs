@@ -222,7 +222,12 @@ fn render_grid(t: &Table, limits: Limits) -> Option<String> {
 /// One block per record, headed `-[ RECORD n ]-`, one `column | value` line
 /// per field; values wrap at the terminal's width.
 fn render_vertical(t: &Table, limits: Limits) -> String {
-    let name_width = t.columns.iter().map(|c| c.chars().count()).max().unwrap_or(0);
+    let name_width = t
+        .columns
+        .iter()
+        .map(|c| c.chars().count())
+        .max()
+        .unwrap_or(0);
     let width = limits.width.map_or(usize::MAX, usize::from);
     let value_width = width.saturating_sub(name_width + 3).max(20);
     let shown = limits.rows(t.rows.len());

@@ -200,7 +200,10 @@ impl Repl {
         // `help`, `exit`, `quit`, `tables`: what the person means, unless the
         // session has a global of that name.
         if let Some(cmd) = commands::bare_word(trimmed)
-            && !self.interp.borrow().defines(trimmed.trim_end_matches(';').trim())
+            && !self
+                .interp
+                .borrow()
+                .defines(trimmed.trim_end_matches(';').trim())
         {
             return self.command(cmd);
         }
@@ -235,10 +238,7 @@ impl Repl {
             }
             Missing::Member { sep, name } => {
                 let receiver = diagnose::receiver(input, sep, &name).unwrap_or_default();
-                let members = self
-                    .interp
-                    .borrow()
-                    .complete(&format!("{receiver}{sep}"));
+                let members = self.interp.borrow().complete(&format!("{receiver}{sep}"));
                 suggest::hint(&name, members.iter().map(String::as_str))
             }
             Missing::Model(name) => {
@@ -302,11 +302,10 @@ impl Repl {
     /// `.sql`: each statement of the text in turn, each result shown (and
     /// timed), stopping at the first that fails.
     fn sql(&mut self, text: &str) {
-        let statements: Vec<String> =
-            dbridge_engine::db::split_statements(text, self.db.backend())
-                .into_iter()
-                .map(str::to_owned)
-                .collect();
+        let statements: Vec<String> = dbridge_engine::db::split_statements(text, self.db.backend())
+            .into_iter()
+            .map(str::to_owned)
+            .collect();
         for stmt in &statements {
             if !self.db_command(stmt, |db, rt| rt.block_on(meta::sql(db, stmt))) {
                 break;
@@ -351,9 +350,8 @@ impl Repl {
             Command::Import { file, table } => self.import(&file, &table),
             Command::Read(path) if path.ends_with(".sql") => {
                 self.db_command("", |db, rt| {
-                    let sql = std::fs::read_to_string(&path).map_err(|e| {
-                        ScriptError::new("io", format!("cannot read {path}: {e}"))
-                    })?;
+                    let sql = std::fs::read_to_string(&path)
+                        .map_err(|e| ScriptError::new("io", format!("cannot read {path}: {e}")))?;
                     rt.block_on(meta::sql_script(db, &sql))
                 });
             }
@@ -407,7 +405,9 @@ impl Repl {
                 Err(e) => return self.report(&e),
             }
         };
-        self.db_command(body, |db, rt| rt.block_on(meta::explain(db, &stmt, &options)));
+        self.db_command(body, |db, rt| {
+            rt.block_on(meta::explain(db, &stmt, &options))
+        });
     }
 
     /// Runs a script file in this session.

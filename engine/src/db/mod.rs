@@ -888,4 +888,3 @@ fn io_reason(e: &std::io::Error) -> String {
         }
     }
 }
-

@@ -338,7 +338,7 @@ impl Target {
         }
     }
 
-        pub(crate) fn password(&self) -> Option<&str> {
+    pub(crate) fn password(&self) -> Option<&str> {
         match self {
             Self::Postgres { password, .. } => password.as_deref(),
             Self::Sqlite { .. } => None,

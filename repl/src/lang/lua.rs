@@ -553,8 +553,8 @@ return names"#;
     fn keywords(&self) -> &'static [&'static str] {
         &[
             "and", "break", "do", "else", "elseif", "end", "false", "for", "function", "goto",
-            "if", "in", "local", "nil", "not", "or", "repeat", "return", "then", "true",
-            "until", "while",
+            "if", "in", "local", "nil", "not", "or", "repeat", "return", "then", "true", "until",
+            "while",
         ]
     }
 
@@ -573,7 +573,11 @@ impl LuaSession {
         if expr.is_empty() || !complete::is_pure(expr) {
             return None;
         }
-        let f = self.lua.load(format!("return {expr}")).into_function().ok()?;
+        let f = self
+            .lua
+            .load(format!("return {expr}"))
+            .into_function()
+            .ok()?;
         let probe = self
             .lua
             .load("local f = ...; local ok, v = pcall(f); if ok then return v end")
@@ -623,14 +627,22 @@ impl LuaSession {
     /// (`track:get`), or the argument of `query(...)` (`db:query(track)`).
     fn chain_model(&self, steps: &[complete::Step<'_>]) -> Option<mlua::AnyUserData> {
         let as_model = |expr: &str| match self.peek(expr) {
-            Some(LuaValue::UserData(ud)) if dbridge_lua::model_of_value(&LuaValue::UserData(ud.clone())).is_some() => Some(ud),
+            Some(LuaValue::UserData(ud))
+                if dbridge_lua::model_of_value(&LuaValue::UserData(ud.clone())).is_some() =>
+            {
+                Some(ud)
+            }
             _ => None,
         };
         if let Some(m) = steps.first().and_then(|s| as_model(s.name)) {
             return Some(m);
         }
         let query = steps.iter().find(|s| s.name == "query")?;
-        let arg = query.args?.trim_start_matches('(').trim_end_matches(')').trim();
+        let arg = query
+            .args?
+            .trim_start_matches('(')
+            .trim_end_matches(')')
+            .trim();
         as_model(arg)
     }
 

@@ -46,7 +46,11 @@ both!(lua_completion_follows_types_through_calls, |backend| {
     run(&mut p, "");
     // File names after `.read`.
     let dir = temp_dir("files");
-    std::fs::write(dir.join("script_to_read.lua"), "print('from ' .. 'the file')").unwrap();
+    std::fs::write(
+        dir.join("script_to_read.lua"),
+        "print('from ' .. 'the file')",
+    )
+    .unwrap();
     let out = complete_and_run(&mut p, &format!(".read {}/script_to_", dir.display()), "");
     assert!(out.contains("from the file"), "{out}");
     leave(p);

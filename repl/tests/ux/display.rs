@@ -6,7 +6,13 @@ use crate::pty::{Start, fixture, leave, run, spawn};
 both!(wide_rows_turn_vertical_in_a_narrow_terminal, |backend| {
     let f = fixture(backend);
     // The real width (no $COLUMNS): 40 columns cannot hold the table.
-    let mut p = spawn(&f.db.url, Start { cols: 40, ..Start::default() });
+    let mut p = spawn(
+        &f.db.url,
+        Start {
+            cols: 40,
+            ..Start::default()
+        },
+    );
     let out = run(&mut p, ".sql SELECT * FROM track WHERE id <= 2");
     assert!(out.contains("-[ RECORD 1 ]"), "{out}");
     assert!(out.contains("milliseconds | 2000"), "{out}");
@@ -29,7 +35,10 @@ both!(columns_overrides_the_width_without_slivers, |backend| {
             ..Start::default()
         },
     );
-    let out = run(&mut p, "return db:fetch_all('SELECT * FROM track WHERE id = 2')");
+    let out = run(
+        &mut p,
+        "return db:fetch_all('SELECT * FROM track WHERE id = 2')",
+    );
     assert!(out.contains("composer     | Composer 2"), "{out}");
     leave(p);
 });
@@ -72,14 +81,20 @@ both!(nested_values_empty_results_and_json, |backend| {
     assert!(out.contains("(0 rows)"), "{out}");
     // JSON keeps the column order; one record is one object.
     run(&mut p, ".mode json");
-    let out = run(&mut p, ".sql SELECT name, id, composer FROM track WHERE id = 2");
+    let out = run(
+        &mut p,
+        ".sql SELECT name, id, composer FROM track WHERE id = 2",
+    );
     let (name, id) = (out.find("\"name\"").unwrap(), out.find("\"id\"").unwrap());
     let composer = out.find("\"composer\"").unwrap();
     assert!(name < id && id < composer, "{out}");
     let out = run(&mut p, "return track:get(2)");
     // What was printed after the input was accepted.
     let printed = out.rsplit("\x1b[?2004l").next().unwrap_or_default();
-    assert!(printed.trim_start().starts_with('{'), "one record is an object: {out}");
+    assert!(
+        printed.trim_start().starts_with('{'),
+        "one record is an object: {out}"
+    );
     assert!(printed.contains("\"composer\": \"Composer 2\""), "{out}");
     leave(p);
 });

@@ -8,7 +8,10 @@ both!(lua_errors_suggest_the_fix, |backend| {
     let mut p = spawn(&f.db.url, Start::default());
     // SQL at the Lua prompt: the exact `.sql` line to type.
     let out = run(&mut p, "SELECT * FROM track");
-    assert!(out.contains("hint: that is SQL, not a script; run it with:"), "{out}");
+    assert!(
+        out.contains("hint: that is SQL, not a script; run it with:"),
+        "{out}"
+    );
     assert!(out.contains("  .sql SELECT * FROM track"), "{out}");
     // Bare words do what they say.
     let out = run(&mut p, "help");
@@ -24,7 +27,10 @@ both!(lua_errors_suggest_the_fix, |backend| {
     // ... a model, a column of a model.
     let out = run(&mut p, ".describe trak");
     assert!(out.contains("hint: did you mean `track`?"), "{out}");
-    let out = run(&mut p, "return db:query(track):where(track.nme:eq(1)):all()");
+    let out = run(
+        &mut p,
+        "return db:query(track):where(track.nme:eq(1)):all()",
+    );
     assert!(out.contains("hint: did you mean `name`?"), "{out}");
     // A table: the class kept, a caret under the name, and the fix.
     let out = run(&mut p, ".sql SELECT * FROM trak");

@@ -32,32 +32,44 @@ both!(explain_and_several_statements_read_as_sql, |backend| {
     leave(p);
 });
 
-both!(import_matches_headers_loosely_and_lists_columns, |backend| {
-    let f = fixture(backend);
-    let dir = temp_dir("import");
-    std::fs::write(
-        dir.join("ok.csv"),
-        "Id,Name, COMPOSER ,Milli Seconds\n1001,Imported,Someone,5\n",
-    )
-    .unwrap();
-    std::fs::write(dir.join("bad.csv"), "id,title\n1002,x\n").unwrap();
-    let mut p = spawn(&f.db.url, Start::default());
-    let out = run(&mut p, &format!(".import {} track", dir.join("ok.csv").display()));
-    assert!(out.contains("imported 1 row into track"), "{out}");
-    let out = run(&mut p, &format!(".import {} track", dir.join("bad.csv").display()));
-    assert!(
+both!(
+    import_matches_headers_loosely_and_lists_columns,
+    |backend| {
+        let f = fixture(backend);
+        let dir = temp_dir("import");
+        std::fs::write(
+            dir.join("ok.csv"),
+            "Id,Name, COMPOSER ,Milli Seconds\n1001,Imported,Someone,5\n",
+        )
+        .unwrap();
+        std::fs::write(dir.join("bad.csv"), "id,title\n1002,x\n").unwrap();
+        let mut p = spawn(&f.db.url, Start::default());
+        let out = run(
+            &mut p,
+            &format!(".import {} track", dir.join("ok.csv").display()),
+        );
+        assert!(out.contains("imported 1 row into track"), "{out}");
+        let out = run(
+            &mut p,
+            &format!(".import {} track", dir.join("bad.csv").display()),
+        );
+        assert!(
         out.contains("the CSV header `title` names no column of `track` (its columns: id, name, composer, milliseconds)"),
         "{out}"
     );
-    // A table that does not exist: an error, and no progress bar first.
-    p.send_line(&format!(".import {} trak", dir.join("ok.csv").display()))
-        .unwrap();
-    let before = p.exp_string("error[undefined_table]").unwrap();
-    assert!(!before.contains(" B/"), "a progress bar was drawn: {before}");
-    let out = prompt(&mut p);
-    assert!(out.contains("hint: did you mean `track`?"), "{out}");
-    leave(p);
-});
+        // A table that does not exist: an error, and no progress bar first.
+        p.send_line(&format!(".import {} trak", dir.join("ok.csv").display()))
+            .unwrap();
+        let before = p.exp_string("error[undefined_table]").unwrap();
+        assert!(
+            !before.contains(" B/"),
+            "a progress bar was drawn: {before}"
+        );
+        let out = prompt(&mut p);
+        assert!(out.contains("hint: did you mean `track`?"), "{out}");
+        leave(p);
+    }
+);
 
 both!(history_goes_under_xdg_data_home, |backend| {
     let f = fixture(backend);
@@ -81,7 +93,12 @@ both!(history_goes_under_xdg_data_home, |backend| {
 #[test]
 fn a_refused_connection_names_host_and_port() {
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_dbridge-repl"))
-        .args(["--url", "postgres://postgres@127.0.0.1:5999/test", "-e", "1"])
+        .args([
+            "--url",
+            "postgres://postgres@127.0.0.1:5999/test",
+            "-e",
+            "1",
+        ])
         .env_remove("DATABASE_URL")
         .output()
         .unwrap();

@@ -109,6 +109,21 @@ async fn columns_of(db: &Database, sql: &str) -> Vec<String> {
     }
 }
 
+/// Whether a statement begins, ends or marks a transaction (`BEGIN`,
+/// `COMMIT`, `SAVEPOINT`...): such statements must share one connection.
+pub fn is_transaction_control(sql: &str) -> bool {
+    let head = sql
+        .split_whitespace()
+        .next()
+        .unwrap_or("")
+        .trim_end_matches(';')
+        .to_ascii_lowercase();
+    matches!(
+        head.as_str(),
+        "begin" | "start" | "commit" | "end" | "rollback" | "abort" | "savepoint" | "release"
+    )
+}
+
 /// Runs every statement of an SQL file ([`Database::execute_script`]).
 pub async fn sql_script(db: &Database, sql: &str) -> Result<Output, ScriptError> {
     let n = db.execute_script(sql).await.map_err(ScriptError::from)?;
@@ -346,5 +361,8 @@ mod tests {
         assert!(returns_rows("INSERT INTO t VALUES (1) RETURNING id"));
         assert!(!returns_rows("CREATE TABLE t (n int)"));
         assert!(!returns_rows("update t set n = 1"));
+        assert!(super::is_transaction_control("BEGIN"));
+        assert!(super::is_transaction_control("commit;"));
+        assert!(!super::is_transaction_control("beginning()"));
     }
 }

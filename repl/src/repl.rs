@@ -300,12 +300,25 @@ impl Repl {
     }
 
     /// `.sql`: each statement of the text in turn, each result shown (and
-    /// timed), stopping at the first that fails.
+    /// timed), stopping at the first that fails. A text with transaction
+    /// control (`BEGIN; ...; COMMIT`) runs whole on one connection instead
+    /// (as `execute_script`), and may then hold no query.
     fn sql(&mut self, text: &str) {
         let statements: Vec<String> = dbridge_engine::db::split_statements(text, self.db.backend())
             .into_iter()
             .map(str::to_owned)
             .collect();
+        if statements.len() > 1 && statements.iter().any(|s| meta::is_transaction_control(s)) {
+            if statements.iter().any(|s| meta::returns_rows(s)) {
+                self.report(&ScriptError::usage(
+                    "`.sql` runs a text with BEGIN/COMMIT as one script, which cannot show rows: \
+                     run the queries on their own, or use a script transaction (`db:transaction`)",
+                ));
+                return;
+            }
+            self.db_command(text, |db, rt| rt.block_on(meta::sql_script(db, text)));
+            return;
+        }
         for stmt in &statements {
             if !self.db_command(stmt, |db, rt| rt.block_on(meta::sql(db, stmt))) {
                 break;

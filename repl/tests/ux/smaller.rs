@@ -24,6 +24,14 @@ both!(explain_and_several_statements_read_as_sql, |backend| {
     assert!(out.contains("OK, 1 row affected"), "{out}");
     let (a, b) = (out.find("first!").unwrap(), out.find("second!").unwrap());
     assert!(a < b, "{out}");
+    // A transaction runs whole, on one connection.
+    let out = run(
+        &mut p,
+        ".sql BEGIN; UPDATE track SET composer = 'in' || '-tx' WHERE id = 3; COMMIT",
+    );
+    assert!(out.contains("OK, "), "{out}");
+    let out = run(&mut p, ".sql SELECT composer FROM track WHERE id = 3");
+    assert!(out.contains("in-tx"), "{out}");
     // `.timing` prints after the result.
     run(&mut p, ".timing on");
     let out = run(&mut p, ".sql SELECT 'timed' || '!' AS t");

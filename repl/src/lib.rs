@@ -14,6 +14,7 @@ pub mod commands;
 pub mod complete;
 pub mod diagnose;
 pub mod helper;
+pub mod hints;
 pub mod import;
 pub mod lang;
 pub mod limits;

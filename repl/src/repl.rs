@@ -16,13 +16,12 @@ use rustyline::{Config, Editor};
 use tokio::runtime::Handle;
 
 use crate::commands::{self, Command};
-use crate::diagnose::{self, Missing};
 use crate::helper::{ReplHelper, Shared};
+use crate::hints;
 use crate::import;
 use crate::lang::{Output, ScriptError};
 use crate::meta;
 use crate::render::{self, Limits, Mode};
-use crate::suggest;
 use crate::terminal::{self, Pager};
 
 /// What the loop should do after a line.
@@ -218,63 +217,10 @@ impl Repl {
         Flow::Continue
     }
 
-    /// Adds the hints that say how to fix `e`, raised by `input`: the `.sql`
-    /// line for SQL typed at the prompt, "did you mean" for a mistyped
-    /// global, method, model, table or column.
+    /// Adds the hints that say how to fix `e`, raised by `input`
+    /// ([`hints::add`]).
     fn explain_error(&self, e: &mut ScriptError, input: &str) {
-        if e.kind == "syntax" && diagnose::looks_like_sql(input) {
-            e.notes
-                .push("hint: that is SQL, not a script; run it with:".to_owned());
-            e.notes.push(format!("  {}", diagnose::sql_command(input)));
-            return;
-        }
-        let Some(missing) = diagnose::missing(&e.kind, &e.message) else {
-            return;
-        };
-        let hint = match missing {
-            Missing::Global(name) => {
-                let globals = self.interp.borrow().complete("");
-                suggest::hint(&name, globals.iter().map(String::as_str))
-            }
-            Missing::Member { sep, name } => {
-                let receiver = diagnose::receiver(input, sep, &name).unwrap_or_default();
-                let members = self.interp.borrow().complete(&format!("{receiver}{sep}"));
-                suggest::hint(&name, members.iter().map(String::as_str))
-            }
-            Missing::Model(name) => {
-                let models = self.interp.borrow_mut().models().unwrap_or_default();
-                let mut names: Vec<String> = models
-                    .iter()
-                    .flat_map(|m| [m.name().as_str().to_owned(), m.table().as_str().to_owned()])
-                    .collect();
-                names.extend(self.interp.borrow().complete(""));
-                suggest::hint(&name, names.iter().map(String::as_str))
-            }
-            Missing::ModelColumn { model, column } => {
-                let models = self.interp.borrow_mut().models().unwrap_or_default();
-                let columns: Vec<String> = models
-                    .iter()
-                    .filter(|m| m.name().as_str() == model || m.table().as_str() == model)
-                    .flat_map(|m| m.columns().iter().map(|c| c.name().as_str().to_owned()))
-                    .collect();
-                suggest::hint(&column, columns.iter().map(String::as_str))
-            }
-            Missing::Table(name) => {
-                let names = self
-                    .runtime
-                    .block_on(meta::table_names(&self.db))
-                    .unwrap_or_default();
-                suggest::hint(&name, names.iter().map(String::as_str))
-            }
-            Missing::Column(name) => {
-                let names = self
-                    .runtime
-                    .block_on(meta::column_names(&self.db))
-                    .unwrap_or_default();
-                suggest::hint(&name, names.iter().map(String::as_str))
-            }
-        };
-        e.notes.extend(hint);
+        hints::add(e, input, &self.interp, &self.db, &self.runtime);
     }
 
     /// Runs a command against the database and prints its result; `false`

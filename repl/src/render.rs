@@ -433,4 +433,53 @@ mod tests {
         assert!(out.contains('…'), "{out}");
         assert!(!out.contains(&"x".repeat(100)), "{out}");
     }
+
+    #[test]
+    fn a_table_wider_than_the_terminal_prints_vertically() {
+        let narrow = Limits {
+            width: Some(20),
+            ..Limits::default()
+        };
+        let out = render(&sample(), Mode::Table, narrow);
+        assert!(out.starts_with("-[ RECORD 1 ]"), "{out}");
+        assert!(out.contains("\nname | Ada, \"the first\"\n"), "{out}");
+        assert!(out.ends_with("(2 rows)\n"), "{out}");
+        let wide = Limits {
+            width: Some(200),
+            ..Limits::default()
+        };
+        assert!(render(&sample(), Mode::Table, wide).contains("│ id"));
+    }
+
+    #[test]
+    fn an_empty_result_keeps_its_header() {
+        let t = Table {
+            columns: vec!["id".into(), "name".into()],
+            rows: Vec::new(),
+        };
+        let out = render(&t, Mode::Table, Limits::default());
+        assert!(out.contains("│ id ┆ name │"), "{out}");
+        assert!(out.ends_with("(0 rows)\n"), "{out}");
+        assert_eq!(render(&t, Mode::Json, Limits::default()), "[]\n");
+    }
+
+    #[test]
+    fn json_keeps_column_order_and_one_record_is_an_object() {
+        let t = Table {
+            columns: vec!["zeta".into(), "alpha".into()],
+            rows: vec![vec![Cell::Number("1".into()), Cell::Text("a".into())]],
+        };
+        let out = render(&t, Mode::Json, Limits::default());
+        assert!(
+            out.find("zeta").unwrap() < out.find("alpha").unwrap(),
+            "{out}"
+        );
+        let rec = render_record(&t, Mode::Json, Limits::default());
+        let v: serde_json::Value = serde_json::from_str(&rec).unwrap();
+        assert_eq!(v, serde_json::json!({"zeta": 1, "alpha": "a"}));
+        assert!(
+            rec.find("zeta").unwrap() < rec.find("alpha").unwrap(),
+            "{rec}"
+        );
+    }
 }

@@ -215,6 +215,22 @@ pub fn missing(kind: &str, message: &str) -> Option<Missing> {
     None
 }
 
+/// A method named without a call at the end of `input` (`db:fetchall`,
+/// which Lua reads as an incomplete call: "function arguments expected").
+pub fn uncalled_method(kind: &str, message: &str, input: &str) -> Option<Missing> {
+    if kind != "syntax" || !message.contains("function arguments expected") {
+        return None;
+    }
+    let t = crate::complete::target(input.trim_end());
+    match t.sep {
+        Some(':') if !t.receiver.is_empty() && !t.prefix.is_empty() => Some(Missing::Member {
+            sep: ':',
+            name: t.prefix.to_owned(),
+        }),
+        _ => None,
+    }
+}
+
 /// The receiver of `sep name` in `input`: the expression just before its
 /// last occurrence (`db` in `db:fetchall("...")`), for completing its
 /// members.

@@ -22,7 +22,9 @@ pub fn add(e: &mut ScriptError, input: &str, interp: &Shared, db: &Database, run
         e.notes.push(format!("  {}", diagnose::sql_command(input)));
         return;
     }
-    let Some(missing) = diagnose::missing(&e.kind, &e.message) else {
+    let missing = diagnose::missing(&e.kind, &e.message)
+        .or_else(|| diagnose::uncalled_method(&e.kind, &e.message, input));
+    let Some(missing) = missing else {
         return;
     };
     let hint = match missing {
@@ -33,7 +35,14 @@ pub fn add(e: &mut ScriptError, input: &str, interp: &Shared, db: &Database, run
         Missing::Member { sep, name } => {
             let receiver = diagnose::receiver(input, sep, &name).unwrap_or_default();
             let members = interp.borrow().complete(&format!("{receiver}{sep}"));
-            suggest::hint(&name, members.iter().map(String::as_str))
+            if members.contains(&name) {
+                // `db:fetch_all` without its call.
+                Some(format!(
+                    "hint: a method is called: `{receiver}{sep}{name}(...)`"
+                ))
+            } else {
+                suggest::hint(&name, members.iter().map(String::as_str))
+            }
         }
         Missing::Model(name) => {
             let models = interp.borrow_mut().models().unwrap_or_default();

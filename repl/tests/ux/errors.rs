@@ -71,3 +71,25 @@ both!(rhai_errors_suggest_the_fix, |backend| {
     p.exp_eof().unwrap();
     let _ = leave;
 });
+
+/// At the prompt `db:fetchall` waits for its arguments (Lua reads it as an
+/// unfinished call); run whole (`-e`, a file) it is a syntax error that
+/// names the method meant.
+#[test]
+fn a_method_named_without_a_call() {
+    let run = |code: &str| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_dbridge-repl"))
+            .args(["-e", code])
+            .env_remove("DATABASE_URL")
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stderr).into_owned()
+    };
+    let err = run("db:fetchall");
+    assert!(err.contains("hint: did you mean `fetch_all`?"), "{err}");
+    let err = run("db:fetch_all");
+    assert!(
+        err.contains("hint: a method is called: `db:fetch_all(...)`"),
+        "{err}"
+    );
+}

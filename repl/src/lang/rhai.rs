@@ -488,6 +488,14 @@ mod tests {
         let (_rt, s) = session();
         assert_eq!(s.complete("db.fetch_a"), vec!["fetch_all"]);
         assert!(s.complete("db.query(x).wh").contains(&"where".to_string()));
+        let (_rt2, mut s) = session();
+        s.eval(
+            r#"let Writer = db.model(#{ name: "Writer", table: "writers",
+                columns: [["id", "integer", #{ primary_key: true }], ["bio", "text"]] });"#,
+        )
+        .unwrap();
+        let names = s.complete("Writer.b");
+        assert!(names.contains(&"bio".to_string()), "{names:?}");
         assert_eq!(
             complete_members::ok_type(
                 "core::result::Result<dbridge_rhai::query::Query,alloc::boxed::Box<E>>"

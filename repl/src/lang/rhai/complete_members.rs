@@ -119,7 +119,7 @@ impl RhaiSession {
 
     /// What a value of the chain's type offers after `.`: the functions
     /// taking it first, its properties, and for a model or instance the
-    /// model's columns.
+    /// model's columns and relationships.
     pub(super) fn members(&self, receiver: &str) -> Vec<String> {
         let sigs = self.signatures();
         let Some(ty) = self.type_of(receiver, &sigs) else {
@@ -134,6 +134,7 @@ impl RhaiSession {
             && let Some(model) = self.chain_model(receiver)
         {
             names.extend(model.columns().iter().map(|c| c.name().as_str().to_owned()));
+            names.extend(model.relationship_names());
         }
         names
     }

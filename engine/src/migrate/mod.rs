@@ -18,7 +18,7 @@
 //! | `conn.rs` | [`apply`] and the migration transaction (SQLite: foreign keys off, checked) |
 //! | `files.rs`, `script.rs` | migration files; the [`ScriptRunner`] hook |
 //! | `history.rs`, `runner.rs`, `generate.rs` | the history table and lock; [`Migrator`] |
-//! | `reflect.rs` | live tables as models ([`SchemaSnapshot::to_metadata`]) |
+//! | `reflect.rs`, `reflect_relations.rs` | live tables as models ([`SchemaSnapshot::to_metadata`]), with relationships from their foreign keys |
 //!
 //! # Examples
 //!
@@ -59,6 +59,7 @@ mod normalize;
 mod postgres_ddl;
 mod rebuild;
 mod reflect;
+mod reflect_relations;
 mod runner;
 mod script;
 mod snapshot;

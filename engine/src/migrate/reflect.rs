@@ -90,7 +90,8 @@ impl Reflected {
             .metadata
             .models()
             .into_iter()
-            .filter(|m| into.get(m.name().as_str()).is_none());
+            .filter(|m| into.get(m.name().as_str()).is_none())
+            .map(|m| m.unregistered_copy());
         into.add_all(new)?;
         Ok(into
             .models()

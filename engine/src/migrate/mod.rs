@@ -18,6 +18,7 @@
 //! | `conn.rs` | [`apply`] and the migration transaction (SQLite: foreign keys off, checked) |
 //! | `files.rs`, `script.rs` | migration files; the [`ScriptRunner`] hook |
 //! | `history.rs`, `runner.rs`, `generate.rs` | the history table and lock; [`Migrator`] |
+//! | `declaration.rs` | a live schema as model declarations, for writers of `db:model` text |
 //! | `reflect.rs`, `reflect_relations.rs` | live tables as models ([`SchemaSnapshot::to_metadata`]), with relationships from their foreign keys |
 //!
 //! # Examples
@@ -49,6 +50,7 @@
 mod change;
 mod conn;
 pub(crate) mod ddl;
+mod declaration;
 mod declared;
 mod diff;
 mod files;
@@ -65,6 +67,10 @@ mod script;
 mod snapshot;
 
 pub use conn::apply;
+pub use declaration::{
+    ColumnDeclaration, Declarations, ForeignKeyDeclaration, IndexDeclaration, ModelDeclaration,
+    RelationDeclaration,
+};
 pub use diff::{Change, PossibleRename, SchemaDiff};
 pub use files::{MigrationFile, MigrationKind, read_dir, split_statements};
 pub use history::AppliedMigration;

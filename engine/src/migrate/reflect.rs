@@ -102,7 +102,7 @@ impl Reflected {
 }
 
 /// A default that a model can carry: a constant or a clock keyword.
-fn default_of(text: &str) -> Option<ServerDefault> {
+pub(super) fn default_of(text: &str) -> Option<ServerDefault> {
     let n = normalize(text);
     match n.as_str() {
         "now" | "current_timestamp" => return Some(ServerDefault::Expr(Expr::now())),

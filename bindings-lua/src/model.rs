@@ -385,7 +385,11 @@ fn foreign_keys(
     };
     for item in list.sequence_values::<Table>() {
         let item = item.map_err(|_| bad("must be an array of tables"))?;
-        check_keys(&item, &FK_KEYS, &format!("a foreign key of model `{model}`"))?;
+        check_keys(
+            &item,
+            &FK_KEYS,
+            &format!("a foreign key of model `{model}`"),
+        )?;
         let names = |k: &str| -> Result<Vec<String>, LuaDbError> {
             let list: Table = item
                 .get(k)

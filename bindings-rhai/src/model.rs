@@ -156,9 +156,7 @@ fn column_option(col: Column, ty: &str, key: &str, v: &Dynamic) -> Res<Column> {
         "on_update" => col.on_update(action(key, v)?),
         "server_default" => col.default(ServerDefault::clock(&string(key, v)?).map_err(to_rhai)?),
         "identity" if v.as_bool() == Ok(false) => col.identity(None),
-        "identity" => col.identity(Some(
-            string(key, v)?.parse::<Identity>().map_err(to_rhai)?,
-        )),
+        "identity" => col.identity(Some(string(key, v)?.parse::<Identity>().map_err(to_rhai)?)),
         other => {
             return Err(configuration(format!(
                 "unknown column option `{other}` (expected primary_key, nullable, unique, \
@@ -237,7 +235,11 @@ fn constraints(mut b: ModelBuilder, key: &str, v: &Dynamic) -> Res<ModelBuilder>
             b = match key {
                 "indexes" => b.index(Index::new(cols)),
                 "uniques" => b.unique(cols),
-                _ => return Err(configuration("a foreign key must be a map #{ columns, references, ref_columns }")),
+                _ => {
+                    return Err(configuration(
+                        "a foreign key must be a map #{ columns, references, ref_columns }",
+                    ));
+                }
             };
             continue;
         }
@@ -245,10 +247,21 @@ fn constraints(mut b: ModelBuilder, key: &str, v: &Dynamic) -> Res<ModelBuilder>
         let get = |k: &str| map.get(k).cloned().unwrap_or(Dynamic::UNIT);
         let text = |k: &str| -> Res<Option<String>> {
             let v = get(k);
-            if v.is_unit() { Ok(None) } else { string(k, &v).map(Some) }
+            if v.is_unit() {
+                Ok(None)
+            } else {
+                string(k, &v).map(Some)
+            }
         };
         let allowed: &[&str] = match key {
-            "foreign_keys" => &["columns", "references", "ref_columns", "name", "on_delete", "on_update"],
+            "foreign_keys" => &[
+                "columns",
+                "references",
+                "ref_columns",
+                "name",
+                "on_delete",
+                "on_update",
+            ],
             _ => &["columns", "name", "unique"],
         };
         if let Some(k) = map.keys().find(|k| !allowed.contains(&k.as_str())) {
@@ -262,7 +275,8 @@ fn constraints(mut b: ModelBuilder, key: &str, v: &Dynamic) -> Res<ModelBuilder>
             "foreign_keys" => {
                 let table = text("references")?
                     .ok_or_else(|| configuration("a foreign key needs `references` (a table)"))?;
-                let mut fk = ForeignKey::new(cols, table, names("`ref_columns`", &get("ref_columns"))?);
+                let mut fk =
+                    ForeignKey::new(cols, table, names("`ref_columns`", &get("ref_columns"))?);
                 if let Some(n) = text("name")? {
                     fk = fk.named(n);
                 }

@@ -182,8 +182,11 @@ each_backend!(declarations_a_dump_needs, |t| async move {
     .unwrap();
     assert_eq!(v[0].to_string(), "happy");
     assert_eq!(v[1].as_int().unwrap(), 0);
-    let err = run(&t, r#"db.model(#{ name: "B", columns: [["id", "bigint", #{ identity: "sometimes" }]] })"#)
-        .await
-        .unwrap_err();
+    let err = run(
+        &t,
+        r#"db.model(#{ name: "B", columns: [["id", "bigint", #{ identity: "sometimes" }]] })"#,
+    )
+    .await
+    .unwrap_err();
     assert!(err.to_string().contains("always or by_default"), "{err}");
 });

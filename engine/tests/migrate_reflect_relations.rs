@@ -115,10 +115,7 @@ each_backend!(reflected_models_navigate_and_load, |t| async move {
         assert_eq!(counts, [2, 1], "{load:?}");
         let first = &all[0].related_many("tracks").unwrap()[0];
         assert!(first.related_one("album").unwrap().unwrap().ptr_eq(&all[0]));
-        let artist = all[0]
-            .related_one("artist")
-            .unwrap()
-            .unwrap();
+        let artist = all[0].related_one("artist").unwrap().unwrap();
         assert_eq!(artist.get("name").unwrap(), Value::from("Miles"));
         s.close().await.unwrap();
     }

@@ -387,9 +387,12 @@ each_backend!(autogenerate_new_and_check, |t| async move {
 
 each_backend!(autogenerate_refuses_drops_unless_allowed, |t| async move {
     let dir = Dir::new();
-    t.db.execute("CREATE TABLE users (id BIGINT PRIMARY KEY, name TEXT NOT NULL, bio TEXT)", &[])
-        .await
-        .unwrap();
+    t.db.execute(
+        "CREATE TABLE users (id BIGINT PRIMARY KEY, name TEXT NOT NULL, bio TEXT)",
+        &[],
+    )
+    .await
+    .unwrap();
     t.db.execute("CREATE TABLE notes (id BIGINT PRIMARY KEY)", &[])
         .await
         .unwrap();

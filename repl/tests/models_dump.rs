@@ -132,11 +132,20 @@ each_backend!(a_dump_round_trips_without_drift, |t| async move {
     assert!(text.contains(
         "album = dbridge.belongs_to(\"albums\", { foreign_key = \"album_id\", back_populates = \"tracks\" })"
     ), "{text}");
-    assert!(text.contains("messages_by_sender_id = dbridge.has_many(\"messages\""), "{text}");
-    assert!(text.contains("columns = { \"org\", \"num\" }, references = \"accounts\""), "{text}");
+    assert!(
+        text.contains("messages_by_sender_id = dbridge.has_many(\"messages\""),
+        "{text}"
+    );
+    assert!(
+        text.contains("columns = { \"org\", \"num\" }, references = \"accounts\""),
+        "{text}"
+    );
     assert!(text.contains("name = \"albums_title_idx\""), "{text}");
     if t.backend() == Backend::Postgres {
-        assert!(text.contains("\"enum mood('happy', 'sad', 'it''s')\", default = \"happy\""), "{text}");
+        assert!(
+            text.contains("\"enum mood('happy', 'sad', 'it''s')\", default = \"happy\""),
+            "{text}"
+        );
         assert!(text.contains("identity = \"always\""), "{text}");
         assert!(text.contains("server_default = \"now\""), "{text}");
     }
@@ -173,52 +182,67 @@ each_backend!(a_dump_round_trips_without_drift, |t| async move {
     std::fs::remove_dir_all(&dir).unwrap();
 });
 
-each_backend!(autogenerate_takes_declared_models_and_refuses_drops, |t| async move {
-    let db = Database::connect(&t.url).await.unwrap();
-    db.execute("CREATE TABLE old_notes (id BIGINT PRIMARY KEY)", &[])
-        .await
-        .unwrap();
-    let dir = temp_dir("autogen");
-    let models = dir.join("models.lua");
-    // Declared, never created: the declarations are the target.
-    std::fs::write(
-        &models,
-        r#"db:model { name = "Tag", table = "tags", columns = {
+each_backend!(
+    autogenerate_takes_declared_models_and_refuses_drops,
+    |t| async move {
+        let db = Database::connect(&t.url).await.unwrap();
+        db.execute("CREATE TABLE old_notes (id BIGINT PRIMARY KEY)", &[])
+            .await
+            .unwrap();
+        let dir = temp_dir("autogen");
+        let models = dir.join("models.lua");
+        // Declared, never created: the declarations are the target.
+        std::fs::write(
+            &models,
+            r#"db:model { name = "Tag", table = "tags", columns = {
   { "id", "bigint", primary_key = true },
   { "label", "text", nullable = false },
 } }
 "#,
-    )
-    .unwrap();
-    let migrations = dir.join("migrations");
-    let args = |extra: &[&'static str]| -> Vec<String> {
-        let mut a: Vec<String> = ["migrate", "--dir", migrations.to_str().unwrap(), "autogenerate", "tags", "--models", models.to_str().unwrap()]
+        )
+        .unwrap();
+        let migrations = dir.join("migrations");
+        let args = |extra: &[&'static str]| -> Vec<String> {
+            let mut a: Vec<String> = [
+                "migrate",
+                "--dir",
+                migrations.to_str().unwrap(),
+                "autogenerate",
+                "tags",
+                "--models",
+                models.to_str().unwrap(),
+            ]
             .iter()
             .map(|s| s.to_string())
             .collect();
-        a.extend(extra.iter().map(|s| s.to_string()));
-        a
-    };
-    let run = |a: Vec<String>| {
-        let a: Vec<&str> = a.iter().map(String::as_str).collect();
-        repl(&t.url, &a)
-    };
-    let out = run(args(&[]));
-    assert_eq!(out.status.code(), Some(1));
-    let err = text(&out.stderr);
-    assert!(
-        err.contains("drop table `old_notes`") && err.contains("--allow-drops"),
-        "{err}"
-    );
-    assert_eq!(std::fs::read_dir(&migrations).unwrap().count(), 0);
-    let file = ok(&run(args(&["--allow-drops"])));
-    let sql = std::fs::read_to_string(file.trim()).unwrap();
-    assert!(sql.contains("--   create table `tags`"), "{sql}");
-    assert!(sql.contains("THIS MIGRATION DROPS DATA"), "{sql}");
-    // A script that gives no models is refused, not read as "drop everything".
-    std::fs::write(&models, "-- nothing here\n").unwrap();
-    let out = check(&t.url, &dir, &models);
-    assert_eq!(out.status.code(), Some(1));
-    assert!(text(&out.stderr).contains("declares no models"), "{}", text(&out.stderr));
-    std::fs::remove_dir_all(&dir).unwrap();
-});
+            a.extend(extra.iter().map(|s| s.to_string()));
+            a
+        };
+        let run = |a: Vec<String>| {
+            let a: Vec<&str> = a.iter().map(String::as_str).collect();
+            repl(&t.url, &a)
+        };
+        let out = run(args(&[]));
+        assert_eq!(out.status.code(), Some(1));
+        let err = text(&out.stderr);
+        assert!(
+            err.contains("drop table `old_notes`") && err.contains("--allow-drops"),
+            "{err}"
+        );
+        assert_eq!(std::fs::read_dir(&migrations).unwrap().count(), 0);
+        let file = ok(&run(args(&["--allow-drops"])));
+        let sql = std::fs::read_to_string(file.trim()).unwrap();
+        assert!(sql.contains("--   create table `tags`"), "{sql}");
+        assert!(sql.contains("THIS MIGRATION DROPS DATA"), "{sql}");
+        // A script that gives no models is refused, not read as "drop everything".
+        std::fs::write(&models, "-- nothing here\n").unwrap();
+        let out = check(&t.url, &dir, &models);
+        assert_eq!(out.status.code(), Some(1));
+        assert!(
+            text(&out.stderr).contains("declares no models"),
+            "{}",
+            text(&out.stderr)
+        );
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+);

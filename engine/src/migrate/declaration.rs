@@ -136,7 +136,10 @@ impl SchemaSnapshot {
                 Some(c) => {
                     left_out.push((
                         t.name.as_str().to_owned(),
-                        format!("column `{}` has type {}, which dbridge cannot read", c.name, c.ty),
+                        format!(
+                            "column `{}` has type {}, which dbridge cannot read",
+                            c.name, c.ty
+                        ),
                     ));
                     false
                 }
@@ -378,11 +381,8 @@ fn column(
         ));
     }
     let carried_default = default.is_some() || server_default.is_some();
-    let implied = primary_key
-        && pk_len == 1
-        && ty.is_integer()
-        && !carried_default
-        && c.generated.is_none();
+    let implied =
+        primary_key && pk_len == 1 && ty.is_integer() && !carried_default && c.generated.is_none();
     let identity = match (implied, c.identity) {
         (true, Some(Identity::ByDefault)) | (false, None) => None,
         (_, live) => Some(live),

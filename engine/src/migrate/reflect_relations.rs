@@ -45,7 +45,10 @@ struct Candidate<'a> {
 
 /// The relationships of each table (by table name), and those left out as
 /// `(table, relationship, why)`.
-pub(crate) type Relations = (BTreeMap<String, Vec<Derived>>, Vec<(String, String, String)>);
+pub(crate) type Relations = (
+    BTreeMap<String, Vec<Derived>>,
+    Vec<(String, String, String)>,
+);
 
 /// Derives the relationships of `tables` (only foreign keys between them count).
 pub(crate) fn derive(tables: &[&TableSnapshot]) -> Relations {

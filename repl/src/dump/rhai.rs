@@ -9,23 +9,76 @@ pub struct Rhai;
 
 /// Rhai's keywords and reserved words: a map key among them is quoted.
 const RESERVED: &[&str] = &[
-    "true", "false", "let", "const", "if", "else", "switch", "do", "while", "until", "loop", "for",
-    "in", "continue", "break", "return", "throw", "try", "catch", "fn", "private", "import",
-    "export", "as", "global", "this", "is", "var", "static", "shared", "goto", "exit", "match",
-    "case", "public", "protected", "new", "use", "with", "module", "package", "super", "spawn",
-    "thread", "go", "sync", "async", "await", "yield", "default", "void", "null", "nil", "Fn",
-    "call", "curry", "type_of", "print", "debug", "eval",
+    "true",
+    "false",
+    "let",
+    "const",
+    "if",
+    "else",
+    "switch",
+    "do",
+    "while",
+    "until",
+    "loop",
+    "for",
+    "in",
+    "continue",
+    "break",
+    "return",
+    "throw",
+    "try",
+    "catch",
+    "fn",
+    "private",
+    "import",
+    "export",
+    "as",
+    "global",
+    "this",
+    "is",
+    "var",
+    "static",
+    "shared",
+    "goto",
+    "exit",
+    "match",
+    "case",
+    "public",
+    "protected",
+    "new",
+    "use",
+    "with",
+    "module",
+    "package",
+    "super",
+    "spawn",
+    "thread",
+    "go",
+    "sync",
+    "async",
+    "await",
+    "yield",
+    "default",
+    "void",
+    "null",
+    "nil",
+    "Fn",
+    "call",
+    "curry",
+    "type_of",
+    "print",
+    "debug",
+    "eval",
 ];
 
 fn key(k: &str) -> String {
-    let plain = k.chars().next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+    let plain = k
+        .chars()
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
         && k.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
         && !RESERVED.contains(&k);
-    if plain {
-        k.to_owned()
-    } else {
-        Rhai.string(k)
-    }
+    if plain { k.to_owned() } else { Rhai.string(k) }
 }
 
 fn pairs(entries: &[(String, String)]) -> Vec<String> {

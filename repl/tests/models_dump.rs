@@ -60,6 +60,9 @@ const SQLITE: &[&str] = &[
      CONSTRAINT entries_account_fk FOREIGN KEY (org, num) REFERENCES accounts (org, num))",
     "CREATE TABLE messages (id INTEGER PRIMARY KEY, sender_id BIGINT REFERENCES artists (id), \
      recipient_id BIGINT REFERENCES artists (id))",
+    // An enum column as dbridge makes one on SQLite: TEXT kept to its labels.
+    "CREATE TABLE moods (id INTEGER PRIMARY KEY, mood TEXT NOT NULL DEFAULT 'happy', \
+     CONSTRAINT ck_moods_mood_enum CHECK (\"mood\" IN ('happy', 'sad')))",
 ];
 
 const POSTGRES: &[&str] = &[

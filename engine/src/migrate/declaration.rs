@@ -233,10 +233,17 @@ fn model(t: &TableSnapshot, schema: &SchemaSnapshot) -> ModelDeclaration {
     let table = t.name.as_str();
     let mut notes = Vec::new();
     let pk_len = t.primary_key.as_ref().map_or(0, |p| p.columns.len());
+    let enums = sqlite_enums(t, schema);
     let mut columns: Vec<ColumnDeclaration> = t
         .columns
         .iter()
-        .map(|c| column(t, c, pk_len, schema, &mut notes))
+        .map(|c| {
+            let mut d = column(t, c, pk_len, schema, &mut notes);
+            if let Some((_, ty)) = enums.iter().find(|(col, _)| col == c.name.as_str()) {
+                d.ty = ty.declaration();
+            }
+            d
+        })
         .collect();
     let mut foreign_keys = Vec::new();
     for fk in &t.foreign_keys {
@@ -311,7 +318,12 @@ fn model(t: &TableSnapshot, schema: &SchemaSnapshot) -> ModelDeclaration {
         }
     }
     for ck in &t.checks {
-        notes.push(format!("check `{}` ({}) is not declared", ck.name, ck.expr));
+        let is_enum = enums.iter().any(|(col, _)| {
+            constraint_name("ck", &[table, col, "enum"]).is_ok_and(|n| n == ck.name)
+        });
+        if !is_enum {
+            notes.push(format!("check `{}` ({}) is not declared", ck.name, ck.expr));
+        }
     }
     ModelDeclaration {
         name: table.to_owned(),
@@ -323,6 +335,35 @@ fn model(t: &TableSnapshot, schema: &SchemaSnapshot) -> ModelDeclaration {
         relations: Vec::new(),
         notes,
     }
+}
+
+/// The enum columns of a SQLite table, told by the CHECK dbridge writes for
+/// them (`ck_<table>_<column>_enum`: `"column" IN ('a', 'b')`). SQLite keeps
+/// no type name: the enum is named after its column.
+fn sqlite_enums(t: &TableSnapshot, schema: &SchemaSnapshot) -> Vec<(String, SqlType)> {
+    if schema.backend != crate::error::Backend::Sqlite {
+        return Vec::new();
+    }
+    let mut out = Vec::new();
+    for c in &t.columns {
+        let Ok(name) = constraint_name("ck", &[t.name.as_str(), c.name.as_str(), "enum"]) else {
+            continue;
+        };
+        let Some(ck) = t.checks.iter().find(|ck| ck.name == name) else {
+            continue;
+        };
+        let labels = ck
+            .expr
+            .trim()
+            .strip_prefix(&format!("{} IN (", c.name.quoted()))
+            .and_then(|r| r.strip_suffix(')'));
+        if let Some(ty) =
+            labels.and_then(|l| format!("enum {}({l})", c.name).parse::<SqlType>().ok())
+        {
+            out.push((c.name.as_str().to_owned(), ty));
+        }
+    }
+    out
 }
 
 fn column(

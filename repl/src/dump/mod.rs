@@ -223,3 +223,92 @@ fn relation(r: &RelationDeclaration, s: &dyn Syntax) -> String {
     };
     s.relation(kind, &r.target, &o)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pair(k: &str, v: &str) -> (String, String) {
+        (k.to_owned(), v.to_owned())
+    }
+
+    #[test]
+    fn lua_quotes_keywords_and_strings() {
+        let s = Lua;
+        assert_eq!(s.string("a\"b\\c\nd\u{1}"), r#""a\"b\\c\nd\001""#);
+        assert_eq!(
+            s.map(&[pair("end", "1"), pair("odd key", "2"), pair("ok", "3")]),
+            r#"{ ["end"] = 1, ["odd key"] = 2, ok = 3 }"#
+        );
+        assert_eq!(
+            s.column("id", "bigint", &[pair("primary_key", "true")]),
+            r#"{ "id", "bigint", primary_key = true }"#
+        );
+        assert_eq!(
+            s.index(&["a".into(), "b".into()], Some("ix"), true),
+            r#"{ "a", "b", name = "ix", unique = true }"#
+        );
+        let m = s.model(&[
+            pair_block("name", Block::Inline("\"t\"".into())),
+            pair_block(
+                "columns",
+                Block::Lines(vec!["{ \"id\", \"bigint\" }".into()]),
+            ),
+            pair_block(
+                "relations",
+                Block::MapLines(vec![pair("then", "dbridge.has_many(\"x\", {})")]),
+            ),
+        ]);
+        assert_eq!(
+            m,
+            "db:model {\n  name = \"t\",\n  columns = {\n    { \"id\", \"bigint\" },\n  },\n  relations = {\n    [\"then\"] = dbridge.has_many(\"x\", {}),\n  },\n}\n"
+        );
+    }
+
+    fn pair_block(k: &str, b: Block) -> (String, Block) {
+        (k.to_owned(), b)
+    }
+
+    #[test]
+    fn rhai_quotes_reserved_words_and_strings() {
+        let s = Rhai;
+        assert_eq!(s.string("a\"b\\c\td\u{1}"), r#""a\"b\\c\td\x01""#);
+        assert_eq!(
+            s.column(
+                "n",
+                "integer",
+                &[pair("default", "0"), pair("nullable", "false")]
+            ),
+            r#"["n", "integer", #{ "default": 0, nullable: false }]"#
+        );
+        assert_eq!(s.column("n", "text", &[]), r#"["n", "text"]"#);
+        assert_eq!(s.index(&["a".into()], None, false), r#"["a"]"#);
+        assert_eq!(
+            s.relation(
+                "belongs_to",
+                "albums",
+                &[pair("foreign_key", "\"album_id\"")]
+            ),
+            r#"dbridge::belongs_to("albums", #{ foreign_key: "album_id" })"#
+        );
+        let m = s.model(&[pair_block(
+            "relations",
+            Block::MapLines(vec![pair("match", "x")]),
+        )]);
+        assert_eq!(
+            m,
+            "db.model(#{\n    relations: #{\n        \"match\": x,\n    },\n});\n"
+        );
+    }
+
+    #[test]
+    fn decimals_stay_numbers_when_exact() {
+        let n = |t: &str| Value::Numeric(t.parse().unwrap());
+        assert_eq!(literal(&n("0.99"), &Lua), "0.99");
+        assert_eq!(
+            literal(&n("12345678901234567890.123"), &Lua),
+            "\"12345678901234567890.123\""
+        );
+        assert_eq!(literal(&Value::Bool(true), &Rhai), "true");
+    }
+}

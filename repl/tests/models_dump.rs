@@ -185,6 +185,37 @@ each_backend!(a_dump_round_trips_without_drift, |t| async move {
     std::fs::remove_dir_all(&dir).unwrap();
 });
 
+each_backend!(the_prompt_s_tables_navigate, |t| async move {
+    let _db = schema(&t).await;
+    // The REPL reflects on connect and binds each table to a global.
+    let got = ok(&repl(
+        &t.url,
+        &[
+            "-e",
+            "local s = db:session(); return s:get(tracks, 1).album.title",
+        ],
+    ));
+    assert!(got.contains("Kind of Blue"), "{got}");
+    let got = ok(&repl(
+        &t.url,
+        &[
+            "-e",
+            "return #db:query(albums):options(dbridge.selectinload(\"tracks\")):one().tracks",
+        ],
+    ));
+    assert_eq!(got.trim(), "1");
+    let got = ok(&repl(
+        &t.url,
+        &[
+            "--lang",
+            "rhai",
+            "-e",
+            "db.query(tracks).join(\"album\").where(albums.title.eq(\"Kind of Blue\")).count()",
+        ],
+    ));
+    assert_eq!(got.trim(), "1");
+});
+
 each_backend!(
     autogenerate_takes_declared_models_and_refuses_drops,
     |t| async move {

@@ -27,7 +27,8 @@ use crate::schema::Relationship;
 
 use super::snapshot::{ForeignKeySnapshot, IndexPart, TableSnapshot};
 
-/// One relationship reflection makes: its owner's table, name and declaration.
+/// One relationship reflection makes: its name and declaration (the owner is
+/// the table it is listed under).
 #[derive(Debug, Clone)]
 pub(crate) struct Derived {
     pub(crate) name: String,

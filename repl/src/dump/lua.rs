@@ -35,7 +35,13 @@ fn pairs(entries: &[(String, String)]) -> Vec<String> {
 
 impl Syntax for Lua {
     fn comment(&self, text: &str) -> String {
-        format!("-- {}", text.replace('\n', " "))
+        // Text from the database (a CHECK's expression) never ends the
+        // comment: every control character becomes a space.
+        let line: String = text
+            .chars()
+            .map(|c| if c.is_control() { ' ' } else { c })
+            .collect();
+        format!("-- {line}")
     }
 
     fn string(&self, s: &str) -> String {

@@ -302,6 +302,12 @@ mod tests {
     }
 
     #[test]
+    fn comments_hold_one_line() {
+        assert_eq!(Lua.comment("a\r\nos.exit()"), "-- a  os.exit()");
+        assert_eq!(Rhai.comment("a\rb\nc"), "// a b c");
+    }
+
+    #[test]
     fn decimals_stay_numbers_when_exact() {
         let n = |t: &str| Value::Numeric(t.parse().unwrap());
         assert_eq!(literal(&n("0.99"), &Lua), "0.99");

@@ -13,6 +13,7 @@
 pub mod commands;
 pub mod complete;
 pub mod diagnose;
+pub mod dump;
 pub mod helper;
 pub mod hints;
 pub mod import;
@@ -20,6 +21,7 @@ pub mod lang;
 pub mod limits;
 pub mod meta;
 pub mod migrate_cmd;
+pub mod models_cmd;
 pub mod render;
 pub mod repl;
 pub mod suggest;

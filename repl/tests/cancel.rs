@@ -189,8 +189,7 @@ fn ctrl_c_cancels(target: Target) {
     let _ = std::fs::remove_file(&csv);
     expect_count(&mut p, &table, 1);
     lua(&mut p, &format!("db:execute('DROP TABLE {table}')"));
-    p.send_control('d').expect("ctrl-d");
-    p.exp_eof().expect("eof");
+    pty::leave(&mut p);
 }
 
 #[test]
@@ -226,8 +225,7 @@ fn rhai_ctrl_c_cancels(target: Target) {
     p.send_line(&format!(r#"db.execute("DROP TABLE {table}");"#))
         .expect("send");
     p.exp_string(PROMPT).expect("prompt");
-    p.send_control('d').expect("ctrl-d");
-    p.exp_eof().expect("eof");
+    pty::leave(&mut p);
 }
 
 #[test]
@@ -361,8 +359,7 @@ fn migrate_cancel(target: Target) {
     .expect("send");
     q.exp_string("exists=false!").expect("rolled back");
     q.exp_string(PROMPT).expect("prompt");
-    q.send_control('d').expect("ctrl-d");
-    q.exp_eof().expect("eof");
+    pty::leave(&mut q);
     let _ = std::fs::remove_dir_all(&dir);
 }
 

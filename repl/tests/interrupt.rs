@@ -52,7 +52,7 @@ fn lua_session(url: &str, table: &str) {
     p.send_line(&format!("db:execute('DROP TABLE {table}')"))
         .expect("send");
     p.exp_string("dbridge> ").expect("prompt");
-    p.send_control('d').expect("ctrl-d");
+    pty::leave(&mut p);
     p.exp_eof().expect("eof");
 }
 
@@ -78,7 +78,7 @@ fn ctrl_c_stops_a_caught_rhai_loop() {
     );
     p.send_line("6 * 7").expect("send");
     p.exp_string("42").expect("the session goes on");
-    p.send_control('d').expect("ctrl-d");
+    pty::leave(&mut p);
     p.exp_eof().expect("eof");
 }
 
@@ -118,7 +118,7 @@ fn rhai_session(url: &str, table: &str, postgres: bool) {
     p.send_line(&format!(r#"db.execute("DROP TABLE {table}");"#))
         .expect("send");
     p.exp_string("dbridge> ").expect("prompt");
-    p.send_control('d').expect("ctrl-d");
+    pty::leave(&mut p);
     p.exp_eof().expect("eof");
 }
 

@@ -47,3 +47,11 @@ pub fn sqlite_path(name: &str) -> Option<std::path::PathBuf> {
     std::fs::create_dir_all(&dir).ok()?;
     Some(dir.join("t.db"))
 }
+
+/// Leaves with `.quit` and waits for the process to end. (Not Ctrl-D: the
+/// prompt a test waited for may be a redraw of a line still being typed,
+/// where Ctrl-D deletes a character instead of leaving; a line is queued.)
+pub fn leave(p: &mut PtySession) {
+    p.send_line(".quit").expect("quit");
+    p.exp_eof().expect("eof");
+}

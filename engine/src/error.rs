@@ -29,7 +29,9 @@ pub enum ErrorKind {
     SerializationFailure,
     /// A deadlock was detected (SQLSTATE 40P01); retrying may succeed.
     Deadlock,
-    /// The database is busy or locked by another writer (SQLite); retrying may succeed.
+    /// The database is busy or locked by another writer (SQLite), or a row
+    /// lock could not be had at once (PostgreSQL's 55P03 `lock_not_available`,
+    /// under `NOWAIT` or `lock_timeout`); retrying may succeed.
     Busy,
     /// The SQL text could not be parsed or names something that does not exist.
     Syntax,

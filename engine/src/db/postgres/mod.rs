@@ -262,6 +262,7 @@ fn kind_of(code: &str) -> ErrorKind {
         "23514" => ErrorKind::CheckViolation,
         "40001" => ErrorKind::SerializationFailure,
         "40P01" => ErrorKind::Deadlock,
+        "55P03" => ErrorKind::Busy,
         "42804" | "42883" | "42846" => ErrorKind::TypeMismatch,
         "25006" => ErrorKind::InvalidState,
         "57014" => ErrorKind::Timeout,

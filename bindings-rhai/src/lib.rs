@@ -65,6 +65,7 @@ mod session;
 mod stream;
 mod transaction;
 mod value;
+mod window;
 mod write;
 
 use dbridge_engine::{Database, Error};
@@ -178,6 +179,7 @@ pub(crate) fn register_with(
     transaction::register(engine);
     stream::register(engine);
     expr::register(engine, &mut module);
+    window::register(engine);
     model::register(engine, &mut module);
     instance::register(engine);
     relation::register(engine, &mut module);

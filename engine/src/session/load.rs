@@ -46,7 +46,7 @@ impl Session {
             self.flush().await?;
         }
         let mut select = Select::from(model).lock(Some(lock));
-        for (i, c) in model.columns().iter().enumerate() {
+        for c in model.columns() {
             if !c.is_deferred() {
                 select = select.column(model.col(c.name().as_str())?);
             }

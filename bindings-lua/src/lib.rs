@@ -70,6 +70,7 @@ mod session_cell;
 mod stream;
 mod transaction;
 mod value;
+mod window;
 mod write;
 
 pub use context::{BUDGET_EXCEEDED, INTERRUPTED, InterruptHandle};

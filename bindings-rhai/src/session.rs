@@ -278,8 +278,9 @@ impl Executor for Sess {
 
 /// `db.transaction([opts,] |s| { ... })`: runs the closure with a new session;
 /// commits when it returns (its value is the result), rolls back and raises
-/// its error when it fails. After a serialization failure, deadlock or busy
-/// database it runs the closure again, up to `retries` times.
+/// its error when it fails. After a retryable error (serialization failure,
+/// deadlock, busy database, stale data: `ErrorKind::is_retryable`) it runs
+/// the closure again, up to `retries` times.
 pub(crate) fn run_transaction(
     ctx: &NativeCallContext,
     db: &Db,

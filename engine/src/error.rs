@@ -109,13 +109,17 @@ impl ErrorKind {
         }
     }
 
-    /// Whether running the same transaction again may succeed.
+    /// Whether running the same transaction again may succeed. A
+    /// `stale_data` error is: run again from its start, the transaction reads
+    /// the row's new version and applies its change to it (optimistic
+    /// concurrency with a version column).
     pub fn is_retryable(self) -> bool {
         matches!(
             self,
             Self::SerializationFailure
                 | Self::Deadlock
                 | Self::Busy
+                | Self::StaleData
                 | Self::Connection
                 | Self::ConnectionLost
         )
@@ -536,6 +540,7 @@ mod tests {
             assert_eq!(ErrorKind::from_name(k.as_str()), Some(k));
         }
         assert!(!ErrorKind::AmbiguousCommit.is_retryable());
+        assert!(ErrorKind::StaleData.is_retryable());
     }
 
     #[test]

@@ -261,6 +261,12 @@ fn op_kind(
         "__band" | "and_" => x()?.and(y()?),
         "__bor" | "or_" => x()?.or(y()?),
         "__bnot" | "not_" => x()?.not(),
+        "is_distinct_from" => x()?.is_distinct_from(y()?),
+        "is_not_distinct_from" => x()?.is_not_distinct_from(y()?),
+        "cast" => {
+            let ty = crate::error::name_arg("cast", 1, b)?;
+            x()?.cast(ty.parse()?)
+        }
         "over" => x()?.over(crate::window::window(lua, b)?)?,
         "get" => x()?.get(y()?),
         "get_text" => x()?.get_text(y()?),

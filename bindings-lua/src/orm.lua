@@ -36,7 +36,8 @@ local Expr, ExprMeta = {}, {}
 for _, name in ipairs({ "eq", "ne", "lt", "le", "gt", "ge", "like", "ilike", "not_like",
   "not_ilike", "in_", "not_in", "between", "not_between", "is_null", "is_not_null", "asc",
   "desc", "nulls_first", "nulls_last", "label", "concat", "over", "get", "get_text", "path",
-  "path_text", "contains", "contained_by", "has_key", "has_any_key", "has_all_keys" }) do
+  "path_text", "contains", "contained_by", "has_key", "has_any_key", "has_all_keys", "cast",
+  "is_distinct_from", "is_not_distinct_from", "not_" }) do
   Expr[name] = function(self, a, b) return check(nil, op(name, self, a, b)) end
 end
 for _, name in ipairs({ "__add", "__sub", "__mul", "__div", "__mod", "__unm", "__band", "__bor",
@@ -381,6 +382,9 @@ return {
   ["dbridge.call_listener"] = call_listener,
   ["dbridge.call_validator"] = call_validator,
   ["dbridge.Expr"] = Expr,
+  ["dbridge.Model"] = Model,
+  ["dbridge.Instance"] = Instance,
+  ["dbridge.Collection"] = Collection,
   ["dbridge.Expr.meta"] = ExprMeta,
   ["dbridge.Instance.__index"] = instance_index,
   ["dbridge.Instance.__newindex"] = instance_newindex,

@@ -183,6 +183,14 @@ pub(crate) fn register(engine: &mut Engine, module: &mut Module) {
                 Ok(ExprV(a.0.clone().between(lo, hi)))
             },
         )
+        .register_fn(
+            "not_between",
+            |a: &mut ExprV, lo: Dynamic, hi: Dynamic| -> Res<ExprV> {
+                let lo = expr_of(lo, "the low bound of NOT BETWEEN")?;
+                let hi = expr_of(hi, "the high bound of NOT BETWEEN")?;
+                Ok(ExprV(a.0.clone().not_between(lo, hi)))
+            },
+        )
         .register_fn("is_null", |a: &mut ExprV| ExprV(a.0.clone().is_null()))
         .register_fn("is_not_null", |a: &mut ExprV| {
             ExprV(a.0.clone().is_not_null())

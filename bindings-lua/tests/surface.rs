@@ -205,3 +205,28 @@ return table.concat(out, "|")
         }
     }
 });
+
+dbridge_testkit::each_backend!(strings_into_bytea_and_postgres_interval_text, |t| async move {
+    let lua = lua_for(&t);
+    let got: String = run(
+        &lua,
+        r#"
+Blob = db:model{ name = "Blob", table = "blobs", columns = {
+  { "id", "integer", primary_key = true }, { "data", "bytea" }, { "wait", "interval" } } }
+db:create_all()
+-- A string is bytes: assigned, inserted or updated into a bytea column.
+local s = db:session()
+local b = s:add(Blob{ data = "h\xc3\xa9llo", wait = "1 day 02:00" })
+s:commit()
+Blob:insert({ { data = "\0raw\255", wait = "3 mons" } })
+Blob:update{ data = "\\x0102" }:where(Blob.id:eq(2)):execute()
+local out = {}
+for _, r in ipairs(db:query(Blob):order_by(Blob.id):all()) do
+  out[#out + 1] = r.data .. "|" .. r.wait
+end
+return table.concat(out, " ")
+"#,
+    )
+    .await;
+    assert_eq!(got, "h\u{e9}llo|P1DT7200S \u{1}\u{2}|P3M");
+});

@@ -165,3 +165,22 @@ each_backend!(row_locks, |t| async move {
         assert!(err.to_string().contains("sqlite"), "{err}");
     }
 });
+
+each_backend!(strings_into_bytea_and_postgres_interval_text, |t| async move {
+    check(
+        &t,
+        r#"
+        let Blob = db.model(#{ name: "Blob", table: "blobs", columns: [
+            ["id", "integer", #{ primary_key: true }], ["data", "bytea"], ["wait", "interval"] ] });
+        db.create_all();
+        db.transaction(|s| { s.add(Blob.build(#{ data: "héllo", wait: "1 day 02:00" })); });
+        Blob.insert([#{ data: "raw", wait: "3 mons" }]);
+        let rows = db.query(Blob).order_by(Blob.id).all();
+        assert_eq(rows[0].data.as_string(), "héllo");
+        assert_eq(rows[0].wait, "P1DT7200S");
+        assert_eq(rows[1].data.as_string(), "raw");
+        assert_eq(rows[1].wait, "P3M");
+    "#,
+    )
+    .await;
+});

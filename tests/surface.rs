@@ -107,7 +107,11 @@ fn rhai_names() -> BTreeSet<String> {
         }
         let first = rest.split([',', ')']).next().unwrap_or_default();
         let ty = first.split_once(':').map_or("", |(_, t)| t.trim());
-        let ty = ty.trim_start_matches("&mut ").rsplit("::").next().unwrap_or(ty);
+        let ty = ty
+            .trim_start_matches("&mut ")
+            .rsplit("::")
+            .next()
+            .unwrap_or(ty);
         out.insert(format!("{ty}.{name}"));
     }
     out
@@ -230,10 +234,14 @@ fn the_script_surface_list_matches_the_bindings_the_engine_and_the_docs() {
         ("Rhai", rhai_names(), listed(|e| &e.rhai)),
     ] {
         for n in have.difference(&listed) {
-            problems.push(format!("{lang} registers `{n}`, which docs/surface.json lacks"));
+            problems.push(format!(
+                "{lang} registers `{n}`, which docs/surface.json lacks"
+            ));
         }
         for n in listed.difference(&have) {
-            problems.push(format!("docs/surface.json lists {lang} `{n}`, which is not registered"));
+            problems.push(format!(
+                "docs/surface.json lists {lang} `{n}`, which is not registered"
+            ));
         }
     }
 
@@ -247,11 +255,19 @@ fn the_script_surface_list_matches_the_bindings_the_engine_and_the_docs() {
     for e in &list {
         if let Some(n) = &e.engine
             && !engine.contains(n)
-            && ["Select::", "Expr::", "Window::", "Session::", "SessionQuery::"]
-                .iter()
-                .any(|p| n.starts_with(p))
+            && [
+                "Select::",
+                "Expr::",
+                "Window::",
+                "Session::",
+                "SessionQuery::",
+            ]
+            .iter()
+            .any(|p| n.starts_with(p))
         {
-            problems.push(format!("docs/surface.json names engine `{n}`, which does not exist"));
+            problems.push(format!(
+                "docs/surface.json names engine `{n}`, which does not exist"
+            ));
         }
         if (e.lua.is_none() || e.rhai.is_none()) && e.left_out.is_none() {
             problems.push(format!(
@@ -268,8 +284,13 @@ fn the_script_surface_list_matches_the_bindings_the_engine_and_the_docs() {
             (&e.rhai, &e.rhai_docs, &rhai_docs, false),
         ] {
             let Some(name) = name else { continue };
-            match anchor.as_ref().and_then(|a| docs.get(a).map(|code| (a, code))) {
-                None => problems.push(format!("`{name}`: no docs anchor, or {anchor:?} is no section")),
+            match anchor
+                .as_ref()
+                .and_then(|a| docs.get(a).map(|code| (a, code)))
+            {
+                None => problems.push(format!(
+                    "`{name}`: no docs anchor, or {anchor:?} is no section"
+                )),
                 Some((a, code)) if !uses(code, name, lua) => {
                     problems.push(format!("`{name}`: no example in {a}"));
                 }

@@ -423,7 +423,12 @@ pub(crate) fn lock_options(
             ("nowait" | "skip_locked", LuaValue::Boolean(b)) => *b,
             ("for_update" | "for_share", _) => continue,
             ("nowait" | "skip_locked", other) => {
-                return Err(LuaDbError::argument(func, 1, &format!("`{k}` true or false"), other));
+                return Err(LuaDbError::argument(
+                    func,
+                    1,
+                    &format!("`{k}` true or false"),
+                    other,
+                ));
             }
             _ => {
                 return Err(LuaDbError::new(

@@ -128,7 +128,11 @@ async fn logins(t: &dbridge_testkit::TestDb, login: &str) -> i64 {
     for r in join_all(calls).await {
         r.expect("a login failed");
     }
-    run(&lua, "return db:fetch_one('SELECT sum(gold) AS g FROM players').g").await
+    run(
+        &lua,
+        "return db:fetch_one('SELECT sum(gold) AS g FROM players').g",
+    )
+    .await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

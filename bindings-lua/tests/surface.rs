@@ -206,11 +206,13 @@ return table.concat(out, "|")
     }
 });
 
-dbridge_testkit::each_backend!(strings_into_bytea_and_postgres_interval_text, |t| async move {
-    let lua = lua_for(&t);
-    let got: String = run(
-        &lua,
-        r#"
+dbridge_testkit::each_backend!(
+    strings_into_bytea_and_postgres_interval_text,
+    |t| async move {
+        let lua = lua_for(&t);
+        let got: String = run(
+            &lua,
+            r#"
 Blob = db:model{ name = "Blob", table = "blobs", columns = {
   { "id", "integer", primary_key = true }, { "data", "bytea" }, { "wait", "interval" } } }
 db:create_all()
@@ -226,7 +228,8 @@ for _, r in ipairs(db:query(Blob):order_by(Blob.id):all()) do
 end
 return table.concat(out, " ")
 "#,
-    )
-    .await;
-    assert_eq!(got, "h\u{e9}llo|P1DT7200S \u{1}\u{2}|P3M");
-});
+        )
+        .await;
+        assert_eq!(got, "h\u{e9}llo|P1DT7200S \u{1}\u{2}|P3M");
+    }
+);

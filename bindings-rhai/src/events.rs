@@ -135,9 +135,11 @@ pub(crate) fn register(engine: &mut Engine) {
     engine
         .register_fn(
             "on",
-            |ctx: NativeCallContext, db: &mut Db, what: Dynamic, event: ImmutableString, f: FnPtr| {
-                on(&ctx, db, &what, &event, f, None)
-            },
+            |ctx: NativeCallContext,
+             db: &mut Db,
+             what: Dynamic,
+             event: ImmutableString,
+             f: FnPtr| { on(&ctx, db, &what, &event, f, None) },
         )
         .register_fn(
             "on",

@@ -31,7 +31,10 @@ fn bound(d: &Dynamic, start: bool) -> Res<FrameBound> {
             n => FrameBound::Following(n.unsigned_abs()),
         });
     }
-    if d.clone().into_immutable_string().is_ok_and(|s| s == "unbounded") {
+    if d.clone()
+        .into_immutable_string()
+        .is_ok_and(|s| s == "unbounded")
+    {
         return Ok(if start {
             FrameBound::UnboundedPreceding
         } else {

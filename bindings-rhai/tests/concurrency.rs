@@ -25,14 +25,14 @@ async fn logins(t: &dbridge_testkit::TestDb, login: &str) -> i64 {
         "{PLAYER} db.create_all();
          let rows = []; for i in 1..=50 {{ rows.push(#{{ id: i }}); }} Player.insert(rows);"
     );
-    run(t, &setup).await.expect("setup");
+    let _ = run(t, &setup).await.expect("setup");
     let script = format!(
         "{PLAYER}
          let login = {login};
          for k in 0..100 {{ login.call(Player, k % 50 + 1); }}"
     );
     for r in join_all((0..20).map(|_| run(t, &script))).await {
-        r.expect("a login failed");
+        let _ = r.expect("a login failed");
     }
     let g = run(t, "db.fetch_one(\"SELECT sum(gold) AS g FROM players\").g")
         .await
@@ -63,6 +63,7 @@ async fn concurrent_increments_under_a_row_lock_lose_nothing() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn concurrent_atomic_updates_lose_nothing() {
     let t = dbridge_testkit::TestDb::postgres().await;
-    let login = "|Player, id| Player.update(#{ gold: Player.gold + 1 }).where(Player.id.eq(id)).execute()";
+    let login =
+        "|Player, id| Player.update(#{ gold: Player.gold + 1 }).where(Player.id.eq(id)).execute()";
     assert_eq!(logins(&t, login).await, 2_000);
 }

@@ -166,10 +166,12 @@ each_backend!(row_locks, |t| async move {
     }
 });
 
-each_backend!(strings_into_bytea_and_postgres_interval_text, |t| async move {
-    check(
-        &t,
-        r#"
+each_backend!(
+    strings_into_bytea_and_postgres_interval_text,
+    |t| async move {
+        check(
+            &t,
+            r#"
         let Blob = db.model(#{ name: "Blob", table: "blobs", columns: [
             ["id", "integer", #{ primary_key: true }], ["data", "bytea"], ["wait", "interval"] ] });
         db.create_all();
@@ -181,6 +183,7 @@ each_backend!(strings_into_bytea_and_postgres_interval_text, |t| async move {
         assert_eq(rows[1].data.as_string(), "raw");
         assert_eq(rows[1].wait, "P3M");
     "#,
-    )
-    .await;
-});
+        )
+        .await;
+    }
+);

@@ -184,7 +184,9 @@ impl FromStr for Interval {
 fn parse_postgres(s: &str) -> Result<Interval> {
     let text = s.trim().trim_start_matches('@').trim();
     if text.is_empty() {
-        return Err(bad("expected an ISO 8601 duration (P...) or PostgreSQL interval text"));
+        return Err(bad(
+            "expected an ISO 8601 duration (P...) or PostgreSQL interval text",
+        ));
     }
     let mut words: Vec<&str> = text.split_whitespace().collect();
     let ago = words.last().is_some_and(|w| w.eq_ignore_ascii_case("ago"));
@@ -203,14 +205,15 @@ fn parse_postgres(s: &str) -> Result<Interval> {
             continue;
         }
         // A number and its unit, apart (`3 days`) or together (`3days`).
-        let split = w
-            .find(|c: char| c.is_ascii_alphabetic())
-            .unwrap_or(w.len());
+        let split = w.find(|c: char| c.is_ascii_alphabetic()).unwrap_or(w.len());
         let (num, unit) = if split < w.len() {
             (&w[..split], &w[split..])
         } else {
             i += 1;
-            (w, *words.get(i).ok_or_else(|| bad("number without a unit"))?)
+            (
+                w,
+                *words.get(i).ok_or_else(|| bad("number without a unit"))?,
+            )
         };
         let num = num.strip_prefix('+').unwrap_or(num);
         add_part(&mut out, num, &unit.to_ascii_lowercase())?;
@@ -255,7 +258,10 @@ fn add_part(out: &mut Interval, num: &str, unit: &str) -> Result<()> {
     let micros = |unit_micros: i64| parse_micros(num, unit_micros);
     match unit.trim_end_matches(',') {
         "millennium" | "millennia" | "millenniums" | "mil" | "mils" => {
-            out.months = out.months.checked_add(whole(12_000)?).ok_or_else(overflow)?;
+            out.months = out
+                .months
+                .checked_add(whole(12_000)?)
+                .ok_or_else(overflow)?;
         }
         "century" | "centuries" | "c" | "cent" => {
             out.months = out.months.checked_add(whole(1_200)?).ok_or_else(overflow)?;
@@ -320,7 +326,10 @@ mod tests {
         for (text, want) in [
             ("1 day 02:00", iv(0, 1, 2 * hour)),
             ("3 mons", iv(3, 0, 0)),
-            ("1 year 2 mons 3 days 04:05:06", iv(14, 3, 4 * hour + 306_000_000)),
+            (
+                "1 year 2 mons 3 days 04:05:06",
+                iv(14, 3, 4 * hour + 306_000_000),
+            ),
             ("-1 days +02:00:00", iv(0, -1, 2 * hour)),
             ("2 hours 30 minutes", iv(0, 0, 2 * hour + 1_800_000_000)),
             ("1.5 days", iv(0, 1, 12 * hour)),

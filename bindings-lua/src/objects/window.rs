@@ -11,9 +11,9 @@ use dbridge_engine::ErrorKind;
 use dbridge_engine::query::{FrameBound, TableRef, Window};
 use mlua::{Lua, MetaMethod, UserData, UserDataMethods, Value as LuaValue};
 
+use crate::convert::error::lua_err;
 use crate::convert::error::{LuaDbError, Raw, raw};
 use crate::objects::expr::{LuaExpr, to_expr, to_order};
-use crate::convert::error::lua_err;
 
 fn bad(message: String) -> LuaDbError {
     LuaDbError::new(ErrorKind::Configuration, message)

@@ -244,7 +244,9 @@ pub(crate) fn register(engine: &mut Engine, module: &mut Module) {
     module.set_native_fn("exists", |q: Query| Ok(ExprV(Expr::exists(q.select()))));
     module.set_native_fn(
         "aliased",
-        |m: crate::objects::model::ModelV, alias: ImmutableString| -> Res<crate::objects::query::Table> {
+        |m: crate::objects::model::ModelV,
+         alias: ImmutableString|
+         -> Res<crate::objects::query::Table> {
             m.model
                 .alias(&alias)
                 .map(crate::objects::query::Table)

@@ -538,7 +538,9 @@ fn get_lock(mut map: rhai::Map) -> Res<Option<dbridge_engine::query::Lock>> {
         match map.remove(k) {
             None => Ok(false),
             Some(v) => v.as_bool().map_err(|t| {
-                crate::convert::error::configuration(format!("get: `{k}` is true or false, got {t}"))
+                crate::convert::error::configuration(format!(
+                    "get: `{k}` is true or false, got {t}"
+                ))
             }),
         }
     };

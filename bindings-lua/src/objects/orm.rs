@@ -74,6 +74,11 @@ pub(crate) fn raw_functions(lua: &mlua::Lua) -> mlua::Result<mlua::Table> {
     t.set("func", lua.create_function(expr::call)?)?;
     t.set("literal", lua.create_function(expr::literal)?)?;
     t.set("is_expr", lua.create_function(expr::is_expr)?)?;
+    t.set(
+        "aliased",
+        lua.create_function(crate::objects::window::aliased)?,
+    )?;
+    t.set("tcol", lua.create_function(crate::objects::window::column)?)?;
     t.set("query", lua.create_function(builder::new)?)?;
     t.set("qb", lua.create_function(builder::build)?)?;
     t.set("qrun", lua.create_async_function(builder::run)?)?;

@@ -307,7 +307,7 @@ fn constraints(mut b: ModelBuilder, key: &str, v: &Dynamic) -> Res<ModelBuilder>
     Ok(b)
 }
 
-/// `db.model(#{ name, table, columns, relations })`: declares and registers
+/// `db.model(#{ name, table, columns, relations, version })`: declares and registers
 /// a model (one that references a table no model maps yet waits for it:
 /// see `Metadata::add_or_defer`).
 fn declare(db: &mut Db, spec: Map) -> Res<ModelV> {
@@ -315,6 +315,7 @@ fn declare(db: &mut Db, spec: Map) -> Res<ModelV> {
     let mut table = None;
     let mut columns = Vec::new();
     let mut relations = None;
+    let mut version = None;
     let mut extras = Vec::new();
     for (k, v) in &spec {
         match k.as_str() {
@@ -331,10 +332,11 @@ fn declare(db: &mut Db, spec: Map) -> Res<ModelV> {
                 }
             }
             "relations" => relations = Some(v),
+            "version" => version = Some(string("version", v)?),
             other => {
                 return Err(configuration(format!(
                     "unknown model option `{other}` (expected name, table, columns, indexes, \
-                     uniques, foreign_keys, relations)"
+                     uniques, foreign_keys, relations, version)"
                 )));
             }
         }
@@ -353,6 +355,12 @@ fn declare(db: &mut Db, spec: Map) -> Res<ModelV> {
     let model = builder.build().map_err(to_rhai)?;
     // A model referencing a table no model maps yet waits for it.
     db.orm().meta.add_or_defer(model.clone()).map_err(to_rhai)?;
+    if let Some(column) = version {
+        db.orm()
+            .registry
+            .version_column(&model, &column)
+            .map_err(to_rhai)?;
+    }
     Ok(ModelV {
         model,
         db: db.clone(),

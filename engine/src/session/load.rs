@@ -20,6 +20,52 @@ impl Session {
         model: &Model,
         select: &Select,
     ) -> Result<Vec<Instance>> {
+        self.fetch_rows_as(model, select, false).await
+    }
+
+    /// The instance of `model` with this primary key, read with a row lock
+    /// (`SELECT ... FOR UPDATE`, or `lock`'s strength and wait policy) in
+    /// the session's transaction, always from the database (after an
+    /// autoflush): the lock is taken even when the instance is already in
+    /// the identity map, and its loaded values are replaced by the row's
+    /// (unflushed changes were flushed first). `None` when there is no row,
+    /// or under `SKIP LOCKED` when another transaction holds it.
+    ///
+    /// # Errors
+    /// [`Error::Unsupported`] on SQLite, which has no row locks; under
+    /// `NOWAIT`, a database error of kind [`crate::ErrorKind::Busy`] when
+    /// another transaction holds the row; as [`Session::get`] otherwise.
+    pub async fn get_locked(
+        &mut self,
+        model: &Model,
+        pk: impl Into<super::KeyValues>,
+        lock: crate::query::Lock,
+    ) -> Result<Option<Instance>> {
+        let values = super::pk_values(model, pk.into().0)?;
+        if self.opts.autoflush && self.has_changes() {
+            self.flush().await?;
+        }
+        let mut select = Select::from(model).lock(Some(lock));
+        for c in model.columns() {
+            if !c.is_deferred() {
+                select = select.column(model.col(c.name().as_str())?);
+            }
+        }
+        for (&i, v) in model.primary_key().iter().zip(values) {
+            select = select.filter(model.col(model.columns()[i].name().as_str())?.eq(v));
+        }
+        let mut found = self.fetch_rows_as(model, &select, true).await?;
+        Ok(found.pop())
+    }
+
+    /// Runs `select` and turns its rows into instances; with `overwrite`,
+    /// the rows' values replace those of instances already in the map.
+    async fn fetch_rows_as(
+        &mut self,
+        model: &Model,
+        select: &Select,
+        overwrite: bool,
+    ) -> Result<Vec<Instance>> {
         let compiled = select.compile_for(self.db.backend())?;
         let cols = column_map(model, &compiled.columns);
         let mut tx = self.take_tx().await?;
@@ -29,7 +75,7 @@ impl Session {
             let mut out = Vec::new();
             async {
                 while let Some(row) = rows.next().await {
-                    out.push(self.load_row(model, &cols, row?, false)?);
+                    out.push(self.load_row(model, &cols, row?, overwrite)?);
                 }
                 Ok(out)
             }

@@ -676,7 +676,7 @@ impl Session {
 }
 
 /// Coerces primary key values to their columns' types.
-fn pk_values(model: &Model, values: Vec<Value>) -> Result<Vec<Value>> {
+pub(crate) fn pk_values(model: &Model, values: Vec<Value>) -> Result<Vec<Value>> {
     let pk = model.primary_key();
     if pk.is_empty() || values.len() != pk.len() {
         return Err(schema_error(

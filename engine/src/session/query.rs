@@ -183,11 +183,17 @@ impl SessionQuery<'_> {
     ///
     /// # Errors
     /// Flush, compile and database errors.
-    pub async fn all(self) -> Result<Vec<Instance>> {
+    pub async fn all(mut self) -> Result<Vec<Instance>> {
         if self.autoflush {
             self.session.flush().await?;
         }
         let plan = super::loading::plan(&self.model, &self.options)?;
+        if let Some(f) = super::polymorphic::identity_filter(&self.model)?
+            && !plan.is_empty()
+        {
+            // (a plain query adds it with the subclasses' columns)
+            self.select = self.select.filter(f);
+        }
         if plan.is_empty() {
             return self
                 .session
@@ -236,7 +242,11 @@ impl SessionQuery<'_> {
         if self.autoflush {
             self.session.flush().await?;
         }
-        let sub = self.select.subquery("counted")?;
+        let select = match super::polymorphic::identity_filter(&self.model)? {
+            Some(f) => self.select.filter(f),
+            None => self.select,
+        };
+        let sub = select.subquery("counted")?;
         let q = Select::from(sub).column(func::count_star().label("n")?);
         let stmt = crate::dialect::compile(&q, self.session.db.backend())?;
         let mut tx = self.session.take_tx().await?;

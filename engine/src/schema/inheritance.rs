@@ -276,6 +276,29 @@ impl Model {
         m
     }
 
+    /// `discriminator IN (identities of the class and its subclasses)` for
+    /// a query of a single-table subclass (whose table holds other classes'
+    /// rows); `None` for other models. Every query of a model adds it where
+    /// it is made ([`crate::session::Session::query`], the bindings' queries).
+    ///
+    /// # Errors
+    /// None in practice (the discriminator is a column of the model).
+    pub fn identity_filter(&self) -> Result<Option<crate::query::Expr>> {
+        let Some(d) = self.discriminator() else {
+            return Ok(None);
+        };
+        if !self.shares_parent_table() {
+            return Ok(None);
+        }
+        let col = self.col(self.columns()[d].name().as_str())?;
+        let mut ids = self.identities();
+        Ok(Some(if ids.len() == 1 {
+            col.eq(ids.remove(0))
+        } else {
+            col.in_list(ids)
+        }))
+    }
+
     /// Whether the model shares its table with its parent (single table).
     pub fn shares_parent_table(&self) -> bool {
         self.inheritance_kind() == Some(InheritanceKind::Single)

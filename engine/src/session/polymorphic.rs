@@ -3,8 +3,8 @@
 //!
 //! A query of a polymorphic model is adapted before it runs
 //! ([`adapt`]): single-table subclasses' own columns are selected from the
-//! shared table, and a query of a subclass keeps to the identities of the
-//! class and its subclasses. Each row is then read with [`PolyColumns`]: the
+//! shared table (a query of a subclass keeps to the identities of the class
+//! and its subclasses by its own filter, [`Model::identity_filter`]). Each row is then read with [`PolyColumns`]: the
 //! discriminator picks the class, and the values of the result columns read
 //! from that class or its ancestors fill the instance.
 
@@ -12,29 +12,6 @@ use crate::error::{Error, Result};
 use crate::query::{Expr, OutputColumn, Select};
 use crate::schema::Model;
 use crate::value::Value;
-
-/// `discriminator IN (identities)` for a query of a subclass that shares
-/// its table with classes it must leave out; `None` otherwise.
-pub(crate) fn identity_filter(model: &Model) -> Result<Option<Expr>> {
-    let Some(d) = model.discriminator() else {
-        return Ok(None);
-    };
-    if !shares_table_upward(model) {
-        return Ok(None);
-    }
-    let col = model.col(model.columns()[d].name().as_str())?;
-    let ids = model.identities();
-    Ok(Some(match ids.len() {
-        1 => col.eq(ids.into_iter().next().unwrap_or(Value::Null)),
-        _ => col.in_list(ids),
-    }))
-}
-
-/// Whether `model` shares its table with an ancestor (then other classes'
-/// rows are in it).
-fn shares_table_upward(model: &Model) -> bool {
-    model.shares_parent_table()
-}
 
 /// The columns of single-table subclasses of `model` that its own
 /// columns do not include (not deferred), as expressions of their classes.
@@ -60,15 +37,13 @@ fn subclass_columns(model: &Model) -> Result<Vec<Expr>> {
     Ok(out)
 }
 
-/// A query of `model` ready for polymorphic loading: the identity filter of
-/// a subclass, the columns of single-table subclasses. Other models' queries
-/// are returned as they are.
+/// A query of `model` ready for polymorphic loading: with the columns of
+/// single-table subclasses. Other models' queries are returned as they are.
+/// (The identity filter of a subclass is the query's own, added where the
+/// query of a model is made: [`Model::identity_filter`].)
 pub(crate) fn adapt(model: &Model, mut select: Select) -> Result<Select> {
     if !model.is_polymorphic() {
         return Ok(select);
-    }
-    if let Some(f) = identity_filter(model)? {
-        select = select.filter(f);
     }
     for e in subclass_columns(model)? {
         select = select.column(e);

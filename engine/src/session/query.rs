@@ -51,10 +51,15 @@ impl Session {
             .map(|(e, _)| e)
             .collect();
         let autoflush = self.opts.autoflush;
+        let mut select = Select::from(model).columns(columns);
+        // A single-table subclass keeps to its rows.
+        if let Ok(Some(f)) = model.identity_filter() {
+            select = select.filter(f);
+        }
         SessionQuery {
             session: self,
             model: model.clone(),
-            select: Select::from(model).columns(columns),
+            select,
             autoflush,
             options: Vec::new(),
         }
@@ -62,7 +67,8 @@ impl Session {
 
     /// Runs a Core select of `model`'s columns and returns its rows as
     /// instances (autoflushing first when autoflush is on). Columns of other
-    /// tables are ignored; the primary key must be among the columns.
+    /// tables are ignored; the primary key must be among the columns. A
+    /// single-table subclass's identity filter is added.
     ///
     /// # Errors
     /// Compile and database errors; [`Error::InvalidState`] without the key.
@@ -70,7 +76,10 @@ impl Session {
         if self.opts.autoflush {
             self.flush().await?;
         }
-        self.fetch_instances(model, select).await
+        match model.identity_filter()? {
+            Some(f) => self.fetch_instances(model, &select.clone().filter(f)).await,
+            None => self.fetch_instances(model, select).await,
+        }
     }
 }
 
@@ -183,17 +192,11 @@ impl SessionQuery<'_> {
     ///
     /// # Errors
     /// Flush, compile and database errors.
-    pub async fn all(mut self) -> Result<Vec<Instance>> {
+    pub async fn all(self) -> Result<Vec<Instance>> {
         if self.autoflush {
             self.session.flush().await?;
         }
         let plan = super::loading::plan(&self.model, &self.options)?;
-        if let Some(f) = super::polymorphic::identity_filter(&self.model)?
-            && !plan.is_empty()
-        {
-            // (a plain query adds it with the subclasses' columns)
-            self.select = self.select.filter(f);
-        }
         if plan.is_empty() {
             return self
                 .session
@@ -242,11 +245,7 @@ impl SessionQuery<'_> {
         if self.autoflush {
             self.session.flush().await?;
         }
-        let select = match super::polymorphic::identity_filter(&self.model)? {
-            Some(f) => self.select.filter(f),
-            None => self.select,
-        };
-        let sub = select.subquery("counted")?;
+        let sub = self.select.subquery("counted")?;
         let q = Select::from(sub).column(func::count_star().label("n")?);
         let stmt = crate::dialect::compile(&q, self.session.db.backend())?;
         let mut tx = self.session.take_tx().await?;

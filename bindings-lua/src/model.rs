@@ -142,7 +142,9 @@ pub(crate) fn declare(lua: &Lua, (this, spec): (LuaValue, LuaValue)) -> Raw {
         let columns: Table = match t.get::<Option<Table>>("columns").ok().flatten() {
             Some(c) => c,
             // A subclass may add no column of its own.
-            None if t.contains_key("inherits").unwrap_or(false) => lua.create_table().map_err(lua_err)?,
+            None if t.contains_key("inherits").unwrap_or(false) => {
+                lua.create_table().map_err(lua_err)?
+            }
             None => {
                 return Err(schema(format!(
                     "model `{name}`: `columns` (an array of column tables) is required"
@@ -193,9 +195,8 @@ fn inheritance(
 ) -> Result<dbridge_engine::schema::ModelBuilder, LuaDbError> {
     let parent: LuaValue = t.get("inherits").map_err(lua_err)?;
     if !parent.is_nil() {
-        let p = model_of(&parent, "model", 2).map_err(|_| {
-            schema(format!("model `{name}`: `inherits` must be a model"))
-        })?;
+        let p = model_of(&parent, "model", 2)
+            .map_err(|_| schema(format!("model `{name}`: `inherits` must be a model")))?;
         b = b.inherits(&p.model);
     }
     if t.get::<Option<bool>>("concrete")
@@ -205,7 +206,9 @@ fn inheritance(
         b = b.concrete();
     }
     if let Some(col) = t.get::<Option<String>>("polymorphic_on").map_err(|_| {
-        schema(format!("model `{name}`: `polymorphic_on` must be a column name"))
+        schema(format!(
+            "model `{name}`: `polymorphic_on` must be a column name"
+        ))
     })? {
         b = b.polymorphic_on(col);
     }

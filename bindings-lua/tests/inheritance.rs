@@ -69,7 +69,7 @@ out[#out + 1] = tostring(l.since)
 s:delete(l)
 s:commit()
 out[#out + 1] = tostring(db:query(Member):count())
-Lead:insert({ { name = "l2", role = "lead" } })
+Lead:insert({ { name = "l2" } })                -- role = "lead"
 Lead:update({ since = 1 }):execute()              -- only the leads' rows
 Lead:delete():execute()
 out[#out + 1] = tostring(db:query(Member):count()) .. "/" .. tostring(db:query(Lead):count())

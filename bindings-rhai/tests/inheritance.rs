@@ -67,6 +67,8 @@ assert_eq(l.since, 2021);
 s.delete(l);
 s.commit();
 assert_eq(db.query(Member).count(), 1);
+Lead.insert(#{ name: "l2" });                   // role = "lead"
+assert_eq(db.query(Lead).count(), 1);
 Lead.update(#{ since: 1 }).execute();
 Lead.delete().execute();
 assert_eq(db.query(Member).count(), 1);
@@ -84,5 +86,8 @@ db.model(#{ name: "Bad", inherits: M, columns: [["x", "text"]] });
     .await
     .unwrap_err();
     assert_eq!(kind(&err), "schema");
-    assert!(err.to_string().contains("needs a `polymorphic_identity`"), "{err}");
+    assert!(
+        err.to_string().contains("needs a `polymorphic_identity`"),
+        "{err}"
+    );
 });

@@ -130,7 +130,10 @@ fn declarations_are_checked() {
         .column(Column::new("y", "text"))
         .build()
         .unwrap_err();
-    assert!(err.to_string().contains("needs a `polymorphic_identity`"), "{err}");
+    assert!(
+        err.to_string().contains("needs a `polymorphic_identity`"),
+        "{err}"
+    );
     // polymorphic_on must name a column.
     let err = Model::builder("E2")
         .column(Column::new("id", "bigint").primary_key())
@@ -148,7 +151,11 @@ fn declarations_are_checked() {
         .build()
         .unwrap();
     let err = meta.add(twin).unwrap_err();
-    assert!(err.to_string().contains("both have the polymorphic_identity"), "{err}");
+    assert!(
+        err.to_string()
+            .contains("both have the polymorphic_identity"),
+        "{err}"
+    );
 }
 
 each_backend!(single_table_round_trip, |t| async move {
@@ -167,7 +174,10 @@ each_backend!(single_table_round_trip, |t| async move {
     .unwrap();
     let cy = Instance::with_values(
         &h.engineer,
-        [("name", Value::from("Cy")), ("language", Value::from("rust"))],
+        [
+            ("name", Value::from("Cy")),
+            ("language", Value::from("rust")),
+        ],
     )
     .unwrap();
     // The discriminator is set when the instance is made.
@@ -180,9 +190,11 @@ each_backend!(single_table_round_trip, |t| async move {
     let bob_id = bob.get("id").unwrap();
 
     // The rows share one table.
-    let rows = t
-        .db
-        .fetch_all("SELECT kind, budget, language FROM employees ORDER BY id", &[])
+    let rows =
+        t.db.fetch_all(
+            "SELECT kind, budget, language FROM employees ORDER BY id",
+            &[],
+        )
         .await
         .unwrap();
     assert_eq!(rows.len(), 3);
@@ -246,50 +258,58 @@ each_backend!(single_table_round_trip, |t| async move {
     // Delete.
     s.delete(&by_sub).unwrap();
     s.commit().await.unwrap();
-    let left = t
-        .db
-        .fetch_all("SELECT kind FROM employees ORDER BY id", &[])
-        .await
-        .unwrap();
+    let left =
+        t.db.fetch_all("SELECT kind FROM employees ORDER BY id", &[])
+            .await
+            .unwrap();
     assert_eq!(left.len(), 2);
     s.close().await.unwrap();
     drop(h.meta);
 });
 
-each_backend!(single_table_events_and_validators_of_the_base, |t| async move {
-    let h = single(&t.db).await;
-    let registry = Registry::new();
-    let seen = Arc::new(Mutex::new(Vec::new()));
-    let log = seen.clone();
-    registry.on(&h.employee, EventKind::BeforeInsert, move |ev| {
-        let m = ev.model.unwrap().name().to_string();
-        log.lock().unwrap().push(m);
-        Ok(())
-    });
-    registry
-        .validate(&h.employee, "name", "not blank", |v| match v.as_str() {
-            Some("") => Err("must not be blank".into()),
-            _ => Ok(()),
-        })
-        .unwrap();
-    let mut s = Session::with_options(&t.db, SessionOptions::new().registry(&registry));
-    let m = Instance::with_registry(&h.manager, &registry);
-    m.set("name", "Dee").unwrap();
-    s.add(m.clone()).unwrap();
-    s.flush().await.unwrap();
-    assert_eq!(*seen.lock().unwrap(), ["Manager"]);
-    let err = m.set("name", "").unwrap_err();
-    assert_eq!(err.kind(), ErrorKind::Validation);
-    s.rollback().await.unwrap();
-});
+each_backend!(
+    single_table_events_and_validators_of_the_base,
+    |t| async move {
+        let h = single(&t.db).await;
+        let registry = Registry::new();
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let log = seen.clone();
+        registry.on(&h.employee, EventKind::BeforeInsert, move |ev| {
+            let m = ev.model.unwrap().name().to_string();
+            log.lock().unwrap().push(m);
+            Ok(())
+        });
+        registry
+            .validate(&h.employee, "name", "not blank", |v| match v.as_str() {
+                Some("") => Err("must not be blank".into()),
+                _ => Ok(()),
+            })
+            .unwrap();
+        let mut s = Session::with_options(&t.db, SessionOptions::new().registry(&registry));
+        let m = Instance::with_registry(&h.manager, &registry);
+        m.set("name", "Dee").unwrap();
+        s.add(m.clone()).unwrap();
+        s.flush().await.unwrap();
+        assert_eq!(*seen.lock().unwrap(), ["Manager"]);
+        let err = m.set("name", "").unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Validation);
+        s.rollback().await.unwrap();
+    }
+);
 
 each_backend!(single_table_schema_has_no_spurious_diff, |t| async move {
     let h = single(&t.db).await;
     let backend = t.db.backend();
     let declared = SchemaSnapshot::from_metadata(&h.meta, backend).unwrap();
-    let table = declared.tables.iter().find(|t| t.name.as_str() == "employees").unwrap();
+    let table = declared
+        .tables
+        .iter()
+        .find(|t| t.name.as_str() == "employees")
+        .unwrap();
     assert!(table.column("budget").is_some() && table.column("language").is_some());
-    let live = introspect(&t.db, &IntrospectOptions::default()).await.unwrap();
+    let live = introspect(&t.db, &IntrospectOptions::default())
+        .await
+        .unwrap();
     let diff = SchemaDiff::between(&live, &declared);
     assert!(diff.is_empty(), "{diff:?}");
     h.meta.drop_all(&t.db).await.unwrap();

@@ -26,7 +26,9 @@
 //! - **The discriminator.** The root of a hierarchy names a column with
 //!   `polymorphic_on`; each class names its value with `polymorphic_identity`
 //!   (coerced to the column's type when the model is built). A new instance
-//!   gets its class's identity in that column. Every class that takes part in
+//!   gets its class's identity in that column, and so does a row inserted
+//!   without a session that leaves the column out (the identity is the
+//!   column's client-side default factory in each class). Every class that takes part in
 //!   polymorphic loading needs an identity, and two classes of one hierarchy
 //!   cannot share one (refused when the second is registered).
 //! - **Identity map.** Instances are keyed by the root of their hierarchy and
@@ -354,6 +356,12 @@ pub(crate) fn settle(inner: &mut ModelInner, decl: InheritDecl) -> Result<()> {
                 c.name()
             ))
         })?;
+        // Inserts that leave the discriminator out write the class's identity.
+        let c = &mut inner.columns[d];
+        if decl.parent.is_some() || c.default_factory.is_none() {
+            let id = v.clone();
+            c.default_factory = Some(Arc::new(move || id.clone()));
+        }
         inner.inherit.identity = Some(v);
     } else if disc.is_some() && decl.parent.is_some() {
         return Err(err(format!(
@@ -396,7 +404,11 @@ pub(crate) fn register_children(new: &[Model]) -> Result<()> {
         let root = p.root();
         let taken = std::iter::once(root.clone())
             .chain(root.descendants())
-            .chain(new.iter().filter(|o| !o.ptr_eq(m) && o.root().ptr_eq(root)).cloned())
+            .chain(
+                new.iter()
+                    .filter(|o| !o.ptr_eq(m) && o.root().ptr_eq(root))
+                    .cloned(),
+            )
             .find(|o| !o.ptr_eq(m) && o.polymorphic_identity().is_some_and(|v| v.same_as(id)));
         if let Some(o) = taken {
             return Err(schema_error(

@@ -305,8 +305,7 @@ impl Metadata {
 pub(super) fn duplicate(existing: &[Model], m: &Model) -> Result<()> {
     let Some(old) = existing.iter().find(|o| {
         o.name() == m.name() || (o.table() == m.table() && !o.table_owner().ptr_eq(m.table_owner()))
-    })
-    else {
+    }) else {
         return Ok(());
     };
     let what = if old.name() == m.name() {

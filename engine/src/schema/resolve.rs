@@ -40,7 +40,11 @@ impl Model {
                 }
             }
         }
-        for n in self.parent().map(Model::relationship_names).unwrap_or_default() {
+        for n in self
+            .parent()
+            .map(Model::relationship_names)
+            .unwrap_or_default()
+        {
             if !out.contains(&n) {
                 out.push(n);
             }

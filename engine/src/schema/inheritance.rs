@@ -142,6 +142,19 @@ pub(crate) struct InheritState {
     pub(crate) children: parking_lot::RwLock<Vec<Weak<ModelInner>>>,
 }
 
+impl InheritState {
+    /// The same declaration, with no registered subclass yet.
+    pub(crate) fn unregistered_copy(&self) -> Self {
+        Self {
+            inherit: self.inherit.clone(),
+            polymorphic_on: self.polymorphic_on,
+            identity: self.identity.clone(),
+            own_fks_from: self.own_fks_from,
+            children: parking_lot::RwLock::default(),
+        }
+    }
+}
+
 /// A parent's columns as declarations for a subclass: the same names, types,
 /// key, defaults and nullability, without the table constraints (those stay
 /// the parent table's).

@@ -161,10 +161,12 @@ pub(crate) fn new(lua: &Lua, (owner, items): (LuaValue, Variadic<LuaValue>)) -> 
         let (select, entity) = match (items.len(), lua_model(&items[0])) {
             (1, Some(m)) => {
                 models.push(m.model.clone());
-                (
-                    Select::from(&m.model).columns(entity_columns(&m.model)),
-                    Some(m.model),
-                )
+                let mut select = Select::from(&m.model).columns(entity_columns(&m.model));
+                // A single-table subclass keeps to its rows.
+                if let Some(f) = m.model.identity_filter()? {
+                    select = select.filter(f);
+                }
+                (select, Some(m.model))
             }
             _ => {
                 let mut sel = Select::new();

@@ -66,6 +66,10 @@ pub(crate) fn raw_functions(lua: &mlua::Lua) -> mlua::Result<mlua::Table> {
     t.set("inst_get", lua.create_function(instance::get)?)?;
     t.set("inst_set", lua.create_function(instance::set)?)?;
     t.set("inst_state", lua.create_function(instance::state)?)?;
+    t.set(
+        "inst_model_name",
+        lua.create_function(instance::model_name)?,
+    )?;
     t.set("inst_changed", lua.create_function(instance::changed)?)?;
     t.set("inst_to_table", lua.create_function(instance::to_table)?)?;
     t.set("is_instance", lua.create_function(instance::is_instance)?)?;

@@ -82,8 +82,13 @@ impl Query {
             .filter(|(_, c)| !c.is_deferred())
             .map(|(e, _)| e)
             .collect();
+        let mut select = Select::from(&m.model).columns(columns);
+        // A single-table subclass keeps to its rows.
+        if let Ok(Some(f)) = m.model.identity_filter() {
+            select = select.filter(f);
+        }
         Self {
-            select: Select::from(&m.model).columns(columns),
+            select,
             model: Some(m.model.clone()),
             target,
             options: Vec::new(),

@@ -20,6 +20,9 @@ impl Session {
         model: &Model,
         select: &Select,
     ) -> Result<Vec<Instance>> {
+        if model.is_polymorphic() {
+            return self.fetch_polymorphic(model, select).await;
+        }
         self.fetch_rows_as(model, select, false).await
     }
 
@@ -85,6 +88,41 @@ impl Session {
         read
     }
 
+    /// Runs a query of a polymorphic model: each row becomes an instance of
+    /// the class its discriminator names (see `polymorphic.rs`).
+    async fn fetch_polymorphic(&mut self, model: &Model, select: &Select) -> Result<Vec<Instance>> {
+        let select = super::polymorphic::adapt(model, select.clone())?;
+        let compiled = select.compile_for(self.db.backend())?;
+        let cols = super::polymorphic::PolyColumns::new(model, &compiled.columns);
+        let mut tx = self.take_tx().await?;
+        let read = {
+            let mut rows = tx.fetch_statement(compiled.statement);
+            let mut out = Vec::new();
+            let validators = self.opts.registry.validators();
+            async {
+                while let Some(row) = rows.next().await {
+                    let (class, raw) = cols.split(row?.into_values())?;
+                    let values = raw
+                        .into_iter()
+                        .enumerate()
+                        .map(|(i, v)| v.map(|v| validators.loaded_value(&class, i, v)).transpose())
+                        .collect::<Result<Vec<_>>>()?;
+                    let inst = self.load_values(&class, values, false)?.ok_or_else(|| {
+                        Error::InvalidState(format!(
+                            "a query of model `{}` must select its primary key",
+                            model.name()
+                        ))
+                    })?;
+                    out.push(inst);
+                }
+                Ok(out)
+            }
+            .await
+        };
+        self.tx = Some(tx);
+        read
+    }
+
     /// The instance for a row (`cols`: the model column of each result column).
     /// With `overwrite`, loaded values replace the instance's (a refresh);
     /// otherwise only its unloaded columns are filled.
@@ -133,6 +171,17 @@ impl Session {
     ) -> Result<Option<Instance>> {
         let Some(key) = IdentityKey::of_row(model, &values) else {
             return Ok(None);
+        };
+        // A base's row may be a subclass's: its discriminator says.
+        let class;
+        let (model, values) = match model.discriminator().and_then(|d| values.get(d)?.as_ref()) {
+            Some(v) if model.is_polymorphic() => {
+                class = super::polymorphic::class_of(model, v)?;
+                let mut values = values;
+                values.resize(class.columns().len(), None);
+                (&class, values)
+            }
+            _ => (model, values),
         };
         let inst = match self.map.find_or_make(key, values, |key, values| {
             let inst = Instance::loaded(model, values, key.clone());
@@ -196,7 +245,8 @@ fn merge_loaded(inst: &Instance, values: Vec<Option<Value>>, overwrite: bool) {
     if !matches!(d.state, InstanceState::Persistent | InstanceState::Deleted) {
         return;
     }
-    for (i, v) in values.into_iter().enumerate() {
+    let n = d.values.len();
+    for (i, v) in values.into_iter().enumerate().take(n) {
         if let Some(v) = v
             && (overwrite || d.values[i].is_none())
         {

@@ -48,10 +48,17 @@ pub fn sqlite_path(name: &str) -> Option<std::path::PathBuf> {
     Some(dir.join("t.db"))
 }
 
-/// Leaves with `.quit` and waits for the process to end. (Not Ctrl-D: the
-/// prompt a test waited for may be a redraw of a line still being typed,
-/// where Ctrl-D deletes a character instead of leaving; a line is queued.)
+/// Leaves with `.quit` and waits for the process to end.
+///
+/// Input is highlighted as it is typed, so every redraw of a line prints the
+/// prompt again: a test that waited for the prompt may have matched a
+/// redraw while the command still runs, and what is typed then is dropped
+/// when the editor takes the terminal back. So this first waits for the
+/// prompt drawn on an empty line (the cursor moved just past it:
+/// `ESC[9C`, or `ESC[18C` in a sandbox), possibly already half read.
 pub fn leave(p: &mut PtySession) {
+    p.exp_regex(r"(dbridge(\(sandbox\))?> |^)\r\x1b\[(9|18)C")
+        .expect("an empty prompt");
     p.send_line(".quit").expect("quit");
     p.exp_eof().expect("eof");
 }

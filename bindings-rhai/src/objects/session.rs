@@ -154,7 +154,7 @@ impl Sess {
         ctx: &NativeCallContext,
         f: impl AsyncFnOnce(&mut Session) -> Result<T, Error>,
     ) -> Res<T> {
-        context::enter(ctx, Some(self), || {
+        context::enter(ctx, Some(Dynamic::from(self.clone())), || {
             self.with(f).map_err(context::script_error)
         })
     }
@@ -165,7 +165,7 @@ impl Sess {
         ctx: &NativeCallContext,
         f: impl FnOnce(&mut Session) -> Result<T, Error>,
     ) -> Res<T> {
-        context::enter(ctx, Some(self), || {
+        context::enter(ctx, Some(Dynamic::from(self.clone())), || {
             let mut guard = self.lock().map_err(to_rhai)?;
             f(&mut guard).map_err(context::script_error)
         })

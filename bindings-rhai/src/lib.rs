@@ -64,7 +64,7 @@ pub use objects::instance::Obj;
 pub use objects::loader::LoadV;
 pub use objects::model::{ModelV, Now};
 pub use objects::query::{Query, Table};
-pub use objects::related::Collection;
+pub use objects::collection::Collection;
 pub use objects::relation::{RelAttr, RelationV};
 pub use objects::session::Sess;
 pub use objects::stream::{RowIter, RowStream};

@@ -205,7 +205,7 @@ impl Sess {
     fn load(&self, ctx: &NativeCallContext, items: Dynamic, options: Dynamic) -> Res<()> {
         let items: Vec<Instance> = if items.is::<Obj>() {
             vec![items.cast::<Obj>().0]
-        } else if let Some(c) = items.read_lock::<crate::objects::related::Collection>() {
+        } else if let Some(c) = items.read_lock::<crate::objects::collection::Collection>() {
             c.members()?
         } else if items.is_array() {
             let list = items.into_array().unwrap_or_default();

@@ -19,7 +19,7 @@ use rhai::{Array, Dynamic, Engine, EvalAltResult, INT, NativeCallContext};
 use crate::convert::error::to_rhai;
 use crate::objects::collection::Collection;
 use crate::objects::context;
-use crate::objects::instance::Obj;
+use crate::objects::instance::{Obj, Relationships, provide_relationships};
 use crate::objects::relation::{has_relationship, unknown};
 use crate::objects::session::Sess;
 
@@ -180,8 +180,9 @@ impl IntoIterator for Collection {
     }
 }
 
-/// Registers `Collection`.
+/// Registers `Collection`, and hands instances their relationship calls.
 pub(crate) fn register(engine: &mut Engine) {
+    provide_relationships(Relationships { read, assign });
     engine
         .register_type_with_name::<Collection>("Collection")
         .register_iterator_result::<Collection, Obj>()

@@ -167,6 +167,7 @@ pub(crate) fn register_with(
     objects::related::register(engine);
     objects::session::register(engine);
     objects::query::register(engine);
+    objects::query::register_in_expr(engine, &mut module);
     objects::write::register(engine);
     objects::events::register(engine);
     install::migrator::register(engine);

@@ -6,4 +6,5 @@
 pub(crate) mod migrate;
 pub(crate) mod migrator;
 pub(crate) mod module;
+pub(crate) mod orm_functions;
 pub(crate) mod sandbox;

@@ -38,7 +38,7 @@ pub(crate) fn load(lua: &Lua, budgeted: bool) -> mlua::Result<Table> {
     let registry: Table = lua
         .load(ORM)
         .set_name("=dbridge.orm")
-        .call((crate::objects::orm::raw_functions(lua)?, internal))?;
+        .call((crate::install::orm_functions::raw_functions(lua)?, internal))?;
     for pair in registry.pairs::<String, LuaValue>() {
         let (k, v) = pair?;
         lua.set_named_registry_value(&k, v)?;

@@ -25,6 +25,7 @@ pub(crate) fn load(lua: &Lua, budgeted: bool) -> mlua::Result<Table> {
     if let Ok(Some(m)) = lua.named_registry_value::<Option<Table>>(MODULE) {
         return Ok(m);
     }
+    crate::install::handles::provide();
     let raw_fns = raw_functions(lua)?;
     let (module, db, tx, internal): (Table, Table, Table, Table) =
         lua.load(PRELUDE).set_name("=dbridge").call((

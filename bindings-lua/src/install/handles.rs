@@ -1,17 +1,20 @@
 //! What a lower object file asks of the objects above it, handed down at
 //! install ([`provide`]) so that imports run one way: which object a handle
-//! is, for the statement events behind it (`objects/events.rs`).
+//! is, for the statement events behind it (`objects/events.rs`); and which a
+//! userdata is where an expression is expected (`objects/expr.rs`).
 
 use std::sync::Arc;
 
-use mlua::Value as LuaValue;
+use mlua::{AnyUserData, Value as LuaValue};
 
 use crate::objects::events::{StatementEvents, provide_events_of};
+use crate::objects::expr::{Operand, provide_operand};
 
 /// Hands the dispatches below down to the object files that call them (once
 /// per process; every state installs the same functions).
 pub(crate) fn provide() {
     provide_events_of(events_of);
+    provide_operand(operand);
 }
 
 /// The event queue behind a database, transaction or stream userdata.
@@ -40,4 +43,17 @@ pub(crate) fn events_of(v: &LuaValue) -> Option<Arc<StatementEvents>> {
     crate::objects::builder::events(v)
 }
 
+
+/// A query, model or instance where an expression is expected.
+pub(crate) fn operand(ud: &AnyUserData) -> Option<Operand> {
+    if let Ok(q) = ud.borrow::<crate::objects::builder::LuaQuery>() {
+        return Some(Operand::Query(q.select.clone()));
+    }
+    if ud.is::<crate::objects::model::LuaModel>()
+        || ud.is::<crate::objects::instance::LuaInstance>()
+    {
+        return Some(Operand::Entity);
+    }
+    None
+}
 

@@ -1,7 +1,8 @@
 //! What a lower object file asks of the objects above it, handed down at
 //! install ([`provide`]) so that imports run one way: which object a handle
-//! is, for the statement events behind it (`objects/events.rs`); and which a
-//! userdata is where an expression is expected (`objects/expr.rs`).
+//! is, for the statement events behind it (`objects/events.rs`); which a
+//! userdata is where an expression is expected (`objects/expr.rs`) or as a
+//! relationship's target model (`objects/relation.rs`).
 
 use std::sync::Arc;
 
@@ -9,12 +10,14 @@ use mlua::{AnyUserData, Value as LuaValue};
 
 use crate::objects::events::{StatementEvents, provide_events_of};
 use crate::objects::expr::{Operand, provide_operand};
+use crate::objects::relation::provide_model_name;
 
 /// Hands the dispatches below down to the object files that call them (once
 /// per process; every state installs the same functions).
 pub(crate) fn provide() {
     provide_events_of(events_of);
     provide_operand(operand);
+    provide_model_name(model_name);
 }
 
 /// The event queue behind a database, transaction or stream userdata.
@@ -57,3 +60,8 @@ pub(crate) fn operand(ud: &AnyUserData) -> Option<Operand> {
     None
 }
 
+/// The name of a model userdata, else `None`.
+pub(crate) fn model_name(v: &LuaValue) -> Option<String> {
+    let m = crate::objects::model::model_of(v, "", 1).ok()?;
+    Some(m.model.name().as_str().to_owned())
+}

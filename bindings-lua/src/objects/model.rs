@@ -8,6 +8,7 @@ use dbridge_engine::{ErrorKind, Value};
 use mlua::{Lua, MetaMethod, Table, UserData, UserDataMethods, Value as LuaValue};
 
 use crate::convert::error::{LuaDbError, Raw, raw};
+use crate::convert::keys::check_keys;
 use crate::convert::value::from_lua;
 use crate::objects::conn::Conn;
 use crate::objects::database::LuaDb;
@@ -175,27 +176,6 @@ pub(crate) fn declare(lua: &Lua, (this, spec): (LuaValue, LuaValue)) -> Raw {
         })
     })();
     raw(lua, r)
-}
-
-pub(crate) fn check_keys(t: &Table, allowed: &[&str], what: &str) -> Result<(), LuaDbError> {
-    for pair in t.pairs::<LuaValue, LuaValue>() {
-        let (k, _) = pair.map_err(lua_err)?;
-        match &k {
-            LuaValue::Integer(_) => {}
-            LuaValue::String(s) if allowed.contains(&s.to_string_lossy().as_str()) => {}
-            other => {
-                let k = match other {
-                    LuaValue::String(s) => s.to_string_lossy(),
-                    v => format!("a {} key", v.type_name()),
-                };
-                return Err(schema(format!(
-                    "{what}: unknown key `{k}` (allowed: {})",
-                    allowed.join(", ")
-                )));
-            }
-        }
-    }
-    Ok(())
 }
 
 type ColumnDecl = ((String, Column), Option<i64>);

@@ -166,7 +166,7 @@ pub(crate) fn declare(lua: &Lua, (this, spec): (LuaValue, LuaValue)) -> Raw {
             orm.registry.version_column(&model, &v)?;
         }
         for (col, f) in validators {
-            crate::objects::hooks::add_validator(lua, &orm, &model, &col, f)?;
+            crate::objects::validators::add_validator(lua, &orm, &model, &col, f)?;
         }
         Ok(LuaModel {
             model,

@@ -2,7 +2,8 @@
 //! install ([`provide`]) so that imports run one way: which object a handle
 //! is, for the statement events behind it (`objects/events.rs`); which a
 //! userdata is where an expression is expected (`objects/expr.rs`) or as a
-//! relationship's target model (`objects/relation.rs`).
+//! relationship's target model (`objects/relation.rs`); and how an instance
+//! reads and assigns its relationships (`objects/instance.rs`).
 
 use std::sync::Arc;
 
@@ -10,6 +11,8 @@ use mlua::{AnyUserData, Value as LuaValue};
 
 use crate::objects::events::{StatementEvents, provide_events_of};
 use crate::objects::expr::{Operand, provide_operand};
+use crate::objects::instance::{Relationships, provide_relationships};
+use crate::objects::related;
 use crate::objects::relation::provide_model_name;
 
 /// Hands the dispatches below down to the object files that call them (once
@@ -18,6 +21,10 @@ pub(crate) fn provide() {
     provide_events_of(events_of);
     provide_operand(operand);
     provide_model_name(model_name);
+    provide_relationships(Relationships {
+        read: related::read,
+        assign: related::assign,
+    });
 }
 
 /// The event queue behind a database, transaction or stream userdata.

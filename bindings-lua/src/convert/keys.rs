@@ -18,10 +18,13 @@ pub(crate) fn check_keys(t: &Table, allowed: &[&str], what: &str) -> Result<(), 
                     LuaValue::String(s) => s.to_string_lossy(),
                     v => format!("a {} key", v.type_name()),
                 };
-                return Err(LuaDbError::new(ErrorKind::Schema, format!(
-                    "{what}: unknown key `{k}` (allowed: {})",
-                    allowed.join(", ")
-                )));
+                return Err(LuaDbError::new(
+                    ErrorKind::Schema,
+                    format!(
+                        "{what}: unknown key `{k}` (allowed: {})",
+                        allowed.join(", ")
+                    ),
+                ));
             }
         }
     }

@@ -53,11 +53,10 @@ pub(crate) fn events_of(v: &LuaValue) -> Option<Arc<StatementEvents>> {
     crate::objects::builder::events(v)
 }
 
-
 /// A query, model or instance where an expression is expected.
 pub(crate) fn operand(ud: &AnyUserData) -> Option<Operand> {
     if let Ok(q) = ud.borrow::<crate::objects::builder::LuaQuery>() {
-        return Some(Operand::Query(q.select.clone()));
+        return Some(Operand::Query(Box::new(q.select.clone())));
     }
     if ud.is::<crate::objects::model::LuaModel>()
         || ud.is::<crate::objects::instance::LuaInstance>()

@@ -7,8 +7,8 @@
 //! Lua handlers (which live in a Lua table, never in Rust records).
 
 use std::collections::VecDeque;
-use std::sync::{Arc, OnceLock};
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, OnceLock};
 
 use dbridge_engine::Database;
 use dbridge_engine::db::{ObserverId, StatementEvent};
@@ -116,10 +116,13 @@ impl Drop for StatementEvents {
 /// The event queue behind a database, transaction, stream, session, model,
 /// write or query userdata. Those objects lie above this file, so the
 /// dispatch over them (`install/handles.rs`) is handed down at install.
-static EVENTS_OF: OnceLock<fn(&LuaValue) -> Option<Arc<StatementEvents>>> = OnceLock::new();
+static EVENTS_OF: OnceLock<EventsOf> = OnceLock::new();
+
+/// The dispatch [`EVENTS_OF`] holds.
+type EventsOf = fn(&LuaValue) -> Option<Arc<StatementEvents>>;
 
 /// Called once the dispatch is installed.
-pub(crate) fn provide_events_of(f: fn(&LuaValue) -> Option<Arc<StatementEvents>>) {
+pub(crate) fn provide_events_of(f: EventsOf) {
     let _ = EVENTS_OF.set(f);
 }
 

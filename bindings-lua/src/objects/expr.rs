@@ -6,9 +6,7 @@ use std::sync::OnceLock;
 
 use dbridge_engine::query::{Expr, MAX_EXPR_DEPTH, OrderBy, Select, SelectItem, func};
 use dbridge_engine::{Backend, ErrorKind};
-use mlua::{
-    AnyUserData, Lua, MetaMethod, UserData, UserDataMethods, Value as LuaValue, Variadic,
-};
+use mlua::{AnyUserData, Lua, MetaMethod, UserData, UserDataMethods, Value as LuaValue, Variadic};
 
 use crate::convert::error::{LuaDbError, Raw, raw};
 use crate::convert::value::from_lua;
@@ -139,7 +137,7 @@ impl LuaExpr {
 /// A handle of a higher object where an expression is expected.
 pub(crate) enum Operand {
     /// A query: its SELECT, as a subquery.
-    Query(Select),
+    Query(Box<Select>),
     /// A model or an instance: not a SQL value.
     Entity,
 }
@@ -173,7 +171,7 @@ pub(crate) fn to_expr(lua: &Lua, v: &LuaValue) -> Result<Expr, LuaDbError> {
             };
         }
         if let Some(Operand::Query(select)) = operand(ud) {
-            return Ok(Expr::subquery(select));
+            return Ok(Expr::subquery(*select));
         }
         if let Some(Operand::Entity) = operand(ud) {
             return Err(LuaDbError::new(
@@ -228,7 +226,7 @@ fn list(lua: &Lua, v: &LuaValue, func: &str) -> Result<Vec<Expr>, LuaDbError> {
 fn query_of(v: &LuaValue) -> Option<Select> {
     match v {
         LuaValue::UserData(ud) => match operand(ud) {
-            Some(Operand::Query(select)) => Some(select),
+            Some(Operand::Query(select)) => Some(*select),
             _ => None,
         },
         _ => None,

@@ -94,7 +94,6 @@ fn orm_of(v: &LuaValue) -> Result<Arc<Orm>, LuaDbError> {
     ))
 }
 
-
 /// An engine error for a script error of `kind` with `message`.
 fn engine_error(kind: &str, message: String, model: Option<&Model>) -> Error {
     match kind {
@@ -206,7 +205,6 @@ fn arguments(lua: &Lua, ev: &Event<'_>) -> mlua::Result<MultiValue> {
     }
     Ok(out)
 }
-
 
 /// `raw.validate(db, model, column, key)`.
 pub(crate) fn validate(

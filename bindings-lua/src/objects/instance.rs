@@ -280,9 +280,7 @@ pub(crate) fn get(lua: &Lua, (this, key): (LuaValue, LuaValue)) -> Raw {
             )),
             Err(e) => match related::read(lua, &inst, &key)? {
                 Some(answer) => Ok(answer),
-                None if e.kind() == ErrorKind::Schema => {
-                    Err(related::unknown(&inst.model(), &key))
-                }
+                None if e.kind() == ErrorKind::Schema => Err(related::unknown(&inst.model(), &key)),
                 None => Err(e.into()),
             },
         }

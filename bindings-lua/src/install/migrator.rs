@@ -108,7 +108,7 @@ fn string_arg(func: &str, n: usize, v: &LuaValue, what: &str) -> Result<String, 
     }
 }
 
-/// `db:migrator(dir [, { models = other_db, history_table = "...", schema = "..." }])`.
+/// `db:migrator(dir [, { models = other_db, history_table = "...", schema = "...", allow_drops = false }])`.
 async fn open(lua: Lua, (this, dir, opts): (LuaValue, LuaValue, LuaValue)) -> Raw {
     let r = (|| {
         let (db, declared) = match &this {
@@ -143,9 +143,13 @@ async fn open(lua: Lua, (this, dir, opts): (LuaValue, LuaValue, LuaValue)) -> Ra
                             migrator =
                                 migrator.schema(string_arg("migrator", 3, &v, "a schema name")?);
                         }
+                        "allow_drops" => match v {
+                            LuaValue::Boolean(b) => migrator = migrator.allow_drops(b),
+                            _ => return Err(bad_option("`allow_drops` must be a boolean")),
+                        },
                         other => {
                             return Err(bad_option(&format!(
-                                "unknown option `{other}` (models, history_table, schema)"
+                                "unknown option `{other}` (models, history_table, schema, allow_drops)"
                             )));
                         }
                     }

@@ -3,7 +3,9 @@
 
 use std::sync::Arc;
 
-use dbridge_engine::schema::{Column, Index, Model, ReferentialAction};
+use dbridge_engine::schema::{
+    Column, ForeignKey, Identity, Index, Model, ReferentialAction, ServerDefault,
+};
 use dbridge_engine::{ErrorKind, Value};
 use mlua::{Lua, MetaMethod, Table, UserData, UserDataMethods, Value as LuaValue};
 
@@ -83,22 +85,34 @@ fn schema(msg: impl Into<String>) -> LuaDbError {
 }
 
 /// Keys a model declaration may have.
-const MODEL_KEYS: [&str; 7] = [
+const MODEL_KEYS: [&str; 8] = [
     "name",
     "table",
     "columns",
     "version",
     "indexes",
     "uniques",
+    "foreign_keys",
     "relations",
 ];
+/// Keys of an entry of `foreign_keys`.
+const FK_KEYS: [&str; 6] = [
+    "columns",
+    "references",
+    "ref_columns",
+    "name",
+    "on_delete",
+    "on_update",
+];
 /// Keys a column declaration may have besides its name and type.
-const COLUMN_KEYS: [&str; 11] = [
+const COLUMN_KEYS: [&str; 13] = [
     "primary_key",
     "nullable",
     "unique",
     "index",
     "default",
+    "server_default",
+    "identity",
     "references",
     "on_delete",
     "on_update",
@@ -156,6 +170,7 @@ pub(crate) fn declare(lua: &Lua, (this, spec): (LuaValue, LuaValue)) -> Raw {
         for (key, unique) in [("indexes", false), ("uniques", true)] {
             b = indexes(t, key, unique, &name, b)?;
         }
+        b = foreign_keys(t, &name, b)?;
         let model = b.build()?;
         // A model referencing a table no model maps yet waits for it.
         orm.meta.add_or_defer(model.clone())?;
@@ -230,6 +245,25 @@ fn column(lua: &Lua, model: &str, n: usize, v: &LuaValue) -> Result<ColumnDecl, 
         t.get::<Option<String>>(k)
             .map_err(|_| schema(format!("{what}: `{k}` must be a string")))
     };
+    if let Some(k) = text("server_default")? {
+        c = c.default(ServerDefault::clock(&k).map_err(|e| schema(format!("{what}: {e}")))?);
+    }
+    match t.get::<LuaValue>("identity").map_err(lua_err)? {
+        LuaValue::Nil => {}
+        LuaValue::Boolean(false) => c = c.identity(None),
+        LuaValue::String(s) => {
+            let id = s
+                .to_string_lossy()
+                .parse::<Identity>()
+                .map_err(|e| schema(format!("{what}: {e}")))?;
+            c = c.identity(Some(id));
+        }
+        _ => {
+            return Err(schema(format!(
+                "{what}: `identity` must be false, \"always\" or \"by_default\""
+            )));
+        }
+    }
     if let Some(r) = text("references")? {
         let (table, col) = r
             .rsplit_once('.')
@@ -311,6 +345,55 @@ fn indexes(
                 b.index(ix)
             }
         };
+    }
+    Ok(b)
+}
+
+/// `foreign_keys = { { columns = {...}, references = "table", ref_columns = {...},
+/// name =, on_delete =, on_update = }, ... }`: composite or named foreign keys.
+fn foreign_keys(
+    t: &Table,
+    model: &str,
+    mut b: dbridge_engine::schema::ModelBuilder,
+) -> Result<dbridge_engine::schema::ModelBuilder, LuaDbError> {
+    let bad = |what: &str| schema(format!("model `{model}`: `foreign_keys`: {what}"));
+    let Some(list) = t
+        .get::<Option<Table>>("foreign_keys")
+        .map_err(|_| bad("must be an array of tables"))?
+    else {
+        return Ok(b);
+    };
+    for item in list.sequence_values::<Table>() {
+        let item = item.map_err(|_| bad("must be an array of tables"))?;
+        check_keys(
+            &item,
+            &FK_KEYS,
+            &format!("a foreign key of model `{model}`"),
+        )?;
+        let names = |k: &str| -> Result<Vec<String>, LuaDbError> {
+            let list: Table = item
+                .get(k)
+                .map_err(|_| bad(&format!("`{k}` must be an array of column names")))?;
+            list.sequence_values::<String>()
+                .collect::<mlua::Result<_>>()
+                .map_err(|_| bad(&format!("`{k}` must be an array of column names")))
+        };
+        let text = |k: &str| -> Result<Option<String>, LuaDbError> {
+            item.get::<Option<String>>(k)
+                .map_err(|_| bad(&format!("`{k}` must be a string")))
+        };
+        let table = text("references")?.ok_or_else(|| bad("`references` (a table) is required"))?;
+        let mut fk = ForeignKey::new(names("columns")?, table, names("ref_columns")?);
+        if let Some(n) = text("name")? {
+            fk = fk.named(n);
+        }
+        if let Some(a) = text("on_delete")? {
+            fk = fk.on_delete(a.parse::<ReferentialAction>()?);
+        }
+        if let Some(a) = text("on_update")? {
+            fk = fk.on_update(a.parse::<ReferentialAction>()?);
+        }
+        b = b.foreign_key(fk);
     }
     Ok(b)
 }

@@ -55,7 +55,7 @@ impl fmt::Debug for RhaiMigrator {
     }
 }
 
-/// `db.migrator(dir [, #{ models: other_db, history_table: "...", schema: "..." }])`.
+/// `db.migrator(dir [, #{ models: other_db, history_table: "...", schema: "...", allow_drops: false }])`.
 fn open(db: &mut Db, dir: &str, opts: Option<&Map>) -> Res<RhaiMigrator> {
     db.not_in_migration(
         "migrator",
@@ -86,9 +86,17 @@ fn open(db: &mut Db, dir: &str, opts: Option<&Map>) -> Res<RhaiMigrator> {
                 migrator = migrator.history_table(&history_table).map_err(to_rhai)?;
             }
             "schema" => migrator = migrator.schema(text(v)?),
+            "allow_drops" => {
+                let allow = v.as_bool().map_err(|t| {
+                    configuration(format!(
+                        "migrator option `allow_drops` must be a boolean, got {t}"
+                    ))
+                })?;
+                migrator = migrator.allow_drops(allow);
+            }
             other => {
                 return Err(configuration(format!(
-                    "unknown migrator option `{other}` (models, history_table, schema)"
+                    "unknown migrator option `{other}` (models, history_table, schema, allow_drops)"
                 )));
             }
         }

@@ -10,7 +10,9 @@
 
 use std::fmt;
 
-use dbridge_engine::schema::{Column, Model, ReferentialAction};
+use dbridge_engine::schema::{
+    Column, ForeignKey, Identity, Index, Model, ModelBuilder, ReferentialAction, ServerDefault,
+};
 use dbridge_engine::session::Instance;
 use dbridge_engine::{SqlType, Value};
 use rhai::{
@@ -152,10 +154,14 @@ fn column_option(col: Column, ty: &str, key: &str, v: &Dynamic) -> Res<Column> {
         }
         "on_delete" => col.on_delete(action(key, v)?),
         "on_update" => col.on_update(action(key, v)?),
+        "server_default" => col.default(ServerDefault::clock(&string(key, v)?).map_err(to_rhai)?),
+        "identity" if v.as_bool() == Ok(false) => col.identity(None),
+        "identity" => col.identity(Some(string(key, v)?.parse::<Identity>().map_err(to_rhai)?)),
         other => {
             return Err(configuration(format!(
                 "unknown column option `{other}` (expected primary_key, nullable, unique, \
-                 index, default, check, references, on_delete, on_update or deferred)"
+                 index, default, server_default, identity, check, references, on_delete, \
+                 on_update or deferred)"
             )));
         }
     })
@@ -205,6 +211,102 @@ fn column(spec: Dynamic) -> Res<Column> {
     Ok(col)
 }
 
+fn names(what: &str, v: &Dynamic) -> Res<Vec<String>> {
+    let bad = || configuration(format!("{what} must be an array of column names"));
+    v.clone()
+        .into_array()
+        .map_err(|_| bad())?
+        .into_iter()
+        .map(|c| c.into_string().map_err(|_| bad()))
+        .collect()
+}
+
+/// `indexes: [[cols..] or #{ columns, name, unique }]`, `uniques` (the same,
+/// UNIQUE constraints) and `foreign_keys: [#{ columns, references,
+/// ref_columns, name, on_delete, on_update }]`.
+fn constraints(mut b: ModelBuilder, key: &str, v: &Dynamic) -> Res<ModelBuilder> {
+    let items = v
+        .clone()
+        .into_array()
+        .map_err(|t| configuration(format!("`{key}` must be an array, got {t}")))?;
+    for item in items {
+        if !item.is_map() {
+            let cols = names(&format!("an entry of `{key}`"), &item)?;
+            b = match key {
+                "indexes" => b.index(Index::new(cols)),
+                "uniques" => b.unique(cols),
+                _ => {
+                    return Err(configuration(
+                        "a foreign key must be a map #{ columns, references, ref_columns }",
+                    ));
+                }
+            };
+            continue;
+        }
+        let map = item.cast::<Map>();
+        let get = |k: &str| map.get(k).cloned().unwrap_or(Dynamic::UNIT);
+        let text = |k: &str| -> Res<Option<String>> {
+            let v = get(k);
+            if v.is_unit() {
+                Ok(None)
+            } else {
+                string(k, &v).map(Some)
+            }
+        };
+        let allowed: &[&str] = match key {
+            "foreign_keys" => &[
+                "columns",
+                "references",
+                "ref_columns",
+                "name",
+                "on_delete",
+                "on_update",
+            ],
+            _ => &["columns", "name", "unique"],
+        };
+        if let Some(k) = map.keys().find(|k| !allowed.contains(&k.as_str())) {
+            return Err(configuration(format!(
+                "unknown option `{k}` in `{key}` (expected {})",
+                allowed.join(", ")
+            )));
+        }
+        let cols = names("`columns`", &get("columns"))?;
+        b = match key {
+            "foreign_keys" => {
+                let table = text("references")?
+                    .ok_or_else(|| configuration("a foreign key needs `references` (a table)"))?;
+                let mut fk =
+                    ForeignKey::new(cols, table, names("`ref_columns`", &get("ref_columns"))?);
+                if let Some(n) = text("name")? {
+                    fk = fk.named(n);
+                }
+                if let Some(a) = text("on_delete")? {
+                    fk = fk.on_delete(a.parse().map_err(to_rhai)?);
+                }
+                if let Some(a) = text("on_update")? {
+                    fk = fk.on_update(a.parse().map_err(to_rhai)?);
+                }
+                b.foreign_key(fk)
+            }
+            "uniques" => match text("name")? {
+                Some(n) => b.unique_named(n, cols),
+                None => b.unique(cols),
+            },
+            _ => {
+                let mut ix = Index::new(cols);
+                if let Some(n) = text("name")? {
+                    ix = ix.named(n);
+                }
+                if get("unique").as_bool() == Ok(true) {
+                    ix = ix.unique();
+                }
+                b.index(ix)
+            }
+        };
+    }
+    Ok(b)
+}
+
 /// `db.model(#{ name, table, columns, relations })`: declares and registers
 /// a model (one that references a table no model maps yet waits for it:
 /// see `Metadata::add_or_defer`).
@@ -213,8 +315,10 @@ fn declare(db: &mut Db, spec: Map) -> Res<ModelV> {
     let mut table = None;
     let mut columns = Vec::new();
     let mut relations = None;
+    let mut extras = Vec::new();
     for (k, v) in &spec {
         match k.as_str() {
+            "indexes" | "uniques" | "foreign_keys" => extras.push((k.as_str(), v)),
             "name" => name = Some(string("name", v)?),
             "table" => table = Some(string("table", v)?),
             "columns" => {
@@ -229,7 +333,8 @@ fn declare(db: &mut Db, spec: Map) -> Res<ModelV> {
             "relations" => relations = Some(v),
             other => {
                 return Err(configuration(format!(
-                    "unknown model option `{other}` (expected name, table, columns, relations)"
+                    "unknown model option `{other}` (expected name, table, columns, indexes, \
+                     uniques, foreign_keys, relations)"
                 )));
             }
         }
@@ -237,6 +342,9 @@ fn declare(db: &mut Db, spec: Map) -> Res<ModelV> {
     let name = name.ok_or_else(|| configuration("a model needs a `name`"))?;
     let table = table.unwrap_or_else(|| name.to_lowercase());
     let mut builder = Model::builder(&name).table(table).columns(columns);
+    for (key, v) in extras {
+        builder = constraints(builder, key, v)?;
+    }
     if let Some(v) = relations {
         for (rel_name, rel) in crate::objects::relation::relations(&name, v)? {
             builder = builder.relationship(rel_name, rel);

@@ -83,7 +83,6 @@ each_backend!(
             .unwrap();
         let sb = db.sandbox().await.unwrap();
         let tx = sb.begin().await.unwrap();
-        let started = std::time::Instant::now();
         let err = tokio::time::timeout(
             Duration::from_secs(15),
             sb.execute("INSERT INTO t VALUES (1)", &[]),
@@ -92,7 +91,6 @@ each_backend!(
         .expect("must not hang")
         .unwrap_err();
         assert_eq!(err.kind(), ErrorKind::Timeout, "{err}");
-        assert!(started.elapsed() < Duration::from_secs(12));
         tx.commit().await.unwrap();
         sb.execute("INSERT INTO t VALUES (1)", &[]).await.unwrap();
         sb.rollback_sandbox().await.unwrap();

@@ -2,7 +2,7 @@
 //! read-only, and the retrying helper.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 
 use dbridge_engine::{Backend, Error, ErrorKind, IsolationLevel, TransactionOptions, Value};
 use dbridge_testkit::{TestDb, each_backend};
@@ -280,20 +280,29 @@ async fn concurrent_serializable_transactions_conflict_and_retry_on_postgres() {
         .isolation(IsolationLevel::Serializable)
         .max_retries(50);
     let attempts = Arc::new(AtomicU32::new(0));
+    // Every first attempt reads the balance before any of them writes: all
+    // eight read 0, one update commits and the seven others must conflict.
+    let all_read = Arc::new(tokio::sync::Barrier::new(8));
     let mut tasks = Vec::new();
     for _ in 0..8 {
         let db = t.db.clone();
         let attempts = attempts.clone();
+        let all_read = all_read.clone();
+        let first = Arc::new(AtomicBool::new(true));
         tasks.push(tokio::spawn(async move {
             db.transaction(opts, |tx| {
                 let attempts = attempts.clone();
+                let all_read = all_read.clone();
+                let first = first.clone();
                 Box::pin(async move {
                     attempts.fetch_add(1, Ordering::SeqCst);
                     let row = tx
                         .fetch_one("SELECT balance FROM acct WHERE id = 1", &[])
                         .await?;
                     let b = row.get(0)?.as_i64().unwrap_or(0);
-                    tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+                    if first.swap(false, Ordering::SeqCst) {
+                        all_read.wait().await;
+                    }
                     tx.execute(
                         "UPDATE acct SET balance = $1 WHERE id = 1",
                         &[Value::Int8(b + 1)],
@@ -314,8 +323,8 @@ async fn concurrent_serializable_transactions_conflict_and_retry_on_postgres() {
             .unwrap();
     assert_eq!(row.get(0).unwrap(), &Value::Int4(8), "no lost update");
     assert!(
-        attempts.load(Ordering::SeqCst) > 8,
-        "conflicts happened and were retried"
+        attempts.load(Ordering::SeqCst) >= 15,
+        "the seven conflicting first attempts were retried"
     );
 }
 

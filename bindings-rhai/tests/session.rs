@@ -112,14 +112,15 @@ each_backend!(transaction_rolls_back_on_error, |t| async move {
         &t,
         &format!(
             r#"{MODELS}
-        try {{ db.transaction(|s| {{ s.add(User.build(#{{ name: "X" }})); s.flush(); throw "stop"; }}); }} catch (e) {{ }}
+        let stopped = ();
+        try {{ db.transaction(|s| {{ s.add(User.build(#{{ name: "X" }})); s.flush(); throw "stop"; }}); }} catch (e) {{ stopped = e; }}
         db.transaction(|s| {{ s.add(User.build(#{{ name: "Kept" }})); }});
-        db.query(User.name).all().map(|r| r.name)
+        [stopped, db.query(User.name).all().map(|r| r.name)]
     "#
         ),
     )
     .await;
-    assert_eq!(v.to_string(), r#"["Kept"]"#);
+    assert_eq!(v.to_string(), r#"["stop", ["Kept"]]"#);
 });
 
 each_backend!(session_calls, |t| async move {

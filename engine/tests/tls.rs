@@ -70,7 +70,10 @@ async fn verify_full_checks_the_certificate() {
         .await
         .unwrap();
     assert!(uses_tls(&db).await);
-    assert!(pg_url().contains("127.0.0.1"), "the test URL names the address");
+    assert!(
+        pg_url().contains("127.0.0.1"),
+        "the test URL names the address"
+    );
     let err = Database::connect_with(&pg_url(), full()).await.unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Connection, "{err}");
     let text = format!("{err:?}");

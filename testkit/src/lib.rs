@@ -141,6 +141,29 @@ impl Drop for TestDb {
     }
 }
 
+/// The number of rows in `table` (a test's own table name, written into the
+/// SQL as given).
+///
+/// # Panics
+/// When the query fails: the table is missing or the server is gone.
+pub async fn count_rows(db: &Database, table: &str) -> i64 {
+    let row = db
+        .fetch_one(&format!("SELECT count(*) AS n FROM {table}"), &[])
+        .await
+        .unwrap_or_else(|e| panic!("count the rows of {table}: {e}"));
+    row.get("n")
+        .ok()
+        .and_then(|v| v.as_i64())
+        .expect("count(*) is an integer")
+}
+
+impl TestDb {
+    /// [`count_rows`] on this database.
+    pub async fn count(&self, table: &str) -> i64 {
+        count_rows(&self.db, table).await
+    }
+}
+
 /// Runs the same async test body on every backend: one `#[tokio::test]` per
 /// backend, named `sqlite` and `postgres` inside a module named after the test.
 ///

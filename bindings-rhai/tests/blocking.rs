@@ -78,7 +78,11 @@ fn run_script(engine: &Engine, url: &str) -> Result<(), Box<EvalAltResult>> {
     let out: rhai::Array = engine.eval_with_scope(&mut scope, SCRIPT)?;
     assert_eq!(out[0].as_int().unwrap(), 3, "{url}");
     assert_eq!(out[1].as_int().unwrap(), 1, "{url}");
-    assert_eq!(out[2].as_int().unwrap(), 0, "{url}: a dropped transaction committed");
+    assert_eq!(
+        out[2].as_int().unwrap(),
+        0,
+        "{url}: a dropped transaction committed"
+    );
     drop(out);
     Ok(())
 }

@@ -13,9 +13,10 @@
 //! A story asserts as it goes (`assert` / `error` in Lua, `assert` / `throw`
 //! in Rhai) and returns `"the end"` from its last line: the runner checks it
 //! got there. Globals a story sees: `db` (the database), `BACKEND`
-//! (`"sqlite"` or `"postgresql"`), `STORY_DIR` (this directory, for the
-//! migration files); in Lua also `concurrently(n, fn)`, which runs `fn(i)`
-//! for `i = 1..n` as that many coroutines at once and returns their results.
+//! (`"sqlite"` or `"postgresql"`), `MIGRATIONS` (a directory holding the
+//! `.sql` files of `migrations/` and the story language's own scripts
+//! there); in Lua also `concurrently(n, fn)`, which runs `fn(i)` for
+//! `i = 1..n` as that many coroutines at once and returns their results.
 //! Unit and edge cases stay in each crate's own tests.
 
 mod runner;

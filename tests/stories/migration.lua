@@ -1,10 +1,10 @@
 -- A data migration: the shop's customers had one full name; the team splits
 -- it into first and last names and keeps each customer's lifetime spend,
--- backfilled from the orders (migrations/lua/0002_split_names.lua), then
+-- backfilled from the orders (migrations/0002_split_names.lua), then
 -- makes emails unique. The unique index fails on live data first, is
 -- fixed, applied, undone and done again.
 
-local m = db:migrator(STORY_DIR .. "/migrations/lua")
+local m = db:migrator(MIGRATIONS)
 local function states()
   local out = {}
   for _, st in ipairs(m:status()) do out[#out + 1] = st.state end

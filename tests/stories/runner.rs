@@ -22,6 +22,39 @@ fn source(name: &str, ext: &str) -> String {
     std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
+/// The migration files a story in one language sees: the shared `.sql`
+/// files of `migrations/` and that language's scripts, copied into a
+/// directory of its own (removed on drop).
+struct Migrations(PathBuf);
+
+impl Migrations {
+    fn for_language(ext: &str) -> Self {
+        let dir = std::env::temp_dir().join(format!(
+            "dbridge-story-migrations-{}",
+            uuid::Uuid::new_v4().simple()
+        ));
+        std::fs::create_dir_all(&dir).unwrap();
+        for entry in std::fs::read_dir(story_dir().join("migrations")).unwrap() {
+            let path = entry.unwrap().path();
+            let file_ext = path.extension().and_then(|e| e.to_str());
+            if matches!(file_ext, Some(e) if e == "sql" || e == ext) {
+                std::fs::copy(&path, dir.join(path.file_name().unwrap())).unwrap();
+            }
+        }
+        Self(dir)
+    }
+
+    fn path(&self) -> String {
+        self.0.display().to_string()
+    }
+}
+
+impl Drop for Migrations {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
 /// `concurrently(n, fn)`: `fn(1)` .. `fn(n)` as coroutines of this state, all
 /// at once; their first results in order.
 fn concurrently(lua: &Lua) -> mlua::Result<Function> {
@@ -39,7 +72,8 @@ pub async fn lua(name: &str, backend: Backend) {
     let g = lua.globals();
     g.set("db", LuaDb::new(t.db.clone())).unwrap();
     g.set("BACKEND", backend.name()).unwrap();
-    g.set("STORY_DIR", story_dir().display().to_string()).unwrap();
+    let migrations = Migrations::for_language("lua");
+    g.set("MIGRATIONS", migrations.path()).unwrap();
     g.set("concurrently", concurrently(&lua).unwrap()).unwrap();
     let chunk = format!("@tests/stories/{name}.lua");
     let out: String = dbridge::lua::eval(&lua, &source(name, "lua"), &chunk)
@@ -52,7 +86,11 @@ pub async fn lua(name: &str, backend: Backend) {
 /// (Rhai has no assert of its own; `throw` works as well).
 fn rhai_asserts(engine: &mut Engine) {
     fn check(ok: bool, message: &str) -> Result<(), Box<EvalAltResult>> {
-        if ok { Ok(()) } else { Err(format!("assertion failed: {message}").into()) }
+        if ok {
+            Ok(())
+        } else {
+            Err(format!("assertion failed: {message}").into())
+        }
     }
     engine
         .register_fn("assert", |ok: bool| check(ok, "assert(false)"))
@@ -75,7 +113,8 @@ pub async fn rhai(name: &str, backend: Backend) {
     let mut scope = Scope::new();
     scope.push("db", dbridge.database(t.db.clone()));
     scope.push_constant("BACKEND", backend.name().to_string());
-    scope.push_constant("STORY_DIR", story_dir().display().to_string());
+    let migrations = Migrations::for_language("rhai");
+    scope.push_constant("MIGRATIONS", migrations.path());
     let script = source(name, "rhai");
     let out = dbridge::rhai::spawn_blocking(move || {
         engine.eval_with_scope::<Dynamic>(&mut scope, &script)
@@ -83,5 +122,10 @@ pub async fn rhai(name: &str, backend: Backend) {
     .await
     .unwrap()
     .unwrap_or_else(|e| panic!("{name}.rhai on {}: {e}", backend.name()));
-    assert_eq!(out.to_string(), THE_END, "{name}.rhai on {}", backend.name());
+    assert_eq!(
+        out.to_string(),
+        THE_END,
+        "{name}.rhai on {}",
+        backend.name()
+    );
 }

@@ -298,9 +298,7 @@ fn users() -> (Metadata, Model) {
     let meta = Metadata::new();
     let user = meta
         .add(
-            Model::builder("User")
-                .table("users")
-                .column(Column::new("id", SqlType::Int8).primary_key())
+            dbridge_testkit::keyed("User", "users")
                 .column(Column::new("name", "text").not_null())
                 .column(Column::new("email", "text").unique())
                 .column(Column::new("age", "integer"))
@@ -568,9 +566,7 @@ async fn postgres_value_that_fails_mid_copy() {
     )
     .await
     .unwrap();
-    let small = Model::builder("Small")
-        .table("small")
-        .column(Column::new("id", SqlType::Int8).primary_key())
+    let small = dbridge_testkit::keyed("Small", "small")
         .column(Column::new("n", SqlType::Int8))
         .build()
         .unwrap();
@@ -627,9 +623,7 @@ async fn postgres_enum_column_and_bad_label() {
     let meta = Metadata::new();
     let m = meta
         .add(
-            Model::builder("Feeling")
-                .table("feelings")
-                .column(Column::new("id", SqlType::Int8).primary_key())
+            dbridge_testkit::keyed("Feeling", "feelings")
                 .column(Column::new("mood", mood()))
                 .build()
                 .unwrap(),

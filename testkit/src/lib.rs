@@ -17,7 +17,8 @@ mod statement_log;
 
 use std::path::PathBuf;
 
-use dbridge_engine::{Backend, ConnectOptions, Database};
+use dbridge_engine::schema::{Column, Model, ModelBuilder};
+use dbridge_engine::{Backend, ConnectOptions, Database, SqlType};
 
 pub use cluster::{Cluster, cluster};
 pub use server::{PgBouncer, PgServer};
@@ -139,6 +140,14 @@ impl Drop for TestDb {
         });
         let _ = cleanup.join();
     }
+}
+
+/// A model named `name` on `table` whose first column is `id bigint PRIMARY
+/// KEY`: how most test models begin. Add columns and `build()`.
+pub fn keyed(name: &str, table: &str) -> ModelBuilder {
+    Model::builder(name)
+        .table(table)
+        .column(Column::new("id", SqlType::Int8).primary_key())
 }
 
 /// The number of rows in `table` (a test's own table name, written into the

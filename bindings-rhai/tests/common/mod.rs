@@ -65,6 +65,16 @@ pub async fn check(t: &TestDb, script: &str) {
     let _ = ok(t, script).await;
 }
 
+/// [`ok`] on `prelude` (a chunk of models or rows) followed by `script`.
+pub async fn ok_after(t: &TestDb, prelude: &str, script: &str) -> Dynamic {
+    ok(t, &format!("{prelude}{script}")).await
+}
+
+/// [`check`] on `prelude` followed by `script`.
+pub async fn check_after(t: &TestDb, prelude: &str, script: &str) {
+    check(t, &format!("{prelude}{script}")).await
+}
+
 /// The kind of the dbridge error a script failed with.
 pub fn kind(err: &EvalAltResult) -> String {
     dbridge_rhai::db_error(err)

@@ -6,21 +6,8 @@ use std::path::PathBuf;
 
 use dbridge_engine::migrate::Migrator;
 use dbridge_engine::{Database, Error, ErrorKind};
-use dbridge_testkit::{count_rows, each_backend};
+use dbridge_testkit::{count_rows, each_backend, table_exists};
 use futures_util::StreamExt;
-
-async fn table_exists(db: &Database, name: &str) -> bool {
-    let sql = match db.backend() {
-        dbridge_engine::Backend::Sqlite => "SELECT 1 FROM sqlite_master WHERE name = $1",
-        dbridge_engine::Backend::Postgres => {
-            "SELECT 1 FROM information_schema.tables WHERE table_schema = current_schema() AND table_name = $1"
-        }
-    };
-    db.fetch_optional(sql, &[name.into()])
-        .await
-        .unwrap()
-        .is_some()
-}
 
 async fn victims(db: &Database) {
     db.execute("CREATE TABLE victims (n INTEGER)", &[])

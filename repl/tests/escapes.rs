@@ -3,8 +3,7 @@
 
 use std::process::{Command, Output, Stdio};
 
-use dbridge_engine::Database;
-use dbridge_testkit::{TestDb, each_backend};
+use dbridge_testkit::{TestDb, each_backend, fetch_ints};
 
 fn repl(url: &str, args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_dbridge-repl"))
@@ -19,15 +18,6 @@ fn repl(url: &str, args: &[&str]) -> Output {
 
 fn text(b: &[u8]) -> String {
     String::from_utf8_lossy(b).into_owned()
-}
-
-async fn victims(db: &Database) -> Vec<i64> {
-    db.fetch_all("SELECT n FROM victims ORDER BY n", &[])
-        .await
-        .unwrap()
-        .iter()
-        .map(|r| r.get(0).unwrap().as_i64().unwrap())
-        .collect()
 }
 
 async fn setup(t: &TestDb) {
@@ -47,7 +37,10 @@ each_backend!(sandbox_refuses_commit_and_keeps_nothing, |t| async move {
     let err = text(&out.stderr);
     assert!(!out.status.success(), "{err}");
     assert!(err.contains("invalid_state"), "{err}");
-    assert_eq!(victims(&t.db).await, [1]);
+    assert_eq!(
+        fetch_ints(&t.db, "SELECT n FROM victims ORDER BY n").await,
+        [1]
+    );
 });
 
 each_backend!(sandbox_refuses_migrate, |t| async move {
@@ -79,7 +72,10 @@ each_backend!(explain_runs_one_statement, |t| async move {
     let err = text(&out.stderr);
     assert!(!out.status.success(), "{err}");
     assert!(err.contains("invalid_value"), "{err}");
-    assert_eq!(victims(&t.db).await, [1]);
+    assert_eq!(
+        fetch_ints(&t.db, "SELECT n FROM victims ORDER BY n").await,
+        [1]
+    );
 });
 
 each_backend!(dot_sql_runs_a_script, |t| async move {
@@ -92,5 +88,8 @@ each_backend!(dot_sql_runs_a_script, |t| async move {
         ],
     );
     assert!(out.status.success(), "{}", text(&out.stderr));
-    assert_eq!(victims(&t.db).await, [1, 2, 3]);
+    assert_eq!(
+        fetch_ints(&t.db, "SELECT n FROM victims ORDER BY n").await,
+        [1, 2, 3]
+    );
 });

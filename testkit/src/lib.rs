@@ -166,6 +166,38 @@ pub async fn count_rows(db: &Database, table: &str) -> i64 {
         .expect("count(*) is an integer")
 }
 
+/// The first column of every row `sql` returns, as integers.
+///
+/// # Panics
+/// When the query fails or a value is not an integer.
+pub async fn fetch_ints(db: &Database, sql: &str) -> Vec<i64> {
+    let rows = db
+        .fetch_all(sql, &[])
+        .await
+        .unwrap_or_else(|e| panic!("{sql}: {e}"));
+    rows.iter()
+        .map(|r| r.get(0).ok().and_then(|v| v.as_i64()).expect("an integer"))
+        .collect()
+}
+
+/// Whether a table `name` exists (on PostgreSQL: in the current schema).
+///
+/// # Panics
+/// When the catalog cannot be read.
+pub async fn table_exists(db: &Database, name: &str) -> bool {
+    let sql = match db.backend() {
+        Backend::Sqlite => "SELECT 1 FROM sqlite_master WHERE name = $1",
+        Backend::Postgres => {
+            "SELECT 1 FROM information_schema.tables \
+             WHERE table_schema = current_schema() AND table_name = $1"
+        }
+    };
+    db.fetch_optional(sql, &[name.into()])
+        .await
+        .expect("read the catalog")
+        .is_some()
+}
+
 impl TestDb {
     /// [`count_rows`] on this database.
     pub async fn count(&self, table: &str) -> i64 {

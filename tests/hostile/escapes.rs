@@ -12,9 +12,12 @@ use dbridge_lua::mlua::{Lua, Value as LuaValue};
 use dbridge_lua::{InstallOptions, LuaDb, LuaScriptRunner};
 use dbridge_rhai::RhaiScriptRunner;
 use dbridge_rhai::rhai::{Dynamic, Engine, Scope};
-use dbridge_testkit::TestDb;
+use dbridge_testkit::{TestDb, fetch_ints, table_exists};
 
 use crate::support::BACKENDS;
+
+/// The rows of the table the escapes must leave alone.
+const VICTIMS: &str = "SELECT n FROM victims ORDER BY n";
 
 /// Raw SQL that would end or escape the transaction it runs in.
 fn escapes(backend: Backend) -> Vec<&'static str> {
@@ -51,29 +54,6 @@ async fn setup(t: &TestDb) {
     t.db.execute("INSERT INTO victims VALUES (1)", &[])
         .await
         .unwrap();
-}
-
-async fn victims(db: &Database) -> Vec<i64> {
-    db.fetch_all("SELECT n FROM victims ORDER BY n", &[])
-        .await
-        .unwrap()
-        .iter()
-        .map(|r| r.get(0).unwrap().as_i64().unwrap())
-        .collect()
-}
-
-async fn table_exists(db: &Database, name: &str) -> bool {
-    let sql = match db.backend() {
-        Backend::Sqlite => "SELECT 1 FROM sqlite_master WHERE name = $1",
-        Backend::Postgres => {
-            "SELECT 1 FROM information_schema.tables \
-             WHERE table_schema = current_schema() AND table_name = $1"
-        }
-    };
-    db.fetch_optional(sql, &[name.into()])
-        .await
-        .unwrap()
-        .is_some()
 }
 
 fn lua(db: &Database) -> Lua {
@@ -134,7 +114,7 @@ async fn rust_sandbox_and_transaction_refuse_transaction_control() {
             assert_eq!(e.kind(), ErrorKind::InvalidState, "{backend} tx {sql}");
         }
         tx.rollback().await.unwrap();
-        assert_eq!(victims(&t.db).await, [1], "{backend}");
+        assert_eq!(fetch_ints(&t.db, VICTIMS).await, [1], "{backend}");
     }
 }
 
@@ -172,7 +152,7 @@ async fn one_statement_per_call_everywhere() {
             rhai_kind(&t.db, &src).await.as_deref(),
             Some("invalid_value")
         );
-        assert_eq!(victims(&t.db).await, [1], "{backend}");
+        assert_eq!(fetch_ints(&t.db, VICTIMS).await, [1], "{backend}");
         // Several statements only through execute_script.
         let n: i64 = dbridge_lua::eval(
             &lua(&t.db),
@@ -186,7 +166,7 @@ async fn one_statement_per_call_everywhere() {
             rhai_kind(&t.db, "db.execute_script(\"DELETE FROM victims WHERE n = 2; DELETE FROM victims WHERE n = 3\");").await,
             None
         );
-        assert_eq!(victims(&t.db).await, [1], "{backend}");
+        assert_eq!(fetch_ints(&t.db, VICTIMS).await, [1], "{backend}");
     }
 }
 
@@ -240,9 +220,9 @@ async fn lua_and_rhai_cannot_end_their_transaction() {
         }
         let src = "local ok, e = pcall(db.execute_script, db, \"DELETE FROM victims; COMMIT\") return e.kind";
         assert_eq!(lua_kind(&sb, src).await.as_deref(), Some("invalid_state"));
-        assert_eq!(victims(&sb).await, [1], "{backend}");
+        assert_eq!(fetch_ints(&sb, VICTIMS).await, [1], "{backend}");
         sb.rollback_sandbox().await.unwrap();
-        assert_eq!(victims(&t.db).await, [1], "{backend}");
+        assert_eq!(fetch_ints(&t.db, VICTIMS).await, [1], "{backend}");
     }
 }
 
@@ -283,7 +263,7 @@ async fn migration_fails_cleanly(backend: Backend, name: &str, text: &str, wante
     );
     assert!(!table_exists(&t.db, "c1").await, "{backend} {name}");
     assert!(!table_exists(&t.db, "c2").await, "{backend} {name}");
-    assert_eq!(victims(&t.db).await, [1], "{backend} {name}");
+    assert_eq!(fetch_ints(&t.db, VICTIMS).await, [1], "{backend} {name}");
     let n =
         t.db.fetch_one("SELECT count(*) AS n FROM dbridge_migrations", &[])
             .await

@@ -6,17 +6,8 @@ use std::path::PathBuf;
 
 use dbridge_engine::migrate::Migrator;
 use dbridge_engine::{Database, Error, ErrorKind};
-use dbridge_testkit::{count_rows, each_backend, table_exists};
+use dbridge_testkit::{count_rows, create_victims, each_backend, table_exists};
 use futures_util::StreamExt;
-
-async fn victims(db: &Database) {
-    db.execute("CREATE TABLE victims (n INTEGER)", &[])
-        .await
-        .unwrap();
-    db.execute("INSERT INTO victims VALUES (1)", &[])
-        .await
-        .unwrap();
-}
 
 /// Transaction control an owner must refuse, on `db`'s backend.
 fn escapes(db: &Database) -> Vec<&'static str> {
@@ -56,7 +47,7 @@ fn assert_kind<T: std::fmt::Debug>(r: Result<T, Error>, kind: ErrorKind, what: &
 }
 
 each_backend!(one_statement_per_call, |t| async move {
-    victims(&t.db).await;
+    create_victims(&t.db).await;
     let two = "SELECT 1; DELETE FROM victims";
     assert_kind(
         t.db.execute(two, &[]).await,
@@ -102,7 +93,7 @@ each_backend!(one_statement_per_call, |t| async move {
 });
 
 each_backend!(execute_script_runs_several, |t| async move {
-    victims(&t.db).await;
+    create_victims(&t.db).await;
     let n =
         t.db.execute_script(
             "INSERT INTO victims VALUES (2); -- a; comment\n\
@@ -116,7 +107,7 @@ each_backend!(execute_script_runs_several, |t| async move {
 });
 
 each_backend!(sandbox_refuses_transaction_control, |t| async move {
-    victims(&t.db).await;
+    create_victims(&t.db).await;
     let sb = t.db.sandbox().await.unwrap();
     sb.execute("INSERT INTO victims VALUES (2)", &[])
         .await
@@ -137,7 +128,7 @@ each_backend!(sandbox_refuses_transaction_control, |t| async move {
 });
 
 each_backend!(transaction_refuses_transaction_control, |t| async move {
-    victims(&t.db).await;
+    create_victims(&t.db).await;
     let mut tx = t.db.begin().await.unwrap();
     tx.execute("INSERT INTO victims VALUES (2)", &[])
         .await

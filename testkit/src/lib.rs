@@ -180,6 +180,23 @@ pub async fn fetch_ints(db: &Database, sql: &str) -> Vec<i64> {
         .collect()
 }
 
+/// The query that reads [`create_victims`]' table.
+pub const VICTIMS: &str = "SELECT n FROM victims ORDER BY n";
+
+/// Creates `victims (n INTEGER)` holding one row, 1: the table a test of
+/// something that must change nothing reads again afterwards ([`VICTIMS`]).
+///
+/// # Panics
+/// When the table cannot be made.
+pub async fn create_victims(db: &Database) {
+    db.execute("CREATE TABLE victims (n INTEGER)", &[])
+        .await
+        .expect("create victims");
+    db.execute("INSERT INTO victims VALUES (1)", &[])
+        .await
+        .expect("insert a victim");
+}
+
 /// Whether a table `name` exists (on PostgreSQL: in the current schema).
 ///
 /// # Panics

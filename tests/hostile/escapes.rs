@@ -12,12 +12,9 @@ use dbridge_lua::mlua::{Lua, Value as LuaValue};
 use dbridge_lua::{InstallOptions, LuaDb, LuaScriptRunner};
 use dbridge_rhai::RhaiScriptRunner;
 use dbridge_rhai::rhai::{Dynamic, Engine, Scope};
-use dbridge_testkit::{TestDb, fetch_ints, table_exists};
+use dbridge_testkit::{TestDb, VICTIMS, create_victims, fetch_ints, table_exists};
 
 use crate::support::BACKENDS;
-
-/// The rows of the table the escapes must leave alone.
-const VICTIMS: &str = "SELECT n FROM victims ORDER BY n";
 
 /// Raw SQL that would end or escape the transaction it runs in.
 fn escapes(backend: Backend) -> Vec<&'static str> {
@@ -45,15 +42,6 @@ fn escapes(backend: Backend) -> Vec<&'static str> {
         Backend::Postgres => v.extend(["PREPARE TRANSACTION 'x'", "COMMIT PREPARED 'x'"]),
     }
     v
-}
-
-async fn setup(t: &TestDb) {
-    t.db.execute("CREATE TABLE victims (n INTEGER)", &[])
-        .await
-        .unwrap();
-    t.db.execute("INSERT INTO victims VALUES (1)", &[])
-        .await
-        .unwrap();
 }
 
 fn lua(db: &Database) -> Lua {
@@ -98,7 +86,7 @@ fn lua_quote(s: &str) -> String {
 async fn rust_sandbox_and_transaction_refuse_transaction_control() {
     for backend in BACKENDS {
         let t = TestDb::new(backend).await;
-        setup(&t).await;
+        create_victims(&t.db).await;
         // (One after the other: SQLite has one writer.)
         let sb = t.db.sandbox().await.unwrap();
         sb.execute("DELETE FROM victims", &[]).await.unwrap();
@@ -122,7 +110,7 @@ async fn rust_sandbox_and_transaction_refuse_transaction_control() {
 async fn one_statement_per_call_everywhere() {
     for backend in BACKENDS {
         let t = TestDb::new(backend).await;
-        setup(&t).await;
+        create_victims(&t.db).await;
         let two = "SELECT 1; DELETE FROM victims";
         for r in [
             t.db.execute(two, &[]).await.map(drop),
@@ -174,7 +162,7 @@ async fn one_statement_per_call_everywhere() {
 async fn lua_and_rhai_cannot_end_their_transaction() {
     for backend in BACKENDS {
         let t = TestDb::new(backend).await;
-        setup(&t).await;
+        create_victims(&t.db).await;
         let sb = t.db.sandbox().await.unwrap();
         for sql in escapes(backend) {
             let q = lua_quote(sql);
@@ -249,7 +237,7 @@ impl Drop for Dir {
 /// Runs `file` as the only migration; checks it failed and left nothing.
 async fn migration_fails_cleanly(backend: Backend, name: &str, text: &str, wanted: &str) {
     let t = TestDb::new(backend).await;
-    setup(&t).await;
+    create_victims(&t.db).await;
     let dir = Dir::new(&[(name, text)]);
     let m = Migrator::new(t.db.clone(), &dir.0)
         .script_runner(std::sync::Arc::new(LuaScriptRunner::new()))

@@ -6,10 +6,17 @@ use dbridge_testkit::TestDb;
 use rhai::{Dynamic, Engine, EvalAltResult, Scope};
 
 /// An engine with dbridge registered on the current runtime, sandbox limits,
-/// and `assert_eq(a, b)` for the scripts' own checks.
+/// and `assert(ok)` and `assert_eq(a, b)` for the scripts' own checks.
 pub fn engine(options: dbridge_rhai::Options) -> (Engine, dbridge_rhai::Dbridge) {
     let mut engine = Engine::new();
     let dbridge = dbridge_rhai::register(&mut engine, options).expect("register");
+    engine.register_fn("assert", |ok: bool| -> Result<(), Box<EvalAltResult>> {
+        if ok {
+            Ok(())
+        } else {
+            Err("assertion failed".into())
+        }
+    });
     engine.register_fn(
         "assert_eq",
         |a: Dynamic, b: Dynamic| -> Result<(), Box<EvalAltResult>> {

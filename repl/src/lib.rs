@@ -9,12 +9,14 @@
 #![warn(missing_docs)]
 
 pub mod commands;
+pub mod dump;
 pub mod helper;
 pub mod import;
 pub mod lang;
 pub mod limits;
 pub mod meta;
 pub mod migrate_cmd;
+pub mod models_cmd;
 pub mod render;
 pub mod repl;
 

@@ -107,6 +107,8 @@ enum Cmd {
     },
     /// Apply, undo, check and write migrations (see docs/migrations.md).
     Migrate(dbridge_repl::migrate_cmd::MigrateArgs),
+    /// Write the models of the database's tables as declarations (see docs/repl.md).
+    Models(dbridge_repl::models_cmd::ModelsArgs),
 }
 
 impl Args {
@@ -180,6 +182,13 @@ fn main() -> ExitCode {
         && let Some(Cmd::Migrate(m)) = args.command.take()
     {
         let code = dbridge_repl::migrate_cmd::run(&runtime, db, m);
+        runtime.shutdown_background();
+        return code;
+    }
+    if let Some(Cmd::Models(_)) = args.command
+        && let Some(Cmd::Models(m)) = args.command.take()
+    {
+        let code = dbridge_repl::models_cmd::run(&runtime, &db, m);
         runtime.shutdown_background();
         return code;
     }
@@ -258,7 +267,7 @@ fn main() -> ExitCode {
             }
         },
         // Handled above, before the session started.
-        (Some(Cmd::Migrate(_)), _) => true,
+        (Some(Cmd::Migrate(_) | Cmd::Models(_)), _) => true,
         (None, Some(code)) => {
             repl.handle(code);
             !repl.failed

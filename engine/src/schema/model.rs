@@ -68,6 +68,28 @@ impl PartialEq for Model {
 impl Eq for Model {}
 
 impl Model {
+    /// A new model with the same definition, in no registry yet: a model
+    /// keeps the first registry it is added to, so one that moves to another
+    /// registry (reflected models merged into a database's) is copied.
+    pub(crate) fn unregistered_copy(&self) -> Model {
+        let m = &self.0;
+        Model(Arc::new(ModelInner {
+            name: m.name.clone(),
+            table: m.table.clone(),
+            columns: m.columns.clone(),
+            by_name: m.by_name.clone(),
+            primary_key: m.primary_key.clone(),
+            primary_key_name: m.primary_key_name.clone(),
+            foreign_keys: m.foreign_keys.clone(),
+            indexes: m.indexes.clone(),
+            uniques: m.uniques.clone(),
+            checks: m.checks.clone(),
+            relationships: m.relationships.clone(),
+            metadata: std::sync::OnceLock::new(),
+            resolved: parking_lot::RwLock::default(),
+        }))
+    }
+
     /// Starts declaring a model named `name` (its table defaults to the same name).
     pub fn builder(name: impl Into<String>) -> ModelBuilder {
         ModelBuilder {

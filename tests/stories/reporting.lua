@@ -134,4 +134,16 @@ assert(unsold > 0)
 assert(db:query(Track):outerjoin(Line, Line.track_id:eq(Track.track_id))
   :where(Line.line_id:is_null()):count() == unsold)
 
+-- Reflection made relationships from the foreign keys: a track's `album`,
+-- an album's `tracks`. The albums with a Rock track, through them:
+local rock_albums = {}
+for _, t in ipairs(rows.tracks) do if t.genre_id == 1 then rock_albums[t.album_id] = true end end
+local n = 0
+for _ in pairs(rock_albums) do n = n + 1 end
+assert(db:query(Album):where(Album.tracks:any(Track.genre_id:eq(1))):count() == n)
+local s = db:session()
+local first = s:query(Track):order_by(Track.track_id):first()
+assert(first.album.title == "Album 1" and #first.album.tracks == 4)
+s:close()
+
 return "the end"

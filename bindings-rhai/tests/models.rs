@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{MODELS, check, check_after, kind, ok_after, run};
+use common::{MODELS, check, check_after, kind, ok, ok_after, run};
 use dbridge_testkit::each_backend;
 
 each_backend!(declares_models_and_creates_tables, |t| async move {

@@ -160,6 +160,7 @@ pub(crate) fn register_with(
     objects::transaction::register(engine);
     objects::stream::register(engine);
     objects::expr::register(engine, &mut module);
+    objects::window::register(engine);
     objects::model::register(engine, &mut module);
     objects::instance::register(engine);
     objects::relation::register(engine, &mut module);

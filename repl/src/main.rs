@@ -130,14 +130,6 @@ fn url_of(args: &Args) -> String {
     }
 }
 
-fn history_path() -> Option<PathBuf> {
-    if let Some(p) = std::env::var_os("DBRIDGE_HISTORY") {
-        return Some(PathBuf::from(p));
-    }
-    let home = std::env::var_os("HOME")?;
-    Some(PathBuf::from(home).join(".local/share/dbridge/history"))
-}
-
 fn main() -> ExitCode {
     let mut args = Args::parse();
     dbridge_repl::init_logging();
@@ -280,7 +272,7 @@ fn main() -> ExitCode {
             }
             repl.run_text(&src, "stdin")
         }
-        (None, None) => match repl.interactive(history_path()) {
+        (None, None) => match repl.interactive(dbridge_repl::history_path()) {
             Ok(()) => true,
             Err(e) => {
                 eprintln!("error: {e}");

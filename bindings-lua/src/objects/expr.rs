@@ -263,6 +263,27 @@ fn op_kind(
         "__band" | "and_" => x()?.and(y()?),
         "__bor" | "or_" => x()?.or(y()?),
         "__bnot" | "not_" => x()?.not(),
+        "is_distinct_from" => x()?.is_distinct_from(y()?),
+        "is_not_distinct_from" => x()?.is_not_distinct_from(y()?),
+        "cast" => {
+            let ty = crate::convert::error::name_arg("cast", 1, b)?;
+            x()?.cast(ty.parse()?)
+        }
+        "over" => x()?.over(crate::objects::window::window(lua, b)?)?,
+        "get" => x()?.get(y()?),
+        "get_text" => x()?.get_text(y()?),
+        "contains" => x()?.contains(y()?),
+        "contained_by" => x()?.contained_by(y()?),
+        "has_key" => x()?.has_key(y()?),
+        "path" | "path_text" | "has_any_key" | "has_all_keys" => {
+            let keys = strings(b, name)?;
+            match name {
+                "path" => x()?.path(keys),
+                "path_text" => x()?.path_text(keys),
+                "has_any_key" => x()?.has_any_key(keys),
+                _ => x()?.has_all_keys(keys),
+            }
+        }
         "asc" => return Ok(ExprKind::Order(x()?.asc())),
         "desc" => return Ok(ExprKind::Order(x()?.desc())),
         "nulls_first" | "nulls_last" => {
@@ -288,6 +309,20 @@ fn op_kind(
         }
     };
     Ok(ExprKind::Expr(e))
+}
+
+/// A JSON path or key list: an array of strings (numbers are array indexes).
+fn strings(v: &LuaValue, func: &str) -> Result<Vec<String>, LuaDbError> {
+    let LuaValue::Table(t) = v else {
+        return Err(LuaDbError::argument(func, 1, "an array of keys", v));
+    };
+    t.sequence_values::<LuaValue>()
+        .enumerate()
+        .map(|(i, k)| {
+            let k = k.map_err(crate::convert::error::lua_err)?;
+            crate::convert::error::name_arg(func, i + 1, &k)
+        })
+        .collect()
 }
 
 /// `dbridge.and_(a, b, ...)` / `dbridge.or_(...)`.

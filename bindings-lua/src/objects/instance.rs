@@ -255,6 +255,15 @@ pub(crate) fn state(lua: &Lua, this: LuaValue) -> Raw {
     )
 }
 
+/// `inst:model_name()`: the name of the instance's model (for a hierarchy,
+/// the class its row's discriminator named).
+pub(crate) fn model_name(lua: &Lua, this: LuaValue) -> Raw {
+    raw(
+        lua,
+        instance_of(&this, "model_name", 1).map(|i| i.model().name().to_string()),
+    )
+}
+
 /// `inst:changed()`: the names of the columns changed since load or flush.
 pub(crate) fn changed(lua: &Lua, this: LuaValue) -> Raw {
     let r = instance_of(&this, "changed", 1).and_then(|i| {

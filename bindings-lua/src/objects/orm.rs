@@ -66,6 +66,10 @@ pub(crate) fn raw_functions(lua: &mlua::Lua) -> mlua::Result<mlua::Table> {
     t.set("inst_get", lua.create_function(instance::get)?)?;
     t.set("inst_set", lua.create_function(instance::set)?)?;
     t.set("inst_state", lua.create_function(instance::state)?)?;
+    t.set(
+        "inst_model_name",
+        lua.create_function(instance::model_name)?,
+    )?;
     t.set("inst_changed", lua.create_function(instance::changed)?)?;
     t.set("inst_to_table", lua.create_function(instance::to_table)?)?;
     t.set("is_instance", lua.create_function(instance::is_instance)?)?;
@@ -74,6 +78,11 @@ pub(crate) fn raw_functions(lua: &mlua::Lua) -> mlua::Result<mlua::Table> {
     t.set("func", lua.create_function(expr::call)?)?;
     t.set("literal", lua.create_function(expr::literal)?)?;
     t.set("is_expr", lua.create_function(expr::is_expr)?)?;
+    t.set(
+        "aliased",
+        lua.create_function(crate::objects::window::aliased)?,
+    )?;
+    t.set("tcol", lua.create_function(crate::objects::window::column)?)?;
     t.set("query", lua.create_function(builder::new)?)?;
     t.set("qb", lua.create_function(builder::build)?)?;
     t.set("qrun", lua.create_async_function(builder::run)?)?;

@@ -126,8 +126,29 @@ pub(crate) fn register(engine: &mut Engine, module: &mut Module) {
         "eq" => eq, "ne" => ne, "lt" => lt, "le" => le, "gt" => gt, "ge" => ge,
         "like" => like, "not_like" => not_like, "ilike" => ilike, "not_ilike" => not_ilike,
         "concat" => concat, "is_distinct_from" => is_distinct_from,
-        "is_not_distinct_from" => is_not_distinct_from
+        "is_not_distinct_from" => is_not_distinct_from,
+        "get" => get, "get_text" => get_text, "contains" => contains,
+        "contained_by" => contained_by, "has_key" => has_key
     );
+    // JSON paths and key lists: arrays of strings.
+    for name in ["path", "path_text", "has_any_key", "has_all_keys"] {
+        engine.register_fn(name, move |a: &mut ExprV, keys: Array| -> Res<ExprV> {
+            let keys = keys
+                .into_iter()
+                .map(|d| {
+                    d.into_immutable_string()
+                        .map_err(|t| configuration(format!("{name}: keys are strings, got {t}")))
+                })
+                .collect::<Res<Vec<_>>>()?;
+            let e = a.0.clone();
+            Ok(ExprV(match name {
+                "path" => e.path(keys),
+                "path_text" => e.path_text(keys),
+                "has_any_key" => e.has_any_key(keys),
+                _ => e.has_all_keys(keys),
+            }))
+        });
+    }
     operator!(engine,
         "&" => |a: Expr, b: Expr| a.and(b),
         "|" => |a: Expr, b: Expr| a.or(b),
@@ -160,6 +181,14 @@ pub(crate) fn register(engine: &mut Engine, module: &mut Module) {
                 let lo = expr_of(lo, "the low bound of BETWEEN")?;
                 let hi = expr_of(hi, "the high bound of BETWEEN")?;
                 Ok(ExprV(a.0.clone().between(lo, hi)))
+            },
+        )
+        .register_fn(
+            "not_between",
+            |a: &mut ExprV, lo: Dynamic, hi: Dynamic| -> Res<ExprV> {
+                let lo = expr_of(lo, "the low bound of NOT BETWEEN")?;
+                let hi = expr_of(hi, "the high bound of NOT BETWEEN")?;
+                Ok(ExprV(a.0.clone().not_between(lo, hi)))
             },
         )
         .register_fn("is_null", |a: &mut ExprV| ExprV(a.0.clone().is_null()))
@@ -213,4 +242,15 @@ pub(crate) fn register(engine: &mut Engine, module: &mut Module) {
     });
     module.set_native_fn("count", || Ok(ExprV(func::count_star())));
     module.set_native_fn("exists", |q: Query| Ok(ExprV(Expr::exists(q.select()))));
+    module.set_native_fn(
+        "aliased",
+        |m: crate::objects::model::ModelV,
+         alias: ImmutableString|
+         -> Res<crate::objects::query::Table> {
+            m.model
+                .alias(&alias)
+                .map(crate::objects::query::Table)
+                .map_err(to_rhai)
+        },
+    );
 }

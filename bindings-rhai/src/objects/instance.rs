@@ -112,6 +112,7 @@ pub(crate) fn register(engine: &mut Engine) {
             },
         )
         .register_fn("state", |o: &mut Obj| o.0.state().as_str().to_string())
+        .register_fn("model_name", |o: &mut Obj| o.0.model().name().to_string())
         .register_fn("changed", |o: &mut Obj| -> Array {
             o.0.changed().into_iter().map(Dynamic::from).collect()
         })

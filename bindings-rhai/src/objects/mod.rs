@@ -16,4 +16,5 @@ pub(crate) mod relation;
 pub(crate) mod session;
 pub(crate) mod stream;
 pub(crate) mod transaction;
+pub(crate) mod window;
 pub(crate) mod write;

@@ -29,7 +29,9 @@ pub enum ErrorKind {
     SerializationFailure,
     /// A deadlock was detected (SQLSTATE 40P01); retrying may succeed.
     Deadlock,
-    /// The database is busy or locked by another writer (SQLite); retrying may succeed.
+    /// The database is busy or locked by another writer (SQLite), or a row
+    /// lock could not be had at once (PostgreSQL's 55P03 `lock_not_available`,
+    /// under `NOWAIT` or `lock_timeout`); retrying may succeed.
     Busy,
     /// The SQL text could not be parsed, or names something that does not
     /// exist other than a table or column (a function, a type, a schema).
@@ -116,13 +118,17 @@ impl ErrorKind {
         }
     }
 
-    /// Whether running the same transaction again may succeed.
+    /// Whether running the same transaction again may succeed. A
+    /// `stale_data` error is: run again from its start, the transaction reads
+    /// the row's new version and applies its change to it (optimistic
+    /// concurrency with a version column).
     pub fn is_retryable(self) -> bool {
         matches!(
             self,
             Self::SerializationFailure
                 | Self::Deadlock
                 | Self::Busy
+                | Self::StaleData
                 | Self::Connection
                 | Self::ConnectionLost
         )
@@ -549,6 +555,7 @@ mod tests {
             assert_eq!(ErrorKind::from_name(k.as_str()), Some(k));
         }
         assert!(!ErrorKind::AmbiguousCommit.is_retryable());
+        assert!(ErrorKind::StaleData.is_retryable());
     }
 
     #[test]

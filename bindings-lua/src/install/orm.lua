@@ -35,7 +35,9 @@ local op = raw.op
 local Expr, ExprMeta = {}, {}
 for _, name in ipairs({ "eq", "ne", "lt", "le", "gt", "ge", "like", "ilike", "not_like",
   "not_ilike", "in_", "not_in", "between", "not_between", "is_null", "is_not_null", "asc",
-  "desc", "nulls_first", "nulls_last", "label", "concat" }) do
+  "desc", "nulls_first", "nulls_last", "label", "concat", "over", "get", "get_text", "path",
+  "path_text", "contains", "contained_by", "has_key", "has_any_key", "has_all_keys", "cast",
+  "is_distinct_from", "is_not_distinct_from", "not_" }) do
   Expr[name] = function(self, a, b) return check(nil, op(name, self, a, b)) end
 end
 for _, name in ipairs({ "__add", "__sub", "__mul", "__div", "__mod", "__unm", "__band", "__bor",
@@ -47,6 +49,8 @@ function dbridge.and_(...) return check(nil, raw.junction(false, ...)) end
 function dbridge.or_(...) return check(nil, raw.junction(true, ...)) end
 function dbridge.not_(e) return check(nil, op("not_", e)) end
 function dbridge.literal(v) return check(nil, raw.literal(v)) end
+function dbridge.aliased(model, alias) return check(nil, raw.aliased(model, alias)) end
+local function table_index(self, k) return check(nil, raw.tcol(self, k)) end
 dbridge.func = setmetatable({}, {
   __index = function(_, name)
     return function(...) return check(nil, raw.func(name, ...)) end
@@ -59,6 +63,7 @@ dbridge.uuid4 = raw.uuid4
 local Instance = {}
 function Instance:state() return check(nil, raw.inst_state(self)) end
 function Instance:changed() return check(nil, raw.inst_changed(self)) end
+function Instance:model_name() return check(nil, raw.inst_model_name(self)) end
 function Instance:to_table() return check(nil, raw.inst_to_table(self)) end
 
 -- Sessions by the engine's session id: an instance names its session by id,
@@ -218,7 +223,8 @@ function Db:drop_all() return check(self, raw.create_all(self, false)) end
 local Query = {}
 local query_session = setmetatable({}, { __mode = "k" })
 for _, name in ipairs({ "where", "filter", "filter_by", "join", "outerjoin", "group_by", "having",
-  "order_by", "limit", "offset", "distinct", "options", "on_primary" }) do
+  "order_by", "limit", "offset", "distinct", "distinct_on", "select_from", "for_update",
+  "for_share", "options", "on_primary" }) do
   Query[name] = function(self, ...)
     local q = check(self, raw.qb(self, name, ...))
     owner[q] = owner[self]
@@ -377,12 +383,16 @@ return {
   ["dbridge.call_listener"] = call_listener,
   ["dbridge.call_validator"] = call_validator,
   ["dbridge.Expr"] = Expr,
+  ["dbridge.Model"] = Model,
+  ["dbridge.Instance"] = Instance,
+  ["dbridge.Collection"] = Collection,
   ["dbridge.Expr.meta"] = ExprMeta,
   ["dbridge.Instance.__index"] = instance_index,
   ["dbridge.Instance.__newindex"] = instance_newindex,
   ["dbridge.Model.__index"] = model_index,
   ["dbridge.Model.__call"] = model_call,
   ["dbridge.Query"] = Query,
+  ["dbridge.Table.__index"] = table_index,
   ["dbridge.Write"] = Write,
   ["dbridge.Session"] = Session,
   ["dbridge.RelAttr"] = RelAttr,

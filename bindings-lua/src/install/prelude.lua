@@ -118,8 +118,8 @@ Db.savepoint, Db.rollback_to, Db.release = Tx.savepoint, Tx.rollback_to, Tx.rele
 -- db:transaction(fn [, opts]): runs fn(s) with a new session (see orm.lua);
 -- commits when it returns (passing its results on), rolls back and re-raises
 -- the very error value when it fails. With opts.retries = n, a retryable
--- error (serialization failure, deadlock, busy database, a connection lost
--- before COMMIT: see ErrorKind::is_retryable) rolls back and runs fn again,
+-- error (serialization failure, deadlock, busy database, stale data, a
+-- connection lost before COMMIT: see ErrorKind::is_retryable) rolls back and runs fn again,
 -- up to n times.
 local attempt
 

@@ -10,7 +10,9 @@
 
 use std::sync::Arc;
 
-use dbridge_engine::query::{Expr, Run, Select, func, walk};
+use dbridge_engine::query::{
+    ColumnRef, Expr, Lock, LockStrength, LockWait, Run, Select, TableRef, func, walk,
+};
 use dbridge_engine::schema::Model;
 use dbridge_engine::session::{Instance, Load, Registry, Session, SessionOptions};
 use dbridge_engine::{Backend, ErrorKind, Row, Value};
@@ -159,34 +161,44 @@ pub(crate) fn new(lua: &Lua, (owner, items): (LuaValue, Variadic<LuaValue>)) -> 
         let (select, entity) = match (items.len(), lua_model(&items[0])) {
             (1, Some(m)) => {
                 models.push(m.model.clone());
-                (
-                    Select::from(&m.model).columns(entity_columns(&m.model)),
-                    Some(m.model),
-                )
+                let mut select = Select::from(&m.model).columns(entity_columns(&m.model));
+                // A single-table subclass keeps to its rows.
+                if let Some(f) = m.model.identity_filter()? {
+                    select = select.filter(f);
+                }
+                (select, Some(m.model))
             }
             _ => {
                 let mut sel = Select::new();
+                // FROM the table of the first column (an aliased model's
+                // alias included); the others come in through joins.
+                let mut from: Option<TableRef> = None;
                 for v in items.iter() {
                     if let Some(m) = lua_model(v) {
-                        if !models.iter().any(|x| x.ptr_eq(&m.model)) {
+                        if models.is_empty() {
                             models.push(m.model.clone());
                         }
+                        from.get_or_insert_with(|| m.model.table_ref());
                         sel = sel.columns(m.model.all_columns());
+                    } else if let Some(t) = aliased_table(v) {
+                        from.get_or_insert_with(|| t.clone());
+                        sel = sel.columns(t.all_columns());
                     } else {
                         let item = to_item(lua, v)?;
-                        if let Some(m) = model_in(&item.expr)
-                            && !models.iter().any(|x| x.ptr_eq(&m))
+                        if models.is_empty()
+                            && let Some(m) = model_in(&item.expr)
                         {
                             models.push(m);
+                        }
+                        if from.is_none() {
+                            from = ColumnRef::first_table_in(&item.expr);
                         }
                         sel = sel.column(item);
                     }
                 }
-                // FROM the first model named; the others come in through joins.
-                if let Some(first) = models.first() {
-                    sel = sel.and_from(first);
+                if let Some(t) = from {
+                    sel = sel.and_from(t);
                 }
-                models.truncate(1);
                 (sel, None)
             }
         };
@@ -286,9 +298,58 @@ pub(crate) fn build(lua: &Lua, (this, name, args): (LuaValue, String, Variadic<L
                     }
                 })
             }
+            "select_from" => {
+                let t = crate::objects::window::table_of(&arg(0)).ok_or_else(|| {
+                    LuaDbError::argument("select_from", 1, "a model or an aliased model", &arg(0))
+                })?;
+                if let Some(m) = lua_model(&arg(0)) {
+                    q.models.insert(0, m.model);
+                }
+                s.and_from(t)
+            }
+            "distinct_on" => s.distinct_on(exprs()?),
+            "for_update" | "for_share" => {
+                let strength = if name == "for_update" {
+                    LockStrength::Update
+                } else {
+                    LockStrength::Share
+                };
+                s.lock(Some(lock_options(strength, &arg(0), &name)?))
+            }
+            "join" | "outerjoin" if lua_model(&arg(0)).is_none() => {
+                let t = aliased_table(&arg(0)).ok_or_else(|| {
+                    LuaDbError::argument(
+                        &name,
+                        1,
+                        "a model, an aliased model or a relationship name",
+                        &arg(0),
+                    )
+                })?;
+                let on = match arg(1) {
+                    LuaValue::Nil => {
+                        return Err(LuaDbError::argument(
+                            &name,
+                            2,
+                            "an ON expression (a join to an aliased model needs one)",
+                            &LuaValue::Nil,
+                        ));
+                    }
+                    v => to_expr(lua, &v)?,
+                };
+                if name == "join" {
+                    s.join(t, on)
+                } else {
+                    s.left_join(t, on)
+                }
+            }
             "join" | "outerjoin" => {
                 let m = lua_model(&arg(0)).ok_or_else(|| {
-                    LuaDbError::argument(&name, 1, "a model or a relationship name", &arg(0))
+                    LuaDbError::argument(
+                        &name,
+                        1,
+                        "a model, an aliased model or a relationship name",
+                        &arg(0),
+                    )
                 })?;
                 let on = match arg(1) {
                     LuaValue::Nil => infer_on(&q.models, &m.model)?,
@@ -337,6 +398,61 @@ pub(crate) fn build(lua: &Lua, (this, name, args): (LuaValue, String, Variadic<L
         Ok(q)
     })();
     raw(lua, r)
+}
+
+/// An aliased model (`dbridge.aliased(Model, "m")`).
+fn aliased_table(v: &LuaValue) -> Option<TableRef> {
+    match v {
+        LuaValue::UserData(ud) => ud
+            .borrow::<crate::objects::window::LuaTable>()
+            .ok()
+            .map(|t| t.0.clone()),
+        _ => None,
+    }
+}
+
+/// The row lock of `q:for_update{ nowait = true }` / `skip_locked = true`
+/// (also `s:get(Model, pk, { for_update = true, ... })`).
+pub(crate) fn lock_options(
+    strength: LockStrength,
+    opts: &LuaValue,
+    func: &str,
+) -> Result<Lock, LuaDbError> {
+    let mut wait = LockWait::Wait;
+    let t = match opts {
+        LuaValue::Nil => return Ok(Lock { strength, wait }),
+        LuaValue::Table(t) => t,
+        other => return Err(LuaDbError::argument(func, 1, "a table of options", other)),
+    };
+    for pair in t.pairs::<String, LuaValue>() {
+        let (k, v) = pair.map_err(lua_err)?;
+        let on = match (k.as_str(), &v) {
+            ("nowait" | "skip_locked", LuaValue::Boolean(b)) => *b,
+            ("for_update" | "for_share", _) => continue,
+            ("nowait" | "skip_locked", other) => {
+                return Err(LuaDbError::argument(
+                    func,
+                    1,
+                    &format!("`{k}` true or false"),
+                    other,
+                ));
+            }
+            _ => {
+                return Err(LuaDbError::new(
+                    ErrorKind::Configuration,
+                    format!("{func}: unknown option `{k}` (nowait, skip_locked)"),
+                ));
+            }
+        };
+        if on {
+            wait = if k == "nowait" {
+                LockWait::NoWait
+            } else {
+                LockWait::SkipLocked
+            };
+        }
+    }
+    Ok(Lock { strength, wait })
 }
 
 /// Which clause [`named_terms`] adds to.

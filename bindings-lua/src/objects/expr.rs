@@ -2,9 +2,11 @@
 //! `dbridge.func.count()`, `User.karma + 1`), wrapping the engine's
 //! [`Expr`], [`OrderBy`] and [`SelectItem`].
 
+use std::sync::OnceLock;
+
 use dbridge_engine::query::{Expr, MAX_EXPR_DEPTH, OrderBy, Select, SelectItem, func};
 use dbridge_engine::{Backend, ErrorKind};
-use mlua::{Lua, MetaMethod, UserData, UserDataMethods, Value as LuaValue, Variadic};
+use mlua::{AnyUserData, Lua, MetaMethod, UserData, UserDataMethods, Value as LuaValue, Variadic};
 
 use crate::convert::error::{LuaDbError, Raw, raw};
 use crate::convert::value::from_lua;
@@ -132,6 +134,28 @@ impl LuaExpr {
     }
 }
 
+/// A handle of a higher object where an expression is expected.
+pub(crate) enum Operand {
+    /// A query: its SELECT, as a subquery.
+    Query(Box<Select>),
+    /// A model or an instance: not a SQL value.
+    Entity,
+}
+
+/// What a userdata is as an [`Operand`]. Queries, models and instances lie
+/// above this file (they are built from expressions), so the dispatch over
+/// them (`install/handles.rs`) is handed down at install.
+static OPERAND: OnceLock<fn(&AnyUserData) -> Option<Operand>> = OnceLock::new();
+
+/// Called once the dispatch is installed.
+pub(crate) fn provide_operand(f: fn(&AnyUserData) -> Option<Operand>) {
+    let _ = OPERAND.set(f);
+}
+
+fn operand(ud: &AnyUserData) -> Option<Operand> {
+    OPERAND.get().and_then(|f| f(ud))
+}
+
 /// A script value as an expression: expressions and labelled items as
 /// themselves, a query as a scalar subquery, anything else as a bound value.
 pub(crate) fn to_expr(lua: &Lua, v: &LuaValue) -> Result<Expr, LuaDbError> {
@@ -146,12 +170,10 @@ pub(crate) fn to_expr(lua: &Lua, v: &LuaValue) -> Result<Expr, LuaDbError> {
                 )),
             };
         }
-        if let Ok(q) = ud.borrow::<crate::objects::builder::LuaQuery>() {
-            return Ok(Expr::subquery(q.select.clone()));
+        if let Some(Operand::Query(select)) = operand(ud) {
+            return Ok(Expr::subquery(*select));
         }
-        if ud.is::<crate::objects::model::LuaModel>()
-            || ud.is::<crate::objects::instance::LuaInstance>()
-        {
+        if let Some(Operand::Entity) = operand(ud) {
             return Err(LuaDbError::new(
                 ErrorKind::TypeMismatch,
                 "a model or an instance cannot be used as a SQL value (use a column, e.g. `User.id`, or `inst.id`)",
@@ -203,10 +225,10 @@ fn list(lua: &Lua, v: &LuaValue, func: &str) -> Result<Vec<Expr>, LuaDbError> {
 
 fn query_of(v: &LuaValue) -> Option<Select> {
     match v {
-        LuaValue::UserData(ud) => ud
-            .borrow::<crate::objects::builder::LuaQuery>()
-            .ok()
-            .map(|q| q.select.clone()),
+        LuaValue::UserData(ud) => match operand(ud) {
+            Some(Operand::Query(select)) => Some(*select),
+            _ => None,
+        },
         _ => None,
     }
 }
@@ -263,6 +285,27 @@ fn op_kind(
         "__band" | "and_" => x()?.and(y()?),
         "__bor" | "or_" => x()?.or(y()?),
         "__bnot" | "not_" => x()?.not(),
+        "is_distinct_from" => x()?.is_distinct_from(y()?),
+        "is_not_distinct_from" => x()?.is_not_distinct_from(y()?),
+        "cast" => {
+            let ty = crate::convert::error::name_arg("cast", 1, b)?;
+            x()?.cast(ty.parse()?)
+        }
+        "over" => x()?.over(crate::objects::window::window(lua, b)?)?,
+        "get" => x()?.get(y()?),
+        "get_text" => x()?.get_text(y()?),
+        "contains" => x()?.contains(y()?),
+        "contained_by" => x()?.contained_by(y()?),
+        "has_key" => x()?.has_key(y()?),
+        "path" | "path_text" | "has_any_key" | "has_all_keys" => {
+            let keys = strings(b, name)?;
+            match name {
+                "path" => x()?.path(keys),
+                "path_text" => x()?.path_text(keys),
+                "has_any_key" => x()?.has_any_key(keys),
+                _ => x()?.has_all_keys(keys),
+            }
+        }
         "asc" => return Ok(ExprKind::Order(x()?.asc())),
         "desc" => return Ok(ExprKind::Order(x()?.desc())),
         "nulls_first" | "nulls_last" => {
@@ -288,6 +331,20 @@ fn op_kind(
         }
     };
     Ok(ExprKind::Expr(e))
+}
+
+/// A JSON path or key list: an array of strings (numbers are array indexes).
+fn strings(v: &LuaValue, func: &str) -> Result<Vec<String>, LuaDbError> {
+    let LuaValue::Table(t) = v else {
+        return Err(LuaDbError::argument(func, 1, "an array of keys", v));
+    };
+    t.sequence_values::<LuaValue>()
+        .enumerate()
+        .map(|(i, k)| {
+            let k = k.map_err(crate::convert::error::lua_err)?;
+            crate::convert::error::name_arg(func, i + 1, &k)
+        })
+        .collect()
 }
 
 /// `dbridge.and_(a, b, ...)` / `dbridge.or_(...)`.

@@ -10,6 +10,7 @@ use dbridge_engine::{ErrorKind, Value};
 use mlua::{Lua, MetaMethod, Table, UserData, UserDataMethods, Value as LuaValue};
 
 use crate::convert::error::{LuaDbError, Raw, raw};
+use crate::convert::keys::check_keys;
 use crate::convert::value::from_lua;
 use crate::objects::conn::Conn;
 use crate::objects::database::LuaDb;
@@ -84,7 +85,7 @@ fn schema(msg: impl Into<String>) -> LuaDbError {
 }
 
 /// Keys a model declaration may have.
-const MODEL_KEYS: [&str; 8] = [
+const MODEL_KEYS: [&str; 12] = [
     "name",
     "table",
     "columns",
@@ -93,6 +94,10 @@ const MODEL_KEYS: [&str; 8] = [
     "uniques",
     "foreign_keys",
     "relations",
+    "inherits",
+    "concrete",
+    "polymorphic_on",
+    "polymorphic_identity",
 ];
 /// Keys of an entry of `foreign_keys`.
 const FK_KEYS: [&str; 6] = [
@@ -148,15 +153,19 @@ pub(crate) fn declare(lua: &Lua, (this, spec): (LuaValue, LuaValue)) -> Raw {
         {
             b = b.table(table);
         }
-        let columns: Table = t
-            .get::<Option<Table>>("columns")
-            .ok()
-            .flatten()
-            .ok_or_else(|| {
-                schema(format!(
+        b = inheritance(lua, t, &name, b)?;
+        let columns: Table = match t.get::<Option<Table>>("columns").ok().flatten() {
+            Some(c) => c,
+            // A subclass may add no column of its own.
+            None if t.contains_key("inherits").unwrap_or(false) => {
+                lua.create_table().map_err(lua_err)?
+            }
+            None => {
+                return Err(schema(format!(
                     "model `{name}`: `columns` (an array of column tables) is required"
-                ))
-            })?;
+                )));
+            }
+        };
         let mut validators = Vec::new();
         for (i, c) in columns.sequence_values::<LuaValue>().enumerate() {
             let c = c.map_err(lua_err)?;
@@ -180,7 +189,7 @@ pub(crate) fn declare(lua: &Lua, (this, spec): (LuaValue, LuaValue)) -> Raw {
             orm.registry.version_column(&model, &v)?;
         }
         for (col, f) in validators {
-            crate::objects::hooks::add_validator(lua, &orm, &model, &col, f)?;
+            crate::objects::validators::add_validator(lua, &orm, &model, &col, f)?;
         }
         Ok(LuaModel {
             model,
@@ -192,25 +201,38 @@ pub(crate) fn declare(lua: &Lua, (this, spec): (LuaValue, LuaValue)) -> Raw {
     raw(lua, r)
 }
 
-pub(crate) fn check_keys(t: &Table, allowed: &[&str], what: &str) -> Result<(), LuaDbError> {
-    for pair in t.pairs::<LuaValue, LuaValue>() {
-        let (k, _) = pair.map_err(lua_err)?;
-        match &k {
-            LuaValue::Integer(_) => {}
-            LuaValue::String(s) if allowed.contains(&s.to_string_lossy().as_str()) => {}
-            other => {
-                let k = match other {
-                    LuaValue::String(s) => s.to_string_lossy(),
-                    v => format!("a {} key", v.type_name()),
-                };
-                return Err(schema(format!(
-                    "{what}: unknown key `{k}` (allowed: {})",
-                    allowed.join(", ")
-                )));
-            }
-        }
+/// `inherits = Model`, `concrete = true`, `polymorphic_on = "column"`,
+/// `polymorphic_identity = value` (see the engine's `schema::InheritanceKind`).
+fn inheritance(
+    lua: &Lua,
+    t: &Table,
+    name: &str,
+    mut b: dbridge_engine::schema::ModelBuilder,
+) -> Result<dbridge_engine::schema::ModelBuilder, LuaDbError> {
+    let parent: LuaValue = t.get("inherits").map_err(lua_err)?;
+    if !parent.is_nil() {
+        let p = model_of(&parent, "model", 2)
+            .map_err(|_| schema(format!("model `{name}`: `inherits` must be a model")))?;
+        b = b.inherits(&p.model);
     }
-    Ok(())
+    if t.get::<Option<bool>>("concrete")
+        .map_err(|_| schema(format!("model `{name}`: `concrete` must be a boolean")))?
+        .unwrap_or(false)
+    {
+        b = b.concrete();
+    }
+    if let Some(col) = t.get::<Option<String>>("polymorphic_on").map_err(|_| {
+        schema(format!(
+            "model `{name}`: `polymorphic_on` must be a column name"
+        ))
+    })? {
+        b = b.polymorphic_on(col);
+    }
+    let id: LuaValue = t.get("polymorphic_identity").map_err(lua_err)?;
+    if !id.is_nil() {
+        b = b.polymorphic_identity(from_lua(lua, id, 0)?);
+    }
+    Ok(b)
 }
 
 type ColumnDecl = ((String, Column), Option<i64>);

@@ -350,11 +350,19 @@ pub(crate) async fn call_async(
             "get" => {
                 let m = model(&a)?;
                 let pk = key(&lua, b)?;
+                // A plain table of options is a row lock
+                // (`{ for_update = true, nowait = true }`); else loader options.
+                let lock = get_lock(&c)?;
                 let options = match &c {
                     LuaValue::Nil => Vec::new(),
+                    _ if lock.is_some() => Vec::new(),
                     v => crate::objects::loader::list(std::slice::from_ref(v), "get")?,
                 };
-                match s.get(&m, pk).await? {
+                let found = match lock {
+                    Some(lock) => s.get_locked(&m, pk, lock).await?,
+                    None => s.get(&m, pk).await?,
+                };
+                match found {
                     Some(inst) => {
                         if !options.is_empty() {
                             s.load(std::slice::from_ref(&inst), &options).await?;
@@ -435,4 +443,22 @@ pub(crate) fn stats(lua: &Lua, this: LuaValue) -> Raw {
         Ok(t)
     })();
     crate::convert::error::raw(lua, r)
+}
+
+/// The row lock of `s:get(Model, pk, { for_update = true [, nowait | skip_locked] })`
+/// (`for_share = true` for a shared lock); `None` for anything else.
+fn get_lock(v: &LuaValue) -> Result<Option<dbridge_engine::query::Lock>, LuaDbError> {
+    use dbridge_engine::query::LockStrength;
+    let LuaValue::Table(t) = v else {
+        return Ok(None);
+    };
+    let flag = |k: &str| matches!(t.raw_get::<LuaValue>(k), Ok(LuaValue::Boolean(true)));
+    let strength = if flag("for_update") {
+        LockStrength::Update
+    } else if flag("for_share") {
+        LockStrength::Share
+    } else {
+        return Ok(None);
+    };
+    crate::objects::builder::lock_options(strength, v, "get").map(Some)
 }

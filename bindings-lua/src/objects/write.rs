@@ -314,6 +314,12 @@ pub(crate) fn new(lua: &Lua, (this, values_v, delete): (LuaValue, LuaValue, bool
             }
             Stmt::Update(u)
         };
+        // A single-table subclass's statement keeps to its rows.
+        let stmt = match (m.model.identity_filter()?, stmt) {
+            (Some(f), Stmt::Delete(d)) => Stmt::Delete(d.filter(f)),
+            (Some(f), Stmt::Update(u)) => Stmt::Update(u.filter(f)),
+            (_, stmt) => stmt,
+        };
         Ok(LuaWrite {
             stmt,
             model: m.model,

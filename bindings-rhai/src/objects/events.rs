@@ -1,5 +1,6 @@
 //! Event listeners and validators written as Rhai closures:
-//! `db.on(Model or "*", event, |s, inst| ...)` and
+//! `db.on(Model or "*", event, |s, inst| ...)` (`|inst, column, new, old|`
+//! for `set`) and
 //! `db.validate(Model, column, [name,] |value| ...)`.
 //!
 //! The engine calls them synchronously inside the flush or assignment that a
@@ -9,7 +10,7 @@ use std::sync::Arc;
 
 use dbridge_engine::Error;
 use dbridge_engine::events::{Event, EventKind, Listener, Target};
-use rhai::{Dynamic, Engine, EvalAltResult, FnPtr, ImmutableString};
+use rhai::{Dynamic, Engine, EvalAltResult, FnPtr, ImmutableString, NativeCallContext};
 
 use crate::convert::error::{configuration, to_rhai};
 use crate::convert::value::to_dynamic;
@@ -34,8 +35,9 @@ fn target(d: &Dynamic) -> Res<Target> {
 }
 
 /// The arguments a listener gets: `(s)` for session events, `(s, inst)` for
-/// instance events, `(s, inst, column, value)` for `set`.
-fn listener(f: FnPtr) -> Listener {
+/// instance events, `(inst, column, new, old)` for `set` (the Lua form; with
+/// `old_set_form`, the deprecated `(s, inst, column, value)`).
+fn listener(f: FnPtr, old_set_form: bool) -> Listener {
     Arc::new(move |ev: &Event<'_>| {
         let session = context::session();
         let inst = ev
@@ -44,8 +46,13 @@ fn listener(f: FnPtr) -> Listener {
         let out = match ev.kind {
             EventKind::Set => {
                 let column: Dynamic = ev.attribute.unwrap_or_default().into();
-                let value = ev.new.cloned().map_or(Dynamic::UNIT, to_dynamic);
-                context::call(&f, (session, inst, column, value))
+                let new = ev.new.cloned().map_or(Dynamic::UNIT, to_dynamic);
+                if old_set_form {
+                    context::call(&f, (session, inst, column, new))
+                } else {
+                    let old = ev.old.cloned().map_or(Dynamic::UNIT, to_dynamic);
+                    context::call(&f, (inst, column, new, old))
+                }
             }
             k if k.is_instance_event() => context::call(&f, (session, inst)),
             _ => context::call(&f, (session,)),
@@ -54,9 +61,37 @@ fn listener(f: FnPtr) -> Listener {
     })
 }
 
-fn on(db: &Db, what: &Dynamic, event: &str, f: FnPtr, name: Option<String>) -> Res<FnPtr> {
+/// Whether a `set` listener is written in the deprecated form
+/// `|s, inst, column, value|`: a script closure whose first parameter is
+/// named `s` or `session` (both forms take four arguments, so the name is
+/// the only sign). Warns once per listener; the form goes in the next release.
+fn old_set_form(ctx: &NativeCallContext, f: &FnPtr) -> bool {
+    let curried = f.curry().len();
+    let first = ctx
+        .iter_namespaces()
+        .find_map(|m| m.get_script_fn(f.fn_name(), curried + 4))
+        .and_then(|def| def.params.get(curried).cloned());
+    let old = first.is_some_and(|p| p == "s" || p == "session");
+    if old {
+        tracing::warn!(
+            "deprecated: a Rhai `set` listener `|s, inst, column, value|`; write \
+             `|inst, column, new, old|` (the Lua form): the old form goes in the next release"
+        );
+    }
+    old
+}
+
+fn on(
+    ctx: &NativeCallContext,
+    db: &Db,
+    what: &Dynamic,
+    event: &str,
+    f: FnPtr,
+    name: Option<String>,
+) -> Res<FnPtr> {
     let target = target(what)?;
     let kind: EventKind = event.parse().map_err(to_rhai)?;
+    let old_form = kind == EventKind::Set && old_set_form(ctx, &f);
     if target != Target::All && !kind.is_instance_event() {
         return Err(configuration(format!(
             "`{kind}` is a session event: listen to it on \"*\""
@@ -64,7 +99,7 @@ fn on(db: &Db, what: &Dynamic, event: &str, f: FnPtr, name: Option<String>) -> R
     }
     let events = db.orm().registry.events().clone();
     let name = name.unwrap_or_else(|| format!("{kind} listener `{}`", f.fn_name()));
-    let id = events.on_named(name, target, kind, listener(f));
+    let id = events.on_named(name, target, kind, listener(f, old_form));
     // `from_fn` is marked volatile (a deprecation warning), not deprecated.
     #[allow(deprecated)]
     FnPtr::from_fn("remove_listener", move |_, _| Ok(events.off(id).into()))
@@ -100,18 +135,21 @@ pub(crate) fn register(engine: &mut Engine) {
     engine
         .register_fn(
             "on",
-            |db: &mut Db, what: Dynamic, event: ImmutableString, f: FnPtr| {
-                on(db, &what, &event, f, None)
-            },
+            |ctx: NativeCallContext,
+             db: &mut Db,
+             what: Dynamic,
+             event: ImmutableString,
+             f: FnPtr| { on(&ctx, db, &what, &event, f, None) },
         )
         .register_fn(
             "on",
-            |db: &mut Db,
+            |ctx: NativeCallContext,
+             db: &mut Db,
              what: Dynamic,
              event: ImmutableString,
              f: FnPtr,
              name: ImmutableString| {
-                on(db, &what, &event, f, Some(name.to_string()))
+                on(&ctx, db, &what, &event, f, Some(name.to_string()))
             },
         )
         .register_fn(

@@ -6,14 +6,25 @@
 //!
 //! Any other Rhai value where an expression is expected is a bound parameter.
 
-use dbridge_engine::query::{Expr, OrderBy, SelectItem, func};
+use std::sync::OnceLock;
+
+use dbridge_engine::query::{Expr, OrderBy, Select, SelectItem, func};
 use rhai::{Array, Dynamic, Engine, EvalAltResult, INT, ImmutableString, Module};
 
 use crate::convert::error::{configuration, to_rhai};
 use crate::convert::value::from_dynamic;
-use crate::objects::query::Query;
 
 type Res<T> = Result<T, Box<EvalAltResult>>;
+
+/// The SELECT of a value that is a `Query`, else `None`. Queries lie above
+/// this file (they are built from expressions), so `query.rs` hands this
+/// down when it registers; until then no value is a query.
+static SUBQUERY: OnceLock<fn(&Dynamic) -> Option<Select>> = OnceLock::new();
+
+/// Called by `query.rs` when it registers.
+pub(crate) fn provide_subquery(f: fn(&Dynamic) -> Option<Select>) {
+    let _ = SUBQUERY.set(f);
+}
 
 /// A SQL expression (Rhai type `Expr`).
 #[derive(Debug, Clone)]
@@ -36,9 +47,8 @@ pub(crate) fn expr_of(d: Dynamic, target: &str) -> Res<Expr> {
     if let Some(l) = d.read_lock::<Label>() {
         return Ok(l.0.expr.clone());
     }
-    if d.is::<Query>() {
-        let q = d.cast::<Query>();
-        return Ok(Expr::subquery(q.select()));
+    if let Some(select) = SUBQUERY.get().and_then(|f| f(&d)) {
+        return Ok(Expr::subquery(select));
     }
     Ok(Expr::val(from_dynamic(d, target)?))
 }
@@ -126,8 +136,29 @@ pub(crate) fn register(engine: &mut Engine, module: &mut Module) {
         "eq" => eq, "ne" => ne, "lt" => lt, "le" => le, "gt" => gt, "ge" => ge,
         "like" => like, "not_like" => not_like, "ilike" => ilike, "not_ilike" => not_ilike,
         "concat" => concat, "is_distinct_from" => is_distinct_from,
-        "is_not_distinct_from" => is_not_distinct_from
+        "is_not_distinct_from" => is_not_distinct_from,
+        "get" => get, "get_text" => get_text, "contains" => contains,
+        "contained_by" => contained_by, "has_key" => has_key
     );
+    // JSON paths and key lists: arrays of strings.
+    for name in ["path", "path_text", "has_any_key", "has_all_keys"] {
+        engine.register_fn(name, move |a: &mut ExprV, keys: Array| -> Res<ExprV> {
+            let keys = keys
+                .into_iter()
+                .map(|d| {
+                    d.into_immutable_string()
+                        .map_err(|t| configuration(format!("{name}: keys are strings, got {t}")))
+                })
+                .collect::<Res<Vec<_>>>()?;
+            let e = a.0.clone();
+            Ok(ExprV(match name {
+                "path" => e.path(keys),
+                "path_text" => e.path_text(keys),
+                "has_any_key" => e.has_any_key(keys),
+                _ => e.has_all_keys(keys),
+            }))
+        });
+    }
     operator!(engine,
         "&" => |a: Expr, b: Expr| a.and(b),
         "|" => |a: Expr, b: Expr| a.or(b),
@@ -143,16 +174,10 @@ pub(crate) fn register(engine: &mut Engine, module: &mut Module) {
         .register_fn("in_", |a: &mut ExprV, items: Array| -> Res<ExprV> {
             Ok(ExprV(a.0.clone().in_list(list(items, "an IN item")?)))
         })
-        .register_fn("in_", |a: &mut ExprV, q: Query| {
-            ExprV(a.0.clone().in_query(q.select()))
-        })
         .register_fn("not_in", |a: &mut ExprV, items: Array| -> Res<ExprV> {
             Ok(ExprV(
                 a.0.clone().not_in_list(list(items, "a NOT IN item")?),
             ))
-        })
-        .register_fn("not_in", |a: &mut ExprV, q: Query| {
-            ExprV(a.0.clone().not_in_query(q.select()))
         })
         .register_fn(
             "between",
@@ -160,6 +185,14 @@ pub(crate) fn register(engine: &mut Engine, module: &mut Module) {
                 let lo = expr_of(lo, "the low bound of BETWEEN")?;
                 let hi = expr_of(hi, "the high bound of BETWEEN")?;
                 Ok(ExprV(a.0.clone().between(lo, hi)))
+            },
+        )
+        .register_fn(
+            "not_between",
+            |a: &mut ExprV, lo: Dynamic, hi: Dynamic| -> Res<ExprV> {
+                let lo = expr_of(lo, "the low bound of NOT BETWEEN")?;
+                let hi = expr_of(hi, "the high bound of NOT BETWEEN")?;
+                Ok(ExprV(a.0.clone().not_between(lo, hi)))
             },
         )
         .register_fn("is_null", |a: &mut ExprV| ExprV(a.0.clone().is_null()))
@@ -212,5 +245,4 @@ pub(crate) fn register(engine: &mut Engine, module: &mut Module) {
         Expr::excluded(&name).map(ExprV).map_err(to_rhai)
     });
     module.set_native_fn("count", || Ok(ExprV(func::count_star())));
-    module.set_native_fn("exists", |q: Query| Ok(ExprV(Expr::exists(q.select()))));
 }

@@ -2,6 +2,7 @@
 //! instances, queries, sessions, writes, relationships and listeners. Imports
 //! `convert`, `runtime` and `objects`; never `install` or the crate root.
 
+pub(crate) mod collection;
 pub(crate) mod context;
 pub(crate) mod database;
 pub(crate) mod events;
@@ -16,4 +17,5 @@ pub(crate) mod relation;
 pub(crate) mod session;
 pub(crate) mod stream;
 pub(crate) mod transaction;
+pub(crate) mod window;
 pub(crate) mod write;

@@ -24,7 +24,7 @@ use crate::convert::value::from_dynamic;
 use crate::objects::database::Db;
 use crate::objects::expr::{ExprV, expr_of};
 use crate::objects::instance::Obj;
-use crate::objects::relation::{RelAttr, describe_relationships};
+use crate::objects::relation::{RelAttr, describe_relationships, provide_model_name};
 
 type Res<T> = Result<T, Box<EvalAltResult>>;
 
@@ -211,6 +211,15 @@ fn column(spec: Dynamic) -> Res<Column> {
     Ok(col)
 }
 
+/// The inheritance options of a declaration.
+#[derive(Default)]
+struct Inherit {
+    parent: Option<Model>,
+    concrete: bool,
+    polymorphic_on: Option<String>,
+    identity: Option<Value>,
+}
+
 fn names(what: &str, v: &Dynamic) -> Res<Vec<String>> {
     let bad = || configuration(format!("{what} must be an array of column names"));
     v.clone()
@@ -307,7 +316,7 @@ fn constraints(mut b: ModelBuilder, key: &str, v: &Dynamic) -> Res<ModelBuilder>
     Ok(b)
 }
 
-/// `db.model(#{ name, table, columns, relations })`: declares and registers
+/// `db.model(#{ name, table, columns, relations, version })`: declares and registers
 /// a model (one that references a table no model maps yet waits for it:
 /// see `Metadata::add_or_defer`).
 fn declare(db: &mut Db, spec: Map) -> Res<ModelV> {
@@ -315,6 +324,8 @@ fn declare(db: &mut Db, spec: Map) -> Res<ModelV> {
     let mut table = None;
     let mut columns = Vec::new();
     let mut relations = None;
+    let mut version = None;
+    let mut inherit = Inherit::default();
     let mut extras = Vec::new();
     for (k, v) in &spec {
         match k.as_str() {
@@ -331,17 +342,47 @@ fn declare(db: &mut Db, spec: Map) -> Res<ModelV> {
                 }
             }
             "relations" => relations = Some(v),
+            "version" => version = Some(string("version", v)?),
+            "inherits" => {
+                let p = v.clone().try_cast::<ModelV>().ok_or_else(|| {
+                    configuration(format!("`inherits` must be a model, got {}", v.type_name()))
+                })?;
+                inherit.parent = Some(p.model);
+            }
+            "concrete" => inherit.concrete = boolean("concrete", v)?,
+            "polymorphic_on" => inherit.polymorphic_on = Some(string("polymorphic_on", v)?),
+            "polymorphic_identity" => {
+                inherit.identity = Some(from_dynamic(v.clone(), "`polymorphic_identity`")?)
+            }
             other => {
                 return Err(configuration(format!(
                     "unknown model option `{other}` (expected name, table, columns, indexes, \
-                     uniques, foreign_keys, relations)"
+                     uniques, foreign_keys, relations, version, inherits, concrete, \
+                     polymorphic_on, polymorphic_identity)"
                 )));
             }
         }
     }
     let name = name.ok_or_else(|| configuration("a model needs a `name`"))?;
-    let table = table.unwrap_or_else(|| name.to_lowercase());
-    let mut builder = Model::builder(&name).table(table).columns(columns);
+    let mut builder = Model::builder(&name).columns(columns);
+    // A subclass without a table shares its parent's (single-table inheritance).
+    match (table, &inherit.parent) {
+        (Some(t), _) => builder = builder.table(t),
+        (None, None) => builder = builder.table(name.to_lowercase()),
+        (None, Some(_)) => {}
+    }
+    if let Some(p) = &inherit.parent {
+        builder = builder.inherits(p);
+    }
+    if inherit.concrete {
+        builder = builder.concrete();
+    }
+    if let Some(c) = inherit.polymorphic_on {
+        builder = builder.polymorphic_on(c);
+    }
+    if let Some(v) = inherit.identity {
+        builder = builder.polymorphic_identity(v);
+    }
     for (key, v) in extras {
         builder = constraints(builder, key, v)?;
     }
@@ -353,6 +394,12 @@ fn declare(db: &mut Db, spec: Map) -> Res<ModelV> {
     let model = builder.build().map_err(to_rhai)?;
     // A model referencing a table no model maps yet waits for it.
     db.orm().meta.add_or_defer(model.clone()).map_err(to_rhai)?;
+    if let Some(column) = version {
+        db.orm()
+            .registry
+            .version_column(&model, &column)
+            .map_err(to_rhai)?;
+    }
     Ok(ModelV {
         model,
         db: db.clone(),
@@ -416,6 +463,10 @@ const MIGRATION_DDL: &str = "a migration changes the schema with its own stateme
 /// Registers `Model`, `db.model`, `db.models`, `db.reflect`, `db.create_all`,
 /// `db.drop_all` and `dbridge::now`.
 pub(crate) fn register(engine: &mut Engine, module: &mut Module) {
+    provide_model_name(|v| {
+        let m = v.read_lock::<ModelV>()?;
+        Some(m.model.name().as_str().to_owned())
+    });
     module.set_var("now", Now);
     engine
         .register_type_with_name::<Now>("Now")

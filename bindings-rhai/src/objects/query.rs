@@ -10,16 +10,20 @@
 use std::fmt;
 
 use dbridge_engine::dialect::compile;
-use dbridge_engine::query::{Expr, Run, Select, TableRef, func, walk};
+use dbridge_engine::query::{
+    ColumnRef, Expr, Lock, LockStrength, LockWait, Run, Select, TableRef, func,
+};
 use dbridge_engine::schema::Model;
 use dbridge_engine::session::{Load, Session};
 use dbridge_engine::{Error, Row};
-use rhai::{Array, Dynamic, Engine, EvalAltResult, INT, ImmutableString, Map, NativeCallContext};
+use rhai::{
+    Array, Dynamic, Engine, EvalAltResult, INT, ImmutableString, Map, Module, NativeCallContext,
+};
 
 use crate::convert::error::{configuration, to_rhai};
 use crate::convert::value::row_to_map;
 use crate::objects::database::Db;
-use crate::objects::expr::{ExprV, expr_of, item_of, order_of};
+use crate::objects::expr::{ExprV, expr_of, item_of, order_of, provide_subquery};
 use crate::objects::instance::Obj;
 use crate::objects::model::ModelV;
 use crate::objects::relation::RelAttr;
@@ -52,10 +56,11 @@ impl fmt::Debug for Query {
     }
 }
 
-/// A derived table (Rhai type `Table`) from `query.subquery(alias)`: its
-/// columns are `t.col(label)` or `t.<label>`.
+/// A table (Rhai type `Table`): a derived table from `query.subquery(alias)`
+/// or a model under an alias from `dbridge::aliased(Model, alias)`; its
+/// columns are `t.col(name)` or `t.<name>`.
 #[derive(Debug, Clone)]
-pub struct Table(TableRef);
+pub struct Table(pub(crate) TableRef);
 
 impl Query {
     /// The SELECT this query runs.
@@ -79,8 +84,13 @@ impl Query {
             .filter(|(_, c)| !c.is_deferred())
             .map(|(e, _)| e)
             .collect();
+        let mut select = Select::from(&m.model).columns(columns);
+        // A single-table subclass keeps to its rows.
+        if let Ok(Some(f)) = m.model.identity_filter() {
+            select = select.filter(f);
+        }
         Self {
-            select: Select::from(&m.model).columns(columns),
+            select,
             model: Some(m.model.clone()),
             target,
             options: Vec::new(),
@@ -95,21 +105,22 @@ impl Query {
         for d in items {
             if let Some(m) = d.read_lock::<ModelV>() {
                 select = select.columns(m.model.all_columns());
-                from.get_or_insert_with(|| m.model.clone());
+                from.get_or_insert_with(|| m.model.table_ref());
+                continue;
+            }
+            if let Some(t) = d.read_lock::<Table>() {
+                select = select.columns(t.0.all_columns());
+                from.get_or_insert_with(|| t.0.clone());
                 continue;
             }
             let item = item_of(d)?;
             if from.is_none() {
-                walk(&item.expr, &mut |e| {
-                    if let Some(origin) = e.as_column().and_then(|c| c.origin.as_ref()) {
-                        from.get_or_insert_with(|| origin.model.clone());
-                    }
-                });
+                from = ColumnRef::first_table_in(&item.expr);
             }
             select = select.column(item);
         }
-        if let Some(m) = &from {
-            select = select.and_from(m);
+        if let Some(t) = from {
+            select = select.and_from(t);
         }
         Ok(Self {
             select,
@@ -357,9 +368,34 @@ fn table_of(d: Dynamic) -> Res<TableRef> {
         return Ok(t.0.clone());
     }
     Err(configuration(format!(
-        "join needs a Model or a Table (from query.subquery), got {}",
+        "join needs a Model or a Table (from query.subquery or dbridge::aliased), got {}",
         d.type_name()
     )))
+}
+
+fn lock(strength: LockStrength, wait: LockWait) -> Lock {
+    Lock { strength, wait }
+}
+
+/// The row lock of `for_update(#{ nowait: true })` / `skip_locked: true`.
+pub(crate) fn lock_options(strength: LockStrength, opts: Map, func: &str) -> Res<Lock> {
+    let mut wait = LockWait::Wait;
+    for (k, v) in opts {
+        if !matches!(k.as_str(), "nowait" | "skip_locked") {
+            return Err(configuration(format!(
+                "{func}: unknown option `{k}` (nowait, skip_locked)"
+            )));
+        }
+        let on = v
+            .as_bool()
+            .map_err(|t| configuration(format!("{func}: `{k}` is true or false, got {t}")))?;
+        wait = match k.as_str() {
+            _ if !on => wait,
+            "nowait" => LockWait::NoWait,
+            _ => LockWait::SkipLocked,
+        };
+    }
+    Ok(lock(strength, wait))
 }
 
 /// Which clause [`Query::named`] adds to.
@@ -442,6 +478,27 @@ macro_rules! register_options {
     )+};
 }
 
+/// Registers the expressions over a query (`e.in_(q)`, `e.not_in(q)`,
+/// `dbridge::exists(q)`), and makes a query a subquery where an expression is
+/// expected. Here rather than in `expr.rs`, which lies below queries.
+pub(crate) fn register_in_expr(engine: &mut Engine, module: &mut Module) {
+    provide_subquery(|d| d.read_lock::<Query>().map(|q| q.select()));
+    engine
+        .register_fn("in_", |a: &mut ExprV, q: Query| {
+            ExprV(a.0.clone().in_query(q.select()))
+        })
+        .register_fn("not_in", |a: &mut ExprV, q: Query| {
+            ExprV(a.0.clone().not_in_query(q.select()))
+        });
+    module.set_native_fn("exists", |q: Query| Ok(ExprV(Expr::exists(q.select()))));
+    module.set_native_fn(
+        "aliased",
+        |m: ModelV, alias: ImmutableString| -> Res<Table> {
+            m.model.alias(&alias).map(Table).map_err(to_rhai)
+        },
+    );
+}
+
 /// Registers `Query`, `Table`, `db.query(...)` and `s.query(...)`.
 pub(crate) fn register(engine: &mut Engine) {
     engine
@@ -500,6 +557,32 @@ pub(crate) fn register(engine: &mut Engine) {
             Ok(q.map(|s| s.offset(n)))
         })
         .register_fn("distinct", |q: &mut Query| q.map(Select::distinct))
+        .register_fn("distinct_on", |q: &mut Query, on: Dynamic| -> Res<Query> {
+            let on = if on.is_array() {
+                on.into_array().unwrap_or_default()
+            } else {
+                vec![on]
+            };
+            let on = on
+                .into_iter()
+                .map(|d| expr_of(d, "a DISTINCT ON term"))
+                .collect::<Res<Vec<_>>>()?;
+            Ok(q.map(|s| s.distinct_on(on)))
+        })
+        .register_fn("for_update", |q: &mut Query| {
+            q.map(|s| s.lock(Some(lock(LockStrength::Update, LockWait::Wait))))
+        })
+        .register_fn("for_update", |q: &mut Query, opts: Map| -> Res<Query> {
+            let l = lock_options(LockStrength::Update, opts, "for_update")?;
+            Ok(q.map(|s| s.lock(Some(l))))
+        })
+        .register_fn("for_share", |q: &mut Query| {
+            q.map(|s| s.lock(Some(lock(LockStrength::Share, LockWait::Wait))))
+        })
+        .register_fn("for_share", |q: &mut Query, opts: Map| -> Res<Query> {
+            let l = lock_options(LockStrength::Share, opts, "for_share")?;
+            Ok(q.map(|s| s.lock(Some(l))))
+        })
         .register_fn("on_primary", |q: &mut Query| {
             let mut q = q.clone();
             if let Target::Db(db) = &q.target {

@@ -154,7 +154,7 @@ impl Sess {
         ctx: &NativeCallContext,
         f: impl AsyncFnOnce(&mut Session) -> Result<T, Error>,
     ) -> Res<T> {
-        context::enter(ctx, Some(self), || {
+        context::enter(ctx, Some(Dynamic::from(self.clone())), || {
             self.with(f).map_err(context::script_error)
         })
     }
@@ -165,7 +165,7 @@ impl Sess {
         ctx: &NativeCallContext,
         f: impl FnOnce(&mut Session) -> Result<T, Error>,
     ) -> Res<T> {
-        context::enter(ctx, Some(self), || {
+        context::enter(ctx, Some(Dynamic::from(self.clone())), || {
             let mut guard = self.lock().map_err(to_rhai)?;
             f(&mut guard).map_err(context::script_error)
         })
@@ -177,6 +177,7 @@ impl Sess {
         model: &ModelV,
         pk: Dynamic,
         options: Vec<Load>,
+        lock: Option<dbridge_engine::query::Lock>,
     ) -> Res<Dynamic> {
         let values = if pk.is_array() {
             let items = pk.into_array().unwrap_or_default();
@@ -189,7 +190,10 @@ impl Sess {
         };
         let m = model.model.clone();
         let found = self.run(ctx, async move |s| {
-            let found = s.get(&m, KeyValues(values)).await?;
+            let found = match lock {
+                Some(lock) => s.get_locked(&m, KeyValues(values), lock).await?,
+                None => s.get(&m, KeyValues(values)).await?,
+            };
             if let Some(inst) = &found
                 && !options.is_empty()
             {
@@ -205,7 +209,7 @@ impl Sess {
     fn load(&self, ctx: &NativeCallContext, items: Dynamic, options: Dynamic) -> Res<()> {
         let items: Vec<Instance> = if items.is::<Obj>() {
             vec![items.cast::<Obj>().0]
-        } else if let Some(c) = items.read_lock::<crate::objects::related::Collection>() {
+        } else if let Some(c) = items.read_lock::<crate::objects::collection::Collection>() {
             c.members()?
         } else if items.is_array() {
             let list = items.into_array().unwrap_or_default();
@@ -274,8 +278,9 @@ impl Executor for Sess {
 
 /// `db.transaction([opts,] |s| { ... })`: runs the closure with a new session;
 /// commits when it returns (its value is the result), rolls back and raises
-/// its error when it fails. After a serialization failure, deadlock or busy
-/// database it runs the closure again, up to `retries` times.
+/// its error when it fails. After a retryable error (serialization failure,
+/// deadlock, busy database, stale data: `ErrorKind::is_retryable`) it runs
+/// the closure again, up to `retries` times.
 pub(crate) fn run_transaction(
     ctx: &NativeCallContext,
     db: &Db,
@@ -419,14 +424,20 @@ pub(crate) fn register(engine: &mut Engine) {
         .register_fn(
             "get",
             |ctx: NativeCallContext, s: &mut Sess, m: ModelV, pk: Dynamic| {
-                s.get(&ctx, &m, pk, Vec::new())
+                s.get(&ctx, &m, pk, Vec::new(), None)
             },
         )
         .register_fn(
             "get",
             |ctx: NativeCallContext, s: &mut Sess, m: ModelV, pk: Dynamic, opts: Dynamic| {
+                // A map is a row lock (`#{ for_update: true, nowait: true }`),
+                // anything else loader options.
+                if let Some(map) = opts.clone().try_cast::<rhai::Map>() {
+                    let lock = get_lock(map)?;
+                    return s.get(&ctx, &m, pk, Vec::new(), lock);
+                }
                 let opts = crate::objects::loader::list(vec![opts], "get")?;
-                s.get(&ctx, &m, pk, opts)
+                s.get(&ctx, &m, pk, opts, None)
             },
         )
         .register_fn(
@@ -517,4 +528,31 @@ pub(crate) fn register(engine: &mut Engine) {
     );
     savepoints(engine);
     crate::objects::raw_sql::register::<Sess>(engine);
+}
+
+/// The row lock of `s.get(Model, pk, #{ for_update: true [, nowait | skip_locked] })`
+/// (`for_share: true` for a shared lock).
+fn get_lock(mut map: rhai::Map) -> Res<Option<dbridge_engine::query::Lock>> {
+    use dbridge_engine::query::LockStrength;
+    let mut flag = |k: &str| -> Res<bool> {
+        match map.remove(k) {
+            None => Ok(false),
+            Some(v) => v.as_bool().map_err(|t| {
+                crate::convert::error::configuration(format!(
+                    "get: `{k}` is true or false, got {t}"
+                ))
+            }),
+        }
+    };
+    let strength = match (flag("for_update")?, flag("for_share")?) {
+        (true, _) => LockStrength::Update,
+        (false, true) => LockStrength::Share,
+        (false, false) if map.is_empty() => return Ok(None),
+        (false, false) => {
+            return Err(crate::convert::error::configuration(
+                "get: options are `for_update` or `for_share` with `nowait` or `skip_locked`",
+            ));
+        }
+    };
+    crate::objects::query::lock_options(strength, map, "get").map(Some)
 }

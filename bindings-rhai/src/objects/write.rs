@@ -304,6 +304,10 @@ fn update(m: &ModelV, values: Map) -> Res<Write> {
         let v = expr_of(v, &format!("column `{k}`"))?;
         u = u.set(&k, v).map_err(to_rhai)?;
     }
+    // A single-table subclass's statement keeps to its rows.
+    if let Some(f) = m.model.identity_filter().map_err(to_rhai)? {
+        u = u.filter(f);
+    }
     Ok(Write {
         stmt: Stmt::Update(u),
         model: m.model.clone(),
@@ -325,10 +329,17 @@ pub(crate) fn register(engine: &mut Engine) {
             upsert(m, rows, &opts)
         })
         .register_fn("update", |m: &mut ModelV, values: Map| update(m, values))
-        .register_fn("delete", |m: &mut ModelV| Write {
-            stmt: Stmt::Delete(Delete::from(&m.model)),
-            model: m.model.clone(),
-            db: m.db.clone(),
+        .register_fn("delete", |m: &mut ModelV| {
+            let mut d = Delete::from(&m.model);
+            // A single-table subclass's statement keeps to its rows.
+            if let Ok(Some(f)) = m.model.identity_filter() {
+                d = d.filter(f);
+            }
+            Write {
+                stmt: Stmt::Delete(d),
+                model: m.model.clone(),
+                db: m.db.clone(),
+            }
         })
         .register_fn("where", |w: &mut Write, c: Dynamic| w.filter(c))
         .register_fn("where_", |w: &mut Write, c: Dynamic| w.filter(c))

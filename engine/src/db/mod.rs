@@ -121,7 +121,8 @@ struct Inner {
 /// # Examples
 ///
 /// ```
-/// # async fn demo() -> dbridge_engine::Result<()> {
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> dbridge_engine::Result<()> {
 /// use dbridge_engine::{Database, Value};
 /// let db = Database::connect("sqlite::memory:").await?;
 /// db.execute("CREATE TABLE users (id INTEGER PRIMARY KEY, name TEXT)", &[]).await?;
@@ -453,7 +454,8 @@ impl Database {
     /// # Examples
     ///
     /// ```
-    /// # async fn demo() -> dbridge_engine::Result<()> {
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> dbridge_engine::Result<()> {
     /// let db = dbridge_engine::Database::connect("sqlite::memory:").await?;
     /// db.execute_script("CREATE TABLE t (n INTEGER); INSERT INTO t VALUES (1); INSERT INTO t VALUES (2);").await?;
     /// assert_eq!(db.fetch_all("SELECT n FROM t", &[]).await?.len(), 2);
@@ -562,7 +564,8 @@ impl Database {
     /// # Examples
     ///
     /// ```
-    /// # async fn demo() -> dbridge_engine::Result<()> {
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> dbridge_engine::Result<()> {
     /// use futures_util::TryStreamExt;
     /// let db = dbridge_engine::Database::connect("sqlite::memory:").await?;
     /// let mut rows = db.fetch("SELECT 1 AS n UNION ALL SELECT 2", vec![]);
@@ -683,7 +686,8 @@ impl Database {
     /// # Examples
     ///
     /// ```
-    /// # async fn demo() -> dbridge_engine::Result<()> {
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> dbridge_engine::Result<()> {
     /// use dbridge_engine::{Database, IsolationLevel, TransactionOptions};
     /// let db = Database::connect("sqlite::memory:").await?;
     /// db.execute("CREATE TABLE c (n INTEGER)", &[]).await?;
@@ -761,7 +765,8 @@ impl Database {
     /// # Examples
     ///
     /// ```
-    /// # async fn demo() -> dbridge_engine::Result<()> {
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> dbridge_engine::Result<()> {
     /// let db = dbridge_engine::Database::connect("sqlite::memory:").await?;
     /// db.execute("CREATE TABLE t (n INTEGER)", &[]).await?;
     /// let sandbox = db.sandbox().await?;

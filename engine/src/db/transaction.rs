@@ -116,7 +116,8 @@ pub(crate) enum TxConn {
 /// # Examples
 ///
 /// ```
-/// # async fn demo() -> dbridge_engine::Result<()> {
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> dbridge_engine::Result<()> {
 /// use dbridge_engine::Database;
 /// let db = Database::connect("sqlite::memory:").await?;
 /// db.execute("CREATE TABLE t (n INTEGER)", &[]).await?;

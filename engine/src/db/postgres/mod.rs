@@ -264,6 +264,7 @@ fn kind_of(code: &str) -> ErrorKind {
         "40P01" => ErrorKind::Deadlock,
         "42P01" => ErrorKind::UndefinedTable,
         "42703" => ErrorKind::UndefinedColumn,
+        "55P03" => ErrorKind::Busy,
         "42804" | "42883" | "42846" => ErrorKind::TypeMismatch,
         "25006" => ErrorKind::InvalidState,
         "57014" => ErrorKind::Timeout,

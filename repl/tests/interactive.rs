@@ -52,19 +52,27 @@ fn session(url: &str) {
     p.exp_string("^C").unwrap();
     p.exp_string("dbridge> ").unwrap();
 
-    // Ctrl-C stops a running statement; the session goes on.
-    p.send_line("while true do end").unwrap();
-    std::thread::sleep(std::time::Duration::from_millis(500));
+    // Ctrl-C stops a running statement; the session goes on. The marker is
+    // spelled in two halves so that the echo of the typed line cannot match.
+    p.send_line("print('loop' .. 'ing') while true do end").unwrap();
+    p.exp_string("looping").unwrap();
     p.send_control('c').unwrap();
     p.exp_string("interrupted").unwrap();
     p.exp_string("dbridge> ").unwrap();
     p.send_line("return 6 * 7").unwrap();
     p.exp_string("42").unwrap();
-    p.exp_string("dbridge> ").unwrap();
 
-    // Ctrl-D leaves.
+    // Ctrl-D leaves. Typed input is highlighted, so each keystroke redraws
+    // the prompt: wait for the prompt drawn on an empty line (the cursor just
+    // past it), not a redraw while a command still runs.
+    wait_for_empty_prompt(&mut p);
     p.send_control('d').unwrap();
     p.exp_eof().unwrap();
+}
+
+/// Waits for the prompt drawn on an empty line, ready for input.
+fn wait_for_empty_prompt(p: &mut PtySession) {
+    p.exp_regex(r"(dbridge> |^)\r\x1b\[9C").expect("an empty prompt");
 }
 
 #[test]

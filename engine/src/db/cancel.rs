@@ -99,9 +99,13 @@ impl Canceller {
         conn: &mut PgConnection,
         options: &PgConnectOptions,
     ) -> Result<Self, sqlx::Error> {
-        let pid: i32 = sqlx::query_scalar("SELECT pg_backend_pid()")
+        use sqlx::Row;
+        // The simple protocol: no named statement, so a server connection
+        // that another client left statements on (behind PgBouncer) is fine.
+        let row = sqlx::raw_sql("SELECT pg_backend_pid()")
             .fetch_one(&mut *conn)
             .await?;
+        let pid: i32 = row.try_get(0)?;
         Ok(Self::new(Target::Postgres {
             pid,
             options: Box::new(options.clone()),

@@ -464,15 +464,42 @@ pub(crate) fn owns_table(m: &Model) -> bool {
 /// those of the subclasses sharing its table (`owner` itself when none does).
 pub(crate) fn table_model(owner: &Model) -> Result<Model> {
     let sharers = table_sharers(owner);
-    if sharers.is_empty() {
+    let joined = owner.inheritance_kind() == Some(InheritanceKind::Joined);
+    if sharers.is_empty() && !joined {
         return Ok(owner.clone());
     }
-    let mut columns: Vec<ColumnDef> = owner.columns().to_vec();
-    let mut fks = owner.foreign_keys().to_vec();
-    let mut indexes = owner.indexes().to_vec();
-    let mut uniques = owner.uniques().to_vec();
-    let mut checks = owner.checks().to_vec();
-    for s in &sharers {
+    let mut columns: Vec<ColumnDef> = Vec::new();
+    let mut fks = Vec::new();
+    let mut indexes = Vec::new();
+    let mut uniques = Vec::new();
+    let mut checks = Vec::new();
+    let primary_key;
+    let mut members = sharers;
+    if joined {
+        primary_key = (0..owner.primary_key().len()).collect();
+        fks.push(joined_key_fk(owner)?);
+        members.insert(0, owner.clone());
+    } else {
+        columns = owner.columns().to_vec();
+        fks = owner.foreign_keys().to_vec();
+        indexes = owner.indexes().to_vec();
+        uniques = owner.uniques().to_vec();
+        checks = owner.checks().to_vec();
+        primary_key = owner.primary_key().to_vec();
+    }
+    for s in &members {
+        if joined && s.ptr_eq(owner) {
+            // The key first, as the parent's, but never generated here:
+            // the parent's row gives it.
+            for &k in owner.primary_key() {
+                let mut c = owner.columns()[k].clone();
+                c.identity = None;
+                c.default = None;
+                c.default_factory = None;
+                c.generated = None;
+                columns.push(c);
+            }
+        }
         for c in &s.columns()[s.own_columns_from()..] {
             if !columns.iter().any(|x| x.name == c.name) {
                 columns.push(c.clone());
@@ -482,6 +509,7 @@ pub(crate) fn table_model(owner: &Model) -> Result<Model> {
             let name = &s.columns()[i].name;
             columns.iter().position(|x| &x.name == name).unwrap_or(i)
         };
+        let here = |i: usize| columns.iter().any(|x| x.name == s.columns()[i].name);
         let remap = |cols: &[usize]| cols.iter().map(|&i| at(i)).collect::<Vec<_>>();
         for fk in &s.foreign_keys()[s.0.inherit.own_fks_from..] {
             let mut fk = fk.clone();
@@ -489,14 +517,18 @@ pub(crate) fn table_model(owner: &Model) -> Result<Model> {
             fks.push(fk);
         }
         for ix in s.indexes() {
-            let mut ix = ix.clone();
-            ix.columns = remap(&ix.columns);
-            indexes.push(ix);
+            if ix.columns.iter().all(|&i| here(i)) {
+                let mut ix = ix.clone();
+                ix.columns = remap(&ix.columns);
+                indexes.push(ix);
+            }
         }
         for u in s.uniques() {
-            let mut u = u.clone();
-            u.columns = remap(&u.columns);
-            uniques.push(u);
+            if u.columns.iter().all(|&i| here(i)) {
+                let mut u = u.clone();
+                u.columns = remap(&u.columns);
+                uniques.push(u);
+            }
         }
         checks.extend(s.checks().iter().cloned());
     }
@@ -504,11 +536,95 @@ pub(crate) fn table_model(owner: &Model) -> Result<Model> {
         owner.name().clone(),
         owner.table().clone(),
         columns,
-        owner.primary_key().to_vec(),
+        primary_key,
         fks,
         indexes,
         uniques,
         checks,
     )?;
     Ok(Model(Arc::new(inner)))
+}
+
+/// The foreign key of a joined-table subclass's key to its parent's table
+/// (ON DELETE CASCADE), in the subclass's table.
+fn joined_key_fk(owner: &Model) -> Result<super::ForeignKeyDef> {
+    let parent = owner.parent().map_or(owner, |p| p.table_owner());
+    let names: Vec<&str> = owner
+        .primary_key()
+        .iter()
+        .map(|&k| owner.columns()[k].name().as_str())
+        .collect();
+    let mut parts = vec![owner.table().as_str()];
+    parts.extend(names.iter().copied());
+    parts.push(parent.table().as_str());
+    Ok(super::ForeignKeyDef {
+        name: super::constraint_name("fk", &parts)?,
+        columns: (0..names.len()).collect(),
+        table: parent.table().clone(),
+        ref_columns: owner
+            .primary_key()
+            .iter()
+            .map(|&k| owner.columns()[k].name().clone())
+            .collect(),
+        on_delete: super::ReferentialAction::Cascade,
+        on_update: super::ReferentialAction::NoAction,
+    })
+}
+
+/// One table of a class whose columns span several tables (joined table):
+/// the table as a model, and the positions of the class's columns it holds
+/// (the key in every part).
+#[derive(Debug, Clone)]
+pub struct TablePart {
+    /// The table, as the model `create_all` creates.
+    pub table: Model,
+    /// The class's column positions stored in this table, in table order.
+    pub columns: Vec<usize>,
+}
+
+impl Model {
+    /// Whether the class's columns span several tables: it is a joined-table
+    /// subclass, or a single-table subclass of one.
+    pub fn is_joined(&self) -> bool {
+        self.table_owner().inheritance_kind() == Some(InheritanceKind::Joined)
+    }
+
+    /// The tables of a class, the root's first and the class's own last:
+    /// one part for a model that is no joined-table subclass.
+    ///
+    /// # Errors
+    /// None in practice (the tables were checked when the models were built).
+    pub fn table_parts(&self) -> Result<Vec<TablePart>> {
+        let mut owners = Vec::new();
+        let mut o = self.table_owner();
+        loop {
+            owners.push(o);
+            match o.parent() {
+                Some(p) if o.inheritance_kind() == Some(InheritanceKind::Joined) => {
+                    o = p.table_owner();
+                }
+                _ => break,
+            }
+        }
+        owners.reverse();
+        let mut taken = vec![false; self.columns().len()];
+        let mut parts = Vec::with_capacity(owners.len());
+        for o in owners {
+            let table = table_model(o)?;
+            let mut cols = Vec::new();
+            for c in table.columns() {
+                if let Some(i) = self.0.column_position(c.name().as_str())
+                    && (!taken[i] || c.is_primary_key())
+                {
+                    taken[i] = true;
+                    cols.push(i);
+                }
+            }
+            parts.push(TablePart {
+                table,
+                columns: cols,
+            });
+        }
+        Ok(parts)
+    }
 }

@@ -48,6 +48,29 @@ pub(crate) fn adapt(model: &Model, mut select: Select) -> Result<Select> {
     for e in subclass_columns(model)? {
         select = select.column(e);
     }
+    // Joined-table subclasses: a LEFT OUTER JOIN of each, by key, and its
+    // own columns (NULL on the rows of other classes).
+    for d in model.descendants() {
+        if d.inheritance_kind() != Some(crate::schema::InheritanceKind::Joined) {
+            continue;
+        }
+        let mut on: Option<Expr> = None;
+        for &k in model.primary_key() {
+            let name = model.columns()[k].name().as_str();
+            let eq = d.col(name)?.eq(model.col(name)?);
+            on = Some(match on {
+                Some(o) => o.and(eq),
+                None => eq,
+            });
+        }
+        let Some(on) = on else { continue };
+        select = select.left_join(d.table_ref(), on);
+        for c in &d.columns()[d.own_columns_from()..] {
+            if !c.is_deferred() {
+                select = select.column(d.col(c.name().as_str())?);
+            }
+        }
+    }
     Ok(select)
 }
 

@@ -8,10 +8,12 @@ use std::sync::{Arc, Mutex};
 
 use dbridge_engine::events::EventKind;
 use dbridge_engine::migrate::{IntrospectOptions, SchemaDiff, SchemaSnapshot, introspect};
-use dbridge_engine::schema::{Column, InheritanceKind, Metadata, Model, Relationship};
-use dbridge_engine::session::{Instance, Registry, Session, SessionOptions};
+use dbridge_engine::schema::{
+    Column, InheritanceKind, Metadata, Model, PolymorphicLoad, Relationship,
+};
+use dbridge_engine::session::{Instance, Load, Registry, Session, SessionOptions};
 use dbridge_engine::{Database, ErrorKind, Value};
-use dbridge_testkit::each_backend;
+use dbridge_testkit::{StatementLog, each_backend};
 
 struct Single {
     meta: Metadata,
@@ -318,6 +320,11 @@ each_backend!(single_table_schema_has_no_spurious_diff, |t| async move {
 /// Joined-table hierarchy: `employees` holds every employee's base columns,
 /// `managers` and `engineers` the subclasses' own, keyed by the employee's id.
 async fn joined(db: &Database) -> Single {
+    joined_with(db, PolymorphicLoad::Inline).await
+}
+
+/// The joined hierarchy, `Engineer` read by queries of the base as `load` says.
+async fn joined_with(db: &Database, load: PolymorphicLoad) -> Single {
     let meta = Metadata::new();
     let company = meta
         .add(
@@ -369,6 +376,7 @@ async fn joined(db: &Database) -> Single {
                 .table("engineers")
                 .inherits(&employee)
                 .polymorphic_identity("engineer")
+                .polymorphic_load(load)
                 .column(Column::new("language", "text").index())
                 .build()
                 .unwrap(),
@@ -563,4 +571,117 @@ each_backend!(joined_table_schema_has_no_spurious_diff, |t| async move {
         .await
         .unwrap();
     assert!(live.tables.is_empty(), "{:?}", live.tables);
+});
+
+/// Ann (employee), Bob (manager, budget 100), Cy (engineer, rust), committed.
+async fn three_employees(db: &Database, h: &Single) {
+    let mut s = Session::new(db);
+    s.add(Instance::with_values(&h.employee, [("name", "Ann")]).unwrap())
+        .unwrap();
+    s.add(
+        Instance::with_values(
+            &h.manager,
+            [("name", Value::from("Bob")), ("budget", Value::from(100))],
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    s.add(
+        Instance::with_values(
+            &h.engineer,
+            [
+                ("name", Value::from("Cy")),
+                ("language", Value::from("rust")),
+            ],
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    s.commit().await.unwrap();
+    s.close().await.unwrap();
+}
+
+each_backend!(joined_table_selectin_polymorphic, |t| async move {
+    let h = joined(&t.db).await;
+    three_employees(&t.db, &h).await;
+    let log = StatementLog::attach(&t.db);
+
+    // Default (with_polymorphic): one statement joining the child tables.
+    let mut s = Session::new(&t.db);
+    let all = s
+        .query(&h.employee)
+        .order_by(h.employee.col("id").unwrap())
+        .all()
+        .await
+        .unwrap();
+    assert_eq!(names(&all), ["Employee:Ann", "Manager:Bob", "Engineer:Cy"]);
+    assert_eq!(log.count("SELECT"), 1, "{:?}", log.take());
+    s.rollback().await.unwrap();
+    log.clear();
+
+    // The query option: the base's rows, then a SELECT per subclass found.
+    let mut s = Session::new(&t.db);
+    let all = s
+        .query(&h.employee)
+        .options([Load::selectin_polymorphic()])
+        .order_by(h.employee.col("id").unwrap())
+        .all()
+        .await
+        .unwrap();
+    assert_eq!(names(&all), ["Employee:Ann", "Manager:Bob", "Engineer:Cy"]);
+    let statements = log.take();
+    assert_eq!(
+        statements
+            .iter()
+            .filter(|s| s.starts_with("SELECT"))
+            .count(),
+        3,
+        "{statements:?}"
+    );
+    assert!(!statements[0].contains("managers"), "{statements:?}");
+    assert_eq!(all[1].get("budget").unwrap(), Value::Int4(100));
+    assert_eq!(all[2].get("language").unwrap(), Value::from("rust"));
+    assert_eq!(log.count("SELECT"), 0);
+    s.rollback().await.unwrap();
+
+    // With a relationship loader too: the subclass columns come by selectin.
+    let mut s = Session::new(&t.db);
+    let all = s
+        .query(&h.employee)
+        .options([Load::selectin("company")])
+        .order_by(h.employee.col("id").unwrap())
+        .all()
+        .await
+        .unwrap();
+    assert_eq!(all[1].get("budget").unwrap(), Value::Int4(100));
+    assert_eq!(all[2].get("language").unwrap(), Value::from("rust"));
+    s.close().await.unwrap();
+    h.meta.drop_all(&t.db).await.unwrap();
+});
+
+each_backend!(joined_table_polymorphic_load_of_the_model, |t| async move {
+    let h = joined_with(&t.db, PolymorphicLoad::Selectin).await;
+    assert_eq!(h.engineer.polymorphic_load(), PolymorphicLoad::Selectin);
+    three_employees(&t.db, &h).await;
+    let log = StatementLog::attach(&t.db);
+    let mut s = Session::new(&t.db);
+    let all = s
+        .query(&h.employee)
+        .order_by(h.employee.col("id").unwrap())
+        .all()
+        .await
+        .unwrap();
+    // Managers joined in, engineers by a second SELECT.
+    let statements = log.take();
+    let selects: Vec<_> = statements
+        .iter()
+        .filter(|s| s.starts_with("SELECT"))
+        .collect();
+    assert_eq!(selects.len(), 2, "{statements:?}");
+    assert!(selects[0].contains("managers") && !selects[0].contains("engineers"));
+    assert!(selects[1].contains("engineers"));
+    assert_eq!(all[1].get("budget").unwrap(), Value::Int4(100));
+    assert_eq!(all[2].get("language").unwrap(), Value::from("rust"));
+    s.close().await.unwrap();
+    h.meta.drop_all(&t.db).await.unwrap();
 });

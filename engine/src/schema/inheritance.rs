@@ -111,6 +111,43 @@ impl InheritanceKind {
     }
 }
 
+/// How a query of a base reads a joined-table subclass's own columns
+/// (SQLAlchemy's `polymorphic_load`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum PolymorphicLoad {
+    /// In the query of the base, by a LEFT OUTER JOIN of the subclass's
+    /// table (`with_polymorphic`; the default).
+    #[default]
+    Inline,
+    /// By a second SELECT of the subclass's columns for the rows of its
+    /// class, `WHERE key IN (...)` (`selectin_polymorphic`).
+    Selectin,
+}
+
+impl PolymorphicLoad {
+    /// The name as declarations spell it (`inline`, `selectin`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Inline => "inline",
+            Self::Selectin => "selectin",
+        }
+    }
+}
+
+impl std::str::FromStr for PolymorphicLoad {
+    type Err = crate::Error;
+
+    fn from_str(s: &str) -> Result<Self> {
+        match s {
+            "inline" => Ok(Self::Inline),
+            "selectin" => Ok(Self::Selectin),
+            other => Err(crate::Error::InvalidState(format!(
+                "unknown polymorphic_load `{other}` (expected `inline` or `selectin`)"
+            ))),
+        }
+    }
+}
+
 /// What a subclass keeps of its declaration.
 #[derive(Debug, Clone)]
 pub(crate) struct Inherit {
@@ -125,6 +162,7 @@ pub(crate) struct InheritDecl {
     pub(crate) concrete: bool,
     pub(crate) polymorphic_on: Option<String>,
     pub(crate) identity: Option<Value>,
+    pub(crate) load: PolymorphicLoad,
 }
 
 /// The state of a model that concerns inheritance.
@@ -135,6 +173,8 @@ pub(crate) struct InheritState {
     pub(crate) polymorphic_on: Option<usize>,
     /// This class's discriminator value.
     pub(crate) identity: Option<Value>,
+    /// How queries of a base read this class's own columns (joined table).
+    pub(crate) load: PolymorphicLoad,
     /// The position of the first foreign key declared by this model (those
     /// before are its parent's).
     pub(crate) own_fks_from: usize,
@@ -149,6 +189,7 @@ impl InheritState {
             inherit: self.inherit.clone(),
             polymorphic_on: self.polymorphic_on,
             identity: self.identity.clone(),
+            load: self.load,
             own_fks_from: self.own_fks_from,
             children: parking_lot::RwLock::default(),
         }
@@ -314,6 +355,17 @@ impl Model {
         }))
     }
 
+    /// How queries of a base read this class's own columns.
+    pub fn polymorphic_load(&self) -> PolymorphicLoad {
+        self.0.inherit.load
+    }
+
+    /// Whether queries of a base read this joined-table class's own
+    /// columns by a second SELECT ([`PolymorphicLoad::Selectin`]).
+    pub fn loads_by_selectin(&self) -> bool {
+        self.polymorphic_load() == PolymorphicLoad::Selectin
+    }
+
     /// Whether the model shares its table with its parent (single table).
     pub fn shares_parent_table(&self) -> bool {
         self.inheritance_kind() == Some(InheritanceKind::Single)
@@ -356,6 +408,7 @@ pub(crate) fn settle(inner: &mut ModelInner, decl: InheritDecl) -> Result<()> {
         (None, None) => None,
     };
     inner.inherit.polymorphic_on = decl.polymorphic_on.as_ref().and(disc);
+    inner.inherit.load = decl.load;
     if let Some(v) = decl.identity {
         let Some(d) = disc else {
             return Err(err(format!(

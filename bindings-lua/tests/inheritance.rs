@@ -88,3 +88,8 @@ return table.concat(out, ",")
         "Member:m1,Lead:l1,lead l1,core,2021,1,1/0,schema,model `Bad2`: `inherits` must be a model"
     );
 });
+
+dbridge_testkit::each_backend!(the_joined_table_example_runs, |t| async move {
+    let lua = lua_for(&t);
+    run::<()>(&lua, &doc_block("### Joined table")).await;
+});

@@ -8,6 +8,7 @@ use std::sync::{Arc, Mutex};
 
 use dbridge_engine::events::EventKind;
 use dbridge_engine::migrate::{IntrospectOptions, SchemaDiff, SchemaSnapshot, introspect};
+use dbridge_engine::query::{Delete, Insert, Run};
 use dbridge_engine::schema::{
     Column, InheritanceKind, Metadata, Model, PolymorphicLoad, Relationship,
 };
@@ -504,6 +505,18 @@ each_backend!(joined_table_round_trip, |t| async move {
             .ptr_eq(&company)
     );
 
+    // A statement of one table cannot write a joined subclass.
+    let err = Insert::into(&h.manager)
+        .columns(["name", "kind", "budget"])
+        .unwrap()
+        .values(vec!["X".into(), "manager".into(), 1.into()])
+        .unwrap()
+        .execute(&t.db)
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("joined-table subclass"), "{err}");
+    let err = Delete::from(&h.manager).execute(&t.db).await.unwrap_err();
+    assert!(err.to_string().contains("employees, managers"), "{err}");
     // Delete: the child row, then the parent's.
     s.delete(&by_sub).unwrap();
     s.commit().await.unwrap();

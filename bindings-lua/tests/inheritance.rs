@@ -93,3 +93,32 @@ dbridge_testkit::each_backend!(the_joined_table_example_runs, |t| async move {
     let lua = lua_for(&t);
     run::<()>(&lua, &doc_block("### Joined table")).await;
 });
+
+dbridge_testkit::each_backend!(joined_table_writes_and_mistakes, |t| async move {
+    let lua = lua_for(&t);
+    let got: String = run(
+        &lua,
+        r#"
+local P = db:model { name = "P", table = "ps", polymorphic_on = "k", polymorphic_identity = "p",
+  columns = { { "id", "integer", primary_key = true }, { "k", "text" } } }
+local Q = db:model { name = "Q", table = "qs", inherits = P, polymorphic_identity = "q",
+  columns = { { "x", "text" } } }
+db:create_all()
+local ok, err = pcall(function() return Q:insert({ { k = "q", x = "a" } }) end)
+assert(not ok)
+local ok2, err2 = pcall(function()
+  return db:model { name = "R", table = "rs", inherits = P, polymorphic_identity = "r",
+    polymorphic_load = "eager", columns = { { "y", "text" } } }
+end)
+assert(not ok2)
+db:transaction(function(s) s:add(Q { x = "a" }) end)
+assert(db:query(Q):one().x == "a")
+db:execute("DELETE FROM ps")
+assert(#db:fetch_all("SELECT id FROM qs") == 0)
+return tostring(err) .. " | " .. tostring(err2)
+"#,
+    )
+    .await;
+    assert!(got.contains("joined-table subclass"), "{got}");
+    assert!(got.contains("unknown polymorphic_load"), "{got}");
+});

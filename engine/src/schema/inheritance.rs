@@ -40,11 +40,21 @@
 //!   names (a row whose identity no class declares is an error naming it).
 //!   Single table: the query selects the subclasses' columns too, from the
 //!   same table; a query of a subclass adds `discriminator IN (identities of
-//!   the class and its subclasses)`. Joined and concrete: described in their
-//!   modules (`session::polymorphic`).
+//!   the class and its subclasses)`. Joined: in a SELECT a joined class
+//!   reads as one table, `(SELECT <its columns> FROM <root table> JOIN
+//!   <each joined table> ON <keys>) AS <its table>` (`dialect/select.rs`),
+//!   so a query of a subclass joins parent and child and needs no identity
+//!   filter; a query of a base LEFT OUTER JOINs each joined subclass
+//!   (`with_polymorphic`), or reads its own columns by a second SELECT by
+//!   key ([`PolymorphicLoad::Selectin`], `Load::selectin_polymorphic`;
+//!   `session::polymorphic`).
 //! - **Writes.** Single table: a subclass's row is its table's row; the unit
-//!   of work needs nothing more. Joined: the parent's row is inserted first and
-//!   the child's last, deleted in the reverse order.
+//!   of work needs nothing more. Joined ([`Model::table_parts`]): the parent's
+//!   row is inserted first and its key (returned by the database when it
+//!   makes it) copied to the child's; an update writes each table whose
+//!   columns changed (the version check on the table holding the version
+//!   column); a delete removes the child's row first. A one-table statement
+//!   (`Insert`, `Update`, `Delete`) of a joined class is refused.
 //! - **Events, validators.** A listener registered for a model hears its
 //!   subclasses' instances too; a validator of a parent's column checks the
 //!   subclasses' values.

@@ -154,7 +154,7 @@ impl Sess {
         ctx: &NativeCallContext,
         f: impl AsyncFnOnce(&mut Session) -> Result<T, Error>,
     ) -> Res<T> {
-        context::enter(ctx, Some(self), || {
+        context::enter(ctx, Some(Dynamic::from(self.clone())), || {
             self.with(f).map_err(context::script_error)
         })
     }
@@ -165,7 +165,7 @@ impl Sess {
         ctx: &NativeCallContext,
         f: impl FnOnce(&mut Session) -> Result<T, Error>,
     ) -> Res<T> {
-        context::enter(ctx, Some(self), || {
+        context::enter(ctx, Some(Dynamic::from(self.clone())), || {
             let mut guard = self.lock().map_err(to_rhai)?;
             f(&mut guard).map_err(context::script_error)
         })
@@ -209,7 +209,7 @@ impl Sess {
     fn load(&self, ctx: &NativeCallContext, items: Dynamic, options: Dynamic) -> Res<()> {
         let items: Vec<Instance> = if items.is::<Obj>() {
             vec![items.cast::<Obj>().0]
-        } else if let Some(c) = items.read_lock::<crate::objects::related::Collection>() {
+        } else if let Some(c) = items.read_lock::<crate::objects::collection::Collection>() {
             c.members()?
         } else if items.is_array() {
             let list = items.into_array().unwrap_or_default();

@@ -122,3 +122,33 @@ return tostring(err) .. " | " .. tostring(err2)
     assert!(got.contains("joined-table subclass"), "{got}");
     assert!(got.contains("unknown polymorphic_load"), "{got}");
 });
+
+dbridge_testkit::each_backend!(concrete_table_round_trip, |t| async move {
+    let lua = lua_for(&t);
+    run::<()>(
+        &lua,
+        r#"
+local E = db:model { name = "E", table = "es", polymorphic_on = "k", polymorphic_identity = "e",
+  columns = { { "id", "integer", primary_key = true }, { "name", "text" }, { "k", "text" } } }
+local C = db:model { name = "C", table = "cs", inherits = E, concrete = true,
+  polymorphic_identity = "c", columns = { { "rate", "integer", nullable = false } } }
+db:create_all()
+db:transaction(function(s)
+  s:add(E { name = "Ann" })
+  s:add(C { name = "Dan", rate = 90 })
+end)
+assert(#db:fetch_all("SELECT name, rate FROM cs") == 1)
+local s = db:session()
+local ann, dan = s:get(E, 1), s:get(C, 1)      -- same key, two tables
+assert(ann:model_name() == "E" and dan:model_name() == "C" and dan.rate == 90)
+assert(#s:query(E):all() == 1)                  -- the base's table only
+dan.rate = 95
+s:commit()
+assert(db:query(C):one().rate == 95)
+s:delete(s:get(C, 1))
+s:commit()
+assert(db:query(C):count() == 0 and db:query(E):count() == 1)
+"#,
+    )
+    .await;
+});

@@ -142,3 +142,34 @@ assert_eq(db.fetch_all(\"SELECT id FROM qs\").len(), 0);"
     )
     .await;
 });
+
+each_backend!(concrete_table_round_trip, |t| async move {
+    check(
+        &t,
+        r#"
+let E = db.model(#{ name: "E", table: "es", polymorphic_on: "k", polymorphic_identity: "e",
+    columns: [["id", "integer", #{ primary_key: true }], ["name", "text"], ["k", "text"]] });
+let C = db.model(#{ name: "C", table: "cs", inherits: E, concrete: true,
+    polymorphic_identity: "c", columns: [["rate", "integer", #{ nullable: false }]] });
+db.create_all();
+db.transaction(|s| {
+    s.add(E.build(#{ name: "Ann" }));
+    s.add(C.build(#{ name: "Dan", rate: 90 }));
+});
+assert_eq(db.fetch_all("SELECT name, rate FROM cs").len(), 1);
+db.transaction(|s| {
+    let ann = s.get(E, 1);
+    let dan = s.get(C, 1);                     // same key, two tables
+    assert_eq(ann.model_name(), "E");
+    assert_eq(dan.model_name(), "C");
+    assert_eq(s.query(E).all().len(), 1);      // the base's table only
+    dan.rate = 95;
+});
+assert_eq(db.query(C).one().rate, 95);
+db.transaction(|s| { s.delete(s.get(C, 1)); });
+assert_eq(db.query(C).count(), 0);
+assert_eq(db.query(E).count(), 1);
+"#,
+    )
+    .await;
+});

@@ -698,3 +698,92 @@ each_backend!(joined_table_polymorphic_load_of_the_model, |t| async move {
     s.close().await.unwrap();
     h.meta.drop_all(&t.db).await.unwrap();
 });
+
+each_backend!(concrete_table_round_trip, |t| async move {
+    let meta = Metadata::new();
+    let employee = meta
+        .add(
+            Model::builder("Employee")
+                .table("employees")
+                .column(Column::new("id", "bigint").primary_key())
+                .column(Column::new("name", "text").not_null())
+                .column(Column::new("kind", "text").not_null())
+                .polymorphic_on("kind")
+                .polymorphic_identity("employee")
+                .build()
+                .unwrap(),
+        )
+        .unwrap();
+    let contractor = meta
+        .add(
+            Model::builder("Contractor")
+                .table("contractors")
+                .inherits(&employee)
+                .concrete()
+                .polymorphic_identity("contractor")
+                .column(Column::new("rate", "integer").not_null())
+                .build()
+                .unwrap(),
+        )
+        .unwrap();
+    assert_eq!(
+        contractor.inheritance_kind(),
+        Some(InheritanceKind::Concrete)
+    );
+    meta.create_all(&t.db).await.unwrap();
+    // Each class's table holds every column of the class; no spurious diff.
+    let declared = SchemaSnapshot::from_metadata(&meta, t.db.backend()).unwrap();
+    let table = declared
+        .tables
+        .iter()
+        .find(|t| t.name.as_str() == "contractors")
+        .unwrap();
+    assert!(table.column("name").is_some() && table.column("rate").is_some());
+    let live = introspect(&t.db, &IntrospectOptions::default())
+        .await
+        .unwrap();
+    let diff = SchemaDiff::between(&live, &declared);
+    assert!(diff.is_empty(), "{diff:?}");
+
+    let mut s = Session::new(&t.db);
+    s.add(Instance::with_values(&employee, [("name", "Ann")]).unwrap())
+        .unwrap();
+    s.add(
+        Instance::with_values(
+            &contractor,
+            [("name", Value::from("Dan")), ("rate", Value::from(90))],
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    s.commit().await.unwrap();
+    // Both rows have key 1, each in its own table: two instances.
+    let mut s = Session::new(&t.db);
+    let ann = s.get(&employee, 1_i64).await.unwrap().unwrap();
+    let dan = s.get(&contractor, 1_i64).await.unwrap().unwrap();
+    assert!(!ann.ptr_eq(&dan));
+    assert_eq!(
+        names(&[ann.clone(), dan.clone()]),
+        ["Employee:Ann", "Contractor:Dan"]
+    );
+    assert_eq!(dan.get("kind").unwrap(), Value::from("contractor"));
+    // A query of the base reads the base's table only (not polymorphic
+    // across tables, as SQLAlchemy's default for concrete classes).
+    let all = s.query(&employee).all().await.unwrap();
+    assert_eq!(names(&all), ["Employee:Ann"]);
+    // Update, refresh, delete of the subclass touch its table.
+    dan.set("rate", 95).unwrap();
+    s.commit().await.unwrap();
+    t.db.execute("UPDATE contractors SET name = 'Daniel'", &[])
+        .await
+        .unwrap();
+    s.refresh(&dan).await.unwrap();
+    assert_eq!(dan.get("name").unwrap(), Value::from("Daniel"));
+    assert_eq!(dan.get("rate").unwrap(), Value::Int4(95));
+    s.delete(&dan).unwrap();
+    s.commit().await.unwrap();
+    assert_eq!(count(&t.db, "SELECT id FROM contractors").await, 0);
+    assert_eq!(count(&t.db, "SELECT id FROM employees").await, 1);
+    s.close().await.unwrap();
+    meta.drop_all(&t.db).await.unwrap();
+});

@@ -31,8 +31,8 @@
 //!   column's client-side default factory in each class). Every class that takes part in
 //!   polymorphic loading needs an identity, and two classes of one hierarchy
 //!   cannot share one (refused when the second is registered).
-//! - **Identity map.** Instances are keyed by the root of their hierarchy and
-//!   their primary key: a `Manager` with id 1 is the `Employee` with id 1.
+//! - **Identity map.** Instances are keyed by the root of their hierarchy (or
+//!   the nearest concrete class) and their primary key: a `Manager` with id 1 is the `Employee` with id 1.
 //!   `session.get(Manager, 1)` gives `None` when row 1 is an employee of
 //!   another class.
 //! - **Loading.** A query of a class whose hierarchy has a discriminator is
@@ -47,7 +47,10 @@
 //!   filter; a query of a base LEFT OUTER JOINs each joined subclass
 //!   (`with_polymorphic`), or reads its own columns by a second SELECT by
 //!   key ([`PolymorphicLoad::Selectin`], `Load::selectin_polymorphic`;
-//!   `session::polymorphic`).
+//!   `session::polymorphic`). Concrete: a class's rows are in its table
+//!   only, with keys of their own ([`Model::identity_root`] keys the
+//!   identity map); a query of the base reads the base's table (SQLAlchemy's
+//!   default for concrete classes; a UNION ALL is not offered yet).
 //! - **Writes.** Single table: a subclass's row is its table's row; the unit
 //!   of work needs nothing more. Joined ([`Model::table_parts`]): the parent's
 //!   row is inserted first and its key (returned by the database when it
@@ -252,6 +255,21 @@ impl Model {
     pub fn root(&self) -> &Model {
         let mut m = self;
         while let Some(p) = m.parent() {
+            m = p;
+        }
+        m
+    }
+
+    /// The model whose identity space this one shares: the root of its
+    /// hierarchy, or the nearest concrete-table class on the way (a
+    /// concrete class's rows live in a table of their own, so its keys may
+    /// repeat its parent's).
+    pub fn identity_root(&self) -> &Model {
+        let mut m = self;
+        while let Some(p) = m.parent() {
+            if m.inheritance_kind() == Some(InheritanceKind::Concrete) {
+                break;
+            }
             m = p;
         }
         m

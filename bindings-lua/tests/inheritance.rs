@@ -88,3 +88,67 @@ return table.concat(out, ",")
         "Member:m1,Lead:l1,lead l1,core,2021,1,1/0,schema,model `Bad2`: `inherits` must be a model"
     );
 });
+
+dbridge_testkit::each_backend!(the_joined_table_example_runs, |t| async move {
+    let lua = lua_for(&t);
+    run::<()>(&lua, &doc_block("### Joined table")).await;
+});
+
+dbridge_testkit::each_backend!(joined_table_writes_and_mistakes, |t| async move {
+    let lua = lua_for(&t);
+    let got: String = run(
+        &lua,
+        r#"
+local P = db:model { name = "P", table = "ps", polymorphic_on = "k", polymorphic_identity = "p",
+  columns = { { "id", "integer", primary_key = true }, { "k", "text" } } }
+local Q = db:model { name = "Q", table = "qs", inherits = P, polymorphic_identity = "q",
+  columns = { { "x", "text" } } }
+db:create_all()
+local ok, err = pcall(function() return Q:insert({ { k = "q", x = "a" } }) end)
+assert(not ok)
+local ok2, err2 = pcall(function()
+  return db:model { name = "R", table = "rs", inherits = P, polymorphic_identity = "r",
+    polymorphic_load = "eager", columns = { { "y", "text" } } }
+end)
+assert(not ok2)
+db:transaction(function(s) s:add(Q { x = "a" }) end)
+assert(db:query(Q):one().x == "a")
+db:execute("DELETE FROM ps")
+assert(#db:fetch_all("SELECT id FROM qs") == 0)
+return tostring(err) .. " | " .. tostring(err2)
+"#,
+    )
+    .await;
+    assert!(got.contains("joined-table subclass"), "{got}");
+    assert!(got.contains("unknown polymorphic_load"), "{got}");
+});
+
+dbridge_testkit::each_backend!(concrete_table_round_trip, |t| async move {
+    let lua = lua_for(&t);
+    run::<()>(
+        &lua,
+        r#"
+local E = db:model { name = "E", table = "es", polymorphic_on = "k", polymorphic_identity = "e",
+  columns = { { "id", "integer", primary_key = true }, { "name", "text" }, { "k", "text" } } }
+local C = db:model { name = "C", table = "cs", inherits = E, concrete = true,
+  polymorphic_identity = "c", columns = { { "rate", "integer", nullable = false } } }
+db:create_all()
+db:transaction(function(s)
+  s:add(E { name = "Ann" })
+  s:add(C { name = "Dan", rate = 90 })
+end)
+assert(#db:fetch_all("SELECT name, rate FROM cs") == 1)
+local s = db:session()
+local ann, dan = s:get(E, 1), s:get(C, 1)      -- same key, two tables
+assert(ann:model_name() == "E" and dan:model_name() == "C" and dan.rate == 90)
+assert(#s:query(E):all() == 1)                  -- the base's table only
+dan.rate = 95
+s:commit()
+assert(db:query(C):one().rate == 95)
+s:delete(s:get(C, 1))
+s:commit()
+assert(db:query(C):count() == 0 and db:query(E):count() == 1)
+"#,
+    )
+    .await;
+});

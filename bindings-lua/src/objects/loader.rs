@@ -59,6 +59,7 @@ pub(crate) fn new(lua: &Lua, (name, args): (String, Variadic<LuaValue>)) -> Raw 
                 Load::load_only(cols)
             }
             "selectinload" => Load::selectin(first()?),
+            "selectin_polymorphic" => Load::selectin_polymorphic(),
             "joinedload" => Load::joined(first()?),
             "subqueryload" => Load::subquery(first()?),
             "lazyload" => Load::lazy(first()?),

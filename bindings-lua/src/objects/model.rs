@@ -85,7 +85,7 @@ fn schema(msg: impl Into<String>) -> LuaDbError {
 }
 
 /// Keys a model declaration may have.
-const MODEL_KEYS: [&str; 12] = [
+const MODEL_KEYS: [&str; 13] = [
     "name",
     "table",
     "columns",
@@ -98,6 +98,7 @@ const MODEL_KEYS: [&str; 12] = [
     "concrete",
     "polymorphic_on",
     "polymorphic_identity",
+    "polymorphic_load",
 ];
 /// Keys of an entry of `foreign_keys`.
 const FK_KEYS: [&str; 6] = [
@@ -227,6 +228,16 @@ fn inheritance(
         ))
     })? {
         b = b.polymorphic_on(col);
+    }
+    if let Some(how) = t.get::<Option<String>>("polymorphic_load").map_err(|_| {
+        schema(format!(
+            "model `{name}`: `polymorphic_load` must be \"inline\" or \"selectin\""
+        ))
+    })? {
+        let how = how
+            .parse()
+            .map_err(|e: dbridge_engine::Error| schema(format!("model `{name}`: {e}")))?;
+        b = b.polymorphic_load(how);
     }
     let id: LuaValue = t.get("polymorphic_identity").map_err(lua_err)?;
     if !id.is_nil() {

@@ -100,6 +100,12 @@ pub(crate) fn register(engine: &mut Engine, module: &mut Module) {
             })
         });
     }
+    module.set_native_fn("selectin_polymorphic", || -> Res<LoadV> {
+        Ok(LoadV {
+            label: "selectin_polymorphic()".into(),
+            load: Load::selectin_polymorphic(),
+        })
+    });
     module.set_native_fn("load_only", |a: Dynamic| load_only(vec![a]));
     module.set_native_fn("load_only", |a: Dynamic, b: Dynamic| load_only(vec![a, b]));
     module.set_native_fn("load_only", |a: Dynamic, b: Dynamic, c: Dynamic| {

@@ -326,6 +326,7 @@ fn declare(db: &mut Db, spec: Map) -> Res<ModelV> {
     let mut relations = None;
     let mut version = None;
     let mut inherit = Inherit::default();
+    let mut polymorphic_load: Option<dbridge_engine::schema::PolymorphicLoad> = None;
     let mut extras = Vec::new();
     for (k, v) in &spec {
         match k.as_str() {
@@ -350,6 +351,12 @@ fn declare(db: &mut Db, spec: Map) -> Res<ModelV> {
                 inherit.parent = Some(p.model);
             }
             "concrete" => inherit.concrete = boolean("concrete", v)?,
+            "polymorphic_load" => {
+                let how = string("polymorphic_load", v)?;
+                polymorphic_load = Some(how.parse().map_err(|e: dbridge_engine::Error| {
+                    configuration(format!("model option `polymorphic_load`: {e}"))
+                })?);
+            }
             "polymorphic_on" => inherit.polymorphic_on = Some(string("polymorphic_on", v)?),
             "polymorphic_identity" => {
                 inherit.identity = Some(from_dynamic(v.clone(), "`polymorphic_identity`")?)
@@ -358,7 +365,7 @@ fn declare(db: &mut Db, spec: Map) -> Res<ModelV> {
                 return Err(configuration(format!(
                     "unknown model option `{other}` (expected name, table, columns, indexes, \
                      uniques, foreign_keys, relations, version, inherits, concrete, \
-                     polymorphic_on, polymorphic_identity)"
+                     polymorphic_on, polymorphic_identity, polymorphic_load)"
                 )));
             }
         }
@@ -382,6 +389,9 @@ fn declare(db: &mut Db, spec: Map) -> Res<ModelV> {
     }
     if let Some(v) = inherit.identity {
         builder = builder.polymorphic_identity(v);
+    }
+    if let Some(how) = polymorphic_load {
+        builder = builder.polymorphic_load(how);
     }
     for (key, v) in extras {
         builder = constraints(builder, key, v)?;

@@ -149,8 +149,28 @@ fn returning(c: &mut Compiler, items: &[SelectItem]) -> Result<Vec<OutputColumn>
     cols
 }
 
+/// A joined-table subclass's rows span several tables: a statement of one
+/// table cannot write them (a session can).
+fn one_table(model: &Model, what: &str) -> Result<()> {
+    if model.is_joined() {
+        return Err(Error::InvalidState(format!(
+            "cannot {what} model `{}` in one statement: it is a joined-table subclass whose rows \
+             span tables ({}); write its instances through a session",
+            model.name(),
+            model
+                .table_parts()?
+                .iter()
+                .map(|p| p.table.table().as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        )));
+    }
+    Ok(())
+}
+
 pub(super) fn compile_insert(ins: &Insert, backend: Backend) -> Result<Vec<Compiled>> {
     let model = &ins.model;
+    one_table(model, "insert into")?;
     let (columns, rows) = prepare_rows(ins)?;
     match &ins.source {
         InsertSource::Query(q) => {
@@ -260,6 +280,7 @@ pub(super) fn compile_copy(ins: &Insert, backend: Backend) -> Result<Option<Copy
         return Ok(None);
     };
     let model = &ins.model;
+    one_table(model, "insert into")?;
     let mut columns = ins.columns.clone();
     let mut factories = Vec::new();
     for (i, c) in model.columns().iter().enumerate() {
@@ -340,6 +361,7 @@ pub(super) fn compile_update(up: &Update, backend: Backend) -> Result<Compiled> 
             up.model.name()
         )));
     }
+    one_table(&up.model, "update")?;
     let mut c = Compiler::new(backend);
     c.push("UPDATE ");
     c.ident(up.model.table());
@@ -351,6 +373,7 @@ pub(super) fn compile_update(up: &Update, backend: Backend) -> Result<Compiled> 
 }
 
 pub(super) fn compile_delete(del: &Delete, backend: Backend) -> Result<Compiled> {
+    one_table(&del.model, "delete from")?;
     let mut c = Compiler::new(backend);
     c.push("DELETE FROM ");
     c.ident(del.model.table());

@@ -205,6 +205,13 @@ impl Compiler {
 
     pub(crate) fn table_ref(&mut self, t: &TableRef) -> Result<()> {
         match &t.0.source {
+            Source::Model(m) if m.is_joined() => {
+                self.joined_tables(m)?;
+                if t.alias_name().is_none() {
+                    self.push(" AS ");
+                    self.ident(m.table());
+                }
+            }
             Source::Model(m) => self.ident(m.table()),
             Source::Named { name, .. } => self.ident(name),
             Source::Query { query, .. } => {
@@ -217,6 +224,52 @@ impl Compiler {
             self.push(" AS ");
             self.ident(a);
         }
+        Ok(())
+    }
+
+    /// A joined-table subclass as one table: `(SELECT <its columns, each
+    /// from its table> FROM <root table> JOIN <each subclass table> ON
+    /// <keys equal>)`, named by the caller after the class's table, so that
+    /// the query's columns read it as they read any model's table.
+    fn joined_tables(&mut self, m: &crate::schema::Model) -> Result<()> {
+        let parts = m.table_parts()?;
+        let Some(root) = parts.first() else {
+            return Ok(());
+        };
+        self.push("(SELECT ");
+        for (i, c) in m.columns().iter().enumerate() {
+            if i > 0 {
+                self.push(", ");
+            }
+            let part = parts
+                .iter()
+                .find(|p| p.columns.contains(&i))
+                .unwrap_or(root);
+            self.ident(part.table.table());
+            self.push(".");
+            self.ident(c.name());
+        }
+        self.push(" FROM ");
+        self.ident(root.table.table());
+        for p in &parts[1..] {
+            self.push(" JOIN ");
+            self.ident(p.table.table());
+            self.push(" ON ");
+            for (k, &i) in m.primary_key().iter().enumerate() {
+                if k > 0 {
+                    self.push(" AND ");
+                }
+                let name = m.columns()[i].name();
+                self.ident(p.table.table());
+                self.push(".");
+                self.ident(name);
+                self.push(" = ");
+                self.ident(root.table.table());
+                self.push(".");
+                self.ident(name);
+            }
+        }
+        self.push(")");
         Ok(())
     }
 

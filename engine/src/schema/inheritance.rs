@@ -31,8 +31,8 @@
 //!   column's client-side default factory in each class). Every class that takes part in
 //!   polymorphic loading needs an identity, and two classes of one hierarchy
 //!   cannot share one (refused when the second is registered).
-//! - **Identity map.** Instances are keyed by the root of their hierarchy and
-//!   their primary key: a `Manager` with id 1 is the `Employee` with id 1.
+//! - **Identity map.** Instances are keyed by the root of their hierarchy (or
+//!   the nearest concrete class) and their primary key: a `Manager` with id 1 is the `Employee` with id 1.
 //!   `session.get(Manager, 1)` gives `None` when row 1 is an employee of
 //!   another class.
 //! - **Loading.** A query of a class whose hierarchy has a discriminator is
@@ -40,11 +40,24 @@
 //!   names (a row whose identity no class declares is an error naming it).
 //!   Single table: the query selects the subclasses' columns too, from the
 //!   same table; a query of a subclass adds `discriminator IN (identities of
-//!   the class and its subclasses)`. Joined and concrete: described in their
-//!   modules (`session::polymorphic`).
+//!   the class and its subclasses)`. Joined: in a SELECT a joined class
+//!   reads as one table, `(SELECT <its columns> FROM <root table> JOIN
+//!   <each joined table> ON <keys>) AS <its table>` (`dialect/select.rs`),
+//!   so a query of a subclass joins parent and child and needs no identity
+//!   filter; a query of a base LEFT OUTER JOINs each joined subclass
+//!   (`with_polymorphic`), or reads its own columns by a second SELECT by
+//!   key ([`PolymorphicLoad::Selectin`], `Load::selectin_polymorphic`;
+//!   `session::polymorphic`). Concrete: a class's rows are in its table
+//!   only, with keys of their own ([`Model::identity_root`] keys the
+//!   identity map); a query of the base reads the base's table (SQLAlchemy's
+//!   default for concrete classes; a UNION ALL is not offered yet).
 //! - **Writes.** Single table: a subclass's row is its table's row; the unit
-//!   of work needs nothing more. Joined: the parent's row is inserted first and
-//!   the child's last, deleted in the reverse order.
+//!   of work needs nothing more. Joined ([`Model::table_parts`]): the parent's
+//!   row is inserted first and its key (returned by the database when it
+//!   makes it) copied to the child's; an update writes each table whose
+//!   columns changed (the version check on the table holding the version
+//!   column); a delete removes the child's row first. A one-table statement
+//!   (`Insert`, `Update`, `Delete`) of a joined class is refused.
 //! - **Events, validators.** A listener registered for a model hears its
 //!   subclasses' instances too; a validator of a parent's column checks the
 //!   subclasses' values.
@@ -111,6 +124,43 @@ impl InheritanceKind {
     }
 }
 
+/// How a query of a base reads a joined-table subclass's own columns
+/// (SQLAlchemy's `polymorphic_load`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum PolymorphicLoad {
+    /// In the query of the base, by a LEFT OUTER JOIN of the subclass's
+    /// table (`with_polymorphic`; the default).
+    #[default]
+    Inline,
+    /// By a second SELECT of the subclass's columns for the rows of its
+    /// class, `WHERE key IN (...)` (`selectin_polymorphic`).
+    Selectin,
+}
+
+impl PolymorphicLoad {
+    /// The name as declarations spell it (`inline`, `selectin`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Inline => "inline",
+            Self::Selectin => "selectin",
+        }
+    }
+}
+
+impl std::str::FromStr for PolymorphicLoad {
+    type Err = crate::Error;
+
+    fn from_str(s: &str) -> Result<Self> {
+        match s {
+            "inline" => Ok(Self::Inline),
+            "selectin" => Ok(Self::Selectin),
+            other => Err(crate::Error::InvalidState(format!(
+                "unknown polymorphic_load `{other}` (expected `inline` or `selectin`)"
+            ))),
+        }
+    }
+}
+
 /// What a subclass keeps of its declaration.
 #[derive(Debug, Clone)]
 pub(crate) struct Inherit {
@@ -125,6 +175,7 @@ pub(crate) struct InheritDecl {
     pub(crate) concrete: bool,
     pub(crate) polymorphic_on: Option<String>,
     pub(crate) identity: Option<Value>,
+    pub(crate) load: PolymorphicLoad,
 }
 
 /// The state of a model that concerns inheritance.
@@ -135,6 +186,8 @@ pub(crate) struct InheritState {
     pub(crate) polymorphic_on: Option<usize>,
     /// This class's discriminator value.
     pub(crate) identity: Option<Value>,
+    /// How queries of a base read this class's own columns (joined table).
+    pub(crate) load: PolymorphicLoad,
     /// The position of the first foreign key declared by this model (those
     /// before are its parent's).
     pub(crate) own_fks_from: usize,
@@ -149,6 +202,7 @@ impl InheritState {
             inherit: self.inherit.clone(),
             polymorphic_on: self.polymorphic_on,
             identity: self.identity.clone(),
+            load: self.load,
             own_fks_from: self.own_fks_from,
             children: parking_lot::RwLock::default(),
         }
@@ -201,6 +255,21 @@ impl Model {
     pub fn root(&self) -> &Model {
         let mut m = self;
         while let Some(p) = m.parent() {
+            m = p;
+        }
+        m
+    }
+
+    /// The model whose identity space this one shares: the root of its
+    /// hierarchy, or the nearest concrete-table class on the way (a
+    /// concrete class's rows live in a table of their own, so its keys may
+    /// repeat its parent's).
+    pub fn identity_root(&self) -> &Model {
+        let mut m = self;
+        while let Some(p) = m.parent() {
+            if m.inheritance_kind() == Some(InheritanceKind::Concrete) {
+                break;
+            }
             m = p;
         }
         m
@@ -314,6 +383,17 @@ impl Model {
         }))
     }
 
+    /// How queries of a base read this class's own columns.
+    pub fn polymorphic_load(&self) -> PolymorphicLoad {
+        self.0.inherit.load
+    }
+
+    /// Whether queries of a base read this joined-table class's own
+    /// columns by a second SELECT ([`PolymorphicLoad::Selectin`]).
+    pub fn loads_by_selectin(&self) -> bool {
+        self.polymorphic_load() == PolymorphicLoad::Selectin
+    }
+
     /// Whether the model shares its table with its parent (single table).
     pub fn shares_parent_table(&self) -> bool {
         self.inheritance_kind() == Some(InheritanceKind::Single)
@@ -356,6 +436,7 @@ pub(crate) fn settle(inner: &mut ModelInner, decl: InheritDecl) -> Result<()> {
         (None, None) => None,
     };
     inner.inherit.polymorphic_on = decl.polymorphic_on.as_ref().and(disc);
+    inner.inherit.load = decl.load;
     if let Some(v) = decl.identity {
         let Some(d) = disc else {
             return Err(err(format!(
@@ -464,15 +545,42 @@ pub(crate) fn owns_table(m: &Model) -> bool {
 /// those of the subclasses sharing its table (`owner` itself when none does).
 pub(crate) fn table_model(owner: &Model) -> Result<Model> {
     let sharers = table_sharers(owner);
-    if sharers.is_empty() {
+    let joined = owner.inheritance_kind() == Some(InheritanceKind::Joined);
+    if sharers.is_empty() && !joined {
         return Ok(owner.clone());
     }
-    let mut columns: Vec<ColumnDef> = owner.columns().to_vec();
-    let mut fks = owner.foreign_keys().to_vec();
-    let mut indexes = owner.indexes().to_vec();
-    let mut uniques = owner.uniques().to_vec();
-    let mut checks = owner.checks().to_vec();
-    for s in &sharers {
+    let mut columns: Vec<ColumnDef> = Vec::new();
+    let mut fks = Vec::new();
+    let mut indexes = Vec::new();
+    let mut uniques = Vec::new();
+    let mut checks = Vec::new();
+    let primary_key;
+    let mut members = sharers;
+    if joined {
+        primary_key = (0..owner.primary_key().len()).collect();
+        fks.push(joined_key_fk(owner)?);
+        members.insert(0, owner.clone());
+    } else {
+        columns = owner.columns().to_vec();
+        fks = owner.foreign_keys().to_vec();
+        indexes = owner.indexes().to_vec();
+        uniques = owner.uniques().to_vec();
+        checks = owner.checks().to_vec();
+        primary_key = owner.primary_key().to_vec();
+    }
+    for s in &members {
+        if joined && s.ptr_eq(owner) {
+            // The key first, as the parent's, but never generated here:
+            // the parent's row gives it.
+            for &k in owner.primary_key() {
+                let mut c = owner.columns()[k].clone();
+                c.identity = None;
+                c.default = None;
+                c.default_factory = None;
+                c.generated = None;
+                columns.push(c);
+            }
+        }
         for c in &s.columns()[s.own_columns_from()..] {
             if !columns.iter().any(|x| x.name == c.name) {
                 columns.push(c.clone());
@@ -482,6 +590,7 @@ pub(crate) fn table_model(owner: &Model) -> Result<Model> {
             let name = &s.columns()[i].name;
             columns.iter().position(|x| &x.name == name).unwrap_or(i)
         };
+        let here = |i: usize| columns.iter().any(|x| x.name == s.columns()[i].name);
         let remap = |cols: &[usize]| cols.iter().map(|&i| at(i)).collect::<Vec<_>>();
         for fk in &s.foreign_keys()[s.0.inherit.own_fks_from..] {
             let mut fk = fk.clone();
@@ -489,14 +598,18 @@ pub(crate) fn table_model(owner: &Model) -> Result<Model> {
             fks.push(fk);
         }
         for ix in s.indexes() {
-            let mut ix = ix.clone();
-            ix.columns = remap(&ix.columns);
-            indexes.push(ix);
+            if ix.columns.iter().all(|&i| here(i)) {
+                let mut ix = ix.clone();
+                ix.columns = remap(&ix.columns);
+                indexes.push(ix);
+            }
         }
         for u in s.uniques() {
-            let mut u = u.clone();
-            u.columns = remap(&u.columns);
-            uniques.push(u);
+            if u.columns.iter().all(|&i| here(i)) {
+                let mut u = u.clone();
+                u.columns = remap(&u.columns);
+                uniques.push(u);
+            }
         }
         checks.extend(s.checks().iter().cloned());
     }
@@ -504,11 +617,95 @@ pub(crate) fn table_model(owner: &Model) -> Result<Model> {
         owner.name().clone(),
         owner.table().clone(),
         columns,
-        owner.primary_key().to_vec(),
+        primary_key,
         fks,
         indexes,
         uniques,
         checks,
     )?;
     Ok(Model(Arc::new(inner)))
+}
+
+/// The foreign key of a joined-table subclass's key to its parent's table
+/// (ON DELETE CASCADE), in the subclass's table.
+fn joined_key_fk(owner: &Model) -> Result<super::ForeignKeyDef> {
+    let parent = owner.parent().map_or(owner, |p| p.table_owner());
+    let names: Vec<&str> = owner
+        .primary_key()
+        .iter()
+        .map(|&k| owner.columns()[k].name().as_str())
+        .collect();
+    let mut parts = vec![owner.table().as_str()];
+    parts.extend(names.iter().copied());
+    parts.push(parent.table().as_str());
+    Ok(super::ForeignKeyDef {
+        name: super::constraint_name("fk", &parts)?,
+        columns: (0..names.len()).collect(),
+        table: parent.table().clone(),
+        ref_columns: owner
+            .primary_key()
+            .iter()
+            .map(|&k| owner.columns()[k].name().clone())
+            .collect(),
+        on_delete: super::ReferentialAction::Cascade,
+        on_update: super::ReferentialAction::NoAction,
+    })
+}
+
+/// One table of a class whose columns span several tables (joined table):
+/// the table as a model, and the positions of the class's columns it holds
+/// (the key in every part).
+#[derive(Debug, Clone)]
+pub struct TablePart {
+    /// The table, as the model `create_all` creates.
+    pub table: Model,
+    /// The class's column positions stored in this table, in table order.
+    pub columns: Vec<usize>,
+}
+
+impl Model {
+    /// Whether the class's columns span several tables: it is a joined-table
+    /// subclass, or a single-table subclass of one.
+    pub fn is_joined(&self) -> bool {
+        self.table_owner().inheritance_kind() == Some(InheritanceKind::Joined)
+    }
+
+    /// The tables of a class, the root's first and the class's own last:
+    /// one part for a model that is no joined-table subclass.
+    ///
+    /// # Errors
+    /// None in practice (the tables were checked when the models were built).
+    pub fn table_parts(&self) -> Result<Vec<TablePart>> {
+        let mut owners = Vec::new();
+        let mut o = self.table_owner();
+        loop {
+            owners.push(o);
+            match o.parent() {
+                Some(p) if o.inheritance_kind() == Some(InheritanceKind::Joined) => {
+                    o = p.table_owner();
+                }
+                _ => break,
+            }
+        }
+        owners.reverse();
+        let mut taken = vec![false; self.columns().len()];
+        let mut parts = Vec::with_capacity(owners.len());
+        for o in owners {
+            let table = table_model(o)?;
+            let mut cols = Vec::new();
+            for c in table.columns() {
+                if let Some(i) = self.0.column_position(c.name().as_str())
+                    && (!taken[i] || c.is_primary_key())
+                {
+                    taken[i] = true;
+                    cols.push(i);
+                }
+            }
+            parts.push(TablePart {
+                table,
+                columns: cols,
+            });
+        }
+        Ok(parts)
+    }
 }

@@ -46,7 +46,7 @@ pub use column::{Column, ColumnDef, DefaultFactory, Identity, ServerDefault, Typ
 pub use constraint::{
     CheckDef, ForeignKey, ForeignKeyDef, Index, IndexDef, ReferentialAction, UniqueDef,
 };
-pub use inheritance::InheritanceKind;
+pub use inheritance::{InheritanceKind, PolymorphicLoad, TablePart};
 pub use metadata::Metadata;
 pub use model::{Model, ModelBuilder};
 pub use relationship::{

@@ -322,6 +322,15 @@ impl ModelBuilder {
         self
     }
 
+    /// How a query of a base reads this joined-table subclass's own columns:
+    /// joined in (the default) or by a second SELECT
+    /// ([`super::PolymorphicLoad`]). A query can ask for the second SELECT
+    /// for every subclass with [`crate::session::Load::selectin_polymorphic`].
+    pub fn polymorphic_load(mut self, how: super::PolymorphicLoad) -> Self {
+        self.inherit.load = how;
+        self
+    }
+
     /// This class's value of the discriminator column.
     pub fn polymorphic_identity(mut self, value: impl Into<crate::Value>) -> Self {
         self.inherit.identity = Some(value.into());

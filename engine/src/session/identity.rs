@@ -108,7 +108,7 @@ impl IdentityKey {
         };
         Some(Self {
             // Keyed by the hierarchy's root: a subclass's instance is its base's.
-            model: Arc::as_ptr(&model.root().0) as usize,
+            model: Arc::as_ptr(&model.identity_root().0) as usize,
             pk,
         })
     }

@@ -21,7 +21,7 @@ impl Session {
         select: &Select,
     ) -> Result<Vec<Instance>> {
         if model.is_polymorphic() {
-            return self.fetch_polymorphic(model, select).await;
+            return self.fetch_polymorphic(model, select, false).await;
         }
         self.fetch_rows_as(model, select, false).await
     }
@@ -90,12 +90,19 @@ impl Session {
 
     /// Runs a query of a polymorphic model: each row becomes an instance of
     /// the class its discriminator names (see `polymorphic.rs`).
-    async fn fetch_polymorphic(&mut self, model: &Model, select: &Select) -> Result<Vec<Instance>> {
-        let select = super::polymorphic::adapt(model, select.clone())?;
+    /// With `selectin`, the joined-table subclasses' columns are read by a
+    /// second SELECT per subclass rather than joined.
+    pub(crate) async fn fetch_polymorphic(
+        &mut self,
+        model: &Model,
+        select: &Select,
+        selectin: bool,
+    ) -> Result<Vec<Instance>> {
+        let select = super::polymorphic::adapt(model, select.clone(), selectin)?;
         let compiled = select.compile_for(self.db.backend())?;
         let cols = super::polymorphic::PolyColumns::new(model, &compiled.columns);
         let mut tx = self.take_tx().await?;
-        let read = {
+        let read: Result<Vec<Instance>> = {
             let mut rows = tx.fetch_statement(compiled.statement);
             let mut out = Vec::new();
             let validators = self.opts.registry.validators();
@@ -120,7 +127,9 @@ impl Session {
             .await
         };
         self.tx = Some(tx);
-        read
+        let found = read?;
+        self.load_subclass_columns(model, &found, selectin).await?;
+        Ok(found)
     }
 
     /// The instance for a row (`cols`: the model column of each result column).

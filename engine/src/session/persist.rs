@@ -21,7 +21,7 @@ use crate::dialect::{Compile, param_limit};
 use crate::error::{Error, Result};
 use crate::events::EventKind;
 use crate::query::{Delete, Expr, Insert, Update};
-use crate::schema::Model;
+use crate::schema::{Model, TablePart};
 use crate::value::Value;
 
 /// The instances one flush writes.
@@ -144,14 +144,19 @@ fn prepare_insert(
     let mut omitted = vec![false; columns.len()];
     let mut row = Vec::with_capacity(columns.len());
     for (i, c) in columns.iter().enumerate() {
+        // Omitted columns keep a NULL place: the row is as wide as the model.
         if c.generated().is_some() {
             omitted[i] = true;
+            row.push(Value::Null);
         } else if null_cols.contains(&i) {
             row.push(Value::Null);
         } else {
             match &d.values[i] {
                 Some(v) => row.push(validators.db_value_of(model, i, v.clone())?),
-                None if c.is_server_generated() => omitted[i] = true,
+                None if c.is_server_generated() => {
+                    omitted[i] = true;
+                    row.push(Value::Null);
+                }
                 None => row.push(Value::Null),
             }
         }
@@ -188,14 +193,22 @@ async fn insert(
         }
     }
     let pk = model.primary_key();
+    let parts = table_parts(model)?;
     for (omitted, group) in groups {
-        let pk_known = pk.iter().all(|&i| !omitted[i]);
-        let by_order = !pk_known && pk.len() == 1 && model.columns()[pk[0]].sql_type().is_integer();
-        if pk_known || by_order {
-            insert_group(s, tx, model, &omitted, group, pk_known).await?;
-        } else {
-            for p in group {
-                insert_group(s, tx, model, &omitted, vec![p], false).await?;
+        // A joined-table subclass's parent rows first: they give the key
+        // the child rows copy.
+        for (k, part) in parts.iter().enumerate() {
+            let child = k > 0;
+            let pk_known = child || pk.iter().all(|&i| !omitted[i]);
+            let by_order =
+                !pk_known && pk.len() == 1 && model.columns()[pk[0]].sql_type().is_integer();
+            let target = Target { model, part, child };
+            if pk_known || by_order {
+                insert_group(s, tx, &target, &omitted, &group, pk_known).await?;
+            } else {
+                for p in &group {
+                    insert_group(s, tx, &target, &omitted, std::slice::from_ref(p), false).await?;
+                }
             }
         }
     }
@@ -205,40 +218,85 @@ async fn insert(
     Ok(())
 }
 
+/// The parts of a model's tables (one unless it is a joined-table subclass).
+fn table_parts(model: &Model) -> Result<Vec<TablePart>> {
+    if model.is_joined() {
+        return model.table_parts();
+    }
+    Ok(vec![TablePart {
+        table: model.clone(),
+        columns: (0..model.columns().len()).collect(),
+    }])
+}
+
+/// Where an insert of a class's rows goes: one of its tables.
+struct Target<'a> {
+    model: &'a Model,
+    part: &'a TablePart,
+    /// A joined-table subclass's table (its key is the parent row's).
+    child: bool,
+}
+
 async fn insert_group(
     s: &mut Session,
     tx: &mut Transaction,
-    model: &Model,
+    target: &Target<'_>,
     omitted: &[bool],
-    group: Vec<Prepared<'_>>,
+    group: &[Prepared<'_>],
     pk_known: bool,
 ) -> Result<()> {
+    let model = target.model;
     let columns = model.columns();
-    let names: Vec<&str> = (0..columns.len())
-        .filter(|&i| !omitted[i])
-        .map(|i| name(model, i))
+    let is_key = |i: usize| columns[i].is_primary_key();
+    let omitted: Vec<bool> = (0..columns.len())
+        .map(|i| omitted[i] && !(target.child && is_key(i)))
         .collect();
+    let written: Vec<usize> = target
+        .part
+        .columns
+        .iter()
+        .copied()
+        .filter(|&i| !omitted[i])
+        .collect();
+    let names: Vec<&str> = written.iter().map(|&i| name(model, i)).collect();
     // Returned: the key unless known, and what the database fills in.
     // (with the key, to match the rows to the instances).
-    let returned: Vec<usize> = if omitted.iter().any(|&o| o) || !pk_known {
-        (0..columns.len())
-            .filter(|&i| omitted[i] || columns[i].is_primary_key())
+    let returned: Vec<usize> = if target.part.columns.iter().any(|&i| omitted[i]) || !pk_known {
+        target
+            .part
+            .columns
+            .iter()
+            .copied()
+            .filter(|&i| omitted[i] || is_key(i))
             .collect()
     } else {
         Vec::new()
     };
     let instances: Vec<&Instance> = group.iter().map(|p| p.inst).collect();
     let label = || batch_label(&instances);
-    let mut ins = Insert::into(model)
+    let validators = s.opts.registry.validators().clone();
+    let mut rows = Vec::with_capacity(group.len());
+    for p in group {
+        let d = p.inst.read();
+        let row = written
+            .iter()
+            .map(|&i| match &d.values[i] {
+                // A child row's key: the parent row's, known by now.
+                Some(v) if target.child && is_key(i) => validators.db_value_of(model, i, v.clone()),
+                _ => Ok(p.row[i].clone()),
+            })
+            .collect::<Result<Vec<_>>>()?;
+        rows.push(row);
+    }
+    let table = &target.part.table;
+    let mut ins = Insert::into(table)
         .columns(names)
         .map_err(|e| flush_error(&label(), e))?;
-    ins = ins
-        .rows(group.into_iter().map(|p| p.row))
-        .map_err(|e| flush_error(&label(), e))?;
+    ins = ins.rows(rows).map_err(|e| flush_error(&label(), e))?;
     if !returned.is_empty() {
         let exprs = returned
             .iter()
-            .map(|&i| model.col(name(model, i)))
+            .map(|&i| table.col(name(model, i)))
             .collect::<Result<Vec<_>>>()?;
         ins = ins.returning(exprs);
     }
@@ -259,7 +317,6 @@ async fn insert_group(
             out_rows.extend(rows.into_iter().map(crate::db::Row::into_values));
         }
     }
-    let validators = s.opts.registry.validators().clone();
     let mut returned_values: Vec<Option<Vec<Value>>> = vec![None; instances.len()];
     if !returned.is_empty() {
         if out_rows.len() != instances.len() {
@@ -468,7 +525,7 @@ async fn update_all(s: &mut Session, tx: &mut Transaction, insts: &[&Instance]) 
         }
     }
     for (model, group) in by_model {
-        if group.len() < 2 || s.opts.registry.version_of(&model).is_some() {
+        if group.len() < 2 || s.opts.registry.version_of(&model).is_some() || model.is_joined() {
             for inst in group {
                 update(s, tx, inst).await?;
             }
@@ -583,23 +640,39 @@ async fn single_update(
     row: RowUpdate,
 ) -> Result<()> {
     let label = inst.describe();
-    let mut up = Update::table(model);
-    for (i, _, db) in &row.sets {
-        up = up.set(name(model, *i), db.clone())?;
-    }
-    for f in pk_filter(model, &row.pk)? {
-        up = up.filter(f);
-    }
-    if let Some((vc, old)) = &row.version {
-        up = up.filter(model.col(name(model, *vc))?.eq(old.clone()));
-    }
-    let stmt = up.compile_for(tx.backend())?.statement;
-    let n = tx
-        .execute_statement(&stmt)
-        .await
-        .map_err(|e| flush_error(&label, e))?;
-    if n == 0 {
-        return Err(stale(&label, row.version.is_some()));
+    // A joined-table subclass: an UPDATE of each table whose columns changed.
+    for part in table_parts(model)? {
+        let table = &part.table;
+        let sets: Vec<_> = row
+            .sets
+            .iter()
+            .filter(|(i, _, _)| part.columns.contains(i) && !table.primary_key().is_empty())
+            .collect();
+        if sets.is_empty() {
+            continue;
+        }
+        let mut up = Update::table(table);
+        for (i, _, db) in sets {
+            up = up.set(name(model, *i), db.clone())?;
+        }
+        for f in pk_filter(table, &row.pk)? {
+            up = up.filter(f);
+        }
+        let version = row
+            .version
+            .as_ref()
+            .filter(|(vc, _)| part.columns.contains(vc));
+        if let Some((vc, old)) = version {
+            up = up.filter(table.col(name(model, *vc))?.eq(old.clone()));
+        }
+        let stmt = up.compile_for(tx.backend())?.statement;
+        let n = tx
+            .execute_statement(&stmt)
+            .await
+            .map_err(|e| flush_error(&label, e))?;
+        if n == 0 {
+            return Err(stale(&label, version.is_some()));
+        }
     }
     apply_update(inst, model, row);
     Ok(())
@@ -665,13 +738,41 @@ async fn delete(
             })
         })
         .collect::<Result<_>>()?;
+    // A joined-table subclass: its own table's row first, its parent's last.
+    for part in table_parts(model)?.iter().rev() {
+        let version = version.filter(|vc| part.columns.contains(vc));
+        delete_rows(tx, model, &part.table, rows, &keys, version).await?;
+    }
+    for inst in rows {
+        {
+            let mut d = inst.write();
+            d.state = InstanceState::Deleted;
+            d.marked_deleted = false;
+            if let Some(k) = &d.key {
+                s.map.remove(k);
+            }
+        }
+        s.fire_for(EventKind::AfterDelete, inst, model)?;
+    }
+    Ok(())
+}
+
+/// The DELETE of `rows` (of class `model`) from one of its tables.
+async fn delete_rows(
+    tx: &mut Transaction,
+    model: &Model,
+    table: &Model,
+    rows: &[&Instance],
+    keys: &[Vec<Value>],
+    version: Option<usize>,
+) -> Result<()> {
     if model.primary_key().len() == 1 && version.is_none() {
-        let col = model.col(name(model, model.primary_key()[0]))?;
+        let col = table.col(name(model, model.primary_key()[0]))?;
         let chunk = param_limit(tx.backend()) - 1;
         for (k, part) in keys.chunks(chunk).enumerate() {
             let insts = &rows[k * chunk..k * chunk + part.len()];
             let del =
-                Delete::from(model).filter(col.clone().in_list(part.iter().map(|v| v[0].clone())));
+                Delete::from(table).filter(col.clone().in_list(part.iter().map(|v| v[0].clone())));
             let stmt = del.compile_for(tx.backend())?.statement;
             let n = tx
                 .execute_statement(&stmt)
@@ -686,9 +787,9 @@ async fn delete(
             }
         }
     } else {
-        for (inst, pk) in rows.iter().zip(&keys) {
-            let mut del = Delete::from(model);
-            for f in pk_filter(model, pk)? {
+        for (inst, pk) in rows.iter().zip(keys) {
+            let mut del = Delete::from(table);
+            for f in pk_filter(table, pk)? {
                 del = del.filter(f);
             }
             if let Some(vc) = version {
@@ -697,7 +798,7 @@ async fn delete(
                     .committed_value(vc)
                     .cloned()
                     .unwrap_or(Value::Null);
-                del = del.filter(model.col(name(model, vc))?.eq(old));
+                del = del.filter(table.col(name(model, vc))?.eq(old));
             }
             let stmt = del.compile_for(tx.backend())?.statement;
             let n = tx
@@ -712,17 +813,6 @@ async fn delete(
                 )));
             }
         }
-    }
-    for inst in rows {
-        {
-            let mut d = inst.write();
-            d.state = InstanceState::Deleted;
-            d.marked_deleted = false;
-            if let Some(k) = &d.key {
-                s.map.remove(k);
-            }
-        }
-        s.fire_for(EventKind::AfterDelete, inst, model)?;
     }
     Ok(())
 }

@@ -197,15 +197,30 @@ impl SessionQuery<'_> {
             self.session.flush().await?;
         }
         let plan = super::loading::plan(&self.model, &self.options)?;
+        let selectin = self
+            .options
+            .iter()
+            .any(super::Load::is_selectin_polymorphic);
         if plan.is_empty() {
-            return self
-                .session
-                .fetch_instances(&self.model, &self.select)
-                .await;
+            return if selectin && self.model.is_polymorphic() {
+                self.session
+                    .fetch_polymorphic(&self.model, &self.select, true)
+                    .await
+            } else {
+                self.session
+                    .fetch_instances(&self.model, &self.select)
+                    .await
+            };
         }
-        self.session
+        let found = self
+            .session
             .fetch_planned(&self.model, self.select, &plan)
-            .await
+            .await?;
+        // The statement joined no subclass table: their columns by selectin.
+        self.session
+            .load_subclass_columns(&self.model, &found, true)
+            .await?;
+        Ok(found)
     }
 
     /// The first instance, if any (adds `LIMIT 1`).

@@ -32,6 +32,7 @@ enum What {
     Defer,
     Undefer,
     LoadOnly(Vec<String>),
+    SelectinPolymorphic,
 }
 
 impl Load {
@@ -106,6 +107,22 @@ impl Load {
         }
     }
 
+    /// A query of a base with joined-table subclasses reads the subclasses'
+    /// own columns by a second SELECT per subclass (`WHERE key IN (...)`,
+    /// for the rows of that class) instead of LEFT OUTER JOINs of their
+    /// tables in the query (`with_polymorphic`, the default).
+    pub fn selectin_polymorphic() -> Self {
+        Self {
+            path: String::new(),
+            what: What::SelectinPolymorphic,
+        }
+    }
+
+    /// Whether this is [`Load::selectin_polymorphic`].
+    pub(crate) fn is_selectin_polymorphic(&self) -> bool {
+        matches!(self.what, What::SelectinPolymorphic)
+    }
+
     /// The same option for a related model: `Load::load_only(["title"]).under("posts")`.
     pub fn under(mut self, path: &str) -> Self {
         self.path = if self.path.is_empty() {
@@ -167,7 +184,7 @@ pub(crate) fn plan(model: &Model, options: &[Load]) -> Result<Plan> {
     defaults(&mut p.nodes, model, &mut path)?;
     for o in options {
         let (rel_path, col) = match &o.what {
-            What::Strategy(_) | What::ContainsEager => continue,
+            What::Strategy(_) | What::ContainsEager | What::SelectinPolymorphic => continue,
             What::LoadOnly(_) => (o.path.as_str(), None),
             _ => match o.path.rsplit_once('.') {
                 Some((a, b)) => (a, Some(b)),

@@ -26,6 +26,7 @@ use crate::objects::instance::Obj;
 use crate::objects::model::ModelV;
 use crate::objects::relation::RelAttr;
 use crate::objects::session::Sess;
+use crate::objects::statements;
 
 type Res<T> = Result<T, Box<EvalAltResult>>;
 
@@ -188,7 +189,7 @@ impl Query {
     /// Rows of `select` in the query's target.
     fn rows(&self, ctx: &NativeCallContext, select: Select) -> Res<Vec<Row>> {
         match &self.target {
-            Target::Db(db) => db.fetch_built(&select).map_err(to_rhai),
+            Target::Db(db) => statements::then(ctx, db.fetch_built(&select).map_err(to_rhai)),
             Target::Session(s) => s.run(ctx, async move |s: &mut Session| {
                 if s.autoflush() {
                     s.flush().await?;

@@ -307,6 +307,9 @@ pub(crate) fn build(lua: &Lua, (this, name, args): (LuaValue, String, Variadic<L
                 }
                 s.and_from(t)
             }
+            "right_join" | "full_join" | "cross_join" => {
+                other_join(lua, &mut q.models, s, &name, &args)?
+            }
             "distinct_on" => s.distinct_on(exprs()?),
             "for_update" | "for_share" => {
                 let strength = if name == "for_update" {
@@ -721,4 +724,40 @@ pub fn query_statement(
     value: &mlua::Value,
 ) -> Option<dbridge_engine::Result<dbridge_engine::db::Statement>> {
     statement_of(value)
+}
+
+/// `q:right_join(t, on)`, `q:full_join(t, on)`, `q:cross_join(t)`: `t` a
+/// model or an aliased model, `on` an expression (a cross join has none).
+fn other_join(
+    lua: &Lua,
+    models: &mut Vec<Model>,
+    s: Select,
+    name: &str,
+    args: &[LuaValue],
+) -> Result<Select, LuaDbError> {
+    let arg = |i: usize| args.get(i).cloned().unwrap_or(LuaValue::Nil);
+    let t = crate::objects::window::table_of(&arg(0))
+        .ok_or_else(|| LuaDbError::argument(name, 1, "a model or an aliased model", &arg(0)))?;
+    if let Some(m) = lua_model(&arg(0)) {
+        models.push(m.model);
+    }
+    if name == "cross_join" {
+        return Ok(s.cross_join(t));
+    }
+    let on = match arg(1) {
+        LuaValue::Nil => {
+            return Err(LuaDbError::argument(
+                name,
+                2,
+                "an ON expression",
+                &LuaValue::Nil,
+            ));
+        }
+        v => to_expr(lua, &v)?,
+    };
+    Ok(if name == "right_join" {
+        s.right_join(t, on)
+    } else {
+        s.full_join(t, on)
+    })
 }

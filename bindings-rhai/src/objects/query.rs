@@ -513,6 +513,24 @@ pub(crate) fn register(engine: &mut Engine) {
                 Ok(q.map(|s| s.left_join(t, on)))
             },
         )
+        .register_fn(
+            "right_join",
+            |q: &mut Query, t: Dynamic, on: Dynamic| -> Res<Query> {
+                let (t, on) = (table_of(t)?, expr_of(on, "a join condition")?);
+                Ok(q.map(|s| s.right_join(t, on)))
+            },
+        )
+        .register_fn(
+            "full_join",
+            |q: &mut Query, t: Dynamic, on: Dynamic| -> Res<Query> {
+                let (t, on) = (table_of(t)?, expr_of(on, "a join condition")?);
+                Ok(q.map(|s| s.full_join(t, on)))
+            },
+        )
+        .register_fn("cross_join", |q: &mut Query, t: Dynamic| -> Res<Query> {
+            let t = table_of(t)?;
+            Ok(q.map(|s| s.cross_join(t)))
+        })
         .register_fn("select_from", |q: &mut Query, t: Dynamic| -> Res<Query> {
             let t = table_of(t)?;
             Ok(q.map(|s| s.and_from(t)))

@@ -296,3 +296,31 @@ return table.concat(out, " ")
     .await;
     assert_eq!(got, "5:Grace:nil 5 12 type_mismatch");
 });
+
+dbridge_testkit::each_backend!(set_operations, |t| async move {
+    let lua = lua_for(&t);
+    run::<()>(&lua, MODELS).await;
+    run::<()>(&lua, DATA).await;
+    let got: String = run(
+        &lua,
+        r#"
+local ada = db:query(User.name):where(User.karma:ge(5))
+local authors = db:query(User.name):where(User.id:in_(db:query(Post.author_id)))
+local function names(q)
+  local out = {}
+  for _, r in ipairs(q:all()) do out[#out + 1] = r.name end
+  return table.concat(out, ",")
+end
+return table.concat({
+  names(ada:union(authors):order_by("name")),
+  tostring(ada:union_all(authors):count()),
+  names(ada:intersect(authors)),
+  names(authors:except(ada)),
+  authors:except(ada):union(ada):order_by("name"):first().name,
+  tostring(db:query(User):union(db:query(User)):count()),
+}, " ")
+"#,
+    )
+    .await;
+    assert_eq!(got, "Ada,Alan 3 Ada Alan Ada 2");
+});

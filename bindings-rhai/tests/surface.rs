@@ -239,3 +239,22 @@ each_backend!(right_full_and_cross_joins, |t| async move {
     )
     .await;
 });
+
+each_backend!(set_operations, |t| async move {
+    check(
+        &t,
+        &format!(
+            r#"{MODELS}{DATA}
+        let ada = db.query(User.name).where(User.karma.ge(5));
+        let authors = db.query(User.name).where(User.id.in_(db.query(Post.author_id)));
+        assert_eq(ada.union(authors).order_by("name").all().map(|r| r.name), ["Ada", "Alan"]);
+        assert_eq(ada.union_all(authors).count(), 3);
+        assert_eq(ada.intersect(authors).all().map(|r| r.name), ["Ada"]);
+        assert_eq(authors.except(ada).all().map(|r| r.name), ["Alan"]);
+        assert_eq(authors.except(ada).union(ada).order_by("name").first().name, "Ada");
+        assert_eq(db.query(User).union(db.query(User)).count(), 2);
+    "#
+        ),
+    )
+    .await;
+});

@@ -226,7 +226,7 @@ function Db:drop_all() return check(self, raw.create_all(self, false)) end
 local Query = {}
 local query_session = setmetatable({}, { __mode = "k" })
 for _, name in ipairs({ "where", "filter", "filter_by", "join", "outerjoin", "right_join",
-  "full_join", "cross_join", "group_by", "having",
+  "full_join", "cross_join", "union", "union_all", "intersect", "except", "group_by", "having",
   "order_by", "limit", "offset", "distinct", "distinct_on", "select_from", "for_update",
   "for_share", "options", "on_primary" }) do
   Query[name] = function(self, ...)

@@ -310,6 +310,14 @@ pub(crate) fn build(lua: &Lua, (this, name, args): (LuaValue, String, Variadic<L
             "right_join" | "full_join" | "cross_join" => {
                 other_join(lua, &mut q.models, s, &name, &args)?
             }
+            "union" | "union_all" | "intersect" | "except" => {
+                let other = query_of(&arg(0), &name)?;
+                // Rows, not instances: the combined query reads a derived table.
+                q.entity = None;
+                q.options.clear();
+                q.models.clear();
+                set_op(s, other.select, &name)?
+            }
             "distinct_on" => s.distinct_on(exprs()?),
             "for_update" | "for_share" => {
                 let strength = if name == "for_update" {
@@ -760,4 +768,18 @@ fn other_join(
     } else {
         s.full_join(t, on)
     })
+}
+
+/// `q:union(other)` (and `union_all`, `intersect`, `except`): a query of the
+/// combined rows, `SELECT * FROM (q UNION other) AS "combined"`, to which
+/// further steps (`order_by`, `limit`, another set operation) apply.
+fn set_op(s: Select, other: Select, name: &str) -> Result<Select, LuaDbError> {
+    let compound = match name {
+        "union" => s.union(other),
+        "union_all" => s.union_all(other),
+        "intersect" => s.intersect(other),
+        _ => s.except(other),
+    };
+    let t = dbridge_engine::query::Query::from(compound).subquery("combined")?;
+    Ok(Select::from(t.clone()).columns_of(&t))
 }

@@ -11,7 +11,7 @@ use std::fmt;
 
 use dbridge_engine::dialect::compile;
 use dbridge_engine::query::{
-    ColumnRef, Expr, Lock, LockStrength, LockWait, Run, Select, TableRef, func,
+    ColumnRef, Compound, Expr, Lock, LockStrength, LockWait, Run, Select, TableRef, func,
 };
 use dbridge_engine::schema::Model;
 use dbridge_engine::session::{Load, Session};
@@ -143,6 +143,22 @@ impl Query {
         let mut q = self.clone();
         q.select = f(q.select);
         q
+    }
+
+    /// `q.union(other)` (and `union_all`, `intersect`, `except`): a query of
+    /// the combined rows, `SELECT * FROM (q UNION other) AS "combined"`, to
+    /// which further steps (`order_by`, `limit`, another set operation) apply.
+    fn set_op(&self, other: Query, op: fn(Select, Select) -> Compound) -> Res<Query> {
+        let compound = op(self.select.clone(), other.select);
+        let t = dbridge_engine::query::Query::from(compound)
+            .subquery("combined")
+            .map_err(to_rhai)?;
+        let mut q = self.clone();
+        // Rows, not instances: the combined query reads a derived table.
+        q.model = None;
+        q.options.clear();
+        q.select = Select::from(t.clone()).columns_of(&t);
+        Ok(q)
     }
 
     /// `Model.get(pk)`: the instance with that primary key (a composite key
@@ -530,6 +546,18 @@ pub(crate) fn register(engine: &mut Engine) {
         .register_fn("cross_join", |q: &mut Query, t: Dynamic| -> Res<Query> {
             let t = table_of(t)?;
             Ok(q.map(|s| s.cross_join(t)))
+        })
+        .register_fn("union", |q: &mut Query, o: Query| {
+            q.set_op(o, Select::union)
+        })
+        .register_fn("union_all", |q: &mut Query, o: Query| {
+            q.set_op(o, Select::union_all)
+        })
+        .register_fn("intersect", |q: &mut Query, o: Query| {
+            q.set_op(o, Select::intersect)
+        })
+        .register_fn("except", |q: &mut Query, o: Query| {
+            q.set_op(o, Select::except)
         })
         .register_fn("select_from", |q: &mut Query, t: Dynamic| -> Res<Query> {
             let t = table_of(t)?;

@@ -58,13 +58,13 @@ pub use rhai;
 pub use convert::error::{DbError, db_error};
 pub use convert::value::Json;
 pub use install::migrate::RhaiScriptRunner;
+pub use objects::collection::Collection;
 pub use objects::database::Db;
 pub use objects::expr::{ExprV, Label, Order};
 pub use objects::instance::Obj;
 pub use objects::loader::LoadV;
 pub use objects::model::{ModelV, Now};
 pub use objects::query::{Query, Table};
-pub use objects::related::Collection;
 pub use objects::relation::{RelAttr, RelationV};
 pub use objects::session::Sess;
 pub use objects::stream::{RowIter, RowStream};
@@ -150,7 +150,7 @@ pub(crate) fn register_with(
     options: Options,
     connect: bool,
 ) -> Result<Dbridge, Error> {
-    let blocker = Blocker::new(options.runtime.clone())?;
+    let blocker = Blocker::new(options.runtime.clone(), options.cancel.clone())?;
     options.apply(engine);
     let mut module = Module::new();
     convert::error::register(&mut module);
@@ -168,6 +168,7 @@ pub(crate) fn register_with(
     objects::related::register(engine);
     objects::session::register(engine);
     objects::query::register(engine);
+    objects::query::register_in_expr(engine, &mut module);
     objects::write::register(engine);
     objects::events::register(engine);
     install::migrator::register(engine);

@@ -58,7 +58,7 @@ pub mod validate;
 pub mod value;
 
 pub use db::{
-    ConnectOptions, Database, IsolationLevel, Row, SslMode, Statement, Transaction,
+    CancelHandle, ConnectOptions, Database, IsolationLevel, Row, SslMode, Statement, Transaction,
     TransactionOptions,
 };
 pub use error::{Backend, DatabaseError, Error, ErrorKind, MigrationFailure, Result};

@@ -5,5 +5,6 @@
 pub(crate) mod ctor_scan;
 pub(crate) mod error;
 pub(crate) mod inspect;
+pub(crate) mod keys;
 pub(crate) mod row_batch;
 pub(crate) mod value;

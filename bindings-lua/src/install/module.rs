@@ -25,6 +25,7 @@ pub(crate) fn load(lua: &Lua, budgeted: bool) -> mlua::Result<Table> {
     if let Ok(Some(m)) = lua.named_registry_value::<Option<Table>>(MODULE) {
         return Ok(m);
     }
+    crate::install::handles::provide();
     let raw_fns = raw_functions(lua)?;
     let (module, db, tx, internal): (Table, Table, Table, Table) =
         lua.load(PRELUDE).set_name("=dbridge").call((
@@ -38,7 +39,7 @@ pub(crate) fn load(lua: &Lua, budgeted: bool) -> mlua::Result<Table> {
     let registry: Table = lua
         .load(ORM)
         .set_name("=dbridge.orm")
-        .call((crate::objects::orm::raw_functions(lua)?, internal))?;
+        .call((crate::install::orm_functions::raw_functions(lua)?, internal))?;
     for pair in registry.pairs::<String, LuaValue>() {
         let (k, v) = pair?;
         lua.set_named_registry_value(&k, v)?;

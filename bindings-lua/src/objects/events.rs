@@ -7,8 +7,8 @@
 //! Lua handlers (which live in a Lua table, never in Rust records).
 
 use std::collections::VecDeque;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, OnceLock};
 
 use dbridge_engine::Database;
 use dbridge_engine::db::{ObserverId, StatementEvent};
@@ -113,30 +113,22 @@ impl Drop for StatementEvents {
     }
 }
 
-/// The event queue behind a database, transaction or stream userdata.
+/// The event queue behind a database, transaction, stream, session, model,
+/// write or query userdata. Those objects lie above this file, so the
+/// dispatch over them (`install/handles.rs`) is handed down at install.
+static EVENTS_OF: OnceLock<EventsOf> = OnceLock::new();
+
+/// The dispatch [`EVENTS_OF`] holds.
+type EventsOf = fn(&LuaValue) -> Option<Arc<StatementEvents>>;
+
+/// Called once the dispatch is installed.
+pub(crate) fn provide_events_of(f: EventsOf) {
+    let _ = EVENTS_OF.set(f);
+}
+
+/// The event queue behind a handle (see [`EVENTS_OF`]), or `None`.
 pub(crate) fn events_of(v: &LuaValue) -> Option<Arc<StatementEvents>> {
-    let LuaValue::UserData(ud) = v else {
-        return None;
-    };
-    if let Ok(d) = ud.borrow::<crate::objects::database::LuaDb>() {
-        return Some(d.events.clone());
-    }
-    if let Ok(t) = ud.borrow::<crate::objects::transaction::LuaTx>() {
-        return Some(t.events.clone());
-    }
-    if let Ok(s) = ud.borrow::<crate::objects::stream::LuaRowStream>() {
-        return s.events.clone();
-    }
-    if let Ok(s) = ud.borrow::<crate::objects::session::LuaSession>() {
-        return Some(s.events.clone());
-    }
-    if let Ok(m) = ud.borrow::<crate::objects::model::LuaModel>() {
-        return Some(m.events.clone());
-    }
-    if let Ok(w) = ud.borrow::<crate::objects::write::LuaWrite>() {
-        return Some(w.events.clone());
-    }
-    crate::objects::builder::events(v)
+    EVENTS_OF.get().and_then(|f| f(v))
 }
 
 /// As [`raw`], followed by the statement events queued for the handle, if

@@ -2,9 +2,11 @@
 //! `dbridge.func.count()`, `User.karma + 1`), wrapping the engine's
 //! [`Expr`], [`OrderBy`] and [`SelectItem`].
 
+use std::sync::OnceLock;
+
 use dbridge_engine::query::{Expr, MAX_EXPR_DEPTH, OrderBy, Select, SelectItem, func};
 use dbridge_engine::{Backend, ErrorKind};
-use mlua::{Lua, MetaMethod, UserData, UserDataMethods, Value as LuaValue, Variadic};
+use mlua::{AnyUserData, Lua, MetaMethod, UserData, UserDataMethods, Value as LuaValue, Variadic};
 
 use crate::convert::error::{LuaDbError, Raw, raw};
 use crate::convert::value::from_lua;
@@ -132,6 +134,28 @@ impl LuaExpr {
     }
 }
 
+/// A handle of a higher object where an expression is expected.
+pub(crate) enum Operand {
+    /// A query: its SELECT, as a subquery.
+    Query(Box<Select>),
+    /// A model or an instance: not a SQL value.
+    Entity,
+}
+
+/// What a userdata is as an [`Operand`]. Queries, models and instances lie
+/// above this file (they are built from expressions), so the dispatch over
+/// them (`install/handles.rs`) is handed down at install.
+static OPERAND: OnceLock<fn(&AnyUserData) -> Option<Operand>> = OnceLock::new();
+
+/// Called once the dispatch is installed.
+pub(crate) fn provide_operand(f: fn(&AnyUserData) -> Option<Operand>) {
+    let _ = OPERAND.set(f);
+}
+
+fn operand(ud: &AnyUserData) -> Option<Operand> {
+    OPERAND.get().and_then(|f| f(ud))
+}
+
 /// A script value as an expression: expressions and labelled items as
 /// themselves, a query as a scalar subquery, anything else as a bound value.
 pub(crate) fn to_expr(lua: &Lua, v: &LuaValue) -> Result<Expr, LuaDbError> {
@@ -146,12 +170,10 @@ pub(crate) fn to_expr(lua: &Lua, v: &LuaValue) -> Result<Expr, LuaDbError> {
                 )),
             };
         }
-        if let Ok(q) = ud.borrow::<crate::objects::builder::LuaQuery>() {
-            return Ok(Expr::subquery(q.select.clone()));
+        if let Some(Operand::Query(select)) = operand(ud) {
+            return Ok(Expr::subquery(*select));
         }
-        if ud.is::<crate::objects::model::LuaModel>()
-            || ud.is::<crate::objects::instance::LuaInstance>()
-        {
+        if let Some(Operand::Entity) = operand(ud) {
             return Err(LuaDbError::new(
                 ErrorKind::TypeMismatch,
                 "a model or an instance cannot be used as a SQL value (use a column, e.g. `User.id`, or `inst.id`)",
@@ -203,10 +225,10 @@ fn list(lua: &Lua, v: &LuaValue, func: &str) -> Result<Vec<Expr>, LuaDbError> {
 
 fn query_of(v: &LuaValue) -> Option<Select> {
     match v {
-        LuaValue::UserData(ud) => ud
-            .borrow::<crate::objects::builder::LuaQuery>()
-            .ok()
-            .map(|q| q.select.clone()),
+        LuaValue::UserData(ud) => match operand(ud) {
+            Some(Operand::Query(select)) => Some(*select),
+            _ => None,
+        },
         _ => None,
     }
 }

@@ -17,21 +17,18 @@ use std::task::{Context, Poll};
 use dbridge_engine::events::{Event, EventKind, Listener, Target};
 use dbridge_engine::schema::Model;
 use dbridge_engine::{Error, ErrorKind};
-use mlua::{Function, Lua, MultiValue, Table, Value as LuaValue, WeakLua};
+use mlua::{Function, Lua, MultiValue, Value as LuaValue, WeakLua};
 
 use crate::convert::error::lua_err;
 use crate::convert::error::{LuaDbError, Raw, raw};
 use crate::objects::database::LuaDb;
 use crate::objects::model::model_of;
 use crate::objects::orm::Orm;
+use crate::objects::validators::{add_validator, callbacks, name_of};
 
-/// Registry key of the table of script callbacks by key.
-pub(crate) const CALLBACKS: &str = "dbridge.callbacks";
 /// Registry key of the Lua function that calls a listener under `pcall` and
 /// returns nothing, or the error's kind and message.
 pub(crate) const CALL_LISTENER: &str = "dbridge.call_listener";
-/// Registry key of the Lua function that calls a validator: `ok, message`.
-pub(crate) const CALL_VALIDATOR: &str = "dbridge.call_validator";
 
 const EVENTS: [EventKind; 11] = [
     EventKind::BeforeInsert,
@@ -83,10 +80,6 @@ fn current_session() -> LuaValue {
     SESSION.with(|s| s.borrow().last().cloned().unwrap_or(LuaValue::Nil))
 }
 
-fn callbacks(lua: &Lua) -> mlua::Result<Table> {
-    lua.named_registry_value::<Table>(CALLBACKS)
-}
-
 fn orm_of(v: &LuaValue) -> Result<Arc<Orm>, LuaDbError> {
     if let LuaValue::UserData(ud) = v
         && let Ok(d) = ud.borrow::<LuaDb>()
@@ -99,15 +92,6 @@ fn orm_of(v: &LuaValue) -> Result<Arc<Orm>, LuaDbError> {
         "a database (call it with `:`)",
         v,
     ))
-}
-
-/// A readable name for a Lua function in errors: `lua listener (chunk:12)`.
-fn name_of(what: &str, f: &Function) -> String {
-    let info = f.info();
-    match (info.short_src, info.line_defined) {
-        (Some(src), Some(line)) => format!("{what} ({src}:{line})"),
-        _ => what.to_owned(),
-    }
 }
 
 /// An engine error for a script error of `kind` with `message`.
@@ -220,38 +204,6 @@ fn arguments(lua: &Lua, ev: &Event<'_>) -> mlua::Result<MultiValue> {
         }
     }
     Ok(out)
-}
-
-/// Adds the callback stored under `key` as a validator of `model.column`.
-pub(crate) fn add_validator(
-    lua: &Lua,
-    orm: &Orm,
-    model: &Model,
-    column: &str,
-    key: i64,
-) -> Result<(), LuaDbError> {
-    let f: Function = callbacks(lua)
-        .and_then(|t| t.raw_get(key))
-        .map_err(lua_err)?;
-    let name = name_of(&format!("lua validator of `{column}`"), &f);
-    drop(f);
-    let weak = lua.weak();
-    orm.registry.validate(model, column, name, move |v| {
-        let lua = weak.try_upgrade().ok_or("the Lua state is gone")?;
-        let call = || -> mlua::Result<(bool, Option<String>)> {
-            let Some(f) = callbacks(&lua)?.raw_get::<Option<Function>>(key)? else {
-                return Ok((true, None));
-            };
-            let caller: Function = lua.named_registry_value(CALL_VALIDATOR)?;
-            caller.call((f, crate::convert::value::to_lua(&lua, v, LuaValue::Nil)?))
-        };
-        match call() {
-            Ok((true, _)) => Ok(()),
-            Ok((false, msg)) => Err(msg.unwrap_or_else(|| "rejected by a validator".into())),
-            Err(e) => Err(e.to_string()),
-        }
-    })?;
-    Ok(())
 }
 
 /// `raw.validate(db, model, column, key)`.

@@ -2,6 +2,8 @@
 //! `user.karma = 1`, `user:state()`), and the cache that gives one engine
 //! instance one userdata, so that `rawequal(s:get(User, 1), s:get(User, 1))`.
 
+use std::sync::OnceLock;
+
 use dbridge_engine::schema::Model;
 use dbridge_engine::session::Instance;
 use dbridge_engine::{ErrorKind, Value};
@@ -12,6 +14,66 @@ use crate::convert::error::{LuaDbError, Raw, Raw3, raw};
 use crate::convert::value::{from_lua, to_lua};
 use crate::objects::events::raw_ev3;
 use crate::objects::model::LuaModel;
+
+/// A relationship read or assigned: `(value, nil)`, or `(UNLOADED, session id)`.
+type Answer = (LuaValue, LuaValue);
+
+/// Reading and assigning relationships of instances (`related.rs`). That file
+/// lies above this one (it hands related instances to scripts through
+/// [`wrap`]), so its functions are handed down at install.
+pub(crate) struct Relationships {
+    /// `related::read`.
+    pub(crate) read: fn(&Lua, &Instance, &str) -> Result<Option<Answer>, LuaDbError>,
+    /// `related::assign`.
+    pub(crate) assign: fn(&Instance, &str, &LuaValue) -> Result<Option<Answer>, LuaDbError>,
+}
+
+static RELATIONSHIPS: OnceLock<Relationships> = OnceLock::new();
+
+/// Called once `related.rs`'s functions are installed.
+pub(crate) fn provide_relationships(r: Relationships) {
+    let _ = RELATIONSHIPS.set(r);
+}
+
+/// The relationship calls of the instance functions below.
+mod related {
+    use dbridge_engine::session::Instance;
+    use mlua::{Lua, Value as LuaValue};
+
+    pub(super) use super::unknown;
+    use super::{Answer, RELATIONSHIPS, Relationships};
+    use crate::convert::error::LuaDbError;
+
+    fn provided() -> Result<&'static Relationships, LuaDbError> {
+        RELATIONSHIPS.get().ok_or_else(|| {
+            dbridge_engine::Error::InvalidState(
+                "relationships of instances are not installed".into(),
+            )
+            .into()
+        })
+    }
+
+    pub(super) fn read(
+        lua: &Lua,
+        inst: &Instance,
+        name: &str,
+    ) -> Result<Option<Answer>, LuaDbError> {
+        (provided()?.read)(lua, inst, name)
+    }
+
+    pub(super) fn assign(
+        inst: &Instance,
+        name: &str,
+        value: &LuaValue,
+    ) -> Result<Option<Answer>, LuaDbError> {
+        (provided()?.assign)(inst, name, value)
+    }
+}
+
+/// "no column or relationship `x` on model `User`".
+pub(crate) fn unknown(model: &Model, name: &str) -> LuaDbError {
+    model.unknown_attribute(name).into()
+}
 
 /// Registry key of the instance class's `__index` function (set by orm.lua).
 pub(crate) const INSTANCE_INDEX: &str = "dbridge.Instance.__index";
@@ -186,8 +248,8 @@ fn assign_any(lua: &Lua, inst: &Instance, model: &Model, t: &Table) -> Result<()
     }
     related.sort_by(|a, b| a.0.cmp(&b.0));
     for (k, v) in related {
-        if crate::objects::related::assign(inst, &k, &v)?.is_none() {
-            return Err(crate::objects::related::unknown(model, &k));
+        if related::assign(inst, &k, &v)?.is_none() {
+            return Err(related::unknown(model, &k));
         }
     }
     Ok(())
@@ -216,11 +278,9 @@ pub(crate) fn get(lua: &Lua, (this, key): (LuaValue, LuaValue)) -> Raw {
                 to_lua(lua, &v, LuaValue::Nil).map_err(lua_err)?,
                 LuaValue::Nil,
             )),
-            Err(e) => match crate::objects::related::read(lua, &inst, &key)? {
+            Err(e) => match related::read(lua, &inst, &key)? {
                 Some(answer) => Ok(answer),
-                None if e.kind() == ErrorKind::Schema => {
-                    Err(crate::objects::related::unknown(&inst.model(), &key))
-                }
+                None if e.kind() == ErrorKind::Schema => Err(related::unknown(&inst.model(), &key)),
                 None => Err(e.into()),
             },
         }
@@ -237,8 +297,8 @@ pub(crate) fn set(lua: &Lua, (this, key, value): (LuaValue, LuaValue, LuaValue))
         let key = crate::convert::error::name_arg("set", 2, &key)?;
         let model = inst.model();
         if model.column_index(&key).is_err() {
-            return crate::objects::related::assign(&inst, &key, &value)?
-                .ok_or_else(|| crate::objects::related::unknown(&model, &key));
+            return related::assign(&inst, &key, &value)?
+                .ok_or_else(|| related::unknown(&model, &key));
         }
         let v = from_lua(lua, value, 1)?;
         inst.set(&key, v)?;

@@ -19,5 +19,6 @@ pub(crate) mod session;
 pub(crate) mod session_cell;
 pub(crate) mod stream;
 pub(crate) mod transaction;
+pub(crate) mod validators;
 pub(crate) mod window;
 pub(crate) mod write;

@@ -10,6 +10,7 @@ use dbridge_engine::{ErrorKind, Value};
 use mlua::{Lua, MetaMethod, Table, UserData, UserDataMethods, Value as LuaValue};
 
 use crate::convert::error::{LuaDbError, Raw, raw};
+use crate::convert::keys::check_keys;
 use crate::convert::value::from_lua;
 use crate::objects::conn::Conn;
 use crate::objects::database::LuaDb;
@@ -188,7 +189,7 @@ pub(crate) fn declare(lua: &Lua, (this, spec): (LuaValue, LuaValue)) -> Raw {
             orm.registry.version_column(&model, &v)?;
         }
         for (col, f) in validators {
-            crate::objects::hooks::add_validator(lua, &orm, &model, &col, f)?;
+            crate::objects::validators::add_validator(lua, &orm, &model, &col, f)?;
         }
         Ok(LuaModel {
             model,
@@ -232,27 +233,6 @@ fn inheritance(
         b = b.polymorphic_identity(from_lua(lua, id, 0)?);
     }
     Ok(b)
-}
-
-pub(crate) fn check_keys(t: &Table, allowed: &[&str], what: &str) -> Result<(), LuaDbError> {
-    for pair in t.pairs::<LuaValue, LuaValue>() {
-        let (k, _) = pair.map_err(lua_err)?;
-        match &k {
-            LuaValue::Integer(_) => {}
-            LuaValue::String(s) if allowed.contains(&s.to_string_lossy().as_str()) => {}
-            other => {
-                let k = match other {
-                    LuaValue::String(s) => s.to_string_lossy(),
-                    v => format!("a {} key", v.type_name()),
-                };
-                return Err(schema(format!(
-                    "{what}: unknown key `{k}` (allowed: {})",
-                    allowed.join(", ")
-                )));
-            }
-        }
-    }
-    Ok(())
 }
 
 type ColumnDecl = ((String, Column), Option<i64>);

@@ -50,11 +50,6 @@ pub(crate) fn resolve(
     }
 }
 
-/// "no column or relationship `x` on model `User`".
-pub(crate) fn unknown(model: &Model, name: &str) -> LuaDbError {
-    model.unknown_attribute(name).into()
-}
-
 fn unloaded(inst: &Instance) -> Option<Answer> {
     let id = inst.session_id()?;
     Some((

@@ -3,6 +3,8 @@
 //! relationship attributes of models (`User.posts:any(cond)`,
 //! `Post.author:has(cond)`, `q:join(User.posts)`).
 
+use std::sync::OnceLock;
+
 use dbridge_engine::ErrorKind;
 use dbridge_engine::query::{Expr, TableRef};
 use dbridge_engine::schema::{LoadStrategy, Model, Relationship, RelationshipKind};
@@ -10,7 +12,7 @@ use mlua::{Lua, MetaMethod, Table, UserData, UserDataMethods, Value as LuaValue}
 
 use crate::convert::error::lua_err;
 use crate::convert::error::{LuaDbError, Raw, raw};
-use crate::objects::model::{check_keys, model_of};
+use crate::convert::keys::check_keys;
 
 /// Registry key of the relationship attribute class's `__index` table (set by orm.lua).
 pub(crate) const REL_ATTR_CLASS: &str = "dbridge.RelAttr";
@@ -52,13 +54,24 @@ fn schema(msg: impl Into<String>) -> LuaDbError {
     LuaDbError::new(ErrorKind::Schema, msg)
 }
 
+/// The name of a value that is a model, else `None`. Models lie above this
+/// file (they declare relationships), so the dispatch (`install/handles.rs`)
+/// is handed down at install.
+static MODEL_NAME: OnceLock<fn(&LuaValue) -> Option<String>> = OnceLock::new();
+
+/// Called once the dispatch is installed.
+pub(crate) fn provide_model_name(f: fn(&LuaValue) -> Option<String>) {
+    let _ = MODEL_NAME.set(f);
+}
+
 /// A model given by name or as a model object.
 fn model_name(v: &LuaValue, what: &str) -> Result<String, LuaDbError> {
     match v {
         LuaValue::String(s) => Ok(s.to_string_lossy()),
-        other => model_of(other, what, 1)
-            .map(|m| m.model.name().as_str().to_owned())
-            .map_err(|_| LuaDbError::argument(what, 1, "a model or a model's name", other)),
+        other => MODEL_NAME
+            .get()
+            .and_then(|f| f(other))
+            .ok_or_else(|| LuaDbError::argument(what, 1, "a model or a model's name", other)),
     }
 }
 

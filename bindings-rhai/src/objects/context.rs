@@ -20,13 +20,13 @@ use dbridge_engine::{Error, ErrorKind};
 use rhai::{Dynamic, EvalAltResult, FnPtr, FuncArgs, NativeCallContext};
 
 use crate::convert::error::{binding_error, db_error, raise, to_rhai};
-use crate::objects::session::Sess;
 
 thread_local! {
     /// The innermost [`enter`]ed call's context, type-erased; null outside.
     static CONTEXT: Cell<*const ()> = const { Cell::new(std::ptr::null()) };
-    /// The session the innermost call works on, passed to listeners.
-    static SESSION: RefCell<Option<Sess>> = const { RefCell::new(None) };
+    /// The session the innermost call works on (a `Session` value), passed
+    /// to listeners. Held as a script value: sessions live above this file.
+    static SESSION: RefCell<Option<Dynamic>> = const { RefCell::new(None) };
     /// The first error a callback raised since the innermost [`enter`].
     static FAILURE: RefCell<Option<Box<EvalAltResult>>> = const { RefCell::new(None) };
 }
@@ -35,7 +35,7 @@ thread_local! {
 /// (also on unwinding).
 struct Restore {
     context: *const (),
-    session: Option<Sess>,
+    session: Option<Dynamic>,
     failure: Option<Box<EvalAltResult>>,
 }
 
@@ -49,16 +49,17 @@ impl Drop for Restore {
     }
 }
 
-/// Runs `f` with `ctx` (and `session`) as the call that callbacks run in.
+/// Runs `f` with `ctx` (and `session`, a `Session` value) as the call that
+/// callbacks run in.
 pub(crate) fn enter<R>(
     ctx: &NativeCallContext,
-    session: Option<&Sess>,
+    session: Option<Dynamic>,
     f: impl FnOnce() -> R,
 ) -> R {
     let erased = std::ptr::from_ref(ctx).cast::<()>();
     let _restore = Restore {
         context: CONTEXT.with(|c| c.replace(erased)),
-        session: SESSION.with(|s| s.replace(session.cloned())),
+        session: SESSION.with(|s| s.replace(session)),
         failure: FAILURE.with(|f| f.borrow_mut().take()),
     };
     f()
@@ -66,7 +67,7 @@ pub(crate) fn enter<R>(
 
 /// The session of the innermost call, or `()`.
 pub(crate) fn session() -> Dynamic {
-    SESSION.with(|s| s.borrow().clone().map_or(Dynamic::UNIT, Dynamic::from))
+    SESSION.with(|s| s.borrow().clone().unwrap_or(Dynamic::UNIT))
 }
 
 /// Calls a script closure from an engine callback. On failure the script's

@@ -6,14 +6,25 @@
 //!
 //! Any other Rhai value where an expression is expected is a bound parameter.
 
-use dbridge_engine::query::{Expr, OrderBy, SelectItem, func};
+use std::sync::OnceLock;
+
+use dbridge_engine::query::{Expr, OrderBy, Select, SelectItem, func};
 use rhai::{Array, Dynamic, Engine, EvalAltResult, INT, ImmutableString, Module};
 
 use crate::convert::error::{configuration, to_rhai};
 use crate::convert::value::from_dynamic;
-use crate::objects::query::Query;
 
 type Res<T> = Result<T, Box<EvalAltResult>>;
+
+/// The SELECT of a value that is a `Query`, else `None`. Queries lie above
+/// this file (they are built from expressions), so `query.rs` hands this
+/// down when it registers; until then no value is a query.
+static SUBQUERY: OnceLock<fn(&Dynamic) -> Option<Select>> = OnceLock::new();
+
+/// Called by `query.rs` when it registers.
+pub(crate) fn provide_subquery(f: fn(&Dynamic) -> Option<Select>) {
+    let _ = SUBQUERY.set(f);
+}
 
 /// A SQL expression (Rhai type `Expr`).
 #[derive(Debug, Clone)]
@@ -36,9 +47,8 @@ pub(crate) fn expr_of(d: Dynamic, target: &str) -> Res<Expr> {
     if let Some(l) = d.read_lock::<Label>() {
         return Ok(l.0.expr.clone());
     }
-    if d.is::<Query>() {
-        let q = d.cast::<Query>();
-        return Ok(Expr::subquery(q.select()));
+    if let Some(select) = SUBQUERY.get().and_then(|f| f(&d)) {
+        return Ok(Expr::subquery(select));
     }
     Ok(Expr::val(from_dynamic(d, target)?))
 }
@@ -164,16 +174,10 @@ pub(crate) fn register(engine: &mut Engine, module: &mut Module) {
         .register_fn("in_", |a: &mut ExprV, items: Array| -> Res<ExprV> {
             Ok(ExprV(a.0.clone().in_list(list(items, "an IN item")?)))
         })
-        .register_fn("in_", |a: &mut ExprV, q: Query| {
-            ExprV(a.0.clone().in_query(q.select()))
-        })
         .register_fn("not_in", |a: &mut ExprV, items: Array| -> Res<ExprV> {
             Ok(ExprV(
                 a.0.clone().not_in_list(list(items, "a NOT IN item")?),
             ))
-        })
-        .register_fn("not_in", |a: &mut ExprV, q: Query| {
-            ExprV(a.0.clone().not_in_query(q.select()))
         })
         .register_fn(
             "between",
@@ -248,7 +252,6 @@ pub(crate) fn register(engine: &mut Engine, module: &mut Module) {
         Expr::excluded(&name).map(ExprV).map_err(to_rhai)
     });
     module.set_native_fn("count", || Ok(ExprV(func::count_star())));
-    module.set_native_fn("exists", |q: Query| Ok(ExprV(Expr::exists(q.select()))));
     module.set_native_fn("case_", |whens: Array| case(None, whens, None));
     module.set_native_fn("case_", |a: Dynamic, b: Dynamic| {
         if a.is_array() {
@@ -261,20 +264,6 @@ pub(crate) fn register(engine: &mut Engine, module: &mut Module) {
         "case_",
         |operand: Dynamic, whens: Array, otherwise: Dynamic| {
             case(Some(operand), whens, Some(otherwise))
-        },
-    );
-    module.set_native_fn("not_exists", |q: Query| {
-        Ok(ExprV(Expr::not_exists(q.select())))
-    });
-    module.set_native_fn(
-        "aliased",
-        |m: crate::objects::model::ModelV,
-         alias: ImmutableString|
-         -> Res<crate::objects::query::Table> {
-            m.model
-                .alias(&alias)
-                .map(crate::objects::query::Table)
-                .map_err(to_rhai)
         },
     );
 }

@@ -8,6 +8,7 @@
 //! same object: `a == b` is identity.
 
 use std::fmt;
+use std::sync::OnceLock;
 
 use dbridge_engine::session::Instance;
 use rhai::{Array, Dynamic, Engine, EvalAltResult, ImmutableString, Map, NativeCallContext};
@@ -15,9 +16,56 @@ use rhai::{Array, Dynamic, Engine, EvalAltResult, ImmutableString, Map, NativeCa
 use crate::convert::error::to_rhai;
 use crate::convert::value::{from_dynamic, to_dynamic};
 use crate::objects::context;
-use crate::objects::related;
 
 type Res<T> = Result<T, Box<EvalAltResult>>;
+
+/// How an instance reads and assigns a relationship (`related.rs`). That file
+/// lies above this one (a relationship loads through the instance's session),
+/// so it hands its functions down when it registers.
+pub(crate) struct Relationships {
+    /// `inst.<relationship>`.
+    pub(crate) read: fn(&NativeCallContext, &Instance, &str) -> Res<Dynamic>,
+    /// `inst.<relationship> = value`.
+    pub(crate) assign: fn(&NativeCallContext, &Instance, &str, Dynamic) -> Res<()>,
+}
+
+static RELATIONSHIPS: OnceLock<Relationships> = OnceLock::new();
+
+/// Called by `related.rs` when it registers.
+pub(crate) fn provide_relationships(r: Relationships) {
+    let _ = RELATIONSHIPS.set(r);
+}
+
+/// The relationship calls of [`Obj::get`] and [`Obj::set`].
+mod related {
+    use dbridge_engine::Error;
+    use dbridge_engine::session::Instance;
+    use rhai::{Dynamic, NativeCallContext};
+
+    use super::{RELATIONSHIPS, Relationships, Res};
+    use crate::convert::error::to_rhai;
+
+    fn provided() -> Res<&'static Relationships> {
+        RELATIONSHIPS.get().ok_or_else(|| {
+            to_rhai(Error::InvalidState(
+                "relationships of instances are not registered".into(),
+            ))
+        })
+    }
+
+    pub(super) fn read(ctx: &NativeCallContext, inst: &Instance, name: &str) -> Res<Dynamic> {
+        (provided()?.read)(ctx, inst, name)
+    }
+
+    pub(super) fn assign(
+        ctx: &NativeCallContext,
+        inst: &Instance,
+        name: &str,
+        value: Dynamic,
+    ) -> Res<()> {
+        (provided()?.assign)(ctx, inst, name, value)
+    }
+}
 
 /// An instance of a model (Rhai type `Instance`); clones share it.
 #[derive(Clone)]

@@ -2,6 +2,7 @@
 //! instances, queries, sessions, writes, relationships and listeners. Imports
 //! `convert`, `runtime` and `objects`; never `install` or the crate root.
 
+pub(crate) mod collection;
 pub(crate) mod context;
 pub(crate) mod database;
 pub(crate) mod events;

@@ -24,7 +24,7 @@ use crate::convert::value::from_dynamic;
 use crate::objects::database::Db;
 use crate::objects::expr::{ExprV, expr_of};
 use crate::objects::instance::Obj;
-use crate::objects::relation::{RelAttr, describe_relationships};
+use crate::objects::relation::{RelAttr, describe_relationships, provide_model_name};
 
 type Res<T> = Result<T, Box<EvalAltResult>>;
 
@@ -463,6 +463,10 @@ const MIGRATION_DDL: &str = "a migration changes the schema with its own stateme
 /// Registers `Model`, `db.model`, `db.models`, `db.reflect`, `db.create_all`,
 /// `db.drop_all` and `dbridge::now`.
 pub(crate) fn register(engine: &mut Engine, module: &mut Module) {
+    provide_model_name(|v| {
+        let m = v.read_lock::<ModelV>()?;
+        Some(m.model.name().as_str().to_owned())
+    });
     module.set_var("now", Now);
     engine
         .register_type_with_name::<Now>("Now")

@@ -16,12 +16,14 @@ use dbridge_engine::query::{
 use dbridge_engine::schema::Model;
 use dbridge_engine::session::{Load, Session};
 use dbridge_engine::{Error, Row};
-use rhai::{Array, Dynamic, Engine, EvalAltResult, INT, ImmutableString, Map, NativeCallContext};
+use rhai::{
+    Array, Dynamic, Engine, EvalAltResult, INT, ImmutableString, Map, Module, NativeCallContext,
+};
 
 use crate::convert::error::{configuration, to_rhai};
 use crate::convert::value::row_to_map;
 use crate::objects::database::Db;
-use crate::objects::expr::{ExprV, expr_of, item_of, order_of};
+use crate::objects::expr::{ExprV, expr_of, item_of, order_of, provide_subquery};
 use crate::objects::instance::Obj;
 use crate::objects::model::ModelV;
 use crate::objects::relation::RelAttr;
@@ -491,6 +493,30 @@ macro_rules! register_options {
             with_options(q, vec![$($n),+])
         });
     )+};
+}
+
+/// Registers the expressions over a query (`e.in_(q)`, `e.not_in(q)`,
+/// `dbridge::exists(q)`), and makes a query a subquery where an expression is
+/// expected. Here rather than in `expr.rs`, which lies below queries.
+pub(crate) fn register_in_expr(engine: &mut Engine, module: &mut Module) {
+    provide_subquery(|d| d.read_lock::<Query>().map(|q| q.select()));
+    engine
+        .register_fn("in_", |a: &mut ExprV, q: Query| {
+            ExprV(a.0.clone().in_query(q.select()))
+        })
+        .register_fn("not_in", |a: &mut ExprV, q: Query| {
+            ExprV(a.0.clone().not_in_query(q.select()))
+        });
+    module.set_native_fn("exists", |q: Query| Ok(ExprV(Expr::exists(q.select()))));
+    module.set_native_fn("not_exists", |q: Query| {
+        Ok(ExprV(Expr::not_exists(q.select())))
+    });
+    module.set_native_fn(
+        "aliased",
+        |m: ModelV, alias: ImmutableString| -> Res<Table> {
+            m.model.alias(&alias).map(Table).map_err(to_rhai)
+        },
+    );
 }
 
 /// Registers `Query`, `Table`, `db.query(...)` and `s.query(...)`.

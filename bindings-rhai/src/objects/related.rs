@@ -9,7 +9,6 @@
 //! `invalid_state` error says what is not loaded. The `raise` strategy and
 //! strict loading are `invalid_state` errors too.
 
-use std::fmt;
 use std::sync::Arc;
 
 use dbridge_engine::schema::{Model, RelationshipDef, RelationshipKind};
@@ -18,34 +17,13 @@ use dbridge_engine::{Error, Result as EngineResult};
 use rhai::{Array, Dynamic, Engine, EvalAltResult, INT, NativeCallContext};
 
 use crate::convert::error::to_rhai;
+use crate::objects::collection::Collection;
 use crate::objects::context;
-use crate::objects::instance::Obj;
+use crate::objects::instance::{Obj, Relationships, provide_relationships};
 use crate::objects::relation::{has_relationship, unknown};
 use crate::objects::session::Sess;
 
 type Res<T> = Result<T, Box<EvalAltResult>>;
-
-/// A collection relationship of an instance (Rhai type `Collection`):
-/// `user.posts`. It reads the instance's loaded list each time, so it stays
-/// in step with changes made through either side.
-#[derive(Clone)]
-pub struct Collection {
-    owner: Instance,
-    name: Arc<str>,
-}
-
-impl Collection {
-    /// The instances the collection holds now (as loaded: no SQL).
-    pub(crate) fn members(&self) -> Res<Vec<Instance>> {
-        self.owner.related_many(&self.name).map_err(to_rhai)
-    }
-}
-
-impl fmt::Debug for Collection {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}.{}", self.owner.describe(), self.name)
-    }
-}
 
 /// The relationship `name` of `model`, or the "no column or relationship"
 /// error.
@@ -202,8 +180,9 @@ impl IntoIterator for Collection {
     }
 }
 
-/// Registers `Collection`.
+/// Registers `Collection`, and hands instances their relationship calls.
 pub(crate) fn register(engine: &mut Engine) {
+    provide_relationships(Relationships { read, assign });
     engine
         .register_type_with_name::<Collection>("Collection")
         .register_iterator_result::<Collection, Obj>()

@@ -7,6 +7,7 @@
 //! The names are the Lua binding's; none is a Rhai keyword.
 
 use std::fmt;
+use std::sync::OnceLock;
 
 use dbridge_engine::ErrorKind;
 use dbridge_engine::schema::{LoadStrategy, Model, Relationship, RelationshipKind};
@@ -14,9 +15,18 @@ use rhai::{Dynamic, Engine, EvalAltResult, ImmutableString, Map, Module};
 
 use crate::convert::error::{binding_error, raise, to_rhai};
 use crate::objects::expr::{ExprV, expr_of};
-use crate::objects::model::ModelV;
 
 type Res<T> = Result<T, Box<EvalAltResult>>;
+
+/// The name of a value that is a `Model`, else `None`. Models lie above this
+/// file (they declare relationships), so `model.rs` hands this down when it
+/// registers.
+static MODEL_NAME: OnceLock<fn(&Dynamic) -> Option<String>> = OnceLock::new();
+
+/// Called by `model.rs` when it registers.
+pub(crate) fn provide_model_name(f: fn(&Dynamic) -> Option<String>) {
+    let _ = MODEL_NAME.set(f);
+}
 
 /// The options a relationship declaration may have.
 const OPTION_KEYS: &str = "back_populates, foreign_key, secondary, secondary_columns, \
@@ -63,8 +73,8 @@ pub(crate) fn has_relationship(model: &Model, name: &str) -> Res<bool> {
 
 /// A model given by name or as a model.
 fn model_name(v: &Dynamic, what: &str) -> Res<String> {
-    if let Some(m) = v.read_lock::<ModelV>() {
-        return Ok(m.model.name().as_str().to_owned());
+    if let Some(name) = MODEL_NAME.get().and_then(|f| f(v)) {
+        return Ok(name);
     }
     v.clone().into_string().map_err(|t| {
         schema(format!(

@@ -155,7 +155,7 @@ impl Sess {
         ctx: &NativeCallContext,
         f: impl AsyncFnOnce(&mut Session) -> Result<T, Error>,
     ) -> Res<T> {
-        let r = context::enter(ctx, Some(self), || {
+        let r = context::enter(ctx, Some(Dynamic::from(self.clone())), || {
             self.with(f).map_err(context::script_error)
         });
         statements::then(ctx, r)
@@ -167,7 +167,7 @@ impl Sess {
         ctx: &NativeCallContext,
         f: impl FnOnce(&mut Session) -> Result<T, Error>,
     ) -> Res<T> {
-        let r = context::enter(ctx, Some(self), || {
+        let r = context::enter(ctx, Some(Dynamic::from(self.clone())), || {
             let mut guard = self.lock().map_err(to_rhai)?;
             f(&mut guard).map_err(context::script_error)
         });
@@ -212,7 +212,7 @@ impl Sess {
     fn load(&self, ctx: &NativeCallContext, items: Dynamic, options: Dynamic) -> Res<()> {
         let items: Vec<Instance> = if items.is::<Obj>() {
             vec![items.cast::<Obj>().0]
-        } else if let Some(c) = items.read_lock::<crate::objects::related::Collection>() {
+        } else if let Some(c) = items.read_lock::<crate::objects::collection::Collection>() {
             c.members()?
         } else if items.is_array() {
             let list = items.into_array().unwrap_or_default();

@@ -12,6 +12,8 @@
 //! SQL text (never its values) and row count, and is reported to the
 //! [statement observers](Database::on_statement).
 
+mod cancel;
+mod cancel_handle;
 mod conn;
 mod copy;
 mod driver_error;
@@ -35,6 +37,7 @@ use futures_util::{StreamExt, stream::BoxStream};
 use sqlx::postgres::PgConnection;
 use sqlx::sqlite::SqliteConnection;
 
+pub use cancel_handle::CancelHandle;
 pub use conn::{ObserverId, StatementEvent, StatementObserver};
 pub use copy::CopyIn;
 pub use options::{ConnectOptions, SslMode};
@@ -90,7 +93,8 @@ struct Inner {
 /// # Examples
 ///
 /// ```
-/// # async fn demo() -> dbridge_engine::Result<()> {
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> dbridge_engine::Result<()> {
 /// use dbridge_engine::{Database, Value};
 /// let db = Database::connect("sqlite::memory:").await?;
 /// db.execute("CREATE TABLE users (id INTEGER PRIMARY KEY, name TEXT)", &[]).await?;
@@ -338,6 +342,21 @@ impl Database {
         self.inner.hooks.add(observer)
     }
 
+    /// How many transactions of this database (and its sandboxes) are open:
+    /// begun, and not yet committed, rolled back or dropped. Hosts use it to
+    /// say what they roll back when they exit.
+    pub fn open_transactions(&self) -> u64 {
+        self.inner.hooks.open_transactions()
+    }
+
+    /// How many statements of this database (and its sandboxes) were stopped
+    /// on the server because the future running them was dropped (a
+    /// [`CancelHandle`], an interrupted script). Hosts use it to tell a
+    /// cancelled statement from an interrupted computation.
+    pub fn cancelled_statements(&self) -> u64 {
+        self.inner.hooks.cancelled()
+    }
+
     /// Removes an observer; returns whether it was registered.
     pub fn remove_statement_observer(&self, id: ObserverId) -> bool {
         self.inner.hooks.remove(id)
@@ -399,7 +418,8 @@ impl Database {
     /// # Examples
     ///
     /// ```
-    /// # async fn demo() -> dbridge_engine::Result<()> {
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> dbridge_engine::Result<()> {
     /// let db = dbridge_engine::Database::connect("sqlite::memory:").await?;
     /// db.execute_script("CREATE TABLE t (n INTEGER); INSERT INTO t VALUES (1); INSERT INTO t VALUES (2);").await?;
     /// assert_eq!(db.fetch_all("SELECT n FROM t", &[]).await?.len(), 2);
@@ -508,7 +528,8 @@ impl Database {
     /// # Examples
     ///
     /// ```
-    /// # async fn demo() -> dbridge_engine::Result<()> {
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> dbridge_engine::Result<()> {
     /// use futures_util::TryStreamExt;
     /// let db = dbridge_engine::Database::connect("sqlite::memory:").await?;
     /// let mut rows = db.fetch("SELECT 1 AS n UNION ALL SELECT 2", vec![]);
@@ -628,7 +649,8 @@ impl Database {
     /// # Examples
     ///
     /// ```
-    /// # async fn demo() -> dbridge_engine::Result<()> {
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> dbridge_engine::Result<()> {
     /// use dbridge_engine::{Database, IsolationLevel, TransactionOptions};
     /// let db = Database::connect("sqlite::memory:").await?;
     /// db.execute("CREATE TABLE c (n INTEGER)", &[]).await?;
@@ -677,17 +699,23 @@ impl Database {
     }
 
     /// Closes the idle connections; later calls fail with
-    /// [`Error::InvalidState`]. On a sandbox, rolls it back.
+    /// [`Error::InvalidState`]. On a sandbox, rolls it back (at once, or, when
+    /// a transaction of the sandbox is open, as soon as that transaction
+    /// ends or is dropped: `close` never waits for it). It waits for the
+    /// cancel requests of statements cancelled just before to be delivered.
     pub async fn close(&self) {
+        // Statements cancelled just before are stopped on the server first.
+        self.inner
+            .hooks
+            .cancels_delivered(self.inner.options.get_acquire_timeout())
+            .await;
         if let Some(r) = &self.inner.replicas {
             r.close().await;
         }
         match self.pool() {
             Pool::Sqlite(p) => p.close().await,
             Pool::Postgres(p) => p.close().await,
-            Pool::Pinned(p) => {
-                let _ = p.rollback(self.hooks()).await;
-            }
+            Pool::Pinned(p) => p.close(self.hooks()).await,
         }
     }
 
@@ -703,7 +731,8 @@ impl Database {
     /// # Examples
     ///
     /// ```
-    /// # async fn demo() -> dbridge_engine::Result<()> {
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> dbridge_engine::Result<()> {
     /// let db = dbridge_engine::Database::connect("sqlite::memory:").await?;
     /// db.execute("CREATE TABLE t (n INTEGER)", &[]).await?;
     /// let sandbox = db.sandbox().await?;

@@ -273,6 +273,7 @@ impl ConnectOptions {
             test_before_acquire: self.test_before_acquire,
             ping_idle_after: self.ping_idle_after,
             label: None,
+            cancel: !self.pgbouncer,
         };
         if in_memory {
             // An in-memory database lives as long as one connection to it: keep one

@@ -117,6 +117,9 @@ pub(crate) struct Pinned {
     /// Set once a failed statement left the connection out of the
     /// transaction (SQLite's `OR ROLLBACK`): everything after is refused.
     escaped: AtomicBool,
+    /// Set when the sandbox was closed while a transaction of it held the
+    /// connection: that transaction's end rolls the sandbox back.
+    closed: AtomicBool,
 }
 
 /// What the sandbox's end check and refusals call its transaction.
@@ -133,6 +136,7 @@ impl Pinned {
             wait,
             txid,
             escaped: AtomicBool::new(false),
+            closed: AtomicBool::new(false),
         }
     }
 
@@ -183,13 +187,48 @@ impl Pinned {
         )
     }
 
-    /// Rolls the sandbox back and gives the connection back to the pool.
+    /// Closes the sandbox without waiting: rolls it back now when its
+    /// connection is free; when a transaction (or stream) of the sandbox holds
+    /// it, later statements are refused and the sandbox is rolled back as
+    /// soon as that holder lets go (a transaction ending or dropped).
+    pub(crate) async fn close(&self, hooks: &Arc<Hooks>) {
+        self.closed.store(true, Ordering::Release);
+        if let Ok(mut guard) = self.conn.clone().try_lock_owned() {
+            self.end(&mut guard, hooks).await.ok();
+        }
+    }
+
+    /// After a holder of the connection is done: ends the sandbox when it was
+    /// closed meanwhile.
+    pub(crate) async fn end_if_closed(&self, guard: &mut PinnedGuard, hooks: &Arc<Hooks>) {
+        if self.closed.load(Ordering::Acquire) {
+            self.end(guard, hooks).await.ok();
+        }
+    }
+
+    /// Rolls the sandbox back and gives the connection back to the pool. It
+    /// waits (up to the acquire timeout) for a transaction or stream of the
+    /// sandbox to let go of the connection.
     ///
     /// # Errors
     /// [`Error::InvalidState`] when the transaction was ended from inside
-    /// (changes may have been saved); connection errors.
+    /// (changes may have been saved); connection errors;
+    /// [`Error::Timeout`] when a transaction of the sandbox kept the
+    /// connection (it is rolled back when that transaction ends).
     pub(crate) async fn rollback(&self, hooks: &Arc<Hooks>) -> Result<()> {
-        let mut guard = self.conn.clone().lock_owned().await;
+        self.closed.store(true, Ordering::Release);
+        let mut guard = tokio::time::timeout(self.wait, self.conn.clone().lock_owned())
+            .await
+            .map_err(|_| Error::Timeout {
+                what: "a transaction or stream of the sandbox to end",
+                after: self.wait,
+            })?;
+        self.end(&mut guard, hooks).await
+    }
+
+    /// Rolls back the sandbox's transaction on `guard`'s connection and
+    /// gives the connection back to the pool.
+    async fn end(&self, guard: &mut PinnedGuard, hooks: &Arc<Hooks>) -> Result<()> {
         if let Some(mut conn) = guard.take() {
             let intact = !self.escaped.load(Ordering::Relaxed) && conn.still_in(self.txid).await?;
             if let PinnedConn::Postgres(c) = &mut conn {

@@ -112,7 +112,8 @@ pub(crate) enum TxConn {
 /// # Examples
 ///
 /// ```
-/// # async fn demo() -> dbridge_engine::Result<()> {
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> dbridge_engine::Result<()> {
 /// use dbridge_engine::Database;
 /// let db = Database::connect("sqlite::memory:").await?;
 /// db.execute("CREATE TABLE t (n INTEGER)", &[]).await?;
@@ -135,6 +136,8 @@ pub struct Transaction {
     /// Set once the transaction was found ended from inside (SQLite's
     /// `OR ROLLBACK`, `RAISE(ROLLBACK)`): later statements are refused.
     escaped: bool,
+    /// Counted in [`Database::open_transactions`] until dropped.
+    open: Option<super::conn::OpenTransaction>,
 }
 
 /// What the refusal of transaction control names as the owner.
@@ -222,6 +225,7 @@ impl Transaction {
             finished: false,
             txid: None,
             escaped: false,
+            open: Some(super::conn::OpenTransaction::new(db.hooks())),
         })
     }
 
@@ -521,7 +525,13 @@ impl Transaction {
         }
         self.run_control(format!("RELEASE SAVEPOINT {name}"))
             .await?;
+        if let (Some(TxConn::Pinned(guard, _)), super::Pool::Pinned(p)) =
+            (self.conn.as_mut(), self.db.pool())
+        {
+            p.end_if_closed(guard, self.db.hooks()).await;
+        }
         self.conn = None;
+        self.open = None;
         Ok(())
     }
 
@@ -624,6 +634,7 @@ impl Drop for Transaction {
                     return;
                 };
                 let hooks = self.db.hooks().clone();
+                let db = self.db.clone();
                 handle.spawn(async move {
                     if let Some(c) = guard.as_mut() {
                         let name = name.quoted();
@@ -633,6 +644,10 @@ impl Drop for Transaction {
                         ] {
                             let _ = c.conn_ref(&hooks).execute(&Statement::control(sql)).await;
                         }
+                    }
+                    // The sandbox was closed while this held its connection.
+                    if let super::Pool::Pinned(p) = db.pool() {
+                        p.end_if_closed(&mut guard, &hooks).await;
                     }
                 });
             }

@@ -12,6 +12,7 @@ use sqlx::postgres::PgConnection;
 use sqlx::sqlite::SqliteConnection;
 
 use super::Statement;
+use super::pool::Pooled;
 use crate::error::{Error, Result};
 
 /// Whether the SQLite connection is inside a transaction.
@@ -36,8 +37,17 @@ pub(crate) async fn sqlite_in_transaction(conn: &mut SqliteConnection) -> Result
 /// # Errors
 /// Connection errors.
 /// (Not reported to statement observers: it is the owner's bookkeeping.)
-pub(crate) async fn pg_txid(conn: &mut PgConnection) -> Result<Option<i64>> {
+pub(crate) async fn pg_txid(conn: &mut Pooled<PgConnection>) -> Result<Option<i64>> {
     use futures_util::TryStreamExt;
+    let (conn, health) = conn.parts();
+    // A statement cancelled on it is answered first (see `super::cancel`).
+    let settled = health
+        .canceller()
+        .settle(conn)
+        .await
+        .map_err(|e| Error::Connection(format!("after a cancelled statement: {e}")));
+    health.note(&settled);
+    settled?;
     let stmt = Statement::new("SELECT txid_current()::int8 AS id", Vec::new());
     let rows: Result<Vec<_>> = super::postgres::fetch(conn, stmt).try_collect().await;
     match rows {

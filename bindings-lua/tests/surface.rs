@@ -324,3 +324,29 @@ return table.concat({
     .await;
     assert_eq!(got, "Ada,Alan 3 Ada Alan Ada 2");
 });
+
+dbridge_testkit::each_backend!(url_and_is_modified, |t| async move {
+    let lua = lua_for(&t);
+    run::<()>(&lua, MODELS).await;
+    run::<()>(&lua, DATA).await;
+    let got: String = run(
+        &lua,
+        r#"
+local s = db:session()
+local ada = s:query(User):where(User.name:eq("Ada")):one()
+local before = ada:is_modified()
+ada.karma = 11
+local after = ada:is_modified()
+s:commit()
+return db:url():match("^(%a+)") .. " " .. tostring(before) .. " " .. tostring(after)
+  .. " " .. tostring(ada:is_modified())
+"#,
+    )
+    .await;
+    let scheme = if t.backend() == dbridge_engine::Backend::Postgres {
+        "postgres"
+    } else {
+        "sqlite"
+    };
+    assert_eq!(got, format!("{scheme} false true false"));
+});

@@ -66,6 +66,7 @@ dbridge.uuid4 = raw.uuid4
 local Instance = {}
 function Instance:state() return check(nil, raw.inst_state(self)) end
 function Instance:changed() return check(nil, raw.inst_changed(self)) end
+function Instance:is_modified() return #self:changed() > 0 end
 function Instance:model_name() return check(nil, raw.inst_model_name(self)) end
 function Instance:to_table() return check(nil, raw.inst_to_table(self)) end
 

@@ -29,7 +29,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use parking_lot::Mutex;
 use sqlx::Connection;
+#[cfg(feature = "postgres")]
 use sqlx::postgres::{PgConnectOptions, PgConnection};
+#[cfg(feature = "sqlite")]
 use sqlx::sqlite::SqliteConnection;
 use tokio::sync::oneshot;
 
@@ -47,22 +49,27 @@ pub(crate) struct Canceller {
 enum Target {
     /// Nothing can stop a statement (PgBouncer): the next user waits for it.
     Wait,
+    #[cfg(feature = "postgres")]
     Postgres {
         pid: i32,
         options: Box<PgConnectOptions>,
     },
     /// Raised to stop the statement (read by the progress handler).
+    #[cfg(feature = "sqlite")]
     Sqlite(Arc<AtomicBool>),
 }
 
 /// Virtual-machine steps between two looks at the SQLite stop flag.
+#[cfg(feature = "sqlite")]
 const SQLITE_STEPS: i32 = 1000;
 
 impl std::fmt::Debug for Canceller {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let target = match &self.target {
             Target::Wait => "none",
+            #[cfg(feature = "postgres")]
             Target::Postgres { .. } => "pg_cancel_backend",
+            #[cfg(feature = "sqlite")]
             Target::Sqlite(_) => "progress handler",
         };
         f.debug_struct("Canceller")
@@ -87,6 +94,7 @@ impl Canceller {
     }
 
     /// Reads the backend pid of a fresh PostgreSQL connection.
+    #[cfg(feature = "postgres")]
     pub(crate) async fn postgres(
         conn: &mut PgConnection,
         options: &PgConnectOptions,
@@ -101,6 +109,7 @@ impl Canceller {
     }
 
     /// Installs the stop flag's progress handler on a fresh SQLite connection.
+    #[cfg(feature = "sqlite")]
     pub(crate) async fn sqlite(
         conn: &mut SqliteConnection,
         _options: &sqlx::sqlite::SqliteConnectOptions,
@@ -130,11 +139,13 @@ impl Canceller {
     /// Stops the statement running on the connection (see the module docs).
     fn fire(&self, hooks: &Arc<Hooks>) {
         match &self.target {
+            #[cfg(feature = "sqlite")]
             Target::Sqlite(stop) => {
                 stop.store(true, Ordering::Release);
                 self.unsettled.store(true, Ordering::Release);
             }
             Target::Wait => self.unsettled.store(true, Ordering::Release),
+            #[cfg(feature = "postgres")]
             Target::Postgres { pid, options } => {
                 self.unsettled.store(true, Ordering::Release);
                 let Ok(rt) = tokio::runtime::Handle::try_current() else {
@@ -184,6 +195,7 @@ impl Canceller {
                 }
             }
         }
+        #[cfg(feature = "sqlite")]
         if let Target::Sqlite(stop) = &self.target {
             stop.store(false, Ordering::Release);
         }
@@ -192,6 +204,7 @@ impl Canceller {
 }
 
 /// Sends `pg_cancel_backend(pid)` from a connection of its own.
+#[cfg(feature = "postgres")]
 async fn cancel_backend(options: &PgConnectOptions, pid: i32) -> Result<(), sqlx::Error> {
     let mut conn = PgConnection::connect_with(options).await?;
     sqlx::query("SELECT pg_cancel_backend($1)")

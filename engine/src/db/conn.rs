@@ -7,7 +7,9 @@ use std::time::{Duration, Instant};
 
 use futures_util::{StreamExt, TryFutureExt, stream::BoxStream};
 use parking_lot::RwLock;
+#[cfg(feature = "postgres")]
 use sqlx::postgres::PgConnection;
+#[cfg(feature = "sqlite")]
 use sqlx::sqlite::SqliteConnection;
 use tracing::Instrument;
 
@@ -180,14 +182,18 @@ fn span(backend: Backend, sql: &str) -> tracing::Span {
 /// A borrowed connection, the hooks of its database, and its health record
 /// (every statement's result is noted there, see [`Health`]).
 pub(crate) enum ConnRef<'c> {
+    #[cfg(feature = "sqlite")]
     Sqlite(&'c mut SqliteConnection, &'c Arc<Hooks>, &'c Health),
+    #[cfg(feature = "postgres")]
     Postgres(&'c mut PgConnection, &'c Arc<Hooks>, &'c Health),
 }
 
 impl<'c> ConnRef<'c> {
     fn backend(&self) -> Backend {
         match self {
+            #[cfg(feature = "sqlite")]
             Self::Sqlite(..) => Backend::Sqlite,
+            #[cfg(feature = "postgres")]
             Self::Postgres(..) => Backend::Postgres,
         }
     }
@@ -204,6 +210,7 @@ impl<'c> ConnRef<'c> {
         let span = span(backend, &stmt.sql);
         let started = Instant::now();
         let (result, hooks, health) = match self {
+            #[cfg(feature = "sqlite")]
             Self::Sqlite(c, h, health) => {
                 let r = match settle(c, health).await {
                     Ok(()) => {
@@ -218,6 +225,7 @@ impl<'c> ConnRef<'c> {
                 };
                 (r, h, health)
             }
+            #[cfg(feature = "postgres")]
             Self::Postgres(c, h, health) => {
                 let r = match settle(c, health).await {
                     Ok(()) => {
@@ -254,12 +262,27 @@ impl<'c> ConnRef<'c> {
     /// when the table's column types rule binary COPY out.
     pub(crate) async fn copy_in(self, copy: &CopyIn<'_>) -> Result<Option<u64>> {
         let backend = self.backend();
-        let Self::Postgres(c, hooks, health) = self else {
-            return Err(Error::Unsupported {
-                backend,
-                feature: "COPY FROM STDIN".into(),
-            });
-        };
+        #[cfg(not(feature = "postgres"))]
+        let _ = copy;
+        #[cfg(feature = "postgres")]
+        if let Self::Postgres(c, hooks, health) = self {
+            return Self::pg_copy_in(c, hooks, health, copy).await;
+        }
+        Err(Error::Unsupported {
+            backend,
+            feature: "COPY FROM STDIN".into(),
+        })
+    }
+
+    /// [`ConnRef::copy_in`] on a PostgreSQL connection.
+    #[cfg(feature = "postgres")]
+    async fn pg_copy_in(
+        c: &mut PgConnection,
+        hooks: &Arc<Hooks>,
+        health: &Health,
+        copy: &CopyIn<'_>,
+    ) -> Result<Option<u64>> {
+        let backend = Backend::Postgres;
         let span = span(backend, &copy.sql);
         let started = Instant::now();
         let result = match settle(c, health).await {
@@ -302,11 +325,13 @@ impl<'c> ConnRef<'c> {
         let span = span(backend, &sql);
         let (rows, hooks, health): (BoxStream<'c, Result<Row>>, &'c Arc<Hooks>, &'c Health) =
             match self {
+                #[cfg(feature = "sqlite")]
                 Self::Sqlite(c, h, health) => (
                     settled(c, health, |c| super::sqlite::fetch(c, stmt).boxed()),
                     h,
                     health,
                 ),
+                #[cfg(feature = "postgres")]
                 Self::Postgres(c, h, health) => (
                     settled(c, health, |c| super::postgres::fetch(c, stmt).boxed()),
                     h,

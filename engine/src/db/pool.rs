@@ -27,7 +27,9 @@ use std::time::{Duration, Instant};
 
 use futures_util::future::BoxFuture;
 use parking_lot::Mutex;
+#[cfg(feature = "postgres")]
 use sqlx::postgres::PgConnection;
+#[cfg(feature = "sqlite")]
 use sqlx::sqlite::SqliteConnection;
 use sqlx::{ConnectOptions as _, Connection};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
@@ -153,7 +155,9 @@ macro_rules! run_reset {
     };
 }
 
+#[cfg(feature = "postgres")]
 run_reset!(PgConnection, Canceller::postgres);
+#[cfg(feature = "sqlite")]
 run_reset!(SqliteConnection, Canceller::sqlite);
 
 /// Whether a checked-out connection has failed at the connection level.

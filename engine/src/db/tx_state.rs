@@ -8,9 +8,12 @@
 //! `BEGIN` and compares it at the end: a transaction ended and replaced
 //! inside gets a new id; an aborted one (`25P02`) is still the one opened.
 
+#[cfg(feature = "postgres")]
 use sqlx::postgres::PgConnection;
+#[cfg(feature = "sqlite")]
 use sqlx::sqlite::SqliteConnection;
 
+#[cfg(feature = "postgres")]
 use super::Statement;
 use super::pool::Pooled;
 use crate::error::{Error, Result};
@@ -19,6 +22,7 @@ use crate::error::{Error, Result};
 ///
 /// # Errors
 /// When the connection's worker is gone.
+#[cfg(feature = "sqlite")]
 pub(crate) async fn sqlite_in_transaction(conn: &mut SqliteConnection) -> Result<bool> {
     let mut handle = conn
         .lock_handle()
@@ -37,6 +41,7 @@ pub(crate) async fn sqlite_in_transaction(conn: &mut SqliteConnection) -> Result
 /// # Errors
 /// Connection errors.
 /// (Not reported to statement observers: it is the owner's bookkeeping.)
+#[cfg(feature = "postgres")]
 pub(crate) async fn pg_txid(conn: &mut Pooled<PgConnection>) -> Result<Option<i64>> {
     use futures_util::TryStreamExt;
     let (conn, health) = conn.parts();

@@ -233,3 +233,120 @@ return table.concat(out, " ")
         assert_eq!(got, "h\u{e9}llo|P1DT7200S \u{1}\u{2}|P3M");
     }
 );
+
+dbridge_testkit::each_backend!(
+    case_aggregate_filter_distinct_and_not_exists,
+    |t| async move {
+        let lua = lua_for(&t);
+        run::<()>(&lua, MODELS).await;
+        run::<()>(&lua, DATA).await;
+        let got: String = run(
+            &lua,
+            r#"
+User:insert({ { name = "Grace", karma = 7 } })
+local out = {}
+local tier = dbridge.case({ { User.karma:ge(5), "high" } }, "low"):label("tier")
+for _, r in ipairs(db:query(User.name, tier):order_by(User.id):all()) do
+  out[#out + 1] = r.name .. "=" .. r.tier
+end
+local n = dbridge.case(User.name, { { "Ada", 1 }, { "Alan", 2 } }):label("n")
+local rows = db:query(User.name, n):order_by(User.id):all()
+out[#out + 1] = rows[1].n .. "," .. rows[2].n .. "," .. tostring(rows[3].n)
+local r = db:query(dbridge.func.count(Post.id):filter(Post.title:like("%o%")):label("o"),
+                   dbridge.func.count(Post.author_id):distinct():label("authors")):one()
+out[#out + 1] = r.o .. "," .. r.authors
+local posts = db:query(Post.id):where(Post.author_id:eq(User.id))
+out[#out + 1] = db:query(User.name):where(dbridge.not_exists(posts)):one().name
+out[#out + 1] = tostring(db:query(User):where(dbridge.exists(posts)):count())
+local ok, e = pcall(dbridge.case, {})
+out[#out + 1] = e.kind
+return table.concat(out, " ")
+"#,
+        )
+        .await;
+        assert_eq!(
+            got,
+            "Ada=high Alan=low Grace=high 1,2,nil 2,2 Grace 2 configuration"
+        );
+    }
+);
+
+dbridge_testkit::each_backend!(right_full_and_cross_joins, |t| async move {
+    let lua = lua_for(&t);
+    run::<()>(&lua, MODELS).await;
+    run::<()>(&lua, DATA).await;
+    let got: String = run(
+        &lua,
+        r#"
+User:insert({ { name = "Grace" } })
+local out = {}
+local right = db:query(Post.title, User.name)
+  :right_join(User, Post.author_id:eq(User.id)):order_by(User.id, Post.id):all()
+out[#out + 1] = #right .. ":" .. right[#right].name .. ":" .. tostring(right[#right].title)
+local full = db:query(Post.title, User.name)
+  :full_join(User, Post.author_id:eq(User.id)):count()
+out[#out + 1] = tostring(full)
+local P = dbridge.aliased(Post, "p")
+out[#out + 1] = tostring(db:query(User.id):cross_join(P):count())
+local ok, e = pcall(function() return db:query(User.id):right_join(Post) end)
+out[#out + 1] = e.kind
+return table.concat(out, " ")
+"#,
+    )
+    .await;
+    assert_eq!(got, "5:Grace:nil 5 12 type_mismatch");
+});
+
+dbridge_testkit::each_backend!(set_operations, |t| async move {
+    let lua = lua_for(&t);
+    run::<()>(&lua, MODELS).await;
+    run::<()>(&lua, DATA).await;
+    let got: String = run(
+        &lua,
+        r#"
+local ada = db:query(User.name):where(User.karma:ge(5))
+local authors = db:query(User.name):where(User.id:in_(db:query(Post.author_id)))
+local function names(q)
+  local out = {}
+  for _, r in ipairs(q:all()) do out[#out + 1] = r.name end
+  return table.concat(out, ",")
+end
+return table.concat({
+  names(ada:union(authors):order_by("name")),
+  tostring(ada:union_all(authors):count()),
+  names(ada:intersect(authors)),
+  names(authors:except(ada)),
+  authors:except(ada):union(ada):order_by("name"):first().name,
+  tostring(db:query(User):union(db:query(User)):count()),
+}, " ")
+"#,
+    )
+    .await;
+    assert_eq!(got, "Ada,Alan 3 Ada Alan Ada 2");
+});
+
+dbridge_testkit::each_backend!(url_and_is_modified, |t| async move {
+    let lua = lua_for(&t);
+    run::<()>(&lua, MODELS).await;
+    run::<()>(&lua, DATA).await;
+    let got: String = run(
+        &lua,
+        r#"
+local s = db:session()
+local ada = s:query(User):where(User.name:eq("Ada")):one()
+local before = ada:is_modified()
+ada.karma = 11
+local after = ada:is_modified()
+s:commit()
+return db:url():match("^(%a+)") .. " " .. tostring(before) .. " " .. tostring(after)
+  .. " " .. tostring(ada:is_modified())
+"#,
+    )
+    .await;
+    let scheme = if t.backend() == dbridge_engine::Backend::Postgres {
+        "postgres"
+    } else {
+        "sqlite"
+    };
+    assert_eq!(got, format!("{scheme} false true false"));
+});

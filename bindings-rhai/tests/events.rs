@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::{MODELS, check, ok, ok_after, run, run_with};
+use common::{MODELS, check, kind, ok, ok_after, run, run_with};
 use dbridge_rhai::Options;
 use dbridge_testkit::each_backend;
 use rhai::EvalAltResult;
@@ -194,5 +194,94 @@ each_backend!(
         // Nothing was kept, and the database is writable at once.
         let v = ok(&t, "db.execute(\"INSERT INTO users (name) VALUES ('after')\"); db.fetch_all(\"SELECT name FROM users\").map(|r| r.name)").await;
         assert_eq!(v.to_string(), r#"["after"]"#);
+    }
+);
+
+each_backend!(statement_listeners_see_every_statement, |t| async move {
+    let v = ok(
+        &t,
+        r#"
+        let seen = [];
+        let off = db.on("*", "statement", |ev| {
+            if type_of(ev.elapsed) != "f64" || ev.backend != backend { throw "bad event"; }
+            seen.push(ev.sql + (if ev.ok { "" } else { " (failed)" })
+                + (if ev.rows == () { "" } else { " " + ev.rows }));
+        });
+        db.execute("CREATE TABLE t (n INTEGER PRIMARY KEY)");
+        db.execute("INSERT INTO t VALUES ($1), ($2)", [1, 2]);
+        let tx = db.begin();
+        tx.fetch_all("SELECT n FROM t");
+        tx.commit();
+        try { db.execute("INSERT INTO t VALUES ($1)", [1]); } catch {}
+        off.call();
+        db.execute("SELECT 1");
+        seen
+    "#,
+    )
+    .await;
+    let got: Vec<String> = v.into_typed_array().unwrap();
+    assert_eq!(got[0], "CREATE TABLE t (n INTEGER PRIMARY KEY) 0");
+    assert_eq!(got[1], "INSERT INTO t VALUES ($1), ($2) 2");
+    assert!(got[2].starts_with("BEGIN"), "{got:?}");
+    assert_eq!(got[3], "SELECT n FROM t 2");
+    // The COMMIT is delivered by the next call that runs a statement.
+    assert!(got[4].starts_with("COMMIT"), "{got:?}");
+    assert_eq!(got[5], "INSERT INTO t VALUES ($1) (failed)");
+    assert_eq!(got.len(), 6, "{got:?}");
+});
+
+each_backend!(statement_listeners_see_orm_statements, |t| async move {
+    let v = ok(
+        &t,
+        &format!(
+            r#"{MODELS}
+        let n = 0;
+        let inserts = 0;
+        let off = db.on_statement(|ev| {{
+            n += 1;
+            if ev.sql.starts_with("INSERT") {{ inserts += 1; }}
+        }});
+        db.transaction(|s| {{
+            s.add(User.build(#{{ name: "Ada" }}));
+            s.flush();
+            s.query(User).all();
+        }});
+        User.insert([#{{ name: "Alan" }}, #{{ name: "Grace" }}]);
+        db.query(User).count();
+        off.call();
+        db.query(User).count();
+        [n, inserts]
+    "#
+        ),
+    )
+    .await;
+    let got: Vec<i64> = v.into_typed_array().unwrap();
+    assert_eq!(got[1], 2, "{got:?}");
+    // BEGIN, INSERT, SELECT (the COMMIT comes after the last call that
+    // delivers inside the transaction), INSERT, the count's SELECT: at least 5.
+    assert!(got[0] >= 5, "{got:?}");
+});
+
+each_backend!(
+    a_failing_statement_listener_fails_the_call,
+    |t| async move {
+        let err = run(
+            &t,
+            r#"
+        db.on("*", "statement", |ev| { throw "no " + ev.sql; });
+        db.execute("SELECT 1")
+    "#,
+        )
+        .await
+        .unwrap_err();
+        assert!(err.to_string().contains("no SELECT 1"), "{err}");
+        let err = run(
+            &t,
+            &format!(r#"{MODELS} db.on(User, "statement", |ev| {{}})"#),
+        )
+        .await
+        .unwrap_err();
+        assert_eq!(kind(&err), "configuration");
+        assert!(err.to_string().contains("a database event"), "{err}");
     }
 );

@@ -187,3 +187,74 @@ each_backend!(
         .await;
     }
 );
+
+each_backend!(
+    case_aggregate_filter_distinct_and_not_exists,
+    |t| async move {
+        check(
+        &t,
+        &format!(
+            r#"{MODELS}{DATA}
+        User.insert(#{{ name: "Grace", karma: 7 }});
+        let tier = dbridge::case_([[User.karma.ge(5), "high"]], "low").label("tier");
+        let rows = db.query([User.name, tier]).order_by(User.id).all();
+        assert_eq(rows.map(|r| r.tier), ["high", "low", "high"]);
+        let n = dbridge::case_(User.name, [["Ada", 1], ["Alan", 2]]).label("n");
+        assert_eq(db.query([User.name, n]).order_by(User.id).all().map(|r| r.n), [1, 2, ()]);
+        let m = dbridge::case_(User.name, [["Ada", 1]], 0).label("m");
+        assert_eq(db.query([m]).order_by(User.id).all().map(|r| r.m), [1, 0, 0]);
+        let r = db.query([dbridge::func("count", [Post.id]).filter(Post.title.like("%o%")).label("o"),
+                          dbridge::func("count", [Post.author_id]).distinct().label("authors")]).one();
+        assert_eq([r.o, r.authors], [2, 2]);
+        let posts = db.query(Post.id).where(Post.author_id.eq(User.id));
+        assert_eq(db.query(User.name).where(dbridge::not_exists(posts)).one().name, "Grace");
+        let err = ();
+        try {{ dbridge::case_([]); }} catch (e) {{ err = e.kind; }}
+        assert_eq(err, "configuration");
+        try {{ dbridge::col("x").filter(true); }} catch (e) {{ err = e.kind; }}
+        assert_eq(err, "invalid_state");
+    "#
+        ),
+    )
+    .await;
+    }
+);
+
+each_backend!(right_full_and_cross_joins, |t| async move {
+    check(
+        &t,
+        &format!(
+            r#"{MODELS}{DATA}
+        User.insert(#{{ name: "Grace" }});
+        let right = db.query([Post.title, User.name]).right_join(User, Post.author_id.eq(User.id))
+            .order_by([User.id, Post.id]).all();
+        assert_eq(right.len(), 5);
+        assert_eq(right[-1], #{{ title: (), name: "Grace" }});
+        assert_eq(db.query([Post.title, User.name]).full_join(User, Post.author_id.eq(User.id))
+            .count(), 5);
+        let p = dbridge::aliased(Post, "p");
+        assert_eq(db.query(User.id).cross_join(p).count(), 12);
+    "#
+        ),
+    )
+    .await;
+});
+
+each_backend!(set_operations, |t| async move {
+    check(
+        &t,
+        &format!(
+            r#"{MODELS}{DATA}
+        let ada = db.query(User.name).where(User.karma.ge(5));
+        let authors = db.query(User.name).where(User.id.in_(db.query(Post.author_id)));
+        assert_eq(ada.union(authors).order_by("name").all().map(|r| r.name), ["Ada", "Alan"]);
+        assert_eq(ada.union_all(authors).count(), 3);
+        assert_eq(ada.intersect(authors).all().map(|r| r.name), ["Ada"]);
+        assert_eq(authors.except(ada).all().map(|r| r.name), ["Alan"]);
+        assert_eq(authors.except(ada).union(ada).order_by("name").first().name, "Ada");
+        assert_eq(db.query(User).union(db.query(User)).count(), 2);
+    "#
+        ),
+    )
+    .await;
+});

@@ -75,6 +75,7 @@ fn raw_functions(lua: &Lua) -> mlua::Result<Table> {
     t.set("connect", lua.create_async_function(database::connect)?)?;
     t.set("close", lua.create_async_function(database::close)?)?;
     t.set("backend", lua.create_function(database::backend)?)?;
+    t.set("url", lua.create_function(database::url)?)?;
     t.set("primary", lua.create_function(database::primary)?)?;
     t.set("events", lua.create_function(database::set_events)?)?;
     t.set("sleep", lua.create_async_function(sleep)?)?;

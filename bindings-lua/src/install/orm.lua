@@ -37,7 +37,7 @@ for _, name in ipairs({ "eq", "ne", "lt", "le", "gt", "ge", "like", "ilike", "no
   "not_ilike", "in_", "not_in", "between", "not_between", "is_null", "is_not_null", "asc",
   "desc", "nulls_first", "nulls_last", "label", "concat", "over", "get", "get_text", "path",
   "path_text", "contains", "contained_by", "has_key", "has_any_key", "has_all_keys", "cast",
-  "is_distinct_from", "is_not_distinct_from", "not_" }) do
+  "is_distinct_from", "is_not_distinct_from", "not_", "filter", "distinct" }) do
   Expr[name] = function(self, a, b) return check(nil, op(name, self, a, b)) end
 end
 for _, name in ipairs({ "__add", "__sub", "__mul", "__div", "__mod", "__unm", "__band", "__bor",
@@ -48,7 +48,10 @@ end
 function dbridge.and_(...) return check(nil, raw.junction(false, ...)) end
 function dbridge.or_(...) return check(nil, raw.junction(true, ...)) end
 function dbridge.not_(e) return check(nil, op("not_", e)) end
+function dbridge.exists(q) return check(nil, op("exists", q)) end
+function dbridge.not_exists(q) return check(nil, op("not_exists", q)) end
 function dbridge.literal(v) return check(nil, raw.literal(v)) end
+function dbridge.case(a, b, c) return check(nil, raw.case(a, b, c)) end
 function dbridge.aliased(model, alias) return check(nil, raw.aliased(model, alias)) end
 local function table_index(self, k) return check(nil, raw.tcol(self, k)) end
 dbridge.func = setmetatable({}, {
@@ -63,6 +66,7 @@ dbridge.uuid4 = raw.uuid4
 local Instance = {}
 function Instance:state() return check(nil, raw.inst_state(self)) end
 function Instance:changed() return check(nil, raw.inst_changed(self)) end
+function Instance:is_modified() return #self:changed() > 0 end
 function Instance:model_name() return check(nil, raw.inst_model_name(self)) end
 function Instance:to_table() return check(nil, raw.inst_to_table(self)) end
 
@@ -222,7 +226,8 @@ function Db:drop_all() return check(self, raw.create_all(self, false)) end
 ---------------------------------------------------------------- queries
 local Query = {}
 local query_session = setmetatable({}, { __mode = "k" })
-for _, name in ipairs({ "where", "filter", "filter_by", "join", "outerjoin", "group_by", "having",
+for _, name in ipairs({ "where", "filter", "filter_by", "join", "outerjoin", "right_join",
+  "full_join", "cross_join", "union", "union_all", "intersect", "except", "group_by", "having",
   "order_by", "limit", "offset", "distinct", "distinct_on", "select_from", "for_update",
   "for_share", "options", "on_primary" }) do
   Query[name] = function(self, ...)

@@ -32,6 +32,7 @@ pub(crate) fn raw_functions(lua: &mlua::Lua) -> mlua::Result<mlua::Table> {
     t.set("junction", lua.create_function(expr::junction)?)?;
     t.set("func", lua.create_function(expr::call)?)?;
     t.set("literal", lua.create_function(expr::literal)?)?;
+    t.set("case", lua.create_function(expr::case)?)?;
     t.set("is_expr", lua.create_function(expr::is_expr)?)?;
     t.set(
         "aliased",

@@ -78,6 +78,7 @@ function Db:begin(opts)
 end
 function Db:close() return check(self, raw.close(self)) end
 function Db:backend() return check(self, raw.backend(self)) end
+function Db:url() return check(self, raw.url(self)) end
 function Db:primary() return check(self, raw.primary(self)) end
 
 -- db:on_statement(fn): fn(event) after every statement run through db or its

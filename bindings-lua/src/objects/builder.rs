@@ -307,6 +307,17 @@ pub(crate) fn build(lua: &Lua, (this, name, args): (LuaValue, String, Variadic<L
                 }
                 s.and_from(t)
             }
+            "right_join" | "full_join" | "cross_join" => {
+                other_join(lua, &mut q.models, s, &name, &args)?
+            }
+            "union" | "union_all" | "intersect" | "except" => {
+                let other = query_of(&arg(0), &name)?;
+                // Rows, not instances: the combined query reads a derived table.
+                q.entity = None;
+                q.options.clear();
+                q.models.clear();
+                set_op(s, other.select, &name)?
+            }
             "distinct_on" => s.distinct_on(exprs()?),
             "for_update" | "for_share" => {
                 let strength = if name == "for_update" {
@@ -721,4 +732,54 @@ pub fn query_statement(
     value: &mlua::Value,
 ) -> Option<dbridge_engine::Result<dbridge_engine::db::Statement>> {
     statement_of(value)
+}
+
+/// `q:right_join(t, on)`, `q:full_join(t, on)`, `q:cross_join(t)`: `t` a
+/// model or an aliased model, `on` an expression (a cross join has none).
+fn other_join(
+    lua: &Lua,
+    models: &mut Vec<Model>,
+    s: Select,
+    name: &str,
+    args: &[LuaValue],
+) -> Result<Select, LuaDbError> {
+    let arg = |i: usize| args.get(i).cloned().unwrap_or(LuaValue::Nil);
+    let t = crate::objects::window::table_of(&arg(0))
+        .ok_or_else(|| LuaDbError::argument(name, 1, "a model or an aliased model", &arg(0)))?;
+    if let Some(m) = lua_model(&arg(0)) {
+        models.push(m.model);
+    }
+    if name == "cross_join" {
+        return Ok(s.cross_join(t));
+    }
+    let on = match arg(1) {
+        LuaValue::Nil => {
+            return Err(LuaDbError::argument(
+                name,
+                2,
+                "an ON expression",
+                &LuaValue::Nil,
+            ));
+        }
+        v => to_expr(lua, &v)?,
+    };
+    Ok(if name == "right_join" {
+        s.right_join(t, on)
+    } else {
+        s.full_join(t, on)
+    })
+}
+
+/// `q:union(other)` (and `union_all`, `intersect`, `except`): a query of the
+/// combined rows, `SELECT * FROM (q UNION other) AS "combined"`, to which
+/// further steps (`order_by`, `limit`, another set operation) apply.
+fn set_op(s: Select, other: Select, name: &str) -> Result<Select, LuaDbError> {
+    let compound = match name {
+        "union" => s.union(other),
+        "union_all" => s.union_all(other),
+        "intersect" => s.intersect(other),
+        _ => s.except(other),
+    };
+    let t = dbridge_engine::query::Query::from(compound).subquery("combined")?;
+    Ok(Select::from(t.clone()).columns_of(&t))
 }

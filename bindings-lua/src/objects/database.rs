@@ -277,6 +277,17 @@ pub(crate) fn backend(lua: &Lua, this: LuaValue) -> Raw {
     raw(lua, r)
 }
 
+/// `db:url()`: the connection URL with the password masked.
+pub(crate) fn url(lua: &Lua, this: LuaValue) -> Raw {
+    let r = match &this {
+        LuaValue::UserData(ud) => ud.borrow::<LuaDb>().ok().map(|d| d.database()),
+        _ => None,
+    }
+    .unwrap_or_else(|| Err(LuaDbError::argument("url", 1, "a database", &this)))
+    .map(|db| db.url().to_owned());
+    raw(lua, r)
+}
+
 /// `raw.events(db, on)`: starts or stops queueing statement events for `db`.
 pub(crate) fn set_events(lua: &Lua, (this, on): (LuaValue, bool)) -> Raw {
     let r = (|| {

@@ -291,6 +291,16 @@ fn op_kind(
             let ty = crate::convert::error::name_arg("cast", 1, b)?;
             x()?.cast(ty.parse()?)
         }
+        "filter" => x()?.filter(y()?)?,
+        "distinct" => x()?.distinct()?,
+        "exists" | "not_exists" => {
+            let q = query_of(a).ok_or_else(|| LuaDbError::argument(name, 1, "a query", a))?;
+            if name == "exists" {
+                Expr::exists(q)
+            } else {
+                Expr::not_exists(q)
+            }
+        }
         "over" => x()?.over(crate::objects::window::window(lua, b)?)?,
         "get" => x()?.get(y()?),
         "get_text" => x()?.get_text(y()?),
@@ -391,4 +401,65 @@ pub(crate) fn literal(lua: &Lua, v: LuaValue) -> Raw {
 /// Whether a value is an expression.
 pub(crate) fn is_expr(_: &Lua, v: LuaValue) -> mlua::Result<bool> {
     Ok(matches!(&v, LuaValue::UserData(ud) if ud.is::<LuaExpr>()))
+}
+
+/// `dbridge.case(whens [, else])`, `dbridge.case(operand, whens [, else])`:
+/// a searched CASE (`whens` pairs `{ cond, value }`) or a simple one (`whens`
+/// pairs `{ match, value }` compared with `operand`); NULL when nothing
+/// matches and there is no `else`.
+pub(crate) fn case(lua: &Lua, (a, b, c): (LuaValue, LuaValue, LuaValue)) -> Raw {
+    let r = (|| {
+        let (operand, whens, otherwise) = match &a {
+            LuaValue::Table(_) => (None, &a, &b),
+            _ => (Some(to_expr(lua, &a)?), &b, &c),
+        };
+        let LuaValue::Table(t) = whens else {
+            let at = if operand.is_some() { 2 } else { 1 };
+            return Err(LuaDbError::argument(
+                "case",
+                at,
+                "an array of { when, then } pairs",
+                whens,
+            ));
+        };
+        let mut values = vec![a.clone(), b.clone(), c.clone()];
+        let mut pairs = Vec::new();
+        for pair in t.sequence_values::<LuaValue>() {
+            let pair = pair.map_err(crate::convert::error::lua_err)?;
+            let LuaValue::Table(p) = &pair else {
+                return Err(LuaDbError::argument(
+                    "case",
+                    1,
+                    "a { when, then } pair",
+                    &pair,
+                ));
+            };
+            let get = |i: usize| -> Result<LuaValue, LuaDbError> {
+                p.raw_get(i).map_err(crate::convert::error::lua_err)
+            };
+            let (w, v) = (get(1)?, get(2)?);
+            pairs.push((to_expr(lua, &w)?, to_expr(lua, &v)?));
+            values.extend([w, v]);
+        }
+        let mut pairs = pairs.into_iter();
+        let mut builder = match (operand, pairs.next()) {
+            (_, None) => {
+                return Err(LuaDbError::new(
+                    ErrorKind::Configuration,
+                    "case needs at least one { when, then } pair",
+                ));
+            }
+            (None, Some((w, v))) => Expr::case_when(w, v),
+            (Some(o), Some((w, v))) => Expr::case(o).when(w, v),
+        };
+        for (w, v) in pairs {
+            builder = builder.when(w, v);
+        }
+        let e = match otherwise {
+            LuaValue::Nil => builder.end(),
+            v => builder.otherwise(to_expr(lua, v)?),
+        };
+        LuaExpr::new(lua, ExprKind::Expr(e), depth_over(values.iter()))
+    })();
+    raw(lua, r)
 }

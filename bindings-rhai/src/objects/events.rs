@@ -1,6 +1,6 @@
 //! Event listeners and validators written as Rhai closures:
 //! `db.on(Model or "*", event, |s, inst| ...)` (`|inst, column, new, old|`
-//! for `set`) and
+//! for `set`, `|ev|` for `statement`: see [`statements`]) and
 //! `db.validate(Model, column, [name,] |value| ...)`.
 //!
 //! The engine calls them synchronously inside the flush or assignment that a
@@ -18,6 +18,7 @@ use crate::objects::context;
 use crate::objects::database::Db;
 use crate::objects::instance::Obj;
 use crate::objects::model::ModelV;
+use crate::objects::statements;
 
 type Res<T> = Result<T, Box<EvalAltResult>>;
 
@@ -90,6 +91,14 @@ fn on(
     name: Option<String>,
 ) -> Res<FnPtr> {
     let target = target(what)?;
+    if event == "statement" {
+        if target != Target::All {
+            return Err(configuration(
+                "`statement` is a database event: listen to it on \"*\"",
+            ));
+        }
+        return statements::listen(db.database(), f);
+    }
     let kind: EventKind = event.parse().map_err(to_rhai)?;
     let old_form = kind == EventKind::Set && old_set_form(ctx, &f);
     if target != Target::All && !kind.is_instance_event() {
@@ -130,7 +139,7 @@ fn validate(db: &Db, m: &ModelV, column: &str, name: Option<String>, f: FnPtr) -
         .map_err(to_rhai)
 }
 
-/// Registers `db.on` and `db.validate`.
+/// Registers `db.on`, `db.on_statement` and `db.validate`.
 pub(crate) fn register(engine: &mut Engine) {
     engine
         .register_fn(
@@ -152,6 +161,9 @@ pub(crate) fn register(engine: &mut Engine) {
                 on(&ctx, db, &what, &event, f, Some(name.to_string()))
             },
         )
+        .register_fn("on_statement", |db: &mut Db, f: FnPtr| {
+            statements::listen(db.database(), f)
+        })
         .register_fn(
             "validate",
             |db: &mut Db, m: ModelV, column: ImmutableString, f: FnPtr| {

@@ -218,6 +218,13 @@ pub(crate) fn register(engine: &mut Engine, module: &mut Module) {
             let ty = ty.parse().map_err(to_rhai)?;
             Ok(ExprV(a.0.clone().cast(ty)))
         })
+        .register_fn("filter", |a: &mut ExprV, cond: Dynamic| -> Res<ExprV> {
+            let cond = expr_of(cond, "an aggregate FILTER condition")?;
+            a.0.clone().filter(cond).map(ExprV).map_err(to_rhai)
+        })
+        .register_fn("distinct", |a: &mut ExprV| -> Res<ExprV> {
+            a.0.clone().distinct().map(ExprV).map_err(to_rhai)
+        })
         .register_fn("to_string", |a: &mut ExprV| format!("Expr({:?})", a.0))
         .register_fn("to_string", |o: &mut Order| format!("OrderBy({:?})", o.0))
         .register_fn("to_string", |l: &mut Label| format!("Label({:?})", l.0));
@@ -245,4 +252,63 @@ pub(crate) fn register(engine: &mut Engine, module: &mut Module) {
         Expr::excluded(&name).map(ExprV).map_err(to_rhai)
     });
     module.set_native_fn("count", || Ok(ExprV(func::count_star())));
+    module.set_native_fn("case_", |whens: Array| case(None, whens, None));
+    module.set_native_fn("case_", |a: Dynamic, b: Dynamic| {
+        if a.is_array() {
+            case(None, a.into_array().unwrap_or_default(), Some(b))
+        } else {
+            case(Some(a), whens_of(b)?, None)
+        }
+    });
+    module.set_native_fn(
+        "case_",
+        |operand: Dynamic, whens: Array, otherwise: Dynamic| {
+            case(Some(operand), whens, Some(otherwise))
+        },
+    );
+}
+
+fn whens_of(v: Dynamic) -> Res<Array> {
+    let t = v.type_name();
+    v.into_array().map_err(|_| {
+        configuration(format!(
+            "case_: expected an array of [when, then] pairs, got {t}"
+        ))
+    })
+}
+
+/// `dbridge::case_(whens [, else])`, `dbridge::case_(operand, whens [, else])`
+/// (`case` is a Rhai keyword):
+/// a searched CASE (`whens` pairs `[cond, value]`) or a simple one (pairs
+/// `[match, value]` compared with `operand`); NULL when nothing matches and
+/// there is no `else`.
+fn case(operand: Option<Dynamic>, whens: Array, otherwise: Option<Dynamic>) -> Res<ExprV> {
+    let mut pairs = Vec::with_capacity(whens.len());
+    for pair in whens {
+        let t = pair.type_name();
+        let p = pair
+            .into_array()
+            .ok()
+            .filter(|p| p.len() == 2)
+            .ok_or_else(|| {
+                configuration(format!("case_: expected a [when, then] pair, got {t}"))
+            })?;
+        let mut p = p.into_iter();
+        let w = expr_of(p.next().unwrap_or_default(), "a CASE WHEN")?;
+        let v = expr_of(p.next().unwrap_or_default(), "a CASE THEN")?;
+        pairs.push((w, v));
+    }
+    let mut pairs = pairs.into_iter();
+    let mut builder = match (operand, pairs.next()) {
+        (_, None) => return Err(configuration("case_ needs at least one [when, then] pair")),
+        (None, Some((w, v))) => Expr::case_when(w, v),
+        (Some(o), Some((w, v))) => Expr::case(expr_of(o, "the CASE operand")?).when(w, v),
+    };
+    for (w, v) in pairs {
+        builder = builder.when(w, v);
+    }
+    Ok(ExprV(match otherwise {
+        None => builder.end(),
+        Some(v) => builder.otherwise(expr_of(v, "the CASE ELSE")?),
+    }))
 }

@@ -15,6 +15,7 @@ pub(crate) mod raw_sql;
 pub(crate) mod related;
 pub(crate) mod relation;
 pub(crate) mod session;
+pub(crate) mod statements;
 pub(crate) mod stream;
 pub(crate) mod transaction;
 pub(crate) mod window;

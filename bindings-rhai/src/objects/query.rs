@@ -11,7 +11,7 @@ use std::fmt;
 
 use dbridge_engine::dialect::compile;
 use dbridge_engine::query::{
-    ColumnRef, Expr, Lock, LockStrength, LockWait, Run, Select, TableRef, func,
+    ColumnRef, Compound, Expr, Lock, LockStrength, LockWait, Run, Select, TableRef, func,
 };
 use dbridge_engine::schema::Model;
 use dbridge_engine::session::{Load, Session};
@@ -28,6 +28,7 @@ use crate::objects::instance::Obj;
 use crate::objects::model::ModelV;
 use crate::objects::relation::RelAttr;
 use crate::objects::session::Sess;
+use crate::objects::statements;
 
 type Res<T> = Result<T, Box<EvalAltResult>>;
 
@@ -146,6 +147,22 @@ impl Query {
         q
     }
 
+    /// `q.union(other)` (and `union_all`, `intersect`, `except`): a query of
+    /// the combined rows, `SELECT * FROM (q UNION other) AS "combined"`, to
+    /// which further steps (`order_by`, `limit`, another set operation) apply.
+    fn set_op(&self, other: Query, op: fn(Select, Select) -> Compound) -> Res<Query> {
+        let compound = op(self.select.clone(), other.select);
+        let t = dbridge_engine::query::Query::from(compound)
+            .subquery("combined")
+            .map_err(to_rhai)?;
+        let mut q = self.clone();
+        // Rows, not instances: the combined query reads a derived table.
+        q.model = None;
+        q.options.clear();
+        q.select = Select::from(t.clone()).columns_of(&t);
+        Ok(q)
+    }
+
     /// `Model.get(pk)`: the instance with that primary key (a composite key
     /// as an array), detached like those of `db.query`, or `()`.
     fn by_key(ctx: &NativeCallContext, m: &ModelV, pk: Dynamic) -> Res<Dynamic> {
@@ -190,7 +207,7 @@ impl Query {
     /// Rows of `select` in the query's target.
     fn rows(&self, ctx: &NativeCallContext, select: Select) -> Res<Vec<Row>> {
         match &self.target {
-            Target::Db(db) => db.fetch_built(&select).map_err(to_rhai),
+            Target::Db(db) => statements::then(ctx, db.fetch_built(&select).map_err(to_rhai)),
             Target::Session(s) => s.run(ctx, async move |s: &mut Session| {
                 if s.autoflush() {
                     s.flush().await?;
@@ -491,6 +508,9 @@ pub(crate) fn register_in_expr(engine: &mut Engine, module: &mut Module) {
             ExprV(a.0.clone().not_in_query(q.select()))
         });
     module.set_native_fn("exists", |q: Query| Ok(ExprV(Expr::exists(q.select()))));
+    module.set_native_fn("not_exists", |q: Query| {
+        Ok(ExprV(Expr::not_exists(q.select())))
+    });
     module.set_native_fn(
         "aliased",
         |m: ModelV, alias: ImmutableString| -> Res<Table> {
@@ -535,6 +555,36 @@ pub(crate) fn register(engine: &mut Engine) {
                 Ok(q.map(|s| s.left_join(t, on)))
             },
         )
+        .register_fn(
+            "right_join",
+            |q: &mut Query, t: Dynamic, on: Dynamic| -> Res<Query> {
+                let (t, on) = (table_of(t)?, expr_of(on, "a join condition")?);
+                Ok(q.map(|s| s.right_join(t, on)))
+            },
+        )
+        .register_fn(
+            "full_join",
+            |q: &mut Query, t: Dynamic, on: Dynamic| -> Res<Query> {
+                let (t, on) = (table_of(t)?, expr_of(on, "a join condition")?);
+                Ok(q.map(|s| s.full_join(t, on)))
+            },
+        )
+        .register_fn("cross_join", |q: &mut Query, t: Dynamic| -> Res<Query> {
+            let t = table_of(t)?;
+            Ok(q.map(|s| s.cross_join(t)))
+        })
+        .register_fn("union", |q: &mut Query, o: Query| {
+            q.set_op(o, Select::union)
+        })
+        .register_fn("union_all", |q: &mut Query, o: Query| {
+            q.set_op(o, Select::union_all)
+        })
+        .register_fn("intersect", |q: &mut Query, o: Query| {
+            q.set_op(o, Select::intersect)
+        })
+        .register_fn("except", |q: &mut Query, o: Query| {
+            q.set_op(o, Select::except)
+        })
         .register_fn("select_from", |q: &mut Query, t: Dynamic| -> Res<Query> {
             let t = table_of(t)?;
             Ok(q.map(|s| s.and_from(t)))

@@ -7,11 +7,12 @@
 
 use dbridge_engine::{Error, Row, Statement};
 use futures_util::stream::BoxStream;
-use rhai::{Array, Dynamic, Engine, EvalAltResult, INT, ImmutableString, Map};
+use rhai::{Array, Dynamic, Engine, EvalAltResult, INT, ImmutableString, Map, NativeCallContext};
 
 use crate::convert::error::to_rhai;
 use crate::convert::script_options::result_types;
 use crate::convert::value::{Wanted, params, row_to_map};
+use crate::objects::statements::then;
 use crate::objects::stream::RowStream;
 use crate::runtime::blocker::Blocker;
 
@@ -84,16 +85,26 @@ fn stream<E: Executor>(e: &E, q: Query) -> Res<RowStream> {
 macro_rules! arities {
     ($engine:ident, $E:ty, $name:literal, $f:ident) => {
         $engine
-            .register_fn($name, |e: &mut $E, sql: ImmutableString| {
-                $f(e, query(sql, Array::new(), None)?)
-            })
-            .register_fn($name, |e: &mut $E, sql: ImmutableString, args: Array| {
-                $f(e, query(sql, args, None)?)
-            })
             .register_fn(
                 $name,
-                |e: &mut $E, sql: ImmutableString, args: Array, opts: Map| {
-                    $f(e, query(sql, args, Some(&opts))?)
+                |ctx: NativeCallContext, e: &mut $E, sql: ImmutableString| {
+                    then(&ctx, query(sql, Array::new(), None).and_then(|q| $f(e, q)))
+                },
+            )
+            .register_fn(
+                $name,
+                |ctx: NativeCallContext, e: &mut $E, sql: ImmutableString, args: Array| {
+                    then(&ctx, query(sql, args, None).and_then(|q| $f(e, q)))
+                },
+            )
+            .register_fn(
+                $name,
+                |ctx: NativeCallContext,
+                 e: &mut $E,
+                 sql: ImmutableString,
+                 args: Array,
+                 opts: Map| {
+                    then(&ctx, query(sql, args, Some(&opts)).and_then(|q| $f(e, q)))
                 },
             );
     };
@@ -108,8 +119,8 @@ pub(crate) fn register<E: Executor>(engine: &mut Engine) {
     arities!(engine, E, "stream", stream);
     engine.register_fn(
         "execute_script",
-        |e: &mut E, sql: ImmutableString| -> Res<INT> {
-            let n = e.execute_script(sql.as_str()).map_err(to_rhai)?;
+        |ctx: NativeCallContext, e: &mut E, sql: ImmutableString| -> Res<INT> {
+            let n = then(&ctx, e.execute_script(sql.as_str()).map_err(to_rhai))?;
             Ok(INT::try_from(n).unwrap_or(INT::MAX))
         },
     );

@@ -27,6 +27,7 @@ use crate::objects::database::Db;
 use crate::objects::instance::Obj;
 use crate::objects::model::ModelV;
 use crate::objects::raw_sql::Executor;
+use crate::objects::statements;
 use crate::runtime::blocker::Blocker;
 
 type Res<T> = Result<T, Box<EvalAltResult>>;
@@ -154,9 +155,10 @@ impl Sess {
         ctx: &NativeCallContext,
         f: impl AsyncFnOnce(&mut Session) -> Result<T, Error>,
     ) -> Res<T> {
-        context::enter(ctx, Some(Dynamic::from(self.clone())), || {
+        let r = context::enter(ctx, Some(Dynamic::from(self.clone())), || {
             self.with(f).map_err(context::script_error)
-        })
+        });
+        statements::then(ctx, r)
     }
 
     /// Runs a synchronous call on the session within `ctx`.
@@ -165,10 +167,11 @@ impl Sess {
         ctx: &NativeCallContext,
         f: impl FnOnce(&mut Session) -> Result<T, Error>,
     ) -> Res<T> {
-        context::enter(ctx, Some(Dynamic::from(self.clone())), || {
+        let r = context::enter(ctx, Some(Dynamic::from(self.clone())), || {
             let mut guard = self.lock().map_err(to_rhai)?;
             f(&mut guard).map_err(context::script_error)
-        })
+        });
+        statements::then(ctx, r)
     }
 
     fn get(

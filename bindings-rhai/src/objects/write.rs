@@ -22,6 +22,7 @@ use crate::objects::database::Db;
 use crate::objects::expr::{expr_of, item_of};
 use crate::objects::model::ModelV;
 use crate::objects::session::Sess;
+use crate::objects::statements;
 
 type Res<T> = Result<T, Box<EvalAltResult>>;
 
@@ -319,15 +320,24 @@ fn update(m: &ModelV, values: Map) -> Res<Write> {
 pub(crate) fn register(engine: &mut Engine) {
     engine
         .register_type_with_name::<Write>("Write")
-        .register_fn("insert", |m: &mut ModelV, rows: Dynamic| {
-            insert(m, rows, &Map::new())
-        })
-        .register_fn("insert", |m: &mut ModelV, rows: Dynamic, opts: Map| {
-            insert(m, rows, &opts)
-        })
-        .register_fn("upsert", |m: &mut ModelV, rows: Dynamic, opts: Map| {
-            upsert(m, rows, &opts)
-        })
+        .register_fn(
+            "insert",
+            |ctx: NativeCallContext, m: &mut ModelV, rows: Dynamic| {
+                statements::then(&ctx, insert(m, rows, &Map::new()))
+            },
+        )
+        .register_fn(
+            "insert",
+            |ctx: NativeCallContext, m: &mut ModelV, rows: Dynamic, opts: Map| {
+                statements::then(&ctx, insert(m, rows, &opts))
+            },
+        )
+        .register_fn(
+            "upsert",
+            |ctx: NativeCallContext, m: &mut ModelV, rows: Dynamic, opts: Map| {
+                statements::then(&ctx, upsert(m, rows, &opts))
+            },
+        )
         .register_fn("update", |m: &mut ModelV, values: Map| update(m, values))
         .register_fn("delete", |m: &mut ModelV| {
             let mut d = Delete::from(&m.model);
@@ -347,10 +357,15 @@ pub(crate) fn register(engine: &mut Engine) {
         .register_fn("returning", |w: &mut Write, spec: Dynamic| {
             w.returning(spec)
         })
-        .register_fn("execute", |w: &mut Write| -> Res<INT> {
-            Ok(int(w.run(false)?.0))
+        .register_fn(
+            "execute",
+            |ctx: NativeCallContext, w: &mut Write| -> Res<INT> {
+                Ok(int(statements::then(&ctx, w.run(false))?.0))
+            },
+        )
+        .register_fn("all", |ctx: NativeCallContext, w: &mut Write| {
+            maps(statements::then(&ctx, w.run(true))?.1)
         })
-        .register_fn("all", |w: &mut Write| maps(w.run(true)?.1))
         .register_fn("sql", |w: &mut Write| w.sql())
         .register_fn(
             "execute",

@@ -16,7 +16,6 @@ use dbridge_engine::query::{
 use dbridge_engine::schema::Model;
 use dbridge_engine::session::{Instance, Load, Registry, Session, SessionOptions};
 use dbridge_engine::{Backend, ErrorKind, Row, Value};
-use futures_util::StreamExt;
 use futures_util::stream::BoxStream;
 use mlua::{Lua, MetaMethod, UserData, UserDataMethods, Value as LuaValue, Variadic};
 
@@ -670,24 +669,7 @@ pub(crate) async fn stream(lua: Lua, this: LuaValue) -> Raw {
             QueryTarget::Db(Conn::Bound(_, slot), _) => {
                 crate::objects::query::tx_stream(&slot, stmt)?
             }
-            QueryTarget::Session(cell) => {
-                let mut guard = cell.lock()?;
-                open(&mut guard)?;
-                async_stream::stream! {
-                    if let Some(s) = guard.as_mut() {
-                        match crate::objects::session::transaction(s).await {
-                            Ok(tx) => {
-                                let mut rows = tx.fetch_statement(stmt);
-                                while let Some(row) = rows.next().await {
-                                    yield row;
-                                }
-                            }
-                            Err(e) => yield Err(dbridge_engine::Error::InvalidState(e.message)),
-                        }
-                    }
-                }
-                .boxed()
-            }
+            QueryTarget::Session(cell) => crate::objects::query::session_stream(&cell, stmt)?,
         };
         Ok(crate::objects::stream::LuaRowStream::new(
             s,

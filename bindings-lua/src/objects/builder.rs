@@ -55,10 +55,7 @@ pub(crate) struct LuaQuery {
 
 impl UserData for LuaQuery {
     fn add_fields<F: mlua::UserDataFields<Self>>(fields: &mut F) {
-        fields.add_meta_field_with("__index", |lua| {
-            lua.named_registry_value::<LuaValue>(QUERY_CLASS)
-        });
-        fields.add_meta_field("__name", "dbridge.query");
+        crate::runtime::class::add_class_fields(fields, QUERY_CLASS, "dbridge.query");
     }
 
     fn add_methods<M: UserDataMethods<Self>>(methods: &mut M) {

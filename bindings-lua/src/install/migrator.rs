@@ -63,10 +63,7 @@ struct LuaMigrator {
 
 impl UserData for LuaMigrator {
     fn add_fields<F: mlua::UserDataFields<Self>>(fields: &mut F) {
-        fields.add_meta_field_with("__index", |lua| {
-            lua.named_registry_value::<LuaValue>(MIGRATOR_CLASS)
-        });
-        fields.add_meta_field("__name", "dbridge.migrator");
+        crate::runtime::class::add_class_fields(fields, MIGRATOR_CLASS, "dbridge.migrator");
     }
 
     fn add_methods<M: mlua::UserDataMethods<Self>>(methods: &mut M) {

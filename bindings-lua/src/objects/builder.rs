@@ -16,7 +16,6 @@ use dbridge_engine::query::{
 use dbridge_engine::schema::Model;
 use dbridge_engine::session::{Instance, Load, Registry, Session, SessionOptions};
 use dbridge_engine::{Backend, ErrorKind, Row, Value};
-use futures_util::StreamExt;
 use futures_util::stream::BoxStream;
 use mlua::{Lua, MetaMethod, UserData, UserDataMethods, Value as LuaValue, Variadic};
 
@@ -56,10 +55,7 @@ pub(crate) struct LuaQuery {
 
 impl UserData for LuaQuery {
     fn add_fields<F: mlua::UserDataFields<Self>>(fields: &mut F) {
-        fields.add_meta_field_with("__index", |lua| {
-            lua.named_registry_value::<LuaValue>(QUERY_CLASS)
-        });
-        fields.add_meta_field("__name", "dbridge.query");
+        crate::runtime::class::add_class_fields(fields, QUERY_CLASS, "dbridge.query");
     }
 
     fn add_methods<M: UserDataMethods<Self>>(methods: &mut M) {
@@ -681,24 +677,7 @@ pub(crate) async fn stream(lua: Lua, this: LuaValue) -> Raw {
             QueryTarget::Db(Conn::Bound(_, slot), _) => {
                 crate::objects::query::tx_stream(&slot, stmt)?
             }
-            QueryTarget::Session(cell) => {
-                let mut guard = cell.lock()?;
-                open(&mut guard)?;
-                async_stream::stream! {
-                    if let Some(s) = guard.as_mut() {
-                        match crate::objects::session::transaction(s).await {
-                            Ok(tx) => {
-                                let mut rows = tx.fetch_statement(stmt);
-                                while let Some(row) = rows.next().await {
-                                    yield row;
-                                }
-                            }
-                            Err(e) => yield Err(dbridge_engine::Error::InvalidState(e.message)),
-                        }
-                    }
-                }
-                .boxed()
-            }
+            QueryTarget::Session(cell) => crate::objects::query::session_stream(&cell, stmt)?,
         };
         Ok(crate::objects::stream::LuaRowStream::new(
             s,

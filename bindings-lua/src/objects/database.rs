@@ -75,10 +75,7 @@ fn closed() -> LuaDbError {
 
 impl UserData for LuaDb {
     fn add_fields<F: mlua::UserDataFields<Self>>(fields: &mut F) {
-        fields.add_meta_field_with("__index", |lua| {
-            lua.named_registry_value::<LuaValue>(DB_CLASS)
-        });
-        fields.add_meta_field("__name", "dbridge.database");
+        crate::runtime::class::add_class_fields(fields, DB_CLASS, "dbridge.database");
     }
 
     fn add_methods<M: UserDataMethods<Self>>(methods: &mut M) {

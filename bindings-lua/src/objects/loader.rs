@@ -21,10 +21,7 @@ pub(crate) struct LuaLoad {
 
 impl UserData for LuaLoad {
     fn add_fields<F: mlua::UserDataFields<Self>>(fields: &mut F) {
-        fields.add_meta_field_with("__index", |lua| {
-            lua.named_registry_value::<LuaValue>(LOAD_CLASS)
-        });
-        fields.add_meta_field("__name", "dbridge.load");
+        crate::runtime::class::add_class_fields(fields, LOAD_CLASS, "dbridge.load");
     }
 
     fn add_methods<M: UserDataMethods<Self>>(methods: &mut M) {

@@ -232,24 +232,7 @@ pub(crate) async fn stream(lua: Lua, (this, sql, p, opts): QArgs) -> Raw {
         let s: BoxStream<'static, dbridge_engine::Result<Row>> = match target {
             Target::Db(db) => db.fetch_statement(stmt),
             Target::Tx(slot) => tx_stream(&slot, stmt)?,
-            Target::Session(cell) => {
-                let mut guard = cell.lock()?;
-                crate::objects::session::open(&mut guard)?;
-                async_stream::stream! {
-                    if let Some(s) = guard.as_mut() {
-                        match crate::objects::session::transaction(s).await {
-                            Ok(tx) => {
-                                let mut rows = tx.fetch_statement(stmt);
-                                while let Some(row) = rows.next().await {
-                                    yield row;
-                                }
-                            }
-                            Err(e) => yield Err(dbridge_engine::Error::InvalidState(e.message)),
-                        }
-                    }
-                }
-                .boxed()
-            }
+            Target::Session(cell) => session_stream(&cell, stmt)?,
         };
         Ok(LuaRowStream::new(
             s,
@@ -278,6 +261,31 @@ pub(crate) fn tx_stream(
             let mut rows = tx.fetch_statement(stmt);
             while let Some(row) = rows.next().await {
                 yield row;
+            }
+        }
+    }
+    .boxed())
+}
+
+/// The rows of `stmt` run in the session's transaction (opening the session
+/// first), read as they are consumed; shared by `db:stream` on a session and
+/// the query builder's `q:stream()`.
+pub(crate) fn session_stream(
+    cell: &crate::objects::session::SessionCell,
+    stmt: Statement,
+) -> Result<BoxStream<'static, dbridge_engine::Result<Row>>, LuaDbError> {
+    let mut guard = cell.lock()?;
+    crate::objects::session::open(&mut guard)?;
+    Ok(async_stream::stream! {
+        if let Some(s) = guard.as_mut() {
+            match crate::objects::session::transaction(s).await {
+                Ok(tx) => {
+                    let mut rows = tx.fetch_statement(stmt);
+                    while let Some(row) = rows.next().await {
+                        yield row;
+                    }
+                }
+                Err(e) => yield Err(dbridge_engine::Error::InvalidState(e.message)),
             }
         }
     }

@@ -216,10 +216,11 @@ pub(crate) struct LuaRelAttr {
 
 impl UserData for LuaRelAttr {
     fn add_fields<F: mlua::UserDataFields<Self>>(fields: &mut F) {
-        fields.add_meta_field_with("__index", |lua| {
-            lua.named_registry_value::<LuaValue>(REL_ATTR_CLASS)
-        });
-        fields.add_meta_field("__name", "dbridge.relationship_attribute");
+        crate::runtime::class::add_class_fields(
+            fields,
+            REL_ATTR_CLASS,
+            "dbridge.relationship_attribute",
+        );
     }
 
     fn add_methods<M: UserDataMethods<Self>>(methods: &mut M) {

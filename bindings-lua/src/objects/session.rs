@@ -54,10 +54,7 @@ pub(crate) struct LuaSession {
 
 impl UserData for LuaSession {
     fn add_fields<F: mlua::UserDataFields<Self>>(fields: &mut F) {
-        fields.add_meta_field_with("__index", |lua| {
-            lua.named_registry_value::<LuaValue>(SESSION_CLASS)
-        });
-        fields.add_meta_field("__name", "dbridge.session");
+        crate::runtime::class::add_class_fields(fields, SESSION_CLASS, "dbridge.session");
     }
 
     fn add_methods<M: UserDataMethods<Self>>(methods: &mut M) {

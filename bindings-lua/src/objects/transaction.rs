@@ -85,10 +85,7 @@ pub(crate) struct LuaTx {
 
 impl UserData for LuaTx {
     fn add_fields<F: mlua::UserDataFields<Self>>(fields: &mut F) {
-        fields.add_meta_field_with("__index", |lua| {
-            lua.named_registry_value::<LuaValue>(TX_CLASS)
-        });
-        fields.add_meta_field("__name", "dbridge.transaction");
+        crate::runtime::class::add_class_fields(fields, TX_CLASS, "dbridge.transaction");
     }
 
     fn add_methods<M: UserDataMethods<Self>>(methods: &mut M) {

@@ -99,10 +99,7 @@ pub(crate) struct LuaTable(pub(crate) TableRef);
 
 impl UserData for LuaTable {
     fn add_fields<F: mlua::UserDataFields<Self>>(fields: &mut F) {
-        fields.add_meta_field_with("__index", |lua| {
-            lua.named_registry_value::<LuaValue>(TABLE_INDEX)
-        });
-        fields.add_meta_field("__name", "dbridge.table");
+        crate::runtime::class::add_class_fields(fields, TABLE_INDEX, "dbridge.table");
     }
 
     fn add_methods<M: UserDataMethods<Self>>(methods: &mut M) {

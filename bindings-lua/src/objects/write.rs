@@ -40,10 +40,7 @@ pub(crate) struct LuaWrite {
 
 impl UserData for LuaWrite {
     fn add_fields<F: mlua::UserDataFields<Self>>(fields: &mut F) {
-        fields.add_meta_field_with("__index", |lua| {
-            lua.named_registry_value::<LuaValue>(WRITE_CLASS)
-        });
-        fields.add_meta_field("__name", "dbridge.statement");
+        crate::runtime::class::add_class_fields(fields, WRITE_CLASS, "dbridge.statement");
     }
 }
 

@@ -3,6 +3,7 @@
 //! side values, dropping engine objects outside a runtime, and the install
 //! options. Imports only `convert` and `runtime`.
 
+pub(crate) mod class;
 pub(crate) mod context;
 pub(crate) mod options;
 pub(crate) mod run;

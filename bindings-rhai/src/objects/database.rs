@@ -16,13 +16,13 @@ use rhai::{Dynamic, Engine, EvalAltResult, ImmutableString, Map};
 use crate::convert::error::to_rhai;
 use crate::convert::script_options::{connect_options, transaction_options};
 use crate::objects::raw_sql::Executor;
-use crate::objects::transaction::Tx;
+use crate::objects::transaction::{Tx, slot_stream};
 use crate::runtime::blocker::Blocker;
 
 type Res<T> = Result<T, Box<EvalAltResult>>;
 
 /// A migration's transaction, shared by its `db` and the sessions made there.
-pub(crate) type Slot = Arc<tokio::sync::Mutex<Option<Transaction>>>;
+pub(crate) use crate::objects::transaction::Slot;
 
 /// A database as a script sees it (Rhai type name `Database`). Clones share
 /// one pool.
@@ -290,20 +290,7 @@ impl Executor for Db {
         let Some(slot) = &self.bound else {
             return Ok(self.db.fetch_statement(stmt));
         };
-        let guard = slot.clone().try_lock_owned().map_err(|_| tx_busy())?;
-        if guard.is_none() {
-            return Err(tx_finished());
-        }
-        Ok(async_stream::try_stream! {
-            let mut guard = guard;
-            if let Some(tx) = guard.as_mut() {
-                let mut rows = tx.fetch_statement(stmt);
-                while let Some(row) = rows.next().await {
-                    yield row?;
-                }
-            }
-        }
-        .boxed())
+        slot_stream(slot, stmt, tx_busy, tx_finished)
     }
 }
 

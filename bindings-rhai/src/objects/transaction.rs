@@ -20,7 +20,7 @@ use crate::runtime::blocker::Blocker;
 use crate::runtime::tracker::RollBack;
 
 type Res<T> = Result<T, Box<EvalAltResult>>;
-type Slot = Arc<Mutex<Option<Transaction>>>;
+pub(crate) type Slot = Arc<Mutex<Option<Transaction>>>;
 
 struct Inner {
     slot: Slot,
@@ -88,6 +88,32 @@ fn busy() -> Error {
     )
 }
 
+/// The rows of `stmt` run in the transaction in `slot`, read as they are
+/// consumed; the stream holds the slot until it ends or is dropped. `busy` and
+/// `finished` name the errors when the slot is taken or the transaction is
+/// over. Shared by a script's transaction and a migration's `db`.
+pub(crate) fn slot_stream(
+    slot: &Slot,
+    stmt: Statement,
+    busy: fn() -> Error,
+    finished: fn() -> Error,
+) -> Result<BoxStream<'static, Result<Row, Error>>, Error> {
+    let guard = slot.clone().try_lock_owned().map_err(|_| busy())?;
+    if guard.is_none() {
+        return Err(finished());
+    }
+    Ok(async_stream::try_stream! {
+        let mut guard = guard;
+        if let Some(tx) = guard.as_mut() {
+            let mut rows = tx.fetch_statement(stmt);
+            while let Some(row) = rows.next().await {
+                yield row?;
+            }
+        }
+    }
+    .boxed())
+}
+
 impl Tx {
     pub(crate) fn new(tx: Transaction, blocker: Blocker) -> Self {
         let inner = Arc::new(Inner {
@@ -151,25 +177,7 @@ impl Executor for Tx {
     }
 
     fn stream(&self, stmt: Statement) -> Result<BoxStream<'static, Result<Row, Error>>, Error> {
-        let guard = self
-            .inner
-            .slot
-            .clone()
-            .try_lock_owned()
-            .map_err(|_| busy())?;
-        if guard.is_none() {
-            return Err(finished());
-        }
-        Ok(async_stream::try_stream! {
-            let mut guard = guard;
-            if let Some(tx) = guard.as_mut() {
-                let mut rows = tx.fetch_statement(stmt);
-                while let Some(row) = rows.next().await {
-                    yield row?;
-                }
-            }
-        }
-        .boxed())
+        slot_stream(&self.inner.slot, stmt, busy, finished)
     }
 }
 

@@ -36,17 +36,10 @@ fn prec(e: &Expr) -> Prec {
         | Expr::Between { .. }
         | Expr::Like { .. } => Prec::Cmp,
         Expr::Binary(op, ..) => match op {
-            BinaryOp::Eq
-            | BinaryOp::Ne
-            | BinaryOp::Lt
-            | BinaryOp::Le
-            | BinaryOp::Gt
-            | BinaryOp::Ge
-            | BinaryOp::IsDistinctFrom
-            | BinaryOp::IsNotDistinctFrom => Prec::Cmp,
+            op if op.is_comparison() => Prec::Cmp,
             BinaryOp::Add | BinaryOp::Sub => Prec::AddSub,
             BinaryOp::Mul | BinaryOp::Div | BinaryOp::Rem => Prec::MulDiv,
-            BinaryOp::Concat => Prec::Other,
+            _ => Prec::Other,
         },
         // Member access binds like any other operator on PostgreSQL and tighter
         // on SQLite; the tests are comparisons (`json_type(..) IS NOT NULL` on SQLite).

@@ -331,6 +331,19 @@ fn named<T: Clone>(
     (drops, adds)
 }
 
+/// Pushes the drops, then the adds, that [`named`] found on `table`, as the
+/// changes `drop` and `add` make of them (one for each kind of named item).
+fn push_named<T>(
+    out: &mut Vec<Change>,
+    table: &Ident,
+    (drops, adds): (Vec<T>, Vec<T>),
+    drop: impl Fn(Ident, T) -> Change,
+    add: impl Fn(Ident, T) -> Change,
+) {
+    out.extend(drops.into_iter().map(|d| drop(table.clone(), d)));
+    out.extend(adds.into_iter().map(|a| add(table.clone(), a)));
+}
+
 fn diff_table(
     old: &TableSnapshot,
     new: &TableSnapshot,
@@ -384,50 +397,42 @@ fn diff_table(
         });
     }
     let t = &table;
-    let (drops, adds) = named(&old.indexes, &new.indexes, |i| &i.name, index_eq);
-    out.extend(drops.into_iter().map(|index| Change::DropIndex {
-        table: t.clone(),
-        index,
-    }));
-    out.extend(adds.into_iter().map(|index| Change::AddIndex {
-        table: t.clone(),
-        index,
-    }));
-    let (drops, adds) = named(
-        &old.uniques,
-        &new.uniques,
-        |u| &u.name,
-        |a, b| a.columns == b.columns,
+    push_named(
+        out,
+        t,
+        named(&old.indexes, &new.indexes, |i| &i.name, index_eq),
+        |table, index| Change::DropIndex { table, index },
+        |table, index| Change::AddIndex { table, index },
     );
-    out.extend(drops.into_iter().map(|unique| Change::DropUnique {
-        table: t.clone(),
-        unique,
-    }));
-    out.extend(adds.into_iter().map(|unique| Change::AddUnique {
-        table: t.clone(),
-        unique,
-    }));
-    let (drops, adds) = named(
-        &old.checks,
-        &new.checks,
-        |c| &c.name,
-        |a, b| same(Some(&a.expr), Some(&b.expr)),
+    push_named(
+        out,
+        t,
+        named(
+            &old.uniques,
+            &new.uniques,
+            |u| &u.name,
+            |a, b| a.columns == b.columns,
+        ),
+        |table, unique| Change::DropUnique { table, unique },
+        |table, unique| Change::AddUnique { table, unique },
     );
-    out.extend(drops.into_iter().map(|check| Change::DropCheck {
-        table: t.clone(),
-        check,
-    }));
-    out.extend(adds.into_iter().map(|check| Change::AddCheck {
-        table: t.clone(),
-        check,
-    }));
-    let (drops, adds) = named(&old.foreign_keys, &new.foreign_keys, |f| &f.name, fk_eq);
-    out.extend(drops.into_iter().map(|foreign_key| Change::DropForeignKey {
-        table: t.clone(),
-        foreign_key,
-    }));
-    out.extend(adds.into_iter().map(|foreign_key| Change::AddForeignKey {
-        table: t.clone(),
-        foreign_key,
-    }));
+    push_named(
+        out,
+        t,
+        named(
+            &old.checks,
+            &new.checks,
+            |c| &c.name,
+            |a, b| same(Some(&a.expr), Some(&b.expr)),
+        ),
+        |table, check| Change::DropCheck { table, check },
+        |table, check| Change::AddCheck { table, check },
+    );
+    push_named(
+        out,
+        t,
+        named(&old.foreign_keys, &new.foreign_keys, |f| &f.name, fk_eq),
+        |table, foreign_key| Change::DropForeignKey { table, foreign_key },
+        |table, foreign_key| Change::AddForeignKey { table, foreign_key },
+    );
 }

@@ -88,6 +88,19 @@ pub struct TableSnapshot {
 }
 
 impl TableSnapshot {
+    /// A table named `name` with nothing in it yet (introspection fills it).
+    pub(crate) fn empty(name: Ident) -> Self {
+        Self {
+            name,
+            columns: Vec::new(),
+            primary_key: None,
+            uniques: Vec::new(),
+            indexes: Vec::new(),
+            checks: Vec::new(),
+            foreign_keys: Vec::new(),
+        }
+    }
+
     /// The column named `name`.
     pub fn column(&self, name: &str) -> Option<&ColumnSnapshot> {
         self.columns.iter().find(|c| c.name.as_str() == name)

@@ -184,6 +184,25 @@ pub enum BinaryOp {
     IsNotDistinctFrom,
 }
 
+impl BinaryOp {
+    /// Whether the operator compares its sides (its result is a boolean and it
+    /// binds like a comparison).
+    /// Every operator is named here so that a new one must be placed.
+    pub(crate) fn is_comparison(self) -> bool {
+        match self {
+            Self::Eq
+            | Self::Ne
+            | Self::Lt
+            | Self::Le
+            | Self::Gt
+            | Self::Ge
+            | Self::IsDistinctFrom
+            | Self::IsNotDistinctFrom => true,
+            Self::Add | Self::Sub | Self::Mul | Self::Div | Self::Rem | Self::Concat => false,
+        }
+    }
+}
+
 /// JSON / JSONB operators (PostgreSQL names; SQLite equivalents where they exist).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]

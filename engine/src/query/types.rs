@@ -34,14 +34,7 @@ fn type_at(e: &Expr, depth: usize) -> Option<SqlType> {
         | Expr::Exists { .. } => Some(SqlType::Bool),
         Expr::Neg(x) => type_of(x),
         Expr::Binary(op, l, r) => match op {
-            BinaryOp::Eq
-            | BinaryOp::Ne
-            | BinaryOp::Lt
-            | BinaryOp::Le
-            | BinaryOp::Gt
-            | BinaryOp::Ge
-            | BinaryOp::IsDistinctFrom
-            | BinaryOp::IsNotDistinctFrom => Some(SqlType::Bool),
+            op if op.is_comparison() => Some(SqlType::Bool),
             BinaryOp::Concat => Some(SqlType::Text),
             _ => arithmetic(type_of(l), type_of(r)),
         },

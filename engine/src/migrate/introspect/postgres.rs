@@ -161,15 +161,7 @@ pub(super) async fn introspect(
         by_oid.insert(
             int(row, 0)?,
             Table {
-                snap: TableSnapshot {
-                    name: id,
-                    columns: Vec::new(),
-                    primary_key: None,
-                    uniques: Vec::new(),
-                    indexes: Vec::new(),
-                    checks: Vec::new(),
-                    foreign_keys: Vec::new(),
-                },
+                snap: TableSnapshot::empty(id),
                 by_attnum: HashMap::new(),
                 ok: true,
             },

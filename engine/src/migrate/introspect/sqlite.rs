@@ -119,15 +119,7 @@ pub(super) async fn introspect(db: &mut super::Catalog<'_>) -> Result<SchemaSnap
         by_name.insert(
             name,
             Table {
-                snap: TableSnapshot {
-                    name: id,
-                    columns: Vec::new(),
-                    primary_key: None,
-                    uniques: Vec::new(),
-                    indexes: Vec::new(),
-                    checks: Vec::new(),
-                    foreign_keys: Vec::new(),
-                },
+                snap: TableSnapshot::empty(id),
                 pk: Vec::new(),
                 ok: true,
             },

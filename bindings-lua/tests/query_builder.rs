@@ -66,6 +66,7 @@ add(db:query(User):where(User.email:eq(nil)):count())
 add(db:query((User.karma + 1) * 2):where(User.id:eq(1)):one()[1] == nil)
 add(db:query(((User.karma + 1) * 2):label("k")):where(User.id:eq(1)):one().k)
 add(db:query(User):order_by(User.id):offset(1):first().name)
+add(db:query(User):order_by(User.id):limit(1):one().name)
 add(db:query(Post.author_id):distinct():count())
 add(db:query(User):where(User.name:eq("Nobody")):one_or_none())
 local ok, e = pcall(function() return db:query(User):where(User.name:eq("Nobody")):one() end)
@@ -94,7 +95,7 @@ return table.concat(out, " ")
     .await;
     assert_eq!(
         got,
-        "Ada=2 Grace=1 Linus=0 grace@example.com 2 Linus 2 false true 0 true 22 Grace 2 nil \
+        "Ada=2 Grace=1 Linus=0 grace@example.com 2 Linus 2 false true 0 true 22 Grace Ada 2 nil \
          not_found multiple_rows 2 Ada Grace GRACE Ada,Grace,Linus 6 invalid_state"
     );
 });

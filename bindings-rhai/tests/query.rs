@@ -79,6 +79,9 @@ each_backend!(model_queries_return_instances, |t| async move {
         try {{ s.query(User).one(); }} catch (e) {{ kinds.push(e.kind); }}
         try {{ s.query(User).where(User.name.eq("Nobody")).one(); }} catch (e) {{ kinds.push(e.kind); }}
         assert_eq(kinds, ["multiple_rows", "not_found"]);
+        // one() keeps a smaller limit of the query's own.
+        assert_eq(s.query(User).order_by(User.id).limit(1).one() == ada, true);
+        assert_eq(s.query(User).order_by(User.id).limit(1).one_or_none() == ada, true);
 
         // Autoflush: a pending instance is seen by the next query.
         s.add(User.build(#{{ name: "Cy", karma: 1 }}));

@@ -45,6 +45,15 @@ each_backend!(one_instance_per_primary_key, |t| async move {
     assert!(all[0].ptr_eq(&a));
     assert_eq!(a.get("name").unwrap(), Value::from("Ada L."));
     assert_eq!(a.changed(), vec!["name".to_string()]);
+    // `one` keeps a smaller limit of the query's own (two rows match).
+    let only = s
+        .query(&m.user)
+        .order_by(m.user.col("id").unwrap())
+        .limit(1)
+        .one()
+        .await
+        .unwrap();
+    assert!(only.ptr_eq(&a));
 
     // Missing rows give None; a wrong key width is an error.
     assert!(s.get(&m.user, 999_999_i64).await.unwrap().is_none());

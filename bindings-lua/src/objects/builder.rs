@@ -619,13 +619,25 @@ pub(crate) async fn run(lua: Lua, (this, name, session): (LuaValue, String, LuaV
             "all" => to_lua_list(&lua, fetch(&q.target, entity, &q.select, &q.options).await?),
             "first" => Ok(first_of(
                 &lua,
-                fetch(&q.target, entity, &q.select.clone().limit(1), &q.options).await?,
+                fetch(
+                    &q.target,
+                    entity,
+                    &q.select.clone().limit_at_most(1),
+                    &q.options,
+                )
+                .await?,
             )?
             .1),
             "one" | "one_or_none" => {
                 let (n, v) = first_of(
                     &lua,
-                    fetch(&q.target, entity, &q.select.clone().limit(2), &q.options).await?,
+                    fetch(
+                        &q.target,
+                        entity,
+                        &q.select.clone().limit_at_most(2),
+                        &q.options,
+                    )
+                    .await?,
                 )?;
                 match n {
                     0 if name == "one" => Err(dbridge_engine::Error::NotFound.into()),

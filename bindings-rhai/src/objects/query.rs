@@ -270,12 +270,12 @@ impl Query {
     }
 
     fn first(&self, ctx: &NativeCallContext) -> Res<Dynamic> {
-        let mut rows = self.fetch(ctx, self.select.clone().limit(1))?;
+        let mut rows = self.fetch(ctx, self.select.clone().limit_at_most(1))?;
         Ok(rows.pop().unwrap_or(Dynamic::UNIT))
     }
 
     fn one_or_none(&self, ctx: &NativeCallContext) -> Res<Dynamic> {
-        let mut rows = self.fetch(ctx, self.select.clone().limit(2))?;
+        let mut rows = self.fetch(ctx, self.select.clone().limit_at_most(2))?;
         match rows.len() {
             0 => Ok(Dynamic::UNIT),
             1 => Ok(rows.pop().unwrap_or(Dynamic::UNIT)),

@@ -309,6 +309,13 @@ impl Select {
         self
     }
 
+    /// `LIMIT n`, or the query's own limit when it is smaller: what
+    /// `first` and `one` read, so that `q.limit(1).one()` keeps its limit.
+    pub fn limit_at_most(mut self, n: u64) -> Self {
+        self.limit = Some(self.limit.map_or(n, |l| l.min(n)));
+        self
+    }
+
     /// `OFFSET n` (bound as a parameter).
     pub fn offset(mut self, n: u64) -> Self {
         self.offset = Some(n);

@@ -223,12 +223,13 @@ impl SessionQuery<'_> {
         Ok(found)
     }
 
-    /// The first instance, if any (adds `LIMIT 1`).
+    /// The first instance, if any (adds `LIMIT 1`, or keeps a smaller limit).
     ///
     /// # Errors
     /// As [`SessionQuery::all`].
     pub async fn first(self) -> Result<Option<Instance>> {
-        Ok(self.limit(1).all().await?.into_iter().next())
+        let select = self.select.limit_at_most(1);
+        Ok(Self { select, ..self }.all().await?.into_iter().next())
     }
 
     /// The only instance.
@@ -244,7 +245,8 @@ impl SessionQuery<'_> {
     /// # Errors
     /// [`Error::MultipleRows`] for several.
     pub async fn one_or_none(self) -> Result<Option<Instance>> {
-        let mut rows = self.limit(2).all().await?;
+        let select = self.select.limit_at_most(2);
+        let mut rows = Self { select, ..self }.all().await?;
         match rows.len() {
             0 => Ok(None),
             1 => Ok(rows.pop()),

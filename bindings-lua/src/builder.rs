@@ -41,12 +41,12 @@ pub(crate) enum QueryTarget {
 pub(crate) struct LuaQuery {
     pub(crate) select: Select,
     /// The model whose instances it returns (a query of one model).
-    entity: Option<Model>,
+    pub(crate) entity: Option<Model>,
     /// The models in FROM and JOIN, for joins without an ON.
     models: Vec<Model>,
     /// Loader options (`q:options(...)`), for a query of one model.
-    options: Vec<Load>,
-    target: QueryTarget,
+    pub(crate) options: Vec<Load>,
+    pub(crate) target: QueryTarget,
     backend: Backend,
     events: Arc<StatementEvents>,
 }
@@ -71,7 +71,7 @@ impl UserData for LuaQuery {
     }
 }
 
-fn query_of(v: &LuaValue, func: &str) -> Result<LuaQuery, LuaDbError> {
+pub(crate) fn query_of(v: &LuaValue, func: &str) -> Result<LuaQuery, LuaDbError> {
     if let LuaValue::UserData(ud) = v
         && let Ok(q) = ud.borrow::<LuaQuery>()
     {
@@ -383,14 +383,14 @@ pub(crate) fn sql(lua: &Lua, this: LuaValue) -> Raw {
     raw(lua, r)
 }
 
-enum Fetched {
+pub(crate) enum Fetched {
     Instances(Vec<Instance>),
     Rows(Vec<Row>),
 }
 
 /// Runs `select` as a query of `entity` (instances, loaded with `options`
 /// and the relationships' default strategies) or of columns (rows).
-async fn fetch(
+pub(crate) async fn fetch(
     target: &QueryTarget,
     entity: Option<&Model>,
     select: &Select,
@@ -445,7 +445,7 @@ async fn fetch(
     })
 }
 
-fn to_lua_list(lua: &Lua, f: Fetched) -> Result<LuaValue, LuaDbError> {
+pub(crate) fn to_lua_list(lua: &Lua, f: Fetched) -> Result<LuaValue, LuaDbError> {
     Ok(match f {
         Fetched::Instances(list) => {
             let t = lua

@@ -57,6 +57,7 @@ mod model;
 mod module;
 mod options;
 mod orm;
+mod paginate;
 mod query;
 mod related;
 mod relation;

@@ -230,6 +230,8 @@ for _, name in ipairs({ "all", "first", "one", "one_or_none", "count", "exists" 
   Query[name] = function(self) return check(self, raw.qrun(self, name, query_session[self])) end
 end
 function Query:sql() return check(self, raw.qsql(self)) end
+-- q:paginate{ after = cursor, limit = n } (keyset) or { page = n, limit = n } (offset).
+function Query:paginate(opts) return check(self, raw.qpage(self, opts, query_session[self])) end
 
 -- for row in q:stream() do ... end: rows of a column query are read as the
 -- loop consumes them; a model query loads its instances first.

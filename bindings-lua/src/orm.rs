@@ -75,6 +75,10 @@ pub(crate) fn raw_functions(lua: &mlua::Lua) -> mlua::Result<mlua::Table> {
     t.set("qb", lua.create_function(builder::build)?)?;
     t.set("qrun", lua.create_async_function(builder::run)?)?;
     t.set("qsql", lua.create_function(builder::sql)?)?;
+    t.set(
+        "qpage",
+        lua.create_async_function(crate::paginate::paginate)?,
+    )?;
     t.set("qstream", lua.create_async_function(builder::stream)?)?;
     t.set("q_is_entity", lua.create_function(builder::is_entity)?)?;
     t.set("session", lua.create_function(session::new)?)?;

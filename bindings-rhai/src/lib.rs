@@ -55,6 +55,7 @@ mod migrate;
 mod migrator;
 mod model;
 mod options;
+mod paginate;
 mod query;
 mod raw_sql;
 mod related;
@@ -185,6 +186,7 @@ pub(crate) fn register_with(
     related::register(engine);
     session::register(engine);
     query::register(engine);
+    paginate::register(engine);
     write::register(engine);
     events::register(engine);
     migrator::register(engine);

@@ -37,8 +37,8 @@ enum Target {
 /// A query (Rhai type `Query`); each step returns a new query.
 #[derive(Clone)]
 pub struct Query {
-    select: Select,
-    model: Option<Model>,
+    pub(crate) select: Select,
+    pub(crate) model: Option<Model>,
     target: Target,
     /// Loader options (`q.options(...)`), for a query of a model.
     options: Vec<Load>,
@@ -63,7 +63,7 @@ impl Query {
         self.select.clone()
     }
 
-    fn db(&self) -> &Db {
+    pub(crate) fn db(&self) -> &Db {
         match &self.target {
             Target::Db(db) => db,
             Target::Session(s) => s.db(),
@@ -177,7 +177,7 @@ impl Query {
     }
 
     /// Rows of `select` in the query's target.
-    fn rows(&self, ctx: &NativeCallContext, select: Select) -> Res<Vec<Row>> {
+    pub(crate) fn rows(&self, ctx: &NativeCallContext, select: Select) -> Res<Vec<Row>> {
         match &self.target {
             Target::Db(db) => db.fetch_built(&select).map_err(to_rhai),
             Target::Session(s) => s.run(ctx, async move |s: &mut Session| {
@@ -191,7 +191,12 @@ impl Query {
 
     /// Instances of the query's model read by `select`, with the query's
     /// loader options and the relationships' default eager strategies.
-    fn instances(&self, ctx: &NativeCallContext, model: &Model, select: Select) -> Res<Vec<Obj>> {
+    pub(crate) fn instances(
+        &self,
+        ctx: &NativeCallContext,
+        model: &Model,
+        select: Select,
+    ) -> Res<Vec<Obj>> {
         let options = self.options.clone();
         let found = match &self.target {
             Target::Session(s) => s.run(ctx, async move |s: &mut Session| {
@@ -273,7 +278,7 @@ impl Query {
         Ok(crate::value::to_dynamic(v))
     }
 
-    fn count(&self, ctx: &NativeCallContext) -> Res<INT> {
+    pub(crate) fn count(&self, ctx: &NativeCallContext) -> Res<INT> {
         let sub = self.select.clone().subquery("counted").map_err(to_rhai)?;
         let label = func::count_star().label("n").map_err(to_rhai)?;
         let v = self.scalar(ctx, Select::from(sub).column(label))?;

@@ -213,6 +213,14 @@ pub(crate) fn get(lua: &Lua, (this, key): (LuaValue, LuaValue)) -> Raw {
                 to_lua(lua, &v, LuaValue::Nil).map_err(lua_err)?,
                 LuaValue::Nil,
             )),
+            // An unloaded column of an instance in a session: loaded through
+            // the session (orm.lua calls it, as for a relationship).
+            Err(e)
+                if e.kind() == ErrorKind::InvalidState
+                    && inst.model().column_index(&key).is_ok() =>
+            {
+                crate::related::unloaded(&inst).ok_or_else(|| e.into())
+            }
             Err(e) => match crate::related::read(lua, &inst, &key)? {
                 Some(answer) => Ok(answer),
                 None if e.kind() == ErrorKind::Schema => {

@@ -55,7 +55,7 @@ pub(crate) fn unknown(model: &Model, name: &str) -> LuaDbError {
     model.unknown_attribute(name).into()
 }
 
-fn unloaded(inst: &Instance) -> Option<Answer> {
+pub(crate) fn unloaded(inst: &Instance) -> Option<Answer> {
     let id = inst.session_id()?;
     Some((
         LuaValue::LightUserData(unloaded_marker()),

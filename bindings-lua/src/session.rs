@@ -375,8 +375,14 @@ pub(crate) async fn call_async(
                     .as_string()
                     .map(|s| s.to_string_lossy())
                     .ok_or_else(|| LuaDbError::argument("related", 2, "a relationship name", &b))?;
-                let found = s.related(&inst, &rel).await?;
-                crate::related::to_lua(&lua, &inst, &rel, found).map_err(lua_err)?
+                if inst.model().column_index(&rel).is_ok() {
+                    // A deferred or expired column, loaded on access.
+                    let v = s.load_attribute(&inst, &rel).await?;
+                    crate::value::to_lua(&lua, &v, LuaValue::Nil).map_err(lua_err)?
+                } else {
+                    let found = s.related(&inst, &rel).await?;
+                    crate::related::to_lua(&lua, &inst, &rel, found).map_err(lua_err)?
+                }
             }
             "merge" => {
                 let inst = s.merge(&instance_of(&a, "merge", 1)?).await?;

@@ -41,7 +41,19 @@ impl Obj {
         if !is_column(&self.0, name) {
             return related::read(ctx, &self.0, name);
         }
-        self.0.get(name).map(to_dynamic).map_err(to_rhai)
+        match self.0.get(name) {
+            Ok(v) => Ok(to_dynamic(v)),
+            // Not loaded (deferred or expired): loaded through the
+            // instance's session, as a relationship is.
+            Err(e) => match self.0.session_id().and_then(crate::session::Sess::find) {
+                Some(s) => {
+                    let i = self.0.clone();
+                    s.run(ctx, async move |sess| sess.load_attribute(&i, name).await)
+                        .map(to_dynamic)
+                }
+                None => Err(to_rhai(e)),
+            },
+        }
     }
 
     /// Sets a column, or a relationship (see `related.rs`).

@@ -372,8 +372,16 @@ impl Instance {
             None if matches!(d.state, InstanceState::Transient | InstanceState::Pending) => {
                 Ok(Value::Null)
             }
+            None if d.state == InstanceState::Detached => Err(Error::InvalidState(format!(
+                "attribute `{}` of {} is not loaded (expired or deferred) and the instance is detached: \
+                 merge it into a session (s:merge) and read it there, or load the column with the query \
+                 (undefer)",
+                d.model.columns()[col].name(),
+                d.describe()
+            ))),
             None => Err(Error::InvalidState(format!(
-                "attribute `{}` of {} is not loaded (expired or deferred); refresh it through the session",
+                "attribute `{}` of {} is not loaded (expired or deferred); load it through the session \
+                 (Session::load_attribute, or refresh)",
                 d.model.columns()[col].name(),
                 d.describe()
             ))),

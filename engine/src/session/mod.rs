@@ -50,6 +50,7 @@
 //! # Ok(()) }
 //! ```
 
+mod attribute;
 mod cascade;
 mod flush;
 mod identity;

@@ -46,6 +46,8 @@ pub(crate) struct LuaQuery {
     models: Vec<Model>,
     /// Loader options (`q:options(...)`), for a query of one model.
     pub(crate) options: Vec<Load>,
+    /// `q:with_expression(name, expr)`: read-only attributes of the instances.
+    pub(crate) expressions: Vec<(String, Expr)>,
     pub(crate) target: QueryTarget,
     backend: Backend,
     events: Arc<StatementEvents>,
@@ -192,6 +194,7 @@ pub(crate) fn new(lua: &Lua, (owner, items): (LuaValue, Variadic<LuaValue>)) -> 
             entity,
             models,
             options: Vec::new(),
+            expressions: Vec::new(),
             target,
             backend: db.backend(),
             events,
@@ -241,6 +244,18 @@ pub(crate) fn build(lua: &Lua, (this, name, args): (LuaValue, String, Variadic<L
         let arg = |i: usize| args.get(i).cloned().unwrap_or(LuaValue::Nil);
         let exprs =
             || -> Result<Vec<Expr>, LuaDbError> { args.iter().map(|v| to_expr(lua, v)).collect() };
+        if name == "with_expression" {
+            if q.entity.is_none() {
+                return Err(LuaDbError::new(
+                    ErrorKind::InvalidState,
+                    "with_expression needs a query of a model (its instances carry the value)",
+                ));
+            }
+            let label = crate::error::name_arg("with_expression", 1, &arg(0))?;
+            q.expressions.retain(|(n, _)| *n != label);
+            q.expressions.push((label, to_expr(lua, &arg(1))?));
+            return Ok(q);
+        }
         let s = std::mem::take(&mut q.select);
         q.select = match name.as_str() {
             "where" | "filter" => exprs()?.into_iter().fold(s, Select::filter),
@@ -395,18 +410,23 @@ pub(crate) async fn fetch(
     entity: Option<&Model>,
     select: &Select,
     options: &[Load],
+    exprs: &[(String, Expr)],
 ) -> Result<Fetched, LuaDbError> {
     async fn instances(
         s: &mut Session,
         m: &Model,
         select: &Select,
         options: &[Load],
+        exprs: &[(String, Expr)],
     ) -> dbridge_engine::Result<Vec<Instance>> {
-        s.query(m)
+        let mut q = s
+            .query(m)
             .map_select(|_| select.clone())
-            .options(options.iter().cloned())
-            .all()
-            .await
+            .options(options.iter().cloned());
+        for (name, e) in exprs {
+            q = q.with_expression(name, e.clone())?;
+        }
+        q.all().await
     }
     Ok(match (target, entity) {
         (QueryTarget::Db(Conn::Pool(db), registry), Some(m)) => {
@@ -416,7 +436,7 @@ pub(crate) async fn fetch(
                 .registry(registry)
                 .expire_on_commit(false);
             let mut s = Session::with_options(db, opts);
-            let found = instances(&mut s, m, select, options).await?;
+            let found = instances(&mut s, m, select, options, exprs).await?;
             s.commit().await?;
             s.expunge_all();
             Fetched::Instances(found)
@@ -427,14 +447,14 @@ pub(crate) async fn fetch(
             let tx = g.take().ok_or_else(crate::transaction::finished)?;
             let mut s = Session::borrowing(db, SessionOptions::new().registry(registry));
             s.lend_transaction(tx);
-            let found = instances(&mut s, m, select, options).await;
+            let found = instances(&mut s, m, select, options, exprs).await;
             *g = s.return_transaction();
             s.expunge_all();
             Fetched::Instances(found?)
         }
         (QueryTarget::Session(cell), Some(m)) => {
             let mut g = cell.lock()?;
-            Fetched::Instances(instances(open(&mut g)?, m, select, options).await?)
+            Fetched::Instances(instances(open(&mut g)?, m, select, options, exprs).await?)
         }
         (QueryTarget::Db(conn, _), None) => Fetched::Rows(conn.fetch_all(select).await?),
         (QueryTarget::Session(cell), None) => {
@@ -485,16 +505,33 @@ pub(crate) async fn run(lua: Lua, (this, name, session): (LuaValue, String, LuaV
         let q = query_of(&this, &name)?;
         let entity = q.entity.as_ref();
         match name.as_str() {
-            "all" => to_lua_list(&lua, fetch(&q.target, entity, &q.select, &q.options).await?),
+            "all" => to_lua_list(
+                &lua,
+                fetch(&q.target, entity, &q.select, &q.options, &q.expressions).await?,
+            ),
             "first" => Ok(first_of(
                 &lua,
-                fetch(&q.target, entity, &q.select.clone().limit(1), &q.options).await?,
+                fetch(
+                    &q.target,
+                    entity,
+                    &q.select.clone().limit(1),
+                    &q.options,
+                    &q.expressions,
+                )
+                .await?,
             )?
             .1),
             "one" | "one_or_none" => {
                 let (n, v) = first_of(
                     &lua,
-                    fetch(&q.target, entity, &q.select.clone().limit(2), &q.options).await?,
+                    fetch(
+                        &q.target,
+                        entity,
+                        &q.select.clone().limit(2),
+                        &q.options,
+                        &q.expressions,
+                    )
+                    .await?,
                 )?;
                 match n {
                     0 if name == "one" => Err(dbridge_engine::Error::NotFound.into()),
@@ -510,7 +547,7 @@ pub(crate) async fn run(lua: Lua, (this, name, session): (LuaValue, String, LuaV
                 } else {
                     Select::new().column(Expr::exists(q.select.clone()).label("n")?)
                 };
-                let Fetched::Rows(rows) = fetch(&q.target, None, &agg, &[]).await? else {
+                let Fetched::Rows(rows) = fetch(&q.target, None, &agg, &[], &[]).await? else {
                     return Ok(LuaValue::Nil);
                 };
                 let v = rows

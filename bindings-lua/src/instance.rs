@@ -223,9 +223,11 @@ pub(crate) fn get(lua: &Lua, (this, key): (LuaValue, LuaValue)) -> Raw {
             }
             Err(e) => match crate::related::read(lua, &inst, &key)? {
                 Some(answer) => Ok(answer),
-                None if e.kind() == ErrorKind::Schema => {
-                    Err(crate::related::unknown(&inst.model(), &key))
-                }
+                // Maybe a column property not loaded yet: the session knows.
+                None if e.kind() == ErrorKind::Schema => match crate::related::unloaded(&inst) {
+                    Some(a) if crate::computed::may_be_property(&inst, &key) => Ok(a),
+                    _ => Err(crate::related::unknown(&inst.model(), &key)),
+                },
                 None => Err(e.into()),
             },
         }

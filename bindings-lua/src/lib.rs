@@ -40,6 +40,7 @@
 #![warn(missing_docs, missing_debug_implementations, unreachable_pub)]
 
 mod builder;
+mod computed;
 mod conn;
 mod context;
 mod ctor_scan;

@@ -79,6 +79,14 @@ pub(crate) fn raw_functions(lua: &mlua::Lua) -> mlua::Result<mlua::Table> {
         "qpage",
         lua.create_async_function(crate::paginate::paginate)?,
     )?;
+    t.set(
+        "column_property",
+        lua.create_function(crate::computed::column_property)?,
+    )?;
+    t.set(
+        "inst_model",
+        lua.create_function(crate::computed::inst_model)?,
+    )?;
     t.set("qstream", lua.create_async_function(builder::stream)?)?;
     t.set("q_is_entity", lua.create_function(builder::is_entity)?)?;
     t.set("session", lua.create_function(session::new)?)?;

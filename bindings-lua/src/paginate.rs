@@ -83,7 +83,14 @@ async fn keyset(lua: &Lua, q: LuaQuery, req: PageRequest) -> Result<LuaValue, Lu
         Some(m) => drop(plan.instance_columns(m)?),
         None => drop(plan.row_positions()?),
     }
-    let fetched = fetch(&q.target, q.entity.as_ref(), plan.select(), &q.options).await?;
+    let fetched = fetch(
+        &q.target,
+        q.entity.as_ref(),
+        plan.select(),
+        &q.options,
+        &q.expressions,
+    )
+    .await?;
     let (items, next, prev) = match fetched {
         Fetched::Instances(list) => {
             let cols = plan.instance_columns(q.entity.as_ref().ok_or_else(no_entity)?)?;
@@ -116,7 +123,7 @@ fn no_entity() -> LuaDbError {
 async fn offset(lua: &Lua, q: LuaQuery, page: u64, limit: u64) -> Result<LuaValue, LuaDbError> {
     let agg =
         Select::from(q.select.clone().subquery("counted")?).column(func::count_star().label("n")?);
-    let total = match fetch(&q.target, None, &agg, &[]).await? {
+    let total = match fetch(&q.target, None, &agg, &[], &[]).await? {
         Fetched::Rows(rows) => rows
             .first()
             .and_then(|r| r.values().first().and_then(Value::as_i64))
@@ -128,7 +135,14 @@ async fn offset(lua: &Lua, q: LuaQuery, page: u64, limit: u64) -> Result<LuaValu
         .clone()
         .limit(limit)
         .offset((page - 1).saturating_mul(limit));
-    let items = fetch(&q.target, q.entity.as_ref(), &select, &q.options).await?;
+    let items = fetch(
+        &q.target,
+        q.entity.as_ref(),
+        &select,
+        &q.options,
+        &q.expressions,
+    )
+    .await?;
     let t: Table = lua.create_table().map_err(lua_err)?;
     t.raw_set("items", to_lua_list(lua, items)?)
         .map_err(lua_err)?;

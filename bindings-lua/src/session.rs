@@ -375,7 +375,9 @@ pub(crate) async fn call_async(
                     .as_string()
                     .map(|s| s.to_string_lossy())
                     .ok_or_else(|| LuaDbError::argument("related", 2, "a relationship name", &b))?;
-                if inst.model().column_index(&rel).is_ok() {
+                if inst.model().column_index(&rel).is_ok()
+                    || !inst.model().relationship_names().contains(&rel)
+                {
                     // A deferred or expired column, loaded on access.
                     let v = s.load_attribute(&inst, &rel).await?;
                     crate::value::to_lua(&lua, &v, LuaValue::Nil).map_err(lua_err)?

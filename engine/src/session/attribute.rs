@@ -25,7 +25,10 @@ impl Session {
     /// [`Error::NotFound`] when the row is gone; database errors.
     pub async fn load_attribute(&mut self, inst: &Instance, name: &str) -> Result<Value> {
         let model = inst.model();
-        let col = model.column_index(name)?;
+        let col = match model.column_index(name) {
+            Ok(col) => col,
+            Err(e) => return self.load_property(inst, name, e).await,
+        };
         let (loaded, owned, state, pk) = {
             let d = inst.read();
             (
@@ -38,20 +41,8 @@ impl Session {
         if loaded || matches!(state, InstanceState::Transient | InstanceState::Pending) {
             return inst.get(name);
         }
+        self.check_loadable(inst, name, owned, state)?;
         let what = format!("attribute `{name}` of {}", inst.describe());
-        if !owned || state != InstanceState::Persistent {
-            return Err(Error::InvalidState(format!(
-                "{what} is not loaded and the instance is not persistent in this session; \
-                 merge it into a session (s:merge) or load the column with the query \
-                 (undefer / refresh before it is detached)"
-            )));
-        }
-        if self.opts.strict_loading {
-            return Err(Error::InvalidState(format!(
-                "strict loading: {what} is not loaded and loading it would run SQL; \
-                 load it with the query (undefer(\"{name}\")) or turn strict loading off"
-            )));
-        }
         let pk = pk.ok_or_else(|| Error::InvalidState(format!("{what}: no primary key")))?;
         let wanted: Vec<usize> = {
             let d = inst.read();
@@ -90,5 +81,72 @@ impl Session {
         }
         drop(d);
         inst.get(name)
+    }
+
+    /// Refuses a load that cannot or may not run SQL.
+    fn check_loadable(
+        &self,
+        inst: &Instance,
+        name: &str,
+        owned: bool,
+        state: InstanceState,
+    ) -> Result<()> {
+        let what = format!("attribute `{name}` of {}", inst.describe());
+        if !owned || state != InstanceState::Persistent {
+            return Err(Error::InvalidState(format!(
+                "{what} is not loaded and the instance is not persistent in this session; \
+                 merge it into a session (s:merge) or load the column with the query \
+                 (undefer / refresh before it is detached)"
+            )));
+        }
+        if self.opts.strict_loading {
+            return Err(Error::InvalidState(format!(
+                "strict loading: {what} is not loaded and loading it would run SQL; \
+                 load it with the query (undefer(\"{name}\")) or turn strict loading off"
+            )));
+        }
+        Ok(())
+    }
+
+    /// A column property not loaded with the row (deferred, or declared
+    /// after the instance was loaded): one SELECT of its expression.
+    async fn load_property(
+        &mut self,
+        inst: &Instance,
+        name: &str,
+        unknown: Error,
+    ) -> Result<Value> {
+        if let Some(v) = inst.expression(name) {
+            return Ok(v);
+        }
+        let model = inst.model();
+        let Some(p) = self
+            .opts
+            .registry
+            .properties_of(&model)
+            .into_iter()
+            .find(|p| p.name == name)
+        else {
+            return Err(unknown);
+        };
+        let (owned, state, pk) = {
+            let d = inst.read();
+            (self.owned(&d), d.state, d.pk_values())
+        };
+        self.check_loadable(inst, name, owned, state)?;
+        let pk =
+            pk.ok_or_else(|| Error::InvalidState(format!("{}: no primary key", inst.describe())))?;
+        let mut select = Select::from(&model).column(p.expr.label(name)?);
+        for (&i, v) in model.primary_key().iter().zip(pk) {
+            select = select.filter(model.col(model.columns()[i].name().as_str())?.eq(v));
+        }
+        let compiled = select.compile_for(self.db.backend())?;
+        let mut tx = self.take_tx().await?;
+        let rows = tx.fetch_all_statement(compiled.statement).await;
+        self.tx = Some(tx);
+        let row = rows?.into_iter().next().ok_or(Error::NotFound)?;
+        let v = row.into_values().into_iter().next().unwrap_or(Value::Null);
+        inst.set_expression(name, v.clone());
+        Ok(v)
     }
 }

@@ -20,8 +20,34 @@ impl Session {
         model: &Model,
         select: &Select,
     ) -> Result<Vec<Instance>> {
+        self.fetch_instances_with(model, select, &[]).await
+    }
+
+    /// As `fetch_instances`; the result columns labelled as one of
+    /// `expressions` become the instances' read-only computed values.
+    pub(crate) async fn fetch_instances_with(
+        &mut self,
+        model: &Model,
+        select: &Select,
+        expressions: &[String],
+    ) -> Result<Vec<Instance>> {
         let compiled = select.compile_for(self.db.backend())?;
-        let cols = column_map(model, &compiled.columns);
+        let mut cols = column_map(model, &compiled.columns);
+        let exprs: Vec<(usize, &str)> = compiled
+            .columns
+            .iter()
+            .enumerate()
+            .filter_map(|(k, c)| {
+                expressions
+                    .iter()
+                    .find(|e| c.label.as_str() == e.as_str())
+                    .map(|e| (k, e.as_str()))
+            })
+            .collect();
+        for &(k, _) in &exprs {
+            // An expression that reads a column is not that column.
+            cols[k] = None;
+        }
         let mut tx = self.take_tx().await?;
         let read = {
             // Rows become instances as they arrive, while the server sends the next.
@@ -29,7 +55,16 @@ impl Session {
             let mut out = Vec::new();
             async {
                 while let Some(row) = rows.next().await {
-                    out.push(self.load_row(model, &cols, row?, false)?);
+                    let row = row?;
+                    let computed: Vec<(&str, Value)> = exprs
+                        .iter()
+                        .map(|&(k, n)| (n, row.values()[k].clone()))
+                        .collect();
+                    let inst = self.load_row(model, &cols, row, false)?;
+                    for (n, v) in computed {
+                        inst.set_expression(n, v);
+                    }
+                    out.push(inst);
                 }
                 Ok(out)
             }

@@ -68,7 +68,7 @@ mod unit_of_work;
 pub use instance::Instance;
 pub use loading::Load;
 pub use query::SessionQuery;
-pub use registry::Registry;
+pub use registry::{ColumnProperty, Registry};
 pub use related::Related;
 pub use state::InstanceState;
 

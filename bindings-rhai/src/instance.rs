@@ -37,9 +37,19 @@ fn is_column(inst: &Instance, name: &str) -> bool {
 
 impl Obj {
     /// A column's value, or a relationship (see `related.rs`).
-    fn get(&self, ctx: &NativeCallContext, name: &str) -> Res<Dynamic> {
+    pub(crate) fn get(&self, ctx: &NativeCallContext, name: &str) -> Res<Dynamic> {
         if !is_column(&self.0, name) {
-            return related::read(ctx, &self.0, name);
+            if let Some(v) = self.0.expression(name) {
+                return Ok(to_dynamic(v));
+            }
+            let property = self.0.registry().is_some_and(|r| {
+                r.properties_of(&self.0.model())
+                    .iter()
+                    .any(|p| p.name == name)
+            });
+            if !property {
+                return related::read(ctx, &self.0, name);
+            }
         }
         match self.0.get(name) {
             Ok(v) => Ok(to_dynamic(v)),

@@ -44,6 +44,7 @@
 //! ```
 #![warn(missing_docs, missing_debug_implementations, unreachable_pub)]
 
+mod computed;
 mod context;
 mod database;
 mod error;
@@ -187,6 +188,7 @@ pub(crate) fn register_with(
     session::register(engine);
     query::register(engine);
     paginate::register(engine);
+    computed::register(engine);
     write::register(engine);
     events::register(engine);
     migrator::register(engine);

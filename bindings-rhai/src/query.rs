@@ -42,6 +42,8 @@ pub struct Query {
     target: Target,
     /// Loader options (`q.options(...)`), for a query of a model.
     options: Vec<Load>,
+    /// `q.with_expression(name, expr)`: read-only attributes of the instances.
+    pub(crate) expressions: Vec<(String, Expr)>,
 }
 
 impl fmt::Debug for Query {
@@ -84,6 +86,7 @@ impl Query {
             model: Some(m.model.clone()),
             target,
             options: Vec::new(),
+            expressions: Vec::new(),
         }
     }
 
@@ -116,6 +119,7 @@ impl Query {
             model: None,
             target,
             options: Vec::new(),
+            expressions: Vec::new(),
         })
     }
 
@@ -198,23 +202,26 @@ impl Query {
         select: Select,
     ) -> Res<Vec<Obj>> {
         let options = self.options.clone();
+        let exprs = self.expressions.clone();
         let found = match &self.target {
             Target::Session(s) => s.run(ctx, async move |s: &mut Session| {
-                s.query(model)
-                    .map_select(|_| select)
-                    .options(options)
-                    .all()
-                    .await
+                let mut q = s.query(model).map_select(|_| select).options(options);
+                for (name, e) in exprs {
+                    q = q.with_expression(&name, e)?;
+                }
+                q.all().await
             })?,
             Target::Db(db) => {
                 let s = Sess::new(db, dbridge_engine::TransactionOptions::new());
                 s.run(ctx, async move |s: &mut Session| {
-                    let found = s
-                        .query(model)
-                        .map_select(|_| select)
-                        .options(options)
-                        .all()
-                        .await;
+                    let found = async {
+                        let mut q = s.query(model).map_select(|_| select).options(options);
+                        for (name, e) in exprs {
+                            q = q.with_expression(&name, e)?;
+                        }
+                        q.all().await
+                    }
+                    .await;
                     // Detached with their values: out of the session before
                     // its (read-only) transaction ends, so not expired by it.
                     s.expunge_all();

@@ -39,57 +39,25 @@
 //! ```
 #![warn(missing_docs, missing_debug_implementations, unreachable_pub)]
 
-mod builder;
-mod computed;
-mod conn;
-mod context;
-mod ctor_scan;
-mod database;
-mod error;
-mod events;
-mod expr;
-mod hooks;
-mod inspect;
-mod instance;
-mod loader;
-mod migrate;
-mod migrator;
-mod model;
-mod module;
-mod options;
-mod orm;
-mod paginate;
-mod query;
-mod related;
-mod relation;
-mod row_batch;
-mod run;
-mod runtime_drop;
-mod rust_mem;
-mod sandbox;
-mod session;
-mod session_cell;
-mod stream;
-mod transaction;
-mod value;
-mod write;
+mod convert;
+mod install;
+mod objects;
+mod runtime;
 
-pub use context::{BUDGET_EXCEEDED, INTERRUPTED, InterruptHandle};
+pub use runtime::context::{BUDGET_EXCEEDED, INTERRUPTED, InterruptHandle};
 
-/// The kind of the error a database call raises when building its result
-/// runs past the state's memory limit.
-pub const OUT_OF_MEMORY: &str = "out_of_memory";
-pub use database::LuaDb;
-pub use error::{ErrorDetails, LuaDbError};
-pub use inspect::{
-    column_order, instance_fields, keep_column_order, model_of_value, query_statement,
-};
-pub use migrate::LuaScriptRunner;
+pub use convert::error::{ErrorDetails, LuaDbError, OUT_OF_MEMORY};
+pub use convert::inspect::{column_order, keep_column_order};
+pub use convert::value::rows_to_lua;
+pub use install::migrate::LuaScriptRunner;
 pub use mlua;
 pub use mlua::StdLib;
-pub use options::InstallOptions;
-pub use run::{Call, call, eval, exec, exec_blocking};
-pub use value::rows_to_lua;
+pub use objects::builder::query_statement;
+pub use objects::database::LuaDb;
+pub use objects::instance::instance_fields;
+pub use objects::model::model_of_value;
+pub use runtime::options::InstallOptions;
+pub use runtime::run::{Call, call, eval, exec, exec_blocking};
 
 use mlua::{Lua, LuaOptions, Table};
 
@@ -119,19 +87,12 @@ pub fn new_lua(opts: InstallOptions) -> mlua::Result<Lua> {
 /// # Errors
 /// If the module fails to load or the memory limit cannot be set.
 pub fn install(lua: &Lua, opts: InstallOptions) -> mlua::Result<Table> {
-    sandbox::install(lua, &opts)
+    install::sandbox::install(lua, &opts)
 }
 
 /// The handle that interrupts the calls running on `lua` (see
 /// [`InterruptHandle`]); `None` if dbridge is not installed in it.
 pub fn interrupt_handle(lua: &Lua) -> Option<InterruptHandle> {
-    lua.app_data_ref::<sandbox::Installed>()
+    lua.app_data_ref::<runtime::context::Installed>()
         .map(|i| InterruptHandle(i.interrupts.clone()))
-}
-
-/// The runtime recorded at install, for objects that must drop a connection
-/// outside any runtime.
-pub(crate) fn installed_handle(lua: &Lua) -> Option<tokio::runtime::Handle> {
-    lua.app_data_ref::<sandbox::Installed>()
-        .and_then(|i| i.runtime.clone())
 }

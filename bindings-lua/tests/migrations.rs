@@ -447,3 +447,24 @@ function down(db) db:execute("DROP TABLE audit") end
         }
     }
 );
+
+dbridge_testkit::each_backend!(autogenerate_refuses_drops_unless_allowed, |t| async move {
+    let dir = Dir::new();
+    let lua = lua_for(&t);
+    lua.globals().set("DIR", dir.path()).unwrap();
+    t.db.execute("CREATE TABLE old_notes (id BIGINT PRIMARY KEY)", &[])
+        .await
+        .unwrap();
+    let (err, file): (String, String) = run(
+        &lua,
+        r#"db:model { name = "Tag", table = "tags", columns = { { "id", "bigint", primary_key = true } } }
+        local ok, err = pcall(function() return db:migrator(DIR):autogenerate("tags") end)
+        assert(not ok and err.kind == "invalid_state")
+        local file = db:migrator(DIR, { allow_drops = true }):autogenerate("tags")
+        return err.message, file"#,
+    )
+    .await;
+    assert!(err.contains("drop table `old_notes`"), "{err}");
+    let text = std::fs::read_to_string(file).unwrap();
+    assert!(text.contains("THIS MIGRATION DROPS DATA"), "{text}");
+});

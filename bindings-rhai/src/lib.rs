@@ -44,30 +44,10 @@
 //! ```
 #![warn(missing_docs, missing_debug_implementations, unreachable_pub)]
 
-mod computed;
-mod context;
-mod database;
-mod error;
-mod events;
-mod expr;
-mod instance;
-mod loader;
-mod migrate;
-mod migrator;
-mod model;
-mod options;
-mod paginate;
-mod query;
-mod raw_sql;
-mod related;
-mod relation;
+mod convert;
+mod install;
+mod objects;
 mod runtime;
-mod script_options;
-mod session;
-mod stream;
-mod transaction;
-mod value;
-mod write;
 
 use dbridge_engine::{Database, Error};
 use rhai::{Engine, Module};
@@ -75,25 +55,25 @@ use rhai::{Engine, Module};
 /// The Rhai crate this binding is built with, for hosts to use the same version.
 pub use rhai;
 
-pub use database::Db;
-pub use error::{DbError, db_error};
-pub use expr::{ExprV, Label, Order};
-pub use instance::Obj;
-pub use loader::LoadV;
-pub use migrate::RhaiScriptRunner;
-pub use model::{ModelV, Now};
-pub use options::{Options, Progress};
-pub use query::{Query, Table};
-pub use related::Collection;
-pub use relation::{RelAttr, RelationV};
-pub use runtime::{allow_blocking, spawn_blocking};
-pub use session::Sess;
-pub use stream::{RowIter, RowStream};
-pub use transaction::Tx;
-pub use value::Json;
-pub use write::Write;
+pub use convert::error::{DbError, db_error};
+pub use convert::value::Json;
+pub use install::migrate::RhaiScriptRunner;
+pub use objects::collection::Collection;
+pub use objects::database::Db;
+pub use objects::expr::{ExprV, Label, Order};
+pub use objects::instance::Obj;
+pub use objects::loader::LoadV;
+pub use objects::model::{ModelV, Now};
+pub use objects::query::{Query, Table};
+pub use objects::relation::{RelAttr, RelationV};
+pub use objects::session::Sess;
+pub use objects::stream::{RowIter, RowStream};
+pub use objects::transaction::Tx;
+pub use objects::write::Write;
+pub use runtime::blocker::{allow_blocking, spawn_blocking};
+pub use runtime::options::{Options, Progress};
 
-use runtime::Blocker;
+use runtime::blocker::Blocker;
 
 /// What [`register`] returns: the binding's tie to its runtime, used to hand
 /// scripts a database the host opened itself.
@@ -173,25 +153,27 @@ pub(crate) fn register_with(
     let blocker = Blocker::new(options.runtime.clone())?;
     options.apply(engine);
     let mut module = Module::new();
-    error::register(&mut module);
+    convert::error::register(&mut module);
     module.set_var("version", env!("CARGO_PKG_VERSION"));
-    value::register(engine, &mut module);
-    database::register(engine, &mut module, &blocker, connect);
-    transaction::register(engine);
-    stream::register(engine);
-    expr::register(engine, &mut module);
-    model::register(engine, &mut module);
-    instance::register(engine);
-    relation::register(engine, &mut module);
-    loader::register(engine, &mut module);
-    related::register(engine);
-    session::register(engine);
-    query::register(engine);
-    paginate::register(engine);
-    computed::register(engine);
-    write::register(engine);
-    events::register(engine);
-    migrator::register(engine);
+    convert::value::register(engine, &mut module);
+    objects::database::register(engine, &mut module, &blocker, connect);
+    objects::transaction::register(engine);
+    objects::stream::register(engine);
+    objects::expr::register(engine, &mut module);
+    objects::window::register(engine);
+    objects::model::register(engine, &mut module);
+    objects::instance::register(engine);
+    objects::relation::register(engine, &mut module);
+    objects::loader::register(engine, &mut module);
+    objects::related::register(engine);
+    objects::session::register(engine);
+    objects::query::register(engine);
+    objects::query::register_in_expr(engine, &mut module);
+    objects::paginate::register(engine);
+    objects::computed::register(engine);
+    objects::write::register(engine);
+    objects::events::register(engine);
+    install::migrator::register(engine);
     engine.register_static_module("dbridge", module.into());
     Ok(Dbridge { blocker })
 }

@@ -114,6 +114,34 @@ each_backend!(set_listeners_see_assignments, |t| async move {
     assert_eq!(v.to_string(), r#"[["name", "karma"], "validation", 1]"#);
 });
 
+each_backend!(set_listeners_take_the_lua_form, |t| async move {
+    // `|inst, column, value, old|` (new, old), as in Lua; the old `|s, inst, column, value|`
+    // (above) keeps working for one release, with a deprecation warning.
+    let v = ok(
+        &t,
+        &format!(
+            r#"{MODELS}
+        let log = [];
+        db.on(User, "set", |user, column, value, old| {{
+            if column == "karma" && value < 0 {{ throw "karma cannot go negative"; }}
+            log.push(`${{column}}:${{old}}->${{value}}:${{user.name}}`);
+        }});
+        let u = User.build(#{{ name: "Ada" }});
+        u.karma = 1;
+        u.karma = 2;
+        let kind = ();
+        try {{ u.karma = -1; }} catch (e) {{ kind = e.kind; }}
+        [log, kind, u.karma]
+    "#
+        ),
+    )
+    .await;
+    assert_eq!(
+        v.to_string(),
+        r#"[["name:->Ada:", "karma:->1:Ada", "karma:1->2:Ada"], "validation", 2]"#
+    );
+});
+
 each_backend!(validators_reject_values, |t| async move {
     let v = ok(
         &t,

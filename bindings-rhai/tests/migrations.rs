@@ -384,3 +384,23 @@ fn down(db) { db.execute("DROP TABLE audit"); }
         }
     }
 );
+
+dbridge_testkit::each_backend!(autogenerate_refuses_drops_unless_allowed, |t| async move {
+    let dir = Dir::new();
+    t.db.execute("CREATE TABLE old_notes (id BIGINT PRIMARY KEY)", &[])
+        .await
+        .unwrap();
+    let script = format!(
+        r#"db.model(#{{ name: "Tag", table: "tags", columns: [["id", "bigint", #{{ primary_key: true }}]] }});
+        let err = "";
+        try {{ db.migrator("{0}").autogenerate("tags"); }} catch (e) {{ err = e.message; }}
+        let file = db.migrator("{0}", #{{ allow_drops: true }}).autogenerate("tags");
+        [err, file]"#,
+        dir.0.display()
+    );
+    let got = common::ok(&t, &script).await.into_array().unwrap();
+    let err = got[0].to_string();
+    assert!(err.contains("drop table `old_notes`"), "{err}");
+    let text = std::fs::read_to_string(got[1].to_string()).unwrap();
+    assert!(text.contains("THIS MIGRATION DROPS DATA"), "{text}");
+});

@@ -142,3 +142,51 @@ each_backend!(model_get_finds_by_primary_key, |t| async move {
     )
     .await;
 });
+
+each_backend!(declarations_a_dump_needs, |t| async move {
+    // Composite and named foreign keys, indexes and uniques, clock server
+    // defaults, identities and enum types by name: what `dbridge-repl models
+    // dump` writes.
+    let v = ok(
+        &t,
+        r#"
+        let Account = db.model(#{ name: "Account", table: "accounts", columns: [
+            ["org", "text", #{ primary_key: true }],
+            ["num", "integer", #{ primary_key: true }],
+            ["label", "text"],
+        ], uniques: [#{ columns: ["label"], name: "accounts_label_key" }] });
+        let Entry = db.model(#{ name: "Entry", table: "entries",
+            columns: [
+                ["id", "bigint", #{ primary_key: true, identity: false }],
+                ["org", "text"], ["num", "integer"],
+                ["mood", "enum mood('happy', 'sad')", #{ "default": "happy" }],
+                ["at", "timestamptz", #{ server_default: "now" }],
+            ],
+            indexes: [["org"], #{ columns: ["num", "org"], name: "entries_num_org", unique: true }],
+            foreign_keys: [#{ columns: ["org", "num"], references: "accounts", ref_columns: ["org", "num"],
+                name: "entries_account_fk", on_delete: "cascade" }],
+        });
+        db.create_all();
+        Account.insert(#{ org: "a", num: 1 });
+        Entry.insert(#{ id: 7, org: "a", num: 1 });
+        let k = "";
+        try { Entry.insert(#{ id: 8, org: "b", num: 1 }); } catch (e) { k = e.kind; }
+        assert_eq(k, "foreign_key_violation");
+        let e = db.query(Entry).one();
+        assert_eq(e.at != (), true);
+        [e.mood, db.migrator("unused").check().len()]
+    "#,
+    )
+    .await
+    .into_array()
+    .unwrap();
+    assert_eq!(v[0].to_string(), "happy");
+    assert_eq!(v[1].as_int().unwrap(), 0);
+    let err = run(
+        &t,
+        r#"db.model(#{ name: "B", columns: [["id", "bigint", #{ identity: "sometimes" }]] })"#,
+    )
+    .await
+    .unwrap_err();
+    assert!(err.to_string().contains("always or by_default"), "{err}");
+});

@@ -116,7 +116,7 @@ each_backend!(stream_errors_are_catchable, |t| async move {
     "#,
     )
     .await;
-    assert_eq!(v.into_string().unwrap(), "syntax");
+    assert_eq!(v.into_string().unwrap(), "undefined_table");
 });
 
 each_backend!(row_maps_iterate_in_stream_and_use_params, |t| async move {

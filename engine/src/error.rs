@@ -29,10 +29,19 @@ pub enum ErrorKind {
     SerializationFailure,
     /// A deadlock was detected (SQLSTATE 40P01); retrying may succeed.
     Deadlock,
-    /// The database is busy or locked by another writer (SQLite); retrying may succeed.
+    /// The database is busy or locked by another writer (SQLite), or a row
+    /// lock could not be had at once (PostgreSQL's 55P03 `lock_not_available`,
+    /// under `NOWAIT` or `lock_timeout`); retrying may succeed.
     Busy,
-    /// The SQL text could not be parsed or names something that does not exist.
+    /// The SQL text could not be parsed, or names something that does not
+    /// exist other than a table or column (a function, a type, a schema).
     Syntax,
+    /// The SQL names a table (or view) that does not exist: PostgreSQL's
+    /// SQLSTATE 42P01, SQLite's "no such table".
+    UndefinedTable,
+    /// The SQL names a column that does not exist: PostgreSQL's SQLSTATE
+    /// 42703, SQLite's "no such column" and "has no column named".
+    UndefinedColumn,
     /// A value did not fit the type it was bound to or read as.
     TypeMismatch,
     /// A value is outside the range of its type, or is malformed for it.
@@ -87,6 +96,8 @@ impl ErrorKind {
             Self::Deadlock => "deadlock",
             Self::Busy => "busy",
             Self::Syntax => "syntax",
+            Self::UndefinedTable => "undefined_table",
+            Self::UndefinedColumn => "undefined_column",
             Self::TypeMismatch => "type_mismatch",
             Self::InvalidValue => "invalid_value",
             Self::InvalidIdentifier => "invalid_identifier",
@@ -107,13 +118,17 @@ impl ErrorKind {
         }
     }
 
-    /// Whether running the same transaction again may succeed.
+    /// Whether running the same transaction again may succeed. A
+    /// `stale_data` error is: run again from its start, the transaction reads
+    /// the row's new version and applies its change to it (optimistic
+    /// concurrency with a version column).
     pub fn is_retryable(self) -> bool {
         matches!(
             self,
             Self::SerializationFailure
                 | Self::Deadlock
                 | Self::Busy
+                | Self::StaleData
                 | Self::Connection
                 | Self::ConnectionLost
         )
@@ -122,7 +137,7 @@ impl ErrorKind {
 
 impl ErrorKind {
     /// Every kind, in declaration order.
-    pub const ALL: [ErrorKind; 25] = [
+    pub const ALL: [ErrorKind; 27] = [
         Self::UniqueViolation,
         Self::ForeignKeyViolation,
         Self::NotNullViolation,
@@ -131,6 +146,8 @@ impl ErrorKind {
         Self::Deadlock,
         Self::Busy,
         Self::Syntax,
+        Self::UndefinedTable,
+        Self::UndefinedColumn,
         Self::TypeMismatch,
         Self::InvalidValue,
         Self::InvalidIdentifier,
@@ -229,6 +246,10 @@ pub struct DatabaseError {
     pub column: Option<String>,
     /// The SQL text of the failing statement (never its parameter values).
     pub sql: Option<Arc<str>>,
+    /// Where in [`DatabaseError::sql`] the server found the error: a 1-based
+    /// character position (PostgreSQL's error cursor, as psql's `LINE 1: ...`
+    /// caret shows it); `None` when the backend does not say (SQLite).
+    pub position: Option<usize>,
 }
 
 impl fmt::Display for DatabaseError {
@@ -534,6 +555,7 @@ mod tests {
             assert_eq!(ErrorKind::from_name(k.as_str()), Some(k));
         }
         assert!(!ErrorKind::AmbiguousCommit.is_retryable());
+        assert!(ErrorKind::StaleData.is_retryable());
     }
 
     #[test]

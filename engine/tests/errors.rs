@@ -119,8 +119,19 @@ each_backend!(statement_errors_are_typed, |t| async move {
         t.db.fetch_all("SELECT * FROM no_such_table", &[])
             .await
             .unwrap_err();
-    assert_eq!(err.kind(), ErrorKind::Syntax, "{err}");
+    assert_eq!(err.kind(), ErrorKind::UndefinedTable, "{err}");
     assert!(err.to_string().contains("no_such_table"), "{err}");
+    let err =
+        t.db.fetch_all("SELECT nope FROM (SELECT 1 AS one) AS x", &[])
+            .await
+            .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::UndefinedColumn, "{err}");
+    // PostgreSQL says where (the caret psql draws); SQLite does not.
+    let position = err.as_database_error().and_then(|d| d.position);
+    match t.db.backend() {
+        dbridge_engine::Backend::Postgres => assert_eq!(position, Some(8), "{err}"),
+        dbridge_engine::Backend::Sqlite => assert_eq!(position, None),
+    }
 });
 
 each_backend!(

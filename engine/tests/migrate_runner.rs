@@ -385,6 +385,40 @@ each_backend!(autogenerate_new_and_check, |t| async move {
     );
 });
 
+each_backend!(autogenerate_refuses_drops_unless_allowed, |t| async move {
+    let dir = Dir::new();
+    t.db.execute(
+        "CREATE TABLE users (id BIGINT PRIMARY KEY, name TEXT NOT NULL, bio TEXT)",
+        &[],
+    )
+    .await
+    .unwrap();
+    t.db.execute("CREATE TABLE notes (id BIGINT PRIMARY KEY)", &[])
+        .await
+        .unwrap();
+    let m = Migrator::new(t.db.clone(), &dir.0).models(models(false));
+    let err = m.autogenerate("trim").await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::InvalidState);
+    let msg = err.to_string();
+    assert!(
+        msg.contains("drop table `notes`")
+            && msg.contains("drop column `users`.`bio`")
+            && msg.contains("--allow-drops"),
+        "{msg}"
+    );
+    assert_eq!(std::fs::read_dir(&dir.0).unwrap().count(), 0);
+    let m = m.allow_drops(true);
+    let path = m.autogenerate("trim").await.unwrap().unwrap();
+    let text = std::fs::read_to_string(&path).unwrap();
+    assert!(
+        text.contains("-- WARNING: THIS MIGRATION DROPS DATA")
+            && text.contains("--   drop table `notes`"),
+        "{text}"
+    );
+    m.up(None).await.unwrap();
+    assert!(m.check().await.unwrap().is_empty());
+});
+
 /// Five migrations (a table, then four that each log one row): two runners on separate pools at
 /// once must apply each exactly once.
 async fn race(db: Database, url: &str, dir: &Path) {

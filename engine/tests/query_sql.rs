@@ -508,3 +508,29 @@ fn grouping_by_an_expression_with_values_uses_its_position() {
         both = r#"SELECT CASE WHEN "employees"."dept" = $1 THEN $2 ELSE $3 END AS "tier", count(*) AS "n" FROM "employees" GROUP BY 1, "employees"."dept" ORDER BY 1 DESC"#
     );
 }
+
+#[test]
+fn a_table_reached_by_a_join_is_not_also_in_from() {
+    // As in SQLAlchemy: FROM lists the tables no join reaches, so a query whose
+    // first column is from a joined table names another left side.
+    let m = models();
+    let (u, p) = (&m.user, &m.post);
+    let q = Select::new()
+        .column(u.col("name").unwrap())
+        .and_from(u)
+        .and_from(p)
+        .join(u, p.col("author_id").unwrap().eq(u.col("id").unwrap()));
+    assert_sql!(
+        q,
+        both = r#"SELECT "users"."name" FROM "posts" JOIN "users" ON "posts"."author_id" = "users"."id""#
+    );
+    // The only FROM table stays (joining it again is the caller's mistake).
+    let q = Select::from(u)
+        .column(u.col("id").unwrap())
+        .join(u, Expr::val(true));
+    assert_sql!(
+        q,
+        Backend::Postgres,
+        r#"SELECT "users"."id" FROM "users" JOIN "users" ON $1::boolean"#
+    );
+}

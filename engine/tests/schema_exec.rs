@@ -134,7 +134,7 @@ each_backend!(
         meta.drop_all(&t.db).await.unwrap();
         meta.drop_all(&t.db).await.unwrap(); // IF EXISTS
         let err = t.db.execute("SELECT 1 FROM items", &[]).await.unwrap_err();
-        assert_eq!(err.kind(), ErrorKind::Syntax);
+        assert_eq!(err.kind(), ErrorKind::UndefinedTable);
     }
 );
 

@@ -359,3 +359,59 @@ each_backend!(session_over_a_borrowed_transaction, |t| async move {
             .unwrap();
     assert_eq!(n.get("n").unwrap().as_i64(), Some(0));
 });
+
+each_backend!(get_locked_takes_a_row_lock, |t| async move {
+    use dbridge_engine::query::{Lock, LockStrength, LockWait};
+    let m = setup(&t.db).await;
+    let ids = seed_users(&t.db, &["Ada", "Grace"]).await;
+    let lock = |wait| Lock {
+        strength: LockStrength::Update,
+        wait,
+    };
+    let mut a = Session::new(&t.db);
+    if t.db.backend() == dbridge_engine::Backend::Sqlite {
+        let err = a
+            .get_locked(&m.user, ids[0], lock(LockWait::Wait))
+            .await
+            .unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Unsupported);
+        assert!(err.to_string().contains("sqlite"), "{err}");
+        return;
+    }
+    // A map hit still locks, and reads the row again.
+    let first = a.get(&m.user, ids[0]).await.unwrap().unwrap();
+    t.db.execute(
+        "UPDATE users SET name = 'Ada L.' WHERE id = $1",
+        &[Value::from(ids[0])],
+    )
+    .await
+    .unwrap();
+    let locked = a
+        .get_locked(&m.user, ids[0], lock(LockWait::Wait))
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(locked.ptr_eq(&first));
+    assert_eq!(locked.get("name").unwrap(), Value::from("Ada L."));
+
+    // Another transaction: NOWAIT fails as busy, SKIP LOCKED sees no row.
+    let mut b = Session::new(&t.db);
+    let err = b
+        .get_locked(&m.user, ids[0], lock(LockWait::NoWait))
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Busy, "{err}");
+    b.rollback().await.unwrap();
+    let skipped = b
+        .get_locked(&m.user, ids[0], lock(LockWait::SkipLocked))
+        .await
+        .unwrap();
+    assert!(skipped.is_none());
+    let other = b
+        .get_locked(&m.user, ids[1], lock(LockWait::SkipLocked))
+        .await
+        .unwrap();
+    assert!(other.is_some());
+    b.rollback().await.unwrap();
+    a.rollback().await.unwrap();
+});

@@ -256,6 +256,7 @@ async fn serialization_failure(tx: &mut dbridge_engine::Transaction) -> Error {
                 table: None,
                 column: None,
                 sql: None,
+                position: None,
             });
         }
     };

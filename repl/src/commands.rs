@@ -54,7 +54,12 @@ pub const COMMANDS: &[Spec] = &[
     Spec {
         name: "mode",
         args: "table|csv|json|line",
-        help: "how results are printed",
+        help: "how results are printed (a table too wide for the screen prints one field a line)",
+    },
+    Spec {
+        name: "pager",
+        args: "on|off|COMMAND",
+        help: "show results taller than the screen through $PAGER (default less -SRXF)",
     },
     Spec {
         name: "timing",
@@ -104,6 +109,8 @@ pub enum Command {
     Mode(Option<Mode>),
     /// `.timing on|off`
     Timing(bool),
+    /// `.pager on|off|COMMAND` (`None`: show the current setting)
+    Pager(Option<crate::terminal::Pager>),
     /// `.traceback on|off`
     Traceback(bool),
     /// `.import FILE TABLE`
@@ -159,6 +166,12 @@ pub fn parse(line: &str) -> Result<Command, String> {
             Mode::parse(arg).ok_or_else(|| "usage: .mode table|csv|json|line".to_string())?,
         )),
         "timing" => Command::Timing(on_off(arg, "timing")?),
+        "pager" => Command::Pager(match arg {
+            "" => None,
+            "on" => Some(crate::terminal::Pager::Default),
+            "off" => Some(crate::terminal::Pager::Off),
+            cmd => Some(crate::terminal::Pager::Command(cmd.to_owned())),
+        }),
         "traceback" => Command::Traceback(on_off(arg, "traceback")?),
         "import" => {
             let usage = || "usage: .import FILE TABLE".to_string();
@@ -175,6 +188,18 @@ pub fn parse(line: &str) -> Result<Command, String> {
         "read" => Command::Read(required(arg, ".read FILE")?),
         "quit" | "exit" | "q" => Command::Quit,
         other => return Err(format!("unknown command .{other} (try .help)")),
+    })
+}
+
+/// The dot-command a bare word at the prompt means, when the session has no
+/// global of that name: `help`, `exit`, `quit` and `tables` (which would
+/// otherwise print `nil` or fail as unknown variables).
+pub fn bare_word(input: &str) -> Option<Command> {
+    Some(match input.trim().trim_end_matches(';').trim() {
+        "help" => Command::Help,
+        "exit" | "quit" => Command::Quit,
+        "tables" => Command::Tables,
+        _ => return None,
     })
 }
 
@@ -226,6 +251,19 @@ mod tests {
         assert_eq!(parse(".timing on"), Ok(Command::Timing(true)));
         assert_eq!(parse(".exit"), Ok(Command::Quit));
         assert_eq!(
+            parse(".pager off"),
+            Ok(Command::Pager(Some(crate::terminal::Pager::Off)))
+        );
+        assert_eq!(
+            parse(".pager most -s"),
+            Ok(Command::Pager(Some(crate::terminal::Pager::Command(
+                "most -s".into()
+            ))))
+        );
+        assert_eq!(bare_word(" help "), Some(Command::Help));
+        assert_eq!(bare_word("quit"), Some(Command::Quit));
+        assert_eq!(bare_word("helper"), None);
+        assert_eq!(
             parse(".import data/my users.csv  users"),
             Ok(Command::Import {
                 file: "data/my users.csv".into(),
@@ -264,6 +302,7 @@ mod tests {
     #[test]
     fn completes_command_names() {
         assert_eq!(complete(".t"), vec![".tables", ".timing", ".traceback"]);
+        assert_eq!(complete(".p"), vec![".pager"]);
         assert!(complete(".zz").is_empty());
     }
 }

@@ -1,11 +1,17 @@
 //! `.import FILE TABLE`: loads a CSV file into an existing table.
 //!
 //! The file's first row names the columns (any subset of the table's, in any
-//! order); an empty field is NULL and every other field is parsed as its
-//! column's type (`"42"` into an integer column), so a bad value is reported
-//! with its line and column, never with the value itself. The rows go in as
-//! multi-row inserts (`UNNEST` arrays on PostgreSQL) of [`BATCH`] rows, all in
-//! one transaction: an import loads the whole file or nothing.
+//! order), matched case- and space-insensitively (`Track Id` is `track_id`
+//! and `TrackId`); a header that matches no column is an error listing the
+//! table's columns. An empty field is NULL and every other field is parsed as
+//! its column's type (`"42"` into an integer column), so a bad value is
+//! reported with its line and column, never with the value itself. The rows
+//! go in through [`Insert`] in batches of [`BATCH`] rows (binary `COPY` on
+//! PostgreSQL, multi-row `INSERT` on SQLite), all in one transaction: an
+//! import loads the whole file or nothing.
+//!
+//! [`plan`] checks the file and the table before anything is shown, so a
+//! missing table is an error without a progress bar; [`load`] loads.
 
 use std::fs::File;
 use std::path::Path;
@@ -26,6 +32,7 @@ fn error(kind: &str, message: impl Into<String>) -> ScriptError {
         kind: kind.into(),
         message: message.into(),
         traceback: None,
+        notes: Vec::new(),
     }
 }
 
@@ -34,9 +41,14 @@ async fn table_model(db: &Database, table: &str) -> Result<Model, ScriptError> {
     let snapshot = introspect(db, &IntrospectOptions::default())
         .await
         .map_err(ScriptError::from)?;
-    let t = snapshot
-        .table(table)
-        .ok_or_else(|| error("not_found", format!("no table named `{table}`")))?;
+    let Some(t) = snapshot.table(table) else {
+        let mut e = error("undefined_table", format!("no table named `{table}`"));
+        let names = snapshot.tables.iter().map(|t| t.name.as_str());
+        if let Some(h) = crate::suggest::hint(table, names) {
+            e.notes.push(h);
+        }
+        return Err(e);
+    };
     t.to_model().map_err(ScriptError::from)
 }
 
@@ -72,34 +84,108 @@ fn parse_record(
         .collect()
 }
 
-/// Loads `path` into `table`; returns the number of rows. `progress` is
-/// advanced by bytes read (a hidden bar when there is no terminal).
+/// A checked import: the table's model, the columns the CSV header names
+/// (in the file's order), and the file, positioned after the header.
+#[derive(Debug)]
+pub struct Plan {
+    model: Model,
+    columns: Vec<String>,
+    reader: csv::Reader<File>,
+    /// The file's size in bytes, for the progress bar.
+    pub bytes: u64,
+}
+
+/// A header or column name reduced for matching: lowercase, without spaces,
+/// `_` and `-`.
+fn folded(name: &str) -> String {
+    name.chars()
+        .filter(|c| !c.is_whitespace() && *c != '_' && *c != '-')
+        .flat_map(char::to_lowercase)
+        .collect()
+}
+
+/// The column of `model` that a CSV `header` names: the exact name, else
+/// the one column equal to it case- and space-insensitively.
 ///
 /// # Errors
-/// An unreadable file, an unknown table or column, a malformed line or
-/// value, or the database's own error (then nothing was loaded).
-pub async fn import(
-    db: &Database,
-    path: &Path,
-    table: &str,
-    progress: &ProgressBar,
-) -> Result<u64, ScriptError> {
+/// A `schema` error naming the header and listing the table's columns (with
+/// the nearest one as a hint), or naming the columns it could mean.
+pub fn match_column(model: &Model, table: &str, header: &str) -> Result<String, ScriptError> {
+    let names: Vec<&str> = model.columns().iter().map(|c| c.name().as_str()).collect();
+    if names.contains(&header) {
+        return Ok(header.to_owned());
+    }
+    let want = folded(header);
+    let found: Vec<&str> = names
+        .iter()
+        .copied()
+        .filter(|n| folded(n) == want)
+        .collect();
+    match found.as_slice() {
+        [one] => Ok((*one).to_owned()),
+        [] => {
+            let mut e = error(
+                "schema",
+                format!(
+                    "the CSV header `{}` names no column of `{table}` (its columns: {})",
+                    header.trim(),
+                    names.join(", ")
+                ),
+            );
+            if let Some(h) = crate::suggest::hint(header.trim(), names.iter().copied()) {
+                e.notes.push(h);
+            }
+            Err(e)
+        }
+        several => Err(error(
+            "schema",
+            format!(
+                "the CSV header `{}` could be any of the columns {} of `{table}`: rename it to one",
+                header.trim(),
+                several.join(", ")
+            ),
+        )),
+    }
+}
+
+/// Opens `path` and checks its header against `table`.
+///
+/// # Errors
+/// An unreadable file, an unknown table, a header that names no column.
+pub async fn plan(db: &Database, path: &Path, table: &str) -> Result<Plan, ScriptError> {
     let file = File::open(path)
         .map_err(|e| error("io", format!("cannot read {}: {e}", path.display())))?;
-    if let Ok(meta) = file.metadata() {
-        progress.set_length(meta.len());
-    }
+    let bytes = file.metadata().map(|m| m.len()).unwrap_or(0);
     let model = table_model(db, table).await?;
     let mut reader = csv::Reader::from_reader(file);
-    let columns: Vec<String> = reader
+    let columns = reader
         .headers()
         .map_err(|e| error("invalid_value", format!("{}: {e}", path.display())))?
         .iter()
-        .map(str::to_owned)
-        .collect();
-    for c in &columns {
-        model.column(c).map_err(ScriptError::from)?;
-    }
+        .map(|h| match_column(&model, table, h))
+        .collect::<Result<Vec<String>, ScriptError>>()?;
+    Ok(Plan {
+        model,
+        columns,
+        reader,
+        bytes,
+    })
+}
+
+/// Loads a planned import; returns the number of rows. `progress` is
+/// advanced by bytes read (a hidden bar when there is no terminal).
+///
+/// # Errors
+/// A malformed line or value, or the database's own error (then nothing
+/// was loaded).
+pub async fn load(db: &Database, plan: Plan, progress: &ProgressBar) -> Result<u64, ScriptError> {
+    let Plan {
+        model,
+        columns,
+        mut reader,
+        bytes,
+    } = plan;
+    progress.set_length(bytes);
     let mut tx = db.begin().await.map_err(ScriptError::from)?;
     let mut batch = Vec::with_capacity(BATCH);
     let mut total = 0u64;
@@ -117,6 +203,21 @@ pub async fn import(
     }
     tx.commit().await.map_err(ScriptError::from)?;
     Ok(total)
+}
+
+/// Loads `path` into `table` ([`plan`] then [`load`]); returns the number
+/// of rows.
+///
+/// # Errors
+/// As [`plan`] and [`load`].
+pub async fn import(
+    db: &Database,
+    path: &Path,
+    table: &str,
+    progress: &ProgressBar,
+) -> Result<u64, ScriptError> {
+    let plan = plan(db, path, table).await?;
+    load(db, plan, progress).await
 }
 
 async fn insert(

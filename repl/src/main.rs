@@ -107,6 +107,8 @@ enum Cmd {
     },
     /// Apply, undo, check and write migrations (see docs/migrations.md).
     Migrate(dbridge_repl::migrate_cmd::MigrateArgs),
+    /// Write the models of the database's tables as declarations (see docs/repl.md).
+    Models(dbridge_repl::models_cmd::ModelsArgs),
 }
 
 impl Args {
@@ -126,14 +128,6 @@ fn url_of(args: &Args) -> String {
         (None, Some(url)) => url.clone(),
         (None, None) => "sqlite::memory:".into(),
     }
-}
-
-fn history_path() -> Option<PathBuf> {
-    if let Some(p) = std::env::var_os("DBRIDGE_HISTORY") {
-        return Some(PathBuf::from(p));
-    }
-    let home = std::env::var_os("HOME")?;
-    Some(PathBuf::from(home).join(".local/share/dbridge/history"))
 }
 
 fn main() -> ExitCode {
@@ -180,6 +174,13 @@ fn main() -> ExitCode {
         && let Some(Cmd::Migrate(m)) = args.command.take()
     {
         let code = dbridge_repl::migrate_cmd::run(&runtime, db, m);
+        runtime.shutdown_background();
+        return code;
+    }
+    if let Some(Cmd::Models(_)) = args.command
+        && let Some(Cmd::Models(m)) = args.command.take()
+    {
+        let code = dbridge_repl::models_cmd::run(&runtime, &db, m);
         runtime.shutdown_background();
         return code;
     }
@@ -258,7 +259,7 @@ fn main() -> ExitCode {
             }
         },
         // Handled above, before the session started.
-        (Some(Cmd::Migrate(_)), _) => true,
+        (Some(Cmd::Migrate(_) | Cmd::Models(_)), _) => true,
         (None, Some(code)) => {
             repl.handle(code);
             !repl.failed
@@ -271,7 +272,7 @@ fn main() -> ExitCode {
             }
             repl.run_text(&src, "stdin")
         }
-        (None, None) => match repl.interactive(history_path()) {
+        (None, None) => match repl.interactive(dbridge_repl::history_path()) {
             Ok(()) => true,
             Err(e) => {
                 eprintln!("error: {e}");

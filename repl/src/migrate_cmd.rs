@@ -3,14 +3,16 @@
 //! ```text
 //! dbridge-repl --db app.db migrate status
 //! dbridge-repl migrate new add_tags [--kind lua]
-//! dbridge-repl migrate autogenerate create_tags --models models.lua
+//! dbridge-repl migrate autogenerate create_tags --models models.lua [--allow-drops]
 //! dbridge-repl migrate up [--to VERSION] [--dry-run]
 //! dbridge-repl migrate down [N] [--dry-run]
 //! dbridge-repl migrate check --models models.lua   # exit status 1 when they differ
 //! ```
 //!
 //! `.lua` and `.rhai` migrations run through the bindings' script runners.
-//! Models for `autogenerate` and `check` come from a script ([`load_models`]).
+//! Models for `autogenerate` and `check` come from a script ([`load_models`]):
+//! the models it declares. `autogenerate` refuses a migration that drops
+//! tables or columns unless `--allow-drops` is given.
 
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
@@ -63,9 +65,12 @@ pub enum Action {
     Autogenerate {
         /// The migration's name.
         name: String,
-        /// A Lua or Rhai script that makes the models (see docs/repl.md).
+        /// A Lua or Rhai script that declares the models (see docs/repl.md).
         #[arg(long, value_name = "FILE")]
         models: PathBuf,
+        /// Write it even when it drops tables or columns (refused otherwise).
+        #[arg(long)]
+        allow_drops: bool,
     },
     /// Apply the pending migrations (up to --to VERSION).
     Up {
@@ -87,7 +92,7 @@ pub enum Action {
     },
     /// Compare the models with the database; exit status 1 when they differ.
     Check {
-        /// A Lua or Rhai script that makes the models (see docs/repl.md).
+        /// A Lua or Rhai script that declares the models (see docs/repl.md).
         #[arg(long, value_name = "FILE")]
         models: PathBuf,
     },
@@ -182,9 +187,14 @@ fn execute(runtime: &Runtime, db: Database, args: MigrateArgs) -> Result<bool, F
             let path = m.new_migration_of(&name, kind.into())?;
             println!("{}", path.display());
         }
-        Action::Autogenerate { name, models } => {
+        Action::Autogenerate {
+            name,
+            models,
+            allow_drops,
+        } => {
             let models = load_models(runtime, &models)?;
-            match runtime.block_on(m.models(models).autogenerate(&name))? {
+            let m = m.models(models).allow_drops(allow_drops);
+            match runtime.block_on(m.autogenerate(&name))? {
                 Some(path) => println!("{}", path.display()),
                 None => println!("no change: the database matches the models"),
             }
@@ -359,13 +369,15 @@ fn runs_text(runs: &[MigrationRun], verb: &str, none: &str) -> String {
 /// The models a `--models` script makes.
 ///
 /// The script (Lua, or Rhai for `.rhai`) runs with `db` bound to a scratch
-/// in-memory SQLite database; the tables it creates there are reflected as
-/// the models. This is the seam for models declared from scripts: once a
-/// script can declare them (`db:model{...}`), take the session's registry
-/// here instead of reflecting tables.
+/// in-memory SQLite database. The models it declares (`db:model{...}`) are
+/// the target, as declared (types, enum types, defaults and names as
+/// written: nothing is lost on the way through SQLite); tables it creates
+/// there that no declared model maps (raw SQL) are reflected and added.
 ///
 /// # Errors
-/// The script's error, or a table that cannot be a model.
+/// The script's error; a model that waits for a table nothing declares; a
+/// table that cannot be a model; a script that gives no models at all (a
+/// comparison with nothing would drop every table).
 pub fn load_models(runtime: &Runtime, path: &Path) -> Result<Metadata, Failure> {
     let fail = |what: String| {
         Failure(format!(
@@ -378,30 +390,50 @@ pub fn load_models(runtime: &Runtime, path: &Path) -> Result<Metadata, Failure> 
     let handle = runtime.handle().clone();
     let stop = Arc::new(AtomicBool::new(false));
     let name = path.display().to_string();
-    let ran = if path.extension().is_some_and(|e| e == "rhai") {
-        let mut s = RhaiSession::new(scratch.clone(), handle, stop)?;
-        s.run_script(&src, &name, &[])
-    } else {
-        let mut s = LuaSession::new(scratch.clone(), handle, stop)
-            .map_err(|e| fail(format!("cannot start Lua: {e}")))?;
-        s.run_script(&src, &name, &[])
-    };
-    ran.map_err(|e| {
+    let script_failure = |e: crate::lang::ScriptError| {
         Failure(format!(
             "error[{}]: models script {}: {}",
             e.kind,
             path.display(),
             e.message
         ))
-    })?;
+    };
+    let declared = if path.extension().is_some_and(|e| e == "rhai") {
+        let mut s = RhaiSession::new(scratch.clone(), handle, stop)?;
+        s.run_script(&src, &name, &[]).map_err(script_failure)?;
+        s.models().map_err(script_failure)?
+    } else {
+        let mut s = LuaSession::new(scratch.clone(), handle, stop)
+            .map_err(|e| fail(format!("cannot start Lua: {e}")))?;
+        s.run_script(&src, &name, &[]).map_err(script_failure)?;
+        s.models().map_err(script_failure)?
+    };
     let snapshot = runtime.block_on(introspect(&scratch, &IntrospectOptions::default()))?;
     let reflected = snapshot.to_metadata();
     let mut unmapped = unmapped_in(&snapshot, &reflected.left_out);
+    unmapped.retain(|(t, _)| !declared.iter().any(|m| m.table().as_str() == t));
     if !unmapped.is_empty() {
         let (table, why) = unmapped.remove(0);
         return Err(fail(format!("table `{table}` cannot be a model: {why}")));
     }
-    Ok(reflected.metadata)
+    let extra = reflected
+        .metadata
+        .models()
+        .into_iter()
+        .filter(|r| !declared.iter().any(|m| m.table() == r.table()));
+    let all: Vec<_> = declared.iter().cloned().chain(extra).collect();
+    if all.is_empty() {
+        return Err(fail(
+            "it declares no models and creates no tables: refusing to compare the database \
+             with nothing (every table would be dropped)"
+                .into(),
+        ));
+    }
+    let models = Metadata::new();
+    models
+        .add_all(all)
+        .map_err(|e| fail(format!("its models do not fit together: {e}")))?;
+    Ok(models)
 }
 
 /// The tables of `snapshot` that are not models, with the reason: those whose

@@ -123,21 +123,29 @@ impl Table {
 /// Limits that keep a huge result readable.
 #[derive(Debug, Clone, Copy)]
 pub struct Limits {
-    /// Rows shown before the rest are counted and hidden.
-    pub max_rows: usize,
+    /// Rows shown before the rest are counted and hidden (`None`: all, as
+    /// when a pager shows the result).
+    pub max_rows: Option<usize>,
     /// Characters shown of one cell before it is cut with `…`.
     pub max_cell: usize,
-    /// Terminal width for tables, if known.
+    /// Terminal width for tables, if known: a table wider than this prints
+    /// vertically, one `column | value` line per field.
     pub width: Option<u16>,
 }
 
 impl Default for Limits {
     fn default() -> Self {
         Self {
-            max_rows: 200,
+            max_rows: Some(200),
             max_cell: 60,
             width: None,
         }
+    }
+}
+
+impl Limits {
+    fn rows(&self, total: usize) -> usize {
+        self.max_rows.map_or(total, |m| m.min(total))
     }
 }
 
@@ -152,12 +160,29 @@ fn cut(s: &str, max: usize) -> String {
 
 /// Renders a table in `mode`. Table and line modes hide rows past
 /// `limits.max_rows` and cut long cells, saying so; CSV and JSON are complete.
+/// A table wider than `limits.width` prints vertically (as psql's `\x auto`).
 pub fn render(t: &Table, mode: Mode, limits: Limits) -> String {
     match mode {
-        Mode::Table => render_grid(t, limits),
+        Mode::Table => match render_grid(t, limits) {
+            Some(grid) => grid,
+            None => render_vertical(t, limits),
+        },
         Mode::Csv => render_csv(t),
         Mode::Json => render_json(t),
         Mode::Line => render_lines(t, limits),
+    }
+}
+
+/// Renders one record: a single JSON object in JSON mode, one field a line
+/// in table and line modes, a header and a line in CSV.
+pub fn render_record(t: &Table, mode: Mode, limits: Limits) -> String {
+    match mode {
+        Mode::Json => match t.rows.first() {
+            Some(row) => format!("{}\n", json_object(&t.columns, row, "")),
+            None => "{}\n".into(),
+        },
+        Mode::Table | Mode::Line => render_lines(t, limits),
+        Mode::Csv => render_csv(t),
     }
 }
 
@@ -166,29 +191,80 @@ fn hidden_note(total: usize, shown: usize) -> String {
     format!("({total} rows, {hidden} not shown; use .mode csv or json for all)\n")
 }
 
-fn render_grid(t: &Table, limits: Limits) -> String {
+fn count_note(n: usize) -> String {
+    format!("({n} row{})\n", if n == 1 { "" } else { "s" })
+}
+
+/// The bordered table, or `None` when it would be wider than the terminal.
+fn render_grid(t: &Table, limits: Limits) -> Option<String> {
     let mut grid = Grid::new();
     grid.load_preset(UTF8_FULL_CONDENSED);
-    grid.set_content_arrangement(ContentArrangement::Dynamic);
-    if let Some(w) = limits.width {
-        grid.set_width(w);
-    }
+    grid.set_content_arrangement(ContentArrangement::Disabled);
     grid.set_header(t.columns.iter().map(|c| cut(c, limits.max_cell)));
-    for row in t.rows.iter().take(limits.max_rows) {
+    let shown = limits.rows(t.rows.len());
+    for row in t.rows.iter().take(shown) {
         grid.add_row(row.iter().map(|c| cut(&c.text(), limits.max_cell)));
     }
     let mut out = grid.to_string();
+    let widest = out.lines().map(|l| l.chars().count()).max().unwrap_or(0);
+    if limits.width.is_some_and(|w| widest > usize::from(w)) && !t.rows.is_empty() {
+        return None;
+    }
     out.push('\n');
-    let shown = t.rows.len().min(limits.max_rows);
     if shown < t.rows.len() {
         out.push_str(&hidden_note(t.rows.len(), shown));
     } else {
-        let _ = writeln!(
-            out,
-            "({} row{})",
-            t.rows.len(),
-            if t.rows.len() == 1 { "" } else { "s" }
-        );
+        out.push_str(&count_note(t.rows.len()));
+    }
+    Some(out)
+}
+
+/// One block per record, headed `-[ RECORD n ]-`, one `column | value` line
+/// per field; values wrap at the terminal's width.
+fn render_vertical(t: &Table, limits: Limits) -> String {
+    let name_width = t
+        .columns
+        .iter()
+        .map(|c| c.chars().count())
+        .max()
+        .unwrap_or(0);
+    let width = limits.width.map_or(usize::MAX, usize::from);
+    let value_width = width.saturating_sub(name_width + 3).max(20);
+    let shown = limits.rows(t.rows.len());
+    let mut out = String::new();
+    for (i, row) in t.rows.iter().take(shown).enumerate() {
+        let head = format!("-[ RECORD {} ]", i + 1);
+        let rule = width.min(name_width + 3 + value_width).min(80);
+        let _ = writeln!(out, "{head}{}", "-".repeat(rule.saturating_sub(head.len())));
+        for (name, cell) in t.columns.iter().zip(row) {
+            let text = cut(&cell.text(), limits.max_cell.max(2000));
+            let mut chunks = wrap(&text, value_width).into_iter();
+            let first = chunks.next().unwrap_or_default();
+            let _ = writeln!(out, "{name:<name_width$} | {first}");
+            for more in chunks {
+                let _ = writeln!(out, "{:<name_width$} | {more}", "");
+            }
+        }
+    }
+    if shown < t.rows.len() {
+        out.push_str(&hidden_note(t.rows.len(), shown));
+    } else {
+        out.push_str(&count_note(t.rows.len()));
+    }
+    out
+}
+
+/// `text` in pieces of at most `width` characters (lines of the text kept).
+fn wrap(text: &str, width: usize) -> Vec<String> {
+    let mut out = Vec::new();
+    for line in text.split('\n') {
+        let chars: Vec<char> = line.chars().collect();
+        if chars.is_empty() {
+            out.push(String::new());
+        }
+        for piece in chars.chunks(width.max(1)) {
+            out.push(piece.iter().collect());
+        }
     }
     out
 }
@@ -207,23 +283,36 @@ fn render_csv(t: &Table) -> String {
     String::from_utf8_lossy(&bytes).into_owned()
 }
 
+/// A JSON array of objects, each with its keys in column order (a
+/// `serde_json` map would sort them).
 fn render_json(t: &Table) -> String {
-    let rows: Vec<serde_json::Value> = t
+    if t.rows.is_empty() {
+        return "[]\n".into();
+    }
+    let items: Vec<String> = t
         .rows
         .iter()
-        .map(|row| {
-            let obj = t
-                .columns
-                .iter()
-                .cloned()
-                .zip(row.iter().map(Cell::json))
-                .collect();
-            serde_json::Value::Object(obj)
+        .map(|row| format!("  {}", json_object(&t.columns, row, "  ")))
+        .collect();
+    format!("[\n{}\n]\n", items.join(",\n"))
+}
+
+/// One record as a pretty JSON object, its keys in column order; `indent`
+/// is the indentation of its braces.
+fn json_object(columns: &[String], row: &[Cell], indent: &str) -> String {
+    let fields: Vec<String> = columns
+        .iter()
+        .zip(row)
+        .map(|(name, cell)| {
+            let key = serde_json::Value::from(name.as_str());
+            let value = serde_json::to_string(&cell.json()).unwrap_or_else(|_| "null".into());
+            format!("{indent}  {key}: {value}")
         })
         .collect();
-    let mut out = serde_json::to_string_pretty(&rows).unwrap_or_default();
-    out.push('\n');
-    out
+    if fields.is_empty() {
+        return "{}".into();
+    }
+    format!("{{\n{}\n{indent}}}", fields.join(",\n"))
 }
 
 fn render_lines(t: &Table, limits: Limits) -> String {
@@ -234,7 +323,8 @@ fn render_lines(t: &Table, limits: Limits) -> String {
         .max()
         .unwrap_or(0);
     let mut out = String::new();
-    for (i, row) in t.rows.iter().take(limits.max_rows).enumerate() {
+    let shown = limits.rows(t.rows.len());
+    for (i, row) in t.rows.iter().take(shown).enumerate() {
         if i > 0 {
             out.push('\n');
         }
@@ -246,7 +336,6 @@ fn render_lines(t: &Table, limits: Limits) -> String {
             );
         }
     }
-    let shown = t.rows.len().min(limits.max_rows);
     if shown < t.rows.len() {
         out.push_str(&hidden_note(t.rows.len(), shown));
     }
@@ -317,7 +406,7 @@ mod tests {
             &t,
             Mode::Table,
             Limits {
-                max_rows: 3,
+                max_rows: Some(3),
                 ..Limits::default()
             },
         );
@@ -327,7 +416,7 @@ mod tests {
             &t,
             Mode::Csv,
             Limits {
-                max_rows: 3,
+                max_rows: Some(3),
                 ..Limits::default()
             },
         );
@@ -343,5 +432,54 @@ mod tests {
         let out = render(&t, Mode::Table, Limits::default());
         assert!(out.contains('…'), "{out}");
         assert!(!out.contains(&"x".repeat(100)), "{out}");
+    }
+
+    #[test]
+    fn a_table_wider_than_the_terminal_prints_vertically() {
+        let narrow = Limits {
+            width: Some(20),
+            ..Limits::default()
+        };
+        let out = render(&sample(), Mode::Table, narrow);
+        assert!(out.starts_with("-[ RECORD 1 ]"), "{out}");
+        assert!(out.contains("\nname | Ada, \"the first\"\n"), "{out}");
+        assert!(out.ends_with("(2 rows)\n"), "{out}");
+        let wide = Limits {
+            width: Some(200),
+            ..Limits::default()
+        };
+        assert!(render(&sample(), Mode::Table, wide).contains("│ id"));
+    }
+
+    #[test]
+    fn an_empty_result_keeps_its_header() {
+        let t = Table {
+            columns: vec!["id".into(), "name".into()],
+            rows: Vec::new(),
+        };
+        let out = render(&t, Mode::Table, Limits::default());
+        assert!(out.contains("│ id ┆ name │"), "{out}");
+        assert!(out.ends_with("(0 rows)\n"), "{out}");
+        assert_eq!(render(&t, Mode::Json, Limits::default()), "[]\n");
+    }
+
+    #[test]
+    fn json_keeps_column_order_and_one_record_is_an_object() {
+        let t = Table {
+            columns: vec!["zeta".into(), "alpha".into()],
+            rows: vec![vec![Cell::Number("1".into()), Cell::Text("a".into())]],
+        };
+        let out = render(&t, Mode::Json, Limits::default());
+        assert!(
+            out.find("zeta").unwrap() < out.find("alpha").unwrap(),
+            "{out}"
+        );
+        let rec = render_record(&t, Mode::Json, Limits::default());
+        let v: serde_json::Value = serde_json::from_str(&rec).unwrap();
+        assert_eq!(v, serde_json::json!({"zeta": 1, "alpha": "a"}));
+        assert!(
+            rec.find("zeta").unwrap() < rec.find("alpha").unwrap(),
+            "{rec}"
+        );
     }
 }

@@ -17,10 +17,12 @@ use tokio::runtime::Handle;
 
 use crate::commands::{self, Command};
 use crate::helper::{ReplHelper, Shared};
+use crate::hints;
 use crate::import;
 use crate::lang::{Output, ScriptError};
 use crate::meta;
 use crate::render::{self, Limits, Mode};
+use crate::terminal::{self, Pager};
 
 /// What the loop should do after a line.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -38,7 +40,10 @@ pub struct Repl {
     runtime: Handle,
     interrupted: Arc<AtomicBool>,
     mode: Mode,
+    pager: Pager,
     timing: bool,
+    /// `Time: ...` of the input being handled, printed after its result.
+    time_note: std::cell::RefCell<Option<String>>,
     /// The servers the statements of the input being timed ran on.
     servers: Arc<std::sync::Mutex<Vec<String>>>,
     traceback: bool,
@@ -76,44 +81,75 @@ impl Repl {
             runtime,
             interrupted,
             mode: Mode::Table,
+            pager: Pager::Default,
             timing: false,
+            time_note: std::cell::RefCell::new(None),
             traceback: false,
             failed: false,
             prompt,
         }
     }
 
-    fn limits(&self) -> Limits {
-        Limits {
-            width: terminal_width(),
-            ..Limits::default()
+    /// The text of `outputs` in the current mode, at most `max_rows` rows
+    /// a table.
+    fn render(&self, outputs: &[Output], limits: Limits) -> String {
+        let mut text = String::new();
+        for o in outputs {
+            match o {
+                Output::Text(t) => {
+                    text.push_str(t);
+                    text.push('\n');
+                }
+                Output::Table(t) => text.push_str(&render::render(t, self.mode, limits)),
+                Output::Record(t) => text.push_str(&render::render_record(t, self.mode, limits)),
+            }
         }
+        text
     }
 
+    /// Prints results: through the pager when they are taller than the
+    /// screen (then every row: the pager scrolls), else at most 200 rows a
+    /// table.
     fn print(&self, outputs: &[Output]) {
-        let mut out = std::io::stdout().lock();
-        for o in outputs {
-            let text = match o {
-                Output::Text(t) => format!("{t}\n"),
-                Output::Table(t) => render::render(t, self.mode, self.limits()),
-                Output::Record(t) => {
-                    let mode = if self.mode == Mode::Table {
-                        Mode::Line
-                    } else {
-                        self.mode
-                    };
-                    render::render(t, mode, self.limits())
-                }
-            };
-            let _ = out.write_all(text.as_bytes());
+        let size = terminal::size();
+        let limits = Limits {
+            width: size.width,
+            ..Limits::default()
+        };
+        let paged = self.pager.command().is_some() && terminal::is_terminal();
+        let all = Limits {
+            max_rows: None,
+            ..limits
+        };
+        let text = self.render(outputs, if paged { all } else { limits });
+        if paged && self.pager.wanted(&text, size) && self.pager.show(&text) {
+            return;
         }
+        let text = if paged && text.lines().count() > 1000 {
+            // The pager could not start: do not flood the screen.
+            self.render(outputs, limits)
+        } else {
+            text
+        };
+        let mut out = std::io::stdout().lock();
+        let _ = out.write_all(text.as_bytes());
         let _ = out.flush();
+    }
+
+    /// Prints the `Time: ...` line of the input just handled, if `.timing`.
+    fn print_time(&self) {
+        if let Some(note) = self.time_note.borrow_mut().take() {
+            println!("{note}");
+        }
     }
 
     fn report(&mut self, e: &ScriptError) {
         self.failed = true;
         let mut err = std::io::stderr().lock();
         let _ = writeln!(err, "{e}");
+        for note in &e.notes {
+            let _ = writeln!(err, "{note}");
+        }
         if self.traceback
             && let Some(tb) = &e.traceback
         {
@@ -128,17 +164,24 @@ impl Repl {
         if self.timing {
             let elapsed = started.elapsed().as_secs_f64() * 1000.0;
             let servers = lock(&self.servers);
-            if servers.is_empty() {
-                eprintln!("Time: {elapsed:.3} ms");
+            let note = if servers.is_empty() {
+                format!("Time: {elapsed:.3} ms")
             } else {
-                eprintln!("Time: {elapsed:.3} ms (on {})", servers.join(", "));
-            }
+                format!("Time: {elapsed:.3} ms (on {})", servers.join(", "))
+            };
+            *self.time_note.borrow_mut() = Some(note);
         }
         out
     }
 
     /// Handles one complete input: a dot-command or code.
     pub fn handle(&mut self, input: &str) -> Flow {
+        let flow = self.handle_input(input);
+        self.print_time();
+        flow
+    }
+
+    fn handle_input(&mut self, input: &str) -> Flow {
         self.failed = false;
         let trimmed = input.trim();
         if trimmed.is_empty() {
@@ -148,28 +191,85 @@ impl Repl {
             return match commands::parse(trimmed) {
                 Ok(cmd) => self.command(cmd),
                 Err(msg) => {
-                    self.report(&ScriptError {
-                        kind: "usage".into(),
-                        message: msg,
-                        traceback: None,
-                    });
+                    self.report(&ScriptError::usage(msg));
                     Flow::Continue
                 }
             };
         }
+        // `help`, `exit`, `quit`, `tables`: what the person means, unless the
+        // session has a global of that name.
+        if let Some(cmd) = commands::bare_word(trimmed)
+            && !self
+                .interp
+                .borrow()
+                .defines(trimmed.trim_end_matches(';').trim())
+        {
+            return self.command(cmd);
+        }
         let result = self.timed(|| self.interp.borrow_mut().eval(input));
         match result {
             Ok(outputs) => self.print(&outputs),
-            Err(e) => self.report(&e),
+            Err(mut e) => {
+                self.explain_error(&mut e, input);
+                self.report(&e);
+            }
         }
         Flow::Continue
     }
 
-    fn db_command(&mut self, f: impl FnOnce(&Database, &Handle) -> Result<Output, ScriptError>) {
+    /// Adds the hints that say how to fix `e`, raised by `input`
+    /// ([`hints::add`]).
+    fn explain_error(&self, e: &mut ScriptError, input: &str) {
+        hints::add(e, input, &self.interp, &self.db, &self.runtime);
+    }
+
+    /// Runs a command against the database and prints its result; `false`
+    /// when it failed (the error reported, with hints; `input` is what the
+    /// hints read).
+    fn db_command(
+        &mut self,
+        input: &str,
+        f: impl FnOnce(&Database, &Handle) -> Result<Output, ScriptError>,
+    ) -> bool {
         let result = self.timed(|| f(&self.db, &self.runtime));
         match result {
-            Ok(o) => self.print(&[o]),
-            Err(e) => self.report(&e),
+            Ok(o) => {
+                self.print(&[o]);
+                true
+            }
+            Err(mut e) => {
+                self.explain_error(&mut e, input);
+                self.report(&e);
+                false
+            }
+        }
+    }
+
+    /// `.sql`: each statement of the text in turn, each result shown (and
+    /// timed), stopping at the first that fails. A text with transaction
+    /// control (`BEGIN; ...; COMMIT`) runs whole on one connection instead
+    /// (as `execute_script`), and may then hold no query.
+    fn sql(&mut self, text: &str) {
+        let statements: Vec<String> = dbridge_engine::db::split_statements(text, self.db.backend())
+            .into_iter()
+            .map(str::to_owned)
+            .collect();
+        if statements.len() > 1 && statements.iter().any(|s| meta::is_transaction_control(s)) {
+            if statements.iter().any(|s| meta::returns_rows(s)) {
+                self.report(&ScriptError::usage(
+                    "`.sql` runs a text with BEGIN/COMMIT as one script, which cannot show rows: \
+                     run the queries on their own, or use a script transaction (`db:transaction`)",
+                ));
+                return;
+            }
+            self.db_command(text, |db, rt| rt.block_on(meta::sql_script(db, text)));
+            return;
+        }
+        for stmt in &statements {
+            if !self.db_command(stmt, |db, rt| rt.block_on(meta::sql(db, stmt))) {
+                break;
+            }
+            self.print_time();
         }
     }
 
@@ -180,11 +280,18 @@ impl Repl {
             Command::Mode(None) => println!("{}", self.mode.name()),
             Command::Mode(Some(m)) => self.mode = m,
             Command::Timing(on) => self.timing = on,
+            Command::Pager(None) => match self.pager.command() {
+                Some(cmd) => println!("{cmd}"),
+                None => println!("off"),
+            },
+            Command::Pager(Some(p)) => self.pager = p,
             Command::Traceback(on) => self.traceback = on,
-            Command::Sql(sql) => self.db_command(|db, rt| rt.block_on(meta::sql(db, &sql))),
-            Command::Tables => self.db_command(|db, rt| rt.block_on(meta::tables(db))),
+            Command::Sql(sql) => self.sql(&sql),
+            Command::Tables => {
+                self.db_command("", |db, rt| rt.block_on(meta::tables(db)));
+            }
             Command::Schema(name) => {
-                self.db_command(|db, rt| rt.block_on(meta::schema(db, name.as_deref())))
+                self.db_command("", |db, rt| rt.block_on(meta::schema(db, name.as_deref())));
             }
             Command::Explain(expr) => self.explain(&expr),
             Command::Models => {
@@ -193,17 +300,20 @@ impl Repl {
             }
             Command::Describe(expr) => {
                 let model = self.interp.borrow_mut().model(&expr);
-                self.show(model.map(|m| meta::describe(&m)));
+                let mut shown = model.map(|m| meta::describe(&m));
+                if let Err(e) = &mut shown {
+                    self.explain_error(e, &expr);
+                }
+                self.show(shown);
             }
             Command::Import { file, table } => self.import(&file, &table),
-            Command::Read(path) if path.ends_with(".sql") => self.db_command(|db, rt| {
-                let sql = std::fs::read_to_string(&path).map_err(|e| ScriptError {
-                    kind: "io".into(),
-                    message: format!("cannot read {path}: {e}"),
-                    traceback: None,
-                })?;
-                rt.block_on(meta::sql_script(db, &sql))
-            }),
+            Command::Read(path) if path.ends_with(".sql") => {
+                self.db_command("", |db, rt| {
+                    let sql = std::fs::read_to_string(&path)
+                        .map_err(|e| ScriptError::new("io", format!("cannot read {path}: {e}")))?;
+                    rt.block_on(meta::sql_script(db, &sql))
+                });
+            }
             Command::Read(path) => {
                 if let Err(e) = self.run_file(Path::new(&path), &[]) {
                     self.report(&e);
@@ -214,9 +324,11 @@ impl Repl {
     }
 
     fn import(&mut self, file: &str, table: &str) {
-        let bar = progress_bar();
-        self.db_command(|db, rt| {
-            let loaded = rt.block_on(import::import(db, Path::new(file), table, &bar));
+        self.db_command("", |db, rt| {
+            // The file and the table are checked before the bar shows.
+            let plan = rt.block_on(import::plan(db, Path::new(file), table))?;
+            let bar = progress_bar();
+            let loaded = rt.block_on(import::load(db, plan, &bar));
             bar.finish_and_clear();
             let n = loaded?;
             Ok(Output::Text(format!(
@@ -234,11 +346,16 @@ impl Repl {
     }
 
     fn explain(&mut self, expr: &str) {
-        let stmt = if meta::returns_rows(expr) {
-            Statement::new(expr, Vec::new())
+        let (options, body) = if meta::is_sql(expr) {
+            meta::explain_options(expr)
+        } else {
+            (String::new(), expr)
+        };
+        let stmt = if meta::is_sql(body) {
+            Statement::new(body, Vec::new())
         } else {
             // A query object: print the SQL it would run, then the server's plan.
-            let stmt = self.interp.borrow_mut().query_statement(expr);
+            let stmt = self.interp.borrow_mut().query_statement(body);
             match stmt {
                 Ok(stmt) => {
                     println!("{}", stmt.sql());
@@ -247,7 +364,9 @@ impl Repl {
                 Err(e) => return self.report(&e),
             }
         };
-        self.db_command(|db, rt| rt.block_on(meta::explain(db, &stmt)));
+        self.db_command(body, |db, rt| {
+            rt.block_on(meta::explain(db, &stmt, &options))
+        });
     }
 
     /// Runs a script file in this session.
@@ -259,6 +378,7 @@ impl Repl {
             kind: "io".into(),
             message: format!("cannot read {}: {e}", path.display()),
             traceback: None,
+            notes: Vec::new(),
         })?;
         let name = path.display().to_string();
         self.timed(|| self.interp.borrow_mut().run_script(&src, &name, args))
@@ -283,6 +403,7 @@ impl Repl {
     /// If the terminal cannot be read.
     pub fn interactive(&mut self, history: Option<PathBuf>) -> rustyline::Result<()> {
         let config = Config::builder()
+            .completion_type(rustyline::CompletionType::List)
             .auto_add_history(true)
             .max_history_size(5000)?
             .build();
@@ -346,10 +467,6 @@ fn progress_bar() -> ProgressBar {
         bar.set_style(style);
     }
     bar
-}
-
-fn terminal_width() -> Option<u16> {
-    std::env::var("COLUMNS").ok().and_then(|c| c.parse().ok())
 }
 
 /// Locks `m`, going on with its data if a holder panicked (a list of names

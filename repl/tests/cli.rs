@@ -201,7 +201,7 @@ each_backend!(rhai_sessions_and_scripts, |t| async move {
     assert_eq!(out.status.code(), Some(1));
     assert_eq!(text(&out.stdout), "hello\n");
     assert!(
-        text(&out.stderr).starts_with("error[syntax]"),
+        text(&out.stderr).starts_with("error[undefined_table]"),
         "{}",
         text(&out.stderr)
     );

@@ -12,6 +12,7 @@
 #![warn(missing_docs)]
 
 pub mod cluster;
+pub mod layers;
 pub mod server;
 mod statement_log;
 

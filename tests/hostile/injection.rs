@@ -342,7 +342,7 @@ fn sensible(entry: &str, kind: &str, p: &P, backend: Backend) -> bool {
         "rhai_type" => !matches!(p, P::Str(_)) || RHAI_TYPED.contains(&entry),
         // A valid name that names nothing: the server says so (42703, "no
         // such function"). An invalid one must never get that far.
-        "syntax" => expected_name(p, backend).is_some(),
+        "syntax" | "undefined_table" | "undefined_column" => expected_name(p, backend).is_some(),
         // The server refusing the startup packet (a NUL byte, 64 KiB):
         // nothing ran.
         "connection" => entry == "connect.options",

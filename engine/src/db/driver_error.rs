@@ -68,6 +68,7 @@ pub(crate) fn map(err: sqlx::Error, backend: Backend, ctx: ErrorContext<'_>) -> 
             table: None,
             column: None,
             sql: ctx.sql.cloned(),
+            position: None,
         }),
     }
 }

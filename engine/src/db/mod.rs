@@ -43,10 +43,27 @@ pub use statement::Statement;
 pub use transaction::{IsolationLevel, Transaction, TransactionOptions};
 
 pub(crate) use self::conn::{ConnRef, Hooks};
+
 use self::driver_error::ErrorContext;
 use self::options::Target;
 use crate::error::{Backend, Error, Result};
 use crate::value::Value;
+
+/// The statements of an SQL text as `backend` reads them (strings, quoted
+/// names, comments, dollar quotes and trigger bodies respected), trimmed,
+/// empty ones left out: what [`Database::execute_script`] runs, for a caller
+/// that runs them one by one (the REPL's `.sql`, which shows each result).
+///
+/// # Examples
+///
+/// ```
+/// use dbridge_engine::{Backend, db::split_statements};
+/// let sql = "SELECT ';' AS semi;  SELECT 2;";
+/// assert_eq!(split_statements(sql, Backend::Sqlite), ["SELECT ';' AS semi", "SELECT 2"]);
+/// ```
+pub fn split_statements(sql: &str, backend: Backend) -> Vec<&str> {
+    sql_text::split(sql, backend).collect()
+}
 
 #[derive(Clone)]
 pub(crate) enum Pool {
@@ -138,6 +155,10 @@ impl Database {
             values: Default::default(),
         };
         let connect_err = |e: sqlx::Error| -> Error {
+            if let (sqlx::Error::Io(io), Some(address)) = (&e, target.address()) {
+                // "127.0.0.1:5999: connection refused": which server, and why.
+                return Error::Connection(format!("{address}: {}", io_reason(io)));
+            }
             match driver_error::map(e, target.backend(), ctx) {
                 // Errors while connecting are connection errors, whatever their code.
                 Error::Database(d) => Error::Connection(d.message),
@@ -845,4 +866,25 @@ async fn bounded<F: std::future::Future>(f: F, after: std::time::Duration) -> Re
             what: "the database server to accept a connection",
             after,
         })
+}
+
+/// The reason of an I/O error while connecting, in the words of `psql`
+/// ("connection refused"), without the OS error number.
+fn io_reason(e: &std::io::Error) -> String {
+    use std::io::ErrorKind as K;
+    match e.kind() {
+        K::ConnectionRefused => "connection refused".into(),
+        K::ConnectionReset => "connection reset by the server".into(),
+        K::TimedOut => "timed out".into(),
+        K::HostUnreachable => "host unreachable".into(),
+        K::NetworkUnreachable => "network unreachable".into(),
+        K::AddrNotAvailable => "address not available".into(),
+        _ => {
+            let text = e.to_string();
+            match text.split_once(" (os error") {
+                Some((reason, _)) => reason.to_lowercase(),
+                None => text,
+            }
+        }
+    }
 }

@@ -355,6 +355,17 @@ impl Target {
         }
     }
 
+    /// `host:port` of a PostgreSQL server (a socket directory for a Unix
+    /// socket), for connection errors; `None` for SQLite.
+    pub(crate) fn address(&self) -> Option<String> {
+        match self {
+            Self::Postgres { options, .. } => {
+                Some(format!("{}:{}", options.get_host(), options.get_port()))
+            }
+            Self::Sqlite { .. } => None,
+        }
+    }
+
     pub(crate) fn password(&self) -> Option<&str> {
         match self {
             Self::Postgres { password, .. } => password.as_deref(),

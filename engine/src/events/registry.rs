@@ -81,7 +81,8 @@ impl Target {
     fn matches(&self, model: Option<&Model>) -> bool {
         match (self, model) {
             (Self::All, _) => true,
-            (Self::Model(n), Some(m)) => m.name().as_str() == n,
+            // A model's listeners hear its subclasses' instances too.
+            (Self::Model(n), Some(m)) => m.lineage().any(|a| a.name().as_str() == n),
             (Self::Model(_), None) => false,
         }
     }

@@ -162,6 +162,13 @@ impl Change {
     }
 }
 
+impl Change {
+    /// Whether the change loses data: a table or a column dropped.
+    pub fn drops_data(&self) -> bool {
+        matches!(self, Self::DropTable(_) | Self::DropColumn { .. })
+    }
+}
+
 impl fmt::Display for Change {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {

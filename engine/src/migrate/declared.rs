@@ -14,7 +14,7 @@ use super::snapshot::{
 
 pub(super) fn snapshot(meta: &Metadata, backend: Backend) -> Result<SchemaSnapshot> {
     let mut out = SchemaSnapshot::empty(backend);
-    for m in meta.models() {
+    for m in meta.table_models() {
         out.tables.push(table(&m, backend)?);
         if backend == Backend::Postgres {
             for c in m.columns() {

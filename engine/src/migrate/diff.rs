@@ -125,6 +125,11 @@ impl SchemaDiff {
         &self.changes
     }
 
+    /// The changes that lose data: tables and columns dropped.
+    pub fn drops(&self) -> Vec<&Change> {
+        self.changes.iter().filter(|c| c.drops_data()).collect()
+    }
+
     /// Whether the two schemas are the same.
     pub fn is_empty(&self) -> bool {
         self.changes.is_empty()

@@ -90,12 +90,15 @@ impl Migrator {
     /// there is nothing to change (no file is written).
     ///
     /// The database must be up to date with the migrations already written.
-    /// Possible renames are listed in the file's header for the author to
+    /// A migration that would drop tables or columns is refused unless
+    /// [`Migrator::allow_drops`] says otherwise; when allowed, its header
+    /// says so in capitals. Possible renames are listed in the file's header for the author to
     /// confirm by hand; the SQL is for the database's backend.
     ///
     /// # Errors
-    /// [`Error::InvalidState`] when no models are registered or migrations are
-    /// pending; [`Error::Unsupported`] for a change the backend cannot make;
+    /// [`Error::InvalidState`] when no models are registered, migrations are
+    /// pending, or the migration would drop tables or columns and drops are
+    /// not allowed (nothing is written); [`Error::Unsupported`] for a change the backend cannot make;
     /// [`Error::Migration`] when the file cannot be written.
     pub async fn autogenerate(&self, name: &str) -> Result<Option<PathBuf>> {
         let pending: Vec<String> = self
@@ -115,6 +118,15 @@ impl Migrator {
         if diff.is_empty() {
             return Ok(None);
         }
+        let drops: Vec<String> = diff.drops().iter().map(|c| c.to_string()).collect();
+        if !drops.is_empty() && !self.allow_drops {
+            return Err(Error::InvalidState(format!(
+                "the migration would {}: nothing was written (a table or column missing from \
+                 the models loses its data; if that is meant, allow drops: `--allow-drops`, \
+                 or `allow_drops` in a migrator's options)",
+                drops.join(", ")
+            )));
+        }
         let up = diff.up()?;
         // A change that cannot be undone (enum labels added on PostgreSQL):
         // no down section, so that `down` refuses instead of doing nothing.
@@ -130,6 +142,12 @@ impl Migrator {
         );
         for c in diff.changes() {
             text.push_str(&format!("--   {c}\n"));
+        }
+        if !drops.is_empty() {
+            text.push_str("-- WARNING: THIS MIGRATION DROPS DATA (allowed by allow_drops):\n");
+            for d in &drops {
+                text.push_str(&format!("--   {d}\n"));
+            }
         }
         if !diff.possible_renames().is_empty() {
             text.push_str(

@@ -18,7 +18,8 @@
 //! | `conn.rs` | [`apply`] and the migration transaction (SQLite: foreign keys off, checked) |
 //! | `files.rs`, `script.rs` | migration files; the [`ScriptRunner`] hook |
 //! | `history.rs`, `runner.rs`, `generate.rs` | the history table and lock; [`Migrator`] |
-//! | `reflect.rs` | live tables as models ([`SchemaSnapshot::to_metadata`]) |
+//! | `declaration.rs` | a live schema as model declarations, for writers of `db:model` text |
+//! | `reflect.rs`, `reflect_relations.rs` | live tables as models ([`SchemaSnapshot::to_metadata`]), with relationships from their foreign keys |
 //!
 //! # Examples
 //!
@@ -49,6 +50,7 @@
 mod change;
 mod conn;
 pub(crate) mod ddl;
+mod declaration;
 mod declared;
 mod diff;
 mod files;
@@ -59,11 +61,16 @@ mod normalize;
 mod postgres_ddl;
 mod rebuild;
 mod reflect;
+mod reflect_relations;
 mod runner;
 mod script;
 mod snapshot;
 
 pub use conn::apply;
+pub use declaration::{
+    ColumnDeclaration, Declarations, ForeignKeyDeclaration, IndexDeclaration, ModelDeclaration,
+    RelationDeclaration,
+};
 pub use diff::{Change, PossibleRename, SchemaDiff};
 pub use files::{MigrationFile, MigrationKind, read_dir, split_statements};
 pub use history::AppliedMigration;

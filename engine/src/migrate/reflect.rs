@@ -7,6 +7,10 @@
 //! `now()` / `CURRENT_DATE`; CHECK constraints, generation expressions,
 //! partial and expression indexes are left out (the database still enforces
 //! them). A table with a column of a type dbridge cannot read is left out.
+//! Each foreign key also gives a pair of relationships, a many-to-one on its
+//! table and the reverse on the table it references, named by the rule in
+//! `reflect_relations.rs` (`tracks.album_id` -> `tracks.album` and
+//! `albums.tracks`).
 //!
 //! The bindings' `db:reflect()` and their migrators' `models = other_db`
 //! both come here: [`Reflected::from_database`] (or
@@ -23,6 +27,7 @@ use crate::value::Value;
 
 use super::introspect::{IntrospectOptions, introspect, introspect_in};
 use super::normalize::normalize;
+use super::reflect_relations::{Derived, derive};
 use super::snapshot::{IndexPart, SchemaSnapshot, TableSnapshot};
 
 /// Models reflected from a [`SchemaSnapshot`], and the tables left out.
@@ -32,6 +37,9 @@ pub struct Reflected {
     pub metadata: Metadata,
     /// Tables left out, with the reason.
     pub left_out: Vec<(String, String)>,
+    /// Relationships the foreign keys would give but whose names clash, as
+    /// `(table, relationship, why)` (see the module notes for the rule).
+    pub relationships_left_out: Vec<(String, String, String)>,
 }
 
 impl Reflected {
@@ -82,7 +90,8 @@ impl Reflected {
             .metadata
             .models()
             .into_iter()
-            .filter(|m| into.get(m.name().as_str()).is_none());
+            .filter(|m| into.get(m.name().as_str()).is_none())
+            .map(|m| m.unregistered_copy());
         into.add_all(new)?;
         Ok(into
             .models()
@@ -93,7 +102,7 @@ impl Reflected {
 }
 
 /// A default that a model can carry: a constant or a clock keyword.
-fn default_of(text: &str) -> Option<ServerDefault> {
+pub(super) fn default_of(text: &str) -> Option<ServerDefault> {
     let n = normalize(text);
     match n.as_str() {
         "now" | "current_timestamp" => return Some(ServerDefault::Expr(Expr::now())),
@@ -132,10 +141,10 @@ impl TableSnapshot {
     /// [`Error::Schema`] when a column's type is unknown to dbridge, or the
     /// model does not validate.
     pub fn to_model(&self) -> Result<Model> {
-        self.model_with(None)
+        self.model_with(None, &[])
     }
 
-    fn model_with(&self, known: Option<&HashSet<&str>>) -> Result<Model> {
+    fn model_with(&self, known: Option<&HashSet<&str>>, relations: &[Derived]) -> Result<Model> {
         let pk: Vec<&str> = self
             .primary_key
             .as_ref()
@@ -200,6 +209,9 @@ impl TableSnapshot {
                 .on_update(fk.on_update),
             );
         }
+        for r in relations {
+            b = b.relationship(r.name.as_str(), r.relationship.clone());
+        }
         b.build()
     }
 }
@@ -230,9 +242,19 @@ impl SchemaSnapshot {
             .filter(|t| t.columns.iter().all(|c| c.sql_type.is_some()))
             .map(|t| t.name.as_str())
             .collect();
+        let typed_tables: Vec<&TableSnapshot> = self
+            .tables
+            .iter()
+            .filter(|t| typed.contains(t.name.as_str()))
+            .collect();
+        let (relations, relationships_left_out) = derive(&typed_tables);
         let mut models = Vec::new();
         for t in &self.tables {
-            match t.model_with(Some(&typed)) {
+            let rels = relations
+                .get(t.name.as_str())
+                .map(Vec::as_slice)
+                .unwrap_or_default();
+            match t.model_with(Some(&typed), rels) {
                 Ok(m) => models.push(m),
                 Err(e) => left_out.push((t.name.as_str().to_owned(), e.to_string())),
             }
@@ -248,7 +270,11 @@ impl SchemaSnapshot {
                 }
             }
         }
-        Reflected { metadata, left_out }
+        Reflected {
+            metadata,
+            left_out,
+            relationships_left_out,
+        }
     }
 }
 

@@ -97,6 +97,7 @@ pub struct Migrator {
     table: String,
     pub(super) models: Option<Metadata>,
     pub(super) schema: Option<String>,
+    pub(super) allow_drops: bool,
     scripts: Vec<Arc<dyn ScriptRunner>>,
 }
 
@@ -151,6 +152,7 @@ impl Migrator {
             dir: dir.as_ref().to_path_buf(),
             table: DEFAULT_HISTORY_TABLE.to_owned(),
             models: None,
+            allow_drops: false,
             schema: None,
             scripts: Vec::new(),
         }
@@ -168,6 +170,15 @@ impl Migrator {
     /// The models [`Migrator::check`] and [`Migrator::autogenerate`] compare with.
     pub fn models(mut self, models: Metadata) -> Self {
         self.models = Some(models);
+        self
+    }
+
+    /// Whether [`Migrator::autogenerate`] may write a migration that drops
+    /// tables or columns (default: no, it refuses and names them: a table
+    /// missing from the models is more often a model not loaded than a table
+    /// to delete).
+    pub fn allow_drops(mut self, allow: bool) -> Self {
+        self.allow_drops = allow;
         self
     }
 

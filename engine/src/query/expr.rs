@@ -124,6 +124,32 @@ pub struct ColumnRef {
     pub origin: Option<ColumnOrigin>,
 }
 
+impl ColumnRef {
+    /// The table a model column reads: its model's table, under the alias
+    /// that qualifies it when that is not the table's own name (a column of
+    /// an aliased model, `Model::alias`). `None` for a column of no model.
+    pub fn table(&self) -> Option<super::TableRef> {
+        let model = &self.origin.as_ref()?.model;
+        match &self.qualifier {
+            Some(q) if q != model.table() => model.table_ref().alias(q.as_str()).ok(),
+            _ => Some(model.table_ref()),
+        }
+    }
+
+    /// The first model column `e` reads, as [`ColumnRef::table`] gives it.
+    pub fn first_table_in(e: &Expr) -> Option<super::TableRef> {
+        let mut found = None;
+        super::walk(e, &mut |x| {
+            if found.is_none()
+                && let Expr::Column(c) = x
+            {
+                found = c.table();
+            }
+        });
+        found
+    }
+}
+
 /// Binary operators.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]

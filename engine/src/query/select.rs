@@ -226,12 +226,15 @@ impl Select {
         self.columns(table.all_columns())
     }
 
+    /// Adds a join. As in SQLAlchemy, a table reached by a join is not also
+    /// listed in FROM: a FROM entry under the joined table's name is dropped
+    /// (unless it is the only one, which the join needs as its left side).
     fn join_with(mut self, kind: JoinKind, table: impl Into<TableRef>, on: Option<Expr>) -> Self {
-        self.joins.push(Join {
-            kind,
-            table: table.into(),
-            on,
-        });
+        let table = table.into();
+        if self.from.iter().any(|t| t.qualifier() != table.qualifier()) {
+            self.from.retain(|t| t.qualifier() != table.qualifier());
+        }
+        self.joins.push(Join { kind, table, on });
         self
     }
 
@@ -345,6 +348,13 @@ impl Select {
             strength: LockStrength::Share,
             wait: LockWait::Wait,
         });
+        self
+    }
+
+    /// Sets the row lock (`None` removes it): the same as
+    /// [`Select::for_update`] / [`Select::for_share`] with a wait policy.
+    pub fn lock(mut self, lock: Option<Lock>) -> Self {
+        self.lock = lock;
         self
     }
 

@@ -41,7 +41,17 @@ impl Ctx<'_> {
 }
 
 pub(super) fn build(b: impl Into<Parts>) -> Result<Model> {
-    let b: Parts = b.into();
+    let mut b: Parts = b.into();
+    let decl = std::mem::take(&mut b.inherit);
+    if let Some(parent) = &decl.parent {
+        let kind = super::inheritance::kind_of(parent, b.table.as_deref(), decl.concrete);
+        if kind == super::InheritanceKind::Single {
+            b.table = Some(parent.table().as_str().to_owned());
+        }
+        let mut columns = super::inheritance::inherited_columns(parent);
+        columns.append(&mut b.columns);
+        b.columns = columns;
+    }
     let ctx = Ctx { model: &b.name };
     let name = Ident::new(&b.name).map_err(|e| match e {
         Error::InvalidIdentifier { reason, .. } => ctx.err(
@@ -299,6 +309,17 @@ pub(super) fn build(b: impl Into<Parts>) -> Result<Model> {
     }
 
     let relationships = relationships(&ctx, &b.relationships)?;
+    // A subclass has its parent's foreign keys first (the columns are at the
+    // same positions), so that flush order and relationships see them.
+    let own_fks_from = match &decl.parent {
+        Some(p) => {
+            let mut all = p.foreign_keys().to_vec();
+            all.append(&mut foreign_keys);
+            foreign_keys = all;
+            p.foreign_keys().len()
+        }
+        None => 0,
+    };
     let mut inner = ModelInner::new(
         name,
         table,
@@ -310,6 +331,8 @@ pub(super) fn build(b: impl Into<Parts>) -> Result<Model> {
         checks,
     )?;
     inner.relationships = relationships;
+    inner.inherit.own_fks_from = own_fks_from;
+    super::inheritance::settle(&mut inner, decl)?;
     let model = Model(Arc::new(inner));
     // Foreign keys to the model's own table can be checked now.
     for fk in model.foreign_keys() {

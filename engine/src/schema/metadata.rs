@@ -110,6 +110,7 @@ impl Metadata {
                 check_fk_target(m, fk, target)?;
             }
         }
+        super::inheritance::register_children(&new)?;
         for m in &new {
             // A model registered twice keeps its first registry.
             let _ = m.0.metadata.set(Arc::downgrade(&self.inner));
@@ -144,8 +145,22 @@ impl Metadata {
 
     /// Every model with referenced tables before referencing ones; the second
     /// list holds the foreign keys that close a cycle (added after the tables).
+    /// Subclasses that share their parent's table are left out: see
+    /// [`Metadata::table_models`].
     pub fn sorted(&self) -> (Vec<Model>, Vec<(Model, ForeignKeyDef)>) {
-        sort(&self.models())
+        sort(&self.table_models())
+    }
+
+    /// One model per table, in registration order: a model that shares its
+    /// table with subclasses (single-table inheritance) comes with their
+    /// columns and constraints, as the table holds them; the subclasses
+    /// themselves are left out.
+    pub fn table_models(&self) -> Vec<Model> {
+        self.models()
+            .iter()
+            .filter(|m| super::inheritance::owns_table(m))
+            .map(|m| super::inheritance::table_model(m).unwrap_or_else(|_| m.clone()))
+            .collect()
     }
 
     /// The statements `create_all` runs on `backend`, in order: tables (with
@@ -288,10 +303,9 @@ impl Metadata {
 
 /// The error for `m` when a model of `existing` has its name or table.
 pub(super) fn duplicate(existing: &[Model], m: &Model) -> Result<()> {
-    let Some(old) = existing
-        .iter()
-        .find(|o| o.name() == m.name() || o.table() == m.table())
-    else {
+    let Some(old) = existing.iter().find(|o| {
+        o.name() == m.name() || (o.table() == m.table() && !o.table_owner().ptr_eq(m.table_owner()))
+    }) else {
         return Ok(());
     };
     let what = if old.name() == m.name() {

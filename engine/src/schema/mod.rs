@@ -32,6 +32,7 @@
 mod build;
 mod column;
 mod constraint;
+mod inheritance;
 mod metadata;
 mod model;
 mod naming;
@@ -45,6 +46,7 @@ pub use column::{Column, ColumnDef, DefaultFactory, Identity, ServerDefault, Typ
 pub use constraint::{
     CheckDef, ForeignKey, ForeignKeyDef, Index, IndexDef, ReferentialAction, UniqueDef,
 };
+pub use inheritance::InheritanceKind;
 pub use metadata::Metadata;
 pub use model::{Model, ModelBuilder};
 pub use relationship::{

@@ -30,6 +30,8 @@ pub(crate) struct ModelInner {
     pub(crate) metadata: std::sync::OnceLock<super::resolve::MetaRef>,
     /// Relationships resolved so far, by name.
     pub(crate) resolved: parking_lot::RwLock<HashMap<String, super::relationship::Resolved>>,
+    /// Parent, discriminator, identity and subclasses (see `inheritance.rs`).
+    pub(crate) inherit: super::inheritance::InheritState,
 }
 
 /// A model: a named table with ordered columns and constraints, declared at run
@@ -68,6 +70,29 @@ impl PartialEq for Model {
 impl Eq for Model {}
 
 impl Model {
+    /// A new model with the same definition, in no registry yet: a model
+    /// keeps the first registry it is added to, so one that moves to another
+    /// registry (reflected models merged into a database's) is copied.
+    pub(crate) fn unregistered_copy(&self) -> Model {
+        let m = &self.0;
+        Model(Arc::new(ModelInner {
+            name: m.name.clone(),
+            table: m.table.clone(),
+            columns: m.columns.clone(),
+            by_name: m.by_name.clone(),
+            primary_key: m.primary_key.clone(),
+            primary_key_name: m.primary_key_name.clone(),
+            foreign_keys: m.foreign_keys.clone(),
+            indexes: m.indexes.clone(),
+            uniques: m.uniques.clone(),
+            checks: m.checks.clone(),
+            relationships: m.relationships.clone(),
+            metadata: std::sync::OnceLock::new(),
+            resolved: parking_lot::RwLock::default(),
+            inherit: m.inherit.unregistered_copy(),
+        }))
+    }
+
     /// Starts declaring a model named `name` (its table defaults to the same name).
     pub fn builder(name: impl Into<String>) -> ModelBuilder {
         ModelBuilder {
@@ -79,6 +104,7 @@ impl Model {
             uniques: Vec::new(),
             checks: Vec::new(),
             relationships: Vec::new(),
+            inherit: super::inheritance::InheritDecl::default(),
         }
     }
 
@@ -270,9 +296,38 @@ pub struct ModelBuilder {
     uniques: Vec<(Option<String>, Vec<String>)>,
     checks: Vec<(String, Expr)>,
     relationships: Vec<(String, super::Relationship)>,
+    inherit: super::inheritance::InheritDecl,
 }
 
 impl ModelBuilder {
+    /// Declares the model a subclass of `parent` (see [`super::InheritanceKind`]):
+    /// single table when the model names no table of its own (or its
+    /// parent's), joined table when it names another, concrete with
+    /// [`ModelBuilder::concrete`]. Its columns are the parent's followed by its own.
+    pub fn inherits(mut self, parent: &Model) -> Self {
+        self.inherit.parent = Some(parent.clone());
+        self
+    }
+
+    /// Concrete-table inheritance: the subclass's table holds every column.
+    pub fn concrete(mut self) -> Self {
+        self.inherit.concrete = true;
+        self
+    }
+
+    /// The discriminator column of a hierarchy (declared on its root): the
+    /// column whose value names each row's class.
+    pub fn polymorphic_on(mut self, column: impl Into<String>) -> Self {
+        self.inherit.polymorphic_on = Some(column.into());
+        self
+    }
+
+    /// This class's value of the discriminator column.
+    pub fn polymorphic_identity(mut self, value: impl Into<crate::Value>) -> Self {
+        self.inherit.identity = Some(value.into());
+        self
+    }
+
     /// Declares a relationship named `name` (see [`super::Relationship`]); its
     /// target is resolved by name through the model's [`super::Metadata`].
     pub fn relationship(mut self, name: impl Into<String>, rel: super::Relationship) -> Self {
@@ -359,6 +414,7 @@ pub(crate) struct Parts {
     pub(crate) uniques: Vec<(Option<String>, Vec<String>)>,
     pub(crate) checks: Vec<(String, Expr)>,
     pub(crate) relationships: Vec<(String, super::Relationship)>,
+    pub(crate) inherit: super::inheritance::InheritDecl,
 }
 
 impl From<ModelBuilder> for Parts {
@@ -372,6 +428,7 @@ impl From<ModelBuilder> for Parts {
             uniques: b.uniques,
             checks: b.checks,
             relationships: b.relationships,
+            inherit: b.inherit,
         }
     }
 }
@@ -408,6 +465,16 @@ impl ModelInner {
             relationships: Vec::new(),
             metadata: std::sync::OnceLock::new(),
             resolved: parking_lot::RwLock::default(),
+            inherit: super::inheritance::InheritState::default(),
+        })
+    }
+
+    /// The position of a column by its exact or normalised name.
+    pub(crate) fn column_position(&self, name: &str) -> Option<usize> {
+        self.by_name.get(name).copied().or_else(|| {
+            Ident::new(name)
+                .ok()
+                .and_then(|id| self.by_name.get(id.as_str()).copied())
         })
     }
 }

@@ -40,6 +40,15 @@ impl Model {
                 }
             }
         }
+        for n in self
+            .parent()
+            .map(Model::relationship_names)
+            .unwrap_or_default()
+        {
+            if !out.contains(&n) {
+                out.push(n);
+            }
+        }
         out
     }
 
@@ -53,9 +62,21 @@ impl Model {
         if let Some(r) = self.0.resolved.read().get(name) {
             return Ok(r.clone());
         }
-        let def = Arc::new(self.resolve(name)?);
+        let def = Arc::new(match self.resolve(name) {
+            Ok(def) => def,
+            Err(e) => self.inherited_relationship(name).ok_or(e)?,
+        });
         self.0.resolved.write().insert(name.to_owned(), def.clone());
         Ok(def)
+    }
+
+    /// A parent's relationship `name`, owned by this subclass (its key
+    /// columns sit at the same positions: see `inheritance.rs`).
+    fn inherited_relationship(&self, name: &str) -> Option<RelationshipDef> {
+        let r = self.parent()?.relationship(name).ok()?;
+        let mut def = (*r).clone();
+        def.owner = self.clone();
+        Some(def)
     }
 
     fn registry_models(&self) -> Vec<Model> {

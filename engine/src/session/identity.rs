@@ -1,4 +1,5 @@
-//! The identity map: one instance per (model, primary key) within a session.
+//! The identity map: one instance per (model, primary key) within a session;
+//! the model of a subclass is the root of its hierarchy.
 //!
 //! Without a capacity, a plain hash map holds the instances (the fastest hit,
 //! and a session costs nothing to create). With a capacity, a [`moka`] cache
@@ -106,7 +107,8 @@ impl IdentityKey {
             Parts::Many(values.map(|v| KeyPart::of(v?)).collect::<Option<_>>()?)
         };
         Some(Self {
-            model: Arc::as_ptr(&model.0) as usize,
+            // Keyed by the hierarchy's root: a subclass's instance is its base's.
+            model: Arc::as_ptr(&model.root().0) as usize,
             pk,
         })
     }

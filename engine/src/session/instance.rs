@@ -246,9 +246,14 @@ impl Instance {
 
     fn build(model: &Model, registry: Option<Registry>) -> Self {
         let n = model.columns().len();
+        let mut values = vec![None; n];
+        // A class of a hierarchy starts with its discriminator set.
+        if let (Some(d), Some(id)) = (model.discriminator(), model.polymorphic_identity()) {
+            values[d] = Some(id.clone());
+        }
         Self(Arc::new(RwLock::new(InstanceData {
             model: model.clone(),
-            values: vec![None; n],
+            values,
             committed: Committed::Nothing,
             state: InstanceState::Transient,
             key: None,

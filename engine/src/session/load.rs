@@ -20,7 +20,10 @@ impl Session {
         model: &Model,
         select: &Select,
     ) -> Result<Vec<Instance>> {
-        self.fetch_instances_with(model, select, &[]).await
+        if model.is_polymorphic() {
+            return self.fetch_polymorphic(model, select).await;
+        }
+        self.fetch_rows_as(model, select, false, &[]).await
     }
 
     /// As `fetch_instances`; the result columns labelled as one of
@@ -29,6 +32,56 @@ impl Session {
         &mut self,
         model: &Model,
         select: &Select,
+        expressions: &[String],
+    ) -> Result<Vec<Instance>> {
+        if expressions.is_empty() {
+            return self.fetch_instances(model, select).await;
+        }
+        self.fetch_rows_as(model, select, false, expressions).await
+    }
+
+    /// The instance of `model` with this primary key, read with a row lock
+    /// (`SELECT ... FOR UPDATE`, or `lock`'s strength and wait policy) in
+    /// the session's transaction, always from the database (after an
+    /// autoflush): the lock is taken even when the instance is already in
+    /// the identity map, and its loaded values are replaced by the row's
+    /// (unflushed changes were flushed first). `None` when there is no row,
+    /// or under `SKIP LOCKED` when another transaction holds it.
+    ///
+    /// # Errors
+    /// [`Error::Unsupported`] on SQLite, which has no row locks; under
+    /// `NOWAIT`, a database error of kind [`crate::ErrorKind::Busy`] when
+    /// another transaction holds the row; as [`Session::get`] otherwise.
+    pub async fn get_locked(
+        &mut self,
+        model: &Model,
+        pk: impl Into<super::KeyValues>,
+        lock: crate::query::Lock,
+    ) -> Result<Option<Instance>> {
+        let values = super::pk_values(model, pk.into().0)?;
+        if self.opts.autoflush && self.has_changes() {
+            self.flush().await?;
+        }
+        let mut select = Select::from(model).lock(Some(lock));
+        for c in model.columns() {
+            if !c.is_deferred() {
+                select = select.column(model.col(c.name().as_str())?);
+            }
+        }
+        for (&i, v) in model.primary_key().iter().zip(values) {
+            select = select.filter(model.col(model.columns()[i].name().as_str())?.eq(v));
+        }
+        let mut found = self.fetch_rows_as(model, &select, true, &[]).await?;
+        Ok(found.pop())
+    }
+
+    /// Runs `select` and turns its rows into instances; with `overwrite`,
+    /// the rows' values replace those of instances already in the map.
+    async fn fetch_rows_as(
+        &mut self,
+        model: &Model,
+        select: &Select,
+        overwrite: bool,
         expressions: &[String],
     ) -> Result<Vec<Instance>> {
         let compiled = select.compile_for(self.db.backend())?;
@@ -60,10 +113,45 @@ impl Session {
                         .iter()
                         .map(|&(k, n)| (n, row.values()[k].clone()))
                         .collect();
-                    let inst = self.load_row(model, &cols, row, false)?;
+                    let inst = self.load_row(model, &cols, row, overwrite)?;
                     for (n, v) in computed {
                         inst.set_expression(n, v);
                     }
+                    out.push(inst);
+                }
+                Ok(out)
+            }
+            .await
+        };
+        self.tx = Some(tx);
+        read
+    }
+
+    /// Runs a query of a polymorphic model: each row becomes an instance of
+    /// the class its discriminator names (see `polymorphic.rs`).
+    async fn fetch_polymorphic(&mut self, model: &Model, select: &Select) -> Result<Vec<Instance>> {
+        let select = super::polymorphic::adapt(model, select.clone())?;
+        let compiled = select.compile_for(self.db.backend())?;
+        let cols = super::polymorphic::PolyColumns::new(model, &compiled.columns);
+        let mut tx = self.take_tx().await?;
+        let read = {
+            let mut rows = tx.fetch_statement(compiled.statement);
+            let mut out = Vec::new();
+            let validators = self.opts.registry.validators();
+            async {
+                while let Some(row) = rows.next().await {
+                    let (class, raw) = cols.split(row?.into_values())?;
+                    let values = raw
+                        .into_iter()
+                        .enumerate()
+                        .map(|(i, v)| v.map(|v| validators.loaded_value(&class, i, v)).transpose())
+                        .collect::<Result<Vec<_>>>()?;
+                    let inst = self.load_values(&class, values, false)?.ok_or_else(|| {
+                        Error::InvalidState(format!(
+                            "a query of model `{}` must select its primary key",
+                            model.name()
+                        ))
+                    })?;
                     out.push(inst);
                 }
                 Ok(out)
@@ -122,6 +210,17 @@ impl Session {
     ) -> Result<Option<Instance>> {
         let Some(key) = IdentityKey::of_row(model, &values) else {
             return Ok(None);
+        };
+        // A base's row may be a subclass's: its discriminator says.
+        let class;
+        let (model, values) = match model.discriminator().and_then(|d| values.get(d)?.as_ref()) {
+            Some(v) if model.is_polymorphic() => {
+                class = super::polymorphic::class_of(model, v)?;
+                let mut values = values;
+                values.resize(class.columns().len(), None);
+                (&class, values)
+            }
+            _ => (model, values),
         };
         let inst = match self.map.find_or_make(key, values, |key, values| {
             let inst = Instance::loaded(model, values, key.clone());
@@ -185,7 +284,8 @@ fn merge_loaded(inst: &Instance, values: Vec<Option<Value>>, overwrite: bool) {
     if !matches!(d.state, InstanceState::Persistent | InstanceState::Deleted) {
         return;
     }
-    for (i, v) in values.into_iter().enumerate() {
+    let n = d.values.len();
+    for (i, v) in values.into_iter().enumerate().take(n) {
         if let Some(v) = v
             && (overwrite || d.values[i].is_none())
         {

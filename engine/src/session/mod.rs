@@ -58,6 +58,7 @@ mod instance;
 mod load;
 mod loading;
 mod persist;
+mod polymorphic;
 mod query;
 mod registry;
 mod related;
@@ -575,6 +576,9 @@ impl Session {
             reason: "a primary key cannot be NULL".into(),
         })?;
         if let Some(found) = self.map.get(&key) {
+            if !found.read().model.is_a(model) {
+                return Ok(None); // the key's row is of another class
+            }
             let (state, expired) = {
                 let d = found.read();
                 (d.state, d.values.iter().any(Option::is_none))
@@ -598,7 +602,8 @@ impl Session {
         if self.opts.autoflush && self.has_changes() {
             self.flush().await?;
             if let Some(found) = self.map.get(&key) {
-                return Ok(Some(found));
+                let same = found.read().model.is_a(model);
+                return Ok(same.then_some(found));
             }
         }
         let mut q = self.query(model);
@@ -677,7 +682,7 @@ impl Session {
 }
 
 /// Coerces primary key values to their columns' types.
-fn pk_values(model: &Model, values: Vec<Value>) -> Result<Vec<Value>> {
+pub(crate) fn pk_values(model: &Model, values: Vec<Value>) -> Result<Vec<Value>> {
     let pk = model.primary_key();
     if pk.is_empty() || values.len() != pk.len() {
         return Err(schema_error(

@@ -64,10 +64,15 @@ impl Session {
             .into_iter()
             .filter(|p| !p.deferred)
             .collect();
+        let mut select = Select::from(model).columns(columns);
+        // A single-table subclass keeps to its rows.
+        if let Ok(Some(f)) = model.identity_filter() {
+            select = select.filter(f);
+        }
         SessionQuery {
             session: self,
             model: model.clone(),
-            select: Select::from(model).columns(columns),
+            select,
             autoflush,
             options: Vec::new(),
             expressions: Vec::new(),
@@ -77,7 +82,8 @@ impl Session {
 
     /// Runs a Core select of `model`'s columns and returns its rows as
     /// instances (autoflushing first when autoflush is on). Columns of other
-    /// tables are ignored; the primary key must be among the columns.
+    /// tables are ignored; the primary key must be among the columns. A
+    /// single-table subclass's identity filter is added.
     ///
     /// # Errors
     /// Compile and database errors; [`Error::InvalidState`] without the key.
@@ -85,7 +91,10 @@ impl Session {
         if self.opts.autoflush {
             self.flush().await?;
         }
-        self.fetch_instances(model, select).await
+        match model.identity_filter()? {
+            Some(f) => self.fetch_instances(model, &select.clone().filter(f)).await,
+            None => self.fetch_instances(model, select).await,
+        }
     }
 }
 

@@ -195,6 +195,8 @@ impl Registry {
         if v.is_empty() {
             return None;
         }
-        v.get(model.name().as_str()).copied()
+        model
+            .lineage()
+            .find_map(|m| v.get(m.name().as_str()).copied())
     }
 }

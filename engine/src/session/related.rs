@@ -536,7 +536,7 @@ impl Instance {
 
 fn check_target(rel: &RelationshipDef, t: &Instance) -> Result<()> {
     let m = t.model();
-    if m.ptr_eq(&rel.target) {
+    if m.is_a(&rel.target) {
         return Ok(());
     }
     Err(crate::schema::schema_error(

@@ -202,12 +202,12 @@ impl Validators {
         if !self.inner.any.load(Ordering::Acquire) {
             return None;
         }
-        self.inner
-            .rules
-            .read()
-            .get(model.name().as_str())?
-            .get(&col)
-            .cloned()
+        let rules = self.inner.rules.read();
+        // A parent's column has the same position in its subclasses.
+        model
+            .lineage()
+            .filter(|m| col < m.columns().len())
+            .find_map(|m| rules.get(m.name().as_str())?.get(&col).cloned())
     }
 
     /// The value to store for an assignment: coerced to the column's type (or

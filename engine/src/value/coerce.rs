@@ -104,6 +104,12 @@ impl Value {
             | (v @ Value::Cidr(_), SqlType::Cidr)
             | (v @ Value::MacAddr(_), SqlType::MacAddr) => Ok(v),
             (v @ Value::Text(_), t) if t.is_textual() => Ok(v),
+            // A string is bytes (a script's string assigned to a bytea
+            // column): its UTF-8 bytes, unless it is bytea's text form
+            // `\x<hex>`, which is decoded.
+            (Value::Text(s), SqlType::Bytea) => Ok(Value::Bytes(
+                super::text::parse_hex(&s).unwrap_or_else(|| s.into_bytes()),
+            )),
             (Value::Text(s), t) => parse_text(&s, t).map_err(|e| match e {
                 Error::InvalidValue { reason, .. } => {
                     Error::invalid_value(target, format!("{reason} for type {t}"))

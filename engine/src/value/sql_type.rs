@@ -151,11 +151,98 @@ impl SqlType {
     }
 }
 
+impl EnumType {
+    /// The type as a declaration spells it: `enum mood('happy', 'sad')`
+    /// (what [`SqlType`]'s `FromStr` reads back).
+    pub fn declaration(&self) -> String {
+        let labels: Vec<String> = self
+            .labels
+            .iter()
+            .map(|l| format!("'{}'", l.replace('\'', "''")))
+            .collect();
+        format!("enum {}({})", self.name, labels.join(", "))
+    }
+
+    /// Reads `name('a', 'b')` (after the `enum` keyword); `None` when it is
+    /// not that shape.
+    fn parse(s: &str) -> Option<EnumType> {
+        let open = s.find('(')?;
+        let name = s[..open].trim();
+        let inner = s[open + 1..].trim_end().strip_suffix(')')?;
+        if name.is_empty() || name.contains(char::is_whitespace) {
+            return None;
+        }
+        let mut labels = Vec::new();
+        let mut rest = inner.trim_start();
+        while !rest.is_empty() {
+            let mut chars = rest.strip_prefix('\'')?.char_indices().peekable();
+            let mut label = String::new();
+            let end = loop {
+                let (i, c) = chars.next()?;
+                if c == '\'' {
+                    if chars.peek().is_some_and(|(_, n)| *n == '\'') {
+                        chars.next();
+                        label.push('\'');
+                        continue;
+                    }
+                    break i + 2;
+                }
+                label.push(c);
+            };
+            labels.push(label);
+            rest = rest[end..].trim_start();
+            rest = match rest.strip_prefix(',') {
+                Some(r) => r.trim_start(),
+                None if rest.is_empty() => rest,
+                None => return None,
+            };
+        }
+        (!labels.is_empty()).then(|| EnumType {
+            name: name.to_owned(),
+            labels,
+        })
+    }
+}
+
+impl SqlType {
+    /// The type as a declaration spells it: its name, or for an enum type
+    /// `enum mood('happy', 'sad')` (arrays with `[]`); parses back.
+    pub fn declaration(&self) -> String {
+        match self {
+            Self::Enum(e) => e.declaration(),
+            Self::Array(t) => format!("{}[]", t.declaration()),
+            t => t.to_string(),
+        }
+    }
+}
+
 impl FromStr for SqlType {
     type Err = Error;
 
+    /// Also reads an enum type with its labels: `enum mood('happy', 'sad')`
+    /// (labels are SQL string literals), and arrays of one (`...[]`).
     fn from_str(s: &str) -> Result<Self> {
-        let lower = s.trim().to_ascii_lowercase();
+        let trimmed = s.trim();
+        if let Some(body) = trimmed
+            .get(..5)
+            .filter(|k| k.eq_ignore_ascii_case("enum "))
+            .and_then(|_| trimmed.get(5..))
+        {
+            let body = body.trim();
+            let (body, array) = match body.strip_suffix("[]") {
+                Some(b) => (b, true),
+                None => (body, false),
+            };
+            let e = EnumType::parse(body).ok_or_else(|| {
+                Error::invalid_value(
+                    "type name",
+                    format!("expected enum name('label', ...), got `{trimmed}`"),
+                )
+            })?;
+            let t = Self::Enum(Arc::new(e));
+            return Ok(if array { Self::Array(Box::new(t)) } else { t });
+        }
+        let lower = trimmed.to_ascii_lowercase();
         let unknown = || Error::invalid_value("type name", format!("unknown type `{}`", s.trim()));
         if let Some(elem) = lower.strip_suffix("[]") {
             let elem = Self::parse_scalar(elem.trim()).ok_or_else(unknown)?;
@@ -218,6 +305,23 @@ mod tests {
         for (name, want) in cases {
             assert_eq!(name.parse::<SqlType>().unwrap(), want, "{name}");
         }
+    }
+
+    #[test]
+    fn enum_types_parse_with_their_labels() {
+        let t: SqlType = "enum mood('happy', 'it''s, fine')".parse().unwrap();
+        let SqlType::Enum(e) = &t else {
+            panic!("{t:?}")
+        };
+        assert_eq!(e.name, "mood");
+        assert_eq!(e.labels, ["happy", "it's, fine"]);
+        assert_eq!(t.declaration(), "enum mood('happy', 'it''s, fine')");
+        assert_eq!(t.declaration().parse::<SqlType>().unwrap(), t);
+        let arr: SqlType = "ENUM mood('a')[]".parse().unwrap();
+        assert_eq!(arr.declaration(), "enum mood('a')[]");
+        assert!("enum mood".parse::<SqlType>().is_err());
+        assert!("enum mood(happy)".parse::<SqlType>().is_err());
+        assert!("enum mood('a' 'b')".parse::<SqlType>().is_err());
     }
 
     #[test]

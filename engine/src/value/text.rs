@@ -214,7 +214,7 @@ fn parse_float(s: &str) -> Option<f64> {
     }
 }
 
-fn parse_hex(s: &str) -> Option<Vec<u8>> {
+pub(super) fn parse_hex(s: &str) -> Option<Vec<u8>> {
     let hex = s.strip_prefix("\\x")?;
     if hex.len() % 2 != 0 {
         return None;

@@ -12,8 +12,12 @@ use dbridge_lua::{InstallOptions, InterruptHandle, LuaDb, LuaDbError, StdLib};
 use tokio::runtime::Handle;
 
 use super::{Interpreter, Output, ScriptError};
+use crate::complete;
 use crate::limits::Limits;
+
+mod complete_members;
 use crate::render::{Cell, Table};
+use complete_members::table_keys;
 
 /// A Lua session bound to one database.
 pub struct LuaSession {
@@ -147,6 +151,7 @@ impl LuaSession {
                 kind: kind.into(),
                 message,
                 traceback,
+                notes: Vec::new(),
             }
         }))
     }
@@ -170,17 +175,20 @@ pub fn describe(e: &mlua::Error) -> ScriptError {
                 kind: "runtime".into(),
                 message: ext.to_string(),
                 traceback: None,
+                notes: Vec::new(),
             },
         },
         mlua::Error::SyntaxError { message, .. } => ScriptError {
             kind: "syntax".into(),
             message: message.clone(),
             traceback: None,
+            notes: Vec::new(),
         },
         mlua::Error::MemoryError(m) => ScriptError {
             kind: dbridge_lua::OUT_OF_MEMORY.into(),
             message: m.clone(),
             traceback: None,
+            notes: Vec::new(),
         },
         mlua::Error::RuntimeError(m) => {
             let (message, traceback) = split_traceback(m);
@@ -188,6 +196,7 @@ pub fn describe(e: &mlua::Error) -> ScriptError {
                 kind: "runtime".into(),
                 message,
                 traceback,
+                notes: Vec::new(),
             }
         }
         mlua::Error::WithContext { cause, .. } => describe(cause),
@@ -195,6 +204,7 @@ pub fn describe(e: &mlua::Error) -> ScriptError {
             kind: "runtime".into(),
             message: other.to_string(),
             traceback: None,
+            notes: Vec::new(),
         },
     }
 }
@@ -204,6 +214,7 @@ fn db_error(db: &LuaDbError) -> ScriptError {
         kind: db.kind.to_string(),
         message: db.message.clone(),
         traceback: db.details.traceback.clone(),
+        notes: Vec::new(),
     }
 }
 
@@ -239,7 +250,44 @@ fn cell(v: &LuaValue) -> Cell {
         LuaValue::Nil => Cell::Null,
         LuaValue::Boolean(b) => Cell::Bool(*b),
         LuaValue::Integer(_) | LuaValue::Number(_) => Cell::Number(scalar_text(v)),
+        LuaValue::Table(_) => Cell::Json(json(v, 0)),
         other => Cell::Text(scalar_text(other)),
+    }
+}
+
+/// How deep nested tables are shown before `…` (a table may hold itself).
+const MAX_DEPTH: usize = 8;
+
+/// A nested value as JSON, for printing it as a value rather than
+/// `table: 0x...`: a sequence as an array, other tables as objects with
+/// their keys sorted, other values as text.
+fn json(v: &LuaValue, depth: usize) -> serde_json::Value {
+    use serde_json::Value as J;
+    match v {
+        LuaValue::Nil => J::Null,
+        LuaValue::Boolean(b) => J::Bool(*b),
+        LuaValue::Integer(i) => J::from(*i),
+        LuaValue::Number(n) => serde_json::Number::from_f64(*n).map_or(J::Null, J::Number),
+        LuaValue::String(s) => J::String(s.to_string_lossy()),
+        LuaValue::Table(_) if depth >= MAX_DEPTH => J::String("…".into()),
+        LuaValue::Table(t) => {
+            let n = t.raw_len();
+            let pairs: Vec<(LuaValue, LuaValue)> = t.pairs().filter_map(Result::ok).collect();
+            if n > 0 && pairs.len() == n {
+                return J::Array(
+                    (1..=n)
+                        .map(|i| json(&t.raw_get(i).unwrap_or(LuaValue::Nil), depth + 1))
+                        .collect(),
+                );
+            }
+            let mut fields: Vec<(String, J)> = pairs
+                .iter()
+                .map(|(k, v)| (scalar_text(k), json(v, depth + 1)))
+                .collect();
+            fields.sort_by(|a, b| a.0.cmp(&b.0));
+            J::Object(fields.into_iter().collect())
+        }
+        other => J::String(scalar_text(other)),
     }
 }
 
@@ -331,6 +379,10 @@ impl LuaSession {
         let LuaValue::Table(t) = v else {
             return None;
         };
+        // A list (`{1, 2}`) is a value, not a record.
+        if t.raw_len() > 0 && t.pairs::<LuaValue, LuaValue>().count() == t.raw_len() {
+            return None;
+        }
         match order {
             Some(o) => Some(self.record(t, Some(o))),
             None => Some(self.record(t, dbridge_lua::column_order(&self.lua, t).as_deref())),
@@ -357,10 +409,10 @@ impl LuaSession {
                 }
                 if t.raw_len() > 0 {
                     let items: Vec<String> = (1..=t.raw_len())
-                        .map(|i| {
-                            t.raw_get::<LuaValue>(i)
-                                .map(|v| scalar_text(&v))
-                                .unwrap_or_default()
+                        .map(|i| match t.raw_get::<LuaValue>(i) {
+                            Ok(v @ LuaValue::Table(_)) => json(&v, 1).to_string(),
+                            Ok(v) => scalar_text(&v),
+                            Err(_) => String::new(),
                         })
                         .collect();
                     return Output::Text(format!("{{{}}}", items.join(", ")));
@@ -487,168 +539,34 @@ return names"#;
     }
 
     fn complete(&self, line: &str) -> Vec<String> {
-        let start = line
-            .rfind(|c: char| !(c.is_alphanumeric() || c == '_' || c == '.' || c == ':'))
-            .map_or(0, |i| i + 1);
-        let word = &line[start..];
-        let (base, sep, prefix) = match word.rfind(['.', ':']) {
-            Some(i) => (&word[..i], &word[i..=i], &word[i + 1..]),
-            None => ("", "", word),
-        };
-        let keys = if base.is_empty() {
-            table_keys(&self.lua.globals())
-        } else {
-            match self.lua.load(format!("return {base}")).eval::<LuaValue>() {
-                Ok(LuaValue::Table(t)) => table_keys(&t),
-                Ok(LuaValue::UserData(ud)) => userdata_keys(&self.lua, &ud),
-                _ => Vec::new(),
-            }
+        let t = complete::target(line);
+        let keys = match t.sep {
+            None => table_keys(&self.lua.globals()),
+            Some(sep) => self.members(t.receiver, sep),
         };
         let mut out: Vec<String> = keys
             .into_iter()
-            .filter(|k| k.starts_with(prefix) && !k.starts_with("__"))
-            .map(|k| format!("{base}{sep}{k}"))
+            .filter(|k| k.starts_with(t.prefix) && !k.starts_with("__"))
             .collect();
         out.sort();
         out.dedup();
         out
     }
-}
 
-fn table_keys(t: &mlua::Table) -> Vec<String> {
-    t.pairs::<LuaValue, LuaValue>()
-        .filter_map(Result::ok)
-        .filter_map(|(k, _)| k.as_string().map(|s| s.to_string_lossy()))
-        .collect()
-}
-
-/// Names a dbridge object may answer to (DESIGN's vocabulary): userdata
-/// cannot list their methods, so completion asks for each of these.
-pub(crate) const VOCABULARY: &[&str] = &[
-    "execute",
-    "fetch_all",
-    "fetch_one",
-    "fetch_optional",
-    "stream",
-    "begin",
-    "transaction",
-    "close",
-    "backend",
-    "commit",
-    "rollback",
-    "savepoint",
-    "rollback_to",
-    "release",
-    "model",
-    "models",
-    "query",
-    "session",
-    "create_all",
-    "drop_all",
-    "on",
-    "insert",
-    "upsert",
-    "update",
-    "delete",
-    "returning",
-    "where",
-    "filter_by",
-    "join",
-    "outerjoin",
-    "group_by",
-    "having",
-    "order_by",
-    "limit",
-    "offset",
-    "distinct",
-    "options",
-    "all",
-    "first",
-    "one",
-    "one_or_none",
-    "count",
-    "exists",
-    "sql",
-    "add",
-    "add_all",
-    "get",
-    "flush",
-    "refresh",
-    "expire",
-    "begin_nested",
-    "merge",
-    "expunge",
-    "migrator",
-    "status",
-    "up",
-    "down",
-    "autogenerate",
-    "check",
-    "kind",
-    "message",
-    "traceback",
-    "columns",
-    "name",
-    "table",
-    "build",
-    "eq",
-    "ne",
-    "lt",
-    "le",
-    "gt",
-    "ge",
-    "like",
-    "ilike",
-    "in_",
-    "not_in",
-    "between",
-    "is_null",
-    "is_not_null",
-    "asc",
-    "desc",
-    "label",
-];
-
-/// The column and relationship names of a model (what `Model:describe()`
-/// lists); empty for anything else.
-fn model_columns(lua: &Lua, ud: &mlua::AnyUserData) -> Vec<String> {
-    const PROBE: &str = r#"local o = ...
-local ok, d = pcall(function() return o:describe() end)
-local names = {}
-if ok and type(d) == "table" then
-  for _, r in ipairs(d) do names[#names + 1] = r.column or r.relationship end
-end
-return names"#;
-    lua.load(PROBE)
-        .into_function()
-        .and_then(|f| f.call::<Vec<String>>(ud.clone()))
-        .unwrap_or_default()
-}
-
-fn userdata_keys(lua: &Lua, ud: &mlua::AnyUserData) -> Vec<String> {
-    let columns = model_columns(lua, ud);
-    if !columns.is_empty() {
-        let mut keys = columns;
-        keys.extend(
-            [
-                "build", "describe", "insert", "upsert", "update", "delete", "c",
-            ]
-            .iter()
-            .map(|k| (*k).to_string()),
-        );
-        return keys;
+    fn keywords(&self) -> &'static [&'static str] {
+        &[
+            "and", "break", "do", "else", "elseif", "end", "false", "for", "function", "goto",
+            "if", "in", "local", "nil", "not", "or", "repeat", "return", "then", "true", "until",
+            "while",
+        ]
     }
-    let Ok(probe) = lua
-        .load("local o, k = ...; local ok, v = pcall(function() return o[k] end); return ok and v ~= nil")
-        .into_function()
-    else {
-        return Vec::new();
-    };
-    VOCABULARY
-        .iter()
-        .filter(|k| probe.call::<bool>((ud.clone(), **k)).unwrap_or(false))
-        .map(|k| (*k).to_string())
-        .collect()
+
+    fn defines(&self, name: &str) -> bool {
+        self.lua
+            .globals()
+            .raw_get::<LuaValue>(name)
+            .is_ok_and(|v| !v.is_nil())
+    }
 }
 
 #[cfg(test)]
@@ -670,9 +588,11 @@ mod tests {
                     { "writer_id", "integer", references = "writers.id" } } }"#,
         )
         .unwrap();
-        assert_eq!(
-            s.complete("Writer.b"),
-            vec!["Writer.bio", "Writer.books", "Writer.build"]
-        );
+        assert_eq!(s.complete("Writer.b"), vec!["bio", "books"]);
+        assert!(s.complete("Writer:").contains(&"describe".to_string()));
+        assert!(!s.complete("Writer:").contains(&"bio".to_string()));
+        let q = s.complete("db:query(Writer):wh");
+        assert_eq!(q, vec!["where"]);
+        assert_eq!(s.complete("Writer:get(1).b"), vec!["bio", "books"]);
     }
 }

@@ -30,27 +30,49 @@ pub struct ScriptError {
     pub message: String,
     /// The script traceback, when there is one.
     pub traceback: Option<String>,
+    /// Lines printed under the error: the statement with a caret under the
+    /// spot the server named, and `hint: ...` lines (see [`crate::diagnose`]).
+    pub notes: Vec<String>,
 }
 
 impl ScriptError {
-    /// A `usage` error: the input was not what a command takes.
-    pub fn usage(message: impl Into<String>) -> Self {
+    /// An error of `kind` with `message` and nothing else.
+    pub fn new(kind: impl Into<String>, message: impl Into<String>) -> Self {
         Self {
-            kind: "usage".into(),
+            kind: kind.into(),
             message: message.into(),
             traceback: None,
+            notes: Vec::new(),
         }
+    }
+
+    /// Adds a line printed under the error.
+    #[must_use]
+    pub fn note(mut self, line: impl Into<String>) -> Self {
+        self.notes.push(line.into());
+        self
+    }
+
+    /// A `usage` error: the input was not what a command takes.
+    pub fn usage(message: impl Into<String>) -> Self {
+        Self::new("usage", message)
     }
 }
 
 /// An engine error as the REPL prints it: its kind and message (which never
-/// holds bound values).
+/// holds bound values), and for a database error the statement with a caret
+/// under the spot the server named ([`crate::diagnose::caret`]).
 impl From<dbridge_engine::Error> for ScriptError {
     fn from(e: dbridge_engine::Error) -> Self {
+        let notes = e
+            .as_database_error()
+            .map(crate::diagnose::caret)
+            .unwrap_or_default();
         Self {
             kind: e.kind().as_str().into(),
             message: e.to_string(),
             traceback: None,
+            notes,
         }
     }
 }
@@ -113,8 +135,22 @@ pub trait Interpreter {
     /// The script's error, or a `usage` error when it is not a query.
     fn query_statement(&mut self, expr: &str) -> Result<Statement, ScriptError>;
 
-    /// Completions for the word that ends `line`.
+    /// Completions for the name that ends `line`: a global, or a member of
+    /// the expression before the last `.`/`:` (followed through calls: a
+    /// query builder offers its methods, a model its columns). The names
+    /// only: each replaces what was typed of the name.
     fn complete(&self, line: &str) -> Vec<String>;
+
+    /// Whether the session defines the global (Lua) or variable (Rhai)
+    /// `name` (a bare `help` means `.help` unless it does).
+    fn defines(&self, _name: &str) -> bool {
+        false
+    }
+
+    /// The keywords of the language, for highlighting.
+    fn keywords(&self) -> &'static [&'static str] {
+        &[]
+    }
 
     /// What Ctrl-C calls, besides raising the session's interrupt flag, to
     /// stop a running statement in a way scripts cannot catch. The default

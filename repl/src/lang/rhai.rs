@@ -13,7 +13,10 @@ use rhai::{Array, Dynamic, Engine, EvalAltResult, Map, ParseErrorType, Scope};
 use tokio::runtime::Handle;
 
 use super::{Interpreter, Output, ScriptError};
+use crate::complete;
 use crate::limits::Limits;
+
+mod complete_members;
 use crate::render::{Cell, Table};
 
 /// A Rhai session bound to one database.
@@ -170,6 +173,7 @@ impl RhaiSession {
                 kind: db.kind().to_string(),
                 message: db.message().to_string(),
                 traceback: None,
+                notes: Vec::new(),
             };
         }
         let (kind, message) = self.kind_and_message(e.unwrap_inner());
@@ -177,6 +181,7 @@ impl RhaiSession {
             kind: kind.into(),
             message,
             traceback: Some(format!("{e:?}")),
+            notes: Vec::new(),
         }
     }
 
@@ -266,6 +271,10 @@ fn cell(v: &Dynamic) -> Cell {
         Cell::Bool(b)
     } else if v.is_int() || v.is_float() {
         Cell::Number(v.to_string())
+    } else if v.is_array() || v.is_map() {
+        // Nested arrays and maps print as JSON values.
+        rhai::serde::from_dynamic::<serde_json::Value>(v)
+            .map_or_else(|_| Cell::Text(v.to_string()), Cell::Json)
     } else {
         Cell::Text(v.to_string())
     }
@@ -393,29 +402,31 @@ impl Interpreter for RhaiSession {
     }
 
     fn complete(&self, line: &str) -> Vec<String> {
-        let start = line
-            .rfind(|c: char| !(c.is_alphanumeric() || c == '_' || c == '.'))
-            .map_or(0, |i| i + 1);
-        let word = &line[start..];
-        let (base, prefix) = match word.rfind('.') {
-            Some(i) => (&word[..=i], &word[i + 1..]),
-            None => ("", word),
-        };
-        let mut names: Vec<String> = if base.is_empty() {
-            self.scope
+        let t = complete::target(line);
+        let mut names: Vec<String> = match t.sep {
+            None => self
+                .scope
                 .iter_raw()
                 .map(|(n, _, _)| n.to_string())
-                .collect()
-        } else {
-            crate::lang::lua::VOCABULARY
-                .iter()
-                .map(|s| (*s).to_string())
-                .collect()
+                .collect(),
+            Some(_) => self.members(t.receiver),
         };
-        names.retain(|n| n.starts_with(prefix));
+        names.retain(|n| n.starts_with(t.prefix));
         names.sort();
         names.dedup();
-        names.into_iter().map(|n| format!("{base}{n}")).collect()
+        names
+    }
+
+    fn defines(&self, name: &str) -> bool {
+        self.scope.contains(name)
+    }
+
+    fn keywords(&self) -> &'static [&'static str] {
+        &[
+            "let", "const", "if", "else", "switch", "do", "while", "loop", "until", "for", "in",
+            "continue", "break", "return", "throw", "try", "catch", "fn", "private", "import",
+            "export", "as", "true", "false", "this", "global",
+        ]
     }
 }
 
@@ -470,6 +481,27 @@ mod tests {
             panic!("{out:?}")
         };
         assert_eq!(t.columns, ["a", "b"]);
+    }
+
+    #[test]
+    fn completion_follows_return_types() {
+        let (_rt, s) = session();
+        assert_eq!(s.complete("db.fetch_a"), vec!["fetch_all"]);
+        assert!(s.complete("db.query(x).wh").contains(&"where".to_string()));
+        let (_rt2, mut s) = session();
+        s.eval(
+            r#"let Writer = db.model(#{ name: "Writer", table: "writers",
+                columns: [["id", "integer", #{ primary_key: true }], ["bio", "text"]] });"#,
+        )
+        .unwrap();
+        let names = s.complete("Writer.b");
+        assert!(names.contains(&"bio".to_string()), "{names:?}");
+        assert_eq!(
+            complete_members::ok_type(
+                "core::result::Result<dbridge_rhai::query::Query,alloc::boxed::Box<E>>"
+            ),
+            "dbridge_rhai::query::Query"
+        );
     }
 
     #[test]

@@ -262,6 +262,9 @@ fn kind_of(code: &str) -> ErrorKind {
         "23514" => ErrorKind::CheckViolation,
         "40001" => ErrorKind::SerializationFailure,
         "40P01" => ErrorKind::Deadlock,
+        "42P01" => ErrorKind::UndefinedTable,
+        "42703" => ErrorKind::UndefinedColumn,
+        "55P03" => ErrorKind::Busy,
         "42804" | "42883" | "42846" => ErrorKind::TypeMismatch,
         "25006" => ErrorKind::InvalidState,
         "57014" => ErrorKind::Timeout,
@@ -298,6 +301,10 @@ pub(crate) fn map_database_error(
         table: pg.and_then(|p| p.table()).map(str::to_owned),
         column: pg.and_then(|p| p.column()).map(str::to_owned),
         sql: ctx.sql.cloned(),
+        position: pg.and_then(|p| match p.position()? {
+            sqlx::postgres::PgErrorPosition::Original(n) => Some(n),
+            sqlx::postgres::PgErrorPosition::Internal { .. } => None,
+        }),
     }
     .into()
 }

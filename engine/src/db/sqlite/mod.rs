@@ -158,10 +158,11 @@ fn kind_of(code: i64, message: &str) -> ErrorKind {
         SQLITE_MISMATCH => ErrorKind::TypeMismatch,
         SQLITE_READONLY => ErrorKind::InvalidState,
         c if c & 0xff == SQLITE_BUSY || c & 0xff == SQLITE_LOCKED => ErrorKind::Busy,
-        1 if message.contains("syntax error")
-            || message.starts_with("no such")
-            || message.contains("has no column") =>
-        {
+        1 if message.starts_with("no such table") => ErrorKind::UndefinedTable,
+        1 if message.starts_with("no such column") || message.contains("has no column named") => {
+            ErrorKind::UndefinedColumn
+        }
+        1 if message.contains("syntax error") || message.starts_with("no such") => {
             ErrorKind::Syntax
         }
         _ => ErrorKind::Database,
@@ -205,6 +206,7 @@ pub(crate) fn map_database_error(
         table,
         column,
         sql: ctx.sql.cloned(),
+        position: None,
     }
     .into()
 }

@@ -136,6 +136,9 @@ impl Session {
         if let Some(o) = rel.order_by {
             select = select.order_by(col(&t, &rel.target, o)?);
         }
+        if let Some(f) = rel.target.identity_filter()? {
+            select = select.filter(f); // a subclass target keeps to its rows
+        }
         Ok((select, keys))
     }
 

@@ -12,6 +12,7 @@ ROWS = [
     ("W1 insert + commit (sync off)", "us_per_row", {
         "rust": ("dbridge", "dbridge-rust", "W1_single_insert_sync_commit_off"),
         "lua": ("dbridge", "dbridge-lua", "W1_single_insert_sync_commit_off"),
+        "rhai": ("rhai", "dbridge-rhai", "W1_single_insert_sync_commit_off"),
         "sqla": ("sqla", None, "W1_single_insert_sync_commit_off"),
         "psycopg": ("raw", None, "W1_single_insert_sync_commit_off"),
         "sqlx": ("sqlx", None, "W1_insert_tx_sync_off"),
@@ -43,6 +44,7 @@ ROWS = [
     ("W3 load rows", "rows_per_s", {
         "rust": ("dbridge", "dbridge-rust", "W3_select_core_rows"),
         "lua": ("dbridge", "dbridge-lua", "W3_select_core_rows"),
+        "rhai": ("rhai", "dbridge-rhai", "W3_select_core_rows"),
         "sqla": ("sqla", None, "W3_select_orm_objects"),
         "psycopg": ("raw", None, "W3_select_tuples"),
         "sqlx": ("sqlx", None, "W3_fetch_all_fromrow"),
@@ -65,6 +67,7 @@ ROWS = [
     ("W5 load 10k, change, commit", "rows_per_s", {
         "rust": ("dbridge", "dbridge-rust", "W5_session_update"),
         "lua": ("dbridge", "dbridge-lua", "W5_session_update"),
+        "rhai": ("rhai", "dbridge-rhai", "W5_session_update"),
         "sqla": ("sqla", None, "W5_uow_update"),
     }),
     ("W6 1,000 authors x 10 posts, selectin", "ms", {
@@ -97,7 +100,9 @@ ROWS = [
         "psycopg": ("raw", None, "W7_stream_server_cursor"),
     }),
 ]
-COLUMNS = [("rust", "dbridge (Rust)"), ("lua", "dbridge (Lua)"), ("sqla", "SQLAlchemy ORM"),
+# The first SIDES columns are dbridge's; ratios compare each of them with the rest.
+SIDES = 3
+COLUMNS = [("rust", "dbridge (Rust)"), ("lua", "dbridge (Lua)"), ("rhai", "dbridge (Rhai)"), ("sqla", "SQLAlchemy ORM"),
            ("psycopg", "psycopg"), ("sqlx", "raw sqlx"), ("seaorm", "SeaORM"), ("floor", "COPY floor")]
 
 
@@ -134,12 +139,16 @@ def main():
             if s:
                 vals[key] = statistics.median(s)
         ratios = []
-        for side, side_name in (("rust", "Rust"), ("lua", "Lua")):
+        for side, side_name in (("rust", "Rust"), ("lua", "Lua"), ("rhai", "Rhai")):
             ours = vals.get(side)
             if ours is None:
                 continue
             parts = []
-            for key, name in COLUMNS[2:]:
+            if side == "rhai" and vals.get("lua"):
+                lua = vals["lua"]
+                r = lua / ours if metric in LOWER_IS_BETTER else ours / lua
+                parts.append(f"Lua {r:.2f}x")
+            for key, name in COLUMNS[SIDES:]:
                 if key in vals and vals[key] and ours:
                     r = vals[key] / ours if metric in LOWER_IS_BETTER else ours / vals[key]
                     parts.append(f"{name} {r:.2f}x")
@@ -147,7 +156,18 @@ def main():
                 ratios.append(f"{side_name}: " + ", ".join(parts))
         cells = [fmt(vals[k]) if k in vals else "-" for k, _ in COLUMNS]
         print(f"| {label} | {metric} | " + " | ".join(cells) + " | " + "; ".join(ratios) + " |")
-    print("\nRatios compare dbridge (from Rust, and from Lua) with each other column; >1x means dbridge is ahead.")
+    print("\nRatios compare dbridge (from Rust, Lua and Rhai) with each other column; >1x means dbridge is ahead.")
+    startup(data)
+
+
+def startup(data):
+    """The start-up figures of bench/startup (startup.jsonl), when present."""
+    rows = sorted((w, statistics.median(s)) for (f, _, w, m), s in data.items() if f == "startup" and m == "ms")
+    if not rows:
+        return
+    print("\n| start-up (bench/startup) | ms |\n|---|---|")
+    for workload, ms in rows:
+        print(f"| {workload} | {fmt(ms)} |")
 
 
 if __name__ == "__main__":

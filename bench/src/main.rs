@@ -6,6 +6,8 @@
 //! ```text
 //! dbridge-bench [--url URL] [--quick] [--reps N] [--only W1,W3]
 //! dbridge-bench --url URL child w7-rust|w7-lua     (one W7 sample, own process)
+//! dbridge-bench --url URL [--quick] [--reps N] rhai  (the Rhai column: W1, W3, W5)
+//! dbridge-bench --url URL child first-query-lua    (start-up: fresh Lua state to first row)
 //! ```
 //!
 //! Each workload runs through the Core API and through the session (`orm.rs`);
@@ -22,6 +24,7 @@ use futures_util::TryStreamExt;
 
 mod orm;
 mod rel;
+mod rhai;
 
 const DEFAULT_URL: &str = "postgres://postgres@127.0.0.1:5432/test";
 
@@ -84,10 +87,35 @@ fn make_rows(n: usize) -> Vec<Vec<Value>> {
 
 const COLS: [&str; 4] = ["name", "email", "age", "created_at"];
 
+/// The statement that empties `table` and restarts its ids.
+fn reset_sql(backend: dbridge_engine::Backend, table: &str) -> String {
+    match backend {
+        dbridge_engine::Backend::Postgres => format!("TRUNCATE {table} RESTART IDENTITY"),
+        // Without AUTOINCREMENT an emptied table's ids start again at 1.
+        dbridge_engine::Backend::Sqlite => format!("DELETE FROM {table}"),
+    }
+}
+
 async fn reset(db: &Database, table: &str) -> Result<()> {
-    db.execute(&format!("TRUNCATE {table} RESTART IDENTITY"), &[])
+    db.execute_script(&reset_sql(db.backend(), table))
         .await
         .map(drop)
+}
+
+/// Fills the bench table with `n` rows unless it has them (not timed).
+async fn refill(db: &Database, n: usize) -> Result<()> {
+    let have = db
+        .fetch_one("SELECT count(*) AS n FROM dbridge_user", &[])
+        .await?
+        .get(0)?
+        .as_i64();
+    if have != Some(n as i64) {
+        let meta = Metadata::new();
+        let user = meta.add(user_model("dbridge_user")?)?;
+        reset(db, "dbridge_user").await?;
+        bulk_load(db, &user, n).await?;
+    }
+    Ok(())
 }
 
 async fn bulk_load(db: &Database, model: &Model, n: usize) -> Result<f64> {
@@ -599,6 +627,19 @@ async fn child(url: &str, which: &str) -> Result<()> {
             "#, "=w7").await.map_err(lua_err)?;
             n
         }
+        // Start-up: a fresh Lua state, dbridge installed, a connection and
+        // its first query, timed from the child's first instruction.
+        "first-query-lua" => {
+            let lua = lua_state(url).map_err(lua_err)?;
+            let one: u64 = dbridge_lua::eval(
+                &lua,
+                "local db = dbridge.connect(URL) return db:fetch_one('SELECT 1 AS one').one",
+                "=first-query",
+            )
+            .await
+            .map_err(lua_err)?;
+            one
+        }
         other => {
             return Err(dbridge_engine::Error::InvalidState(format!(
                 "unknown child {other}"
@@ -643,6 +684,7 @@ fn main() -> std::process::ExitCode {
         only: Vec::new(),
     };
     let mut child_of = None;
+    let mut rhai_column = false;
     while let Some(a) = args.next() {
         match a.as_str() {
             "--url" => opts.url = args.next().unwrap_or_default(),
@@ -657,11 +699,21 @@ fn main() -> std::process::ExitCode {
                     .collect()
             }
             "child" => child_of = args.next(),
+            "rhai" => rhai_column = true,
             other => {
                 eprintln!("unknown argument {other}");
                 return std::process::ExitCode::from(2);
             }
         }
+    }
+    if rhai_column {
+        return match rhai::run(&opts) {
+            Ok(()) => std::process::ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("error[{}]: {e}", e.kind());
+                std::process::ExitCode::from(1)
+            }
+        };
     }
     let rt = match tokio::runtime::Builder::new_current_thread()
         .enable_all()

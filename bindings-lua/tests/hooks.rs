@@ -4,12 +4,11 @@
 
 mod common;
 
-use common::{MODELS, lua_for, lua_with, run};
+use common::{MODELS, lua_for, lua_models, lua_with, run};
 use dbridge_lua::InstallOptions;
 
 dbridge_testkit::each_backend!(hook_changes_are_persisted, |t| async move {
-    let lua = lua_for(&t);
-    run::<()>(&lua, MODELS).await;
+    let lua = lua_models(&t, MODELS).await;
     let got: String = run(
         &lua,
         r#"
@@ -48,8 +47,7 @@ return table.concat(seen, " ") .. " | " .. #stored
 });
 
 dbridge_testkit::each_backend!(hook_modification_reaches_the_row, |t| async move {
-    let lua = lua_for(&t);
-    run::<()>(&lua, MODELS).await;
+    let lua = lua_models(&t, MODELS).await;
     let got: String = run(
         &lua,
         r#"
@@ -69,8 +67,7 @@ return r.email .. " " .. r.karma
 });
 
 dbridge_testkit::each_backend!(failing_hook_rolls_back_the_flush, |t| async move {
-    let lua = lua_for(&t);
-    run::<()>(&lua, MODELS).await;
+    let lua = lua_models(&t, MODELS).await;
     let got: String = run(
         &lua,
         r#"
@@ -129,8 +126,7 @@ pcall(s.commit, s)   -- the budget's error is not swallowed
 });
 
 dbridge_testkit::each_backend!(every_event_reaches_lua, |t| async move {
-    let lua = lua_for(&t);
-    run::<()>(&lua, MODELS).await;
+    let lua = lua_models(&t, MODELS).await;
     let got: String = run(
         &lua,
         r#"

@@ -3,11 +3,10 @@
 
 mod common;
 
-use common::{MODELS, lua_for, run};
+use common::{MODELS, lua_for, lua_models, run};
 
 dbridge_testkit::each_backend!(design_example_without_relations, |t| async move {
-    let lua = lua_for(&t);
-    run::<()>(&lua, MODELS).await;
+    let lua = lua_models(&t, MODELS).await;
     let got: String = run(
         &lua,
         r#"
@@ -79,8 +78,7 @@ return table.concat({
 });
 
 dbridge_testkit::each_backend!(instances_in_lua, |t| async move {
-    let lua = lua_for(&t);
-    run::<()>(&lua, MODELS).await;
+    let lua = lua_models(&t, MODELS).await;
     let got: String = run(
         &lua,
         r#"
@@ -154,8 +152,7 @@ return table.concat(out, " | ")
 });
 
 dbridge_testkit::each_backend!(bulk_insert_is_one_statement, |t| async move {
-    let lua = lua_for(&t);
-    run::<()>(&lua, MODELS).await;
+    let lua = lua_models(&t, MODELS).await;
     let (n, inserts, count, returned): (i64, i64, i64, String) = run(
         &lua,
         r#"
@@ -180,8 +177,7 @@ return n, inserts, db:query(User):count(), back[1].id .. "/" .. back[1].karma
 });
 
 dbridge_testkit::each_backend!(bulk_insert_copy_option, |t| async move {
-    let lua = lua_for(&t);
-    run::<()>(&lua, MODELS).await;
+    let lua = lua_models(&t, MODELS).await;
     let (n, kinds): (i64, String) = run(
         &lua,
         r#"
@@ -213,8 +209,7 @@ return n, table.concat(kinds, " ")
 });
 
 dbridge_testkit::each_backend!(upsert_update_delete_without_session, |t| async move {
-    let lua = lua_for(&t);
-    run::<()>(&lua, MODELS).await;
+    let lua = lua_models(&t, MODELS).await;
     let got: String = run(
         &lua,
         r#"

@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{MODELS, lua_for, run};
+use common::{MODELS, lua_models, run};
 
 const DATA: &str = r#"
 User:insert({
@@ -19,8 +19,7 @@ Post:insert({
 "#;
 
 dbridge_testkit::each_backend!(sql_of_queries, |t| async move {
-    let lua = lua_for(&t);
-    run::<()>(&lua, MODELS).await;
+    let lua = lua_models(&t, MODELS).await;
     let got: String = run(
         &lua,
         r#"
@@ -46,8 +45,7 @@ return q:sql() .. "\n" .. c:sql()
 });
 
 dbridge_testkit::each_backend!(results_of_queries, |t| async move {
-    let lua = lua_for(&t);
-    run::<()>(&lua, MODELS).await;
+    let lua = lua_models(&t, MODELS).await;
     run::<()>(&lua, DATA).await;
     let got: String = run(
         &lua,
@@ -102,8 +100,7 @@ return table.concat(out, " ")
 });
 
 dbridge_testkit::each_backend!(session_queries_see_pending_changes, |t| async move {
-    let lua = lua_for(&t);
-    run::<()>(&lua, MODELS).await;
+    let lua = lua_models(&t, MODELS).await;
     run::<()>(&lua, DATA).await;
     let got: String = run(
         &lua,
@@ -124,8 +121,7 @@ end)
 // A string in order_by / group_by / having is a name of the query, never a
 // bound value (it was `ORDER BY $1`: rows came back in insertion order).
 dbridge_testkit::each_backend!(names_as_strings_order_and_group, |t| async move {
-    let lua = lua_for(&t);
-    run::<()>(&lua, MODELS).await;
+    let lua = lua_models(&t, MODELS).await;
     run::<()>(&lua, DATA).await;
     let got: String = run(
         &lua,

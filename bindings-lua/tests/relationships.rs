@@ -5,12 +5,11 @@
 
 mod common;
 
-use common::{REL_MODELS, lua_for, run};
+use common::{REL_MODELS, lua_for, lua_models, run};
 use dbridge_lua::{InstallOptions, StdLib};
 
 dbridge_testkit::each_backend!(declared_in_any_order_and_created, |t| async move {
-    let lua = lua_for(&t);
-    run::<()>(&lua, REL_MODELS).await;
+    let lua = lua_models(&t, REL_MODELS).await;
     let got: String = run(
         &lua,
         r#"
@@ -40,17 +39,12 @@ return table.concat(tables, " ") .. " | " .. table.concat(rels, " ")
 });
 
 dbridge_testkit::each_backend!(declaration_mistakes_name_what_is_wrong, |t| async move {
-    let lua = lua_for(&t);
-    run::<()>(&lua, REL_MODELS).await;
+    let lua = lua_models(&t, REL_MODELS).await;
     let got: String = run(
         &lua,
         r#"
 local out = {}
-local function err(f)
-  local ok, e = pcall(f)
-  assert(not ok, "should fail")
-  out[#out + 1] = e.kind .. ": " .. e.message
-end
+local function err(f) failure(out, f) end
 err(function() return dbridge.belongs_to("User", { back_populate = "posts" }) end)
 err(function() return dbridge.many_to_many("Tag", {}) end)
 err(function() return dbridge.has_many("Post", { secondary = "x" }) end)
@@ -91,8 +85,7 @@ return table.concat(out, "\n")
 });
 
 dbridge_testkit::each_backend!(back_populates_both_directions, |t| async move {
-    let lua = lua_for(&t);
-    run::<()>(&lua, REL_MODELS).await;
+    let lua = lua_models(&t, REL_MODELS).await;
     let got: String = run(
         &lua,
         r#"
@@ -126,8 +119,7 @@ return got
 });
 
 dbridge_testkit::each_backend!(assigning_an_array_replaces_the_collection, |t| async move {
-    let lua = lua_for(&t);
-    run::<()>(&lua, REL_MODELS).await;
+    let lua = lua_models(&t, REL_MODELS).await;
     let got: String = run(
         &lua,
         r#"
@@ -167,8 +159,7 @@ return table.concat(titles, " ") .. " " .. gone:state() .. " " .. lazy .. " " ..
 });
 
 dbridge_testkit::each_backend!(cascades_through_a_lua_session, |t| async move {
-    let lua = lua_for(&t);
-    run::<()>(&lua, REL_MODELS).await;
+    let lua = lua_models(&t, REL_MODELS).await;
     let got: String = run(
         &lua,
         r#"
@@ -210,8 +201,7 @@ return table.concat(out, " ")
 });
 
 dbridge_testkit::each_backend!(many_to_many_collections, |t| async move {
-    let lua = lua_for(&t);
-    run::<()>(&lua, REL_MODELS).await;
+    let lua = lua_models(&t, REL_MODELS).await;
     let got: String = run(
         &lua,
         r#"
@@ -288,8 +278,7 @@ return c.students[1].name .. " " .. db:fetch_one("SELECT grade FROM enrollments"
 });
 
 dbridge_testkit::each_backend!(any_and_has_conditions, |t| async move {
-    let lua = lua_for(&t);
-    run::<()>(&lua, REL_MODELS).await;
+    let lua = lua_models(&t, REL_MODELS).await;
     let got: String = run(
         &lua,
         r#"
@@ -323,8 +312,7 @@ return table.concat(out, " ")
 });
 
 dbridge_testkit::each_backend!(joins_by_relationship_name, |t| async move {
-    let lua = lua_for(&t);
-    run::<()>(&lua, REL_MODELS).await;
+    let lua = lua_models(&t, REL_MODELS).await;
     let got: String = run(
         &lua,
         r#"
@@ -476,8 +464,7 @@ return table.concat(out, "\n")
 });
 
 dbridge_testkit::each_backend!(models_describe_themselves_by_name, |t| async move {
-    let lua = lua_for(&t);
-    run::<()>(&lua, REL_MODELS).await;
+    let lua = lua_models(&t, REL_MODELS).await;
     let got: String = run(
         &lua,
         r#"

@@ -4,13 +4,12 @@
 
 mod common;
 
-use common::{REL_MODELS, lua_for, run};
+use common::{REL_MODELS, lua_for, lua_models, run};
 use dbridge_lua::mlua::Function;
 use futures_util::future::join_all;
 
 dbridge_testkit::each_backend!(lazy_loads_in_the_blocking_style, |t| async move {
-    let lua = lua_for(&t);
-    run::<()>(&lua, REL_MODELS).await;
+    let lua = lua_models(&t, REL_MODELS).await;
     run::<()>(&lua, "seed(2, 2)").await;
     // A host that blocks (a REPL, a CLI) runs the same script, lazy loads included.
     let got: String = dbridge_lua::exec_blocking(
@@ -37,8 +36,7 @@ return name .. " " .. table.concat(titles, ",")
 });
 
 dbridge_testkit::each_backend!(lazy_loads_in_a_hundred_coroutines, |t| async move {
-    let lua = lua_for(&t);
-    run::<()>(&lua, REL_MODELS).await;
+    let lua = lua_models(&t, REL_MODELS).await;
     run::<()>(
         &lua,
         r#"
@@ -77,8 +75,7 @@ end
 });
 
 dbridge_testkit::each_backend!(statements_per_loading_strategy, |t| async move {
-    let lua = lua_for(&t);
-    run::<()>(&lua, REL_MODELS).await;
+    let lua = lua_models(&t, REL_MODELS).await;
     let got: String = run(
         &lua,
         r#"
@@ -121,8 +118,7 @@ return table.concat(out, " ")
 });
 
 dbridge_testkit::each_backend!(null_keys_load_as_nil_and_empty, |t| async move {
-    let lua = lua_for(&t);
-    run::<()>(&lua, REL_MODELS).await;
+    let lua = lua_models(&t, REL_MODELS).await;
     let got: String = run(
         &lua,
         r#"
@@ -146,18 +142,13 @@ return table.concat({
 });
 
 dbridge_testkit::each_backend!(unknown_relationship_names_are_errors, |t| async move {
-    let lua = lua_for(&t);
-    run::<()>(&lua, REL_MODELS).await;
+    let lua = lua_models(&t, REL_MODELS).await;
     let got: String = run(
         &lua,
         r#"
 seed(1, 1)
 local out = {}
-local function err(f)
-  local ok, e = pcall(f)
-  assert(not ok, "should fail")
-  out[#out + 1] = e.kind .. ": " .. e.message
-end
+local function err(f) failure(out, f) end
 err(function() return db:query(User):options(dbridge.selectinload("postz")):all() end)
 err(function() return db:query(User):options(dbridge.joinedload("posts.comentz")):all() end)
 local u = db:query(User):one()
@@ -195,18 +186,13 @@ return table.concat(out, "\n")
 });
 
 dbridge_testkit::each_backend!(raise_strict_and_detached_errors, |t| async move {
-    let lua = lua_for(&t);
-    run::<()>(&lua, REL_MODELS).await;
+    let lua = lua_models(&t, REL_MODELS).await;
     let got: String = run(
         &lua,
         r#"
 seed(1, 2)
 local out = {}
-local function err(f)
-  local ok, e = pcall(f)
-  assert(not ok, "should fail")
-  out[#out + 1] = e.kind .. ": " .. e.message
-end
+local function err(f) failure(out, f) end
 local s = db:session()
 local u = s:query(User):options(dbridge.raiseload("posts")):one()
 err(function() return u.posts end)
@@ -219,8 +205,8 @@ local v = strict:query(User):options(dbridge.selectinload("posts")):one()
 assert(#v.posts == 2 and rawequal(p.author, v))   -- now in the identity map: no SQL
 strict:close()
 db:transaction(function(s) assert(#s:get(User, v.id).posts == 2) end, { strict_loading = false })
-local ok = pcall(db.transaction, db, function(s) return s:get(Post, p.id).author end, { strict_loading = true })
-assert(not ok)
+local ok, e = pcall(db.transaction, db, function(s) return s:get(Post, p.id).author end, { strict_loading = true })
+assert(not ok and e.kind == "invalid_state" and e.message:find("strict loading"), tostring(e))
 -- Detached: db:query's instances, with nothing loaded.
 local d = db:query(User):one()
 err(function() return d.posts end)
@@ -260,8 +246,7 @@ return table.concat(out, "\n")
 });
 
 dbridge_testkit::each_backend!(column_options_and_get_options, |t| async move {
-    let lua = lua_for(&t);
-    run::<()>(&lua, REL_MODELS).await;
+    let lua = lua_models(&t, REL_MODELS).await;
     let got: String = run(
         &lua,
         r#"
@@ -280,8 +265,8 @@ assert(not ok and e.kind == "invalid_state", tostring(e))
 local u = db:query(User):options(dbridge.load_only("name"), dbridge.selectinload("posts"),
   dbridge.load_only("title"):under("posts")):first()
 assert(u.name == "u1" and u.posts[1].title == "p1.1")
-ok = pcall(function() return u.posts[1].author_id end)
-assert(not ok, "author_id was not loaded")
+ok, e = pcall(function() return u.posts[1].author_id end)
+assert(not ok and e.kind == "invalid_state", "author_id was not loaded: " .. tostring(e))
 out[#out + 1] = tostring(dbridge.load_only("title"):under("posts"))
 -- s:get with loader options.
 local g = db:session()
@@ -326,8 +311,7 @@ return titles .. " " .. n .. " " .. Shelf:describe()[2].lazy
 });
 
 dbridge_testkit::each_backend!(load_at_hand_and_strict_loading_toggled, |t| async move {
-    let lua = lua_for(&t);
-    run::<()>(&lua, REL_MODELS).await;
+    let lua = lua_models(&t, REL_MODELS).await;
     let got: String = run(
         &lua,
         r#"

@@ -4,13 +4,12 @@
 
 mod common;
 
-use common::{MODELS, lua_for, run};
+use common::{MODELS, lua_for, lua_models, run};
 
 dbridge_testkit::each_backend!(
     dirty_tracking_updates_only_changed_columns,
     |t| async move {
-        let lua = lua_for(&t);
-        run::<()>(&lua, MODELS).await;
+        let lua = lua_models(&t, MODELS).await;
         let got: String = run(
             &lua,
             r#"
@@ -41,8 +40,7 @@ return quiet .. " " .. #updates .. " " .. updates[1]
 );
 
 dbridge_testkit::each_backend!(one_instance_per_primary_key, |t| async move {
-    let lua = lua_for(&t);
-    run::<()>(&lua, MODELS).await;
+    let lua = lua_models(&t, MODELS).await;
     let same: bool = run(
         &lua,
         r#"
@@ -62,8 +60,7 @@ return all
 });
 
 dbridge_testkit::each_backend!(failed_transaction_rolls_back_and_restores, |t| async move {
-    let lua = lua_for(&t);
-    run::<()>(&lua, MODELS).await;
+    let lua = lua_models(&t, MODELS).await;
     let got: String = run(
         &lua,
         r#"
@@ -82,8 +79,7 @@ return e.kind .. " " .. db:query(User):count() .. " " .. u:state() .. " " .. tos
 });
 
 dbridge_testkit::each_backend!(transaction_session_keeps_raw_sql, |t| async move {
-    let lua = lua_for(&t);
-    run::<()>(&lua, MODELS).await;
+    let lua = lua_models(&t, MODELS).await;
     let got: String = run(
         &lua,
         r#"
@@ -106,8 +102,7 @@ end)
 });
 
 dbridge_testkit::each_backend!(nested_and_session_calls, |t| async move {
-    let lua = lua_for(&t);
-    run::<()>(&lua, MODELS).await;
+    let lua = lua_models(&t, MODELS).await;
     let got: String = run(
         &lua,
         r#"
@@ -179,8 +174,7 @@ return e.kind
 });
 
 dbridge_testkit::each_backend!(dropped_session_is_rolled_back, |t| async move {
-    let lua = lua_for(&t);
-    run::<()>(&lua, MODELS).await;
+    let lua = lua_models(&t, MODELS).await;
     let got: String = run(
         &lua,
         r#"
@@ -203,8 +197,7 @@ return table.concat(names, ",")
 });
 
 dbridge_testkit::each_backend!(failed_call_rolls_back_its_session, |t| async move {
-    let lua = lua_for(&t);
-    run::<()>(&lua, MODELS).await;
+    let lua = lua_models(&t, MODELS).await;
     let r = dbridge_lua::eval::<()>(
         &lua,
         r#"

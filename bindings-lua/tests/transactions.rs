@@ -118,15 +118,16 @@ dbridge_testkit::each_backend!(transaction_fn_retries_retryable_errors, |t| asyn
 dbridge_testkit::each_backend!(read_only_transactions_refuse_writes, |t| async move {
     let lua = lua_for(&t);
     run::<()>(&lua, SETUP).await;
-    let refused: bool = run(
+    let refused: String = run(
         &lua,
-        "local ok = pcall(db.transaction, db, function(tx)
+        "local ok, e = pcall(db.transaction, db, function(tx)
              tx:execute('INSERT INTO t VALUES (1)')
          end, { read_only = true })
-         return not ok and count() == 0",
+         assert(not ok, 'a write in a read-only transaction went through')
+         return e.kind .. ' ' .. count()",
     )
     .await;
-    assert!(refused);
+    assert_eq!(refused, "invalid_state 0");
     let msg = fails(&lua, "db:begin({ isolation = 'sometimes' })").await;
     assert!(msg.contains("configuration"), "{msg}");
 });

@@ -150,7 +150,7 @@ pub(crate) fn register_with(
     options: Options,
     connect: bool,
 ) -> Result<Dbridge, Error> {
-    let blocker = Blocker::new(options.runtime.clone())?;
+    let blocker = Blocker::new(options.runtime.clone(), options.cancel.clone())?;
     options.apply(engine);
     let mut module = Module::new();
     convert::error::register(&mut module);

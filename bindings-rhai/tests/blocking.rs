@@ -11,6 +11,8 @@ use rhai::{Engine, EvalAltResult, Scope};
 const SCRIPT: &str = r#"
     let db = dbridge::connect(url);
     db.execute("CREATE TABLE IF NOT EXISTS b (n INTEGER)");
+    // A row 3 here is one a transaction left open by an earlier run committed.
+    let leftover = db.fetch_one("SELECT count(*) AS c FROM b WHERE n = 3").c;
     db.execute("DELETE FROM b");
     // A retry waits on the runtime's timer (also from a thread with no runtime).
     let tries = 0;
@@ -33,7 +35,7 @@ const SCRIPT: &str = r#"
     // (On SQLite, a read outside an open write transaction would wait for it.)
     let tx = db.begin();
     tx.execute("INSERT INTO b VALUES (3)");
-    [n, first, s, tx]
+    [n, first, leftover, s, tx]
 "#;
 
 /// Both backends: SQLite in memory, and a PostgreSQL schema of this test's
@@ -76,6 +78,11 @@ fn run_script(engine: &Engine, url: &str) -> Result<(), Box<EvalAltResult>> {
     let out: rhai::Array = engine.eval_with_scope(&mut scope, SCRIPT)?;
     assert_eq!(out[0].as_int().unwrap(), 3, "{url}");
     assert_eq!(out[1].as_int().unwrap(), 1, "{url}");
+    assert_eq!(
+        out[2].as_int().unwrap(),
+        0,
+        "{url}: a dropped transaction committed"
+    );
     drop(out);
     Ok(())
 }

@@ -1,7 +1,9 @@
 //! Runs every ```rhai example of docs/rhai.md, in order, in one scope, against
 //! an in-memory SQLite database, so that the documentation cannot rot.
 
-use rhai::{Dynamic, Engine, EvalAltResult, Scope};
+mod common;
+
+use rhai::{Engine, Scope};
 
 fn examples() -> Vec<(usize, String)> {
     let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/rhai.md");
@@ -24,27 +26,7 @@ fn examples() -> Vec<(usize, String)> {
 }
 
 fn engine() -> Engine {
-    let mut engine = Engine::new();
-    dbridge_rhai::register(&mut engine, dbridge_rhai::Options::sandboxed()).unwrap();
-    engine
-        .register_fn("assert", |ok: bool| -> Result<(), Box<EvalAltResult>> {
-            if ok {
-                Ok(())
-            } else {
-                Err("assertion failed".into())
-            }
-        })
-        .register_fn(
-            "assert_eq",
-            |a: Dynamic, b: Dynamic| -> Result<(), Box<EvalAltResult>> {
-                let (sa, sb) = (format!("{a:?}"), format!("{b:?}"));
-                if a.type_name() == b.type_name() && sa == sb {
-                    Ok(())
-                } else {
-                    Err(format!("assert_eq failed: {sa} != {sb}").into())
-                }
-            },
-        );
+    let (mut engine, _) = common::engine(dbridge_rhai::Options::sandboxed());
     engine.on_print(|_| {});
     engine
 }

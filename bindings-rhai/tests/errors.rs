@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{kind, ok, run};
+use common::{kind, ok, ok_after, run};
 use dbridge_testkit::each_backend;
 
 const SETUP: &str = r#"
@@ -17,7 +17,7 @@ const SETUP: &str = r#"
 "#;
 
 each_backend!(constraint_violations_have_kinds, |t| async move {
-    let v = ok(&t, &format!(r#"{SETUP}
+    let v = ok_after(&t, SETUP, r#"
         [
             kind_of(|| db.execute("INSERT INTO users VALUES (2, $1, 0, 1)", ["secret@example.com"])),
             kind_of(|| db.execute("INSERT INTO users VALUES (3, $1, 0, 1)", [()])),
@@ -26,7 +26,7 @@ each_backend!(constraint_violations_have_kinds, |t| async move {
             kind_of(|| db.execute("SELEC 1")),
             kind_of(|| db.fetch_one("SELECT 1 AS one WHERE 1 = 0")),
         ]
-    "#)).await;
+    "#).await;
     assert_eq!(
         v.to_string(),
         r#"["unique_violation", "not_null_violation", "check_violation", "foreign_key_violation", "syntax", "not_found"]"#
@@ -34,16 +34,15 @@ each_backend!(constraint_violations_have_kinds, |t| async move {
 });
 
 each_backend!(messages_never_show_bound_values, |t| async move {
-    let v = ok(
+    let v = ok_after(
         &t,
-        &format!(
-            r#"{SETUP}
+        SETUP,
+        r#"
         let caught = ();
-        try {{ db.execute("INSERT INTO users VALUES (2, $1, 0, 1)", ["secret@example.com"]); }}
-        catch (e) {{ caught = e; }}
+        try { db.execute("INSERT INTO users VALUES (2, $1, 0, 1)", ["secret@example.com"]); }
+        catch (e) { caught = e; }
         caught
-    "#
-        ),
+    "#,
     )
     .await;
     let map = v.cast::<rhai::Map>();

@@ -5,28 +5,27 @@
 
 mod common;
 
-use common::{MODELS, check, ok, run, run_with};
+use common::{MODELS, check, ok, ok_after, run, run_with};
 use dbridge_rhai::Options;
 use dbridge_testkit::each_backend;
 use rhai::EvalAltResult;
 
 each_backend!(a_before_insert_hook_change_is_persisted, |t| async move {
-    let v = ok(
+    let v = ok_after(
         &t,
-        &format!(
-            r#"{MODELS}
+        MODELS,
+        r#"
         let seen = [];
-        db.on(User, "before_insert", |s, user| {{
+        db.on(User, "before_insert", |s, user| {
             user.email = user.email.to_lower();
             seen.push(type_of(s));
-        }});
-        db.on("*", "after_commit", |s| {{ seen.push("commit"); }});
-        db.transaction(|s| {{
-            s.add(User.build(#{{ name: "Ada", email: "ADA@Example.com" }}));
-        }});
+        });
+        db.on("*", "after_commit", |s| { seen.push("commit"); });
+        db.transaction(|s| {
+            s.add(User.build(#{ name: "Ada", email: "ADA@Example.com" }));
+        });
         [db.fetch_one("SELECT email FROM users").email, seen]
-    "#
-        ),
+    "#,
     )
     .await;
     assert_eq!(
@@ -36,25 +35,20 @@ each_backend!(a_before_insert_hook_change_is_persisted, |t| async move {
 });
 
 each_backend!(a_failing_hook_rolls_back_the_whole_flush, |t| async move {
-    let v = ok(
-        &t,
-        &format!(
-            r#"{MODELS}
-        db.on(User, "before_insert", |s, user| {{
-            if user.name == "Eve" {{ throw dbridge::error(#{{ kind: "validation", message: "no Eves" }}); }}
-        }}, "no eves");
+    let v = ok_after(&t, MODELS, r#"
+        db.on(User, "before_insert", |s, user| {
+            if user.name == "Eve" { throw dbridge::error(#{ kind: "validation", message: "no Eves" }); }
+        }, "no eves");
         let caught = ();
-        let ada = User.build(#{{ name: "Ada" }});
-        try {{
-            db.transaction(|s| {{
+        let ada = User.build(#{ name: "Ada" });
+        try {
+            db.transaction(|s| {
                 s.add(ada);
-                s.add(User.build(#{{ name: "Eve" }}));
-            }});
-        }} catch (e) {{ caught = e; }}
+                s.add(User.build(#{ name: "Eve" }));
+            });
+        } catch (e) { caught = e; }
         [caught.kind, caught.message, ada.state(), db.query(User).count()]
-    "#
-        ),
-    )
+    "#)
     .await;
     let v: Vec<rhai::Dynamic> = v.into_typed_array().unwrap();
     assert_eq!(v[0].to_string(), "validation");
@@ -68,18 +62,17 @@ each_backend!(a_failing_hook_rolls_back_the_whole_flush, |t| async move {
 });
 
 each_backend!(listeners_can_be_removed, |t| async move {
-    let v = ok(
+    let v = ok_after(
         &t,
-        &format!(
-            r#"{MODELS}
+        MODELS,
+        r#"
         let calls = 0;
-        let off = db.on(User, "after_insert", |s, user| {{ calls += 1; }});
-        db.transaction(|s| {{ s.add(User.build(#{{ name: "A" }})); }});
+        let off = db.on(User, "after_insert", |s, user| { calls += 1; });
+        db.transaction(|s| { s.add(User.build(#{ name: "A" })); });
         assert_eq(off.call(), true);
-        db.transaction(|s| {{ s.add(User.build(#{{ name: "B" }})); }});
+        db.transaction(|s| { s.add(User.build(#{ name: "B" })); });
         calls
-    "#
-        ),
+    "#,
     )
     .await;
     assert_eq!(v.as_int().unwrap(), 1);
@@ -93,22 +86,21 @@ each_backend!(listeners_can_be_removed, |t| async move {
 });
 
 each_backend!(set_listeners_see_assignments, |t| async move {
-    let v = ok(
+    let v = ok_after(
         &t,
-        &format!(
-            r#"{MODELS}
+        MODELS,
+        r#"
         let log = [];
-        db.on(User, "set", |s, user, column, value| {{
-            if column == "karma" && value < 0 {{ throw "karma cannot go negative"; }}
+        db.on(User, "set", |s, user, column, value| {
+            if column == "karma" && value < 0 { throw "karma cannot go negative"; }
             log.push(column);
-        }});
-        let u = User.build(#{{ name: "Ada" }});
+        });
+        let u = User.build(#{ name: "Ada" });
         u.karma = 1;
         let kind = ();
-        try {{ u.karma = -1; }} catch (e) {{ kind = e.kind; }}
+        try { u.karma = -1; } catch (e) { kind = e.kind; }
         [log, kind, u.karma]
-    "#
-        ),
+    "#,
     )
     .await;
     assert_eq!(v.to_string(), r#"[["name", "karma"], "validation", 1]"#);
@@ -143,21 +135,20 @@ each_backend!(set_listeners_take_the_lua_form, |t| async move {
 });
 
 each_backend!(validators_reject_values, |t| async move {
-    let v = ok(
+    let v = ok_after(
         &t,
-        &format!(
-            r#"{MODELS}
+        MODELS,
+        r#"
         db.validate(User, "email", "has an at", |v| v == () || v.contains("@"));
-        db.validate(User, "name", |v| if v == "" {{ "must not be blank" }});
-        let u = User.build(#{{ name: "Ada", email: "ada@example.com" }});
+        db.validate(User, "name", |v| if v == "" { "must not be blank" });
+        let u = User.build(#{ name: "Ada", email: "ada@example.com" });
         let errors = [];
-        try {{ u.email = "nope"; }} catch (e) {{ errors.push(e); }}
-        try {{ User.build(#{{ name: "" }}); }} catch (e) {{ errors.push(e); }}
+        try { u.email = "nope"; } catch (e) { errors.push(e); }
+        try { User.build(#{ name: "" }); } catch (e) { errors.push(e); }
         assert_eq(u.email, "ada@example.com");
-        db.transaction(|s| {{ s.add(u); }});
+        db.transaction(|s| { s.add(u); });
         [errors.map(|e| e.kind), errors.map(|e| e.message), db.query(User).count()]
-    "#
-        ),
+    "#,
     )
     .await;
     let v: Vec<rhai::Dynamic> = v.into_typed_array().unwrap();

@@ -222,3 +222,89 @@ each_backend!(
         host_goes_on(&t).await;
     }
 );
+
+/// How many server sessions run a statement containing `tag` (PostgreSQL).
+async fn pg_running(tag: &str) -> i64 {
+    let admin = dbridge_engine::Database::connect(&dbridge_testkit::pg_url())
+        .await
+        .expect("admin");
+    let n = admin
+        .fetch_one(
+            "SELECT count(*) AS n FROM pg_stat_activity \
+             WHERE state = 'active' AND query LIKE $1 AND pid <> pg_backend_pid()",
+            &[dbridge_engine::Value::from(format!("%{tag}%"))],
+        )
+        .await
+        .expect("pg_stat_activity")
+        .get("n")
+        .expect("n")
+        .as_i64()
+        .expect("count");
+    admin.close().await;
+    n
+}
+
+/// Whether the endless insert into `table` runs: seen in `pg_stat_activity`,
+/// or (SQLite) by the write-ahead log growing past `mark`.
+async fn insert_runs(t: &TestDb, table: &str, mark: u64) -> bool {
+    match t.backend() {
+        dbridge_engine::Backend::Sqlite => wal_size(t) > mark + (1 << 20),
+        dbridge_engine::Backend::Postgres => pg_running(table).await > 0,
+    }
+}
+
+fn wal_size(t: &TestDb) -> u64 {
+    let path = t.url.trim_start_matches("sqlite://");
+    std::fs::metadata(format!("{path}-wal")).map_or(0, |m| m.len())
+}
+
+dbridge_testkit::each_backend!(
+    a_cancel_handle_stops_the_statement_a_script_waits_for,
+    |t| async move {
+        let table = format!("cancel_{}_{}", std::process::id(), t.backend().name());
+        t.db.execute(&format!("CREATE TABLE {table} (n BIGINT)"), &[])
+            .await
+            .expect("create");
+        let handle = dbridge_engine::CancelHandle::new();
+        let script = format!(
+            r#"db.execute("INSERT INTO {table} (n) WITH RECURSIVE c(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM c) SELECT n FROM c");"#
+        );
+        let mark = wal_size(&t);
+        let options = Options::sandboxed().cancel_handle(handle.clone());
+        let run = tokio::spawn({
+            let t_db = t.db.clone();
+            let url = t.url.clone();
+            async move {
+                let (engine, dbridge) = common::engine(options);
+                let mut scope = rhai::Scope::new();
+                scope.push("db", dbridge.database(t_db));
+                scope.push("url", url);
+                dbridge_rhai::spawn_blocking(move || {
+                    engine.eval_with_scope::<rhai::Dynamic>(&mut scope, &script)
+                })
+                .await
+                .expect("script thread")
+            }
+        });
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+        while !insert_runs(&t, &table, mark).await {
+            assert!(std::time::Instant::now() < deadline, "never started");
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+        handle.cancel();
+        let err = run.await.expect("task").expect_err("cancelled");
+        assert_eq!(common::kind(&err), "cancelled");
+        let n =
+            t.db.fetch_one(&format!("SELECT count(*) AS n FROM {table}"), &[])
+                .await
+                .expect("count")
+                .get("n")
+                .expect("n")
+                .as_i64();
+        assert_eq!(n, Some(0), "the insert was rolled back");
+        // The table can be written at once: nothing holds its lock.
+        t.db.execute(&format!("INSERT INTO {table} VALUES (1)"), &[])
+            .await
+            .expect("write");
+    }
+);

@@ -3,14 +3,14 @@
 
 mod common;
 
-use common::{MODELS, check, kind, ok, run};
+use common::{MODELS, check, check_after, kind, ok, ok_after, run};
 use dbridge_testkit::each_backend;
 
 each_backend!(declares_models_and_creates_tables, |t| async move {
-    let v = ok(
+    let v = ok_after(
         &t,
-        &format!(
-            r#"{MODELS}
+        MODELS,
+        r#"
         assert_eq(type_of(User), "Model");
         assert_eq(db.models().map(|m| m.model_name()), ["User", "Post"]);
         assert_eq(User.column_names(), ["id", "name", "email", "karma", "created_at"]);
@@ -18,8 +18,7 @@ each_backend!(declares_models_and_creates_tables, |t| async move {
         db.create_all();
         db.execute("INSERT INTO users (name) VALUES ('Ada')");
         db.fetch_one("SELECT karma FROM users").karma
-    "#
-        ),
+    "#,
     )
     .await;
     assert_eq!(v.as_int().unwrap(), 0);
@@ -79,11 +78,11 @@ each_backend!(declaration_errors_are_clear, |t| async move {
 });
 
 each_backend!(instances_have_properties_and_states, |t| async move {
-    check(
+    check_after(
         &t,
-        &format!(
-            r#"{MODELS}
-        let ada = User.build(#{{ name: "Ada", email: "ada@example.com" }});
+        MODELS,
+        r#"
+        let ada = User.build(#{ name: "Ada", email: "ada@example.com" });
         assert_eq(type_of(ada), "Instance");
         assert_eq(ada.state(), "transient");
         assert_eq(ada.name, "Ada");
@@ -93,10 +92,10 @@ each_backend!(instances_have_properties_and_states, |t| async move {
         assert_eq(ada.karma, 42);
         assert_eq(ada.changed(), ["name", "email", "karma"]);
         let kind = ();
-        try {{ ada.karma = "many"; }} catch (e) {{ kind = e.kind; }}
+        try { ada.karma = "many"; } catch (e) { kind = e.kind; }
         assert_eq(kind, "invalid_value");
         assert_eq(ada.karma, 42);
-        try {{ ada.nope = 1; }} catch (e) {{ kind = e.kind; }}
+        try { ada.nope = 1; } catch (e) { kind = e.kind; }
         assert_eq(kind, "schema");
         let m = ada.to_map();
         assert_eq(m.name, "Ada");
@@ -116,17 +115,16 @@ each_backend!(instances_have_properties_and_states, |t| async move {
         assert_eq(ada.state(), "deleted");
         s.commit();
         assert_eq(ada.state(), "detached");
-    "#
-        ),
+    "#,
     )
     .await;
 });
 
 each_backend!(model_get_finds_by_primary_key, |t| async move {
-    check(
+    check_after(
         &t,
-        &format!(
-            r#"{MODELS}
+        MODELS,
+        r#"
         db.execute("INSERT INTO users (id, name) VALUES (7, 'Ada')");
         let ada = User.get(7);
         assert_eq(ada.name, "Ada");
@@ -135,10 +133,9 @@ each_backend!(model_get_finds_by_primary_key, |t| async move {
         assert_eq(User.get(8), ());
         assert_eq(type_of(User.c("name")), "Expr");
         let kind = ();
-        try {{ User.get([7, 8]); }} catch (e) {{ kind = e.kind; }}
+        try { User.get([7, 8]); } catch (e) { kind = e.kind; }
         assert_eq(kind, "invalid_value");
-    "#
-        ),
+    "#,
     )
     .await;
 });

@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{MODELS, check, kind, ok, run};
+use common::{MODELS, check, kind, ok, ok_after, run};
 use dbridge_testkit::each_backend;
 
 const DATA: &str = r#"
@@ -21,20 +21,19 @@ const DATA: &str = r#"
 "#;
 
 each_backend!(query_sql, |t| async move {
-    let v = ok(
+    let v = ok_after(
         &t,
-        &format!(
-            r#"{MODELS}
+        MODELS,
+        r#"
         [
             db.query(User).where(User.karma.gt(0), User.name.like("A%"))
                 .order_by(User.karma.desc()).limit(10).sql(),
             db.query([User.name, dbridge::func("count", [Post.id]).label("n")])
                 .join(Post, Post.author_id.eq(User.id))
                 .group_by(User.name).having(dbridge::func("count", [Post.id]).gt(1)).sql(),
-            User.update(#{{ karma: User.karma + 1 }}).where(User.id.in_([1, 2])).sql(),
+            User.update(#{ karma: User.karma + 1 }).where(User.id.in_([1, 2])).sql(),
         ]
-    "#
-        ),
+    "#,
     )
     .await;
     let sql: Vec<String> = v.into_typed_array().unwrap();

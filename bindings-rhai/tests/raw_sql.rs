@@ -2,7 +2,7 @@
 
 mod common;
 
-use common::{check, kind, ok, run};
+use common::{check_after, kind, ok, ok_after, run};
 use dbridge_testkit::each_backend;
 use rhai::Dynamic;
 
@@ -26,10 +26,10 @@ each_backend!(execute_returns_affected_rows, |t| async move {
 });
 
 each_backend!(fetch_all_gives_maps_with_null_as_unit, |t| async move {
-    check(
+    check_after(
         &t,
-        &format!(
-            r#"{SETUP}
+        SETUP,
+        r#"
         let rows = db.fetch_all("SELECT id, name, karma FROM users ORDER BY id");
         assert_eq(rows.len(), 3);
         assert_eq(rows[0].name, "Ada");
@@ -39,42 +39,39 @@ each_backend!(fetch_all_gives_maps_with_null_as_unit, |t| async move {
         let some = db.fetch_all("SELECT name FROM users WHERE karma >= $1 ORDER BY name", [3]);
         assert_eq(some.map(|r| r.name), ["Ada", "Cy"]);
         assert_eq(db.fetch_all("SELECT id FROM users WHERE id < 0"), []);
-    "#
-        ),
+    "#,
     )
     .await;
 });
 
 each_backend!(fetch_one_and_fetch_optional, |t| async move {
-    check(
+    check_after(
         &t,
-        &format!(
-            r#"{SETUP}
+        SETUP,
+        r#"
         assert_eq(db.fetch_one("SELECT name FROM users WHERE id = $1", [2]).name, "Bob");
         assert_eq(db.fetch_optional("SELECT name FROM users WHERE id = $1", [2]).name, "Bob");
         assert_eq(db.fetch_optional("SELECT name FROM users WHERE id = $1", [42]), ());
         let kind = "none";
-        try {{ db.fetch_one("SELECT name FROM users WHERE id = $1", [42]); }}
-        catch (e) {{ kind = e.kind; }}
+        try { db.fetch_one("SELECT name FROM users WHERE id = $1", [42]); }
+        catch (e) { kind = e.kind; }
         assert_eq(kind, "not_found");
-    "#
-        ),
+    "#,
     )
     .await;
 });
 
 each_backend!(stream_iterates_rows_as_read, |t| async move {
-    let v = ok(
+    let v = ok_after(
         &t,
-        &format!(
-            r#"{SETUP}
+        SETUP,
+        r#"
         let names = [];
-        for row in db.stream("SELECT id, name FROM users WHERE id >= $1 ORDER BY id", [1]) {{
+        for row in db.stream("SELECT id, name FROM users WHERE id >= $1 ORDER BY id", [1]) {
             names.push(row.name);
-        }}
+        }
         names
-    "#
-        ),
+    "#,
     )
     .await;
     let names: Vec<String> = v.into_typed_array().unwrap();
@@ -84,23 +81,22 @@ each_backend!(stream_iterates_rows_as_read, |t| async move {
 each_backend!(stream_break_releases_its_connection, |t| async move {
     // Breaking out early many more times than the pool has connections only
     // works if every abandoned stream gives its connection back.
-    check(
+    check_after(
         &t,
-        &format!(
-            r#"{SETUP}
-        for i in 0..30 {{
-            for row in db.stream("SELECT id FROM users ORDER BY id") {{ break; }}
-        }}
+        SETUP,
+        r#"
+        for i in 0..30 {
+            for row in db.stream("SELECT id FROM users ORDER BY id") { break; }
+        }
         let s = db.stream("SELECT id FROM users ORDER BY id");
         assert_eq(s.is_open, true);
-        for row in s {{ }}
+        for row in s { }
         assert_eq(s.is_open, false);
         let s = db.stream("SELECT id FROM users");
         s.close();
         assert_eq(s.is_open, false);
         assert_eq(db.fetch_one("SELECT count(*) AS n FROM users").n, 3);
-    "#
-        ),
+    "#,
     )
     .await;
 });
@@ -120,13 +116,13 @@ each_backend!(stream_errors_are_catchable, |t| async move {
 });
 
 each_backend!(row_maps_iterate_in_stream_and_use_params, |t| async move {
-    let v = ok(&t, &format!(r#"{SETUP}
+    let v = ok_after(&t, SETUP, r#"
         let total = 0;
-        for row in db.stream("SELECT karma FROM users WHERE karma IS NOT NULL AND name <> $1", ["Cy"]) {{
+        for row in db.stream("SELECT karma FROM users WHERE karma IS NOT NULL AND name <> $1", ["Cy"]) {
             total += row.karma;
-        }}
+        }
         total
-    "#)).await;
+    "#).await;
     assert_eq!(v.as_int().unwrap(), 10);
 });
 

@@ -8,7 +8,7 @@ mod common;
 
 use std::sync::{Arc, Mutex};
 
-use common::{check, kind, ok, run};
+use common::{check, check_after, kind, ok_after, run};
 use dbridge_testkit::{TestDb, each_backend};
 
 /// Users, posts (with tags through `post_tags`) and profiles.
@@ -88,10 +88,7 @@ async fn error_of(t: &TestDb, script: &str) -> (String, String) {
 }
 
 each_backend!(declarations_are_described_and_checked, |t| async move {
-    check(
-        &t,
-        &format!(
-            r#"{MODELS}
+    check_after(&t, MODELS, r#"
         assert_eq(User.relationship_names(), ["posts", "profile"]);
         assert_eq(Post.relationship_names(), ["author", "tags"]);
         assert_eq(Tag.relationship_names(), ["posts"]);      // implied by back_populates
@@ -107,9 +104,7 @@ each_backend!(declarations_are_described_and_checked, |t| async move {
         assert_eq(type_of(User.posts), "RelationshipAttribute");
         assert_eq(type_of(Post.title), "Expr");
         assert_eq(db.fetch_all("SELECT * FROM post_tags"), []); // declared by `secondary`
-    "#
-        ),
-    )
+    "#)
     .await;
     let (k, m) = error_of(
         &t,
@@ -171,34 +166,33 @@ each_backend!(
 each_backend!(
     back_populates_both_ways_in_memory_and_keys_at_flush,
     |t| async move {
-        check(
+        check_after(
             &t,
-            &format!(
-                r#"{MODELS}
-        let ada = User.build(#{{ name: "Ada" }});
-        let notes = Post.build(#{{ title: "Notes", author: ada }});
+            MODELS,
+            r#"
+        let ada = User.build(#{ name: "Ada" });
+        let notes = Post.build(#{ title: "Notes", author: ada });
         assert_eq(notes.author == ada, true);
         assert_eq(ada.posts.len(), 1);
         assert_eq(ada.posts[0] == notes, true);
-        let more = Post.build(#{{ title: "More" }});
+        let more = Post.build(#{ title: "More" });
         ada.posts.add(more);                       // the other side
         assert_eq(more.author == ada, true);
-        let bob = User.build(#{{ name: "Bob" }});
+        let bob = User.build(#{ name: "Bob" });
         more.author = bob;                         // moves it
         assert_eq(ada.posts.len(), 1);
         assert_eq(bob.posts.contains(more), true);
-        let p = Profile.build(#{{ bio: "math" }});
+        let p = Profile.build(#{ bio: "math" });
         ada.profile = p;
         assert_eq(p.user == ada, true);
-        db.transaction(|s| {{ s.add(ada); s.add(bob); }});
+        db.transaction(|s| { s.add(ada); s.add(bob); });
         assert_eq(notes.author_id, ada.id);
         assert_eq(more.author_id, bob.id);
         assert_eq(p.user_id, ada.id);
         more.author = ();
         assert_eq(more.author_id, ());
         assert_eq(bob.posts.len(), 0);
-    "#
-            ),
+    "#,
         )
         .await;
     }
@@ -207,17 +201,17 @@ each_backend!(
 each_backend!(lazy_loading_through_the_session, |t| async move {
     check(&t, &format!("{MODELS}{ROWS}")).await;
     let log = selects(&t);
-    check(
+    check_after(
         &t,
-        &format!(
-            r#"{MODELS}
+        MODELS,
+        r#"
         let s = db.session();
         let post = s.get(Post, 1);
         let ada = post.author;                     // lazy: one SELECT
         assert_eq(ada.name, "Ada");
         assert_eq(post.author == ada, true);       // loaded now: no SQL
         let titles = [];
-        for p in ada.posts {{ titles.push(p.title); }}   // lazy: one SELECT
+        for p in ada.posts { titles.push(p.title); }   // lazy: one SELECT
         assert_eq(titles, ["Analytical", "Notes"]);
         assert_eq(ada.posts[1].title, "Notes");
         assert_eq(ada.posts[-1].title, "Notes");
@@ -228,8 +222,7 @@ each_backend!(lazy_loading_through_the_session, |t| async move {
         assert_eq(bob.posts.len(), 0);
         assert_eq(bob.profile, ());
         s.rollback();
-    "#
-        ),
+    "#,
     )
     .await;
     // get(1), author, ada.posts, get(3), get(2), bob.posts, bob.profile
@@ -237,18 +230,17 @@ each_backend!(lazy_loading_through_the_session, |t| async move {
 });
 
 each_backend!(loader_options_set_the_statement_count, |t| async move {
-    check(
+    check_after(
         &t,
-        &format!(
-            r#"{MODELS}
-        db.transaction(|s| {{
-            for i in 0..20 {{
-                let u = s.add(User.build(#{{ name: `user ${{i}}` }}));
-                for j in 0..5 {{ u.posts.add(Post.build(#{{ title: `post ${{i}}.${{j}}` }})); }}
-            }}
-        }});
-    "#
-        ),
+        MODELS,
+        r#"
+        db.transaction(|s| {
+            for i in 0..20 {
+                let u = s.add(User.build(#{ name: `user ${i}` }));
+                for j in 0..5 { u.posts.add(Post.build(#{ title: `post ${i}.${j}` })); }
+            }
+        });
+    "#,
     )
     .await;
     let log = selects(&t);
@@ -274,14 +266,13 @@ each_backend!(loader_options_set_the_statement_count, |t| async move {
     assert_eq!(count(&log), 2, "subquery: {:#?}", log.lock().unwrap());
     log.lock().unwrap().clear();
     // Already loaded: reading again runs nothing; db.query detaches them loaded.
-    let users = ok(
+    let users = ok_after(
         &t,
-        &format!(
-            r#"{MODELS}
+        MODELS,
+        r#"
         let users = db.query(User).options(dbridge::selectinload("posts")).all();
         users
-    "#
-        ),
+    "#,
     )
     .await;
     assert_eq!(count(&log), 2);
@@ -298,17 +289,16 @@ each_backend!(loader_options_set_the_statement_count, |t| async move {
     assert_eq!(n, 100);
     assert_eq!(count(&log), 0);
     // Nested paths, and the default strategy of a declaration.
-    check(
+    check_after(
         &t,
-        &format!(
-            r#"{MODELS}
+        MODELS,
+        r#"
         let s = db.session();
         let posts = s.query(Post).options(dbridge::joinedload("author.posts")).all();
         assert_eq(posts.len(), 100);
         assert_eq(posts[0].author.posts.len(), 5);
         s.rollback();
-    "#
-        ),
+    "#,
     )
     .await;
     assert_eq!(count(&log), 1, "{:#?}", log.lock().unwrap());
@@ -362,64 +352,62 @@ each_backend!(raise_strict_and_detached_are_errors, |t| async move {
         assert_eq!(k, "invalid_state", "{script}: {m}");
         assert!(m.contains(needle), "{script}: {m}");
     }
-    check(
+    check_after(
         &t,
-        &format!(
-            r#"{MODELS}
-        let s = db.session(#{{ strict_loading: true }});
+        MODELS,
+        r#"
+        let s = db.session(#{ strict_loading: true });
         assert_eq(s.strict_loading, true);
         let u = s.query(User).options(dbridge::selectinload("posts")).first();
         assert_eq(u.posts.len(), 2);                // loaded by the option: fine
         let none = s.query(User).options(dbridge::noload("posts")).all();
         assert_eq(none[1].posts.len(), 0);
         s.rollback();
-    "#
-        ),
+    "#,
     )
     .await;
 });
 
 each_backend!(cascade_delete_and_delete_orphan, |t| async move {
     check(&t, &format!("{MODELS}{ROWS}")).await;
-    check(
+    check_after(
         &t,
-        &format!(
-            r#"{MODELS}
-        db.transaction(|s| {{
+        MODELS,
+        r#"
+        db.transaction(|s| {
             let ada = s.get(User, 1);
             let first = ada.posts[0];
             ada.posts.remove(first);               // delete-orphan
             assert_eq(first.author, ());
-        }});
+        });
         assert_eq(db.fetch_all("SELECT id FROM posts ORDER BY id").map(|r| r.id), [2, 3]);
-        db.transaction(|s| {{ s.delete(s.get(User, 1)); }});   // delete: its posts go first
+        db.transaction(|s| { s.delete(s.get(User, 1)); });   // delete: its posts go first
         assert_eq(db.fetch_all("SELECT id FROM posts ORDER BY id").map(|r| r.id), [3]);
         assert_eq(db.fetch_all("SELECT id FROM users").map(|r| r.id), [2]);
         // A has-one that is not loaded is loaded before it is replaced.
         db.execute("INSERT INTO profiles (id, user_id, bio) VALUES (1, 2, 'x')");
-        db.transaction(|s| {{ let bob = s.get(User, 2); bob.profile = (); }});
+        db.transaction(|s| { let bob = s.get(User, 2); bob.profile = (); });
         assert_eq(db.fetch_one("SELECT user_id FROM profiles").user_id, ());
-        let c = db.transaction(|s| {{
+        let c = db.transaction(|s| {
             let bob = s.get(User, 2);
-            bob.posts.add(Post.build(#{{ title: "a" }})).add(Post.build(#{{ title: "b" }}))
-        }});
+            bob.posts.add(Post.build(#{ title: "a" })).add(Post.build(#{ title: "b" }))
+        });
         assert_eq(c.len(), 2);                        // add returns the collection
-    "#
-        ),
+    "#,
     )
     .await;
 });
 
 each_backend!(many_to_many_collections, |t| async move {
     check(&t, &format!("{MODELS}{ROWS}")).await;
-    check(
+    check_after(
         &t,
-        &format!(
-            r#"{MODELS}
-        let rust = Tag.build(#{{ name: "rust" }});
-        let sql = Tag.build(#{{ name: "sql" }});
-        let lua = Tag.build(#{{ name: "lua" }});
-        db.transaction(|s| {{
+        MODELS,
+        r#"
+        let rust = Tag.build(#{ name: "rust" });
+        let sql = Tag.build(#{ name: "sql" });
+        let lua = Tag.build(#{ name: "lua" });
+        db.transaction(|s| {
             let post = s.get(Post, 1);
             post.tags.add(rust);
             post.tags.add(sql);
@@ -430,34 +418,33 @@ each_backend!(many_to_many_collections, |t| async move {
             assert_eq(rust.posts.contains(post), true);   // the mirror
             let other = s.get(Post, 2);
             other.tags = [sql, lua];
-        }});
+        });
         assert_eq(db.fetch_one("SELECT count(*) AS n FROM post_tags").n, 4);
-        db.transaction(|s| {{
+        db.transaction(|s| {
             let post = s.get(Post, 1);
             assert_eq(post.tags.all().map(|t| t.name).len(), 2);
             let first = post.tags[0];
             post.tags.remove(first);
             assert_eq(post.tags.contains(first), false);
             s.get(Post, 2).tags.clear();
-        }});
+        });
         assert_eq(db.fetch_one("SELECT count(*) AS n FROM post_tags").n, 1);
         let s = db.session();
         let tagged = s.query(Post).where(Post.tags.any()).all();
         assert_eq(tagged.len(), 1);
         assert_eq(tagged[0].id, 1);
         s.rollback();
-    "#
-        ),
+    "#,
     )
     .await;
 });
 
 each_backend!(any_has_and_joins_by_relationship_name, |t| async move {
     check(&t, &format!("{MODELS}{ROWS}")).await;
-    check(
+    check_after(
         &t,
-        &format!(
-            r#"{MODELS}
+        MODELS,
+        r#"
         let a = db.query(User).where(User.posts.any(Post.title.like("A%"))).all();
         assert_eq(a.map(|u| u.name), ["Ada"]);
         assert_eq(db.query(User).where(!User.posts.any()).all().map(|u| u.name), ["Bob"]);
@@ -475,18 +462,14 @@ each_backend!(any_has_and_joins_by_relationship_name, |t| async move {
         let s = db.session();
         assert_eq(s.query(User).join("posts").where(Post.id.eq(2)).one().name, "Ada");
         s.rollback();
-    "#
-        ),
+    "#,
     )
     .await;
 });
 
 each_backend!(deferred_columns_and_column_options, |t| async move {
     check(&t, &format!("{MODELS}{ROWS}")).await;
-    check(
-        &t,
-        &format!(
-            r#"{MODELS}
+    check_after(&t, MODELS, r#"
         let s = db.session();
         let p = s.query(Post).where(Post.id.eq(1)).one();
         assert_eq(p.to_map().contains("body"), false); // deferred: not loaded...
@@ -500,7 +483,7 @@ each_backend!(deferred_columns_and_column_options, |t| async move {
         assert_eq(p.to_map().contains("author_id"), false);
         let failed = "";
         s.strict_loading = true;                      // strict: no load on read
-        try {{ p.author_id; }} catch (e) {{ failed = e.kind + "!"; }}
+        try { p.author_id; } catch (e) { failed = e.kind + "!"; }
         assert_eq(failed, "invalid_state!");
         s.strict_loading = false;
         assert_eq(p.author_id, 1);
@@ -511,9 +494,7 @@ each_backend!(deferred_columns_and_column_options, |t| async move {
         s.load([u], dbridge::selectinload("profile"));
         assert_eq(u.profile, ());
         s.rollback();
-    "#
-        ),
-    )
+    "#)
     .await;
 });
 
@@ -585,45 +566,42 @@ each_backend!(a_declared_strategy_is_the_default, |t| async move {
         });
         db.create_all();
     "#;
-    check(
+    check_after(
         &t,
-        &format!(
-            r#"{models}
-        db.transaction(|s| {{
-            let o = s.add(Owner.build(#{{ name: "Ann" }}));
-            o.pets = [Pet.build(#{{ name: "Rex" }}), Pet.build(#{{ name: "Tom" }})];
-        }});
-    "#
-        ),
+        models,
+        r#"
+        db.transaction(|s| {
+            let o = s.add(Owner.build(#{ name: "Ann" }));
+            o.pets = [Pet.build(#{ name: "Rex" }), Pet.build(#{ name: "Tom" })];
+        });
+    "#,
     )
     .await;
     let log = selects(&t);
-    check(
+    check_after(
         &t,
-        &format!(
-            r#"{models}
+        models,
+        r#"
         let owners = db.query(Owner).all();          // joined by default: one statement
         assert_eq(owners[0].pets.all().map(|p| p.name), ["Rex", "Tom"]);
         assert_eq(owners[0].pets[0].owner == owners[0], true);
         assert_eq(Owner.relationships()[0].lazy, "joined");
         let lazy = db.query(Owner).options(dbridge::lazyload("pets")).first();
         let kind = ();
-        try {{ lazy.pets; }} catch (e) {{ kind = e.kind; }}
+        try { lazy.pets; } catch (e) { kind = e.kind; }
         assert_eq(kind, "invalid_state");            // detached and not loaded
-    "#
-        ),
+    "#,
     )
     .await;
     assert_eq!(count(&log), 2, "{:#?}", log.lock().unwrap());
     // passive_deletes: the database's ON DELETE CASCADE removes the pets.
-    check(
+    check_after(
         &t,
-        &format!(
-            r#"{models}
-        db.transaction(|s| {{ s.delete(s.query(Owner).options(dbridge::lazyload("pets")).one()); }});
+        models,
+        r#"
+        db.transaction(|s| { s.delete(s.query(Owner).options(dbridge::lazyload("pets")).one()); });
         assert_eq(db.fetch_one("SELECT count(*) AS n FROM pets").n, 0);
-    "#
-        ),
+    "#,
     )
     .await;
 });
@@ -701,10 +679,10 @@ each_backend!(foreign_key_secondary_columns_and_through, |t| async move {
 each_backend!(load_takes_instances_at_hand, |t| async move {
     check(&t, &format!("{MODELS}{ROWS}")).await;
     let log = selects(&t);
-    check(
+    check_after(
         &t,
-        &format!(
-            r#"{MODELS}
+        MODELS,
+        r#"
         let s = db.session();
         let users = s.query(User).order_by(User.id).all();
         s.load(users, dbridge::selectinload("posts"));   // an array
@@ -717,11 +695,10 @@ each_backend!(load_takes_instances_at_hand, |t| async move {
         assert_eq(ada.posts[0].tags.is_empty(), true);
         assert_eq(users[1].profile, ());
         let kind = ();
-        try {{ s.load(42, dbridge::selectinload("posts")); }} catch (e) {{ kind = e.kind; }}
+        try { s.load(42, dbridge::selectinload("posts")); } catch (e) { kind = e.kind; }
         assert_eq(kind, "invalid_value");
         s.rollback();
-    "#
-        ),
+    "#,
     )
     .await;
     // The users, then one statement per load: posts, tags, profile.

@@ -6,7 +6,7 @@ mod common;
 
 use std::sync::{Arc, Mutex};
 
-use common::{MODELS, check, kind, ok, run};
+use common::{MODELS, check, check_after, kind, ok, ok_after, run};
 use dbridge_testkit::{TestDb, each_backend};
 
 /// Records the SQL the test database runs, from now on.
@@ -33,12 +33,12 @@ each_backend!(
     |t| async move {
         check(&t, MODELS).await;
         let log = statement_log(&t);
-        check(
+        check_after(
             &t,
-            &format!(
-                r#"{MODELS}
+            MODELS,
+            r#"
         let s = db.session();
-        let ada = s.add(User.build(#{{ name: "Ada", email: "ada@example.com" }}));
+        let ada = s.add(User.build(#{ name: "Ada", email: "ada@example.com" }));
         s.commit();
         assert_eq(ada.karma, 0);         // the server default, read back
         ada.name = "Ada";                // the same value: no change
@@ -46,8 +46,7 @@ each_backend!(
         ada.karma += 1;
         assert_eq(ada.changed(), ["karma"]);
         s.commit();
-    "#
-            ),
+    "#,
         )
         .await;
         let w = writes(&log);
@@ -63,11 +62,11 @@ each_backend!(
 );
 
 each_backend!(identity_map_gives_one_instance_per_key, |t| async move {
-    check(
+    check_after(
         &t,
-        &format!(
-            r#"{MODELS}
-        db.transaction(|s| {{ s.add(User.build(#{{ name: "Ada" }})); }});
+        MODELS,
+        r#"
+        db.transaction(|s| { s.add(User.build(#{ name: "Ada" })); });
         let s = db.session();
         let a = s.get(User, 1);
         let b = s.get(User, 1);
@@ -80,55 +79,49 @@ each_backend!(identity_map_gives_one_instance_per_key, |t| async move {
         s.rollback();                    // (SQLite: one writing session at a time)
         let other = db.session().get(User, 1);
         assert_eq(a == other, false);    // another session, another instance
-    "#
-        ),
+    "#,
     )
     .await;
 });
 
 each_backend!(transaction_rolls_back_on_error, |t| async move {
-    let v = ok(
+    let v = ok_after(
         &t,
-        &format!(
-            r#"{MODELS}
+        MODELS,
+        r#"
         let caught = ();
         let ada = ();
-        try {{
-            db.transaction(|s| {{
-                ada = s.add(User.build(#{{ name: "Ada", email: "a@example.com" }}));
+        try {
+            db.transaction(|s| {
+                ada = s.add(User.build(#{ name: "Ada", email: "a@example.com" }));
                 s.flush();
-                s.add(User.build(#{{ name: "Eve", email: "a@example.com" }}));
-            }});
-        }} catch (e) {{ caught = e; }}
+                s.add(User.build(#{ name: "Eve", email: "a@example.com" }));
+            });
+        } catch (e) { caught = e; }
         assert_eq(ada.state(), "transient");
         [caught.kind, db.query(User).count()]
-    "#
-        ),
+    "#,
     )
     .await;
     assert_eq!(v.to_string(), r#"["unique_violation", 0]"#);
     // A plain throw rolls back too, and commit happens on return.
-    let v = ok(
-        &t,
-        &format!(
-            r#"{MODELS}
-        try {{ db.transaction(|s| {{ s.add(User.build(#{{ name: "X" }})); s.flush(); throw "stop"; }}); }} catch (e) {{ }}
-        db.transaction(|s| {{ s.add(User.build(#{{ name: "Kept" }})); }});
-        db.query(User.name).all().map(|r| r.name)
-    "#
-        ),
-    )
+    let v = ok_after(&t, MODELS, r#"
+        let stopped = ();
+        try { db.transaction(|s| { s.add(User.build(#{ name: "X" })); s.flush(); throw "stop"; }); } catch (e) { stopped = e; }
+        db.transaction(|s| { s.add(User.build(#{ name: "Kept" })); });
+        [stopped, db.query(User.name).all().map(|r| r.name)]
+    "#)
     .await;
-    assert_eq!(v.to_string(), r#"["Kept"]"#);
+    assert_eq!(v.to_string(), r#"["stop", ["Kept"]]"#);
 });
 
 each_backend!(session_calls, |t| async move {
-    check(
+    check_after(
         &t,
-        &format!(
-            r#"{MODELS}
+        MODELS,
+        r#"
         let s = db.session();
-        s.add_all([User.build(#{{ name: "Ada" }}), User.build(#{{ name: "Bob" }})]);
+        s.add_all([User.build(#{ name: "Ada" }), User.build(#{ name: "Bob" })]);
         s.commit();
         let ada = s.get(User, 1);
 
@@ -151,14 +144,14 @@ each_backend!(session_calls, |t| async move {
         assert_eq(db.fetch_one("SELECT karma FROM users WHERE id = 1").karma, 4);
 
         // Nested transactions: the closure's work is undone when it throws.
-        try {{
-            s.begin_nested(|s| {{
-                s.add(User.build(#{{ name: "Gone" }}));
+        try {
+            s.begin_nested(|s| {
+                s.add(User.build(#{ name: "Gone" }));
                 s.flush();
                 throw "undo";
-            }});
-        }} catch (e) {{ assert_eq(e, "undo"); }}
-        s.begin_nested(|s| {{ s.add(User.build(#{{ name: "Cy" }})); }});
+            });
+        } catch (e) { assert_eq(e, "undo"); }
+        s.begin_nested(|s| { s.add(User.build(#{ name: "Cy" })); });
         s.commit();
         assert_eq(db.query(User).count(), 3);
 
@@ -170,26 +163,24 @@ each_backend!(session_calls, |t| async move {
         s.rollback();
         assert_eq(db.query(User).count(), 3);
         s.close();
-    "#
-        ),
+    "#,
     )
     .await;
 });
 
 each_backend!(a_dropped_session_rolls_back, |t| async move {
-    check(
+    check_after(
         &t,
-        &format!(
-            r#"{MODELS}
-        {{
+        MODELS,
+        r#"
+        {
             let s = db.session();
-            s.add(User.build(#{{ name: "Ada" }}));
+            s.add(User.build(#{ name: "Ada" }));
             s.flush();
-        }}
+        }
         assert_eq(db.query(User).count(), 0);
         db.execute("INSERT INTO users (name) VALUES ('writable')");
-    "#
-        ),
+    "#,
     )
     .await;
 });

@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{check, kind, ok, run};
+use common::{check_after, kind, ok, ok_after, run};
 use dbridge_testkit::each_backend;
 
 const SETUP: &str = r#"
@@ -18,10 +18,10 @@ async fn count(t: &dbridge_testkit::TestDb) -> i64 {
 }
 
 each_backend!(begin_commit_and_rollback, |t| async move {
-    check(
+    check_after(
         &t,
-        &format!(
-            r#"{SETUP}
+        SETUP,
+        r#"
         let tx = db.begin();
         assert_eq(type_of(tx), "Transaction");
         assert_eq(tx.is_open, true);
@@ -35,26 +35,24 @@ each_backend!(begin_commit_and_rollback, |t| async move {
         assert_eq(tx.fetch_all("SELECT id FROM notes").len(), 2);
         tx.rollback();
         assert_eq(db.fetch_all("SELECT id FROM notes").len(), 1);
-    "#
-        ),
+    "#,
     )
     .await;
 });
 
 each_backend!(a_finished_transaction_refuses_work, |t| async move {
-    let v = ok(
+    let v = ok_after(
         &t,
-        &format!(
-            r#"{SETUP}
+        SETUP,
+        r#"
         let tx = db.begin();
         tx.commit();
         let kinds = [];
-        try {{ tx.execute("SELECT 1"); }} catch (e) {{ kinds.push(e.kind); }}
-        try {{ tx.commit(); }} catch (e) {{ kinds.push(e.kind); }}
-        try {{ tx.rollback(); }} catch (e) {{ kinds.push(e.kind); }}
+        try { tx.execute("SELECT 1"); } catch (e) { kinds.push(e.kind); }
+        try { tx.commit(); } catch (e) { kinds.push(e.kind); }
+        try { tx.rollback(); } catch (e) { kinds.push(e.kind); }
         kinds
-    "#
-        ),
+    "#,
     )
     .await;
     let kinds: Vec<String> = v.into_typed_array().unwrap();
@@ -62,10 +60,10 @@ each_backend!(a_finished_transaction_refuses_work, |t| async move {
 });
 
 each_backend!(savepoints_undo_part_of_a_transaction, |t| async move {
-    check(
+    check_after(
         &t,
-        &format!(
-            r#"{SETUP}
+        SETUP,
+        r#"
         let tx = db.begin();
         tx.execute("INSERT INTO notes VALUES (1, 'one')");
         tx.savepoint("two");
@@ -80,8 +78,7 @@ each_backend!(savepoints_undo_part_of_a_transaction, |t| async move {
         tx.commit();
         let ids = db.fetch_all("SELECT id FROM notes ORDER BY id").map(|r| r.id);
         assert_eq(ids, [1, 3]);
-    "#
-        ),
+    "#,
     )
     .await;
     let err = run(
@@ -95,19 +92,18 @@ each_backend!(savepoints_undo_part_of_a_transaction, |t| async move {
 });
 
 each_backend!(dropping_an_open_transaction_rolls_it_back, |t| async move {
-    check(
+    check_after(
         &t,
-        &format!(
-            r#"{SETUP}
-        fn work(db) {{
+        SETUP,
+        r#"
+        fn work(db) {
             let tx = db.begin();
             tx.execute("INSERT INTO notes VALUES (1, 'lost')");
-        }}
+        }
         work(db);
         assert_eq(db.fetch_all("SELECT id FROM notes"), []);
         db.execute("INSERT INTO notes VALUES (1, 'written after')");
-    "#
-        ),
+    "#,
     )
     .await;
     // An uncaught error ends the script with the transaction open.
@@ -126,18 +122,17 @@ each_backend!(dropping_an_open_transaction_rolls_it_back, |t| async move {
 });
 
 each_backend!(closure_commits_and_returns_its_value, |t| async move {
-    let v = ok(
+    let v = ok_after(
         &t,
-        &format!(
-            r#"{SETUP}
-        let n = db.transaction(|tx| {{
+        SETUP,
+        r#"
+        let n = db.transaction(|tx| {
             tx.execute("INSERT INTO notes VALUES ($1, $2)", [1, "a"]);
             tx.execute("INSERT INTO notes VALUES ($1, $2)", [2, "b"]);
             tx.fetch_one("SELECT count(*) AS n FROM notes").n
-        }});
+        });
         n
-    "#
-        ),
+    "#,
     )
     .await;
     assert_eq!(v.as_int().unwrap(), 2);
@@ -145,22 +140,21 @@ each_backend!(closure_commits_and_returns_its_value, |t| async move {
 });
 
 each_backend!(closure_error_rolls_back_and_is_raised, |t| async move {
-    let v = ok(
+    let v = ok_after(
         &t,
-        &format!(
-            r#"{SETUP}
+        SETUP,
+        r#"
         let caught = ();
-        try {{
-            db.transaction(|tx| {{
+        try {
+            db.transaction(|tx| {
                 tx.execute("INSERT INTO notes VALUES ($1, $2)", [1, "a"]);
                 tx.execute("INSERT INTO notes VALUES ($1, $2)", [2, "a"]);
-            }});
-        }} catch (e) {{
+            });
+        } catch (e) {
             caught = e;
-        }}
+        }
         caught
-    "#
-        ),
+    "#,
     )
     .await;
     let map = v.cast::<rhai::Map>();
@@ -188,37 +182,31 @@ each_backend!(closure_error_rolls_back_and_is_raised, |t| async move {
 });
 
 each_backend!(closure_may_finish_the_transaction_itself, |t| async move {
-    check(
+    check_after(
         &t,
-        &format!(
-            r#"{SETUP}
-        db.transaction(|tx| {{
+        SETUP,
+        r#"
+        db.transaction(|tx| {
             tx.execute("INSERT INTO notes VALUES (1, 'a')");
             tx.rollback();
-        }});
+        });
         assert_eq(db.fetch_all("SELECT id FROM notes"), []);
-    "#
-        ),
+    "#,
     )
     .await;
 });
 
 each_backend!(retryable_errors_run_the_closure_again, |t| async move {
     // A script can raise a dbridge-style error; a retryable kind is retried.
-    let v = ok(
-        &t,
-        &format!(
-            r#"{SETUP}
+    let v = ok_after(&t, SETUP, r#"
         let attempts = 0;
-        db.transaction(|tx| {{
+        db.transaction(|tx| {
             attempts += 1;
             tx.execute("INSERT INTO notes VALUES ($1, 'x')", [attempts]);
-            if attempts < 3 {{ throw dbridge::error(#{{ kind: "serialization_failure", message: "try again" }}); }}
-        }}, #{{ retries: 3 }});
+            if attempts < 3 { throw dbridge::error(#{ kind: "serialization_failure", message: "try again" }); }
+        }, #{ retries: 3 });
         [attempts, db.fetch_all("SELECT id FROM notes").map(|r| r.id)]
-    "#
-        ),
-    )
+    "#)
     .await;
     assert_eq!(v.to_string(), "[3, [3]]");
 
@@ -267,23 +255,22 @@ each_backend!(retries_a_real_serialization_failure, |t| async move {
 });
 
 each_backend!(options_isolation_and_read_only, |t| async move {
-    let v = ok(
+    let v = ok_after(
         &t,
-        &format!(
-            r#"{SETUP}
-        for level in ["read_uncommitted", "read_committed", "repeatable_read", "serializable"] {{
-            let tx = db.begin(#{{ isolation: level }});
+        SETUP,
+        r#"
+        for level in ["read_uncommitted", "read_committed", "repeatable_read", "serializable"] {
+            let tx = db.begin(#{ isolation: level });
             tx.execute("SELECT 1");
             tx.commit();
-        }}
-        let tx = db.begin(#{{ read_only: true }});
+        }
+        let tx = db.begin(#{ read_only: true });
         let kind = ();
-        try {{ tx.execute("INSERT INTO notes VALUES (1, 'no')"); }} catch (e) {{ kind = e.kind; }}
+        try { tx.execute("INSERT INTO notes VALUES (1, 'no')"); } catch (e) { kind = e.kind; }
         tx.rollback();
         db.execute("INSERT INTO notes VALUES (2, 'writable again')");
         kind
-    "#
-        ),
+    "#,
     )
     .await;
     assert_eq!(v.into_string().unwrap(), "invalid_state");
@@ -303,25 +290,24 @@ each_backend!(options_isolation_and_read_only, |t| async move {
 });
 
 each_backend!(stream_inside_a_transaction, |t| async move {
-    check(
+    check_after(
         &t,
-        &format!(
-            r#"{SETUP}
+        SETUP,
+        r#"
         let tx = db.begin();
         tx.execute("INSERT INTO notes VALUES (1, 'a'), (2, 'b')");
         let seen = [];
-        for row in tx.stream("SELECT body FROM notes ORDER BY id") {{ seen.push(row.body); }}
+        for row in tx.stream("SELECT body FROM notes ORDER BY id") { seen.push(row.body); }
         assert_eq(seen, ["a", "b"]);
         let s = tx.stream("SELECT id FROM notes");
         let kind = ();
-        try {{ tx.execute("SELECT 1"); }} catch (e) {{ kind = e.kind; }}
+        try { tx.execute("SELECT 1"); } catch (e) { kind = e.kind; }
         assert_eq(kind, "invalid_state");
         s.close();
         tx.execute("INSERT INTO notes VALUES (3, 'c')");
         tx.commit();
         assert_eq(db.fetch_one("SELECT count(*) AS n FROM notes").n, 3);
-    "#
-        ),
+    "#,
     )
     .await;
 });

@@ -62,8 +62,13 @@ pub enum ErrorKind {
     /// may not have been committed. Never retried automatically; check the
     /// data (or make the transaction idempotent) before running it again.
     AmbiguousCommit,
-    /// A connection could not be had in time.
+    /// A connection could not be had in time, or the server stopped a
+    /// statement at its `statement_timeout`.
     Timeout,
+    /// The statement was cancelled (by a [`CancelHandle`](crate::CancelHandle),
+    /// a dropped call, or another session's `pg_cancel_backend`) and stopped on
+    /// the server; what its call began was rolled back.
+    Cancelled,
     /// A query expected a row and got none.
     NotFound,
     /// A query expected at most one row and got more.
@@ -106,6 +111,7 @@ impl ErrorKind {
             Self::ConnectionLost => "connection_lost",
             Self::AmbiguousCommit => "ambiguous_commit",
             Self::Timeout => "timeout",
+            Self::Cancelled => "cancelled",
             Self::NotFound => "not_found",
             Self::MultipleRows => "multiple_rows",
             Self::Unsupported => "unsupported",
@@ -137,7 +143,7 @@ impl ErrorKind {
 
 impl ErrorKind {
     /// Every kind, in declaration order.
-    pub const ALL: [ErrorKind; 27] = [
+    pub const ALL: [ErrorKind; 28] = [
         Self::UniqueViolation,
         Self::ForeignKeyViolation,
         Self::NotNullViolation,
@@ -156,6 +162,7 @@ impl ErrorKind {
         Self::ConnectionLost,
         Self::AmbiguousCommit,
         Self::Timeout,
+        Self::Cancelled,
         Self::NotFound,
         Self::MultipleRows,
         Self::Unsupported,
@@ -325,6 +332,11 @@ pub enum Error {
         after: std::time::Duration,
     },
 
+    /// The call was cancelled ([`CancelHandle::cancel`](crate::CancelHandle::cancel)):
+    /// its statement was stopped on the server and what it began was rolled back.
+    #[error("cancelled")]
+    Cancelled,
+
     /// An identifier was rejected by [`crate::ident`].
     #[error("invalid identifier {name:?}: {reason}")]
     InvalidIdentifier {
@@ -462,6 +474,7 @@ impl Error {
                 ..
             } => ErrorKind::AmbiguousCommit,
             Self::Timeout { .. } => ErrorKind::Timeout,
+            Self::Cancelled => ErrorKind::Cancelled,
             Self::InvalidIdentifier { .. } => ErrorKind::InvalidIdentifier,
             Self::TypeMismatch { .. } => ErrorKind::TypeMismatch,
             Self::InvalidValue { .. } => ErrorKind::InvalidValue,

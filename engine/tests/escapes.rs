@@ -6,40 +6,8 @@ use std::path::PathBuf;
 
 use dbridge_engine::migrate::Migrator;
 use dbridge_engine::{Database, Error, ErrorKind};
-use dbridge_testkit::each_backend;
+use dbridge_testkit::{count_rows, create_victims, each_backend, table_exists};
 use futures_util::StreamExt;
-
-async fn count(db: &Database, table: &str) -> i64 {
-    db.fetch_one(&format!("SELECT count(*) AS n FROM {table}"), &[])
-        .await
-        .unwrap()
-        .get("n")
-        .unwrap()
-        .as_i64()
-        .unwrap()
-}
-
-async fn table_exists(db: &Database, name: &str) -> bool {
-    let sql = match db.backend() {
-        dbridge_engine::Backend::Sqlite => "SELECT 1 FROM sqlite_master WHERE name = $1",
-        dbridge_engine::Backend::Postgres => {
-            "SELECT 1 FROM information_schema.tables WHERE table_schema = current_schema() AND table_name = $1"
-        }
-    };
-    db.fetch_optional(sql, &[name.into()])
-        .await
-        .unwrap()
-        .is_some()
-}
-
-async fn victims(db: &Database) {
-    db.execute("CREATE TABLE victims (n INTEGER)", &[])
-        .await
-        .unwrap();
-    db.execute("INSERT INTO victims VALUES (1)", &[])
-        .await
-        .unwrap();
-}
 
 /// Transaction control an owner must refuse, on `db`'s backend.
 fn escapes(db: &Database) -> Vec<&'static str> {
@@ -79,7 +47,7 @@ fn assert_kind<T: std::fmt::Debug>(r: Result<T, Error>, kind: ErrorKind, what: &
 }
 
 each_backend!(one_statement_per_call, |t| async move {
-    victims(&t.db).await;
+    create_victims(&t.db).await;
     let two = "SELECT 1; DELETE FROM victims";
     assert_kind(
         t.db.execute(two, &[]).await,
@@ -110,7 +78,7 @@ each_backend!(one_statement_per_call, |t| async move {
         "tx.fetch_all",
     );
     tx.rollback().await.unwrap();
-    assert_eq!(count(&t.db, "victims").await, 1);
+    assert_eq!(count_rows(&t.db, "victims").await, 1);
     // A trailing semicolon and comments are one statement.
     t.db.execute("UPDATE victims SET n = 2; -- done\n", &[])
         .await
@@ -125,7 +93,7 @@ each_backend!(one_statement_per_call, |t| async move {
 });
 
 each_backend!(execute_script_runs_several, |t| async move {
-    victims(&t.db).await;
+    create_victims(&t.db).await;
     let n =
         t.db.execute_script(
             "INSERT INTO victims VALUES (2); -- a; comment\n\
@@ -135,11 +103,11 @@ each_backend!(execute_script_runs_several, |t| async move {
         .await
         .unwrap();
     assert_eq!(n, 2);
-    assert_eq!(count(&t.db, "victims").await, 3);
+    assert_eq!(count_rows(&t.db, "victims").await, 3);
 });
 
 each_backend!(sandbox_refuses_transaction_control, |t| async move {
-    victims(&t.db).await;
+    create_victims(&t.db).await;
     let sb = t.db.sandbox().await.unwrap();
     sb.execute("INSERT INTO victims VALUES (2)", &[])
         .await
@@ -154,13 +122,13 @@ each_backend!(sandbox_refuses_transaction_control, |t| async move {
         ErrorKind::InvalidState,
         "script",
     );
-    assert_eq!(count(&sb, "victims").await, 2);
+    assert_eq!(count_rows(&sb, "victims").await, 2);
     sb.rollback_sandbox().await.unwrap();
-    assert_eq!(count(&t.db, "victims").await, 1);
+    assert_eq!(count_rows(&t.db, "victims").await, 1);
 });
 
 each_backend!(transaction_refuses_transaction_control, |t| async move {
-    victims(&t.db).await;
+    create_victims(&t.db).await;
     let mut tx = t.db.begin().await.unwrap();
     tx.execute("INSERT INTO victims VALUES (2)", &[])
         .await
@@ -175,7 +143,7 @@ each_backend!(transaction_refuses_transaction_control, |t| async move {
         "script",
     );
     tx.rollback().await.unwrap();
-    assert_eq!(count(&t.db, "victims").await, 1);
+    assert_eq!(count_rows(&t.db, "victims").await, 1);
 });
 
 each_backend!(sandbox_reports_a_transaction_sqlite_ended, |t| async move {
@@ -212,7 +180,7 @@ each_backend!(sandbox_reports_a_transaction_sqlite_ended, |t| async move {
         ErrorKind::InvalidState,
         "end check",
     );
-    assert_eq!(count(&t.db, "u").await, 1);
+    assert_eq!(count_rows(&t.db, "u").await, 1);
 });
 
 each_backend!(
@@ -237,7 +205,7 @@ each_backend!(
             "after the escape",
         );
         assert_kind(tx.commit().await, ErrorKind::InvalidState, "commit");
-        assert_eq!(count(&t.db, "u").await, 1);
+        assert_eq!(count_rows(&t.db, "u").await, 1);
     }
 );
 
@@ -277,7 +245,7 @@ each_backend!(sql_migration_cannot_commit_early, |t| async move {
     assert!(e.to_string().contains("statement 2"), "{e}");
     assert!(!table_exists(&t.db, "c1").await);
     assert!(!table_exists(&t.db, "c2").await);
-    assert_eq!(count(&t.db, "dbridge_migrations").await, 0);
+    assert_eq!(count_rows(&t.db, "dbridge_migrations").await, 0);
 });
 
 each_backend!(
@@ -296,6 +264,6 @@ each_backend!(
         .unwrap();
         Migrator::new(t.db.clone(), &dir.0).up(None).await.unwrap();
         t.db.execute("INSERT INTO a VALUES (1)", &[]).await.unwrap();
-        assert_eq!(count(&t.db, "log").await, 2);
+        assert_eq!(count_rows(&t.db, "log").await, 2);
     }
 );

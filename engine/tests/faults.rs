@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
 
 use dbridge_engine::{ConnectOptions, Database, ErrorKind, TransactionOptions, Value};
-use dbridge_testkit::PgServer;
+use dbridge_testkit::{PgServer, count_rows};
 
 fn server() -> PgServer {
     PgServer::start().expect("start a throwaway PostgreSQL server")
@@ -26,16 +26,6 @@ async fn pool(server: &PgServer, min: u32) -> Database {
 async fn terminate_all(server: &PgServer, only: Option<i64>) {
     let n = server.terminate_backends(only).await;
     assert!(n > 0, "no backend to terminate");
-}
-
-async fn count(db: &Database) -> i64 {
-    db.fetch_one("SELECT count(*) AS n FROM t", &[])
-        .await
-        .expect("count")
-        .get("n")
-        .unwrap()
-        .as_i64()
-        .unwrap()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -70,7 +60,7 @@ async fn the_first_write_after_a_restart_succeeds_on_an_idle_pool() {
     let mut tx = db.begin().await.expect("begin after the restart");
     tx.execute("INSERT INTO t VALUES (2)", &[]).await.unwrap();
     tx.commit().await.unwrap();
-    assert_eq!(count(&db).await, 2);
+    assert_eq!(count_rows(&db, "t").await, 2);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -89,7 +79,7 @@ async fn terminated_backends_are_not_reused() {
             .await;
         assert!(r.is_ok(), "write {i} reused a dead connection: {r:?}");
     }
-    assert_eq!(count(&db).await, 10);
+    assert_eq!(count_rows(&db, "t").await, 10);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -103,7 +93,7 @@ async fn begin_after_pg_terminate_backend_uses_a_fresh_connection() {
         .expect("begin on a pool whose connection died");
     tx.execute("INSERT INTO t VALUES (1)", &[]).await.unwrap();
     tx.commit().await.unwrap();
-    assert_eq!(count(&db).await, 1);
+    assert_eq!(count_rows(&db, "t").await, 1);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -134,9 +124,9 @@ async fn a_transaction_whose_backend_is_killed_fails_and_the_pool_recovers() {
     );
     drop(tx);
     // Nothing half written, and the next calls succeed.
-    assert_eq!(count(&db).await, 0);
+    assert_eq!(count_rows(&db, "t").await, 0);
     db.execute("INSERT INTO t VALUES (3)", &[]).await.unwrap();
-    assert_eq!(count(&db).await, 1);
+    assert_eq!(count_rows(&db, "t").await, 1);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -180,7 +170,7 @@ async fn a_commit_on_a_killed_backend_is_ambiguous_and_not_retried() {
         "an ambiguous COMMIT was retried"
     );
     // Here the backend died before COMMIT reached it: nothing was committed.
-    assert_eq!(count(&db).await, 0);
+    assert_eq!(count_rows(&db, "t").await, 0);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -211,7 +201,7 @@ async fn a_transaction_retries_until_the_server_is_back() {
         .expect("the transaction once the server is back");
     assert_eq!(n, 1);
     assert!(attempts.load(Ordering::SeqCst) >= 2);
-    assert_eq!(count(&db).await, 1);
+    assert_eq!(count_rows(&db, "t").await, 1);
 }
 
 /// Two transactions that lock two rows in opposite orders: the server breaks
@@ -305,5 +295,5 @@ async fn a_restart_behind_pgbouncer_costs_no_read_and_transactions_retry() {
         .await
         .expect("a transaction after the restart");
     assert_eq!(n, 1);
-    assert_eq!(count(&db).await, 1);
+    assert_eq!(count_rows(&db, "t").await, 1);
 }

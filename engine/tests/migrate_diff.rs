@@ -33,9 +33,7 @@ async fn sync(db: &Database, meta: &Metadata) -> SchemaDiff {
 
 fn v1() -> Metadata {
     let meta = Metadata::new();
-    let users = Model::builder("User")
-        .table("users")
-        .column(Column::new("id", SqlType::Int8).primary_key())
+    let users = dbridge_testkit::keyed("User", "users")
         .column(Column::new("email", "varchar(50)").not_null())
         .column(Column::new("nick", "text").unique())
         .column(Column::new("karma", "integer").default(0))
@@ -45,27 +43,19 @@ fn v1() -> Metadata {
         .index(Index::new(["karma"]))
         .build()
         .unwrap();
-    let posts = Model::builder("Post")
-        .table("posts")
-        .column(Column::new("id", SqlType::Int8).primary_key())
+    let posts = dbridge_testkit::keyed("Post", "posts")
         .column(Column::new("author_id", SqlType::Int8).references("users", "id"))
         .column(Column::new("title", "text").not_null())
         .build()
         .unwrap();
-    let old = Model::builder("Old")
-        .table("old_things")
-        .column(Column::new("id", SqlType::Int8).primary_key())
-        .build()
-        .unwrap();
+    let old = dbridge_testkit::keyed("Old", "old_things").build().unwrap();
     meta.add_all([users, posts, old]).unwrap();
     meta
 }
 
 fn v2() -> Metadata {
     let meta = Metadata::new();
-    let users = Model::builder("User")
-        .table("users")
-        .column(Column::new("id", SqlType::Int8).primary_key())
+    let users = dbridge_testkit::keyed("User", "users")
         .column(Column::new("email", "text").not_null().unique()) // type + unique
         .column(Column::new("nick", "text")) // unique dropped
         .column(Column::new("karma", "integer").not_null().default(10)) // default + not null
@@ -76,9 +66,7 @@ fn v2() -> Metadata {
         .index(Index::new(["age"]).filter(Expr::col("age").unwrap().gt(17))) // index swapped
         .build()
         .unwrap();
-    let posts = Model::builder("Post")
-        .table("posts")
-        .column(Column::new("id", SqlType::Int8).primary_key())
+    let posts = dbridge_testkit::keyed("Post", "posts")
         .column(
             Column::new("author_id", SqlType::Int8)
                 .references("users", "id")
@@ -89,9 +77,7 @@ fn v2() -> Metadata {
         .foreign_key(ForeignKey::new(["tag_id"], "tags", ["id"]).named("fk_posts_tag"))
         .build()
         .unwrap();
-    let tags = Model::builder("Tag")
-        .table("tags")
-        .column(Column::new("id", SqlType::Int8).primary_key())
+    let tags = dbridge_testkit::keyed("Tag", "tags")
         .column(Column::new("name", "text").not_null())
         .build()
         .unwrap();
@@ -214,9 +200,7 @@ each_backend!(renames_only_when_confirmed, |t| async move {
     let before = Metadata::new();
     before
         .add(
-            Model::builder("U")
-                .table("u")
-                .column(Column::new("id", SqlType::Int8).primary_key())
+            dbridge_testkit::keyed("U", "u")
                 .column(Column::new("fullname", "text"))
                 .index(Index::new(["fullname"]).named("ix_u_name"))
                 .build()
@@ -230,9 +214,7 @@ each_backend!(renames_only_when_confirmed, |t| async move {
     let after = Metadata::new();
     after
         .add(
-            Model::builder("U")
-                .table("u")
-                .column(Column::new("id", SqlType::Int8).primary_key())
+            dbridge_testkit::keyed("U", "u")
                 .column(Column::new("name", "text"))
                 .index(Index::new(["name"]).named("ix_u_name"))
                 .build()
@@ -268,23 +250,17 @@ each_backend!(renames_only_when_confirmed, |t| async move {
 each_backend!(rebuild_keeps_rows_and_foreign_keys, |t| async move {
     let db = &t.db;
     let parent = |extra: bool| {
-        let mut b = Model::builder("P")
-            .table("parents")
-            .column(Column::new("id", SqlType::Int8).primary_key())
-            .column(Column::new("name", "varchar(10)"));
+        let mut b =
+            dbridge_testkit::keyed("P", "parents").column(Column::new("name", "varchar(10)"));
         if extra {
             // A type change and a new NOT NULL column: a rebuild on SQLite.
-            b = Model::builder("P")
-                .table("parents")
-                .column(Column::new("id", SqlType::Int8).primary_key())
+            b = dbridge_testkit::keyed("P", "parents")
                 .column(Column::new("name", "text").not_null())
                 .column(Column::new("rank", "integer").not_null().default(3));
         }
         b.build().unwrap()
     };
-    let child = Model::builder("C")
-        .table("children")
-        .column(Column::new("id", SqlType::Int8).primary_key())
+    let child = dbridge_testkit::keyed("C", "children")
         .column(
             Column::new("parent_id", SqlType::Int8)
                 .not_null()
@@ -378,9 +354,7 @@ async fn postgres_enum_types_are_created_extended_and_dropped() {
     };
     let model = |ty: Option<SqlType>| {
         let meta = Metadata::new();
-        let mut b = Model::builder("U")
-            .table("u")
-            .column(Column::new("id", SqlType::Int8).primary_key());
+        let mut b = dbridge_testkit::keyed("U", "u");
         if let Some(ty) = ty {
             b = b.column(Column::new("mood", ty));
         }
@@ -485,9 +459,7 @@ each_backend!(
         let db = &t.db;
         let meta = Metadata::new();
         meta.add(
-            Model::builder("U")
-                .table("u")
-                .column(Column::new("id", SqlType::Int8).primary_key())
+            dbridge_testkit::keyed("U", "u")
                 .column(Column::new("email", "text"))
                 .build()
                 .unwrap(),

@@ -5,9 +5,7 @@ use std::sync::Arc;
 
 use dbridge_engine::migrate::{IndexPart, IntrospectOptions, introspect};
 use dbridge_engine::query::Expr;
-use dbridge_engine::schema::{
-    Column, ForeignKey, Identity, Index, Metadata, Model, ReferentialAction,
-};
+use dbridge_engine::schema::{Column, ForeignKey, Identity, Index, Metadata, ReferentialAction};
 use dbridge_engine::{Backend, EnumType, SqlType};
 use dbridge_testkit::each_backend;
 
@@ -17,9 +15,7 @@ fn models() -> Metadata {
         labels: vec!["happy".into(), "sad".into()],
     }));
     let meta = Metadata::new();
-    let users = Model::builder("User")
-        .table("users")
-        .column(Column::new("id", SqlType::Int8).primary_key())
+    let users = dbridge_testkit::keyed("User", "users")
         .column(Column::new("email", "varchar(200)").not_null().unique())
         .column(
             Column::new("karma", "integer")
@@ -36,9 +32,7 @@ fn models() -> Metadata {
         .index(Index::new(["karma"]).filter(Expr::col("karma").unwrap().gt(100)))
         .build()
         .unwrap();
-    let posts = Model::builder("Post")
-        .table("posts")
-        .column(Column::new("id", SqlType::Int8).primary_key())
+    let posts = dbridge_testkit::keyed("Post", "posts")
         .column(Column::new("author_id", SqlType::Int8).not_null())
         .column(Column::new("title", "text").index())
         .foreign_key(

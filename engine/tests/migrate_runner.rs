@@ -575,9 +575,7 @@ async fn autogenerate_leaves_out_a_down_it_cannot_write() {
         }));
         let meta = Metadata::new();
         meta.add(
-            Model::builder("U")
-                .table("u")
-                .column(Column::new("id", SqlType::Int8).primary_key())
+            dbridge_testkit::keyed("U", "u")
                 .column(Column::new("mood", mood))
                 .build()
                 .unwrap(),

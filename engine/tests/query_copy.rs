@@ -265,17 +265,40 @@ each_backend!(every_scalar_type_matches_the_values_path, |t| async move {
     }
     // NULLs stay NULL; values come back as given (char(4) pads "x").
     assert!(a[10].values()[1..].iter().all(Value::is_null));
+    for (r, row) in a.iter().enumerate() {
+        for (k, got) in row.values().iter().enumerate() {
+            let want = match k {
+                0 => rows[r][0].clone(),
+                _ => as_stored(t.backend(), &cases[k - 1].0, &rows[r][k]),
+            };
+            assert_eq!(got, &want, "row {r}, column {k}");
+        }
+    }
     let mood_col = format!("c{}", cases.len() - 1);
     assert_eq!(a[1].get(mood_col.as_str()).unwrap(), &label("happy"));
 });
+
+/// `v` as the backend gives it back from a column of type `ty`: PostgreSQL
+/// pads `char(n)` with spaces and writes `numeric(p, s)` with `s` decimals.
+fn as_stored(backend: Backend, ty: &SqlType, v: &Value) -> Value {
+    match (backend, ty, v) {
+        (Backend::Postgres, SqlType::Char(n), Value::Text(s)) => {
+            Value::from(format!("{s:<width$}", width = *n as usize))
+        }
+        (Backend::Postgres, SqlType::Numeric(Some((_, scale))), Value::Numeric(n)) => {
+            let text = n.to_string();
+            let (whole, frac) = text.split_once('.').unwrap_or((&text, ""));
+            num(&format!("{whole}.{frac:0<width$}", width = *scale as usize))
+        }
+        _ => v.clone(),
+    }
+}
 
 fn users() -> (Metadata, Model) {
     let meta = Metadata::new();
     let user = meta
         .add(
-            Model::builder("User")
-                .table("users")
-                .column(Column::new("id", SqlType::Int8).primary_key())
+            dbridge_testkit::keyed("User", "users")
                 .column(Column::new("name", "text").not_null())
                 .column(Column::new("email", "text").unique())
                 .column(Column::new("age", "integer"))
@@ -482,9 +505,12 @@ each_backend!(a_failed_copy_rolls_the_transaction_back, |t| async move {
     assert!(!text.contains("name 1"), "{text}");
     if t.backend() == Backend::Postgres {
         assert_eq!(log.count(COPY_PREFIX), 1);
-        // The transaction is failed, as after a failed INSERT.
+        // The transaction is failed, as after a failed INSERT: the server
+        // refuses the next statement with 25P02 (in failed transaction).
         let next = tx.execute("SELECT 1", &[]).await.unwrap_err();
         assert_eq!(next.kind(), ErrorKind::Database, "{next}");
+        let code = next.as_database_error().and_then(|d| d.code.as_deref());
+        assert_eq!(code, Some("25P02"), "{next}");
     }
     drop(tx);
     assert_eq!(count(&t, &user).await, 0);
@@ -540,9 +566,7 @@ async fn postgres_value_that_fails_mid_copy() {
     )
     .await
     .unwrap();
-    let small = Model::builder("Small")
-        .table("small")
-        .column(Column::new("id", SqlType::Int8).primary_key())
+    let small = dbridge_testkit::keyed("Small", "small")
         .column(Column::new("n", SqlType::Int8))
         .build()
         .unwrap();
@@ -599,9 +623,7 @@ async fn postgres_enum_column_and_bad_label() {
     let meta = Metadata::new();
     let m = meta
         .add(
-            Model::builder("Feeling")
-                .table("feelings")
-                .column(Column::new("id", SqlType::Int8).primary_key())
+            dbridge_testkit::keyed("Feeling", "feelings")
                 .column(Column::new("mood", mood()))
                 .build()
                 .unwrap(),
@@ -636,5 +658,8 @@ async fn postgres_enum_column_and_bad_label() {
         .execute(&t.db)
         .await
         .unwrap_err();
+    assert_eq!(bad.kind(), ErrorKind::InvalidValue, "{bad}");
     assert!(!bad.to_string().contains("furious-secret"), "{bad}");
+    let rows = Select::from(&m).fetch_all(&t.db).await.unwrap();
+    assert_eq!(rows.len(), 1000, "nothing of the failed COPY went in");
 }

@@ -85,9 +85,7 @@ each_backend!(client_default_factory_runs_per_row, |t| async move {
     let n2 = next.clone();
     let token = meta
         .add(
-            Model::builder("Token")
-                .table("tokens")
-                .column(Column::new("id", SqlType::Int8).primary_key())
+            dbridge_testkit::keyed("Token", "tokens")
                 .column(Column::new("label", "text"))
                 .column(
                     Column::new("serial", "bigint")

@@ -5,7 +5,7 @@
 //! transaction and a COPY.
 
 use dbridge_engine::query::{Insert, Run};
-use dbridge_engine::schema::{Column, Model};
+use dbridge_engine::schema::Column;
 use dbridge_engine::{Backend, Error, SqlType, Value};
 use dbridge_testkit::each_backend;
 
@@ -174,9 +174,7 @@ each_backend!(
         for s in raise {
             t.db.execute(s, &[]).await.unwrap();
         }
-        let model = Model::builder("Bulk")
-            .table("bulk")
-            .column(Column::new("id", SqlType::Int8).primary_key())
+        let model = dbridge_testkit::keyed("Bulk", "bulk")
             .column(Column::new("s", SqlType::Text))
             .build()
             .unwrap();

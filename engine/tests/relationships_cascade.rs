@@ -10,17 +10,6 @@ use dbridge_engine::session::{Instance, InstanceState, Session};
 use dbridge_testkit::each_backend;
 use rel_common::{Log, names, seed, setup};
 
-async fn count(t: &dbridge_testkit::TestDb, table: &str) -> i64 {
-    let sql = format!("SELECT count(*) AS n FROM {table}");
-    t.db.fetch_one(&sql, &[])
-        .await
-        .unwrap()
-        .get("n")
-        .unwrap()
-        .as_i64()
-        .unwrap()
-}
-
 each_backend!(back_populates_keeps_both_sides_in_step, |t| async move {
     let m = setup(&t.db).await;
     let ada = Instance::with_values(&m.user, [("name", "Ada")]).unwrap();
@@ -105,7 +94,7 @@ each_backend!(
         s.commit().await.unwrap();
         // One multi-row INSERT per table.
         assert_eq!(log.count("INSERT"), 3, "{:?}", log.take());
-        assert_eq!(count(&t, "comments").await, 3);
+        assert_eq!(t.count("comments").await, 3);
         // Adding a new child to a persistent parent's collection adds it at the flush.
         let p0 = ada.related_many("posts").unwrap()[0].clone();
         let extra = Instance::with_values(&m.comment, [("text", "late")]).unwrap();
@@ -138,9 +127,9 @@ each_backend!(delete_cascade_three_levels, |t| async move {
     assert!(comments.iter().all(|c| c.state() == InstanceState::Deleted));
     s.commit().await.unwrap();
     assert_eq!(comments[0].state(), InstanceState::Detached);
-    assert_eq!(count(&t, "users").await, 1);
-    assert_eq!(count(&t, "posts").await, 2);
-    assert_eq!(count(&t, "comments").await, 1);
+    assert_eq!(t.count("users").await, 1);
+    assert_eq!(t.count("posts").await, 2);
+    assert_eq!(t.count("comments").await, 1);
     // The second user: its comment goes with its post (comment.author has
     // no cascade, but post.comments does).
     let mut s = Session::new(&t.db);
@@ -151,9 +140,9 @@ each_backend!(delete_cascade_three_levels, |t| async move {
     s.delete(&u2).unwrap();
     s.commit().await.unwrap();
     assert_eq!(c4.state(), InstanceState::Detached);
-    assert_eq!(count(&t, "users").await, 0);
-    assert_eq!(count(&t, "posts").await, 0);
-    assert_eq!(count(&t, "comments").await, 0);
+    assert_eq!(t.count("users").await, 0);
+    assert_eq!(t.count("posts").await, 0);
+    assert_eq!(t.count("comments").await, 0);
 });
 
 each_backend!(delete_orphan_deletes_removed_children, |t| async move {
@@ -172,20 +161,20 @@ each_backend!(delete_orphan_deletes_removed_children, |t| async move {
     assert!(comments[0].related_one("post").unwrap().is_none());
     s.commit().await.unwrap();
     assert_eq!(comments[0].state(), InstanceState::Detached);
-    assert_eq!(count(&t, "comments").await, 1);
+    assert_eq!(t.count("comments").await, 1);
     // Re-adding before the flush saves it.
     p.remove_related("comments", &comments[1]).unwrap();
     p.add_related("comments", &comments[1]).unwrap();
     s.commit().await.unwrap();
-    assert_eq!(count(&t, "comments").await, 1);
+    assert_eq!(t.count("comments").await, 1);
     // A new child removed again is just forgotten.
     let c = Instance::with_values(&m.comment, [("text", "new")]).unwrap();
     p.add_related("comments", &c).unwrap();
     s.commit().await.unwrap();
-    assert_eq!(count(&t, "comments").await, 2);
+    assert_eq!(t.count("comments").await, 2);
     p.clear_related("comments").unwrap();
     s.commit().await.unwrap();
-    assert_eq!(count(&t, "comments").await, 0);
+    assert_eq!(t.count("comments").await, 0);
 
     // has_one with delete-orphan: replacing the profile deletes the old one.
     // (profiles.user_id is UNIQUE and a flush inserts before it deletes: the
@@ -244,7 +233,7 @@ each_backend!(passive_deletes_leave_it_to_the_database, |t| async move {
     assert_eq!(n1.get("entry_id").unwrap(), Value::Null);
     assert!(n1.changed().is_empty());
     s.commit().await.unwrap();
-    assert_eq!(count(&t, "entries").await, 1);
+    assert_eq!(t.count("entries").await, 1);
     assert_eq!(e1.state(), InstanceState::Detached);
     let n1_row =
         t.db.fetch_one("SELECT entry_id FROM notes WHERE id = 1", &[])
@@ -316,5 +305,5 @@ each_backend!(self_referential_tree, |t| async move {
     // Deleting the root deletes the whole tree (children before parents).
     s.delete(&roots[0]).unwrap();
     s.commit().await.unwrap();
-    assert_eq!(count(&t, "nodes").await, 0);
+    assert_eq!(t.count("nodes").await, 0);
 });

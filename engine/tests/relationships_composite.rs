@@ -3,10 +3,10 @@
 //! matched column by column), joined, subquery (which loads by selectin for
 //! a composite key) and lazily, with both sides filled.
 
+use dbridge_engine::Value;
 use dbridge_engine::query::{Insert, Run};
 use dbridge_engine::schema::{Column, ForeignKey, Metadata, Model, Relationship};
 use dbridge_engine::session::{Load, Session};
-use dbridge_engine::{SqlType, Value};
 use dbridge_testkit::each_backend;
 
 struct Books {
@@ -30,9 +30,7 @@ async fn setup(db: &dbridge_engine::Database) -> Books {
         )
         .build()
         .unwrap();
-    let entry = Model::builder("Entry")
-        .table("entries")
-        .column(Column::new("id", SqlType::Int8).primary_key())
+    let entry = dbridge_testkit::keyed("Entry", "entries")
         .column(Column::new("org", "text"))
         .column(Column::new("num", "integer"))
         .column(Column::new("amount", "integer"))

@@ -437,18 +437,14 @@ each_backend!(noload_raise_and_default_strategies, |t| async move {
     drop(s); // SQLite: one session at a time holds the database
     // A relationship's default strategy applies to every query.
     let meta = Metadata::new();
-    let a = Model::builder("Author")
-        .table("authors")
-        .column(Column::new("id", SqlType::Int8).primary_key())
+    let a = dbridge_testkit::keyed("Author", "authors")
         .relationship(
             "books",
             Relationship::has_many("Book").lazy("selectin".parse().unwrap()),
         )
         .build()
         .unwrap();
-    let b = Model::builder("Book")
-        .table("books")
-        .column(Column::new("id", SqlType::Int8).primary_key())
+    let b = dbridge_testkit::keyed("Book", "books")
         .column(Column::new("author_id", SqlType::Int8).references("authors", "id"))
         .build()
         .unwrap();

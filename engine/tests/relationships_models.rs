@@ -11,9 +11,7 @@ use dbridge_testkit::each_backend;
 each_backend!(mutually_referencing_models, |t| async move {
     // A user has a favourite post; a post has an author: a cycle of foreign keys.
     let meta = Metadata::new();
-    let user = Model::builder("Person")
-        .table("people")
-        .column(Column::new("id", SqlType::Int8).primary_key())
+    let user = dbridge_testkit::keyed("Person", "people")
         .column(Column::new("favorite_id", SqlType::Int8).references("articles", "id"))
         .relationship("favorite", Relationship::belongs_to("Article"))
         .relationship(
@@ -22,9 +20,7 @@ each_backend!(mutually_referencing_models, |t| async move {
         )
         .build()
         .unwrap();
-    let article = Model::builder("Article")
-        .table("articles")
-        .column(Column::new("id", SqlType::Int8).primary_key())
+    let article = dbridge_testkit::keyed("Article", "articles")
         .column(Column::new("writer_id", SqlType::Int8).references("people", "id"))
         .column(Column::new("title", "text"))
         .build()
@@ -60,9 +56,7 @@ each_backend!(mutually_referencing_models, |t| async move {
 
 each_backend!(many_to_many_through_an_association_model, |t| async move {
     let meta = Metadata::new();
-    let student = Model::builder("Student")
-        .table("students")
-        .column(Column::new("id", SqlType::Int8).primary_key())
+    let student = dbridge_testkit::keyed("Student", "students")
         .column(Column::new("name", "text"))
         .relationship(
             "courses",
@@ -73,9 +67,7 @@ each_backend!(many_to_many_through_an_association_model, |t| async move {
         .relationship("enrollments", Relationship::has_many("Enrollment"))
         .build()
         .unwrap();
-    let course = Model::builder("Course")
-        .table("courses")
-        .column(Column::new("id", SqlType::Int8).primary_key())
+    let course = dbridge_testkit::keyed("Course", "courses")
         .column(Column::new("title", "text"))
         .build()
         .unwrap();
@@ -129,9 +121,7 @@ each_backend!(many_to_many_through_an_association_model, |t| async move {
 
 each_backend!(self_referential_many_to_many, |t| async move {
     let meta = Metadata::new();
-    let person = Model::builder("Member")
-        .table("members")
-        .column(Column::new("id", SqlType::Int8).primary_key())
+    let person = dbridge_testkit::keyed("Member", "members")
         .column(Column::new("name", "text"))
         .relationship(
             "following",

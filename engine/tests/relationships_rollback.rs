@@ -11,17 +11,6 @@ use dbridge_engine::session::{Instance, Load, Session};
 use dbridge_testkit::each_backend;
 use rel_common::{names, seed, setup};
 
-async fn count(t: &dbridge_testkit::TestDb, table: &str) -> i64 {
-    let sql = format!("SELECT count(*) AS n FROM {table}");
-    t.db.fetch_one(&sql, &[])
-        .await
-        .unwrap()
-        .get("n")
-        .unwrap()
-        .as_i64()
-        .unwrap()
-}
-
 each_backend!(
     rollback_expires_a_changed_collection_like_the_columns,
     |t| async move {
@@ -77,7 +66,7 @@ each_backend!(
         // A later change to the post flushes the post, not the forgotten link.
         post.set("title", "renamed").unwrap();
         s.commit().await.unwrap();
-        assert_eq!(count(&t, "post_tags").await, 0);
+        assert_eq!(t.count("post_tags").await, 0);
         let tags = s.related(&post, "tags").await.unwrap().into_vec();
         assert!(tags.is_empty());
         s.close().await.unwrap();
@@ -95,7 +84,7 @@ each_backend!(
         post.add_related("comments", &comment).unwrap();
         s.add(comment.clone()).unwrap();
         s.commit().await.unwrap();
-        assert_eq!(count(&t, "comments").await, 1);
+        assert_eq!(t.count("comments").await, 1);
 
         // comments is `delete-orphan`: removing one deletes it at the next flush...
         let comments = s.related(&post, "comments").await.unwrap().into_vec();
@@ -103,7 +92,7 @@ each_backend!(
         // ...unless the transaction is rolled back first.
         s.rollback().await.unwrap();
         s.commit().await.unwrap();
-        assert_eq!(count(&t, "comments").await, 1);
+        assert_eq!(t.count("comments").await, 1);
         let comments = s.related(&post, "comments").await.unwrap().into_vec();
         assert_eq!(names(&comments, "text"), ["first"]);
         s.close().await.unwrap();

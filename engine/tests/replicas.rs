@@ -5,7 +5,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use dbridge_engine::{ConnectOptions, Database, Value};
-use dbridge_testkit::{PgServer, cluster};
+use dbridge_testkit::{PgServer, cluster, count_rows};
 
 /// Where each statement ran, by its observer's `server` label.
 fn servers(db: &Database) -> Arc<Mutex<Vec<(String, String)>>> {
@@ -27,16 +27,6 @@ fn ran_on(log: &Mutex<Vec<(String, String)>>, sql_part: &str) -> Vec<String> {
         .collect()
 }
 
-async fn count_on(db: &Database, t: &str) -> i64 {
-    db.fetch_one(&format!("SELECT count(*) AS n FROM {t}"), &[])
-        .await
-        .expect("count")
-        .get("n")
-        .unwrap()
-        .as_i64()
-        .unwrap()
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn reads_go_to_the_standby_and_writes_to_the_primary() {
     let Some(c) = cluster() else { return };
@@ -53,7 +43,7 @@ async fn reads_go_to_the_standby_and_writes_to_the_primary() {
         .await
         .unwrap();
     // The primary sees the write at once.
-    assert_eq!(count_on(&db.primary(), &t).await, 1);
+    assert_eq!(count_rows(&db.primary(), &t).await, 1);
     // The standby sees it once it has replayed it: wait for that, bounded.
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {

@@ -121,9 +121,7 @@ fn foreign_keys_are_checked_against_the_registry() {
         "a model named `User` is already registered"
     );
     // A self-reference is checked at build time.
-    let tree = Model::builder("Node")
-        .table("nodes")
-        .column(Column::new("id", SqlType::Int8).primary_key())
+    let tree = dbridge_testkit::keyed("Node", "nodes")
         .column(Column::new("parent_id", SqlType::Int8).references("nodes", "id"))
         .build()
         .unwrap();

@@ -153,9 +153,7 @@ each_backend!(composite_keys_and_foreign_keys, |t| async move {
         .unwrap();
     let entry = meta
         .add(
-            Model::builder("Entry")
-                .table("entries")
-                .column(Column::new("id", SqlType::Int8).primary_key())
+            dbridge_testkit::keyed("Entry", "entries")
                 .column(Column::new("org", "text").not_null())
                 .column(Column::new("num", "integer").not_null())
                 .foreign_key(
@@ -212,15 +210,11 @@ each_backend!(
     mutually_referencing_models_create_and_drop,
     |t| async move {
         let meta = Metadata::new();
-        let a = Model::builder("A")
-            .table("a")
-            .column(Column::new("id", SqlType::Int8).primary_key())
+        let a = dbridge_testkit::keyed("A", "a")
             .column(Column::new("b_id", SqlType::Int8).references("b", "id"))
             .build()
             .unwrap();
-        let b = Model::builder("B")
-            .table("b")
-            .column(Column::new("id", SqlType::Int8).primary_key())
+        let b = dbridge_testkit::keyed("B", "b")
             .column(Column::new("a_id", SqlType::Int8).references("a", "id"))
             .build()
             .unwrap();

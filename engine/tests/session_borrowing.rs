@@ -7,22 +7,12 @@ mod session_common;
 use dbridge_engine::migrate::{DEFAULT_HISTORY_TABLE, Reflected};
 use dbridge_engine::schema::Metadata;
 use dbridge_engine::session::{Instance, InstanceState, Session, SessionOptions};
-use dbridge_engine::{Database, ErrorKind, Transaction};
-use dbridge_testkit::each_backend;
+use dbridge_engine::{ErrorKind, Transaction};
+use dbridge_testkit::{count_rows, each_backend};
 use session_common::setup;
 
 async fn users(tx: &mut Transaction) -> i64 {
     tx.fetch_one("SELECT count(*) AS n FROM users", &[])
-        .await
-        .unwrap()
-        .get("n")
-        .unwrap()
-        .as_i64()
-        .unwrap()
-}
-
-async fn committed_users(db: &Database) -> i64 {
-    db.fetch_one("SELECT count(*) AS n FROM users", &[])
         .await
         .unwrap()
         .get("n")
@@ -77,12 +67,12 @@ each_backend!(
             .expect("close keeps the host's transaction");
         assert_eq!(users(&mut tx).await, 1);
         assert_eq!(
-            committed_users(&t.db).await,
+            count_rows(&t.db, "users").await,
             0,
             "nothing commits before the host"
         );
         tx.commit().await.unwrap();
-        assert_eq!(committed_users(&t.db).await, 1);
+        assert_eq!(count_rows(&t.db, "users").await, 1);
     }
 );
 
@@ -96,7 +86,7 @@ each_backend!(a_host_rollback_undoes_the_sessions_writes, |t| async move {
     s.commit().await.unwrap();
     let tx = s.return_transaction().unwrap();
     tx.rollback().await.unwrap();
-    assert_eq!(committed_users(&t.db).await, 0);
+    assert_eq!(count_rows(&t.db, "users").await, 0);
 });
 
 each_backend!(

@@ -2,18 +2,10 @@
 //! read-only, and the retrying helper.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 
 use dbridge_engine::{Backend, Error, ErrorKind, IsolationLevel, TransactionOptions, Value};
 use dbridge_testkit::{TestDb, each_backend};
-
-async fn count(t: &TestDb) -> i64 {
-    let row =
-        t.db.fetch_one("SELECT count(*) AS n FROM t", &[])
-            .await
-            .unwrap();
-    row.get("n").unwrap().as_i64().unwrap()
-}
 
 async fn table(t: &TestDb) {
     t.db.execute("CREATE TABLE t (n INTEGER PRIMARY KEY)", &[])
@@ -34,7 +26,7 @@ each_backend!(commit_and_rollback, |t| async move {
     let mut tx = t.db.begin().await.unwrap();
     tx.execute("INSERT INTO t VALUES (2)", &[]).await.unwrap();
     tx.rollback().await.unwrap();
-    assert_eq!(count(&t).await, 1);
+    assert_eq!(t.count("t").await, 1);
 });
 
 each_backend!(dropped_transaction_rolls_back, |t| async move {
@@ -43,14 +35,14 @@ each_backend!(dropped_transaction_rolls_back, |t| async move {
         let mut tx = t.db.begin().await.unwrap();
         tx.execute("INSERT INTO t VALUES (1)", &[]).await.unwrap();
     }
-    assert_eq!(count(&t).await, 0);
+    assert_eq!(t.count("t").await, 0);
     // The connection went back to the pool usable.
     for i in 0..20 {
         t.db.execute("INSERT INTO t VALUES ($1)", &[Value::Int4(i)])
             .await
             .unwrap();
     }
-    assert_eq!(count(&t).await, 20);
+    assert_eq!(t.count("t").await, 20);
 });
 
 each_backend!(nested_savepoints, |t| async move {
@@ -90,7 +82,7 @@ each_backend!(
         tx.rollback_to_savepoint("sp").await.unwrap();
         tx.execute("INSERT INTO t VALUES (2)", &[]).await.unwrap();
         tx.commit().await.unwrap();
-        assert_eq!(count(&t).await, 2);
+        assert_eq!(t.count("t").await, 2);
     }
 );
 
@@ -132,7 +124,7 @@ each_backend!(every_isolation_level_begins, |t| async move {
             .unwrap();
         tx.commit().await.unwrap();
     }
-    assert_eq!(count(&t).await, 4);
+    assert_eq!(t.count("t").await, 4);
 });
 
 each_backend!(read_only_transactions_refuse_writes, |t| async move {
@@ -163,7 +155,7 @@ each_backend!(read_only_transactions_refuse_writes, |t| async move {
     t.db.execute("INSERT INTO t VALUES (100)", &[])
         .await
         .unwrap();
-    assert_eq!(count(&t).await, 13);
+    assert_eq!(t.count("t").await, 13);
 });
 
 each_backend!(transaction_helper_commits_or_rolls_back, |t| async move {
@@ -189,7 +181,7 @@ each_backend!(transaction_helper_commits_or_rolls_back, |t| async move {
         .await
         .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::UniqueViolation);
-    assert_eq!(count(&t).await, 1, "the failed body left nothing behind");
+    assert_eq!(t.count("t").await, 1, "the failed body left nothing behind");
 });
 
 each_backend!(
@@ -216,7 +208,11 @@ each_backend!(
             .await;
         result.unwrap();
         assert_eq!(calls.load(Ordering::SeqCst), 3);
-        assert_eq!(count(&t).await, 1, "only the successful attempt committed");
+        assert_eq!(
+            t.count("t").await,
+            1,
+            "only the successful attempt committed"
+        );
 
         let calls = Arc::new(AtomicU32::new(0));
         let c = calls.clone();
@@ -281,20 +277,29 @@ async fn concurrent_serializable_transactions_conflict_and_retry_on_postgres() {
         .isolation(IsolationLevel::Serializable)
         .max_retries(50);
     let attempts = Arc::new(AtomicU32::new(0));
+    // Every first attempt reads the balance before any of them writes: all
+    // eight read 0, one update commits and the seven others must conflict.
+    let all_read = Arc::new(tokio::sync::Barrier::new(8));
     let mut tasks = Vec::new();
     for _ in 0..8 {
         let db = t.db.clone();
         let attempts = attempts.clone();
+        let all_read = all_read.clone();
+        let first = Arc::new(AtomicBool::new(true));
         tasks.push(tokio::spawn(async move {
             db.transaction(opts, |tx| {
                 let attempts = attempts.clone();
+                let all_read = all_read.clone();
+                let first = first.clone();
                 Box::pin(async move {
                     attempts.fetch_add(1, Ordering::SeqCst);
                     let row = tx
                         .fetch_one("SELECT balance FROM acct WHERE id = 1", &[])
                         .await?;
                     let b = row.get(0)?.as_i64().unwrap_or(0);
-                    tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+                    if first.swap(false, Ordering::SeqCst) {
+                        all_read.wait().await;
+                    }
                     tx.execute(
                         "UPDATE acct SET balance = $1 WHERE id = 1",
                         &[Value::Int8(b + 1)],
@@ -315,8 +320,8 @@ async fn concurrent_serializable_transactions_conflict_and_retry_on_postgres() {
             .unwrap();
     assert_eq!(row.get(0).unwrap(), &Value::Int4(8), "no lost update");
     assert!(
-        attempts.load(Ordering::SeqCst) > 8,
-        "conflicts happened and were retried"
+        attempts.load(Ordering::SeqCst) >= 15,
+        "the seven conflicting first attempts were retried"
     );
 }
 
@@ -338,5 +343,5 @@ async fn sqlite_file_writers_queue_instead_of_failing() {
     for task in tasks {
         task.await.unwrap().unwrap();
     }
-    assert_eq!(count(&t).await, 8);
+    assert_eq!(t.count("t").await, 8);
 }

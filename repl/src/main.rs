@@ -281,6 +281,20 @@ fn main() -> ExitCode {
         },
     };
     let mut ok = ok;
+    // Every way out ends here (Ctrl-D, `.quit`, the end of `run` or `-e`):
+    // dropping the session drops the transactions its scripts left open,
+    // which roll back; then the sandbox, if any, is rolled back whole.
+    let open = sandbox.open_transactions();
+    {
+        let _entered = runtime.enter();
+        drop(repl);
+    }
+    if open > 0 {
+        eprintln!(
+            "rolled back {open} open transaction{}",
+            if open == 1 { "" } else { "s" }
+        );
+    }
     if args.sandbox {
         match runtime.block_on(sandbox.rollback_sandbox()) {
             Ok(()) => eprintln!("sandbox rolled back: nothing was saved"),
@@ -289,6 +303,10 @@ fn main() -> ExitCode {
                 ok = false;
             }
         }
+    }
+    if !args.sandbox {
+        // Cancels sent by a last Ctrl-C are delivered before leaving.
+        runtime.block_on(sandbox.close());
     }
     // Leave without waiting on the pool's background tasks.
     runtime.shutdown_background();

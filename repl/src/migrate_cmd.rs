@@ -177,7 +177,7 @@ pub fn migrator(db: Database, dir: &Path) -> Migrator {
 
 /// Runs the command; `Ok(false)` when `check` found differences.
 fn execute(runtime: &Runtime, db: Database, args: MigrateArgs) -> Result<bool, Failure> {
-    let m = migrator(db, &args.dir);
+    let m = migrator(db.clone(), &args.dir);
     match args.action {
         Action::Status => {
             let status = runtime.block_on(m.status())?;
@@ -207,7 +207,9 @@ fn execute(runtime: &Runtime, db: Database, args: MigrateArgs) -> Result<bool, F
         }
         Action::Up { to, dry_run: false } => {
             let plan = runtime.block_on(m.plan_up(to))?;
-            let runs = step_through(&plan, |p| runtime.block_on(m.up(Some(p.file.version))))?;
+            let runs = step_through(&plan, |p| {
+                cancellable(runtime, &db, m.up(Some(p.file.version)))
+            })?;
             print!(
                 "{}",
                 runs_text(
@@ -219,7 +221,7 @@ fn execute(runtime: &Runtime, db: Database, args: MigrateArgs) -> Result<bool, F
         }
         Action::Down { n, dry_run: false } => {
             let plan = runtime.block_on(m.plan_down(n))?;
-            let runs = step_through(&plan, |_| runtime.block_on(m.down(1)))?;
+            let runs = step_through(&plan, |_| cancellable(runtime, &db, m.down(1)))?;
             print!("{}", runs_text(&runs, "reverted", "nothing to revert"));
         }
         Action::Check { models } => {
@@ -247,6 +249,26 @@ fn execute(runtime: &Runtime, db: Database, args: MigrateArgs) -> Result<bool, F
 
 /// Runs the planned migrations one `step` at a time, with a progress bar on
 /// a terminal.
+/// Runs one migration step; Ctrl-C cancels it: its statement is stopped on
+/// the server, its transaction rolled back, and the error is `cancelled`
+/// (the cancel is delivered before the process goes on to exit).
+fn cancellable<T>(
+    runtime: &Runtime,
+    db: &Database,
+    step: impl std::future::Future<Output = dbridge_engine::Result<T>>,
+) -> dbridge_engine::Result<T> {
+    let out = runtime.block_on(async {
+        tokio::select! {
+            r = step => r,
+            _ = tokio::signal::ctrl_c() => Err(Error::Cancelled),
+        }
+    });
+    if matches!(out, Err(Error::Cancelled)) {
+        runtime.block_on(db.close());
+    }
+    out
+}
+
 fn step_through(
     plan: &[PlannedMigration],
     mut step: impl FnMut(&PlannedMigration) -> dbridge_engine::Result<Vec<MigrationRun>>,

@@ -7,8 +7,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
-use dbridge_engine::Database;
 use dbridge_engine::db::Statement;
+use dbridge_engine::{CancelHandle, Database};
 use indicatif::{ProgressBar, ProgressStyle};
 use rustyline::error::ReadlineError;
 use rustyline::history::FileHistory;
@@ -39,6 +39,8 @@ pub struct Repl {
     interp: Shared,
     runtime: Handle,
     interrupted: Arc<AtomicBool>,
+    /// Ctrl-C cancels the database work of a dot-command through it.
+    cancel: CancelHandle,
     mode: Mode,
     pager: Pager,
     timing: bool,
@@ -80,6 +82,7 @@ impl Repl {
             interp,
             runtime,
             interrupted,
+            cancel: CancelHandle::new(),
             mode: Mode::Table,
             pager: Pager::Default,
             timing: false,
@@ -206,15 +209,27 @@ impl Repl {
         {
             return self.command(cmd);
         }
+        let cancelled_before = self.db.cancelled_statements();
         let result = self.timed(|| self.interp.borrow_mut().eval(input));
         match result {
             Ok(outputs) => self.print(&outputs),
-            Err(mut e) => {
+            Err(e) => {
+                let mut e = self.name_cancel(e, cancelled_before);
                 self.explain_error(&mut e, input);
                 self.report(&e);
             }
         }
         Flow::Continue
+    }
+
+    /// A call that Ctrl-C stopped while it waited for a statement is reported
+    /// as `cancelled` (the statement was stopped on the server), not as an
+    /// interrupted computation.
+    fn name_cancel(&self, e: ScriptError, cancelled_before: u64) -> ScriptError {
+        if e.kind == "interrupted" && self.db.cancelled_statements() > cancelled_before {
+            return ScriptError::from(dbridge_engine::Error::Cancelled);
+        }
+        e
     }
 
     /// Adds the hints that say how to fix `e`, raised by `input`
@@ -225,13 +240,17 @@ impl Repl {
 
     /// Runs a command against the database and prints its result; `false`
     /// when it failed (the error reported, with hints; `input` is what the
-    /// hints read).
+    /// hints read). Ctrl-C cancels its database work ([`Runner`]).
     fn db_command(
         &mut self,
         input: &str,
-        f: impl FnOnce(&Database, &Handle) -> Result<Output, ScriptError>,
+        f: impl FnOnce(&Database, &Runner<'_>) -> Result<Output, ScriptError>,
     ) -> bool {
-        let result = self.timed(|| f(&self.db, &self.runtime));
+        let runner = Runner {
+            runtime: &self.runtime,
+            cancel: &self.cancel,
+        };
+        let result = self.timed(|| f(&self.db, &runner));
         match result {
             Ok(o) => {
                 self.print(&[o]);
@@ -381,7 +400,9 @@ impl Repl {
             notes: Vec::new(),
         })?;
         let name = path.display().to_string();
+        let cancelled_before = self.db.cancelled_statements();
         self.timed(|| self.interp.borrow_mut().run_script(&src, &name, args))
+            .map_err(|e| self.name_cancel(e, cancelled_before))
     }
 
     /// Runs text (piped input, `-e`) as a script: on error, reports it and
@@ -444,14 +465,36 @@ impl Repl {
     fn spawn_interrupt_listener(&self) {
         let flag = self.interrupted.clone();
         let stop = self.interp.borrow().interrupter();
+        let cancel = self.cancel.clone();
         self.runtime.spawn(async move {
             while tokio::signal::ctrl_c().await.is_ok() {
                 flag.store(true, Ordering::SeqCst);
+                cancel.cancel();
                 if let Some(stop) = &stop {
                     stop();
                 }
             }
         });
+    }
+}
+
+/// Runs a dot-command's database work on the runtime, cancelled by Ctrl-C:
+/// the statement is stopped on the server, what the command began (an
+/// `.import`'s transaction) is rolled back, and the error is `cancelled`.
+pub(crate) struct Runner<'a> {
+    runtime: &'a Handle,
+    cancel: &'a CancelHandle,
+}
+
+impl Runner<'_> {
+    /// Blocks on `work` until it ends or Ctrl-C cancels it.
+    pub(crate) fn block_on<T>(
+        &self,
+        work: impl std::future::Future<Output = Result<T, ScriptError>>,
+    ) -> Result<T, ScriptError> {
+        self.runtime
+            .block_on(self.cancel.run(work))
+            .unwrap_or_else(|e| Err(ScriptError::from(e)))
     }
 }
 

@@ -3,8 +3,7 @@
 
 use std::process::{Command, Output, Stdio};
 
-use dbridge_engine::Database;
-use dbridge_testkit::{TestDb, each_backend};
+use dbridge_testkit::{VICTIMS, create_victims, each_backend, fetch_ints};
 
 fn repl(url: &str, args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_dbridge-repl"))
@@ -21,33 +20,15 @@ fn text(b: &[u8]) -> String {
     String::from_utf8_lossy(b).into_owned()
 }
 
-async fn victims(db: &Database) -> Vec<i64> {
-    db.fetch_all("SELECT n FROM victims ORDER BY n", &[])
-        .await
-        .unwrap()
-        .iter()
-        .map(|r| r.get(0).unwrap().as_i64().unwrap())
-        .collect()
-}
-
-async fn setup(t: &TestDb) {
-    t.db.execute("CREATE TABLE victims (n INTEGER)", &[])
-        .await
-        .unwrap();
-    t.db.execute("INSERT INTO victims VALUES (1)", &[])
-        .await
-        .unwrap();
-}
-
 each_backend!(sandbox_refuses_commit_and_keeps_nothing, |t| async move {
-    setup(&t).await;
+    create_victims(&t.db).await;
     let code = "db:execute('INSERT INTO victims VALUES (2)'); db:execute('COMMIT'); \
                 db:execute('INSERT INTO victims VALUES (3)')";
     let out = repl(&t.url, &["--sandbox", "-e", code]);
     let err = text(&out.stderr);
     assert!(!out.status.success(), "{err}");
     assert!(err.contains("invalid_state"), "{err}");
-    assert_eq!(victims(&t.db).await, [1]);
+    assert_eq!(fetch_ints(&t.db, VICTIMS).await, [1]);
 });
 
 each_backend!(sandbox_refuses_migrate, |t| async move {
@@ -74,16 +55,16 @@ each_backend!(sandbox_refuses_migrate, |t| async move {
 });
 
 each_backend!(explain_runs_one_statement, |t| async move {
-    setup(&t).await;
+    create_victims(&t.db).await;
     let out = repl(&t.url, &["-e", ".explain SELECT 1; DELETE FROM victims"]);
     let err = text(&out.stderr);
     assert!(!out.status.success(), "{err}");
     assert!(err.contains("invalid_value"), "{err}");
-    assert_eq!(victims(&t.db).await, [1]);
+    assert_eq!(fetch_ints(&t.db, VICTIMS).await, [1]);
 });
 
 each_backend!(dot_sql_runs_a_script, |t| async move {
-    setup(&t).await;
+    create_victims(&t.db).await;
     let out = repl(
         &t.url,
         &[
@@ -92,5 +73,5 @@ each_backend!(dot_sql_runs_a_script, |t| async move {
         ],
     );
     assert!(out.status.success(), "{}", text(&out.stderr));
-    assert_eq!(victims(&t.db).await, [1, 2, 3]);
+    assert_eq!(fetch_ints(&t.db, VICTIMS).await, [1, 2, 3]);
 });

@@ -4,31 +4,10 @@
 //! statement opened. No sleeps: each script prints a marker once it runs (built
 //! by concatenation so that the echoed input does not match it).
 
-use rexpect::session::{PtySession, spawn_command};
+mod pty;
 
-fn start(url: &str, lang: &str) -> PtySession {
-    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_dbridge-repl"));
-    cmd.arg("--url")
-        .arg(url)
-        .arg("--lang")
-        .arg(lang)
-        .env_remove("DATABASE_URL")
-        .env(
-            "DBRIDGE_HISTORY",
-            std::env::temp_dir().join("dbridge-int-history"),
-        )
-        .env("TERM", "xterm");
-    // A generous bound: the assertion is that the prompt comes back at all.
-    let mut p = spawn_command(cmd, Some(30_000)).expect("spawn dbridge-repl in a pty");
-    p.exp_string("dbridge> ").expect("first prompt");
-    p
-}
-
-fn sqlite_url(name: &str) -> String {
-    let dir = std::env::temp_dir().join(format!("dbridge-int-{name}-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).expect("temp dir");
-    format!("sqlite://{}", dir.join("t.db").display())
-}
+use pty::{sqlite_url, start};
+use rexpect::session::PtySession;
 
 /// Sends `line`, waits for the script's marker, presses Ctrl-C and waits for
 /// the error and the prompt.
@@ -73,7 +52,7 @@ fn lua_session(url: &str, table: &str) {
     p.send_line(&format!("db:execute('DROP TABLE {table}')"))
         .expect("send");
     p.exp_string("dbridge> ").expect("prompt");
-    p.send_control('d').expect("ctrl-d");
+    pty::leave(&mut p);
     p.exp_eof().expect("eof");
 }
 
@@ -99,7 +78,7 @@ fn ctrl_c_stops_a_caught_rhai_loop() {
     );
     p.send_line("6 * 7").expect("send");
     p.exp_string("42").expect("the session goes on");
-    p.send_control('d').expect("ctrl-d");
+    pty::leave(&mut p);
     p.exp_eof().expect("eof");
 }
 
@@ -139,7 +118,7 @@ fn rhai_session(url: &str, table: &str, postgres: bool) {
     p.send_line(&format!(r#"db.execute("DROP TABLE {table}");"#))
         .expect("send");
     p.exp_string("dbridge> ").expect("prompt");
-    p.send_control('d').expect("ctrl-d");
+    pty::leave(&mut p);
     p.exp_eof().expect("eof");
 }
 

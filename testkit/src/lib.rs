@@ -18,7 +18,8 @@ mod statement_log;
 
 use std::path::PathBuf;
 
-use dbridge_engine::{Backend, ConnectOptions, Database};
+use dbridge_engine::schema::{Column, Model, ModelBuilder};
+use dbridge_engine::{Backend, ConnectOptions, Database, SqlType};
 
 pub use cluster::{Cluster, cluster};
 pub use server::{PgBouncer, PgServer};
@@ -139,6 +140,86 @@ impl Drop for TestDb {
             });
         });
         let _ = cleanup.join();
+    }
+}
+
+/// A model named `name` on `table` whose first column is `id bigint PRIMARY
+/// KEY`: how most test models begin. Add columns and `build()`.
+pub fn keyed(name: &str, table: &str) -> ModelBuilder {
+    Model::builder(name)
+        .table(table)
+        .column(Column::new("id", SqlType::Int8).primary_key())
+}
+
+/// The number of rows in `table` (a test's own table name, written into the
+/// SQL as given).
+///
+/// # Panics
+/// When the query fails: the table is missing or the server is gone.
+pub async fn count_rows(db: &Database, table: &str) -> i64 {
+    let row = db
+        .fetch_one(&format!("SELECT count(*) AS n FROM {table}"), &[])
+        .await
+        .unwrap_or_else(|e| panic!("count the rows of {table}: {e}"));
+    row.get("n")
+        .ok()
+        .and_then(|v| v.as_i64())
+        .expect("count(*) is an integer")
+}
+
+/// The first column of every row `sql` returns, as integers.
+///
+/// # Panics
+/// When the query fails or a value is not an integer.
+pub async fn fetch_ints(db: &Database, sql: &str) -> Vec<i64> {
+    let rows = db
+        .fetch_all(sql, &[])
+        .await
+        .unwrap_or_else(|e| panic!("{sql}: {e}"));
+    rows.iter()
+        .map(|r| r.get(0).ok().and_then(|v| v.as_i64()).expect("an integer"))
+        .collect()
+}
+
+/// The query that reads [`create_victims`]' table.
+pub const VICTIMS: &str = "SELECT n FROM victims ORDER BY n";
+
+/// Creates `victims (n INTEGER)` holding one row, 1: the table a test of
+/// something that must change nothing reads again afterwards ([`VICTIMS`]).
+///
+/// # Panics
+/// When the table cannot be made.
+pub async fn create_victims(db: &Database) {
+    db.execute("CREATE TABLE victims (n INTEGER)", &[])
+        .await
+        .expect("create victims");
+    db.execute("INSERT INTO victims VALUES (1)", &[])
+        .await
+        .expect("insert a victim");
+}
+
+/// Whether a table `name` exists (on PostgreSQL: in the current schema).
+///
+/// # Panics
+/// When the catalog cannot be read.
+pub async fn table_exists(db: &Database, name: &str) -> bool {
+    let sql = match db.backend() {
+        Backend::Sqlite => "SELECT 1 FROM sqlite_master WHERE name = $1",
+        Backend::Postgres => {
+            "SELECT 1 FROM information_schema.tables \
+             WHERE table_schema = current_schema() AND table_name = $1"
+        }
+    };
+    db.fetch_optional(sql, &[name.into()])
+        .await
+        .expect("read the catalog")
+        .is_some()
+}
+
+impl TestDb {
+    /// [`count_rows`] on this database.
+    pub async fn count(&self, table: &str) -> i64 {
+        count_rows(&self.db, table).await
     }
 }
 

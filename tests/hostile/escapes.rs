@@ -12,7 +12,7 @@ use dbridge_lua::mlua::{Lua, Value as LuaValue};
 use dbridge_lua::{InstallOptions, LuaDb, LuaScriptRunner};
 use dbridge_rhai::RhaiScriptRunner;
 use dbridge_rhai::rhai::{Dynamic, Engine, Scope};
-use dbridge_testkit::TestDb;
+use dbridge_testkit::{TestDb, VICTIMS, create_victims, fetch_ints, table_exists};
 
 use crate::support::BACKENDS;
 
@@ -42,38 +42,6 @@ fn escapes(backend: Backend) -> Vec<&'static str> {
         Backend::Postgres => v.extend(["PREPARE TRANSACTION 'x'", "COMMIT PREPARED 'x'"]),
     }
     v
-}
-
-async fn setup(t: &TestDb) {
-    t.db.execute("CREATE TABLE victims (n INTEGER)", &[])
-        .await
-        .unwrap();
-    t.db.execute("INSERT INTO victims VALUES (1)", &[])
-        .await
-        .unwrap();
-}
-
-async fn victims(db: &Database) -> Vec<i64> {
-    db.fetch_all("SELECT n FROM victims ORDER BY n", &[])
-        .await
-        .unwrap()
-        .iter()
-        .map(|r| r.get(0).unwrap().as_i64().unwrap())
-        .collect()
-}
-
-async fn table_exists(db: &Database, name: &str) -> bool {
-    let sql = match db.backend() {
-        Backend::Sqlite => "SELECT 1 FROM sqlite_master WHERE name = $1",
-        Backend::Postgres => {
-            "SELECT 1 FROM information_schema.tables \
-             WHERE table_schema = current_schema() AND table_name = $1"
-        }
-    };
-    db.fetch_optional(sql, &[name.into()])
-        .await
-        .unwrap()
-        .is_some()
 }
 
 fn lua(db: &Database) -> Lua {
@@ -118,7 +86,7 @@ fn lua_quote(s: &str) -> String {
 async fn rust_sandbox_and_transaction_refuse_transaction_control() {
     for backend in BACKENDS {
         let t = TestDb::new(backend).await;
-        setup(&t).await;
+        create_victims(&t.db).await;
         // (One after the other: SQLite has one writer.)
         let sb = t.db.sandbox().await.unwrap();
         sb.execute("DELETE FROM victims", &[]).await.unwrap();
@@ -134,7 +102,7 @@ async fn rust_sandbox_and_transaction_refuse_transaction_control() {
             assert_eq!(e.kind(), ErrorKind::InvalidState, "{backend} tx {sql}");
         }
         tx.rollback().await.unwrap();
-        assert_eq!(victims(&t.db).await, [1], "{backend}");
+        assert_eq!(fetch_ints(&t.db, VICTIMS).await, [1], "{backend}");
     }
 }
 
@@ -142,7 +110,7 @@ async fn rust_sandbox_and_transaction_refuse_transaction_control() {
 async fn one_statement_per_call_everywhere() {
     for backend in BACKENDS {
         let t = TestDb::new(backend).await;
-        setup(&t).await;
+        create_victims(&t.db).await;
         let two = "SELECT 1; DELETE FROM victims";
         for r in [
             t.db.execute(two, &[]).await.map(drop),
@@ -172,7 +140,7 @@ async fn one_statement_per_call_everywhere() {
             rhai_kind(&t.db, &src).await.as_deref(),
             Some("invalid_value")
         );
-        assert_eq!(victims(&t.db).await, [1], "{backend}");
+        assert_eq!(fetch_ints(&t.db, VICTIMS).await, [1], "{backend}");
         // Several statements only through execute_script.
         let n: i64 = dbridge_lua::eval(
             &lua(&t.db),
@@ -186,7 +154,7 @@ async fn one_statement_per_call_everywhere() {
             rhai_kind(&t.db, "db.execute_script(\"DELETE FROM victims WHERE n = 2; DELETE FROM victims WHERE n = 3\");").await,
             None
         );
-        assert_eq!(victims(&t.db).await, [1], "{backend}");
+        assert_eq!(fetch_ints(&t.db, VICTIMS).await, [1], "{backend}");
     }
 }
 
@@ -194,7 +162,7 @@ async fn one_statement_per_call_everywhere() {
 async fn lua_and_rhai_cannot_end_their_transaction() {
     for backend in BACKENDS {
         let t = TestDb::new(backend).await;
-        setup(&t).await;
+        create_victims(&t.db).await;
         let sb = t.db.sandbox().await.unwrap();
         for sql in escapes(backend) {
             let q = lua_quote(sql);
@@ -240,9 +208,9 @@ async fn lua_and_rhai_cannot_end_their_transaction() {
         }
         let src = "local ok, e = pcall(db.execute_script, db, \"DELETE FROM victims; COMMIT\") return e.kind";
         assert_eq!(lua_kind(&sb, src).await.as_deref(), Some("invalid_state"));
-        assert_eq!(victims(&sb).await, [1], "{backend}");
+        assert_eq!(fetch_ints(&sb, VICTIMS).await, [1], "{backend}");
         sb.rollback_sandbox().await.unwrap();
-        assert_eq!(victims(&t.db).await, [1], "{backend}");
+        assert_eq!(fetch_ints(&t.db, VICTIMS).await, [1], "{backend}");
     }
 }
 
@@ -269,7 +237,7 @@ impl Drop for Dir {
 /// Runs `file` as the only migration; checks it failed and left nothing.
 async fn migration_fails_cleanly(backend: Backend, name: &str, text: &str, wanted: &str) {
     let t = TestDb::new(backend).await;
-    setup(&t).await;
+    create_victims(&t.db).await;
     let dir = Dir::new(&[(name, text)]);
     let m = Migrator::new(t.db.clone(), &dir.0)
         .script_runner(std::sync::Arc::new(LuaScriptRunner::new()))
@@ -283,7 +251,7 @@ async fn migration_fails_cleanly(backend: Backend, name: &str, text: &str, wante
     );
     assert!(!table_exists(&t.db, "c1").await, "{backend} {name}");
     assert!(!table_exists(&t.db, "c2").await, "{backend} {name}");
-    assert_eq!(victims(&t.db).await, [1], "{backend} {name}");
+    assert_eq!(fetch_ints(&t.db, VICTIMS).await, [1], "{backend} {name}");
     let n =
         t.db.fetch_one("SELECT count(*) AS n FROM dbridge_migrations", &[])
             .await

@@ -22,6 +22,13 @@ pub fn lua_with(t: &TestDb, opts: InstallOptions) -> Lua {
     lua
 }
 
+/// [`lua_for`] with `models` (a chunk such as [`MODELS`]) run in it.
+pub async fn lua_models(t: &TestDb, models: &str) -> Lua {
+    let lua = lua_for(t);
+    run::<()>(&lua, models).await;
+    lua
+}
+
 /// Runs a chunk and returns its results, panicking with the Lua error.
 pub async fn run<R: dbridge_lua::mlua::FromLuaMulti + Send + 'static>(lua: &Lua, src: &str) -> R {
     match dbridge_lua::eval::<R>(lua, src, "=test").await {
@@ -111,6 +118,13 @@ Profile = db:model {
   },
 }
 db:create_all()
+
+-- Calls fn, which must fail, and adds "kind: message" of its error to `out`.
+function failure(out, fn)
+  local ok, e = pcall(fn)
+  assert(not ok, "should fail")
+  out[#out + 1] = e.kind .. ": " .. e.message
+end
 
 -- The SQL statements run while fn runs (BEGIN and COMMIT left out).
 function statements(fn)

@@ -82,6 +82,9 @@ pub(crate) struct Blocker {
     _owned: Option<Arc<OwnedRuntime>>,
     /// The transactions begun while the host tracks a call (shared by clones).
     tracker: crate::runtime::tracker::Tracker,
+    /// Stops a wait for the database from another thread
+    /// ([`Options::cancel_handle`](crate::Options::cancel_handle)).
+    cancel: Option<dbridge_engine::CancelHandle>,
 }
 
 impl fmt::Debug for Blocker {
@@ -95,12 +98,16 @@ impl fmt::Debug for Blocker {
 
 impl Blocker {
     /// Uses `handle`, else the current runtime, else a new two-worker runtime.
-    pub(crate) fn new(handle: Option<Handle>) -> Result<Self, Error> {
+    pub(crate) fn new(
+        handle: Option<Handle>,
+        cancel: Option<dbridge_engine::CancelHandle>,
+    ) -> Result<Self, Error> {
         if let Some(handle) = handle.or_else(|| Handle::try_current().ok()) {
             return Ok(Self {
                 handle,
                 _owned: None,
                 tracker: crate::runtime::tracker::Tracker::default(),
+                cancel,
             });
         }
         let rt = tokio::runtime::Builder::new_multi_thread()
@@ -113,6 +120,7 @@ impl Blocker {
             handle: rt.handle().clone(),
             _owned: Some(Arc::new(OwnedRuntime(Some(rt)))),
             tracker: crate::runtime::tracker::Tracker::default(),
+            cancel,
         })
     }
 
@@ -153,7 +161,9 @@ impl Blocker {
     /// Runs `fut` to completion, blocking this thread.
     ///
     /// # Errors
-    /// [`Error::InvalidState`] on a current-thread runtime's own thread.
+    /// [`Error::InvalidState`] on a current-thread runtime's own thread;
+    /// [`Error::Cancelled`] when the host's cancel handle stopped the wait
+    /// (the future is dropped: its statement is stopped on the server).
     pub(crate) fn block_on<F: Future>(&self, fut: F) -> Result<F::Output, Error> {
         if WAITING.with(Cell::get) {
             return Err(Error::InvalidState(
@@ -171,9 +181,15 @@ impl Blocker {
         }
         WAITING.with(|w| w.set(true));
         let _waiting = Waiting;
+        let wait = async {
+            match &self.cancel {
+                Some(c) => c.run(fut).await,
+                None => Ok(fut.await),
+            }
+        };
         match mode {
-            Mode::Direct => Ok(self.handle.block_on(fut)),
-            Mode::InPlace => Ok(tokio::task::block_in_place(|| self.handle.block_on(fut))),
+            Mode::Direct => self.handle.block_on(wait),
+            Mode::InPlace => tokio::task::block_in_place(|| self.handle.block_on(wait)),
         }
     }
 

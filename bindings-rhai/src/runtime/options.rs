@@ -42,6 +42,7 @@ pub struct Options {
     max_array_size: Option<usize>,
     max_map_size: Option<usize>,
     progress: Option<Progress>,
+    pub(crate) cancel: Option<dbridge_engine::CancelHandle>,
 }
 
 impl fmt::Debug for Options {
@@ -55,6 +56,7 @@ impl fmt::Debug for Options {
             .field("max_array_size", &self.max_array_size)
             .field("max_map_size", &self.max_map_size)
             .field("progress", &self.progress.is_some())
+            .field("cancel", &self.cancel.is_some())
             .finish()
     }
 }
@@ -132,6 +134,16 @@ impl Options {
         f: impl Fn(u64) -> Option<Dynamic> + Send + Sync + 'static,
     ) -> Self {
         self.progress = Some(Arc::new(f));
+        self
+    }
+
+    /// Lets the host stop a script that waits for the database: `cancel` on
+    /// `handle` ([`CancelHandle::cancel`](dbridge_engine::CancelHandle::cancel))
+    /// stops the statement on the server and the waiting call fails with a
+    /// `cancelled` error (which `try` can catch: pair it with
+    /// [`Options::on_progress`] to stop the script as well).
+    pub fn cancel_handle(mut self, handle: dbridge_engine::CancelHandle) -> Self {
+        self.cancel = Some(handle);
         self
     }
 

@@ -6,10 +6,17 @@ use dbridge_testkit::TestDb;
 use rhai::{Dynamic, Engine, EvalAltResult, Scope};
 
 /// An engine with dbridge registered on the current runtime, sandbox limits,
-/// and `assert_eq(a, b)` for the scripts' own checks.
+/// and `assert(ok)` and `assert_eq(a, b)` for the scripts' own checks.
 pub fn engine(options: dbridge_rhai::Options) -> (Engine, dbridge_rhai::Dbridge) {
     let mut engine = Engine::new();
     let dbridge = dbridge_rhai::register(&mut engine, options).expect("register");
+    engine.register_fn("assert", |ok: bool| -> Result<(), Box<EvalAltResult>> {
+        if ok {
+            Ok(())
+        } else {
+            Err("assertion failed".into())
+        }
+    });
     engine.register_fn(
         "assert_eq",
         |a: Dynamic, b: Dynamic| -> Result<(), Box<EvalAltResult>> {
@@ -63,6 +70,16 @@ pub async fn ok(t: &TestDb, script: &str) -> Dynamic {
 /// Runs `script` for its checks.
 pub async fn check(t: &TestDb, script: &str) {
     let _ = ok(t, script).await;
+}
+
+/// [`ok`] on `prelude` (a chunk of models or rows) followed by `script`.
+pub async fn ok_after(t: &TestDb, prelude: &str, script: &str) -> Dynamic {
+    ok(t, &format!("{prelude}{script}")).await
+}
+
+/// [`check`] on `prelude` followed by `script`.
+pub async fn check_after(t: &TestDb, prelude: &str, script: &str) {
+    check(t, &format!("{prelude}{script}")).await
 }
 
 /// The kind of the dbridge error a script failed with.

@@ -5,12 +5,15 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use futures_util::{StreamExt, stream::BoxStream};
+use futures_util::{StreamExt, TryFutureExt, stream::BoxStream};
 use parking_lot::RwLock;
+#[cfg(feature = "postgres")]
 use sqlx::postgres::PgConnection;
+#[cfg(feature = "sqlite")]
 use sqlx::sqlite::SqliteConnection;
 use tracing::Instrument;
 
+use super::cancel::Running;
 use super::pool::Health;
 use super::{CopyIn, Row, Statement};
 use crate::error::{Backend, Error, Result};
@@ -44,6 +47,29 @@ pub struct ObserverId(u64);
 pub(crate) struct Hooks {
     observers: RwLock<Vec<(ObserverId, StatementObserver)>>,
     next: AtomicU64,
+    /// Statements stopped on the server because their future was dropped.
+    cancelled: AtomicU64,
+    /// Transactions begun and not yet ended (committed, rolled back, dropped).
+    open_transactions: AtomicU64,
+    /// Cancel requests sent and not yet delivered (PostgreSQL).
+    cancels_in_flight: AtomicU64,
+    cancel_delivered: tokio::sync::Notify,
+}
+
+/// Counts one open transaction of a database for as long as it lives.
+pub(crate) struct OpenTransaction(Arc<Hooks>);
+
+impl OpenTransaction {
+    pub(crate) fn new(hooks: &Arc<Hooks>) -> Self {
+        hooks.open_transactions.fetch_add(1, Ordering::AcqRel);
+        Self(hooks.clone())
+    }
+}
+
+impl Drop for OpenTransaction {
+    fn drop(&mut self) {
+        self.0.open_transactions.fetch_sub(1, Ordering::AcqRel);
+    }
 }
 
 impl Hooks {
@@ -51,6 +77,50 @@ impl Hooks {
         let id = ObserverId(self.next.fetch_add(1, Ordering::Relaxed));
         self.observers.write().push((id, f));
         id
+    }
+
+    /// Counts a statement stopped on the server (see [`super::cancel`]).
+    pub(crate) fn note_cancelled(&self) {
+        self.cancelled.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// A cancel request is on its way; [`Hooks::cancel_sent`] when done.
+    pub(crate) fn cancel_sending(&self) {
+        self.cancels_in_flight.fetch_add(1, Ordering::AcqRel);
+    }
+
+    /// A cancel request was delivered (or failed).
+    pub(crate) fn cancel_sent(&self) {
+        self.cancels_in_flight.fetch_sub(1, Ordering::AcqRel);
+        self.cancel_delivered.notify_waiters();
+    }
+
+    /// Waits (at most `bound`) until every cancel request sent has been
+    /// delivered: before a pool closes, or a process exits, so that the
+    /// statements it cancelled do stop on the server.
+    pub(crate) async fn cancels_delivered(&self, bound: Duration) {
+        let wait = async {
+            loop {
+                let delivered = self.cancel_delivered.notified();
+                tokio::pin!(delivered);
+                delivered.as_mut().enable();
+                if self.cancels_in_flight.load(Ordering::Acquire) == 0 {
+                    return;
+                }
+                delivered.await;
+            }
+        };
+        let _ = tokio::time::timeout(bound, wait).await;
+    }
+
+    /// How many transactions are open now.
+    pub(crate) fn open_transactions(&self) -> u64 {
+        self.open_transactions.load(Ordering::Acquire)
+    }
+
+    /// How many statements were stopped on the server so far.
+    pub(crate) fn cancelled(&self) -> u64 {
+        self.cancelled.load(Ordering::Relaxed)
     }
 
     pub(crate) fn remove(&self, id: ObserverId) -> bool {
@@ -112,14 +182,18 @@ fn span(backend: Backend, sql: &str) -> tracing::Span {
 /// A borrowed connection, the hooks of its database, and its health record
 /// (every statement's result is noted there, see [`Health`]).
 pub(crate) enum ConnRef<'c> {
+    #[cfg(feature = "sqlite")]
     Sqlite(&'c mut SqliteConnection, &'c Arc<Hooks>, &'c Health),
+    #[cfg(feature = "postgres")]
     Postgres(&'c mut PgConnection, &'c Arc<Hooks>, &'c Health),
 }
 
 impl<'c> ConnRef<'c> {
     fn backend(&self) -> Backend {
         match self {
+            #[cfg(feature = "sqlite")]
             Self::Sqlite(..) => Backend::Sqlite,
+            #[cfg(feature = "postgres")]
             Self::Postgres(..) => Backend::Postgres,
         }
     }
@@ -136,16 +210,34 @@ impl<'c> ConnRef<'c> {
         let span = span(backend, &stmt.sql);
         let started = Instant::now();
         let (result, hooks, health) = match self {
+            #[cfg(feature = "sqlite")]
             Self::Sqlite(c, h, health) => {
-                let r = super::sqlite::execute(c, stmt)
-                    .instrument(span.clone())
-                    .await;
+                let r = match settle(c, health).await {
+                    Ok(()) => {
+                        let running = health.canceller().running(h);
+                        let r = super::sqlite::execute(c, stmt)
+                            .instrument(span.clone())
+                            .await;
+                        running.finish();
+                        r
+                    }
+                    Err(e) => Err(e),
+                };
                 (r, h, health)
             }
+            #[cfg(feature = "postgres")]
             Self::Postgres(c, h, health) => {
-                let r = super::postgres::execute(c, stmt)
-                    .instrument(span.clone())
-                    .await;
+                let r = match settle(c, health).await {
+                    Ok(()) => {
+                        let running = health.canceller().running(h);
+                        let r = super::postgres::execute(c, stmt)
+                            .instrument(span.clone())
+                            .await;
+                        running.finish();
+                        r
+                    }
+                    Err(e) => Err(e),
+                };
                 (r, h, health)
             }
         };
@@ -170,17 +262,40 @@ impl<'c> ConnRef<'c> {
     /// when the table's column types rule binary COPY out.
     pub(crate) async fn copy_in(self, copy: &CopyIn<'_>) -> Result<Option<u64>> {
         let backend = self.backend();
-        let Self::Postgres(c, hooks, health) = self else {
-            return Err(Error::Unsupported {
-                backend,
-                feature: "COPY FROM STDIN".into(),
-            });
-        };
+        #[cfg(not(feature = "postgres"))]
+        let _ = copy;
+        #[cfg(feature = "postgres")]
+        if let Self::Postgres(c, hooks, health) = self {
+            return Self::pg_copy_in(c, hooks, health, copy).await;
+        }
+        Err(Error::Unsupported {
+            backend,
+            feature: "COPY FROM STDIN".into(),
+        })
+    }
+
+    /// [`ConnRef::copy_in`] on a PostgreSQL connection.
+    #[cfg(feature = "postgres")]
+    async fn pg_copy_in(
+        c: &mut PgConnection,
+        hooks: &Arc<Hooks>,
+        health: &Health,
+        copy: &CopyIn<'_>,
+    ) -> Result<Option<u64>> {
+        let backend = Backend::Postgres;
         let span = span(backend, &copy.sql);
         let started = Instant::now();
-        let result = super::postgres::copy::copy_in(c, copy)
-            .instrument(span.clone())
-            .await;
+        let result = match settle(c, health).await {
+            Ok(()) => {
+                let running = health.canceller().running(hooks);
+                let r = super::postgres::copy::copy_in(c, copy)
+                    .instrument(span.clone())
+                    .await;
+                running.finish();
+                r
+            }
+            Err(e) => Err(e),
+        };
         health.note(&result);
         if let Ok(None) = result {
             return result;
@@ -210,13 +325,24 @@ impl<'c> ConnRef<'c> {
         let span = span(backend, &sql);
         let (rows, hooks, health): (BoxStream<'c, Result<Row>>, &'c Arc<Hooks>, &'c Health) =
             match self {
-                Self::Sqlite(c, h, health) => (super::sqlite::fetch(c, stmt).boxed(), h, health),
-                Self::Postgres(c, h, health) => {
-                    (super::postgres::fetch(c, stmt).boxed(), h, health)
-                }
+                #[cfg(feature = "sqlite")]
+                Self::Sqlite(c, h, health) => (
+                    settled(c, health, |c| super::sqlite::fetch(c, stmt).boxed()),
+                    h,
+                    health,
+                ),
+                #[cfg(feature = "postgres")]
+                Self::Postgres(c, h, health) => (
+                    settled(c, health, |c| super::postgres::fetch(c, stmt).boxed()),
+                    h,
+                    health,
+                ),
             };
+        let mut running = health.canceller().running(hooks);
+        running.set_armed(false);
         Observed {
             rows,
+            running: Some(running),
             span,
             hooks: hooks.clone(),
             health,
@@ -231,11 +357,43 @@ impl<'c> ConnRef<'c> {
     }
 }
 
+/// Settles the connection (see [`Canceller::settle`](super::cancel::Canceller::settle))
+/// before its next statement; a failure there is a connection failure.
+async fn settle<C: sqlx::Connection>(c: &mut C, health: &Health) -> Result<()> {
+    let r = health
+        .canceller()
+        .settle(c)
+        .await
+        .map_err(|e| Error::Connection(format!("after a cancelled statement: {e}")));
+    health.note(&r);
+    r
+}
+
+/// The rows of `run`, once the connection is settled.
+fn settled<'c, C: sqlx::Connection>(
+    c: &'c mut C,
+    health: &'c Health,
+    run: impl FnOnce(&'c mut C) -> BoxStream<'c, Result<Row>> + Send + 'c,
+) -> BoxStream<'c, Result<Row>> {
+    if !health.canceller().is_unsettled() {
+        return run(c);
+    }
+    async move {
+        settle(&mut *c, health).await?;
+        Ok::<_, Error>(run(c))
+    }
+    .try_flatten_stream()
+    .boxed()
+}
+
 /// A statement's rows, each polled inside the statement's span and counted;
 /// at the end the span records the count and the observers hear of it. (A
 /// plain stream rather than a generator: it sits on the path of every row.)
 struct Observed<'c> {
     rows: BoxStream<'c, Result<Row>>,
+    /// Armed while the rows are awaited from the server: a stream dropped
+    /// then stops its statement (see [`super::cancel`]).
+    running: Option<Running<'c>>,
     span: tracing::Span,
     hooks: Arc<Hooks>,
     health: &'c Health,
@@ -251,6 +409,9 @@ struct Observed<'c> {
 impl Observed<'_> {
     fn finish(&mut self) {
         self.done = true;
+        if let Some(r) = self.running.take() {
+            r.finish();
+        }
         self.span.record("db.rows", self.count);
         let _enter = self.span.enter();
         let elapsed = self.started.map(|t| t.elapsed()).unwrap_or_default();
@@ -270,6 +431,8 @@ impl Drop for Observed<'_> {
     /// A stream dropped before its end (`fetch_one` takes one row) still ran
     /// its statement: the observers hear of it with the rows read so far.
     fn drop(&mut self) {
+        // Dropped while waiting on the server: the statement is stopped there.
+        drop(self.running.take());
         if !self.done && self.started.is_some() {
             self.finish();
         }
@@ -297,6 +460,9 @@ impl futures_util::Stream for Observed<'_> {
             let _enter = this.span.enter();
             this.rows.poll_next_unpin(cx)
         };
+        if let Some(r) = &mut this.running {
+            r.set_armed(polled.is_pending());
+        }
         match polled {
             Poll::Ready(Some(row)) => {
                 match &row {

@@ -40,8 +40,13 @@ pub(crate) fn redact_quoted(message: &str) -> String {
 pub(crate) fn map(err: sqlx::Error, backend: Backend, ctx: ErrorContext<'_>) -> Error {
     match err {
         sqlx::Error::Database(db) => match backend {
+            #[cfg(feature = "postgres")]
             Backend::Postgres => super::postgres::map_database_error(&*db, ctx),
+            #[cfg(feature = "sqlite")]
             Backend::Sqlite => super::sqlite::map_database_error(&*db, ctx),
+            // No connection of a driver left out exists to fail.
+            #[cfg(not(all(feature = "sqlite", feature = "postgres")))]
+            other => super::options::missing_driver(other),
         },
         sqlx::Error::PoolTimedOut => Error::Timeout {
             what: "a database connection",

@@ -12,17 +12,22 @@
 //! SQL text (never its values) and row count, and is reported to the
 //! [statement observers](Database::on_statement).
 
+mod cancel;
+mod cancel_handle;
 mod conn;
 mod copy;
 mod driver_error;
 mod options;
 mod pinned;
 pub(crate) mod pool;
+#[cfg(feature = "postgres")]
 pub(crate) mod postgres;
 mod redact;
+#[cfg(feature = "postgres")]
 mod replicas;
 mod row;
 pub(crate) mod sql_text;
+#[cfg(feature = "sqlite")]
 pub(crate) mod sqlite;
 mod statement;
 mod transaction;
@@ -32,9 +37,12 @@ use std::fmt;
 use std::sync::Arc;
 
 use futures_util::{StreamExt, stream::BoxStream};
+#[cfg(feature = "postgres")]
 use sqlx::postgres::PgConnection;
+#[cfg(feature = "sqlite")]
 use sqlx::sqlite::SqliteConnection;
 
+pub use cancel_handle::CancelHandle;
 pub use conn::{ObserverId, StatementEvent, StatementObserver};
 pub use copy::CopyIn;
 pub use options::{ConnectOptions, SslMode};
@@ -43,6 +51,8 @@ pub use statement::Statement;
 pub use transaction::{IsolationLevel, Transaction, TransactionOptions};
 
 pub(crate) use self::conn::{ConnRef, Hooks};
+#[cfg(not(all(feature = "sqlite", feature = "postgres")))]
+pub(crate) use self::options::missing_driver;
 
 use self::driver_error::ErrorContext;
 use self::options::Target;
@@ -65,9 +75,32 @@ pub fn split_statements(sql: &str, backend: Backend) -> Vec<&str> {
     sql_text::split(sql, backend).collect()
 }
 
+/// The pattern of every [`Pool`] that is not a sandbox, whichever drivers are
+/// compiled in (an or-pattern cannot leave out a variant by `cfg`).
+#[cfg(all(feature = "sqlite", feature = "postgres"))]
+macro_rules! direct_pool {
+    () => {
+        Pool::Sqlite(_) | Pool::Postgres(_)
+    };
+}
+#[cfg(all(feature = "sqlite", not(feature = "postgres")))]
+macro_rules! direct_pool {
+    () => {
+        Pool::Sqlite(_)
+    };
+}
+#[cfg(all(feature = "postgres", not(feature = "sqlite")))]
+macro_rules! direct_pool {
+    () => {
+        Pool::Postgres(_)
+    };
+}
+
 #[derive(Clone)]
 pub(crate) enum Pool {
+    #[cfg(feature = "sqlite")]
     Sqlite(Arc<pool::ConnPool<SqliteConnection>>),
+    #[cfg(feature = "postgres")]
     Postgres(Arc<pool::ConnPool<PgConnection>>),
     /// A sandbox: one connection in a transaction rolled back at the end.
     Pinned(Arc<pinned::Pinned>),
@@ -80,6 +113,7 @@ struct Inner {
     hooks: Arc<Hooks>,
     /// Read replicas, when connected with [`Database::connect_replicated`];
     /// `None` on [`Database::primary`]'s handle too.
+    #[cfg(feature = "postgres")]
     replicas: Option<Arc<replicas::Replicas>>,
 }
 
@@ -90,7 +124,8 @@ struct Inner {
 /// # Examples
 ///
 /// ```
-/// # async fn demo() -> dbridge_engine::Result<()> {
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> dbridge_engine::Result<()> {
 /// use dbridge_engine::{Database, Value};
 /// let db = Database::connect("sqlite::memory:").await?;
 /// db.execute("CREATE TABLE users (id INTEGER PRIMARY KEY, name TEXT)", &[]).await?;
@@ -141,7 +176,10 @@ impl Database {
     /// Opens the pool of `url`; `label` names its server for observers.
     async fn open(url: &str, options: ConnectOptions, label: Option<&str>) -> Result<Inner> {
         let target = Target::parse(url)?;
+        #[cfg(not(feature = "postgres"))]
+        let _ = label;
         let options = match &target {
+            #[cfg(feature = "postgres")]
             Target::Postgres {
                 pgbouncer: Some(on),
                 ..
@@ -167,6 +205,7 @@ impl Database {
         };
         let timeout = options.get_acquire_timeout();
         let pool = match &target {
+            #[cfg(feature = "sqlite")]
             Target::Sqlite {
                 options: o,
                 in_memory,
@@ -183,6 +222,7 @@ impl Database {
                 bounded(p.warm_up(), timeout).await?.map_err(connect_err)?;
                 Pool::Sqlite(p)
             }
+            #[cfg(feature = "postgres")]
             Target::Postgres { options: o, .. } => {
                 let limits = options.limits(false);
                 let limits = match label {
@@ -200,6 +240,7 @@ impl Database {
             target,
             options,
             hooks: Arc::default(),
+            #[cfg(feature = "postgres")]
             replicas: None,
         })
     }
@@ -238,12 +279,21 @@ impl Database {
         if Target::parse(primary)?.backend() != Backend::Postgres {
             return Err(Error::unsupported(Backend::Sqlite, "read replicas"));
         }
-        let mut inner = Self::open(primary, options, Some("primary")).await?;
-        let set = replicas::Replicas::connect(replicas, &inner.options).await?;
-        inner.replicas = Some(Arc::new(set));
-        Ok(Self {
-            inner: Arc::new(inner),
-        })
+        #[cfg(feature = "postgres")]
+        {
+            let mut inner = Self::open(primary, options, Some("primary")).await?;
+            let set = replicas::Replicas::connect(replicas, &inner.options).await?;
+            inner.replicas = Some(Arc::new(set));
+            Ok(Self {
+                inner: Arc::new(inner),
+            })
+        }
+        // Only a PostgreSQL URL gets here, and it does not parse without the driver.
+        #[cfg(not(feature = "postgres"))]
+        {
+            let _ = (replicas, options);
+            Err(options::missing_driver(Backend::Postgres))
+        }
     }
 
     /// This database with every statement on the primary, replicas or not:
@@ -251,24 +301,28 @@ impl Database {
     /// pool, observers and options; on a database without replicas it is the
     /// same database.
     pub fn primary(&self) -> Database {
-        if self.inner.replicas.is_none() {
-            return self.clone();
+        #[cfg(feature = "postgres")]
+        if self.inner.replicas.is_some() {
+            return Self {
+                inner: Arc::new(Inner {
+                    pool: self.inner.pool.clone(),
+                    target: self.inner.target.clone(),
+                    options: self.inner.options.clone(),
+                    hooks: self.inner.hooks.clone(),
+                    replicas: None,
+                }),
+            };
         }
-        Self {
-            inner: Arc::new(Inner {
-                pool: self.inner.pool.clone(),
-                target: self.inner.target.clone(),
-                options: self.inner.options.clone(),
-                hooks: self.inner.hooks.clone(),
-                replicas: None,
-            }),
-        }
+        self.clone()
     }
 
     /// How many read replicas this handle sends reads to (0 on a database
     /// connected without them, and on [`Database::primary`]).
     pub fn replica_count(&self) -> usize {
-        self.inner.replicas.as_ref().map_or(0, |r| r.len())
+        #[cfg(feature = "postgres")]
+        return self.inner.replicas.as_ref().map_or(0, |r| r.len());
+        #[cfg(not(feature = "postgres"))]
+        0
     }
 
     /// The backend this database runs on.
@@ -289,7 +343,9 @@ impl Database {
     /// Whether statements run as PgBouncer's transaction pooling mode needs
     /// ([`ConnectOptions::pgbouncer`]).
     pub(crate) fn pgbouncer(&self) -> bool {
-        self.inner.options.get_pgbouncer() && matches!(self.pool(), Pool::Postgres(_))
+        self.inner.options.get_pgbouncer()
+            && self.backend() == Backend::Postgres
+            && !self.is_sandbox()
     }
 
     pub(crate) fn pool(&self) -> &Pool {
@@ -316,11 +372,13 @@ impl Database {
     /// A connection from the pool (not for sandboxes, which pin their own).
     async fn acquire(&self) -> Result<pinned::PinnedConn> {
         match self.pool() {
+            #[cfg(feature = "sqlite")]
             Pool::Sqlite(p) => p
                 .acquire()
                 .await
                 .map(pinned::PinnedConn::Sqlite)
                 .map_err(|e| self.map_sqlx(e, None)),
+            #[cfg(feature = "postgres")]
             Pool::Postgres(p) => p
                 .acquire()
                 .await
@@ -336,6 +394,21 @@ impl Database {
     /// transactions, with its SQL text, duration and row count (never its values).
     pub fn on_statement(&self, observer: StatementObserver) -> ObserverId {
         self.inner.hooks.add(observer)
+    }
+
+    /// How many transactions of this database (and its sandboxes) are open:
+    /// begun, and not yet committed, rolled back or dropped. Hosts use it to
+    /// say what they roll back when they exit.
+    pub fn open_transactions(&self) -> u64 {
+        self.inner.hooks.open_transactions()
+    }
+
+    /// How many statements of this database (and its sandboxes) were stopped
+    /// on the server because the future running them was dropped (a
+    /// [`CancelHandle`], an interrupted script). Hosts use it to tell a
+    /// cancelled statement from an interrupted computation.
+    pub fn cancelled_statements(&self) -> u64 {
+        self.inner.hooks.cancelled()
     }
 
     /// Removes an observer; returns whether it was registered.
@@ -368,7 +441,7 @@ impl Database {
             return Ok(n);
         }
         match self.pool() {
-            Pool::Sqlite(_) | Pool::Postgres(_) => {
+            direct_pool!() => {
                 // The connection's health notes the result (see `pool::Health`).
                 let mut c = self.acquire().await?;
                 c.conn_ref(self.hooks()).execute(stmt).await
@@ -399,7 +472,8 @@ impl Database {
     /// # Examples
     ///
     /// ```
-    /// # async fn demo() -> dbridge_engine::Result<()> {
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> dbridge_engine::Result<()> {
     /// let db = dbridge_engine::Database::connect("sqlite::memory:").await?;
     /// db.execute_script("CREATE TABLE t (n INTEGER); INSERT INTO t VALUES (1); INSERT INTO t VALUES (2);").await?;
     /// assert_eq!(db.fetch_all("SELECT n FROM t", &[]).await?.len(), 2);
@@ -417,7 +491,7 @@ impl Database {
             .collect();
         let mut n = 0;
         match self.pool() {
-            Pool::Sqlite(_) | Pool::Postgres(_) => {
+            direct_pool!() => {
                 let mut c = self.acquire().await?;
                 for s in &statements {
                     n += c.conn_ref(self.hooks()).execute(s).await?;
@@ -445,7 +519,7 @@ impl Database {
             return Ok(n);
         }
         match self.pool() {
-            Pool::Sqlite(_) | Pool::Postgres(_) => {
+            direct_pool!() => {
                 let mut c = self.acquire().await?;
                 c.copy_in(self.hooks(), copy).await
             }
@@ -508,7 +582,8 @@ impl Database {
     /// # Examples
     ///
     /// ```
-    /// # async fn demo() -> dbridge_engine::Result<()> {
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> dbridge_engine::Result<()> {
     /// use futures_util::TryStreamExt;
     /// let db = dbridge_engine::Database::connect("sqlite::memory:").await?;
     /// let mut rows = db.fetch("SELECT 1 AS n UNION ALL SELECT 2", vec![]);
@@ -529,6 +604,7 @@ impl Database {
     pub fn fetch_statement(&self, stmt: Statement) -> BoxStream<'static, Result<Row>> {
         let db = self.clone();
         async_stream::try_stream! {
+            #[cfg(feature = "postgres")]
             if let Some(replica) = db.inner.replicas.as_ref().and_then(|r| r.for_read(&stmt)) {
                 let mut on_primary = false;
                 let mut rows = replica_rows(db.clone(), replica.clone(), stmt.clone());
@@ -554,7 +630,7 @@ impl Database {
                 return;
             }
             match db.pool() {
-                Pool::Sqlite(_) | Pool::Postgres(_) => {
+                direct_pool!() => {
                     // A read is run again, once, when the connection it was
                     // given had died while idle (a server restart): nothing of
                     // it ran, and a fresh connection will do.
@@ -628,7 +704,8 @@ impl Database {
     /// # Examples
     ///
     /// ```
-    /// # async fn demo() -> dbridge_engine::Result<()> {
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> dbridge_engine::Result<()> {
     /// use dbridge_engine::{Database, IsolationLevel, TransactionOptions};
     /// let db = Database::connect("sqlite::memory:").await?;
     /// db.execute("CREATE TABLE c (n INTEGER)", &[]).await?;
@@ -677,17 +754,26 @@ impl Database {
     }
 
     /// Closes the idle connections; later calls fail with
-    /// [`Error::InvalidState`]. On a sandbox, rolls it back.
+    /// [`Error::InvalidState`]. On a sandbox, rolls it back (at once, or, when
+    /// a transaction of the sandbox is open, as soon as that transaction
+    /// ends or is dropped: `close` never waits for it). It waits for the
+    /// cancel requests of statements cancelled just before to be delivered.
     pub async fn close(&self) {
+        // Statements cancelled just before are stopped on the server first.
+        self.inner
+            .hooks
+            .cancels_delivered(self.inner.options.get_acquire_timeout())
+            .await;
+        #[cfg(feature = "postgres")]
         if let Some(r) = &self.inner.replicas {
             r.close().await;
         }
         match self.pool() {
+            #[cfg(feature = "sqlite")]
             Pool::Sqlite(p) => p.close().await,
+            #[cfg(feature = "postgres")]
             Pool::Postgres(p) => p.close().await,
-            Pool::Pinned(p) => {
-                let _ = p.rollback(self.hooks()).await;
-            }
+            Pool::Pinned(p) => p.close(self.hooks()).await,
         }
     }
 
@@ -703,7 +789,8 @@ impl Database {
     /// # Examples
     ///
     /// ```
-    /// # async fn demo() -> dbridge_engine::Result<()> {
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> dbridge_engine::Result<()> {
     /// let db = dbridge_engine::Database::connect("sqlite::memory:").await?;
     /// db.execute("CREATE TABLE t (n INTEGER)", &[]).await?;
     /// let sandbox = db.sandbox().await?;
@@ -719,7 +806,7 @@ impl Database {
     pub async fn sandbox(&self) -> Result<Database> {
         let wait = self.inner.options.get_acquire_timeout();
         let (conn, txid) = match self.pool() {
-            Pool::Sqlite(_) | Pool::Postgres(_) => {
+            direct_pool!() => {
                 let mut c = self.acquire().await?;
                 c.conn_ref(self.hooks())
                     .execute(&Statement::control(if self.pgbouncer() {
@@ -745,6 +832,7 @@ impl Database {
                 target: self.inner.target.clone(),
                 options: self.inner.options.clone(),
                 hooks: self.inner.hooks.clone(),
+                #[cfg(feature = "postgres")]
                 replicas: None,
             }),
         })
@@ -777,6 +865,7 @@ impl Database {
 
 /// A row of a read routed to a replica, or word that the read is to run on
 /// the primary instead (the replica is down, or behind the lag bound).
+#[cfg(feature = "postgres")]
 enum ReplicaRow {
     Row(Row),
     OnPrimary,
@@ -785,6 +874,7 @@ enum ReplicaRow {
 /// Runs a read on `replica`; ends with [`ReplicaRow::OnPrimary`] when the
 /// replica cannot serve it (down before any row arrived: skipped for a while;
 /// behind the lag bound).
+#[cfg(feature = "postgres")]
 fn replica_rows(
     db: Database,
     replica: Arc<replicas::Replica>,
@@ -832,6 +922,7 @@ fn replica_rows(
 /// Measures `replica`'s replay lag on `conn`; whether it is behind the bound.
 /// A lag that cannot be measured (the query fails without the replica being
 /// down) counts as too much.
+#[cfg(feature = "postgres")]
 async fn measure_lag(
     db: &Database,
     replica: &replicas::Replica,

@@ -7,7 +7,9 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use sqlx::ConnectOptions as _;
+#[cfg(feature = "postgres")]
 use sqlx::postgres::{PgConnectOptions, PgSslMode};
+#[cfg(feature = "sqlite")]
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteSynchronous};
 
 use crate::error::{Backend, Error, Result};
@@ -50,6 +52,7 @@ impl FromStr for SslMode {
     }
 }
 
+#[cfg(feature = "postgres")]
 impl From<SslMode> for PgSslMode {
     fn from(m: SslMode) -> Self {
         match m {
@@ -249,6 +252,7 @@ impl ConnectOptions {
         self
     }
 
+    #[cfg(feature = "postgres")]
     pub(crate) fn pg(&self, mut o: PgConnectOptions) -> PgConnectOptions {
         // Without a cache sqlx never closes the statements it prepares: behind
         // PgBouncer they must be tracked to be closed.
@@ -276,6 +280,7 @@ impl ConnectOptions {
         o.disable_statement_logging()
     }
 
+    #[cfg(feature = "sqlite")]
     pub(crate) fn sqlite(&self, o: SqliteConnectOptions, in_memory: bool) -> SqliteConnectOptions {
         let o = o
             .statement_cache_capacity(self.statement_cache_capacity)
@@ -301,6 +306,7 @@ impl ConnectOptions {
             test_before_acquire: self.test_before_acquire,
             ping_idle_after: self.ping_idle_after,
             label: None,
+            cancel: !self.pgbouncer,
         };
         if in_memory {
             // An in-memory database lives as long as one connection to it: keep one
@@ -327,11 +333,13 @@ impl ConnectOptions {
 #[derive(Clone)]
 #[allow(clippy::large_enum_variant)] // one per pool; boxing buys nothing
 pub(crate) enum Target {
+    #[cfg(feature = "sqlite")]
     Sqlite {
         options: Box<SqliteConnectOptions>,
         in_memory: bool,
         shown: String,
     },
+    #[cfg(feature = "postgres")]
     Postgres {
         options: Box<PgConnectOptions>,
         password: Option<String>,
@@ -344,14 +352,19 @@ pub(crate) enum Target {
 impl Target {
     pub(crate) fn backend(&self) -> Backend {
         match self {
+            #[cfg(feature = "sqlite")]
             Self::Sqlite { .. } => Backend::Sqlite,
+            #[cfg(feature = "postgres")]
             Self::Postgres { .. } => Backend::Postgres,
         }
     }
 
     pub(crate) fn shown(&self) -> &str {
         match self {
-            Self::Sqlite { shown, .. } | Self::Postgres { shown, .. } => shown,
+            #[cfg(feature = "sqlite")]
+            Self::Sqlite { shown, .. } => shown,
+            #[cfg(feature = "postgres")]
+            Self::Postgres { shown, .. } => shown,
         }
     }
 
@@ -359,16 +372,20 @@ impl Target {
     /// socket), for connection errors; `None` for SQLite.
     pub(crate) fn address(&self) -> Option<String> {
         match self {
+            #[cfg(feature = "postgres")]
             Self::Postgres { options, .. } => {
                 Some(format!("{}:{}", options.get_host(), options.get_port()))
             }
+            #[cfg(feature = "sqlite")]
             Self::Sqlite { .. } => None,
         }
     }
 
     pub(crate) fn password(&self) -> Option<&str> {
         match self {
+            #[cfg(feature = "postgres")]
             Self::Postgres { password, .. } => password.as_deref(),
+            #[cfg(feature = "sqlite")]
             Self::Sqlite { .. } => None,
         }
     }
@@ -379,8 +396,14 @@ impl Target {
         // Schemes (and SQLite's `:memory:`) are case-insensitive, as in SQLite.
         let lowered = |scheme: &str| format!("{scheme}{}", &url[scheme.len()..]);
         match scheme.as_deref() {
+            #[cfg(feature = "sqlite")]
             Some(s @ "sqlite") => Self::parse_sqlite(&memory_lowered(&lowered(s))),
+            #[cfg(feature = "postgres")]
             Some(s @ ("postgres" | "postgresql")) => Self::parse_postgres(&lowered(s)),
+            #[cfg(not(feature = "sqlite"))]
+            Some("sqlite") => Err(missing_driver(Backend::Sqlite)),
+            #[cfg(not(feature = "postgres"))]
+            Some("postgres" | "postgresql") => Err(missing_driver(Backend::Postgres)),
             Some(other) if !other.is_empty() && other.chars().all(|c| c.is_ascii_alphanumeric() || "+-.".contains(c)) => {
                 Err(Error::Configuration(format!(
                     "unsupported database URL scheme `{other}` (expected sqlite: or postgres://)"
@@ -392,6 +415,7 @@ impl Target {
         }
     }
 
+    #[cfg(feature = "sqlite")]
     fn parse_sqlite(url: &str) -> Result<Self> {
         let rest = &url["sqlite:".len()..];
         let in_memory =
@@ -410,6 +434,7 @@ impl Target {
         })
     }
 
+    #[cfg(feature = "postgres")]
     fn parse_postgres(url: &str) -> Result<Self> {
         let mut parsed = url::Url::parse(url)
             .map_err(|e| Error::Configuration(format!("malformed postgres URL: {e}")))?;
@@ -438,6 +463,18 @@ impl Target {
             pgbouncer,
         })
     }
+}
+
+/// The error for a URL whose driver this build leaves out.
+#[cfg(not(all(feature = "sqlite", feature = "postgres")))]
+pub(crate) fn missing_driver(backend: Backend) -> Error {
+    let (name, feature) = match backend {
+        Backend::Sqlite => ("SQLite", "sqlite"),
+        Backend::Postgres => ("PostgreSQL", "postgres"),
+    };
+    Error::Configuration(format!(
+        "{name} support is not compiled in: build dbridge with the `{feature}` feature"
+    ))
 }
 
 /// Removes dbridge's own `pgbouncer=true|false` from a PostgreSQL URL's query
@@ -501,6 +538,7 @@ impl fmt::Display for Target {
 }
 
 #[cfg(test)]
+#[cfg(all(feature = "sqlite", feature = "postgres"))]
 mod tests {
     use super::*;
 
@@ -591,5 +629,45 @@ mod tests {
             SslMode::VerifyFull
         );
         assert!("verify_full".parse::<SslMode>().is_err());
+    }
+}
+
+/// A URL for a driver this build leaves out names the feature to turn on.
+#[cfg(test)]
+#[cfg(not(all(feature = "sqlite", feature = "postgres")))]
+mod missing_driver_tests {
+    use super::*;
+
+    fn message(url: &str) -> String {
+        match Target::parse(url) {
+            Err(e) => e.to_string(),
+            Ok(_) => String::from("parsed"),
+        }
+    }
+
+    #[test]
+    #[cfg(not(feature = "postgres"))]
+    fn postgres_url_without_the_postgres_feature() {
+        for url in ["postgres://u@h/db", "PostgreSQL://u@h/db"] {
+            let m = message(url);
+            assert!(m.contains("PostgreSQL support is not compiled in"), "{m}");
+            assert!(m.contains("`postgres` feature"), "{m}");
+        }
+        assert_eq!(
+            Target::parse("sqlite::memory:").unwrap().backend(),
+            Backend::Sqlite
+        );
+    }
+
+    #[test]
+    #[cfg(not(feature = "sqlite"))]
+    fn sqlite_url_without_the_sqlite_feature() {
+        let m = message("sqlite::memory:");
+        assert!(m.contains("SQLite support is not compiled in"), "{m}");
+        assert!(m.contains("`sqlite` feature"), "{m}");
+        assert_eq!(
+            Target::parse("postgres://u@h/db").unwrap().backend(),
+            Backend::Postgres
+        );
     }
 }

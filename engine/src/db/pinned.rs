@@ -10,28 +10,44 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
+#[cfg(feature = "postgres")]
 use sqlx::postgres::PgConnection;
+#[cfg(feature = "sqlite")]
 use sqlx::sqlite::SqliteConnection;
 use tokio::sync::{Mutex, OwnedMutexGuard};
 
 use super::CopyIn;
 use super::conn::{ConnRef, Hooks};
 use super::tx_state;
-use crate::error::{Error, Result};
+use crate::error::{Backend, Error, Result};
 
 /// A pooled connection of either backend (the one a sandbox pins, or one taken
 /// for a single statement).
 pub(crate) enum PinnedConn {
+    #[cfg(feature = "sqlite")]
     Sqlite(super::pool::Pooled<SqliteConnection>),
+    #[cfg(feature = "postgres")]
     Postgres(super::pool::Pooled<PgConnection>),
 }
 
 impl PinnedConn {
+    /// The connection's backend.
+    pub(crate) fn backend(&self) -> Backend {
+        match self {
+            #[cfg(feature = "sqlite")]
+            Self::Sqlite(_) => Backend::Sqlite,
+            #[cfg(feature = "postgres")]
+            Self::Postgres(_) => Backend::Postgres,
+        }
+    }
+
     /// Closes the connection instead of returning it when `result` says the
     /// connection failed.
     pub(crate) fn check<T>(&mut self, result: Result<T>) -> Result<T> {
         match self {
+            #[cfg(feature = "sqlite")]
             Self::Sqlite(c) => c.check(result),
+            #[cfg(feature = "postgres")]
             Self::Postgres(c) => c.check(result),
         }
     }
@@ -39,7 +55,9 @@ impl PinnedConn {
     /// As [`Pooled::is_reused`](super::pool::Pooled::is_reused).
     pub(crate) fn is_reused(&self) -> bool {
         match self {
+            #[cfg(feature = "sqlite")]
             Self::Sqlite(c) => c.is_reused(),
+            #[cfg(feature = "postgres")]
             Self::Postgres(c) => c.is_reused(),
         }
     }
@@ -47,7 +65,9 @@ impl PinnedConn {
     /// As [`Pooled::is_broken`](super::pool::Pooled::is_broken).
     pub(crate) fn is_broken(&self) -> bool {
         match self {
+            #[cfg(feature = "sqlite")]
             Self::Sqlite(c) => c.is_broken(),
+            #[cfg(feature = "postgres")]
             Self::Postgres(c) => c.is_broken(),
         }
     }
@@ -55,7 +75,9 @@ impl PinnedConn {
     /// As [`Pooled::replace_broken`](super::pool::Pooled::replace_broken).
     pub(crate) fn replace_broken(&mut self, broken: bool) -> bool {
         match self {
+            #[cfg(feature = "sqlite")]
             Self::Sqlite(c) => c.replace_broken(broken),
+            #[cfg(feature = "postgres")]
             Self::Postgres(c) => c.replace_broken(broken),
         }
     }
@@ -76,8 +98,12 @@ impl PinnedConn {
     /// Whether the connection is still in the transaction opened with
     /// `txid` (PostgreSQL) or in one at all (SQLite).
     pub(crate) async fn still_in(&mut self, txid: Option<i64>) -> Result<bool> {
+        #[cfg(not(feature = "postgres"))]
+        let _ = txid;
         match self {
+            #[cfg(feature = "sqlite")]
             Self::Sqlite(c) => tx_state::sqlite_in_transaction(c).await,
+            #[cfg(feature = "postgres")]
             Self::Postgres(c) => {
                 let now = tx_state::pg_txid(c).await?;
                 Ok(tx_state::same_pg_transaction(txid, now))
@@ -88,17 +114,21 @@ impl PinnedConn {
     /// The PostgreSQL transaction id (`None` on SQLite).
     pub(crate) async fn txid(&mut self) -> Result<Option<i64>> {
         match self {
+            #[cfg(feature = "sqlite")]
             Self::Sqlite(_) => Ok(None),
+            #[cfg(feature = "postgres")]
             Self::Postgres(c) => tx_state::pg_txid(c).await,
         }
     }
 
     pub(crate) fn conn_ref<'c>(&'c mut self, hooks: &'c Arc<Hooks>) -> ConnRef<'c> {
         match self {
+            #[cfg(feature = "sqlite")]
             Self::Sqlite(c) => {
                 let (c, health) = c.parts();
                 ConnRef::Sqlite(c, hooks, health)
             }
+            #[cfg(feature = "postgres")]
             Self::Postgres(c) => {
                 let (c, health) = c.parts();
                 ConnRef::Postgres(c, hooks, health)
@@ -117,6 +147,9 @@ pub(crate) struct Pinned {
     /// Set once a failed statement left the connection out of the
     /// transaction (SQLite's `OR ROLLBACK`): everything after is refused.
     escaped: AtomicBool,
+    /// Set when the sandbox was closed while a transaction of it held the
+    /// connection: that transaction's end rolls the sandbox back.
+    closed: AtomicBool,
 }
 
 /// What the sandbox's end check and refusals call its transaction.
@@ -133,6 +166,7 @@ impl Pinned {
             wait,
             txid,
             escaped: AtomicBool::new(false),
+            closed: AtomicBool::new(false),
         }
     }
 
@@ -149,7 +183,7 @@ impl Pinned {
     /// transaction (then every later statement is refused).
     pub(crate) async fn note_failure<T>(&self, conn: &mut PinnedConn, r: Result<T>) -> Result<T> {
         if r.is_err()
-            && matches!(conn, PinnedConn::Sqlite(_))
+            && conn.backend() == Backend::Sqlite
             && !conn.still_in(self.txid).await.unwrap_or(false)
         {
             self.escaped.store(true, Ordering::Relaxed);
@@ -183,15 +217,51 @@ impl Pinned {
         )
     }
 
-    /// Rolls the sandbox back and gives the connection back to the pool.
+    /// Closes the sandbox without waiting: rolls it back now when its
+    /// connection is free; when a transaction (or stream) of the sandbox holds
+    /// it, later statements are refused and the sandbox is rolled back as
+    /// soon as that holder lets go (a transaction ending or dropped).
+    pub(crate) async fn close(&self, hooks: &Arc<Hooks>) {
+        self.closed.store(true, Ordering::Release);
+        if let Ok(mut guard) = self.conn.clone().try_lock_owned() {
+            self.end(&mut guard, hooks).await.ok();
+        }
+    }
+
+    /// After a holder of the connection is done: ends the sandbox when it was
+    /// closed meanwhile.
+    pub(crate) async fn end_if_closed(&self, guard: &mut PinnedGuard, hooks: &Arc<Hooks>) {
+        if self.closed.load(Ordering::Acquire) {
+            self.end(guard, hooks).await.ok();
+        }
+    }
+
+    /// Rolls the sandbox back and gives the connection back to the pool. It
+    /// waits (up to the acquire timeout) for a transaction or stream of the
+    /// sandbox to let go of the connection.
     ///
     /// # Errors
     /// [`Error::InvalidState`] when the transaction was ended from inside
-    /// (changes may have been saved); connection errors.
+    /// (changes may have been saved); connection errors;
+    /// [`Error::Timeout`] when a transaction of the sandbox kept the
+    /// connection (it is rolled back when that transaction ends).
     pub(crate) async fn rollback(&self, hooks: &Arc<Hooks>) -> Result<()> {
-        let mut guard = self.conn.clone().lock_owned().await;
+        self.closed.store(true, Ordering::Release);
+        let mut guard = tokio::time::timeout(self.wait, self.conn.clone().lock_owned())
+            .await
+            .map_err(|_| Error::Timeout {
+                what: "a transaction or stream of the sandbox to end",
+                after: self.wait,
+            })?;
+        self.end(&mut guard, hooks).await
+    }
+
+    /// Rolls back the sandbox's transaction on `guard`'s connection and
+    /// gives the connection back to the pool.
+    async fn end(&self, guard: &mut PinnedGuard, hooks: &Arc<Hooks>) -> Result<()> {
         if let Some(mut conn) = guard.take() {
             let intact = !self.escaped.load(Ordering::Relaxed) && conn.still_in(self.txid).await?;
+            #[cfg(feature = "postgres")]
             if let PinnedConn::Postgres(c) = &mut conn {
                 // Statements prepared in the sandbox end with it (PgBouncer).
                 let _ = sqlx::Connection::clear_cached_statements(&mut **c).await;
@@ -213,7 +283,9 @@ impl Drop for Pinned {
         // a ROLLBACK to run before anyone else uses it.
         if let Ok(mut guard) = self.conn.try_lock() {
             match guard.as_mut() {
+                #[cfg(feature = "sqlite")]
                 Some(PinnedConn::Sqlite(c)) => c.reset_with("ROLLBACK"),
+                #[cfg(feature = "postgres")]
                 Some(PinnedConn::Postgres(c)) => c.reset_with("ROLLBACK"),
                 None => {}
             }

@@ -27,11 +27,14 @@ use std::time::{Duration, Instant};
 
 use futures_util::future::BoxFuture;
 use parking_lot::Mutex;
+#[cfg(feature = "postgres")]
 use sqlx::postgres::PgConnection;
+#[cfg(feature = "sqlite")]
 use sqlx::sqlite::SqliteConnection;
 use sqlx::{ConnectOptions as _, Connection};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
+use super::cancel::Canceller;
 use crate::error::{ErrorKind, Result};
 
 /// Limits and timeouts of a pool.
@@ -48,6 +51,9 @@ pub(crate) struct Limits {
     /// Which server of a replicated database this pool serves ("primary",
     /// "replica 1"...), reported to statement observers; `None` alone.
     pub label: Option<Arc<str>>,
+    /// Whether a statement abandoned mid-way is stopped on the server (not
+    /// behind PgBouncer: see [`super::cancel`]).
+    pub cancel: bool,
 }
 
 impl Limits {
@@ -62,6 +68,7 @@ impl Limits {
 
 struct Idle<C> {
     conn: C,
+    canceller: Arc<Canceller>,
     created: Instant,
     generation: u64,
     idle_since: Instant,
@@ -107,19 +114,39 @@ pub(crate) enum Reset {
 pub(crate) trait PoolConn: Connection + Send + 'static {
     /// Runs a reset.
     fn run_reset(&mut self, reset: Reset) -> BoxFuture<'_, std::result::Result<(), sqlx::Error>>;
+
+    /// What stops a statement on this fresh connection (see [`super::cancel`]).
+    fn canceller<'a>(
+        &'a mut self,
+        options: &'a <Self as Connection>::Options,
+    ) -> BoxFuture<'a, std::result::Result<Canceller, sqlx::Error>>;
 }
 
-/// Runs `reset` on either backend's connection.
+/// Runs `reset` on either backend's connection; `$canceller` makes its
+/// [`Canceller`].
 macro_rules! run_reset {
-    ($conn:ty) => {
+    ($conn:ty, $canceller:expr) => {
         impl PoolConn for $conn {
+            fn canceller<'a>(
+                &'a mut self,
+                options: &'a <Self as Connection>::Options,
+            ) -> BoxFuture<'a, std::result::Result<Canceller, sqlx::Error>> {
+                Box::pin($canceller(self, options))
+            }
+
             fn run_reset(
                 &mut self,
                 reset: Reset,
             ) -> BoxFuture<'_, std::result::Result<(), sqlx::Error>> {
                 Box::pin(async move {
                     match reset {
-                        Reset::Sql(sql) => sqlx::Executor::execute(self, sql).await.map(drop),
+                        // A database error leaves the connection usable (SQLite's
+                        // ROLLBACK after SQLite already rolled back: "no
+                        // transaction is active"); only a broken one is closed.
+                        Reset::Sql(sql) => match sqlx::Executor::execute(self, sql).await {
+                            Ok(_) | Err(sqlx::Error::Database(_)) => Ok(()),
+                            Err(e) => Err(e),
+                        },
                         Reset::ForgetStatements => self.clear_cached_statements().await,
                     }
                 })
@@ -128,8 +155,10 @@ macro_rules! run_reset {
     };
 }
 
-run_reset!(PgConnection);
-run_reset!(SqliteConnection);
+#[cfg(feature = "postgres")]
+run_reset!(PgConnection, Canceller::postgres);
+#[cfg(feature = "sqlite")]
+run_reset!(SqliteConnection, Canceller::sqlite);
 
 /// Whether a checked-out connection has failed at the connection level.
 ///
@@ -139,6 +168,8 @@ run_reset!(SqliteConnection);
 #[derive(Debug)]
 pub(crate) struct Health {
     faulted: AtomicBool,
+    /// Stops the connection's running statement (it moves with the connection).
+    canceller: Arc<Canceller>,
     label: Option<Arc<str>>,
     /// The pool generation the connection was opened in.
     generation: u64,
@@ -146,9 +177,15 @@ pub(crate) struct Health {
 }
 
 impl Health {
-    fn new(generation: u64, pool_generation: Arc<AtomicU64>, label: Option<Arc<str>>) -> Self {
+    fn new(
+        generation: u64,
+        pool_generation: Arc<AtomicU64>,
+        label: Option<Arc<str>>,
+        canceller: Arc<Canceller>,
+    ) -> Self {
         Self {
             faulted: AtomicBool::new(false),
+            canceller,
             label,
             generation,
             pool_generation,
@@ -171,6 +208,11 @@ impl Health {
             self.pool_generation
                 .fetch_max(self.generation + 1, Ordering::AcqRel);
         }
+    }
+
+    /// What stops the statement running on the connection.
+    pub(crate) fn canceller(&self) -> &Canceller {
+        &self.canceller
     }
 
     /// The server label of the connection's pool ([`Limits::label`]).
@@ -205,14 +247,15 @@ impl<C: PoolConn> ConnPool<C> {
     pub(crate) async fn warm_up(self: &Arc<Self>) -> std::result::Result<(), sqlx::Error> {
         let mut opened = Vec::new();
         for _ in 0..self.limits.min.max(1) {
-            opened.push(self.options.connect().await?);
+            opened.push(self.open().await?);
         }
         let now = Instant::now();
         let generation = self.current_generation();
         let mut idle = self.idle.lock();
-        for conn in opened {
+        for (conn, canceller) in opened {
             idle.push_back(Idle {
                 conn,
+                canceller,
                 created: now,
                 generation,
                 idle_since: now,
@@ -220,6 +263,17 @@ impl<C: PoolConn> ConnPool<C> {
             });
         }
         Ok(())
+    }
+
+    /// Opens a connection with its canceller.
+    async fn open(&self) -> std::result::Result<(C, Arc<Canceller>), sqlx::Error> {
+        let mut conn = self.options.connect().await?;
+        let canceller = if self.limits.cancel {
+            conn.canceller(&self.options).await?
+        } else {
+            Canceller::waiting()
+        };
+        Ok((conn, Arc::new(canceller)))
     }
 
     fn expired(&self, idle: &Idle<C>, now: Instant, idle_count: usize) -> bool {
@@ -262,7 +316,7 @@ impl<C: PoolConn> ConnPool<C> {
             match self.prepare(&mut idle).await {
                 Ok(()) => {
                     return Ok(self.checked_out(
-                        idle.conn,
+                        (idle.conn, idle.canceller),
                         idle.created,
                         idle.generation,
                         true,
@@ -279,7 +333,7 @@ impl<C: PoolConn> ConnPool<C> {
             }
         }
         let generation = self.current_generation();
-        let conn = tokio::time::timeout_at(deadline.into(), self.options.connect())
+        let conn = tokio::time::timeout_at(deadline.into(), self.open())
             .await
             .map_err(|_| sqlx::Error::PoolTimedOut)??;
         Ok(self.checked_out(conn, Instant::now(), generation, false, permit))
@@ -287,7 +341,7 @@ impl<C: PoolConn> ConnPool<C> {
 
     fn checked_out(
         self: &Arc<Self>,
-        conn: C,
+        (conn, canceller): (C, Arc<Canceller>),
         created: Instant,
         generation: u64,
         reused: bool,
@@ -303,6 +357,7 @@ impl<C: PoolConn> ConnPool<C> {
                 generation,
                 self.generation.clone(),
                 self.limits.label.clone(),
+                canceller,
             ),
             pool: self.clone(),
             permit: Some(permit),
@@ -313,6 +368,7 @@ impl<C: PoolConn> ConnPool<C> {
     /// when asked for or when it has been idle a while) before handing it out
     /// again.
     async fn prepare(&self, idle: &mut Idle<C>) -> std::result::Result<(), sqlx::Error> {
+        idle.canceller.settle(&mut idle.conn).await?;
         for r in std::mem::take(&mut idle.reset) {
             idle.conn.run_reset(r).await?;
         }
@@ -423,9 +479,11 @@ impl<C: PoolConn> Drop for Pooled<C> {
         }
         let reset = std::mem::take(&mut self.reset);
         let created = self.created;
-        if reset.is_empty() {
+        let canceller = self.health.canceller.clone();
+        if reset.is_empty() && !canceller.is_unsettled() {
             self.pool.idle.lock().push_back(Idle {
                 conn,
+                canceller,
                 created,
                 generation,
                 idle_since: Instant::now(),
@@ -441,6 +499,10 @@ impl<C: PoolConn> Drop for Pooled<C> {
                 let pool = self.pool.clone();
                 let permit = self.permit.take();
                 handle.spawn(async move {
+                    // A statement cancelled on it is answered first.
+                    if canceller.settle(&mut conn).await.is_err() {
+                        return;
+                    }
                     for r in reset {
                         if conn.run_reset(r).await.is_err() {
                             return;
@@ -449,6 +511,7 @@ impl<C: PoolConn> Drop for Pooled<C> {
                     if !pool.retired(generation) {
                         pool.idle.lock().push_back(Idle {
                             conn,
+                            canceller,
                             created,
                             generation,
                             idle_since: Instant::now(),
@@ -461,6 +524,7 @@ impl<C: PoolConn> Drop for Pooled<C> {
             Err(_) => {
                 self.pool.idle.lock().push_back(Idle {
                     conn,
+                    canceller,
                     created,
                     generation,
                     idle_since: Instant::now(),

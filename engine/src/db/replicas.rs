@@ -23,6 +23,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use parking_lot::Mutex;
+#[cfg(feature = "postgres")]
 use sqlx::postgres::PgConnection;
 
 use super::driver_error::{self, ErrorContext};

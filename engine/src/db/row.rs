@@ -61,7 +61,8 @@ impl ColumnIndex for &str {
 /// # Examples
 ///
 /// ```
-/// # async fn demo() -> dbridge_engine::Result<()> {
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> dbridge_engine::Result<()> {
 /// use dbridge_engine::{Database, Value};
 /// let db = Database::connect("sqlite::memory:").await?;
 /// let row = db.fetch_one("SELECT 1 AS one, 'x' AS two", &[]).await?;

@@ -4,7 +4,9 @@
 use std::fmt;
 
 use futures_util::{StreamExt, TryStreamExt, stream::BoxStream};
+#[cfg(feature = "postgres")]
 use sqlx::postgres::PgConnection;
+#[cfg(feature = "sqlite")]
 use sqlx::sqlite::SqliteConnection;
 
 use super::conn::ConnRef;
@@ -98,7 +100,9 @@ impl TransactionOptions {
 }
 
 pub(crate) enum TxConn {
+    #[cfg(feature = "sqlite")]
     Sqlite(super::pool::Pooled<SqliteConnection>),
+    #[cfg(feature = "postgres")]
     Postgres(super::pool::Pooled<PgConnection>),
     /// A transaction inside a sandbox: a savepoint on its pinned connection.
     Pinned(super::pinned::PinnedGuard, Ident),
@@ -112,7 +116,8 @@ pub(crate) enum TxConn {
 /// # Examples
 ///
 /// ```
-/// # async fn demo() -> dbridge_engine::Result<()> {
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> dbridge_engine::Result<()> {
 /// use dbridge_engine::Database;
 /// let db = Database::connect("sqlite::memory:").await?;
 /// db.execute("CREATE TABLE t (n INTEGER)", &[]).await?;
@@ -135,6 +140,8 @@ pub struct Transaction {
     /// Set once the transaction was found ended from inside (SQLite's
     /// `OR ROLLBACK`, `RAISE(ROLLBACK)`): later statements are refused.
     escaped: bool,
+    /// Counted in [`Database::open_transactions`] until dropped.
+    open: Option<super::conn::OpenTransaction>,
 }
 
 /// What the refusal of transaction control names as the owner.
@@ -152,6 +159,7 @@ impl fmt::Debug for Transaction {
 impl Transaction {
     pub(crate) async fn begin(db: &Database, opts: TransactionOptions) -> Result<Self> {
         let conn = match db.pool() {
+            #[cfg(feature = "postgres")]
             super::Pool::Postgres(pool) => {
                 // Behind PgBouncer the server connection may hold statements
                 // another client prepared and left: drop them, in the same
@@ -180,6 +188,7 @@ impl Transaction {
                     }
                 }
             }
+            #[cfg(feature = "sqlite")]
             super::Pool::Sqlite(pool) => {
                 let mut c = pool.acquire().await.map_err(|e| db.map_sqlx(e, None))?;
                 let begin = if opts.read_only {
@@ -222,6 +231,7 @@ impl Transaction {
             finished: false,
             txid: None,
             escaped: false,
+            open: Some(super::conn::OpenTransaction::new(db.hooks())),
         })
     }
 
@@ -229,6 +239,7 @@ impl Transaction {
     /// that the transaction is still this one (one more round trip each; on
     /// SQLite the check is free and always made).
     pub(crate) async fn pin_identity(&mut self) -> Result<()> {
+        #[cfg(feature = "postgres")]
         if let Some(TxConn::Postgres(c)) = &mut self.conn {
             self.txid = tx_state::pg_txid(c).await?;
         }
@@ -241,7 +252,9 @@ impl Transaction {
             return Ok(false);
         }
         match &mut self.conn {
+            #[cfg(feature = "sqlite")]
             Some(TxConn::Sqlite(c)) => tx_state::sqlite_in_transaction(c).await,
+            #[cfg(feature = "postgres")]
             Some(TxConn::Postgres(c)) if self.txid.is_some() => {
                 let now = tx_state::pg_txid(c).await?;
                 Ok(tx_state::same_pg_transaction(self.txid, now))
@@ -254,7 +267,7 @@ impl Transaction {
     /// transaction (a conflict clause or trigger can `ROLLBACK` it).
     async fn note_failure<T>(&mut self, r: Result<T>) -> Result<T> {
         if r.is_err()
-            && matches!(self.conn, Some(TxConn::Sqlite(_)))
+            && self.backend() == Backend::Sqlite
             && !self.still_open().await.unwrap_or(false)
         {
             self.escaped = true;
@@ -300,6 +313,7 @@ impl Transaction {
     /// Fails once a cancelled COPY has left the connection mid-COPY (marked broken).
     fn check_not_mid_copy(&self) -> Result<()> {
         match &self.conn {
+            #[cfg(feature = "postgres")]
             Some(TxConn::Postgres(c)) if c.is_broken() => Err(Error::Connection(
                 "the transaction's connection was left mid-COPY by a cancelled insert; drop the transaction".into(),
             )),
@@ -315,10 +329,12 @@ impl Transaction {
         }
         let hooks = self.db.hooks();
         match self.conn.as_mut() {
+            #[cfg(feature = "postgres")]
             Some(TxConn::Postgres(tx)) => {
                 let (c, health) = tx.parts();
                 Ok(ConnRef::Postgres(c, hooks, health))
             }
+            #[cfg(feature = "sqlite")]
             Some(TxConn::Sqlite(tx)) => {
                 let (c, health) = tx.parts();
                 Ok(ConnRef::Sqlite(c, hooks, health))
@@ -405,7 +421,9 @@ impl Transaction {
 
     fn replace_broken(&mut self, broken: bool) -> bool {
         match self.conn.as_mut() {
+            #[cfg(feature = "postgres")]
             Some(TxConn::Postgres(c)) => c.replace_broken(broken),
+            #[cfg(feature = "sqlite")]
             Some(TxConn::Sqlite(c)) => c.replace_broken(broken),
             Some(TxConn::Pinned(guard, _)) => {
                 guard.as_mut().is_some_and(|c| c.replace_broken(broken))
@@ -521,7 +539,13 @@ impl Transaction {
         }
         self.run_control(format!("RELEASE SAVEPOINT {name}"))
             .await?;
+        if let (Some(TxConn::Pinned(guard, _)), super::Pool::Pinned(p)) =
+            (self.conn.as_mut(), self.db.pool())
+        {
+            p.end_if_closed(guard, self.db.hooks()).await;
+        }
         self.conn = None;
+        self.open = None;
         Ok(())
     }
 
@@ -536,6 +560,7 @@ impl Transaction {
         }
         if !self.still_open().await? {
             self.finished = true;
+            #[cfg(feature = "postgres")]
             if let Some(TxConn::Postgres(c)) = &mut self.conn {
                 c.reset_with("ROLLBACK");
             }
@@ -554,6 +579,7 @@ impl Transaction {
         if result.is_err() && !commit {
             // The server ends the transaction with the session if ROLLBACK failed;
             // make sure a reused connection starts clean.
+            #[cfg(feature = "postgres")]
             if let Some(TxConn::Postgres(c)) = &mut self.conn {
                 c.reset_with("ROLLBACK");
             }
@@ -568,13 +594,14 @@ impl Transaction {
         if !self.db.pgbouncer() {
             return Ok(());
         }
-        let Some(TxConn::Postgres(c)) = self.conn.as_mut() else {
-            return Ok(());
-        };
-        let r = sqlx::Connection::clear_cached_statements(&mut **c)
-            .await
-            .map_err(|e| self.db.map_sqlx(e, None));
-        c.check(r)
+        #[cfg(feature = "postgres")]
+        if let Some(TxConn::Postgres(c)) = self.conn.as_mut() {
+            let r = sqlx::Connection::clear_cached_statements(&mut **c)
+                .await
+                .map_err(|e| self.db.map_sqlx(e, None));
+            return c.check(r);
+        }
+        Ok(())
     }
 
     /// Commits.
@@ -611,11 +638,14 @@ impl Drop for Transaction {
             // its next use: nothing of this transaction can be committed later.
             // Behind PgBouncer the statements it prepared are forgotten (and
             // closed) after the ROLLBACK: they belonged to this transaction.
+            #[cfg(feature = "postgres")]
             Some(TxConn::Postgres(mut c)) if self.db.pgbouncer() => {
                 c.reset_with("ROLLBACK");
                 c.reset_forgetting_statements();
             }
+            #[cfg(feature = "postgres")]
             Some(TxConn::Postgres(mut c)) => c.reset_with("ROLLBACK"),
+            #[cfg(feature = "sqlite")]
             Some(TxConn::Sqlite(mut c)) => c.reset_with_first("ROLLBACK"),
             // A sandbox transaction dropped uncommitted: undo it while still
             // holding the connection, so that nothing else runs in between.
@@ -624,6 +654,7 @@ impl Drop for Transaction {
                     return;
                 };
                 let hooks = self.db.hooks().clone();
+                let db = self.db.clone();
                 handle.spawn(async move {
                     if let Some(c) = guard.as_mut() {
                         let name = name.quoted();
@@ -633,6 +664,10 @@ impl Drop for Transaction {
                         ] {
                             let _ = c.conn_ref(&hooks).execute(&Statement::control(sql)).await;
                         }
+                    }
+                    // The sandbox was closed while this held its connection.
+                    if let super::Pool::Pinned(p) = db.pool() {
+                        p.end_if_closed(&mut guard, &hooks).await;
                     }
                 });
             }

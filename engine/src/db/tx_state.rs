@@ -8,16 +8,21 @@
 //! `BEGIN` and compares it at the end: a transaction ended and replaced
 //! inside gets a new id; an aborted one (`25P02`) is still the one opened.
 
+#[cfg(feature = "postgres")]
 use sqlx::postgres::PgConnection;
+#[cfg(feature = "sqlite")]
 use sqlx::sqlite::SqliteConnection;
 
+#[cfg(feature = "postgres")]
 use super::Statement;
+use super::pool::Pooled;
 use crate::error::{Error, Result};
 
 /// Whether the SQLite connection is inside a transaction.
 ///
 /// # Errors
 /// When the connection's worker is gone.
+#[cfg(feature = "sqlite")]
 pub(crate) async fn sqlite_in_transaction(conn: &mut SqliteConnection) -> Result<bool> {
     let mut handle = conn
         .lock_handle()
@@ -36,8 +41,18 @@ pub(crate) async fn sqlite_in_transaction(conn: &mut SqliteConnection) -> Result
 /// # Errors
 /// Connection errors.
 /// (Not reported to statement observers: it is the owner's bookkeeping.)
-pub(crate) async fn pg_txid(conn: &mut PgConnection) -> Result<Option<i64>> {
+#[cfg(feature = "postgres")]
+pub(crate) async fn pg_txid(conn: &mut Pooled<PgConnection>) -> Result<Option<i64>> {
     use futures_util::TryStreamExt;
+    let (conn, health) = conn.parts();
+    // A statement cancelled on it is answered first (see `super::cancel`).
+    let settled = health
+        .canceller()
+        .settle(conn)
+        .await
+        .map_err(|e| Error::Connection(format!("after a cancelled statement: {e}")));
+    health.note(&settled);
+    settled?;
     let stmt = Statement::new("SELECT txid_current()::int8 AS id", Vec::new());
     let rows: Result<Vec<_>> = super::postgres::fetch(conn, stmt).try_collect().await;
     match rows {

@@ -8,6 +8,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use futures_util::TryStreamExt;
+#[cfg(feature = "sqlite")]
 use sqlx::sqlite::SqliteConnection;
 
 use crate::db::pool::Pooled;
@@ -16,6 +17,7 @@ use crate::db::{ConnRef, Database, Hooks, Pool, Row, Statement, Transaction, sql
 use crate::error::{Backend, Error, MigrationFailure, Result};
 
 /// A pooled SQLite connection inside `BEGIN IMMEDIATE` with foreign keys off.
+#[cfg(feature = "sqlite")]
 pub(crate) struct SqliteSchemaTx {
     conn: Pooled<SqliteConnection>,
     hooks: Arc<Hooks>,
@@ -26,6 +28,7 @@ pub(crate) struct SqliteSchemaTx {
     violations_before: HashMap<(String, String), usize>,
 }
 
+#[cfg(feature = "sqlite")]
 impl Drop for SqliteSchemaTx {
     fn drop(&mut self) {
         if !self.done {
@@ -38,6 +41,7 @@ impl Drop for SqliteSchemaTx {
     }
 }
 
+#[cfg(feature = "sqlite")]
 impl SqliteSchemaTx {
     pub(crate) async fn begin(db: &Database) -> Result<Self> {
         let Pool::Sqlite(pool) = db.pool() else {
@@ -169,6 +173,7 @@ pub(crate) enum MigrationTx {
     /// An engine transaction.
     Engine(Transaction),
     /// SQLite with foreign keys off.
+    #[cfg(feature = "sqlite")]
     Sqlite(SqliteSchemaTx),
 }
 
@@ -177,6 +182,9 @@ impl MigrationTx {
     /// PostgreSQL an ordinary one.
     pub(crate) async fn begin_schema(db: &Database) -> Result<Self> {
         match db.backend() {
+            #[cfg(not(feature = "sqlite"))]
+            Backend::Sqlite => Err(crate::db::missing_driver(Backend::Sqlite)),
+            #[cfg(feature = "sqlite")]
             Backend::Sqlite => {
                 // Another runner holds the write lock: wait for it (each try
                 // waits the connection's busy timeout).
@@ -200,6 +208,7 @@ impl MigrationTx {
     pub(crate) async fn execute(&mut self, stmt: &Statement) -> Result<u64> {
         match self {
             Self::Engine(tx) => tx.execute_statement(stmt).await,
+            #[cfg(feature = "sqlite")]
             Self::Sqlite(tx) => tx.execute(stmt).await,
         }
     }
@@ -207,6 +216,7 @@ impl MigrationTx {
     pub(crate) async fn fetch_all(&mut self, stmt: Statement) -> Result<Vec<Row>> {
         match self {
             Self::Engine(tx) => tx.fetch_all_statement(stmt).await,
+            #[cfg(feature = "sqlite")]
             Self::Sqlite(tx) => tx.fetch_all(stmt).await,
         }
     }
@@ -214,6 +224,7 @@ impl MigrationTx {
     pub(crate) async fn commit(self, file: Option<&str>) -> Result<()> {
         match self {
             Self::Engine(tx) => tx.commit().await,
+            #[cfg(feature = "sqlite")]
             Self::Sqlite(tx) => tx.commit(file).await,
         }
     }
@@ -221,6 +232,7 @@ impl MigrationTx {
     pub(crate) async fn rollback(self) -> Result<()> {
         match self {
             Self::Engine(tx) => tx.rollback().await,
+            #[cfg(feature = "sqlite")]
             Self::Sqlite(tx) => tx.rollback().await,
         }
     }

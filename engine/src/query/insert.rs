@@ -303,17 +303,7 @@ impl Insert {
         Ok(self)
     }
 
-    /// `RETURNING items`
-    pub fn returning<T: Into<SelectItem>>(mut self, items: impl IntoIterator<Item = T>) -> Self {
-        self.returning.extend(items.into_iter().map(Into::into));
-        self
-    }
-
-    /// `RETURNING` every column of the model.
-    pub fn returning_all(self) -> Self {
-        let all = self.model.all_columns();
-        self.returning(all)
-    }
+    returning_methods!();
 
     /// Rows from which PostgreSQL inserts of plain values load through binary
     /// `COPY` (or, with ON CONFLICT, RETURNING or [`Insert::copy`] off, through

@@ -38,6 +38,49 @@
 //! # Ok::<(), dbridge_engine::Error>(())
 //! ```
 
+/// The `RETURNING` builder methods of the write statements ([`Insert`],
+/// [`Update`], [`Delete`]): one body for the three. The type needs fields
+/// `model: Model` and `returning: Vec<SelectItem>`.
+macro_rules! returning_methods {
+    () => {
+        /// `RETURNING items`
+        pub fn returning<T: Into<SelectItem>>(
+            mut self,
+            items: impl IntoIterator<Item = T>,
+        ) -> Self {
+            self.returning.extend(items.into_iter().map(Into::into));
+            self
+        }
+
+        /// `RETURNING` every column of the model.
+        pub fn returning_all(self) -> Self {
+            let all = self.model.all_columns();
+            self.returning(all)
+        }
+    };
+}
+
+/// The WHERE builder methods of [`Update`] and [`Delete`]. The type needs
+/// fields `model: Model` and `filter: Vec<Expr>`.
+macro_rules! filter_methods {
+    () => {
+        /// Adds a WHERE condition (several are ANDed).
+        pub fn filter(mut self, cond: Expr) -> Self {
+            self.filter.push(cond);
+            self
+        }
+
+        /// `WHERE table.name = value`
+        ///
+        /// # Errors
+        /// [`crate::Error::Schema`] for an unknown column.
+        pub fn filter_by(self, name: &str, value: impl Into<Expr>) -> Result<Self> {
+            let cond = self.model.col(name)?.eq(value);
+            Ok(self.filter(cond))
+        }
+    };
+}
+
 mod compound;
 mod exec;
 mod expr;

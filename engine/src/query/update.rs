@@ -68,32 +68,8 @@ impl Update {
         Ok(self)
     }
 
-    /// Adds a WHERE condition (several are ANDed).
-    pub fn filter(mut self, cond: Expr) -> Self {
-        self.filter.push(cond);
-        self
-    }
-
-    /// `WHERE table.name = value`
-    ///
-    /// # Errors
-    /// [`crate::Error::Schema`] for an unknown column.
-    pub fn filter_by(self, name: &str, value: impl Into<Expr>) -> Result<Self> {
-        let cond = self.model.col(name)?.eq(value);
-        Ok(self.filter(cond))
-    }
-
-    /// `RETURNING items`
-    pub fn returning<T: Into<SelectItem>>(mut self, items: impl IntoIterator<Item = T>) -> Self {
-        self.returning.extend(items.into_iter().map(Into::into));
-        self
-    }
-
-    /// `RETURNING` every column.
-    pub fn returning_all(self) -> Self {
-        let all = self.model.all_columns();
-        self.returning(all)
-    }
+    filter_methods!();
+    returning_methods!();
 }
 
 /// `DELETE FROM table WHERE ... RETURNING ...`
@@ -114,30 +90,6 @@ impl Delete {
         }
     }
 
-    /// Adds a WHERE condition (several are ANDed).
-    pub fn filter(mut self, cond: Expr) -> Self {
-        self.filter.push(cond);
-        self
-    }
-
-    /// `WHERE table.name = value`
-    ///
-    /// # Errors
-    /// [`crate::Error::Schema`] for an unknown column.
-    pub fn filter_by(self, name: &str, value: impl Into<Expr>) -> Result<Self> {
-        let cond = self.model.col(name)?.eq(value);
-        Ok(self.filter(cond))
-    }
-
-    /// `RETURNING items`
-    pub fn returning<T: Into<SelectItem>>(mut self, items: impl IntoIterator<Item = T>) -> Self {
-        self.returning.extend(items.into_iter().map(Into::into));
-        self
-    }
-
-    /// `RETURNING` every column.
-    pub fn returning_all(self) -> Self {
-        let all = self.model.all_columns();
-        self.returning(all)
-    }
+    filter_methods!();
+    returning_methods!();
 }

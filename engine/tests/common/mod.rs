@@ -37,9 +37,7 @@ pub fn models() -> Models {
     let meta = Metadata::new();
     let user = meta
         .add(
-            Model::builder("User")
-                .table("users")
-                .column(Column::new("id", SqlType::Int8).primary_key())
+            dbridge_testkit::keyed("User", "users")
                 .column(Column::new("name", "text").not_null())
                 .column(Column::new("email", "text").unique())
                 .column(Column::new("karma", "integer").not_null().default(0))
@@ -52,9 +50,7 @@ pub fn models() -> Models {
         .unwrap();
     let post = meta
         .add(
-            Model::builder("Post")
-                .table("posts")
-                .column(Column::new("id", SqlType::Int8).primary_key())
+            dbridge_testkit::keyed("Post", "posts")
                 .column(
                     Column::new("author_id", SqlType::Int8)
                         .references("users", "id")
@@ -70,9 +66,7 @@ pub fn models() -> Models {
         .unwrap();
     let emp = meta
         .add(
-            Model::builder("Employee")
-                .table("employees")
-                .column(Column::new("id", SqlType::Int8).primary_key())
+            dbridge_testkit::keyed("Employee", "employees")
                 .column(Column::new("name", "text").not_null())
                 .column(Column::new("dept", "text").not_null())
                 .column(Column::new("salary", "numeric(10,2)").not_null())

@@ -26,9 +26,7 @@ pub struct Blog {
 pub fn models() -> Blog {
     let meta = Metadata::new();
     // Declared before their targets: relationships name models, resolved later.
-    let post = Model::builder("Post")
-        .table("posts")
-        .column(Column::new("id", SqlType::Int8).primary_key())
+    let post = dbridge_testkit::keyed("Post", "posts")
         .column(Column::new("author_id", SqlType::Int8).references("users", "id"))
         .column(Column::new("title", "text").not_null())
         .column(Column::new("body", "text").deferred())
@@ -52,9 +50,7 @@ pub fn models() -> Blog {
         )
         .build()
         .unwrap();
-    let comment = Model::builder("Comment")
-        .table("comments")
-        .column(Column::new("id", SqlType::Int8).primary_key())
+    let comment = dbridge_testkit::keyed("Comment", "comments")
         .column(
             Column::new("post_id", SqlType::Int8)
                 .not_null()
@@ -65,9 +61,7 @@ pub fn models() -> Blog {
         .relationship("author", Relationship::belongs_to("User"))
         .build()
         .unwrap();
-    let user = Model::builder("User")
-        .table("users")
-        .column(Column::new("id", SqlType::Int8).primary_key())
+    let user = dbridge_testkit::keyed("User", "users")
         .column(Column::new("name", "text").not_null())
         .relationship(
             "posts",
@@ -86,9 +80,7 @@ pub fn models() -> Blog {
         )
         .build()
         .unwrap();
-    let profile = Model::builder("Profile")
-        .table("profiles")
-        .column(Column::new("id", SqlType::Int8).primary_key())
+    let profile = dbridge_testkit::keyed("Profile", "profiles")
         .column(
             Column::new("user_id", SqlType::Int8)
                 .unique()
@@ -97,15 +89,11 @@ pub fn models() -> Blog {
         .column(Column::new("bio", "text"))
         .build()
         .unwrap();
-    let tag = Model::builder("Tag")
-        .table("tags")
-        .column(Column::new("id", SqlType::Int8).primary_key())
+    let tag = dbridge_testkit::keyed("Tag", "tags")
         .column(Column::new("name", "text").not_null())
         .build()
         .unwrap();
-    let node = Model::builder("Node")
-        .table("nodes")
-        .column(Column::new("id", SqlType::Int8).primary_key())
+    let node = dbridge_testkit::keyed("Node", "nodes")
         .column(Column::new("parent_id", SqlType::Int8).references("nodes", "id"))
         .column(Column::new("label", "text"))
         .relationship(
@@ -126,9 +114,7 @@ pub fn models() -> Blog {
         .build()
         .unwrap();
     // The database deletes entries (CASCADE) and unlinks notes (SET NULL).
-    let site = Model::builder("Site")
-        .table("sites")
-        .column(Column::new("id", SqlType::Int8).primary_key())
+    let site = dbridge_testkit::keyed("Site", "sites")
         .relationship(
             "entries",
             Relationship::has_many("Entry")
@@ -139,9 +125,7 @@ pub fn models() -> Blog {
         )
         .build()
         .unwrap();
-    let entry = Model::builder("Entry")
-        .table("entries")
-        .column(Column::new("id", SqlType::Int8).primary_key())
+    let entry = dbridge_testkit::keyed("Entry", "entries")
         .column(
             Column::new("site_id", SqlType::Int8)
                 .not_null()
@@ -150,9 +134,7 @@ pub fn models() -> Blog {
         )
         .build()
         .unwrap();
-    let note = Model::builder("Note")
-        .table("notes")
-        .column(Column::new("id", SqlType::Int8).primary_key())
+    let note = dbridge_testkit::keyed("Note", "notes")
         .column(
             Column::new("entry_id", SqlType::Int8)
                 .references("entries", "id")

@@ -19,18 +19,14 @@ pub struct Models {
 
 pub fn models() -> Models {
     let meta = Metadata::new();
-    let user = Model::builder("User")
-        .table("users")
-        .column(Column::new("id", SqlType::Int8).primary_key())
+    let user = dbridge_testkit::keyed("User", "users")
         .column(Column::new("name", "text").not_null())
         .column(Column::new("email", "text").unique())
         .column(Column::new("karma", "integer").not_null().default(0))
         .column(Column::new("bio", "text").deferred())
         .build()
         .unwrap();
-    let post = Model::builder("Post")
-        .table("posts")
-        .column(Column::new("id", SqlType::Int8).primary_key())
+    let post = dbridge_testkit::keyed("Post", "posts")
         .column(
             Column::new("author_id", SqlType::Int8)
                 .not_null()
@@ -40,9 +36,7 @@ pub fn models() -> Models {
         .column(Column::new("title", "text").not_null())
         .build()
         .unwrap();
-    let node = Model::builder("Node")
-        .table("nodes")
-        .column(Column::new("id", SqlType::Int8).primary_key())
+    let node = dbridge_testkit::keyed("Node", "nodes")
         .column(Column::new("parent_id", SqlType::Int8).references("nodes", "id"))
         .column(Column::new("buddy_id", SqlType::Int8).references("nodes", "id"))
         .column(Column::new("label", "text"))
@@ -60,9 +54,7 @@ pub fn models() -> Models {
         .column(Column::new("label", "text"))
         .build()
         .unwrap();
-    let doc = Model::builder("Doc")
-        .table("docs")
-        .column(Column::new("id", SqlType::Int8).primary_key())
+    let doc = dbridge_testkit::keyed("Doc", "docs")
         .column(Column::new("body", "text"))
         .column(Column::new("version", "integer").not_null())
         .build()

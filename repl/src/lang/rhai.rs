@@ -29,6 +29,8 @@ pub struct RhaiSession {
     dbridge: Dbridge,
     limits: Limits,
     clock: Clock,
+    /// Ctrl-C stops a wait for the database through it.
+    cancel: dbridge_engine::CancelHandle,
 }
 
 impl std::fmt::Debug for RhaiSession {
@@ -137,7 +139,9 @@ impl RhaiSession {
             limit: limits.timeout,
             ..Clock::default()
         };
-        let opts = options(runtime, &limits, interrupted.clone(), clock.clone());
+        let cancel = dbridge_engine::CancelHandle::new();
+        let opts = options(runtime, &limits, interrupted.clone(), clock.clone())
+            .cancel_handle(cancel.clone());
         let dbridge = dbridge_rhai::register(&mut engine, opts)?;
         let mut scope = Scope::new();
         scope.push("db", dbridge.database(db));
@@ -148,6 +152,7 @@ impl RhaiSession {
             dbridge,
             limits,
             clock,
+            cancel,
         })
     }
 
@@ -320,6 +325,13 @@ fn records(items: Vec<Vec<(String, Dynamic)>>) -> Table {
 }
 
 impl Interpreter for RhaiSession {
+    /// Ctrl-C stops a statement the script waits for (on the server too); the
+    /// interrupt flag stops the script itself at its next operation.
+    fn interrupter(&self) -> Option<super::Interrupter> {
+        let cancel = self.cancel.clone();
+        Some(Arc::new(move || cancel.cancel()))
+    }
+
     fn is_complete(&self, src: &str) -> bool {
         match self.engine.compile_with_scope(&self.scope, src) {
             Ok(_) => true,

@@ -254,8 +254,10 @@ pub(crate) fn fetch<'c>(
     .try_flatten_stream()
 }
 
-fn kind_of(code: &str) -> ErrorKind {
+fn kind_of(code: &str, message: &str) -> ErrorKind {
     match code {
+        // 57014 is both a cancel request and `statement_timeout`.
+        "57014" if message.contains("user request") => ErrorKind::Cancelled,
         "23505" => ErrorKind::UniqueViolation,
         "23503" => ErrorKind::ForeignKeyViolation,
         "23502" => ErrorKind::NotNullViolation,
@@ -283,7 +285,7 @@ pub(crate) fn map_database_error(
 ) -> Error {
     let pg = e.try_downcast_ref::<sqlx::postgres::PgDatabaseError>();
     let code = e.code().map(|c| c.into_owned()).unwrap_or_default();
-    let kind = kind_of(&code);
+    let kind = kind_of(&code, e.message());
     // Data exceptions quote the offending input, whatever it was derived from;
     // other messages may echo bound values (removed by `clean`). The detail,
     // hint and context lines (which quote keys and rows) are never kept.

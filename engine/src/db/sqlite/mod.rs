@@ -148,6 +148,7 @@ const SQLITE_CONSTRAINT_PRIMARYKEY: i64 = 1555;
 const SQLITE_CONSTRAINT_UNIQUE: i64 = 2067;
 const SQLITE_MISMATCH: i64 = 20;
 const SQLITE_READONLY: i64 = 8;
+const SQLITE_INTERRUPT: i64 = 9;
 
 fn kind_of(code: i64, message: &str) -> ErrorKind {
     match code {
@@ -157,6 +158,7 @@ fn kind_of(code: i64, message: &str) -> ErrorKind {
         SQLITE_CONSTRAINT_CHECK => ErrorKind::CheckViolation,
         SQLITE_MISMATCH => ErrorKind::TypeMismatch,
         SQLITE_READONLY => ErrorKind::InvalidState,
+        SQLITE_INTERRUPT => ErrorKind::Cancelled,
         c if c & 0xff == SQLITE_BUSY || c & 0xff == SQLITE_LOCKED => ErrorKind::Busy,
         1 if message.starts_with("no such table") => ErrorKind::UndefinedTable,
         1 if message.starts_with("no such column") || message.contains("has no column named") => {

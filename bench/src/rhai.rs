@@ -1,0 +1,126 @@
+//! The comparison's Rhai column (issue 17, column 3): W1, W3 and W5 from Rhai,
+//! the same statements as the Lua column. Rhai calls block on the runtime, so
+//! this runs on its own thread with a multi-thread runtime
+//! (`dbridge-bench --url URL rhai`), after the main run made the table.
+//! W6 from Rhai is not here yet (docs/performance.md says so).
+
+use std::time::Instant;
+
+use dbridge_engine::schema::Metadata;
+use dbridge_engine::{Database, Result};
+use dbridge_rhai::rhai::{Dynamic, Engine, Scope};
+
+use crate::{Opts, emit, with_sync_off};
+
+/// The bench table's model in the Rhai scope (`User`).
+const RHAI_MODEL: &str = r#"
+    db.model(#{ name: "User", table: "dbridge_user", columns: [
+        ["id", "bigint", #{ primary_key: true }],
+        ["name", "text", #{ nullable: false }], ["email", "text", #{ nullable: false }],
+        ["age", "integer", #{ nullable: false }], ["created_at", "timestamptz", #{ nullable: false }],
+    ] })
+"#;
+
+const W1: &str = r#"
+    for i in 0..n1 {
+        db.transaction(|tx| {
+            tx.fetch_one("INSERT INTO dbridge_user (name, email, age, created_at) VALUES ($1, $2, $3, $4) RETURNING id",
+                         ["user" + i, "user" + i + "@example.com", i % 90, "2024-01-01 00:00:00+00:00"])
+        });
+    }
+"#;
+
+const W3: &str = r#"
+    let rows = db.fetch_all("SELECT id, name, email, age, created_at FROM dbridge_user");
+    if rows.len() == 0 { throw "no rows"; }
+"#;
+
+const W5: &str = r#"
+    let s = db.session();
+    for u in s.query(User).order_by(User.id).limit(n5).all() {
+        u.age = u.age + 1;
+    }
+    s.commit();
+"#;
+
+fn rhai_err(e: impl std::fmt::Display) -> dbridge_engine::Error {
+    dbridge_engine::Error::InvalidState(format!("rhai: {e}"))
+}
+
+/// Runs the Rhai column; prints one JSON line per figure.
+pub(crate) fn run(opts: &Opts) -> Result<()> {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(rhai_err)?;
+    let url = match opts.url.starts_with("postgres") {
+        true => with_sync_off(&opts.url),
+        false => opts.url.clone(),
+    };
+    let db = rt.block_on(Database::connect(&url))?;
+    // The table, when the main run has not made it (a Rhai-only run).
+    let meta = Metadata::new();
+    meta.add(crate::user_model("dbridge_user")?)?;
+    rt.block_on(meta.create_all(&db))?;
+    let mut engine = Engine::new();
+    let dbridge = dbridge_rhai::register(
+        &mut engine,
+        dbridge_rhai::Options::new().runtime(rt.handle().clone()),
+    )
+    .map_err(rhai_err)?;
+    let mut scope = Scope::new();
+    scope.push("db", dbridge.database(db.clone()));
+    let n1 = 2_000 / opts.scale;
+    let n2 = 100_000 / opts.scale;
+    let n5 = n2 / 10;
+    scope.push("n1", n1 as i64);
+    scope.push("n5", n5 as i64);
+    let user: Dynamic = engine
+        .eval_with_scope(&mut scope, RHAI_MODEL)
+        .map_err(rhai_err)?;
+    scope.push("User", user);
+    let mut timed = |script: &str, rt: &tokio::runtime::Runtime, before: &str| -> Result<f64> {
+        if !before.is_empty() {
+            rt.block_on(db.execute_script(before))?;
+        }
+        let ast = engine.compile(script).map_err(rhai_err)?;
+        let started = Instant::now();
+        engine
+            .run_ast_with_scope(&mut scope, &ast)
+            .map_err(rhai_err)?;
+        Ok(started.elapsed().as_secs_f64())
+    };
+    if opts.want("W1") {
+        let truncate = crate::reset_sql(db.backend(), "dbridge_user");
+        let mut s = Vec::new();
+        for _ in 0..opts.reps {
+            s.push(timed(W1, &rt, &truncate)? / n1 as f64 * 1e6);
+        }
+        emit(
+            "dbridge-rhai",
+            "W1_single_insert_sync_commit_off",
+            "us_per_row",
+            &s,
+            n1,
+        );
+    }
+    if opts.want("W3") || opts.want("W5") {
+        rt.block_on(crate::refill(&db, n2))?;
+    }
+    if opts.want("W3") {
+        let mut s = Vec::new();
+        for _ in 0..opts.reps {
+            s.push(n2 as f64 / timed(W3, &rt, "")?);
+        }
+        emit("dbridge-rhai", "W3_select_core_rows", "rows_per_s", &s, n2);
+    }
+    if opts.want("W5") {
+        let mut s = Vec::new();
+        for _ in 0..opts.reps {
+            s.push(n5 as f64 / timed(W5, &rt, "")?);
+        }
+        emit("dbridge-rhai", "W5_session_update", "rows_per_s", &s, n5);
+    }
+    Ok(())
+}

@@ -77,7 +77,7 @@ pub(crate) fn raw_functions(lua: &mlua::Lua) -> mlua::Result<mlua::Table> {
         "load_under",
         lua.create_function(crate::objects::loader::under)?,
     )?;
-    t.set("UNLOADED", crate::objects::related::unloaded_marker())?;
+    t.set("UNLOADED", crate::objects::instance::unloaded_marker())?;
     t.set("on", lua.create_function(hooks::on)?)?;
     t.set("off", lua.create_function(hooks::off)?)?;
     t.set("validate", lua.create_function(hooks::validate)?)?;

@@ -10,9 +10,7 @@
 
 use std::sync::Arc;
 
-use dbridge_engine::query::{
-    ColumnRef, Expr, Lock, LockStrength, LockWait, Run, Select, TableRef, func, walk,
-};
+use dbridge_engine::query::{ColumnRef, Expr, LockStrength, Run, Select, TableRef, func, walk};
 use dbridge_engine::schema::Model;
 use dbridge_engine::session::{Instance, Load, Registry, Session, SessionOptions};
 use dbridge_engine::{Backend, ErrorKind, Row, Value};
@@ -26,6 +24,7 @@ use crate::objects::conn::Conn;
 use crate::objects::events::StatementEvents;
 use crate::objects::events::raw_ev;
 use crate::objects::expr::{to_expr, to_item, to_order};
+use crate::objects::lock::lock_options;
 use crate::objects::model::LuaModel;
 use crate::objects::session::{LuaSession, SessionCell, open, settle};
 
@@ -424,50 +423,6 @@ fn aliased_table(v: &LuaValue) -> Option<TableRef> {
             .map(|t| t.0.clone()),
         _ => None,
     }
-}
-
-/// The row lock of `q:for_update{ nowait = true }` / `skip_locked = true`
-/// (also `s:get(Model, pk, { for_update = true, ... })`).
-pub(crate) fn lock_options(
-    strength: LockStrength,
-    opts: &LuaValue,
-    func: &str,
-) -> Result<Lock, LuaDbError> {
-    let mut wait = LockWait::Wait;
-    let t = match opts {
-        LuaValue::Nil => return Ok(Lock { strength, wait }),
-        LuaValue::Table(t) => t,
-        other => return Err(LuaDbError::argument(func, 1, "a table of options", other)),
-    };
-    for pair in t.pairs::<String, LuaValue>() {
-        let (k, v) = pair.map_err(lua_err)?;
-        let on = match (k.as_str(), &v) {
-            ("nowait" | "skip_locked", LuaValue::Boolean(b)) => *b,
-            ("for_update" | "for_share", _) => continue,
-            ("nowait" | "skip_locked", other) => {
-                return Err(LuaDbError::argument(
-                    func,
-                    1,
-                    &format!("`{k}` true or false"),
-                    other,
-                ));
-            }
-            _ => {
-                return Err(LuaDbError::new(
-                    ErrorKind::Configuration,
-                    format!("{func}: unknown option `{k}` (nowait, skip_locked)"),
-                ));
-            }
-        };
-        if on {
-            wait = if k == "nowait" {
-                LockWait::NoWait
-            } else {
-                LockWait::SkipLocked
-            };
-        }
-    }
-    Ok(Lock { strength, wait })
 }
 
 /// Which clause [`named_terms`] adds to.

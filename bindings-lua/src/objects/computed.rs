@@ -57,13 +57,3 @@ pub(crate) fn inst_model(lua: &Lua, this: LuaValue) -> Raw {
         .map(|i| i.model().name().as_str().to_owned());
     raw(lua, r)
 }
-
-/// Whether `name` may be a column property of the instance's model (declared
-/// in its session's registry): then a read asks the session to load it.
-pub(crate) fn may_be_property(inst: &dbridge_engine::session::Instance, name: &str) -> bool {
-    inst.registry().is_some_and(|r| {
-        r.properties_of(&inst.model())
-            .iter()
-            .any(|p| p.name == name)
-    })
-}

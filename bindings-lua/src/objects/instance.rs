@@ -74,7 +74,7 @@ mod related {
 fn unloaded(inst: &Instance) -> Option<Answer> {
     let id = inst.session_id()?;
     Some((
-        LuaValue::LightUserData(crate::objects::related::unloaded_marker()),
+        LuaValue::LightUserData(unloaded_marker()),
         LuaValue::Integer(i64::try_from(id).unwrap_or(i64::MAX)),
     ))
 }
@@ -299,7 +299,7 @@ pub(crate) fn get(lua: &Lua, (this, key): (LuaValue, LuaValue)) -> Raw {
                 Some(answer) => Ok(answer),
                 // Maybe a column property not loaded yet: the session knows.
                 None if e.kind() == ErrorKind::Schema => match unloaded(&inst) {
-                    Some(a) if crate::objects::computed::may_be_property(&inst, &key) => Ok(a),
+                    Some(a) if may_be_property(&inst, &key) => Ok(a),
                     _ => Err(related::unknown(&inst.model(), &key)),
                 },
                 None => Err(e.into()),
@@ -397,4 +397,21 @@ pub fn instance_fields(lua: &Lua, value: &mlua::Value) -> Option<Vec<(String, ml
     };
     let inst = ud.borrow::<LuaInstance>().ok()?.0.clone();
     loaded_fields(lua, &inst).ok()
+}
+
+/// The marker a raw function returns first when a relationship must be
+/// loaded through the instance's session before it can answer.
+pub(crate) fn unloaded_marker() -> mlua::LightUserData {
+    static MARKER: u8 = 0;
+    mlua::LightUserData(std::ptr::addr_of!(MARKER).cast_mut().cast())
+}
+
+/// Whether `name` may be a column property of the instance's model (declared
+/// in its session's registry): then a read asks the session to load it.
+pub(crate) fn may_be_property(inst: &dbridge_engine::session::Instance, name: &str) -> bool {
+    inst.registry().is_some_and(|r| {
+        r.properties_of(&inst.model())
+            .iter()
+            .any(|p| p.name == name)
+    })
 }

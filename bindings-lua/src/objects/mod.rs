@@ -11,6 +11,7 @@ pub(crate) mod expr;
 pub(crate) mod hooks;
 pub(crate) mod instance;
 pub(crate) mod loader;
+pub(crate) mod lock;
 pub(crate) mod model;
 pub(crate) mod orm;
 pub(crate) mod paginate;

@@ -468,5 +468,5 @@ fn get_lock(v: &LuaValue) -> Result<Option<dbridge_engine::query::Lock>, LuaDbEr
     } else {
         return Ok(None);
     };
-    crate::objects::builder::lock_options(strength, v, "get").map(Some)
+    crate::objects::lock::lock_options(strength, v, "get").map(Some)
 }

@@ -27,6 +27,10 @@ pub(crate) struct Relationships {
     pub(crate) read: fn(&NativeCallContext, &Instance, &str) -> Res<Dynamic>,
     /// `inst.<relationship> = value`.
     pub(crate) assign: fn(&NativeCallContext, &Instance, &str, Dynamic) -> Res<()>,
+    /// `inst.<column>` when the column is not loaded (deferred or expired):
+    /// the loaded value, or `None` when there is nothing to load it through.
+    pub(crate) load_attribute:
+        fn(&NativeCallContext, &Instance, &str) -> Res<Option<dbridge_engine::Value>>,
 }
 
 static RELATIONSHIPS: OnceLock<Relationships> = OnceLock::new();
@@ -64,6 +68,14 @@ mod related {
         value: Dynamic,
     ) -> Res<()> {
         (provided()?.assign)(ctx, inst, name, value)
+    }
+
+    pub(super) fn load_attribute(
+        ctx: &NativeCallContext,
+        inst: &Instance,
+        name: &str,
+    ) -> Res<Option<dbridge_engine::Value>> {
+        (provided()?.load_attribute)(ctx, inst, name)
     }
 }
 
@@ -103,16 +115,8 @@ impl Obj {
             Ok(v) => Ok(to_dynamic(v)),
             // Not loaded (deferred or expired): loaded through the
             // instance's session, as a relationship is.
-            Err(e) => match self
-                .0
-                .session_id()
-                .and_then(crate::objects::session::Sess::find)
-            {
-                Some(s) => {
-                    let i = self.0.clone();
-                    s.run(ctx, async move |sess| sess.load_attribute(&i, name).await)
-                        .map(to_dynamic)
-                }
+            Err(e) => match related::load_attribute(ctx, &self.0, name)? {
+                Some(v) => Ok(to_dynamic(v)),
                 None => Err(to_rhai(e)),
             },
         }

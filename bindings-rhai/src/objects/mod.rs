@@ -10,6 +10,7 @@ pub(crate) mod events;
 pub(crate) mod expr;
 pub(crate) mod instance;
 pub(crate) mod loader;
+pub(crate) mod lock;
 pub(crate) mod model;
 pub(crate) mod paginate;
 pub(crate) mod query;

@@ -25,6 +25,7 @@ use crate::convert::value::row_to_map;
 use crate::objects::database::Db;
 use crate::objects::expr::{ExprV, expr_of, item_of, order_of, provide_subquery};
 use crate::objects::instance::Obj;
+use crate::objects::lock::lock_options;
 use crate::objects::model::ModelV;
 use crate::objects::relation::RelAttr;
 use crate::objects::session::Sess;
@@ -387,27 +388,6 @@ fn table_of(d: Dynamic) -> Res<TableRef> {
 
 fn lock(strength: LockStrength, wait: LockWait) -> Lock {
     Lock { strength, wait }
-}
-
-/// The row lock of `for_update(#{ nowait: true })` / `skip_locked: true`.
-pub(crate) fn lock_options(strength: LockStrength, opts: Map, func: &str) -> Res<Lock> {
-    let mut wait = LockWait::Wait;
-    for (k, v) in opts {
-        if !matches!(k.as_str(), "nowait" | "skip_locked") {
-            return Err(configuration(format!(
-                "{func}: unknown option `{k}` (nowait, skip_locked)"
-            )));
-        }
-        let on = v
-            .as_bool()
-            .map_err(|t| configuration(format!("{func}: `{k}` is true or false, got {t}")))?;
-        wait = match k.as_str() {
-            _ if !on => wait,
-            "nowait" => LockWait::NoWait,
-            _ => LockWait::SkipLocked,
-        };
-    }
-    Ok(lock(strength, wait))
 }
 
 /// Which clause [`Query::named`] adds to.

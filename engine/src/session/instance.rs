@@ -84,6 +84,9 @@ pub(crate) struct InstanceData {
     /// Read-only values computed by the database: column properties and the
     /// `with_expression` values of the query that loaded the instance.
     pub(crate) exprs: Vec<(String, Value)>,
+    /// The database an instance loaded without a session reads its unloaded
+    /// attributes through (see `bound.rs`); cleared when a session takes it.
+    pub(crate) bound: Option<crate::db::Database>,
 }
 
 impl InstanceData {
@@ -265,6 +268,7 @@ impl Instance {
             label: LABELS.fetch_add(1, Ordering::Relaxed),
             rels: Default::default(),
             exprs: Vec::new(),
+            bound: None,
         })))
     }
 
@@ -299,6 +303,7 @@ impl Instance {
             label: LABELS.fetch_add(1, Ordering::Relaxed),
             rels: Default::default(),
             exprs: Vec::new(),
+            bound: None,
         })))
     }
 

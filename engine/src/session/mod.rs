@@ -51,6 +51,7 @@
 //! ```
 
 mod attribute;
+mod bound;
 mod cascade;
 mod flush;
 mod identity;
@@ -358,6 +359,7 @@ impl Session {
 
     pub(crate) fn attach(&self, d: &mut instance::InstanceData) {
         d.attach = Some(self.attachment());
+        d.bound = None;
         if d.registry.is_none() {
             d.registry = Some(self.opts.registry.clone());
         }

@@ -169,6 +169,8 @@ pub(crate) fn register_with(
     objects::session::register(engine);
     objects::query::register(engine);
     objects::query::register_in_expr(engine, &mut module);
+    objects::paginate::register(engine);
+    objects::computed::register(engine);
     objects::write::register(engine);
     objects::events::register(engine);
     install::migrator::register(engine);

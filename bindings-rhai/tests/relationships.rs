@@ -472,17 +472,21 @@ each_backend!(deferred_columns_and_column_options, |t| async move {
     check_after(&t, MODELS, r#"
         let s = db.session();
         let p = s.query(Post).where(Post.id.eq(1)).one();
-        let failed = "";
-        try { p.body; } catch (e) { failed = e.kind; }
-        assert_eq(failed, "invalid_state");           // deferred: not loaded
+        assert_eq(p.to_map().contains("body"), false); // deferred: not loaded...
+        assert_eq(p.body, "a");                       // ...until it is read
         s.expunge_all();
         let p = s.query(Post).where(Post.id.eq(1)).options(dbridge::undefer("body")).one();
         assert_eq(p.body, "a");
         s.expunge_all();
         let p = s.query(Post).options(dbridge::load_only(["title"])).where(Post.id.eq(2)).one();
         assert_eq(p.title, "Notes");
+        assert_eq(p.to_map().contains("author_id"), false);
+        let failed = "";
+        s.strict_loading = true;                      // strict: no load on read
         try { p.author_id; } catch (e) { failed = e.kind + "!"; }
         assert_eq(failed, "invalid_state!");
+        s.strict_loading = false;
+        assert_eq(p.author_id, 1);
         s.expunge_all();
         let u = s.get(User, 1, [dbridge::selectinload("posts"), dbridge::defer("body").under("posts")]);
         assert_eq(u.posts.len(), 2);

@@ -54,7 +54,8 @@ fn session(url: &str) {
 
     // Ctrl-C stops a running statement; the session goes on. The marker is
     // spelled in two halves so that the echo of the typed line cannot match.
-    p.send_line("print('loop' .. 'ing') while true do end").unwrap();
+    p.send_line("print('loop' .. 'ing') while true do end")
+        .unwrap();
     p.exp_string("looping").unwrap();
     p.send_control('c').unwrap();
     p.exp_string("interrupted").unwrap();
@@ -72,7 +73,8 @@ fn session(url: &str) {
 
 /// Waits for the prompt drawn on an empty line, ready for input.
 fn wait_for_empty_prompt(p: &mut PtySession) {
-    p.exp_regex(r"(dbridge> |^)\r\x1b\[9C").expect("an empty prompt");
+    p.exp_regex(r"(dbridge> |^)\r\x1b\[9C")
+        .expect("an empty prompt");
 }
 
 #[test]

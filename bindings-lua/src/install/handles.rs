@@ -1,7 +1,8 @@
 //! What a lower object file asks of the objects above it, handed down at
 //! install ([`provide`]) so that imports run one way: which object a handle
 //! is, for the statement events behind it (`objects/events.rs`); which a
-//! userdata is where an expression is expected (`objects/expr.rs`) or as a
+//! userdata is where an expression is expected (`objects/expr.rs`), how
+//! `expr:over{...}` reads its window (`objects/window.rs`), or which is a
 //! relationship's target model (`objects/relation.rs`); and how an instance
 //! reads and assigns its relationships (`objects/instance.rs`).
 
@@ -10,7 +11,7 @@ use std::sync::Arc;
 use mlua::{AnyUserData, Value as LuaValue};
 
 use crate::objects::events::{StatementEvents, provide_events_of};
-use crate::objects::expr::{Operand, provide_operand};
+use crate::objects::expr::{Operand, provide_operand, provide_window};
 use crate::objects::instance::{Relationships, provide_relationships};
 use crate::objects::related;
 use crate::objects::relation::provide_model_name;
@@ -20,6 +21,7 @@ use crate::objects::relation::provide_model_name;
 pub(crate) fn provide() {
     provide_events_of(events_of);
     provide_operand(operand);
+    provide_window(crate::objects::window::window);
     provide_model_name(model_name);
     provide_relationships(Relationships {
         read: related::read,

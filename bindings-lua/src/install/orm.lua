@@ -82,10 +82,19 @@ local function load_related(inst, k, sid)
   return check(s, s_async(s, "related", inst, k))
 end
 
+-- Hybrid attributes by model name: { name = { get = fn, expr = fn } }
+-- (Model:hybrid); looked up only once a hybrid exists.
+local hybrids = {}
+local inst_model = raw.inst_model
+
 local inst_get, inst_set = raw.inst_get, raw.inst_set
 local function instance_index(self, k)
   local m = Instance[k]
   if m then return m end
+  if next(hybrids) ~= nil then
+    local h = hybrids[check(nil, inst_model(self))]
+    if h and h[k] then return h[k].get(self) end
+  end
   local v, e = inst_get(self, k)
   if v == UNLOADED then return load_related(self, k, e) end
   return check(nil, v, e)
@@ -172,9 +181,33 @@ function Model:upsert(rows, opts) return check(self, raw.insert(self, rows, opts
 function Model:update(values) return adopt(self, check(self, raw.write(self, values, false))) end
 function Model:delete() return adopt(self, check(self, raw.write(self, nil, true))) end
 
+-- Model:hybrid(name, fn [, expr_fn]): inst.<name> is fn(inst), computed from
+-- its fields; Model.<name> is expr_fn(Model) (fn(Model) without it), a SQL
+-- expression built from the model's column expressions.
+function Model:hybrid(name, fn, expr_fn)
+  if type(name) ~= "string" then error("bad argument #1 to 'hybrid' (a name expected)", 2) end
+  if type(fn) ~= "function" then error("bad argument #2 to 'hybrid' (function expected, got " .. type(fn) .. ")", 2) end
+  if expr_fn ~= nil and type(expr_fn) ~= "function" then
+    error("bad argument #3 to 'hybrid' (function expected, got " .. type(expr_fn) .. ")", 2)
+  end
+  local mn = self:model_name()
+  local h = hybrids[mn]
+  if not h then h = {}; hybrids[mn] = h end
+  h[name] = { get = fn, expr = expr_fn or fn }
+  return self
+end
+function Model:column_property(name, expr, opts)
+  check(self, raw.column_property(self, name, expr, opts))
+  return self
+end
+
 local function model_index(self, k)
   local m = Model[k]
   if m then return m end
+  if next(hybrids) ~= nil and type(k) == "string" then
+    local h = hybrids[self:model_name()]
+    if h and h[k] then return h[k].expr(self) end
+  end
   if k == "build" then
     return function(a, b)
       if rawequal(a, self) then a = b end -- Model:build{...} works too
@@ -229,7 +262,7 @@ local query_session = setmetatable({}, { __mode = "k" })
 for _, name in ipairs({ "where", "filter", "filter_by", "join", "outerjoin", "right_join",
   "full_join", "cross_join", "union", "union_all", "intersect", "except", "group_by", "having",
   "order_by", "limit", "offset", "distinct", "distinct_on", "select_from", "for_update",
-  "for_share", "options", "on_primary" }) do
+  "for_share", "options", "on_primary", "with_expression" }) do
   Query[name] = function(self, ...)
     local q = check(self, raw.qb(self, name, ...))
     owner[q] = owner[self]
@@ -241,6 +274,8 @@ for _, name in ipairs({ "all", "first", "one", "one_or_none", "count", "exists" 
   Query[name] = function(self) return check(self, raw.qrun(self, name, query_session[self])) end
 end
 function Query:sql() return check(self, raw.qsql(self)) end
+-- q:paginate{ after = cursor, limit = n } (keyset) or { page = n, limit = n } (offset).
+function Query:paginate(opts) return check(self, raw.qpage(self, opts, query_session[self])) end
 
 -- for row in q:stream() do ... end: rows of a column query are read as the
 -- loop consumes them; a model query loads its instances first.

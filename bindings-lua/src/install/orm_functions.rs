@@ -43,6 +43,18 @@ pub(crate) fn raw_functions(lua: &mlua::Lua) -> mlua::Result<mlua::Table> {
     t.set("qb", lua.create_function(builder::build)?)?;
     t.set("qrun", lua.create_async_function(builder::run)?)?;
     t.set("qsql", lua.create_function(builder::sql)?)?;
+    t.set(
+        "qpage",
+        lua.create_async_function(crate::objects::paginate::paginate)?,
+    )?;
+    t.set(
+        "column_property",
+        lua.create_function(crate::objects::computed::column_property)?,
+    )?;
+    t.set(
+        "inst_model",
+        lua.create_function(crate::objects::computed::inst_model)?,
+    )?;
     t.set("qstream", lua.create_async_function(builder::stream)?)?;
     t.set("q_is_entity", lua.create_function(builder::is_entity)?)?;
     t.set("session", lua.create_function(session::new)?)?;
@@ -66,7 +78,7 @@ pub(crate) fn raw_functions(lua: &mlua::Lua) -> mlua::Result<mlua::Table> {
         "load_under",
         lua.create_function(crate::objects::loader::under)?,
     )?;
-    t.set("UNLOADED", crate::objects::related::unloaded_marker())?;
+    t.set("UNLOADED", crate::objects::instance::unloaded_marker())?;
     t.set("on", lua.create_function(hooks::on)?)?;
     t.set("off", lua.create_function(hooks::off)?)?;
     t.set("validate", lua.create_function(hooks::validate)?)?;

@@ -10,9 +10,7 @@
 
 use std::sync::Arc;
 
-use dbridge_engine::query::{
-    ColumnRef, Expr, Lock, LockStrength, LockWait, Run, Select, TableRef, func, walk,
-};
+use dbridge_engine::query::{ColumnRef, Expr, LockStrength, Run, Select, TableRef, func, walk};
 use dbridge_engine::schema::Model;
 use dbridge_engine::session::{Instance, Load, Registry, Session, SessionOptions};
 use dbridge_engine::{Backend, ErrorKind, Row, Value};
@@ -25,6 +23,7 @@ use crate::objects::conn::Conn;
 use crate::objects::events::StatementEvents;
 use crate::objects::events::raw_ev;
 use crate::objects::expr::{to_expr, to_item, to_order};
+use crate::objects::lock::lock_options;
 use crate::objects::model::LuaModel;
 use crate::objects::session::{LuaSession, SessionCell, open, settle};
 
@@ -43,12 +42,14 @@ pub(crate) enum QueryTarget {
 pub(crate) struct LuaQuery {
     pub(crate) select: Select,
     /// The model whose instances it returns (a query of one model).
-    entity: Option<Model>,
+    pub(crate) entity: Option<Model>,
     /// The models in FROM and JOIN, for joins without an ON.
     models: Vec<Model>,
     /// Loader options (`q:options(...)`), for a query of one model.
-    options: Vec<Load>,
-    target: QueryTarget,
+    pub(crate) options: Vec<Load>,
+    /// `q:with_expression(name, expr)`: read-only attributes of the instances.
+    pub(crate) expressions: Vec<(String, Expr)>,
+    pub(crate) target: QueryTarget,
     backend: Backend,
     events: Arc<StatementEvents>,
 }
@@ -70,7 +71,7 @@ impl UserData for LuaQuery {
     }
 }
 
-fn query_of(v: &LuaValue, func: &str) -> Result<LuaQuery, LuaDbError> {
+pub(crate) fn query_of(v: &LuaValue, func: &str) -> Result<LuaQuery, LuaDbError> {
     if let LuaValue::UserData(ud) = v
         && let Ok(q) = ud.borrow::<LuaQuery>()
     {
@@ -203,6 +204,7 @@ pub(crate) fn new(lua: &Lua, (owner, items): (LuaValue, Variadic<LuaValue>)) -> 
             entity,
             models,
             options: Vec::new(),
+            expressions: Vec::new(),
             target,
             backend: db.backend(),
             events,
@@ -252,6 +254,18 @@ pub(crate) fn build(lua: &Lua, (this, name, args): (LuaValue, String, Variadic<L
         let arg = |i: usize| args.get(i).cloned().unwrap_or(LuaValue::Nil);
         let exprs =
             || -> Result<Vec<Expr>, LuaDbError> { args.iter().map(|v| to_expr(lua, v)).collect() };
+        if name == "with_expression" {
+            if q.entity.is_none() {
+                return Err(LuaDbError::new(
+                    ErrorKind::InvalidState,
+                    "with_expression needs a query of a model (its instances carry the value)",
+                ));
+            }
+            let label = crate::convert::error::name_arg("with_expression", 1, &arg(0))?;
+            q.expressions.retain(|(n, _)| *n != label);
+            q.expressions.push((label, to_expr(lua, &arg(1))?));
+            return Ok(q);
+        }
         let s = std::mem::take(&mut q.select);
         q.select = match name.as_str() {
             "where" | "filter" => exprs()?.into_iter().fold(s, Select::filter),
@@ -418,50 +432,6 @@ fn aliased_table(v: &LuaValue) -> Option<TableRef> {
     }
 }
 
-/// The row lock of `q:for_update{ nowait = true }` / `skip_locked = true`
-/// (also `s:get(Model, pk, { for_update = true, ... })`).
-pub(crate) fn lock_options(
-    strength: LockStrength,
-    opts: &LuaValue,
-    func: &str,
-) -> Result<Lock, LuaDbError> {
-    let mut wait = LockWait::Wait;
-    let t = match opts {
-        LuaValue::Nil => return Ok(Lock { strength, wait }),
-        LuaValue::Table(t) => t,
-        other => return Err(LuaDbError::argument(func, 1, "a table of options", other)),
-    };
-    for pair in t.pairs::<String, LuaValue>() {
-        let (k, v) = pair.map_err(lua_err)?;
-        let on = match (k.as_str(), &v) {
-            ("nowait" | "skip_locked", LuaValue::Boolean(b)) => *b,
-            ("for_update" | "for_share", _) => continue,
-            ("nowait" | "skip_locked", other) => {
-                return Err(LuaDbError::argument(
-                    func,
-                    1,
-                    &format!("`{k}` true or false"),
-                    other,
-                ));
-            }
-            _ => {
-                return Err(LuaDbError::new(
-                    ErrorKind::Configuration,
-                    format!("{func}: unknown option `{k}` (nowait, skip_locked)"),
-                ));
-            }
-        };
-        if on {
-            wait = if k == "nowait" {
-                LockWait::NoWait
-            } else {
-                LockWait::SkipLocked
-            };
-        }
-    }
-    Ok(Lock { strength, wait })
-}
-
 /// Which clause [`named_terms`] adds to.
 #[derive(Clone, Copy)]
 enum Term {
@@ -511,30 +481,35 @@ pub(crate) fn sql(lua: &Lua, this: LuaValue) -> Raw {
     raw(lua, r)
 }
 
-enum Fetched {
+pub(crate) enum Fetched {
     Instances(Vec<Instance>),
     Rows(Vec<Row>),
 }
 
 /// Runs `select` as a query of `entity` (instances, loaded with `options`
 /// and the relationships' default strategies) or of columns (rows).
-async fn fetch(
+pub(crate) async fn fetch(
     target: &QueryTarget,
     entity: Option<&Model>,
     select: &Select,
     options: &[Load],
+    exprs: &[(String, Expr)],
 ) -> Result<Fetched, LuaDbError> {
     async fn instances(
         s: &mut Session,
         m: &Model,
         select: &Select,
         options: &[Load],
+        exprs: &[(String, Expr)],
     ) -> dbridge_engine::Result<Vec<Instance>> {
-        s.query(m)
+        let mut q = s
+            .query(m)
             .map_select(|_| select.clone())
-            .options(options.iter().cloned())
-            .all()
-            .await
+            .options(options.iter().cloned());
+        for (name, e) in exprs {
+            q = q.with_expression(name, e.clone())?;
+        }
+        q.all().await
     }
     Ok(match (target, entity) {
         (QueryTarget::Db(Conn::Pool(db), registry), Some(m)) => {
@@ -544,7 +519,7 @@ async fn fetch(
                 .registry(registry)
                 .expire_on_commit(false);
             let mut s = Session::with_options(db, opts);
-            let found = instances(&mut s, m, select, options).await?;
+            let found = instances(&mut s, m, select, options, exprs).await?;
             s.commit().await?;
             s.expunge_all();
             Fetched::Instances(found)
@@ -555,14 +530,14 @@ async fn fetch(
             let tx = g.take().ok_or_else(crate::objects::transaction::finished)?;
             let mut s = Session::borrowing(db, SessionOptions::new().registry(registry));
             s.lend_transaction(tx);
-            let found = instances(&mut s, m, select, options).await;
+            let found = instances(&mut s, m, select, options, exprs).await;
             *g = s.return_transaction();
             s.expunge_all();
             Fetched::Instances(found?)
         }
         (QueryTarget::Session(cell), Some(m)) => {
             let mut g = cell.lock()?;
-            Fetched::Instances(instances(open(&mut g)?, m, select, options).await?)
+            Fetched::Instances(instances(open(&mut g)?, m, select, options, exprs).await?)
         }
         (QueryTarget::Db(conn, _), None) => Fetched::Rows(conn.fetch_all(select).await?),
         (QueryTarget::Session(cell), None) => {
@@ -573,7 +548,7 @@ async fn fetch(
     })
 }
 
-fn to_lua_list(lua: &Lua, f: Fetched) -> Result<LuaValue, LuaDbError> {
+pub(crate) fn to_lua_list(lua: &Lua, f: Fetched) -> Result<LuaValue, LuaDbError> {
     Ok(match f {
         Fetched::Instances(list) => {
             let t = lua
@@ -616,7 +591,10 @@ pub(crate) async fn run(lua: Lua, (this, name, session): (LuaValue, String, LuaV
         let q = query_of(&this, &name)?;
         let entity = q.entity.as_ref();
         match name.as_str() {
-            "all" => to_lua_list(&lua, fetch(&q.target, entity, &q.select, &q.options).await?),
+            "all" => to_lua_list(
+                &lua,
+                fetch(&q.target, entity, &q.select, &q.options, &q.expressions).await?,
+            ),
             "first" => Ok(first_of(
                 &lua,
                 fetch(
@@ -624,6 +602,7 @@ pub(crate) async fn run(lua: Lua, (this, name, session): (LuaValue, String, LuaV
                     entity,
                     &q.select.clone().limit_at_most(1),
                     &q.options,
+                    &q.expressions,
                 )
                 .await?,
             )?
@@ -636,6 +615,7 @@ pub(crate) async fn run(lua: Lua, (this, name, session): (LuaValue, String, LuaV
                         entity,
                         &q.select.clone().limit_at_most(2),
                         &q.options,
+                        &q.expressions,
                     )
                     .await?,
                 )?;
@@ -653,7 +633,7 @@ pub(crate) async fn run(lua: Lua, (this, name, session): (LuaValue, String, LuaV
                 } else {
                     Select::new().column(Expr::exists(q.select.clone()).label("n")?)
                 };
-                let Fetched::Rows(rows) = fetch(&q.target, None, &agg, &[]).await? else {
+                let Fetched::Rows(rows) = fetch(&q.target, None, &agg, &[], &[]).await? else {
                     return Ok(LuaValue::Nil);
                 };
                 let v = rows

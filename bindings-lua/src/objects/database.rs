@@ -223,6 +223,10 @@ fn connect_options(v: &LuaValue, arg: usize) -> Result<ConnectOptions, LuaDbErro
                 LuaValue::Boolean(b) => o.test_before_acquire(b),
                 _ => return Err(bad("`test_before_acquire` must be a boolean".into())),
             },
+            "cursor_key" => match &v {
+                LuaValue::String(s) => o.cursor_key(s.as_bytes()),
+                _ => return Err(bad("`cursor_key` must be a string".into())),
+            },
             "application_name" => match &v {
                 LuaValue::String(s) => o.application_name(s.to_string_lossy()),
                 _ => return Err(bad("`application_name` must be a string".into())),

@@ -4,7 +4,7 @@
 
 use std::sync::OnceLock;
 
-use dbridge_engine::query::{Expr, MAX_EXPR_DEPTH, OrderBy, Select, SelectItem, func};
+use dbridge_engine::query::{Expr, MAX_EXPR_DEPTH, OrderBy, Select, SelectItem, Window, func};
 use dbridge_engine::{Backend, ErrorKind};
 use mlua::{AnyUserData, Lua, MetaMethod, UserData, UserDataMethods, Value as LuaValue, Variadic};
 
@@ -301,7 +301,7 @@ fn op_kind(
                 Expr::not_exists(q)
             }
         }
-        "over" => x()?.over(crate::objects::window::window(lua, b)?)?,
+        "over" => x()?.over(window_of(lua, b)?)?,
         "get" => x()?.get(y()?),
         "get_text" => x()?.get_text(y()?),
         "contains" => x()?.contains(y()?),
@@ -462,4 +462,28 @@ pub(crate) fn case(lua: &Lua, (a, b, c): (LuaValue, LuaValue, LuaValue)) -> Raw 
         LuaExpr::new(lua, ExprKind::Expr(e), depth_over(values.iter()))
     })();
     raw(lua, r)
+}
+
+/// How `expr:over{ partition_by, order_by, frame }` reads its window. Windows
+/// lie above this file (they take expressions), so `objects/window.rs`'s
+/// reader is handed down at install (`install/handles.rs`).
+type WindowReader = fn(&Lua, &LuaValue) -> Result<Window, LuaDbError>;
+
+/// The window reader, once installed.
+static WINDOW: OnceLock<WindowReader> = OnceLock::new();
+
+/// Called once `objects/window.rs`'s reader is installed.
+pub(crate) fn provide_window(f: WindowReader) {
+    let _ = WINDOW.set(f);
+}
+
+/// The window of `expr:over(spec)`.
+fn window_of(lua: &Lua, spec: &LuaValue) -> Result<Window, LuaDbError> {
+    match WINDOW.get() {
+        Some(f) => f(lua, spec),
+        None => Err(dbridge_engine::Error::InvalidState(
+            "window functions are not installed".into(),
+        )
+        .into()),
+    }
 }

@@ -70,6 +70,15 @@ mod related {
     }
 }
 
+/// `(UNLOADED, session id)`: the attribute is loaded through the session.
+fn unloaded(inst: &Instance) -> Option<Answer> {
+    let id = inst.session_id()?;
+    Some((
+        LuaValue::LightUserData(unloaded_marker()),
+        LuaValue::Integer(i64::try_from(id).unwrap_or(i64::MAX)),
+    ))
+}
+
 /// "no column or relationship `x` on model `User`".
 pub(crate) fn unknown(model: &Model, name: &str) -> LuaDbError {
     model.unknown_attribute(name).into()
@@ -278,9 +287,21 @@ pub(crate) fn get(lua: &Lua, (this, key): (LuaValue, LuaValue)) -> Raw {
                 to_lua(lua, &v, LuaValue::Nil).map_err(lua_err)?,
                 LuaValue::Nil,
             )),
+            // An unloaded column of an instance in a session: loaded through
+            // the session (orm.lua calls it, as for a relationship).
+            Err(e)
+                if e.kind() == ErrorKind::InvalidState
+                    && inst.model().column_index(&key).is_ok() =>
+            {
+                unloaded(&inst).ok_or_else(|| e.into())
+            }
             Err(e) => match related::read(lua, &inst, &key)? {
                 Some(answer) => Ok(answer),
-                None if e.kind() == ErrorKind::Schema => Err(related::unknown(&inst.model(), &key)),
+                // Maybe a column property not loaded yet: the session knows.
+                None if e.kind() == ErrorKind::Schema => match unloaded(&inst) {
+                    Some(a) if may_be_property(&inst, &key) => Ok(a),
+                    _ => Err(related::unknown(&inst.model(), &key)),
+                },
                 None => Err(e.into()),
             },
         }
@@ -376,4 +397,21 @@ pub fn instance_fields(lua: &Lua, value: &mlua::Value) -> Option<Vec<(String, ml
     };
     let inst = ud.borrow::<LuaInstance>().ok()?.0.clone();
     loaded_fields(lua, &inst).ok()
+}
+
+/// The marker a raw function returns first when a relationship must be
+/// loaded through the instance's session before it can answer.
+pub(crate) fn unloaded_marker() -> mlua::LightUserData {
+    static MARKER: u8 = 0;
+    mlua::LightUserData(std::ptr::addr_of!(MARKER).cast_mut().cast())
+}
+
+/// Whether `name` may be a column property of the instance's model (declared
+/// in its session's registry): then a read asks the session to load it.
+pub(crate) fn may_be_property(inst: &dbridge_engine::session::Instance, name: &str) -> bool {
+    inst.registry().is_some_and(|r| {
+        r.properties_of(&inst.model())
+            .iter()
+            .any(|p| p.name == name)
+    })
 }

@@ -3,6 +3,7 @@
 //! `convert`, `runtime` and `objects`; never `install` or the crate root.
 
 pub(crate) mod builder;
+pub(crate) mod computed;
 pub(crate) mod conn;
 pub(crate) mod database;
 pub(crate) mod events;
@@ -10,8 +11,10 @@ pub(crate) mod expr;
 pub(crate) mod hooks;
 pub(crate) mod instance;
 pub(crate) mod loader;
+pub(crate) mod lock;
 pub(crate) mod model;
 pub(crate) mod orm;
+pub(crate) mod paginate;
 pub(crate) mod query;
 pub(crate) mod related;
 pub(crate) mod relation;

@@ -14,11 +14,11 @@ use std::sync::Arc;
 use dbridge_engine::ErrorKind;
 use dbridge_engine::schema::{Model, RelationshipDef, RelationshipKind};
 use dbridge_engine::session::{Instance, Related};
-use mlua::{LightUserData, Lua, MetaMethod, UserData, UserDataMethods, Value as LuaValue};
+use mlua::{Lua, MetaMethod, UserData, UserDataMethods, Value as LuaValue};
 
 use crate::convert::error::lua_err;
 use crate::convert::error::{LuaDbError, Raw, raw};
-use crate::objects::instance::{instance_of, wrap};
+use crate::objects::instance::{instance_of, unloaded_marker, wrap};
 
 /// Registry key of the collection class's `__index` function (set by orm.lua).
 pub(crate) const COLLECTION_INDEX: &str = "dbridge.Collection.__index";
@@ -26,13 +26,6 @@ pub(crate) const COLLECTION_INDEX: &str = "dbridge.Collection.__index";
 pub(crate) const COLLECTION_LEN: &str = "dbridge.Collection.__len";
 /// Registry key of the collection class's `__pairs` function.
 pub(crate) const COLLECTION_PAIRS: &str = "dbridge.Collection.__pairs";
-
-/// The marker a raw function returns first when a relationship must be
-/// loaded through the instance's session before it can answer.
-pub(crate) fn unloaded_marker() -> LightUserData {
-    static MARKER: u8 = 0;
-    LightUserData(std::ptr::addr_of!(MARKER).cast_mut().cast())
-}
 
 /// `(UNLOADED, session id)`, `(value, nil)`, or what a raw function returns.
 type Answer = (LuaValue, LuaValue);

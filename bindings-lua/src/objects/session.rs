@@ -381,8 +381,16 @@ pub(crate) async fn call_async(
                     .as_string()
                     .map(|s| s.to_string_lossy())
                     .ok_or_else(|| LuaDbError::argument("related", 2, "a relationship name", &b))?;
-                let found = s.related(&inst, &rel).await?;
-                crate::objects::related::to_lua(&lua, &inst, &rel, found).map_err(lua_err)?
+                if inst.model().column_index(&rel).is_ok()
+                    || !inst.model().relationship_names().contains(&rel)
+                {
+                    // A deferred or expired column, loaded on access.
+                    let v = s.load_attribute(&inst, &rel).await?;
+                    crate::convert::value::to_lua(&lua, &v, LuaValue::Nil).map_err(lua_err)?
+                } else {
+                    let found = s.related(&inst, &rel).await?;
+                    crate::objects::related::to_lua(&lua, &inst, &rel, found).map_err(lua_err)?
+                }
             }
             "merge" => {
                 let inst = s.merge(&instance_of(&a, "merge", 1)?).await?;
@@ -457,5 +465,5 @@ fn get_lock(v: &LuaValue) -> Result<Option<dbridge_engine::query::Lock>, LuaDbEr
     } else {
         return Ok(None);
     };
-    crate::objects::builder::lock_options(strength, v, "get").map(Some)
+    crate::objects::lock::lock_options(strength, v, "get").map(Some)
 }

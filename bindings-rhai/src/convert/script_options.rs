@@ -81,6 +81,7 @@ pub(crate) fn connect_options(map: &Map) -> Res<ConnectOptions> {
             "ssl_client_cert" => o.ssl_client_cert(string(k, v)?),
             "ssl_client_key" => o.ssl_client_key(string(k, v)?),
             "application_name" => o.application_name(string(k, v)?),
+            "cursor_key" => o.cursor_key(string(k, v)?),
             "pgbouncer" => o.pgbouncer(boolean(k, v)?),
             "ping_idle_after" => o.ping_idle_after(optional_seconds(k, v)?),
             "replica_retry_after" => o.replica_retry_after(seconds(k, v)?),

@@ -27,6 +27,10 @@ pub(crate) struct Relationships {
     pub(crate) read: fn(&NativeCallContext, &Instance, &str) -> Res<Dynamic>,
     /// `inst.<relationship> = value`.
     pub(crate) assign: fn(&NativeCallContext, &Instance, &str, Dynamic) -> Res<()>,
+    /// `inst.<column>` when the column is not loaded (deferred or expired):
+    /// the loaded value, or `None` when there is nothing to load it through.
+    pub(crate) load_attribute:
+        fn(&NativeCallContext, &Instance, &str) -> Res<Option<dbridge_engine::Value>>,
 }
 
 static RELATIONSHIPS: OnceLock<Relationships> = OnceLock::new();
@@ -65,6 +69,14 @@ mod related {
     ) -> Res<()> {
         (provided()?.assign)(ctx, inst, name, value)
     }
+
+    pub(super) fn load_attribute(
+        ctx: &NativeCallContext,
+        inst: &Instance,
+        name: &str,
+    ) -> Res<Option<dbridge_engine::Value>> {
+        (provided()?.load_attribute)(ctx, inst, name)
+    }
 }
 
 /// An instance of a model (Rhai type `Instance`); clones share it.
@@ -85,11 +97,29 @@ fn is_column(inst: &Instance, name: &str) -> bool {
 
 impl Obj {
     /// A column's value, or a relationship (see `related.rs`).
-    fn get(&self, ctx: &NativeCallContext, name: &str) -> Res<Dynamic> {
+    pub(crate) fn get(&self, ctx: &NativeCallContext, name: &str) -> Res<Dynamic> {
         if !is_column(&self.0, name) {
-            return related::read(ctx, &self.0, name);
+            if let Some(v) = self.0.expression(name) {
+                return Ok(to_dynamic(v));
+            }
+            let property = self.0.registry().is_some_and(|r| {
+                r.properties_of(&self.0.model())
+                    .iter()
+                    .any(|p| p.name == name)
+            });
+            if !property {
+                return related::read(ctx, &self.0, name);
+            }
         }
-        self.0.get(name).map(to_dynamic).map_err(to_rhai)
+        match self.0.get(name) {
+            Ok(v) => Ok(to_dynamic(v)),
+            // Not loaded (deferred or expired): loaded through the
+            // instance's session, as a relationship is.
+            Err(e) => match related::load_attribute(ctx, &self.0, name)? {
+                Some(v) => Ok(to_dynamic(v)),
+                None => Err(to_rhai(e)),
+            },
+        }
     }
 
     /// Sets a column, or a relationship (see `related.rs`).

@@ -3,13 +3,16 @@
 //! `convert`, `runtime` and `objects`; never `install` or the crate root.
 
 pub(crate) mod collection;
+pub(crate) mod computed;
 pub(crate) mod context;
 pub(crate) mod database;
 pub(crate) mod events;
 pub(crate) mod expr;
 pub(crate) mod instance;
 pub(crate) mod loader;
+pub(crate) mod lock;
 pub(crate) mod model;
+pub(crate) mod paginate;
 pub(crate) mod query;
 pub(crate) mod raw_sql;
 pub(crate) mod related;

@@ -72,7 +72,7 @@ impl ModelV {
     }
 
     /// `Model.<name>`: a column expression, or a relationship attribute.
-    fn attr(&self, name: &str) -> Res<Dynamic> {
+    pub(crate) fn attr(&self, name: &str) -> Res<Dynamic> {
         if self.model.column_index(name).is_ok() {
             return self.col(name).map(Dynamic::from);
         }

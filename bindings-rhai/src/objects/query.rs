@@ -25,6 +25,7 @@ use crate::convert::value::row_to_map;
 use crate::objects::database::Db;
 use crate::objects::expr::{ExprV, expr_of, item_of, order_of, provide_subquery};
 use crate::objects::instance::Obj;
+use crate::objects::lock::lock_options;
 use crate::objects::model::ModelV;
 use crate::objects::relation::RelAttr;
 use crate::objects::session::Sess;
@@ -42,11 +43,13 @@ enum Target {
 /// A query (Rhai type `Query`); each step returns a new query.
 #[derive(Clone)]
 pub struct Query {
-    select: Select,
-    model: Option<Model>,
+    pub(crate) select: Select,
+    pub(crate) model: Option<Model>,
     target: Target,
     /// Loader options (`q.options(...)`), for a query of a model.
     options: Vec<Load>,
+    /// `q.with_expression(name, expr)`: read-only attributes of the instances.
+    pub(crate) expressions: Vec<(String, Expr)>,
 }
 
 impl fmt::Debug for Query {
@@ -69,7 +72,7 @@ impl Query {
         self.select.clone()
     }
 
-    fn db(&self) -> &Db {
+    pub(crate) fn db(&self) -> &Db {
         match &self.target {
             Target::Db(db) => db,
             Target::Session(s) => s.db(),
@@ -95,6 +98,7 @@ impl Query {
             model: Some(m.model.clone()),
             target,
             options: Vec::new(),
+            expressions: Vec::new(),
         }
     }
 
@@ -128,6 +132,7 @@ impl Query {
             model: None,
             target,
             options: Vec::new(),
+            expressions: Vec::new(),
         })
     }
 
@@ -205,7 +210,7 @@ impl Query {
     }
 
     /// Rows of `select` in the query's target.
-    fn rows(&self, ctx: &NativeCallContext, select: Select) -> Res<Vec<Row>> {
+    pub(crate) fn rows(&self, ctx: &NativeCallContext, select: Select) -> Res<Vec<Row>> {
         match &self.target {
             Target::Db(db) => statements::then(ctx, db.fetch_built(&select).map_err(to_rhai)),
             Target::Session(s) => s.run(ctx, async move |s: &mut Session| {
@@ -219,25 +224,33 @@ impl Query {
 
     /// Instances of the query's model read by `select`, with the query's
     /// loader options and the relationships' default eager strategies.
-    fn instances(&self, ctx: &NativeCallContext, model: &Model, select: Select) -> Res<Vec<Obj>> {
+    pub(crate) fn instances(
+        &self,
+        ctx: &NativeCallContext,
+        model: &Model,
+        select: Select,
+    ) -> Res<Vec<Obj>> {
         let options = self.options.clone();
+        let exprs = self.expressions.clone();
         let found = match &self.target {
             Target::Session(s) => s.run(ctx, async move |s: &mut Session| {
-                s.query(model)
-                    .map_select(|_| select)
-                    .options(options)
-                    .all()
-                    .await
+                let mut q = s.query(model).map_select(|_| select).options(options);
+                for (name, e) in exprs {
+                    q = q.with_expression(&name, e)?;
+                }
+                q.all().await
             })?,
             Target::Db(db) => {
                 let s = Sess::new(db, dbridge_engine::TransactionOptions::new());
                 s.run(ctx, async move |s: &mut Session| {
-                    let found = s
-                        .query(model)
-                        .map_select(|_| select)
-                        .options(options)
-                        .all()
-                        .await;
+                    let found = async {
+                        let mut q = s.query(model).map_select(|_| select).options(options);
+                        for (name, e) in exprs {
+                            q = q.with_expression(&name, e)?;
+                        }
+                        q.all().await
+                    }
+                    .await;
                     // Detached with their values: out of the session before
                     // its (read-only) transaction ends, so not expired by it.
                     s.expunge_all();
@@ -301,7 +314,7 @@ impl Query {
         Ok(crate::convert::value::to_dynamic(v))
     }
 
-    fn count(&self, ctx: &NativeCallContext) -> Res<INT> {
+    pub(crate) fn count(&self, ctx: &NativeCallContext) -> Res<INT> {
         let sub = self.select.clone().subquery("counted").map_err(to_rhai)?;
         let label = func::count_star().label("n").map_err(to_rhai)?;
         let v = self.scalar(ctx, Select::from(sub).column(label))?;
@@ -392,27 +405,6 @@ fn table_of(d: Dynamic) -> Res<TableRef> {
 
 fn lock(strength: LockStrength, wait: LockWait) -> Lock {
     Lock { strength, wait }
-}
-
-/// The row lock of `for_update(#{ nowait: true })` / `skip_locked: true`.
-pub(crate) fn lock_options(strength: LockStrength, opts: Map, func: &str) -> Res<Lock> {
-    let mut wait = LockWait::Wait;
-    for (k, v) in opts {
-        if !matches!(k.as_str(), "nowait" | "skip_locked") {
-            return Err(configuration(format!(
-                "{func}: unknown option `{k}` (nowait, skip_locked)"
-            )));
-        }
-        let on = v
-            .as_bool()
-            .map_err(|t| configuration(format!("{func}: `{k}` is true or false, got {t}")))?;
-        wait = match k.as_str() {
-            _ if !on => wait,
-            "nowait" => LockWait::NoWait,
-            _ => LockWait::SkipLocked,
-        };
-    }
-    Ok(lock(strength, wait))
 }
 
 /// Which clause [`Query::named`] adds to.

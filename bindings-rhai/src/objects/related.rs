@@ -49,6 +49,23 @@ fn load(ctx: &NativeCallContext, inst: &Instance, name: &str) -> Res<Related> {
     }
 }
 
+/// A column of `inst` that is not loaded (deferred or expired), loaded
+/// through the instance's session; `None` without a live session.
+fn load_attribute(
+    ctx: &NativeCallContext,
+    inst: &Instance,
+    name: &str,
+) -> Res<Option<dbridge_engine::Value>> {
+    match inst.session_id().and_then(Sess::find) {
+        Some(s) => {
+            let i = inst.clone();
+            s.run(ctx, async move |sess| sess.load_attribute(&i, name).await)
+                .map(Some)
+        }
+        None => Ok(None),
+    }
+}
+
 /// `inst.<relationship>`: an instance or `()`, or the collection.
 pub(crate) fn read(ctx: &NativeCallContext, inst: &Instance, name: &str) -> Res<Dynamic> {
     relationship(&inst.model(), name)?;
@@ -182,7 +199,11 @@ impl IntoIterator for Collection {
 
 /// Registers `Collection`, and hands instances their relationship calls.
 pub(crate) fn register(engine: &mut Engine) {
-    provide_relationships(Relationships { read, assign });
+    provide_relationships(Relationships {
+        read,
+        assign,
+        load_attribute,
+    });
     engine
         .register_type_with_name::<Collection>("Collection")
         .register_iterator_result::<Collection, Obj>()

@@ -557,5 +557,5 @@ fn get_lock(mut map: rhai::Map) -> Res<Option<dbridge_engine::query::Lock>> {
             ));
         }
     };
-    crate::objects::query::lock_options(strength, map, "get").map(Some)
+    crate::objects::lock::lock_options(strength, map, "get").map(Some)
 }

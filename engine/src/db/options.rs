@@ -102,6 +102,17 @@ pub struct ConnectOptions {
     ssl_client_key: Option<PathBuf>,
     application_name: Option<String>,
     busy_timeout: Duration,
+    cursor_secret: Option<CursorSecret>,
+}
+
+/// The SHA-256 of a pagination cursor secret; `Debug` never shows it.
+#[derive(Clone, PartialEq, Eq)]
+struct CursorSecret([u8; 32]);
+
+impl std::fmt::Debug for CursorSecret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("<secret>")
+    }
 }
 
 impl Default for ConnectOptions {
@@ -124,6 +135,7 @@ impl Default for ConnectOptions {
             ssl_client_key: None,
             application_name: None,
             busy_timeout: Duration::from_secs(5),
+            cursor_secret: None,
         }
     }
 }
@@ -216,6 +228,22 @@ impl ConnectOptions {
     pub fn ssl_client_key(mut self, path: impl Into<PathBuf>) -> Self {
         self.ssl_client_key = Some(path.into());
         self
+    }
+
+    /// The secret that signs keyset pagination cursors (see
+    /// [`crate::query::Keyset`]): processes connected with the same secret
+    /// accept each other's cursors, across restarts. Without it each process
+    /// signs with a random key of its own, and a cursor is refused by any
+    /// other process.
+    pub fn cursor_key(mut self, secret: impl AsRef<[u8]>) -> Self {
+        use sha2::Digest;
+        self.cursor_secret = Some(CursorSecret(sha2::Sha256::digest(secret.as_ref()).into()));
+        self
+    }
+
+    /// The digest of the secret given to [`Self::cursor_key`].
+    pub(crate) fn cursor_secret(&self) -> Option<[u8; 32]> {
+        self.cursor_secret.as_ref().map(|s| s.0)
     }
 
     /// The `application_name` PostgreSQL shows in `pg_stat_activity`.

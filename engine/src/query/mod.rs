@@ -86,6 +86,7 @@ mod exec;
 mod expr;
 pub mod func;
 pub(crate) mod insert;
+mod keyset;
 pub(crate) mod label;
 mod name;
 mod ops;
@@ -103,6 +104,7 @@ pub use expr::{
     MAX_EXPR_DEPTH, SubExpr,
 };
 pub use insert::{DEFAULT_BULK_THRESHOLD, Insert, OnConflict};
+pub use keyset::{CursorKey, KeyTerm, Keyset, Page, PageRequest};
 pub use select::{
     Distinct, Join, JoinKind, Lock, LockStrength, LockWait, OrderBy, OutputColumn, Select,
     SelectItem,

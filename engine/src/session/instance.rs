@@ -81,6 +81,12 @@ pub(crate) struct InstanceData {
     pub(crate) label: u64,
     /// Related instances, by relationship (see `related.rs`).
     pub(crate) rels: super::related::Rels,
+    /// Read-only values computed by the database: column properties and the
+    /// `with_expression` values of the query that loaded the instance.
+    pub(crate) exprs: Vec<(String, Value)>,
+    /// The database an instance loaded without a session reads its unloaded
+    /// attributes through (see `bound.rs`); cleared when a session takes it.
+    pub(crate) bound: Option<crate::db::Database>,
 }
 
 impl InstanceData {
@@ -261,6 +267,8 @@ impl Instance {
             marked_deleted: false,
             label: LABELS.fetch_add(1, Ordering::Relaxed),
             rels: Default::default(),
+            exprs: Vec::new(),
+            bound: None,
         })))
     }
 
@@ -294,6 +302,8 @@ impl Instance {
             marked_deleted: false,
             label: LABELS.fetch_add(1, Ordering::Relaxed),
             rels: Default::default(),
+            exprs: Vec::new(),
+            bound: None,
         })))
     }
 
@@ -371,17 +381,60 @@ impl Instance {
     /// deferred): [`Session::refresh`](super::Session::refresh) loads it.
     pub fn get(&self, name: &str) -> Result<Value> {
         let d = self.0.read();
-        let col = d.model.column_index(name)?;
+        let col = match d.model.column_index(name) {
+            Ok(col) => col,
+            Err(e) => {
+                return d
+                    .exprs
+                    .iter()
+                    .find(|(n, _)| n == name)
+                    .map(|(_, v)| v.clone())
+                    .ok_or(e);
+            }
+        };
         match &d.values[col] {
             Some(v) => Ok(v.clone()),
             None if matches!(d.state, InstanceState::Transient | InstanceState::Pending) => {
                 Ok(Value::Null)
             }
-            None => Err(Error::InvalidState(format!(
-                "attribute `{}` of {} is not loaded (expired or deferred); refresh it through the session",
+            None if d.state == InstanceState::Detached => Err(Error::InvalidState(format!(
+                "attribute `{}` of {} is not loaded (expired or deferred) and the instance is detached: \
+                 merge it into a session (s:merge) and read it there, or load the column with the query \
+                 (undefer)",
                 d.model.columns()[col].name(),
                 d.describe()
             ))),
+            None => Err(Error::InvalidState(format!(
+                "attribute `{}` of {} is not loaded (expired or deferred); load it through the session \
+                 (Session::load_attribute, or refresh)",
+                d.model.columns()[col].name(),
+                d.describe()
+            ))),
+        }
+    }
+
+    /// The registry whose validators and column properties apply to this
+    /// instance (its session's, once it has one).
+    pub fn registry(&self) -> Option<Registry> {
+        self.0.read().registry.clone()
+    }
+
+    /// The value of a column property or of a query's `with_expression`
+    /// named `name`, when the instance has one (read-only).
+    pub fn expression(&self, name: &str) -> Option<Value> {
+        let d = self.0.read();
+        d.exprs
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.clone())
+    }
+
+    /// Sets a computed value (loaded with a row, never written back).
+    pub(crate) fn set_expression(&self, name: &str, value: Value) {
+        let mut d = self.0.write();
+        match d.exprs.iter_mut().find(|(n, _)| n == name) {
+            Some(slot) => slot.1 = value,
+            None => d.exprs.push((name.to_owned(), value)),
         }
     }
 

@@ -23,7 +23,21 @@ impl Session {
         if model.is_polymorphic() {
             return self.fetch_polymorphic(model, select, false).await;
         }
-        self.fetch_rows_as(model, select, false).await
+        self.fetch_rows_as(model, select, false, &[]).await
+    }
+
+    /// As `fetch_instances`; the result columns labelled as one of
+    /// `expressions` become the instances' read-only computed values.
+    pub(crate) async fn fetch_instances_with(
+        &mut self,
+        model: &Model,
+        select: &Select,
+        expressions: &[String],
+    ) -> Result<Vec<Instance>> {
+        if expressions.is_empty() {
+            return self.fetch_instances(model, select).await;
+        }
+        self.fetch_rows_as(model, select, false, expressions).await
     }
 
     /// The instance of `model` with this primary key, read with a row lock
@@ -57,7 +71,7 @@ impl Session {
         for (&i, v) in model.primary_key().iter().zip(values) {
             select = select.filter(model.col(model.columns()[i].name().as_str())?.eq(v));
         }
-        let mut found = self.fetch_rows_as(model, &select, true).await?;
+        let mut found = self.fetch_rows_as(model, &select, true, &[]).await?;
         Ok(found.pop())
     }
 
@@ -68,9 +82,25 @@ impl Session {
         model: &Model,
         select: &Select,
         overwrite: bool,
+        expressions: &[String],
     ) -> Result<Vec<Instance>> {
         let compiled = select.compile_for(self.db.backend())?;
-        let cols = column_map(model, &compiled.columns);
+        let mut cols = column_map(model, &compiled.columns);
+        let exprs: Vec<(usize, &str)> = compiled
+            .columns
+            .iter()
+            .enumerate()
+            .filter_map(|(k, c)| {
+                expressions
+                    .iter()
+                    .find(|e| c.label.as_str() == e.as_str())
+                    .map(|e| (k, e.as_str()))
+            })
+            .collect();
+        for &(k, _) in &exprs {
+            // An expression that reads a column is not that column.
+            cols[k] = None;
+        }
         let mut tx = self.take_tx().await?;
         let read = {
             // Rows become instances as they arrive, while the server sends the next.
@@ -78,7 +108,16 @@ impl Session {
             let mut out = Vec::new();
             async {
                 while let Some(row) = rows.next().await {
-                    out.push(self.load_row(model, &cols, row?, overwrite)?);
+                    let row = row?;
+                    let computed: Vec<(&str, Value)> = exprs
+                        .iter()
+                        .map(|&(k, n)| (n, row.values()[k].clone()))
+                        .collect();
+                    let inst = self.load_row(model, &cols, row, overwrite)?;
+                    for (n, v) in computed {
+                        inst.set_expression(n, v);
+                    }
+                    out.push(inst);
                 }
                 Ok(out)
             }

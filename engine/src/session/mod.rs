@@ -50,6 +50,8 @@
 //! # Ok(()) }
 //! ```
 
+mod attribute;
+mod bound;
 mod cascade;
 mod flush;
 mod identity;
@@ -68,7 +70,7 @@ mod unit_of_work;
 pub use instance::Instance;
 pub use loading::Load;
 pub use query::SessionQuery;
-pub use registry::Registry;
+pub use registry::{ColumnProperty, Registry};
 pub use related::Related;
 pub use state::InstanceState;
 
@@ -357,6 +359,7 @@ impl Session {
 
     pub(crate) fn attach(&self, d: &mut instance::InstanceData) {
         d.attach = Some(self.attachment());
+        d.bound = None;
         if d.registry.is_none() {
             d.registry = Some(self.opts.registry.clone());
         }

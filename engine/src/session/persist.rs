@@ -102,7 +102,10 @@ struct Prepared<'a> {
 }
 
 /// Fills foreign keys, version, client defaults; returns the columns left to
-/// the database and the row.
+/// the database and the row. An attribute the script did not set is left out
+/// of the INSERT, as SQLAlchemy does, so that the table's server default
+/// applies even when the model does not declare it; `insert_group` reads its
+/// value back with RETURNING.
 fn prepare_insert(
     s: &Session,
     model: &Model,
@@ -153,22 +156,18 @@ fn prepare_insert(
         } else {
             match &d.values[i] {
                 Some(v) => row.push(validators.db_value_of(model, i, v.clone())?),
-                None if c.is_server_generated() => {
+                // Unset: the table's default applies (declared or not), and
+                // RETURNING reads it back.
+                None => {
                     omitted[i] = true;
                     row.push(Value::Null);
                 }
-                None => row.push(Value::Null),
             }
         }
     }
-    for (i, c) in columns.iter().enumerate() {
+    for &i in &null_cols {
         // What the insert writes as NULL is known: the instance reads NULL.
-        if (null_cols.contains(&i) || d.values[i].is_none())
-            && c.generated().is_none()
-            && !omitted[i]
-        {
-            d.set_value(i, Value::Null);
-        }
+        d.set_value(i, Value::Null);
     }
     Ok((omitted, row))
 }
@@ -202,8 +201,10 @@ async fn insert(
             let pk_known = child || pk.iter().all(|&i| !omitted[i]);
             let by_order =
                 !pk_known && pk.len() == 1 && model.columns()[pk[0]].sql_type().is_integer();
+            // A row that sets no column is `DEFAULT VALUES`: one row a statement.
+            let sets_some = child || part.columns.iter().any(|&i| !omitted[i]);
             let target = Target { model, part, child };
-            if pk_known || by_order {
+            if sets_some && (pk_known || by_order) {
                 insert_group(s, tx, &target, &omitted, &group, pk_known).await?;
             } else {
                 for p in &group {

@@ -29,6 +29,12 @@ pub struct SessionQuery<'s> {
     select: Select,
     autoflush: bool,
     options: Vec<super::Load>,
+    /// Labels of the select's items that are read-only attributes of the
+    /// instances (`with_expression`).
+    expressions: Vec<String>,
+    /// The model's column properties loaded with its rows (added to the
+    /// select when it runs, after any `map_select`).
+    properties: Vec<super::ColumnProperty>,
 }
 
 impl fmt::Debug for SessionQuery<'_> {
@@ -51,6 +57,13 @@ impl Session {
             .map(|(e, _)| e)
             .collect();
         let autoflush = self.opts.autoflush;
+        let properties = self
+            .opts
+            .registry
+            .properties_of(model)
+            .into_iter()
+            .filter(|p| !p.deferred)
+            .collect();
         let mut select = Select::from(model).columns(columns);
         // A single-table subclass keeps to its rows.
         if let Ok(Some(f)) = model.identity_filter() {
@@ -62,6 +75,8 @@ impl Session {
             select,
             autoflush,
             options: Vec::new(),
+            expressions: Vec::new(),
+            properties,
         }
     }
 
@@ -84,6 +99,31 @@ impl Session {
 }
 
 impl SessionQuery<'_> {
+    /// Loads `expr` with each row as the read-only attribute `name` of the
+    /// instances this query returns ([`Instance::get`](super::Instance::get)
+    /// or [`Instance::expression`](super::Instance::expression)), for this
+    /// query only (SQLAlchemy's `with_expression`).
+    ///
+    /// # Errors
+    /// [`Error::InvalidIdentifier`] for a bad name; [`Error::Schema`] for the
+    /// name of a column.
+    pub fn with_expression(mut self, name: &str, expr: Expr) -> Result<Self> {
+        if self.model.column_index(name).is_ok() {
+            return Err(crate::schema::schema_error(
+                self.model.name().as_str(),
+                Some(name),
+                format!(
+                    "`{name}` is a column of model `{}`; name the expression otherwise",
+                    self.model.name()
+                ),
+            ));
+        }
+        self.select = self.select.column(expr.label(name)?);
+        self.expressions.retain(|n| n != name);
+        self.expressions.push(name.to_owned());
+        Ok(self)
+    }
+
     /// Adds a WHERE condition (several are ANDed).
     pub fn filter(mut self, cond: Expr) -> Self {
         self.select = self.select.filter(cond);
@@ -192,7 +232,7 @@ impl SessionQuery<'_> {
     ///
     /// # Errors
     /// Flush, compile and database errors.
-    pub async fn all(self) -> Result<Vec<Instance>> {
+    pub async fn all(mut self) -> Result<Vec<Instance>> {
         if self.autoflush {
             self.session.flush().await?;
         }
@@ -201,6 +241,31 @@ impl SessionQuery<'_> {
             .options
             .iter()
             .any(super::Load::is_selectin_polymorphic);
+        for p in std::mem::take(&mut self.properties) {
+            let present = self
+                .select
+                .items
+                .iter()
+                .any(|i| i.label.as_ref().is_some_and(|l| l.as_str() == p.name));
+            if !present {
+                self.select = self.select.column(p.expr.label(&p.name)?);
+            }
+            if !self.expressions.contains(&p.name) {
+                self.expressions.push(p.name);
+            }
+        }
+        if !self.expressions.is_empty() {
+            // Expressions come with the rows; relationships load after them
+            // (a joined strategy by selectin).
+            let found = self
+                .session
+                .fetch_instances_with(&self.model, &self.select, &self.expressions)
+                .await?;
+            if !plan.is_empty() {
+                self.session.load(&found, &self.options).await?;
+            }
+            return Ok(found);
+        }
         if plan.is_empty() {
             return if selectin && self.model.is_polymorphic() {
                 self.session

@@ -18,6 +18,19 @@ struct Inner {
     events: Events,
     validators: Validators,
     versions: RwLock<HashMap<String, usize>>,
+    properties: RwLock<HashMap<String, Vec<ColumnProperty>>>,
+}
+
+/// A column property: a SQL expression loaded with a model's rows (say a
+/// correlated count of posts), read-only on its instances.
+#[derive(Debug, Clone)]
+pub struct ColumnProperty {
+    /// The attribute name.
+    pub name: String,
+    /// The expression (may refer to the model's columns: a correlated subquery).
+    pub expr: crate::query::Expr,
+    /// Left out of queries and loaded when first read, as a deferred column.
+    pub deferred: bool,
 }
 
 /// Listeners, validators, custom types and version columns, shared by the
@@ -131,6 +144,49 @@ impl Registry {
             .write()
             .insert(model.name().as_str().to_owned(), i);
         Ok(())
+    }
+
+    /// Declares a column property of `model`: `expr`, loaded with its rows
+    /// as the read-only attribute `name` (or, `deferred`, when first read
+    /// through a session). A later declaration of the same name replaces it.
+    ///
+    /// # Errors
+    /// [`crate::Error::Schema`] when `name` is a column or a relationship of
+    /// the model; [`crate::Error::InvalidIdentifier`] for a bad name.
+    pub fn column_property(
+        &self,
+        model: &Model,
+        name: &str,
+        expr: crate::query::Expr,
+        deferred: bool,
+    ) -> Result<()> {
+        crate::ident::Ident::new(name)?;
+        if model.column_index(name).is_ok() || model.relationship_names().iter().any(|r| r == name)
+        {
+            return Err(schema_error(
+                model.name().as_str(),
+                Some(name),
+                format!(
+                    "column property `{name}` of model `{}` has the name of a column or relationship",
+                    model.name()
+                ),
+            ));
+        }
+        let mut all = self.inner.properties.write();
+        let list = all.entry(model.name().as_str().to_owned()).or_default();
+        list.retain(|p| p.name != name);
+        list.push(ColumnProperty {
+            name: name.to_owned(),
+            expr,
+            deferred,
+        });
+        Ok(())
+    }
+
+    /// The column properties of a model, in declaration order.
+    pub fn properties_of(&self, model: &Model) -> Vec<ColumnProperty> {
+        let all = self.inner.properties.read();
+        all.get(model.name().as_str()).cloned().unwrap_or_default()
     }
 
     /// The version column of a model, if it has one.

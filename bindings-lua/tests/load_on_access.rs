@@ -1,7 +1,9 @@
 //! Columns loaded on access from Lua: a deferred column, or one expired by
 //! commit or `s:expire`, is read from its row through the instance's session
-//! (one SELECT, from the coroutine, without blocking); a detached instance
-//! and strict loading give `invalid_state` errors naming the attribute.
+//! (one SELECT, from the coroutine, without blocking); an instance of
+//! `db:query` or `Model:get` loads through its database; an instance whose
+//! session closed and strict loading give `invalid_state` errors naming the
+//! attribute.
 
 mod common;
 
@@ -90,7 +92,9 @@ dbridge_testkit::each_backend!(
             &lua,
             r#"
 local out = {}
-local detached = db:query(Post):one()
+local ds = db:session()
+local detached = ds:get(Post, 1)
+ds:close()                          -- its session is gone: nothing to load through
 local ok, e = pcall(function() return detached.body end)
 out[#out + 1] = e.kind .. ": " .. e.message
 local strict = db:session({ strict_loading = true })
@@ -120,5 +124,44 @@ return table.concat(out, "\n")
             lines[1].contains("`body`") && lines[1].contains("undefer"),
             "{got}"
         );
+    }
+);
+
+dbridge_testkit::each_backend!(
+    instances_without_a_session_load_through_their_database,
+    |t| async move {
+        let lua = lua_for(&t);
+        run::<()>(&lua, MODELS).await;
+        run::<()>(&lua, SEED).await;
+        let got: String = run(
+            &lua,
+            r#"
+local p = Post:get(1)
+assert(p:state() == "detached")
+local before = selects
+local body = p.body                 -- deferred: one SELECT through the database
+local again = p.body                -- kept on the instance: no SQL
+local cost = selects - before
+-- In coroutines too: the load yields like any database call.
+local results, cos = {}, {}
+for i = 1, 3 do
+  cos[i] = coroutine.create(function() results[i] = db:query(Post):one().body end)
+end
+local pending = #cos
+while pending > 0 do
+  pending = 0
+  for _, co in ipairs(cos) do
+    if coroutine.status(co) ~= "dead" then
+      local ok, e = coroutine.resume(co)
+      assert(ok, e)
+      pending = pending + 1
+    end
+  end
+end
+return table.concat({ body, again, cost, table.concat(results, ",") }, " ")
+"#,
+        )
+        .await;
+        assert_eq!(got, "long text long text 1 long text,long text,long text");
     }
 );

@@ -35,6 +35,44 @@ return name .. " " .. table.concat(titles, ",")
     assert_eq!(got, "u2 p2.1,p2.2");
 });
 
+dbridge_testkit::each_backend!(
+    instances_without_a_session_load_through_their_database,
+    |t| async move {
+        let lua = lua_models(&t, REL_MODELS).await;
+        run::<()>(&lua, "seed(2, 2)").await;
+        // `db:query` and `Model:get` hand back detached instances bound to the
+        // database: what they have not loaded loads on access, one SELECT each,
+        // and what that brings is bound too (`p.author.posts`).
+        let got: String = dbridge_lua::exec_blocking(
+        &lua,
+        r#"
+local p = db:query(Post):where(Post.title:eq("p2.1")):one()
+assert(p:state() == "detached")
+local name
+local log = statements(function() name = p.author.name end)
+assert(#log == 1 and log[1]:find('FROM "users"'), table.concat(log, "\n"))
+assert(#statements(function() assert(p.author.name == name) end) == 0)
+local titles = {}
+log = statements(function() for _, q in ipairs(p.author.posts) do titles[#titles + 1] = q.title end end)
+assert(#log == 1, table.concat(log, "\n"))
+-- Model:get, a has-one that is absent, and an eager load: the children are bound.
+local u = User:get(1)
+assert(u.profile == nil)
+local e = db:query(User):options(dbridge.selectinload("posts")):order_by(User.id):first()
+assert(#statements(function() return #e.posts[1].comments end) == 1)
+-- A raiseload option still raises; no SQL runs.
+local r = db:query(Post):options(dbridge.raiseload("author")):first()
+local ok, err = pcall(function() return r.author end)
+assert(not ok and err.kind == "invalid_state" and tostring(err):find("raise"), tostring(err))
+return name .. " " .. table.concat(titles, ",") .. " " .. e.posts[1].author.name
+"#,
+        "=bound",
+    )
+    .unwrap();
+        assert_eq!(got, "u2 p2.1,p2.2 u1");
+    }
+);
+
 dbridge_testkit::each_backend!(lazy_loads_in_a_hundred_coroutines, |t| async move {
     let lua = lua_models(&t, REL_MODELS).await;
     run::<()>(
@@ -207,8 +245,10 @@ strict:close()
 db:transaction(function(s) assert(#s:get(User, v.id).posts == 2) end, { strict_loading = false })
 local ok, e = pcall(db.transaction, db, function(s) return s:get(Post, p.id).author end, { strict_loading = true })
 assert(not ok and e.kind == "invalid_state" and e.message:find("strict loading"), tostring(e))
--- Detached: db:query's instances, with nothing loaded.
-local d = db:query(User):one()
+-- Detached: an instance whose session closed, with nothing loaded.
+local ds = db:session()
+local d = ds:query(User):one()
+ds:close()
 err(function() return d.posts end)
 -- Declared with lazy = "raise".
 local Quiet = db:model { name = "Quiet", table = "quiet",

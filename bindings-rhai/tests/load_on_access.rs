@@ -1,7 +1,8 @@
 //! Columns loaded on access from Rhai: a deferred column, or one expired by
 //! commit or `s.expire`, is read from its row through the instance's session
-//! (one SELECT); a detached instance and strict loading give `invalid_state`
-//! errors naming the attribute.
+//! (one SELECT); an instance of `db.query` or `Model.get` loads through its
+//! database; an instance whose session closed and strict loading give
+//! `invalid_state` errors naming the attribute.
 
 mod common;
 
@@ -60,7 +61,9 @@ each_backend!(
     |t| async move {
         let detached = run(
             &t,
-            &format!("{MODELS}{SEED} let p = db.query(Post).one(); p.body"),
+            &format!(
+                "{MODELS}{SEED} let s = db.session(); let p = s.get(Post, 1); s.close(); p.body"
+            ),
         )
         .await
         .unwrap_err();
@@ -84,5 +87,37 @@ each_backend!(
             msg.contains("strict loading") && msg.contains("`body`"),
             "{msg}"
         );
+    }
+);
+
+each_backend!(
+    instances_without_a_session_load_through_their_database,
+    |t| async move {
+        let log = Arc::new(Mutex::new(Vec::new()));
+        let sink = log.clone();
+        t.db.on_statement(Arc::new(move |ev| {
+            sink.lock().unwrap().push(ev.sql.to_string())
+        }));
+        let got = ok(
+            &t,
+            &format!(
+                r#"{MODELS}{SEED}
+        let p = db.query(Post).one();
+        assert_eq(p.state(), "detached");
+        let body = p.body;              // the deferred column, through the database
+        let again = p.body;             // kept on the instance: no SQL
+        `${{body}} ${{again}} ${{Post.get(1).body}}`
+    "#
+            ),
+        )
+        .await;
+        assert_eq!(got.into_string().unwrap(), "long text long text long text");
+        let body_selects = log
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|s| s.starts_with("SELECT") && s.contains("\"body\""))
+            .count();
+        assert_eq!(body_selects, 2, "{:#?}", log.lock().unwrap());
     }
 );

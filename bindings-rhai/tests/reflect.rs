@@ -57,6 +57,9 @@ each_backend!(reflected_models_load_and_join, |t| async move {
         assert_eq(joined[0].name, "Solea");
         let one = db.query(tracks).where(tracks.id.eq(1)).options(dbridge::joinedload("album")).one();
         assert_eq(one.album.title, "Kind of Blue");
+        // Without a loader option, loaded on access through the database.
+        assert_eq(tracks.get(1).album.title, "Kind of Blue");
+        assert_eq(tracks.get(1).album.tracks.len(), 2);
     "#
         ),
     )

@@ -79,3 +79,45 @@ each_backend!(
         assert!(q.bound_database().is_none());
     }
 );
+
+each_backend!(
+    expunge_all_bound_binds_what_eager_loaders_brought_in,
+    |t| async move {
+        use dbridge_engine::session::Load;
+        let m = setup(&t.db).await;
+        seed(&t.db, &m, 2, 2).await;
+        let mut s = Session::new(&t.db);
+        let users = s
+            .query(&m.user)
+            .options([Load::selectin("posts")])
+            .all()
+            .await
+            .unwrap();
+        s.commit().await.unwrap();
+        let pending = Instance::new(&m.user);
+        s.add(pending.clone()).unwrap();
+        s.expunge_all_bound();
+        let posts = users[0].related("posts").unwrap().into_vec();
+        assert_eq!(names(&posts, "title"), ["post1", "post2"]);
+        // The eagerly loaded posts are bound: each one's author loads.
+        for i in users.iter().chain(&posts) {
+            assert!(i.session_id().is_none());
+            assert!(
+                i.bound_database().is_some(),
+                "{} is not bound",
+                i.describe()
+            );
+        }
+        let author = posts[0]
+            .load_related_bound("author")
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            author.one().unwrap().get("name").unwrap(),
+            Value::from("user1")
+        );
+        // An instance that was pending (no row yet) is not bound.
+        assert!(pending.bound_database().is_none());
+    }
+);

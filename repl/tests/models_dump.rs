@@ -166,7 +166,7 @@ each_backend!(a_dump_round_trips_without_drift, |t| async move {
             "--models",
             lua.to_str().unwrap(),
             "-e",
-            "local s = db:session(); local t = s:get(db:models().tracks, 1); return t.album.artist.name",
+            "return db:models().tracks:get(1).album.artist.name",
         ],
     ));
     assert!(got.contains("Miles"), "{got}");
@@ -178,16 +178,24 @@ each_backend!(a_dump_round_trips_without_drift, |t| async move {
             "--models",
             rhai.to_str().unwrap(),
             "-e",
-            "let s = db.session(); let t = s.get(db.model(\"tracks\"), 1); t.album.title",
+            "db.model(\"tracks\").get(1).album.artist.name",
         ],
     ));
-    assert!(got.contains("Kind of Blue"), "{got}");
+    assert!(got.contains("Miles"), "{got}");
     std::fs::remove_dir_all(&dir).unwrap();
 });
 
 each_backend!(the_prompt_s_tables_navigate, |t| async move {
     let _db = schema(&t).await;
-    // The REPL reflects on connect and binds each table to a global.
+    // The REPL reflects on connect and binds each table to a global; an
+    // instance got without a session navigates, loading on access.
+    let got = ok(&repl(&t.url, &["-e", "print(tracks:get(1).album.title)"]));
+    assert_eq!(got.trim(), "Kind of Blue");
+    let got = ok(&repl(
+        &t.url,
+        &["--lang", "rhai", "-e", "print(tracks.get(1).album.title)"],
+    ));
+    assert_eq!(got.trim(), "Kind of Blue");
     let got = ok(&repl(
         &t.url,
         &[

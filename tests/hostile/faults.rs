@@ -90,6 +90,9 @@ async fn a_stream_whose_backend_is_killed_fails_cleanly() {
     )
     .await;
     // The script kills its own backend from outside after the first rows.
+    // Each row carries 300 bytes so that the whole result (60 MB) is far larger
+    // than the socket buffers: the server cannot have sent every row before the
+    // kill lands (with 4-byte rows it could, and the stream then ended cleanly).
     let url = server.url();
     let lua_kill = lua.create_async_function(move |_, ()| {
         let url = url.clone();
@@ -116,7 +119,7 @@ async fn a_stream_whose_backend_is_killed_fails_cleanly() {
         r#"
         local seen = 0
         local ok, err = pcall(function()
-          for row in d:stream("SELECT n FROM big ORDER BY n") do
+          for row in d:stream("SELECT n, repeat('x', 300) AS pad FROM big ORDER BY n") do
             seen = seen + 1
             if seen == 10 then kill_stream() end
           end

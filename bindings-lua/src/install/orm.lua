@@ -5,7 +5,7 @@
 local raw, I = ...
 
 local check, owner, Db, Tx, dbridge, FAIL = I.check, I.owner, I.Db, I.Tx, I.dbridge, I.FAIL
-local attach, raw_pcall, stream_loop = I.attach, I.raw_pcall, I.stream_loop
+local attach, raw_pcall, stream_loop, handlers = I.attach, I.raw_pcall, I.stream_loop, I.handlers
 local error, type, select, setmetatable, rawequal, tostring, ipairs, pairs, next =
   error, type, select, setmetatable, rawequal, tostring, ipairs, pairs, next
 
@@ -73,10 +73,17 @@ function Instance:to_table() return check(nil, raw.inst_to_table(self)) end
 -- Sessions by the engine's session id: an instance names its session by id,
 -- and a relationship that is not loaded is loaded through it.
 local sessions = setmetatable({}, { __mode = "v" })
-local UNLOADED, s_async = raw.UNLOADED, raw.s_async
+local UNLOADED, s_async, bound_load = raw.UNLOADED, raw.s_async, raw.bound_load
 
--- Loads inst.<k> through the session with id `sid` (an async call).
+-- Loads inst.<k> through the session with id `sid`, or through the database
+-- the instance is bound to when `sid` is false (an async call).
 local function load_related(inst, k, sid)
+  if sid == false then
+    -- `handlers`: the databases with statement listeners; the one the
+    -- instance is bound to gets the load's events.
+    local r, e, events, db = bound_load(inst, k, handlers)
+    return check(db, r, e, events)
+  end
   local s = sessions[sid]
   if s == nil then return check(nil, raw.rel_gone(inst, k)) end
   return check(s, s_async(s, "related", inst, k))

@@ -70,6 +70,10 @@ pub(crate) fn raw_functions(lua: &mlua::Lua) -> mlua::Result<mlua::Table> {
     t.set("rel_op", lua.create_function(crate::objects::relation::op)?)?;
     t.set("coll", lua.create_function(crate::objects::related::call)?)?;
     t.set(
+        "bound_load",
+        lua.create_async_function(crate::objects::related::load_bound)?,
+    )?;
+    t.set(
         "rel_gone",
         lua.create_function(crate::objects::related::gone)?,
     )?;

@@ -215,7 +215,7 @@ end
 -- What orm.lua builds on.
 local internal = {
   check = check, owner = tx_db, Db = Db, Tx = Tx, dbridge = dbridge, FAIL = FAIL,
-  attach = attach, raw_pcall = raw_pcall, stream_loop = stream_loop,
+  attach = attach, raw_pcall = raw_pcall, stream_loop = stream_loop, handlers = handlers,
 }
 
 return dbridge, Db, Tx, internal

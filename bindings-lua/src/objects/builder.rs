@@ -5,8 +5,9 @@
 //!
 //! A query of one model returns instances: through the session for
 //! `s:query`, and through a short-lived session for `db:query` (the instances
-//! come back detached, as after `session.close()` in SQLAlchemy). A query of
-//! columns returns row tables.
+//! come back detached but bound to the database, so that a relationship or a
+//! deferred column they have not loaded loads on access, as in ActiveRecord).
+//! A query of columns returns row tables.
 
 use std::sync::Arc;
 
@@ -514,14 +515,15 @@ pub(crate) async fn fetch(
     Ok(match (target, entity) {
         (QueryTarget::Db(Conn::Pool(db), registry), Some(m)) => {
             // Committed without expiring, then expunged: detached instances
-            // that keep their values.
+            // that keep their values, bound to the database so that what
+            // they have not loaded loads on access.
             let opts = SessionOptions::new()
                 .registry(registry)
                 .expire_on_commit(false);
             let mut s = Session::with_options(db, opts);
             let found = instances(&mut s, m, select, options, exprs).await?;
             s.commit().await?;
-            s.expunge_all();
+            s.expunge_all_bound();
             Fetched::Instances(found)
         }
         (QueryTarget::Db(Conn::Bound(db, slot), registry), Some(m)) => {

@@ -70,13 +70,16 @@ mod related {
     }
 }
 
-/// `(UNLOADED, session id)`: the attribute is loaded through the session.
-fn unloaded(inst: &Instance) -> Option<Answer> {
-    let id = inst.session_id()?;
-    Some((
-        LuaValue::LightUserData(unloaded_marker()),
-        LuaValue::Integer(i64::try_from(id).unwrap_or(i64::MAX)),
-    ))
+/// `(UNLOADED, session id)`: the attribute is loaded through the session;
+/// `(UNLOADED, false)`: through the database the instance is bound to (one
+/// loaded by `db:query` or `Model:get`); `None` when there is neither.
+pub(crate) fn unloaded(inst: &Instance) -> Option<Answer> {
+    let through = match inst.session_id() {
+        Some(id) => LuaValue::Integer(i64::try_from(id).unwrap_or(i64::MAX)),
+        None if inst.bound_database().is_some() => LuaValue::Boolean(false),
+        None => return None,
+    };
+    Some((LuaValue::LightUserData(unloaded_marker()), through))
 }
 
 /// "no column or relationship `x` on model `User`".
@@ -276,8 +279,8 @@ fn unknown_column(k: &LuaValue, model: &Model) -> LuaDbError {
 }
 
 /// `inst.<column>` (NULL is nil) or `inst.<relationship>` (see
-/// [`crate::related`]): `(value, nil)`, or `(UNLOADED, session id)` for a
-/// relationship to load through the session first.
+/// [`crate::related`]): `(value, nil)`, or `(UNLOADED, session id or false)`
+/// for an attribute to load first (see [`unloaded`]).
 pub(crate) fn get(lua: &Lua, (this, key): (LuaValue, LuaValue)) -> Raw {
     let r = (|| {
         let inst = instance_of(&this, "get", 1)?;
@@ -287,8 +290,8 @@ pub(crate) fn get(lua: &Lua, (this, key): (LuaValue, LuaValue)) -> Raw {
                 to_lua(lua, &v, LuaValue::Nil).map_err(lua_err)?,
                 LuaValue::Nil,
             )),
-            // An unloaded column of an instance in a session: loaded through
-            // the session (orm.lua calls it, as for a relationship).
+            // An unloaded column of an instance in a session (or bound to a
+            // database): loaded on access (orm.lua calls it, as for a relationship).
             Err(e)
                 if e.kind() == ErrorKind::InvalidState
                     && inst.model().column_index(&key).is_ok() =>

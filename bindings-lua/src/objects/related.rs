@@ -6,19 +6,24 @@
 //! When it is not, and the instance belongs to a session, the raw functions
 //! answer `(UNLOADED, session id)` and orm.lua loads the relationship through
 //! that session (an async call, `s_async(s, "related", inst, name)`), then
-//! asks again. Without a session the engine's `invalid_state` error says what
-//! is not loaded.
+//! asks again. An instance loaded without a session (`db:query`,
+//! `Model:get`) is bound to its database: the answer is `(UNLOADED, false)`
+//! and orm.lua loads through [`load_bound`]. An instance that left a session
+//! has neither: the engine's `invalid_state` error says what is not loaded.
 
 use std::sync::Arc;
 
+use dbridge_engine::Database;
 use dbridge_engine::ErrorKind;
 use dbridge_engine::schema::{Model, RelationshipDef, RelationshipKind};
 use dbridge_engine::session::{Instance, Related};
-use mlua::{Lua, MetaMethod, UserData, UserDataMethods, Value as LuaValue};
+use mlua::{Lua, MetaMethod, Table, UserData, UserDataMethods, Value as LuaValue};
 
 use crate::convert::error::lua_err;
 use crate::convert::error::{LuaDbError, Raw, raw};
-use crate::objects::instance::{instance_of, unloaded_marker, wrap};
+use crate::objects::database::LuaDb;
+use crate::objects::events::{StatementEvents, raw_ev};
+use crate::objects::instance::{instance_of, unloaded, wrap};
 
 /// Registry key of the collection class's `__index` function (set by orm.lua).
 pub(crate) const COLLECTION_INDEX: &str = "dbridge.Collection.__index";
@@ -41,14 +46,6 @@ pub(crate) fn resolve(
         Err(e) if model.relationship_names().iter().any(|n| n == name) => Err(e.into()),
         Err(_) => Ok(None),
     }
-}
-
-fn unloaded(inst: &Instance) -> Option<Answer> {
-    let id = inst.session_id()?;
-    Some((
-        LuaValue::LightUserData(unloaded_marker()),
-        LuaValue::Integer(i64::try_from(id).unwrap_or(i64::MAX)),
-    ))
 }
 
 /// A loaded relationship as a script sees it: an instance or nil, or the
@@ -276,6 +273,75 @@ pub(crate) fn call(lua: &Lua, (this, op, x): (LuaValue, String, LuaValue)) -> Ra
         })
     })();
     raw(lua, r)
+}
+
+/// `raw.bound_load(inst, name, handlers)`: reads the relationship, or the
+/// deferred or expired column, `name` of an instance bound to its database
+/// (see [`dbridge_engine::session::Instance::bind_database`]) through a
+/// short-lived session, keeps it on the instance and returns it:
+/// `(value, nil, events, db)`, where `db` is the key of `handlers` (the
+/// prelude's databases with statement listeners) on the instance's
+/// database, whose listeners see the load's statements.
+pub(crate) async fn load_bound(
+    lua: Lua,
+    (this, name, handlers): (LuaValue, String, Option<Table>),
+) -> Raw {
+    let inst = match instance_of(&this, "get", 1) {
+        Ok(i) => i,
+        Err(e) => return with_owner(raw(&lua, Err::<(), _>(e)), LuaValue::Nil),
+    };
+    let (owner, ev) = match (inst.bound_database(), handlers) {
+        (Some(db), Some(h)) => listening(&h, &db),
+        _ => (LuaValue::Nil, None),
+    };
+    let r = async {
+        let model = inst.model();
+        if model.column_index(&name).is_ok() || resolve(&model, &name)?.is_none() {
+            let v = inst.load_attribute_bound(&name).await?;
+            let v = v.ok_or_else(|| not_bound(&inst, &name))?;
+            return crate::convert::value::to_lua(&lua, &v, LuaValue::Nil).map_err(lua_err);
+        }
+        let found = inst.load_related_bound(&name).await?;
+        let found = found.ok_or_else(|| not_bound(&inst, &name))?;
+        to_lua(&lua, &inst, &name, found).map_err(lua_err)
+    }
+    .await;
+    with_owner(raw_ev(&lua, r, ev.as_deref()), owner)
+}
+
+/// The database handle among `handlers`' keys on `db`, and its event queue.
+fn listening(handlers: &Table, db: &Database) -> (LuaValue, Option<Arc<StatementEvents>>) {
+    for (k, _) in handlers.pairs::<LuaValue, LuaValue>().flatten() {
+        if let LuaValue::UserData(ud) = &k
+            && let Ok(d) = ud.borrow::<LuaDb>()
+            && d.database().is_ok_and(|x| x.same_database(db))
+        {
+            let events = d.events.clone();
+            drop(d);
+            return (k, Some(events));
+        }
+    }
+    (LuaValue::Nil, None)
+}
+
+/// `r`'s `(value, err, events)` followed by `owner`.
+fn with_owner(r: Raw, owner: LuaValue) -> Raw {
+    let mut values = r?;
+    values.resize(3, LuaValue::Nil);
+    values.push_back(owner);
+    Ok(values)
+}
+
+/// The error for an attribute of an instance that lost its binding between
+/// the question and the load (a session took it meanwhile).
+fn not_bound(inst: &Instance, name: &str) -> LuaDbError {
+    LuaDbError::new(
+        ErrorKind::InvalidState,
+        format!(
+            "`{name}` of {} is not loaded and the instance is bound to no database",
+            inst.describe()
+        ),
+    )
 }
 
 /// `raw.rel_gone(inst, name)`: the error for a relationship that is not

@@ -8,13 +8,14 @@
 //! short-lived one for `db.query`); a query of columns returns maps.
 
 use std::fmt;
+use std::sync::Arc;
 
 use dbridge_engine::dialect::compile;
 use dbridge_engine::query::{
     ColumnRef, Compound, Expr, Lock, LockStrength, LockWait, Run, Select, TableRef, func,
 };
 use dbridge_engine::schema::Model;
-use dbridge_engine::session::{Load, Session};
+use dbridge_engine::session::{BindingContext, Load, Session};
 use dbridge_engine::{Error, Row};
 use rhai::{
     Array, Dynamic, Engine, EvalAltResult, INT, ImmutableString, Map, Module, NativeCallContext,
@@ -242,6 +243,12 @@ impl Query {
             })?,
             Target::Db(db) => {
                 let s = Sess::new(db, dbridge_engine::TransactionOptions::new());
+                // Bound to the handle (not in a migration, whose transaction
+                // ends with it): what they have not loaded loads on access.
+                let binding: Option<BindingContext> = match db.slot() {
+                    None => Some(Arc::new(db.clone())),
+                    Some(_) => None,
+                };
                 s.run(ctx, async move |s: &mut Session| {
                     let found = async {
                         let mut q = s.query(model).map_select(|_| select).options(options);
@@ -253,7 +260,10 @@ impl Query {
                     .await;
                     // Detached with their values: out of the session before
                     // its (read-only) transaction ends, so not expired by it.
-                    s.expunge_all();
+                    match binding {
+                        Some(b) => s.expunge_all_bound_with(b),
+                        None => s.expunge_all(),
+                    }
                     // Rolls back (a migration's session: ends without SQL).
                     s.close().await?;
                     found

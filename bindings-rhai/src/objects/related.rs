@@ -5,9 +5,10 @@
 //!
 //! Reading a relationship that is loaded costs nothing. When it is not, and
 //! the instance belongs to a live session, it is loaded through that session
-//! now (blocking, as every Rhai database call); without one, the engine's
-//! `invalid_state` error says what is not loaded. The `raise` strategy and
-//! strict loading are `invalid_state` errors too.
+//! now (blocking, as every Rhai database call); an instance of `db.query` or
+//! `Model.get` loads through its database; without either (its session
+//! closed), the engine's `invalid_state` error says what is not loaded. The
+//! `raise` strategy and strict loading are `invalid_state` errors too.
 
 use std::sync::Arc;
 
@@ -19,9 +20,11 @@ use rhai::{Array, Dynamic, Engine, EvalAltResult, INT, NativeCallContext};
 use crate::convert::error::to_rhai;
 use crate::objects::collection::Collection;
 use crate::objects::context;
+use crate::objects::database::Db;
 use crate::objects::instance::{Obj, Relationships, provide_relationships};
 use crate::objects::relation::{has_relationship, unknown};
 use crate::objects::session::Sess;
+use crate::objects::statements;
 
 type Res<T> = Result<T, Box<EvalAltResult>>;
 
@@ -45,8 +48,32 @@ fn load(ctx: &NativeCallContext, inst: &Instance, name: &str) -> Res<Related> {
             let i = inst.clone();
             s.run(ctx, async move |sess| sess.related(&i, name).await)
         }
-        None => inst.related(name).map_err(to_rhai),
+        None => match through_database(ctx, inst, async |i| i.load_related_bound(name).await)? {
+            Some(r) => Ok(r),
+            None => inst.related(name).map_err(to_rhai),
+        },
     }
+}
+
+/// Runs `load` on an instance bound to its database (one of `db.query`
+/// or `Model.get`, which keep their `Db` handle with the binding), blocking
+/// within the script call; `None` when the instance is not bound.
+fn through_database<T>(
+    ctx: &NativeCallContext,
+    inst: &Instance,
+    load: impl AsyncFnOnce(Instance) -> EngineResult<Option<T>>,
+) -> Res<Option<T>> {
+    let Some(db) = inst.binding_context().and_then(|c| c.downcast::<Db>().ok()) else {
+        return Ok(None);
+    };
+    let i = inst.clone();
+    let r = context::enter(ctx, None, || {
+        db.blocker_ref()
+            .block_on(load(i))
+            .and_then(|r| r)
+            .map_err(context::script_error)
+    });
+    statements::then(ctx, r)
 }
 
 /// A column of `inst` that is not loaded (deferred or expired), loaded
@@ -62,7 +89,7 @@ fn load_attribute(
             s.run(ctx, async move |sess| sess.load_attribute(&i, name).await)
                 .map(Some)
         }
-        None => Ok(None),
+        None => through_database(ctx, inst, async |i| i.load_attribute_bound(name).await),
     }
 }
 

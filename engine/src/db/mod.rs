@@ -316,6 +316,13 @@ impl Database {
         self.clone()
     }
 
+    /// Whether `other` is this handle, a clone of it, or its
+    /// [`Database::primary`]: handles that share one pool and its statement
+    /// observers.
+    pub fn same_database(&self, other: &Database) -> bool {
+        Arc::ptr_eq(&self.inner.hooks, &other.inner.hooks)
+    }
+
     /// How many read replicas this handle sends reads to (0 on a database
     /// connected without them, and on [`Database::primary`]).
     pub fn replica_count(&self) -> usize {

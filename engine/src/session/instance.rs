@@ -86,7 +86,7 @@ pub(crate) struct InstanceData {
     pub(crate) exprs: Vec<(String, Value)>,
     /// The database an instance loaded without a session reads its unloaded
     /// attributes through (see `bound.rs`); cleared when a session takes it.
-    pub(crate) bound: Option<crate::db::Database>,
+    pub(crate) bound: Option<super::bound::Binding>,
 }
 
 impl InstanceData {

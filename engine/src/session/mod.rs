@@ -67,6 +67,7 @@ mod state;
 mod transaction;
 mod unit_of_work;
 
+pub use bound::BindingContext;
 pub use instance::Instance;
 pub use loading::Load;
 pub use query::SessionQuery;

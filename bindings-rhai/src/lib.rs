@@ -110,6 +110,21 @@ impl Dbridge {
         self.blocker.handle()
     }
 
+    /// Keeps the header of each empty result scripts fetch from now on
+    /// (`db.fetch_all(...)`, `db.query(...).all()`), for a host that prints
+    /// results: an empty Rhai array says nothing of its columns. Each empty
+    /// result then costs a description of its statement (prepared, not
+    /// run); read the header with [`Self::take_empty_header`].
+    pub fn keep_empty_headers(&self, on: bool) {
+        self.blocker.headers().keep(on);
+    }
+
+    /// The column names of the last empty result fetched since the previous
+    /// call (see [`Self::keep_empty_headers`]), in the statement's order.
+    pub fn take_empty_header(&self) -> Option<Vec<String>> {
+        self.blocker.headers().take()
+    }
+
     /// Starts recording the transactions scripts begin (`db.begin()`, also
     /// on databases from `dbridge::connect`) until [`Self::end_call`]: a host
     /// calls it before running a script. Forgets an earlier record.

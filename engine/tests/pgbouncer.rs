@@ -197,3 +197,20 @@ async fn what_needs_a_session_is_a_clear_error_through_pgbouncer() {
         .unwrap();
     tx.commit().await.unwrap();
 }
+
+/// A result's header without running it, through PgBouncer's transaction
+/// pooling: prepared inside a transaction, so no other client meets it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn describe_columns_works_through_pgbouncer() {
+    let Some(c) = cluster() else { return };
+    let db = through_bouncer(&c.pgbouncer).await;
+    for _ in 0..3 {
+        let names = db
+            .describe_columns("SELECT 1 AS one, 'x' AS two")
+            .await
+            .expect("describe");
+        assert_eq!(names, ["one", "two"]);
+        let row = db.fetch_one("SELECT 2 AS n", &[]).await.expect("select");
+        assert_eq!(row.get("n").unwrap().as_i64(), Some(2));
+    }
+}

@@ -246,3 +246,41 @@ async fn postgres_void_results_are_null() {
         1
     );
 }
+
+each_backend!(
+    describe_columns_names_a_result_without_running_it,
+    |t| async move {
+        seed(&t, 3).await;
+        // The header of an empty result, in the statement's order.
+        let names =
+            t.db.describe_columns("SELECT qty, name AS label, id FROM items WHERE id < 0")
+                .await
+                .unwrap();
+        assert_eq!(names, ["qty", "label", "id"]);
+        // Nothing ran: a describe of a DELETE deletes nothing, and has no columns.
+        let none = t.db.describe_columns("DELETE FROM items").await.unwrap();
+        assert!(none.is_empty(), "{none:?}");
+        let left =
+            t.db.fetch_one("SELECT count(*) AS n FROM items", &[])
+                .await
+                .unwrap();
+        assert_eq!(left.get("n").unwrap().as_i64(), Some(3));
+        // In a transaction too, and errors are the ones running it would give.
+        let mut tx = t.db.begin().await.unwrap();
+        assert_eq!(
+            tx.describe_columns("SELECT id FROM items").await.unwrap(),
+            ["id"]
+        );
+        tx.rollback().await.unwrap();
+        let e =
+            t.db.describe_columns("SELECT nope FROM items")
+                .await
+                .unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::UndefinedColumn, "{e}");
+        let e =
+            t.db.describe_columns("SELECT 1; SELECT 2")
+                .await
+                .unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::InvalidValue, "{e}");
+    }
+);

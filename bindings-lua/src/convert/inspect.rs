@@ -10,8 +10,10 @@
 //! `fetch_one`, `fetch_optional` and queries build is remembered, weakly, with
 //! its result's columns (the array of rows and each row alike), and
 //! [`column_order`] reads them back. Without that call nothing is recorded and
-//! results cost nothing extra. Instances know their model's column order
-//! anyway: [`instance_fields`](crate::instance_fields).
+//! results cost nothing extra. An empty result has no row to read its
+//! columns from: its statement is described (prepared, not run) so that the
+//! host can still print the header. Instances know their model's column
+//! order anyway: [`instance_fields`](crate::instance_fields).
 
 use std::sync::Arc;
 
@@ -49,6 +51,12 @@ pub(crate) fn remember(lua: &Lua, result: &Table, columns: &Arc<Columns>) -> mlu
         return Ok(());
     };
     orders.raw_set(result, ColumnsRef(columns.clone()))
+}
+
+/// Whether the host asked for column order ([`keep_column_order`]): only
+/// then does an empty result cost a description of its statement.
+pub(crate) fn keeps_order(lua: &Lua) -> bool {
+    lua.app_data_ref::<Orders>().is_some()
 }
 
 /// The column names of a result table (an array of rows or one row) in the

@@ -571,6 +571,29 @@ pub(crate) fn to_lua_list(lua: &Lua, f: Fetched) -> Result<LuaValue, LuaDbError>
     })
 }
 
+/// The header of a query's empty result: a model's columns as its
+/// instances print (the deferred ones left out), or the statement's result
+/// columns, described without running it.
+async fn header(q: &LuaQuery) -> Result<Vec<String>, LuaDbError> {
+    if let Some(m) = &q.entity {
+        return Ok(m
+            .columns()
+            .iter()
+            .filter(|c| !c.is_deferred())
+            .map(|c| c.name().to_string())
+            .collect());
+    }
+    let stmt = dbridge_engine::dialect::compile(&q.select, q.backend)?;
+    match &q.target {
+        QueryTarget::Db(conn, _) => conn.describe_columns(stmt.sql()).await,
+        QueryTarget::Session(cell) => {
+            let mut g = cell.lock()?;
+            let s = open(&mut g)?;
+            Ok(s.transaction().await?.describe_columns(stmt.sql()).await?)
+        }
+    }
+}
+
 fn first_of(lua: &Lua, f: Fetched) -> Result<(usize, LuaValue), LuaDbError> {
     let list = to_lua_list(lua, f)?;
     let LuaValue::Table(t) = list else {
@@ -593,10 +616,21 @@ pub(crate) async fn run(lua: Lua, (this, name, session): (LuaValue, String, LuaV
         let q = query_of(&this, &name)?;
         let entity = q.entity.as_ref();
         match name.as_str() {
-            "all" => to_lua_list(
-                &lua,
-                fetch(&q.target, entity, &q.select, &q.options, &q.expressions).await?,
-            ),
+            "all" => {
+                let found = fetch(&q.target, entity, &q.select, &q.options, &q.expressions).await?;
+                let empty = matches!(&found, Fetched::Instances(l) if l.is_empty())
+                    || matches!(&found, Fetched::Rows(r) if r.is_empty());
+                let list = to_lua_list(&lua, found)?;
+                if empty
+                    && crate::convert::inspect::keeps_order(&lua)
+                    && let LuaValue::Table(t) = &list
+                {
+                    let names = header(&q).await?;
+                    let columns = Arc::new(dbridge_engine::db::Columns::from_names(names));
+                    crate::convert::inspect::remember(&lua, t, &columns).map_err(lua_err)?;
+                }
+                Ok(list)
+            }
             "first" => Ok(first_of(
                 &lua,
                 fetch(

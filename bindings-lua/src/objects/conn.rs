@@ -64,6 +64,20 @@ impl Conn {
         })
     }
 
+    /// The result column names of `sql`, without running it.
+    pub(crate) async fn describe_columns(&self, sql: &str) -> Result<Vec<String>, LuaDbError> {
+        Ok(match self {
+            Self::Pool(db) => db.describe_columns(sql).await?,
+            Self::Bound(_, slot) => {
+                let mut g = slot.lock()?;
+                g.as_mut()
+                    .ok_or_else(finished)?
+                    .describe_columns(sql)
+                    .await?
+            }
+        })
+    }
+
     /// The live tables as models (in a migration: as its transaction sees
     /// them), the migration history table left out.
     pub(crate) async fn reflect(&self) -> Result<Reflected, LuaDbError> {

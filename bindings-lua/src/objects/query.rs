@@ -128,8 +128,25 @@ pub(crate) async fn execute_script(lua: Lua, (this, sql): (LuaValue, LuaValue)) 
     raw_ev(&lua, r, ev.as_deref())
 }
 
+/// The result column names of `sql` on `target`, without running it.
+async fn describe(target: &Target, sql: &str) -> Result<Vec<String>, LuaDbError> {
+    Ok(match target {
+        Target::Db(db) => db.describe_columns(sql).await?,
+        Target::Tx(slot) => {
+            let mut g = slot.lock()?;
+            let tx: &mut Transaction = g.as_mut().ok_or_else(finished)?;
+            tx.describe_columns(sql).await?
+        }
+        Target::Session(cell) => {
+            let mut g = cell.lock()?;
+            let s = crate::objects::session::open(&mut g)?;
+            s.transaction().await?.describe_columns(sql).await?
+        }
+    })
+}
+
 async fn rows(
-    target: Target,
+    target: &Target,
     stmt: Statement,
     limit: Option<usize>,
 ) -> Result<Vec<Row>, LuaDbError> {
@@ -168,7 +185,15 @@ pub(crate) async fn fetch_all(lua: Lua, (this, sql, p, opts): QArgs) -> Raw {
         let target = Target::from_lua(&this, "fetch_all")?;
         let stmt = statement(&lua, "fetch_all", sql, p)?;
         let types = result_types(&opts, "fetch_all")?;
-        let rows = rows(target, stmt, None).await?;
+        let text = stmt.sql().to_owned();
+        let rows = rows(&target, stmt, None).await?;
+        if rows.is_empty() && crate::convert::inspect::keeps_order(&lua) {
+            let out = lua.create_table().map_err(lua_err)?;
+            let names = describe(&target, &text).await?;
+            let columns = Arc::new(dbridge_engine::db::Columns::from_names(names));
+            crate::convert::inspect::remember(&lua, &out, &columns).map_err(lua_err)?;
+            return Ok(out);
+        }
         if types.is_empty() {
             return crate::convert::value::rows_to_lua(&lua, &rows).map_err(lua_err);
         }
@@ -196,7 +221,7 @@ async fn first(
     let target = Target::from_lua(&this, func)?;
     let stmt = statement(lua, func, sql, p)?;
     let mut b = RowBuilder::with_types(result_types(&opts, func)?);
-    let rows = rows(target, stmt, Some(1)).await?;
+    let rows = rows(&target, stmt, Some(1)).await?;
     match rows.first() {
         Some(row) => {
             let t = b.build(lua, row)?;

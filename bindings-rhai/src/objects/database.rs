@@ -286,6 +286,13 @@ impl Executor for Db {
         }
     }
 
+    fn describe_columns(&self, sql: &str) -> Result<Vec<String>, Error> {
+        match &self.bound {
+            None => self.blocker.block_on(self.db.describe_columns(sql))?,
+            Some(slot) => self.in_tx(slot, async move |tx| tx.describe_columns(sql).await),
+        }
+    }
+
     fn stream(&self, stmt: Statement) -> Result<BoxStream<'static, Result<Row, Error>>, Error> {
         let Some(slot) = &self.bound else {
             return Ok(self.db.fetch_statement(stmt));

@@ -289,7 +289,31 @@ impl Query {
     }
 
     fn all(&self, ctx: &NativeCallContext) -> Res<Array> {
-        self.fetch(ctx, self.select.clone())
+        let found = self.fetch(ctx, self.select.clone())?;
+        if found.is_empty() {
+            self.note_empty().map_err(to_rhai)?;
+        }
+        Ok(found)
+    }
+
+    /// Keeps the header of an empty result for a host that asked for it
+    /// ([`crate::Dbridge::keep_empty_headers`]): the model's columns as its
+    /// instances print (deferred ones left out), or the statement's.
+    fn note_empty(&self) -> Result<(), Error> {
+        let headers = self.db().blocker_ref().headers();
+        if !headers.wanted() {
+            return Ok(());
+        }
+        if let Some(m) = &self.model {
+            let names = m.columns().iter().filter(|c| !c.is_deferred());
+            headers.set(names.map(|c| c.name().to_string()).collect());
+            return Ok(());
+        }
+        let sql = compile(&self.select, self.db().database().backend())?;
+        match &self.target {
+            Target::Db(db) => crate::objects::raw_sql::note_empty(db, sql.sql()),
+            Target::Session(s) => crate::objects::raw_sql::note_empty(s, sql.sql()),
+        }
     }
 
     fn first(&self, ctx: &NativeCallContext) -> Res<Dynamic> {

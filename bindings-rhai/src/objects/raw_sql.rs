@@ -32,6 +32,18 @@ pub(crate) trait Executor: Clone + Send + Sync + 'static {
     fn fetch_optional(&self, stmt: Statement) -> Result<Option<Row>, Error>;
     /// Runs a query; its rows as they are read (the stream owns what it needs).
     fn stream(&self, stmt: Statement) -> Result<BoxStream<'static, Result<Row, Error>>, Error>;
+    /// The result column names of `sql`, without running it.
+    fn describe_columns(&self, sql: &str) -> Result<Vec<String>, Error>;
+}
+
+/// Keeps the header of an empty result of `sql` when the host asked for
+/// headers ([`crate::Dbridge::keep_empty_headers`]).
+pub(crate) fn note_empty<E: Executor>(e: &E, sql: &str) -> Result<(), Error> {
+    let headers = e.blocker().headers();
+    if headers.wanted() {
+        headers.set(e.describe_columns(sql)?);
+    }
+    Ok(())
 }
 
 /// A statement and the column types its `types` option asks for.
@@ -54,7 +66,11 @@ fn execute<E: Executor>(e: &E, q: Query) -> Res<INT> {
 }
 
 fn fetch_all<E: Executor>(e: &E, q: Query) -> Res<Array> {
+    let sql = q.stmt.sql().to_owned();
     let rows = e.fetch_all(q.stmt).map_err(to_rhai)?;
+    if rows.is_empty() {
+        note_empty(e, &sql).map_err(to_rhai)?;
+    }
     let mut out = Array::with_capacity(rows.len());
     for row in rows {
         out.push(Dynamic::from_map(row_to_map(row, &q.wanted)?));

@@ -271,6 +271,10 @@ impl Executor for Sess {
         })
     }
 
+    fn describe_columns(&self, sql: &str) -> Result<Vec<String>, Error> {
+        self.with(async move |s| s.transaction().await?.describe_columns(sql).await)
+    }
+
     /// The rows are read at once (the session keeps its transaction for
     /// its other calls), then handed out one by one.
     fn stream(&self, stmt: Statement) -> Result<BoxStream<'static, Result<Row, Error>>, Error> {

@@ -176,6 +176,10 @@ impl Executor for Tx {
         self.with(async move |tx| tx.fetch_statement(stmt).next().await.transpose())
     }
 
+    fn describe_columns(&self, sql: &str) -> Result<Vec<String>, Error> {
+        self.with(async move |tx| tx.describe_columns(sql).await)
+    }
+
     fn stream(&self, stmt: Statement) -> Result<BoxStream<'static, Result<Row, Error>>, Error> {
         slot_stream(&self.inner.slot, stmt, busy, finished)
     }

@@ -85,6 +85,9 @@ pub(crate) struct Blocker {
     /// Stops a wait for the database from another thread
     /// ([`Options::cancel_handle`](crate::Options::cancel_handle)).
     cancel: Option<dbridge_engine::CancelHandle>,
+    /// The header of the last empty result, for a host that prints results
+    /// (shared by clones; see [`crate::Dbridge::keep_empty_headers`]).
+    headers: Arc<crate::runtime::headers::EmptyHeaders>,
 }
 
 impl fmt::Debug for Blocker {
@@ -108,6 +111,7 @@ impl Blocker {
                 _owned: None,
                 tracker: crate::runtime::tracker::Tracker::default(),
                 cancel,
+                headers: Arc::default(),
             });
         }
         let rt = tokio::runtime::Builder::new_multi_thread()
@@ -121,12 +125,18 @@ impl Blocker {
             _owned: Some(Arc::new(OwnedRuntime(Some(rt)))),
             tracker: crate::runtime::tracker::Tracker::default(),
             cancel,
+            headers: Arc::default(),
         })
     }
 
     /// The runtime's handle.
     pub(crate) fn handle(&self) -> &Handle {
         &self.handle
+    }
+
+    /// The record of empty results' headers.
+    pub(crate) fn headers(&self) -> &crate::runtime::headers::EmptyHeaders {
+        &self.headers
     }
 
     /// The transactions begun during the call the host tracks.

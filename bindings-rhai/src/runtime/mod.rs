@@ -4,5 +4,6 @@
 //! `runtime`.
 
 pub(crate) mod blocker;
+pub(crate) mod headers;
 pub(crate) mod options;
 pub(crate) mod tracker;

@@ -315,6 +315,23 @@ impl<'c> ConnRef<'c> {
         result
     }
 
+    /// The result column names of one statement, without running it.
+    pub(crate) async fn describe(self, stmt: &Statement) -> Result<Vec<String>> {
+        super::sql_text::single(&stmt.sql, self.backend())?;
+        match self {
+            #[cfg(feature = "sqlite")]
+            Self::Sqlite(c, _, health) => match settle(c, health).await {
+                Ok(()) => super::sqlite::describe(c, stmt).await,
+                Err(e) => Err(e),
+            },
+            #[cfg(feature = "postgres")]
+            Self::Postgres(c, _, health) => match settle(c, health).await {
+                Ok(()) => super::postgres::describe(c, stmt).await,
+                Err(e) => Err(e),
+            },
+        }
+    }
+
     /// Runs one query (as [`ConnRef::execute`]) and yields its rows.
     pub(crate) fn fetch(self, stmt: Statement) -> BoxStream<'c, Result<Row>> {
         let backend = self.backend();

@@ -682,6 +682,48 @@ impl Database {
         .boxed()
     }
 
+    /// The names of the columns `sql` would return, in order, without running
+    /// it (the statement is only prepared): the header of a result that has
+    /// no rows, as a REPL prints it. A statement that returns nothing has
+    /// none.
+    ///
+    /// ```
+    /// # async fn demo() -> dbridge_engine::Result<()> {
+    /// let db = dbridge_engine::Database::connect("sqlite::memory:").await?;
+    /// db.execute("CREATE TABLE pets (id INTEGER PRIMARY KEY, name TEXT)", &[]).await?;
+    /// let names = db.describe_columns("SELECT name, id FROM pets WHERE id < 0").await?;
+    /// assert_eq!(names, ["name", "id"]);
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    /// A syntax error or an unknown table or column, as running it would
+    /// give; connection errors; more than one statement in `sql`.
+    pub async fn describe_columns(&self, sql: &str) -> Result<Vec<String>> {
+        if self.pgbouncer() {
+            // Prepared only inside a transaction, as every statement there.
+            let mut tx = self.begin().await?;
+            let names = tx.describe_columns(sql).await;
+            tx.rollback().await?;
+            return names;
+        }
+        let stmt = Statement::new(sql, Vec::new());
+        match self.pool() {
+            direct_pool!() => {
+                let mut c = self.acquire().await?;
+                c.conn_ref(self.hooks()).describe(&stmt).await
+            }
+            Pool::Pinned(p) => {
+                p.guard(sql, self.backend())?;
+                let mut guard = p.lock().await?;
+                match guard.as_mut() {
+                    Some(c) => c.conn_ref(self.hooks()).describe(&stmt).await,
+                    None => Err(Error::InvalidState("the database has been closed".into())),
+                }
+            }
+        }
+    }
+
     /// Begins a transaction with the server's default isolation.
     ///
     /// # Errors

@@ -17,6 +17,12 @@ impl Columns {
         Self { names }
     }
 
+    /// Columns named `names`, in order: the header of a result known without
+    /// its rows (see [`Database::describe_columns`](crate::Database::describe_columns)).
+    pub fn from_names<S: Into<Arc<str>>>(names: impl IntoIterator<Item = S>) -> Self {
+        Self::new(names.into_iter().map(Into::into).collect())
+    }
+
     /// The names in result order.
     pub fn names(&self) -> &[Arc<str>] {
         &self.names

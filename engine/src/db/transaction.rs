@@ -454,6 +454,20 @@ impl Transaction {
         Ok(out)
     }
 
+    /// The names of the columns `sql` would return, in order, without running
+    /// it (the statement is only prepared): the header of a result that has
+    /// no rows.
+    ///
+    /// # Errors
+    /// As [`Database::describe_columns`].
+    pub async fn describe_columns(&mut self, sql: &str) -> Result<Vec<String>> {
+        self.guard(sql)?;
+        self.conn()?
+            .describe(&Statement::new(sql, Vec::new()))
+            .await
+            .map_err(|e| e.in_transaction(false))
+    }
+
     /// Runs a query and returns its first row.
     ///
     /// # Errors

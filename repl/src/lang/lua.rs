@@ -337,10 +337,16 @@ impl LuaSession {
     /// Rows: an array whose elements are all tables (`db:fetch_all(...)`).
     fn rows(&self, t: &mlua::Table) -> Option<Table> {
         let n = t.raw_len();
-        if n == 0 {
-            return None;
-        }
         let order = dbridge_lua::column_order(&self.lua, t);
+        if n == 0 {
+            // An empty result of a query still has its header (a record,
+            // with keys and no array part, is not a list of rows).
+            let empty = t.pairs::<LuaValue, LuaValue>().next().is_none();
+            return order.filter(|_| empty).map(|columns| Table {
+                columns,
+                rows: Vec::new(),
+            });
+        }
         let mut columns: Vec<String> = Vec::new();
         let mut records = Vec::with_capacity(n);
         for i in 1..=n {

@@ -143,6 +143,7 @@ impl RhaiSession {
         let opts = options(runtime, &limits, interrupted.clone(), clock.clone())
             .cancel_handle(cancel.clone());
         let dbridge = dbridge_rhai::register(&mut engine, opts)?;
+        dbridge.keep_empty_headers(true);
         let mut scope = Scope::new();
         scope.push("db", dbridge.database(db));
         Ok(Self {
@@ -345,7 +346,18 @@ impl Interpreter for RhaiSession {
     }
 
     fn eval(&mut self, src: &str) -> Result<Vec<Output>, ScriptError> {
+        self.dbridge.take_empty_header();
         let v = self.call(|engine, scope| engine.eval_with_scope::<Dynamic>(scope, src))?;
+        // An empty array from a query keeps the query's header.
+        let header = self.dbridge.take_empty_header();
+        if let Some(columns) = header
+            && v.read_lock::<Array>().is_some_and(|a| a.is_empty())
+        {
+            return Ok(vec![Output::Table(Table {
+                columns,
+                rows: Vec::new(),
+            })]);
+        }
         Ok(Self::output(&v).into_iter().collect())
     }
 

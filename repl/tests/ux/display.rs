@@ -79,6 +79,22 @@ both!(nested_values_empty_results_and_json, |backend| {
     let out = run(&mut p, ".sql SELECT id, name FROM track WHERE id < 0");
     assert!(out.contains("│ id ┆ name │"), "{out}");
     assert!(out.contains("(0 rows)"), "{out}");
+    // From a script too: raw SQL, a column query and a model query.
+    let out = run(
+        &mut p,
+        "return db:fetch_all('SELECT name, id FROM track WHERE id < 0')",
+    );
+    assert!(out.contains("│ name ┆ id │"), "{out}");
+    assert!(out.contains("(0 rows)"), "{out}");
+    let out = run(
+        &mut p,
+        "return db:query(track.id, track.name):where(track.id:lt(0)):all()",
+    );
+    assert!(out.contains("│ id ┆ name │"), "{out}");
+    assert!(out.contains("(0 rows)"), "{out}");
+    let out = run(&mut p, "return db:query(track):where(track.id:lt(0)):all()");
+    assert!(out.contains("│ id ┆ name ┆"), "{out}");
+    assert!(out.contains("(0 rows)"), "{out}");
     // JSON keeps the column order; one record is one object.
     run(&mut p, ".mode json");
     let out = run(
@@ -96,5 +112,29 @@ both!(nested_values_empty_results_and_json, |backend| {
         "one record is an object: {out}"
     );
     assert!(printed.contains("\"composer\": \"Composer 2\""), "{out}");
+    leave(p);
+});
+
+both!(rhai_empty_results_keep_their_header, |backend| {
+    let f = fixture(backend);
+    let mut p = spawn(
+        &f.db.url,
+        Start {
+            lang: "rhai",
+            ..Start::default()
+        },
+    );
+    let out = run(
+        &mut p,
+        "db.fetch_all(\"SELECT name, id FROM track WHERE id < 0\")",
+    );
+    assert!(out.contains("│ name ┆ id │"), "{out}");
+    assert!(out.contains("(0 rows)"), "{out}");
+    let out = run(&mut p, "db.query(track).where(track.id.lt(0)).all()");
+    assert!(out.contains("│ id ┆ name ┆"), "{out}");
+    assert!(out.contains("(0 rows)"), "{out}");
+    // An empty array the script makes itself is just that.
+    let out = run(&mut p, "[]");
+    assert!(out.contains("[]") && !out.contains("rows)"), "{out}");
     leave(p);
 });

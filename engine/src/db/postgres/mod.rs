@@ -196,6 +196,23 @@ async fn prepare(
     Ok((args, Arc::new(Columns::new(names)), decoders))
 }
 
+/// The result column names of `stmt`, from the server's description of the
+/// prepared statement (sqlx caches it: no round trip when this connection
+/// ran the statement before); nothing is run.
+pub(crate) async fn describe(conn: &mut PgConnection, stmt: &Statement) -> Result<Vec<String>> {
+    let prepared = conn
+        .prepare(sqlx::SqlSafeStr::into_sql_str(sqlx::AssertSqlSafe(
+            stmt.sql.clone(),
+        )))
+        .await
+        .map_err(stmt_err(stmt))?;
+    Ok(prepared
+        .columns()
+        .iter()
+        .map(|c| c.name().to_owned())
+        .collect())
+}
+
 fn decode_row(
     row: &sqlx::postgres::PgRow,
     columns: &Arc<Columns>,

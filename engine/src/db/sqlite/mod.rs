@@ -138,6 +138,23 @@ pub(crate) fn fetch<'c>(
     }
 }
 
+/// The result column names of `stmt`, from SQLite's prepared statement;
+/// nothing is run.
+pub(crate) async fn describe(conn: &mut SqliteConnection, stmt: &Statement) -> Result<Vec<String>> {
+    use sqlx::{Executor, Statement as _};
+    let prepared = conn
+        .prepare(sqlx::SqlSafeStr::into_sql_str(sqlx::AssertSqlSafe(
+            stmt.sql.clone(),
+        )))
+        .await
+        .map_err(map_err(stmt))?;
+    Ok(prepared
+        .columns()
+        .iter()
+        .map(|c| c.name().to_owned())
+        .collect())
+}
+
 // Extended result codes (sqlite3.h).
 const SQLITE_BUSY: i64 = 5;
 const SQLITE_LOCKED: i64 = 6;

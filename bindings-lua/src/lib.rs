@@ -13,8 +13,9 @@
 //! - [`LuaDbError`] is what scripts catch; [`LuaDb`] wraps a database the host
 //!   opened so that scripts can use it; [`rows_to_lua`] converts engine rows
 //!   the way `db:fetch_all` does; [`keep_column_order`], [`column_order`],
-//!   [`instance_fields`], [`model_of_value`] and [`query_statement`] let hosts
-//!   that show results (the REPL) read script values.
+//!   [`instance_fields`], [`model_of_value`], [`query_statement`] and
+//!   [`class_methods`] let hosts that show results (the REPL) read script
+//!   values.
 //! - [`LuaScriptRunner`] runs `.lua` migration files for the engine's
 //!   `Migrator`; scripts get `db:migrator(dir)`.
 //!
@@ -47,7 +48,7 @@ mod runtime;
 pub use runtime::context::{BUDGET_EXCEEDED, INTERRUPTED, InterruptHandle};
 
 pub use convert::error::{ErrorDetails, LuaDbError, OUT_OF_MEMORY};
-pub use convert::inspect::{column_order, keep_column_order};
+pub use convert::inspect::{class_methods, column_order, keep_column_order};
 pub use convert::value::rows_to_lua;
 pub use install::migrate::LuaScriptRunner;
 pub use mlua;

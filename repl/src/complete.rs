@@ -193,6 +193,20 @@ pub const PURE: &[&str] = &[
     "count_over",
 ];
 
+/// Calls whose result is a script object of a known class, whatever they
+/// are called on: completion offers that class's methods after them
+/// (`db:session():` a session's) without running them.
+pub const RETURNS: &[(&str, &str)] = &[
+    ("session", "Session"),
+    ("begin", "Transaction"),
+    ("connect", "Database"),
+    ("primary", "Database"),
+    ("migrator", "Migrator"),
+    ("query", "Query"),
+    ("update", "Write"),
+    ("delete", "Write"),
+];
+
 /// Methods whose result is one instance of the chain's model (they query,
 /// so they are never evaluated for completion).
 pub const ONE_INSTANCE: &[&str] = &["get", "first", "one", "one_or_none", "fetch_instance"];

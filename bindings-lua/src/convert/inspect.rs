@@ -53,6 +53,25 @@ pub(crate) fn remember(lua: &Lua, result: &Table, columns: &Arc<Columns>) -> mlu
     orders.raw_set(result, ColumnsRef(columns.clone()))
 }
 
+/// The method names of a class of script objects (`"Database"`,
+/// `"Transaction"`, `"Session"`, `"Query"`, `"Write"`, `"Migrator"`,
+/// `"Model"`, `"Instance"`, `"Collection"`, `"Expr"`), sorted, for a host
+/// that completes method calls on a value it does not want to compute (a
+/// REPL after `db:session():`); empty for an unknown class.
+pub fn class_methods(lua: &Lua, class: &str) -> Vec<String> {
+    let Ok(Some(t)) = lua.named_registry_value::<Option<Table>>(&format!("dbridge.{class}")) else {
+        return Vec::new();
+    };
+    let mut names: Vec<String> = t
+        .pairs::<String, mlua::Value>()
+        .filter_map(Result::ok)
+        .map(|(k, _)| k)
+        .filter(|k| !k.starts_with("__"))
+        .collect();
+    names.sort_unstable();
+    names
+}
+
 /// Whether the host asked for column order ([`keep_column_order`]): only
 /// then does an empty result cost a description of its statement.
 pub(crate) fn keeps_order(lua: &Lua) -> bool {

@@ -23,6 +23,16 @@ both!(lua_completion_follows_types_through_calls, |backend| {
         "(track.id:eq(7)):count()",
     );
     assert!(out.contains("n=1"), "{out}");
+    // After calls that are not evaluated (they would touch the database):
+    // the methods of what they return.
+    let out = complete_and_run(&mut p, "return db:session():in_tr", "() == false");
+    assert!(out.contains("true"), "{out}");
+    let out = complete_and_run(
+        &mut p,
+        "return 'm=' .. db:primary():query(track):wh",
+        "(track.id:eq(7)):count()",
+    );
+    assert!(out.contains("m=1"), "{out}");
     // A model's columns after `.`...
     let out = complete_and_run(&mut p, "return track.millisec", " ~= nil");
     assert!(out.contains("true"), "{out}");

@@ -41,6 +41,12 @@ impl LuaSession {
         let Some(last) = steps.last() else {
             return Vec::new();
         };
+        if let Some(class) = result_class(&steps) {
+            return match sep {
+                ':' => dbridge_lua::class_methods(&self.lua, class),
+                _ => Vec::new(),
+            };
+        }
         if last.args.is_none() || !complete::ONE_INSTANCE.contains(&last.name) {
             return Vec::new();
         }
@@ -121,6 +127,22 @@ impl LuaSession {
             _ => Vec::new(),
         }
     }
+}
+
+/// The class of a chain's value when a call of known result
+/// ([`complete::RETURNS`]) is followed only by builder calls
+/// ([`complete::PURE`]): `db:session():query(track):where(x)` is a `Query`.
+fn result_class(steps: &[complete::Step<'_>]) -> Option<&'static str> {
+    let (at, class) = steps.iter().enumerate().rev().find_map(|(i, s)| {
+        let class = complete::RETURNS
+            .iter()
+            .find(|(name, _)| s.args.is_some() && *name == s.name)?;
+        Some((i, class.1))
+    })?;
+    let rest_builds = steps[at + 1..]
+        .iter()
+        .all(|s| s.args.is_some() && complete::PURE.contains(&s.name));
+    rest_builds.then_some(class)
 }
 
 pub(super) fn table_keys(t: &mlua::Table) -> Vec<String> {

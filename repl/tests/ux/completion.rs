@@ -81,6 +81,8 @@ both!(rhai_completion_follows_types_through_calls, |backend| {
         "(track.id.eq(7)).count()",
     );
     assert!(out.contains("n=1"), "{out}");
+    let out = complete_and_run(&mut p, "`c=${db.session().has_ch", "()}`");
+    assert!(out.contains("c=false"), "{out}");
     let out = complete_and_run(&mut p, "db.fetch_a", "(\"SELECT 'x' || 'y' AS s\")");
     assert!(out.contains("xy"), "{out}");
     leave(p);

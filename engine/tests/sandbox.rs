@@ -101,3 +101,50 @@ each_backend!(dropping_a_sandbox_discards_it, |t| async move {
     let err = t.db.sandbox().await.unwrap().sandbox().await.unwrap_err();
     assert_eq!(err.kind(), ErrorKind::InvalidState);
 });
+
+each_backend!(
+    sandbox_steps_undo_a_failed_command_and_go_on,
+    |t| async move {
+        t.db.execute("CREATE TABLE t (n INTEGER PRIMARY KEY)", &[])
+            .await
+            .unwrap();
+        let sb = t.db.sandbox().await.unwrap();
+        // A command that fails half-way: its first insert is undone with it,
+        // and the sandbox goes on (on PostgreSQL the failure aborted the
+        // transaction; rolling back to the step repairs it).
+        assert!(sb.begin_sandbox_step().await.unwrap());
+        sb.execute("INSERT INTO t VALUES (1)", &[]).await.unwrap();
+        let e = sb
+            .execute("INSERT INTO t VALUES (1)", &[])
+            .await
+            .unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::UniqueViolation);
+        assert!(sb.end_sandbox_step(false).await.unwrap());
+        assert_eq!(count_rows(&sb, "t").await, 0);
+        // A command that succeeds keeps what it did.
+        assert!(sb.begin_sandbox_step().await.unwrap());
+        sb.execute("INSERT INTO t VALUES (2)", &[]).await.unwrap();
+        assert!(sb.end_sandbox_step(true).await.unwrap());
+        assert_eq!(count_rows(&sb, "t").await, 1);
+        // A command that leaves a transaction open: the step stays open around
+        // it (false), and no step begins while that transaction holds on.
+        assert!(sb.begin_sandbox_step().await.unwrap());
+        let mut tx = sb.begin().await.unwrap();
+        tx.execute("INSERT INTO t VALUES (3)", &[]).await.unwrap();
+        assert!(!sb.end_sandbox_step(true).await.unwrap());
+        assert!(!sb.begin_sandbox_step().await.unwrap());
+        tx.commit().await.unwrap();
+        assert_eq!(count_rows(&sb, "t").await, 2);
+        // Steps after it work, and the sandbox still rolls back whole.
+        assert!(sb.begin_sandbox_step().await.unwrap());
+        let e = sb.execute("SELECT nope FROM t", &[]).await.unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::UndefinedColumn);
+        assert!(sb.end_sandbox_step(false).await.unwrap());
+        assert_eq!(count_rows(&sb, "t").await, 2);
+        sb.rollback_sandbox().await.unwrap();
+        assert_eq!(count_rows(&t.db, "t").await, 0);
+        // Only a sandbox has steps.
+        let e = t.db.begin_sandbox_step().await.unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::InvalidState);
+    }
+);

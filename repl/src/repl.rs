@@ -51,6 +51,8 @@ pub struct Repl {
     traceback: bool,
     /// Whether the last input failed (for exit codes of `-e` and piped input).
     pub failed: bool,
+    /// Whether the input being handled runs in a sandbox step of its own.
+    step_open: bool,
     prompt: String,
 }
 
@@ -89,6 +91,7 @@ impl Repl {
             time_note: std::cell::RefCell::new(None),
             traceback: false,
             failed: false,
+            step_open: false,
             prompt,
         }
     }
@@ -177,11 +180,38 @@ impl Repl {
         out
     }
 
-    /// Handles one complete input: a dot-command or code.
+    /// Handles one complete input: a dot-command or code. In a sandbox the
+    /// input is one step: if it fails (or is cancelled) what it did is
+    /// undone and the sandbox goes on, as psql's `ON_ERROR_ROLLBACK`
+    /// (on PostgreSQL the failure would otherwise abort the sandbox).
     pub fn handle(&mut self, input: &str) -> Flow {
+        self.step_open = self.begin_step();
         let flow = self.handle_input(input);
+        self.end_step(!self.failed);
         self.print_time();
         flow
+    }
+
+    /// Begins a sandbox step for the next input; `false` outside a sandbox,
+    /// or while a transaction of it is open (see
+    /// [`Database::begin_sandbox_step`]).
+    fn begin_step(&self) -> bool {
+        self.db.is_sandbox()
+            && self
+                .runtime
+                .block_on(self.db.begin_sandbox_step())
+                .unwrap_or(false)
+    }
+
+    /// Ends the input's sandbox step, if one is open: `keep` what it did,
+    /// or undo it.
+    fn end_step(&mut self, keep: bool) {
+        if !std::mem::take(&mut self.step_open) {
+            return;
+        }
+        if let Err(e) = self.runtime.block_on(self.db.end_sandbox_step(keep)) {
+            self.report(&ScriptError::from(e));
+        }
     }
 
     fn handle_input(&mut self, input: &str) -> Flow {
@@ -234,7 +264,11 @@ impl Repl {
 
     /// Adds the hints that say how to fix `e`, raised by `input`
     /// ([`hints::add`]).
-    fn explain_error(&self, e: &mut ScriptError, input: &str) {
+    fn explain_error(&mut self, e: &mut ScriptError, input: &str) {
+        // The failed input's step is undone first: on PostgreSQL the
+        // failure aborted the sandbox's transaction, and the hints read
+        // the catalog through it.
+        self.end_step(false);
         hints::add(e, input, &self.interp, &self.db, &self.runtime);
     }
 

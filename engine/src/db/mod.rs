@@ -892,6 +892,38 @@ impl Database {
         matches!(self.pool(), Pool::Pinned(_))
     }
 
+    /// Begins a step of a sandbox: what runs until [`Database::end_sandbox_step`]
+    /// is kept or undone as a whole, as psql's `ON_ERROR_ROLLBACK`. A REPL
+    /// opens one per command, so that a failed or cancelled command (which
+    /// on PostgreSQL aborts the transaction) leaves nothing and the sandbox
+    /// goes on. Returns `false`, doing nothing, while a transaction or
+    /// stream of the sandbox holds its connection (a step there would not be
+    /// innermost): then do not end it.
+    ///
+    /// # Errors
+    /// [`Error::InvalidState`] on a database that is not a sandbox, or one
+    /// rolled back; connection errors.
+    pub async fn begin_sandbox_step(&self) -> Result<bool> {
+        match self.pool() {
+            Pool::Pinned(p) => p.begin_step(self.hooks()).await,
+            _ => Err(Error::InvalidState("this database is not a sandbox".into())),
+        }
+    }
+
+    /// Ends the step [`Database::begin_sandbox_step`] began: `keep` what it
+    /// did, or roll it back. Returns `false` when the step left a
+    /// transaction or stream of the sandbox open: that one is inside the
+    /// step, which then stays open (it ends with the sandbox).
+    ///
+    /// # Errors
+    /// As [`Database::begin_sandbox_step`].
+    pub async fn end_sandbox_step(&self, keep: bool) -> Result<bool> {
+        match self.pool() {
+            Pool::Pinned(p) => p.end_step(keep, self.hooks()).await,
+            _ => Err(Error::InvalidState("this database is not a sandbox".into())),
+        }
+    }
+
     /// Discards everything done in this sandbox and releases its connection;
     /// later statements fail with [`Error::InvalidState`].
     ///

@@ -155,6 +155,9 @@ pub(crate) struct Pinned {
 /// What the sandbox's end check and refusals call its transaction.
 const WHAT: &str = "the sandbox's transaction";
 
+/// The savepoint of a sandbox step ([`Pinned::begin_step`]).
+const STEP: &str = "dbridge_sandbox_step";
+
 /// Exclusive use of the pinned connection.
 pub(crate) type PinnedGuard = OwnedMutexGuard<Option<PinnedConn>>;
 
@@ -215,6 +218,51 @@ impl Pinned {
             "dbridge_sandbox_{}",
             self.savepoints.fetch_add(1, Ordering::Relaxed)
         )
+    }
+
+    /// Opens a step: a savepoint that [`Pinned::end_step`] releases or rolls
+    /// back to. `false` (nothing done) when a transaction or stream of the
+    /// sandbox holds the connection: the step would not be the innermost.
+    pub(crate) async fn begin_step(&self, hooks: &Arc<Hooks>) -> Result<bool> {
+        let Ok(mut guard) = self.conn.clone().try_lock_owned() else {
+            return Ok(false);
+        };
+        if self.escaped.load(Ordering::Relaxed) {
+            return Err(tx_state::escaped(WHAT));
+        }
+        let Some(conn) = guard.as_mut() else {
+            return Err(Error::InvalidState(
+                "the sandbox has been rolled back".into(),
+            ));
+        };
+        let stmt = super::Statement::control(format!("SAVEPOINT {STEP}"));
+        conn.conn_ref(hooks).execute(&stmt).await?;
+        Ok(true)
+    }
+
+    /// Ends the step [`Pinned::begin_step`] opened: keeps what it did, or
+    /// rolls it back (a failed statement on PostgreSQL aborts the
+    /// transaction; rolling back to the step makes it usable again). When
+    /// the step left a transaction or stream of the sandbox open, that one
+    /// holds the connection and is inside the step: the step stays open
+    /// (everything ends with the sandbox) and `false` is returned.
+    pub(crate) async fn end_step(&self, keep: bool, hooks: &Arc<Hooks>) -> Result<bool> {
+        let Ok(mut guard) = self.conn.clone().try_lock_owned() else {
+            return Ok(false);
+        };
+        let Some(conn) = guard.as_mut() else {
+            return Ok(true);
+        };
+        let sql = if keep {
+            format!("RELEASE SAVEPOINT {STEP}")
+        } else {
+            format!("ROLLBACK TO SAVEPOINT {STEP}; RELEASE SAVEPOINT {STEP}")
+        };
+        for part in sql.split("; ") {
+            let stmt = super::Statement::control(part.to_owned());
+            conn.conn_ref(hooks).execute(&stmt).await?;
+        }
+        Ok(true)
     }
 
     /// Closes the sandbox without waiting: rolls it back now when its

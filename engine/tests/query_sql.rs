@@ -4,7 +4,7 @@ mod common;
 
 use common::*;
 use dbridge_engine::query::{
-    Cte, Delete, Expr, FrameBound, Insert, OnConflict, Select, Update, Window, func,
+    ColumnRef, Cte, Delete, Expr, FrameBound, Insert, OnConflict, Select, Update, Window, func,
 };
 use dbridge_engine::{Backend, SqlType, Value};
 
@@ -204,6 +204,46 @@ fn joins_and_self_join_labels() {
         q,
         Backend::Sqlite,
         r#"SELECT "users"."id" FROM "users" CROSS JOIN "posts" FULL OUTER JOIN "employees" AS "e" ON $1"#
+    );
+}
+
+#[test]
+fn a_derived_table_column_names_the_derived_table() {
+    let m = models();
+    let p = &m.post;
+    let counts = Select::from(p)
+        .column(p.col("author_id").unwrap())
+        .column(func::count_star().label("n").unwrap())
+        .group_by([p.col("author_id").unwrap()])
+        .subquery("c")
+        .unwrap();
+    let author = counts.col("author_id").unwrap();
+    // The table the column reads is the derived table, not its model's
+    // table under the derived table's alias.
+    let from = ColumnRef::first_table_in(&author).unwrap();
+    assert!(
+        format!("{from:?}").starts_with("TableRef(subquery"),
+        "{from:?}"
+    );
+    let q = Select::new()
+        .column(author.clone())
+        .and_from(from)
+        .filter(counts.col("n").unwrap().gt(1));
+    assert_sql!(
+        q,
+        both = r#"SELECT "c"."author_id" FROM (SELECT "posts"."author_id", count(*) AS "n" FROM "posts" GROUP BY "posts"."author_id") AS "c" WHERE "c"."n" > $1"#
+    );
+    // A model column under an alias still reads its model's table.
+    let e = m.emp.alias("e").unwrap();
+    let from = ColumnRef::first_table_in(&e.col("id").unwrap()).unwrap();
+    assert_eq!(from.qualifier().as_str(), "e");
+    assert!(!format!("{from:?}").contains("subquery"), "{from:?}");
+    assert!(
+        counts
+            .all_columns()
+            .iter()
+            .all(|c| c.as_column().and_then(|c| c.derived.as_ref()).is_some()),
+        "every column of a derived table names it"
     );
 }
 

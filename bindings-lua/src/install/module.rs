@@ -71,6 +71,10 @@ fn raw_functions(lua: &Lua) -> mlua::Result<Table> {
     )?;
     t.set("begin", lua.create_async_function(query::begin)?)?;
     t.set("finish", lua.create_async_function(query::finish)?)?;
+    t.set(
+        "tx_info",
+        lua.create_function(crate::objects::transaction::info)?,
+    )?;
     t.set("savepoint", lua.create_async_function(query::savepoint)?)?;
     t.set("connect", lua.create_async_function(database::connect)?)?;
     t.set("close", lua.create_async_function(database::close)?)?;

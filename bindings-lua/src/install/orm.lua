@@ -51,6 +51,8 @@ function dbridge.not_(e) return check(nil, op("not_", e)) end
 function dbridge.exists(q) return check(nil, op("exists", q)) end
 function dbridge.not_exists(q) return check(nil, op("not_exists", q)) end
 function dbridge.literal(v) return check(nil, raw.literal(v)) end
+function dbridge.col(name) return check(nil, raw.bare_col(name)) end
+function dbridge.excluded(name) return check(nil, raw.excluded(name)) end
 function dbridge.case(a, b, c) return check(nil, raw.case(a, b, c)) end
 function dbridge.aliased(model, alias) return check(nil, raw.aliased(model, alias)) end
 local function table_index(self, k) return check(nil, raw.tcol(self, k)) end
@@ -69,6 +71,8 @@ function Instance:changed() return check(nil, raw.inst_changed(self)) end
 function Instance:is_modified() return #self:changed() > 0 end
 function Instance:model_name() return check(nil, raw.inst_model_name(self)) end
 function Instance:to_table() return check(nil, raw.inst_to_table(self)) end
+function Instance:pk() return check(nil, raw.inst_pk(self)) end
+function Instance:set_reference(column, other) return check(nil, raw.inst_set_ref(self, column, other)) end
 
 -- Sessions by the engine's session id: an instance names its session by id,
 -- and a relationship that is not loaded is loaded through it.
@@ -281,6 +285,9 @@ for _, name in ipairs({ "all", "first", "one", "one_or_none", "count", "exists" 
   Query[name] = function(self) return check(self, raw.qrun(self, name, query_session[self])) end
 end
 function Query:sql() return check(self, raw.qsql(self)) end
+-- q:subquery(alias): a derived table for db:query(t.col, ...), joins and
+-- select_from; t.<column or label> is its column.
+function Query:subquery(alias) return check(self, raw.qsub(self, alias)) end
 -- q:paginate{ after = cursor, limit = n } (keyset) or { page = n, limit = n } (offset).
 function Query:paginate(opts) return check(self, raw.qpage(self, opts, query_session[self])) end
 
@@ -324,6 +331,8 @@ for _, name in ipairs({ "get", "load", "flush", "commit", "rollback", "refresh",
   Session[name] = function(self, a, b, c) return check(self, s_async(self, name, a, b, c)) end
 end
 function Session:stats() return check(self, raw.s_stats(self)) end
+function Session:backend() return check(self, raw.s_info(self, "backend")) end
+function Session:is_open() return check(self, raw.s_info(self, "is_open")) end
 
 function Session:query(...)
   local q = check(self, raw.query(self, ...))

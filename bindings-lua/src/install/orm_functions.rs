@@ -27,11 +27,18 @@ pub(crate) fn raw_functions(lua: &mlua::Lua) -> mlua::Result<mlua::Table> {
     )?;
     t.set("inst_changed", lua.create_function(instance::changed)?)?;
     t.set("inst_to_table", lua.create_function(instance::to_table)?)?;
+    t.set("inst_pk", lua.create_function(instance::pk)?)?;
+    t.set(
+        "inst_set_ref",
+        lua.create_function(instance::set_reference)?,
+    )?;
     t.set("is_instance", lua.create_function(instance::is_instance)?)?;
     t.set("op", lua.create_function(expr::op)?)?;
     t.set("junction", lua.create_function(expr::junction)?)?;
     t.set("func", lua.create_function(expr::call)?)?;
     t.set("literal", lua.create_function(expr::literal)?)?;
+    t.set("bare_col", lua.create_function(expr::bare_column)?)?;
+    t.set("excluded", lua.create_function(expr::excluded)?)?;
     t.set("case", lua.create_function(expr::case)?)?;
     t.set("is_expr", lua.create_function(expr::is_expr)?)?;
     t.set(
@@ -43,6 +50,7 @@ pub(crate) fn raw_functions(lua: &mlua::Lua) -> mlua::Result<mlua::Table> {
     t.set("qb", lua.create_function(builder::build)?)?;
     t.set("qrun", lua.create_async_function(builder::run)?)?;
     t.set("qsql", lua.create_function(builder::sql)?)?;
+    t.set("qsub", lua.create_function(builder::subquery)?)?;
     t.set(
         "qpage",
         lua.create_async_function(crate::objects::paginate::paginate)?,
@@ -62,6 +70,7 @@ pub(crate) fn raw_functions(lua: &mlua::Lua) -> mlua::Result<mlua::Table> {
     t.set("s_call", lua.create_function(session::call)?)?;
     t.set("s_async", lua.create_async_function(session::call_async)?)?;
     t.set("s_stats", lua.create_function(session::stats)?)?;
+    t.set("s_info", lua.create_function(session::info)?)?;
     t.set("s_id", lua.create_function(session::id)?)?;
     t.set(
         "relation",

@@ -109,6 +109,8 @@ for _, name in ipairs({ "execute", "execute_script", "fetch_all", "fetch_one", "
 end
 function Tx:commit() return check(self, finish(self, true)) end
 function Tx:rollback() return check(self, finish(self, false)) end
+function Tx:backend() return check(self, raw.tx_info(self, "backend")) end
+function Tx:is_open() return check(self, raw.tx_info(self, "is_open")) end
 function Tx:savepoint(name) return check(self, savepoint(self, name, 0)) end
 function Tx:rollback_to(name) return check(self, savepoint(self, name, 1)) end
 function Tx:release(name) return check(self, savepoint(self, name, 2)) end

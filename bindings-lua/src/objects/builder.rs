@@ -422,7 +422,22 @@ pub(crate) fn build(lua: &Lua, (this, name, args): (LuaValue, String, Variadic<L
     raw(lua, r)
 }
 
-/// An aliased model (`dbridge.aliased(Model, "m")`).
+/// `q:subquery(alias)`: the query as a derived table, `(SELECT ...) AS
+/// alias`, to select from or join; its columns are `t.<column or label>`.
+pub(crate) fn subquery(lua: &Lua, (this, alias): (LuaValue, LuaValue)) -> Raw {
+    let r = (|| {
+        let q = query_of(&this, "subquery")?;
+        let alias = crate::convert::error::name_arg("subquery", 2, &alias)?;
+        Ok(crate::objects::window::LuaTable(
+            q.select.subquery(&alias)?,
+            true,
+        ))
+    })();
+    raw(lua, r)
+}
+
+/// An aliased model (`dbridge.aliased(Model, "m")`) or a derived table
+/// (`q:subquery("t")`).
 fn aliased_table(v: &LuaValue) -> Option<TableRef> {
     match v {
         LuaValue::UserData(ud) => ud

@@ -398,6 +398,22 @@ pub(crate) fn literal(lua: &Lua, v: LuaValue) -> Raw {
     raw(lua, r)
 }
 
+/// `dbridge.col(name)`: a column by name alone, unqualified (a CHECK
+/// constraint's `check = dbridge.col("karma"):ge(0)`).
+pub(crate) fn bare_column(lua: &Lua, name: LuaValue) -> Raw {
+    let r = crate::convert::error::name_arg("col", 1, &name)
+        .and_then(|n| Ok(LuaExpr::expr(Expr::col(&n)?)));
+    raw(lua, r)
+}
+
+/// `dbridge.excluded(name)`: the proposed row's value of a column in an
+/// upsert's `update` (`EXCLUDED.name`).
+pub(crate) fn excluded(lua: &Lua, name: LuaValue) -> Raw {
+    let r = crate::convert::error::name_arg("excluded", 1, &name)
+        .and_then(|n| Ok(LuaExpr::expr(Expr::excluded(&n)?)));
+    raw(lua, r)
+}
+
 /// Whether a value is an expression.
 pub(crate) fn is_expr(_: &Lua, v: LuaValue) -> mlua::Result<bool> {
     Ok(matches!(&v, LuaValue::UserData(ud) if ud.is::<LuaExpr>()))

@@ -357,6 +357,49 @@ pub(crate) fn changed(lua: &Lua, this: LuaValue) -> Raw {
     raw(lua, r)
 }
 
+/// `inst:pk()`: the primary key, `nil` until it is known (every column of
+/// it set); an array for a composite key.
+pub(crate) fn pk(lua: &Lua, this: LuaValue) -> Raw {
+    let r = (|| {
+        let inst = instance_of(&this, "pk", 1)?;
+        Ok(match inst.primary_key() {
+            Some(mut key) if key.len() == 1 => match key.pop() {
+                Some(v) => to_lua(lua, &v, LuaValue::Nil).map_err(lua_err)?,
+                None => LuaValue::Nil,
+            },
+            Some(key) => {
+                let t = lua
+                    .create_table_with_capacity(key.len(), 0)
+                    .map_err(lua_err)?;
+                for v in &key {
+                    t.raw_push(to_lua(lua, v, LuaValue::Nil).map_err(lua_err)?)
+                        .map_err(lua_err)?;
+                }
+                LuaValue::Table(t)
+            }
+            None => LuaValue::Nil,
+        })
+    })();
+    raw(lua, r)
+}
+
+/// `inst:set_reference(column, other)`: points the foreign key that
+/// `column` is part of at `other`, now if its key is known, else when the
+/// session flushes `other` (which then goes first).
+pub(crate) fn set_reference(
+    lua: &Lua,
+    (this, column, target): (LuaValue, LuaValue, LuaValue),
+) -> Raw {
+    let r = (|| {
+        let inst = instance_of(&this, "set_reference", 1)?;
+        let column = crate::convert::error::name_arg("set_reference", 2, &column)?;
+        let target = instance_of(&target, "set_reference", 3)?;
+        inst.set_reference(&column, &target)?;
+        Ok(())
+    })();
+    raw(lua, r)
+}
+
 /// `inst:to_table()`: the loaded columns as a plain table (NULL as nil).
 pub(crate) fn to_table(lua: &Lua, this: LuaValue) -> Raw {
     let r = (|| {

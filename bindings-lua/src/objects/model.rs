@@ -110,7 +110,7 @@ const FK_KEYS: [&str; 6] = [
     "on_update",
 ];
 /// Keys a column declaration may have besides its name and type.
-const COLUMN_KEYS: [&str; 13] = [
+const COLUMN_KEYS: [&str; 14] = [
     "primary_key",
     "nullable",
     "unique",
@@ -124,6 +124,7 @@ const COLUMN_KEYS: [&str; 13] = [
     "deferred",
     "validate",
     "type",
+    "check",
 ];
 
 /// `db:model{...}`.
@@ -314,6 +315,17 @@ fn column(lua: &Lua, model: &str, n: usize, v: &LuaValue) -> Result<ColumnDecl, 
         _ => {
             return Err(schema(format!(
                 "{what}: `identity` must be false, \"always\" or \"by_default\""
+            )));
+        }
+    }
+    match t.get::<LuaValue>("check").map_err(lua_err)? {
+        LuaValue::Nil => {}
+        LuaValue::UserData(ud) if ud.is::<crate::objects::expr::LuaExpr>() => {
+            c = c.check(crate::objects::expr::to_expr(lua, &LuaValue::UserData(ud))?);
+        }
+        _ => {
+            return Err(schema(format!(
+                "{what}: `check` must be an expression, e.g. dbridge.col(\"karma\"):ge(0)"
             )));
         }
     }

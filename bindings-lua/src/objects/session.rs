@@ -434,7 +434,32 @@ pub(crate) fn id(lua: &Lua, this: LuaValue) -> Raw {
     crate::convert::error::raw(lua, r)
 }
 
-/// `s:pending()` and `s:dirty()` sizes, for tests and debugging: `{ pending =, dirty = }`.
+/// `s:backend()` (`"sqlite"` or `"postgresql"`) and `s:is_open()`: whether
+/// the session has a transaction open (true while another call holds it,
+/// false once it is closed). Neither takes the session, so both answer while
+/// it is busy or after it is closed.
+pub(crate) fn info(lua: &Lua, (this, name): (LuaValue, mlua::LuaString)) -> Raw {
+    let r = (|| {
+        let name = name.to_str().map_err(lua_err)?;
+        let ls = session_of(&this, &name)?;
+        match &*name {
+            "backend" => Ok(LuaValue::String(
+                lua.create_string(ls.db.backend().name()).map_err(lua_err)?,
+            )),
+            "is_open" => Ok(LuaValue::Boolean(match ls.cell.s.try_lock() {
+                Ok(g) => g.as_ref().is_some_and(Session::in_transaction),
+                Err(_) => true,
+            })),
+            other => Err(unknown(other)),
+        }
+    })();
+    crate::convert::error::raw(lua, r)
+}
+
+/// `s:stats()`: what the session holds, for tests and debugging:
+/// `{ pending =, dirty =, identity_map = }` (instances added and not yet
+/// inserted, persistent ones with unflushed changes, instances in the
+/// identity map).
 pub(crate) fn stats(lua: &Lua, this: LuaValue) -> Raw {
     let r = (|| {
         let ls = session_of(&this, "stats")?;

@@ -13,7 +13,7 @@ use dbridge_engine::{Backend, Error, ErrorKind, IsolationLevel, Transaction, Tra
 use mlua::{MetaMethod, UserData, UserDataMethods, Value as LuaValue};
 use tokio::sync::{Mutex, OwnedMutexGuard};
 
-use crate::convert::error::LuaDbError;
+use crate::convert::error::{LuaDbError, Raw, lua_err, raw};
 use crate::runtime::runtime_drop::drop_in;
 
 /// Registry key of the method table of transactions.
@@ -103,6 +103,33 @@ impl UserData for LuaTx {
             ))
         });
     }
+}
+
+/// `tx:backend()` (`"sqlite"` or `"postgresql"`) and `tx:is_open()`:
+/// whether it is neither committed nor rolled back (true while a row stream
+/// over it holds it).
+pub(crate) fn info(lua: &mlua::Lua, (this, name): (LuaValue, mlua::LuaString)) -> Raw {
+    let r = (|| {
+        let name = name.to_str().map_err(lua_err)?;
+        let tx = match &this {
+            LuaValue::UserData(ud) => ud.borrow::<LuaTx>().ok().map(|t| t.clone()),
+            _ => None,
+        }
+        .ok_or_else(|| LuaDbError::argument(&name, 1, "a transaction (call it with `:`)", &this))?;
+        match &*name {
+            "backend" => Ok(LuaValue::String(
+                lua.create_string(tx.backend.name()).map_err(lua_err)?,
+            )),
+            "is_open" => Ok(LuaValue::Boolean(
+                tx.slot.tx.try_lock().map_or(true, |g| g.is_some()),
+            )),
+            other => Err(LuaDbError::new(
+                ErrorKind::InvalidState,
+                format!("unknown transaction call `{other}`"),
+            )),
+        }
+    })();
+    raw(lua, r)
 }
 
 /// Transaction options from a script table: `isolation`, `read_only`, `retries`.

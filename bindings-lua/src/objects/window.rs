@@ -92,10 +92,11 @@ pub(crate) fn window(lua: &Lua, spec: &LuaValue) -> Result<Window, LuaDbError> {
     Ok(w)
 }
 
-/// A model under an alias (`dbridge.aliased(Model, "m")`): `m.<column>` is
-/// the column qualified by the alias; joins and `select_from` take it.
+/// A model under an alias (`dbridge.aliased(Model, "m")`), or a derived
+/// table (`q:subquery("t")`, the second field true): `m.<column>` is the
+/// column qualified by the alias; joins and `select_from` take it.
 #[derive(Debug, Clone)]
-pub(crate) struct LuaTable(pub(crate) TableRef);
+pub(crate) struct LuaTable(pub(crate) TableRef, pub(crate) bool);
 
 impl UserData for LuaTable {
     fn add_fields<F: mlua::UserDataFields<Self>>(fields: &mut F) {
@@ -104,7 +105,8 @@ impl UserData for LuaTable {
 
     fn add_methods<M: UserDataMethods<Self>>(methods: &mut M) {
         methods.add_meta_method(MetaMethod::ToString, |_, this, ()| {
-            Ok(format!("dbridge.aliased({})", this.0.qualifier()))
+            let what = if this.1 { "subquery" } else { "aliased" };
+            Ok(format!("dbridge.{what}({})", this.0.qualifier()))
         });
     }
 }
@@ -112,7 +114,7 @@ impl UserData for LuaTable {
 /// Registry key of the aliased table's `__index` (set by orm.lua): a column.
 pub(crate) const TABLE_INDEX: &str = "dbridge.Table.__index";
 
-/// `raw.tcol(t, name)`: the column `name` of an aliased table.
+/// `raw.tcol(t, name)`: the column `name` of an aliased or derived table.
 pub(crate) fn column(lua: &Lua, (this, name): (LuaValue, LuaValue)) -> Raw {
     let r = (|| {
         let t = match &this {
@@ -148,7 +150,7 @@ pub(crate) fn aliased(lua: &Lua, (model, alias): (LuaValue, LuaValue)) -> Raw {
         }
         .ok_or_else(|| LuaDbError::argument("aliased", 1, "a model", &model))?;
         let alias = crate::convert::error::name_arg("aliased", 2, &alias)?;
-        Ok(LuaTable(m.model.alias(&alias)?))
+        Ok(LuaTable(m.model.alias(&alias)?, false))
     })();
     raw(lua, r)
 }

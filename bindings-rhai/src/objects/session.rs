@@ -3,7 +3,9 @@
 //!
 //! It tracks instances (`add`, `delete`, `get`, `merge`, `expunge`, `refresh`,
 //! `expire`), loads relationships (`load`, lazy loads of the instances it
-//! holds, `strict_loading`), writes them at `flush` / `commit`, and keeps the raw-SQL methods
+//! holds, `strict_loading`), writes them at `flush` / `commit` (`autoflush`,
+//! `no_autoflush(fn)`; `stats()`, `has_changes()` and `in_transaction()`
+//! tell what it holds), and keeps the raw-SQL methods
 //! of a transaction (`execute`, `fetch_*`, `stream`, savepoints), which run in
 //! the session's transaction. A session the script drops without committing
 //! rolls back.
@@ -228,6 +230,34 @@ impl Sess {
         };
         let options = crate::objects::loader::list(vec![options], "load")?;
         self.run(ctx, async move |s| s.load(&items, &options).await)
+    }
+
+    /// `s.no_autoflush(|s| ...)`: the closure with autoflush off (queries do
+    /// not flush first); the setting before is restored when it returns or
+    /// throws (the error is thrown on).
+    fn no_autoflush(&self, ctx: &NativeCallContext, body: &FnPtr) -> Res<Dynamic> {
+        let before = self.lock().map_err(to_rhai)?.set_autoflush(false);
+        let out = body.call_within_context::<Dynamic>(ctx, (self.clone(),));
+        if let Ok(mut g) = self.lock() {
+            g.set_autoflush(before);
+        }
+        out
+    }
+
+    /// `s.stats()`: `#{ pending, dirty, identity_map }`, the instances added
+    /// and not yet inserted, the persistent ones with unflushed changes, and
+    /// the instances in the identity map.
+    fn stats(&self, ctx: &NativeCallContext) -> Res<rhai::Map> {
+        fn count(n: impl TryInto<i64>) -> Dynamic {
+            Dynamic::from(n.try_into().unwrap_or(i64::MAX))
+        }
+        self.run_sync(ctx, |s| {
+            let mut m = rhai::Map::new();
+            m.insert("pending".into(), count(s.pending().len()));
+            m.insert("dirty".into(), count(s.dirty().len()));
+            m.insert("identity_map".into(), count(s.identity_map_len()));
+            Ok(m)
+        })
     }
 
     /// `s.begin_nested(|s| ...)`: the closure in a savepoint, released when it
@@ -521,6 +551,19 @@ pub(crate) fn register(engine: &mut Engine) {
         .register_fn("has_changes", |s: &mut Sess| {
             s.lock().map_or(true, |g| g.has_changes())
         })
+        .register_fn(
+            "in_transaction",
+            |ctx: NativeCallContext, s: &mut Sess| -> Res<bool> {
+                s.run_sync(&ctx, |s| Ok(s.in_transaction()))
+            },
+        )
+        .register_fn("stats", |ctx: NativeCallContext, s: &mut Sess| {
+            s.stats(&ctx)
+        })
+        .register_fn(
+            "no_autoflush",
+            |ctx: NativeCallContext, s: &mut Sess, body: FnPtr| s.no_autoflush(&ctx, &body),
+        )
         .register_fn("backend", |s: &mut Sess| {
             s.inner.db.database().backend().name().to_string()
         })

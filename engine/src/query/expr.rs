@@ -122,13 +122,20 @@ pub struct ColumnRef {
     pub ty: Option<SqlType>,
     /// The model column it refers to, if any.
     pub origin: Option<ColumnOrigin>,
+    /// The derived table (`Select::subquery`) it is read from, when it is a
+    /// column of one: `origin` then names the model column under it.
+    pub derived: Option<super::TableRef>,
 }
 
 impl ColumnRef {
-    /// The table a model column reads: its model's table, under the alias
-    /// that qualifies it when that is not the table's own name (a column of
-    /// an aliased model, `Model::alias`). `None` for a column of no model.
+    /// The table a model column reads: the derived table of a subquery's
+    /// column, else its model's table, under the alias that qualifies it when
+    /// that is not the table's own name (a column of an aliased model,
+    /// `Model::alias`). `None` for a column of no model.
     pub fn table(&self) -> Option<super::TableRef> {
+        if let Some(t) = &self.derived {
+            return Some(t.clone());
+        }
         let model = &self.origin.as_ref()?.model;
         match &self.qualifier {
             Some(q) if q != model.table() => model.table_ref().alias(q.as_str()).ok(),
@@ -382,6 +389,7 @@ impl Expr {
             name: Ident::new(name)?,
             ty: None,
             origin: None,
+            derived: None,
         })))
     }
 

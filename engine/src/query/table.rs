@@ -140,6 +140,12 @@ impl TableRef {
         self.0.alias.as_ref()
     }
 
+    /// This table when it is a derived table (a subquery), for the
+    /// [`ColumnRef::derived`] of its columns.
+    fn derived(&self) -> Option<TableRef> {
+        matches!(self.0.source, Source::Query { .. }).then(|| self.clone())
+    }
+
     /// A column of this table, qualified by [`TableRef::qualifier`].
     ///
     /// # Errors
@@ -184,18 +190,21 @@ impl TableRef {
             name,
             ty,
             origin,
+            derived: self.derived(),
         })))
     }
 
     /// Every known column of this table, in order.
     pub fn all_columns(&self) -> Vec<Expr> {
         let q = self.qualifier().clone();
+        let derived = self.derived();
         let make = |name: &Ident, ty: Option<SqlType>, origin: Option<ColumnOrigin>| {
             Expr::Column(Box::new(ColumnRef {
                 qualifier: Some(q.clone()),
                 name: name.clone(),
                 ty,
                 origin,
+                derived: derived.clone(),
             }))
         };
         match &self.0.source {

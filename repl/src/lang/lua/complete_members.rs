@@ -262,6 +262,11 @@ const VOCABULARY: &[&str] = &[
     "primary",
     "stats",
     "c",
+    "pk",
+    "set_reference",
+    "subquery",
+    "is_open",
+    "in_transaction",
 ];
 
 /// The column and relationship names of a model (what `Model:describe()`

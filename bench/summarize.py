@@ -80,6 +80,14 @@ ROWS = [
         "lua": ("dbridge", "dbridge-lua", "W6_eager_joined"),
         "sqla": ("sqla", None, "W6_eager_joinedload"),
     }),
+    ("W8 100k joined-inheritance rows, inline (with_polymorphic)", "rows_per_s", {
+        "rust": ("dbridge", "dbridge-rust", "W8_polymorphic_inline"),
+        "sqla": ("sqlapoly", None, "W8_polymorphic_inline"),
+    }),
+    ("W8 100k joined-inheritance rows, selectin_polymorphic", "rows_per_s", {
+        "rust": ("dbridge", "dbridge-rust", "W8_polymorphic_selectin"),
+        "sqla": ("sqlapoly", None, "W8_polymorphic_selectin"),
+    }),
     ("W4 point select by key", "us_per_op", {
         "rust": ("dbridge", "dbridge-rust", "W4_point_select_core"),
         "sqla": ("sqla", None, "W4_get_by_pk"),

@@ -11,7 +11,8 @@
 //! ```
 //!
 //! Each workload runs through the Core API and through the session (`orm.rs`);
-//! the workload names say which path ran; W6 (relationships) is `rel.rs`.
+//! the workload names say which path ran; W6 (relationships) is `rel.rs`,
+//! W8 (polymorphic loading of joined inheritance) `poly.rs`.
 
 use std::time::Instant;
 
@@ -23,6 +24,7 @@ use dbridge_lua::InstallOptions;
 use futures_util::TryStreamExt;
 
 mod orm;
+mod poly;
 mod rel;
 mod rhai;
 
@@ -300,6 +302,9 @@ async fn run(opts: &Opts) -> Result<()> {
     if opts.want("W6") {
         w6(opts, &db, &w6_models).await?;
     }
+    if opts.want("W8") {
+        w8(opts, &db).await?;
+    }
     if opts.want("W7") {
         let count = db
             .fetch_one("SELECT count(*) AS n FROM dbridge_stream", &[])
@@ -327,6 +332,25 @@ async fn w6(opts: &Opts, db: &Database, models: &(Model, Model)) -> Result<()> {
             s.push(rel::eager(db, &models.0, strategy, authors, each).await? * 1e3);
         }
         emit("dbridge-rust", name, "ms", &s, authors * each);
+    }
+    Ok(())
+}
+
+/// W8: 100,000 joined-inheritance employees (a tenth with `--quick`), loaded
+/// by the base's query inline (one joined SELECT) and by selectin.
+async fn w8(opts: &Opts, db: &Database) -> Result<()> {
+    let n = 100_000 / opts.scale;
+    let h = poly::models()?;
+    poly::setup(db, &h, n).await?;
+    for (name, selectin) in [
+        ("W8_polymorphic_inline", false),
+        ("W8_polymorphic_selectin", true),
+    ] {
+        let mut s = Vec::new();
+        for _ in 0..opts.reps {
+            s.push(n as f64 / poly::load(db, &h, selectin, n).await?);
+        }
+        emit("dbridge-rust", name, "rows_per_s", &s, n);
     }
     Ok(())
 }

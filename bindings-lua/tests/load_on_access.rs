@@ -14,6 +14,20 @@ User:insert { { name = "Ada", email = "ada@x" } }
 Post:insert { { author_id = 1, title = "Notes", body = "long text" } }
 selects = 0
 db:on_statement(function(ev) if ev.sql:find("^SELECT") then selects = selects + 1 end end)
+-- Resumes the coroutines in turn until all are done (their loads yield).
+function run_all(cos)
+  local pending = #cos
+  while pending > 0 do
+    pending = 0
+    for _, co in ipairs(cos) do
+      if coroutine.status(co) ~= "dead" then
+        local ok, e = coroutine.resume(co)
+        assert(ok, e)
+        pending = pending + 1
+      end
+    end
+  end
+end
 "#;
 
 dbridge_testkit::each_backend!(deferred_and_expired_columns_load_on_read, |t| async move {
@@ -64,17 +78,7 @@ for i = 1, 5 do
     s:close()
   end)
 end
-local pending = #cos
-while pending > 0 do
-  pending = 0
-  for _, co in ipairs(cos) do
-    if coroutine.status(co) ~= "dead" then
-      local ok, e = coroutine.resume(co)
-      assert(ok, e)
-      pending = pending + 1
-    end
-  end
-end
+run_all(cos)
 return table.concat(results, ",")
 "#,
     )
@@ -147,17 +151,7 @@ local results, cos = {}, {}
 for i = 1, 3 do
   cos[i] = coroutine.create(function() results[i] = db:query(Post):one().body end)
 end
-local pending = #cos
-while pending > 0 do
-  pending = 0
-  for _, co in ipairs(cos) do
-    if coroutine.status(co) ~= "dead" then
-      local ok, e = coroutine.resume(co)
-      assert(ok, e)
-      pending = pending + 1
-    end
-  end
-end
+run_all(cos)
 return table.concat({ body, again, cost, table.concat(results, ",") }, " ")
 "#,
         )

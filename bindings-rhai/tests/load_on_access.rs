@@ -16,12 +16,18 @@ const SEED: &str = r#"
     Post.insert([#{ author_id: 1, title: "Notes", body: "long text" }]);
 "#;
 
-each_backend!(deferred_and_expired_columns_load_on_read, |t| async move {
+/// Every statement `t`'s database runs from now on.
+fn statement_log(t: &dbridge_testkit::TestDb) -> Arc<Mutex<Vec<String>>> {
     let log = Arc::new(Mutex::new(Vec::new()));
     let sink = log.clone();
     t.db.on_statement(Arc::new(move |ev| {
         sink.lock().unwrap().push(ev.sql.to_string())
     }));
+    log
+}
+
+each_backend!(deferred_and_expired_columns_load_on_read, |t| async move {
+    let log = statement_log(&t);
     let got = ok(
         &t,
         &format!(
@@ -93,11 +99,7 @@ each_backend!(
 each_backend!(
     instances_without_a_session_load_through_their_database,
     |t| async move {
-        let log = Arc::new(Mutex::new(Vec::new()));
-        let sink = log.clone();
-        t.db.on_statement(Arc::new(move |ev| {
-            sink.lock().unwrap().push(ev.sql.to_string())
-        }));
+        let log = statement_log(&t);
         let got = ok(
             &t,
             &format!(

@@ -38,7 +38,7 @@ mod model;
 mod naming;
 mod pending;
 mod relationship;
-mod relationship_expr;
+pub(crate) mod relationship_expr;
 mod resolve;
 mod summary;
 

@@ -8,8 +8,22 @@ use crate::query::{Expr, Select, TableRef};
 use super::model::Model;
 use super::relationship::{RelationshipDef, RelationshipKind, rel_error};
 
-fn col(t: &TableRef, m: &Model, i: usize) -> Result<Expr> {
+/// Column `i` of model `m`, on table `t` (the model's table or an alias).
+pub(crate) fn col(t: &TableRef, m: &Model, i: usize) -> Result<Expr> {
     t.col(m.columns()[i].name().as_str())
+}
+
+/// `a.ac = b.bc` for each pair of key columns, ANDed: the ON condition of a
+/// join along a relationship (its keys on either side).
+pub(crate) fn join_on(
+    a: &TableRef,
+    am: &Model,
+    ac: &[usize],
+    b: &TableRef,
+    bm: &Model,
+    bc: &[usize],
+) -> Result<Expr> {
+    Ok(all(and_eq(a, am, ac, b, bm, bc)?))
 }
 
 fn and_eq(

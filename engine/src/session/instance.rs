@@ -90,6 +90,27 @@ pub(crate) struct InstanceData {
 }
 
 impl InstanceData {
+    /// A transient instance's data: `values`, nothing else yet (no key,
+    /// session, registry, relationships or binding).
+    fn fresh(model: &Model, values: Vec<Option<Value>>, committed: Committed) -> Self {
+        Self {
+            model: model.clone(),
+            values,
+            committed,
+            state: InstanceState::Transient,
+            key: None,
+            links: Vec::new(),
+            registry: None,
+            attach: None,
+            modified: false,
+            marked_deleted: false,
+            label: LABELS.fetch_add(1, Ordering::Relaxed),
+            rels: Default::default(),
+            exprs: Vec::new(),
+            bound: None,
+        }
+    }
+
     /// Whether column `i` differs from its committed value.
     pub(crate) fn is_changed(&self, i: usize) -> bool {
         let committed = match &self.committed {
@@ -254,22 +275,9 @@ impl Instance {
         if let (Some(d), Some(id)) = (model.discriminator(), model.polymorphic_identity()) {
             values[d] = Some(id.clone());
         }
-        Self(Arc::new(RwLock::new(InstanceData {
-            model: model.clone(),
-            values,
-            committed: Committed::Nothing,
-            state: InstanceState::Transient,
-            key: None,
-            links: Vec::new(),
-            registry,
-            attach: None,
-            modified: false,
-            marked_deleted: false,
-            label: LABELS.fetch_add(1, Ordering::Relaxed),
-            rels: Default::default(),
-            exprs: Vec::new(),
-            bound: None,
-        })))
+        let mut data = InstanceData::fresh(model, values, Committed::Nothing);
+        data.registry = registry;
+        Self(Arc::new(RwLock::new(data)))
     }
 
     /// A new, transient instance with values assigned in order (each through [`Instance::set`]).
@@ -289,22 +297,10 @@ impl Instance {
 
     /// A persistent instance for a loaded row (values already converted).
     pub(crate) fn loaded(model: &Model, values: Vec<Option<Value>>, key: IdentityKey) -> Self {
-        Self(Arc::new(RwLock::new(InstanceData {
-            model: model.clone(),
-            committed: Committed::Current,
-            values,
-            state: InstanceState::Persistent,
-            key: Some(key),
-            links: Vec::new(),
-            registry: None,
-            attach: None,
-            modified: false,
-            marked_deleted: false,
-            label: LABELS.fetch_add(1, Ordering::Relaxed),
-            rels: Default::default(),
-            exprs: Vec::new(),
-            bound: None,
-        })))
+        let mut data = InstanceData::fresh(model, values, Committed::Current);
+        data.state = InstanceState::Persistent;
+        data.key = Some(key);
+        Self(Arc::new(RwLock::new(data)))
     }
 
     pub(crate) fn read(&self) -> RwLockReadGuard<'_, InstanceData> {

@@ -68,13 +68,7 @@ both!(lua_completion_follows_types_through_calls, |backend| {
 
 both!(rhai_completion_follows_types_through_calls, |backend| {
     let f = fixture(backend);
-    let mut p = spawn(
-        &f.db.url,
-        Start {
-            lang: "rhai",
-            ..Start::default()
-        },
-    );
+    let mut p = spawn(&f.db.url, Start::rhai());
     let out = complete_and_run(
         &mut p,
         "\"n=\" + db.query(track).wh",

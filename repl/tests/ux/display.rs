@@ -117,13 +117,7 @@ both!(nested_values_empty_results_and_json, |backend| {
 
 both!(rhai_empty_results_keep_their_header, |backend| {
     let f = fixture(backend);
-    let mut p = spawn(
-        &f.db.url,
-        Start {
-            lang: "rhai",
-            ..Start::default()
-        },
-    );
+    let mut p = spawn(&f.db.url, Start::rhai());
     let out = run(
         &mut p,
         "db.fetch_all(\"SELECT name, id FROM track WHERE id < 0\")",

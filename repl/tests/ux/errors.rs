@@ -50,13 +50,7 @@ both!(lua_errors_suggest_the_fix, |backend| {
 
 both!(rhai_errors_suggest_the_fix, |backend| {
     let f = fixture(backend);
-    let mut p = spawn(
-        &f.db.url,
-        Start {
-            lang: "rhai",
-            ..Start::default()
-        },
-    );
+    let mut p = spawn(&f.db.url, Start::rhai());
     let out = run(&mut p, "SELECT * FROM track");
     assert!(out.contains("  .sql SELECT * FROM track"), "{out}");
     let out = run(&mut p, "trak.get(1)");

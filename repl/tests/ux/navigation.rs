@@ -33,13 +33,7 @@ both!(reflected_tables_navigate_without_a_session, |backend| {
     );
     assert!(out.contains("Kind of Blue"), "{out}");
     leave(p);
-    let mut p = spawn(
-        &f.db.url,
-        Start {
-            lang: "rhai",
-            ..Start::default()
-        },
-    );
+    let mut p = spawn(&f.db.url, Start::rhai());
     let out = run(&mut p, "song.get(1).album.artist.name");
     assert!(out.contains("Miles Davis"), "{out}");
     leave(p);

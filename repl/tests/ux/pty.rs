@@ -53,6 +53,16 @@ pub struct Start<'a> {
     pub env: Vec<(&'a str, String)>,
 }
 
+impl Start<'_> {
+    /// A Rhai session, the rest as by default.
+    pub fn rhai() -> Self {
+        Self {
+            lang: "rhai",
+            ..Self::default()
+        }
+    }
+}
+
 impl Default for Start<'_> {
     fn default() -> Self {
         Self {

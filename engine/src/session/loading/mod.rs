@@ -35,32 +35,11 @@ use super::related::{Related, Slot, loaded, put_loaded};
 use super::{Instance, InstanceState, Session};
 use crate::dialect::Compile;
 use crate::error::{Error, Result};
-use crate::query::{Expr, Select, SelectItem, TableRef};
+use crate::query::{Select, SelectItem};
 use crate::schema::{LoadStrategy, Model, RelationshipDef, RelationshipKind};
 use crate::value::Value;
 
-fn col(t: &TableRef, m: &Model, i: usize) -> Result<Expr> {
-    t.col(m.columns()[i].name().as_str())
-}
-
-fn join_on(
-    a: &TableRef,
-    am: &Model,
-    ac: &[usize],
-    b: &TableRef,
-    bm: &Model,
-    bc: &[usize],
-) -> Result<Expr> {
-    let mut conds = Vec::with_capacity(ac.len());
-    for (&x, &y) in ac.iter().zip(bc) {
-        conds.push(col(a, am, x)?.eq(col(b, bm, y)?));
-    }
-    Ok(if conds.len() == 1 {
-        conds.remove(0)
-    } else {
-        Expr::And(conds)
-    })
-}
+use crate::schema::relationship_expr::{col, join_on};
 
 fn is_joined(n: &Node, collections_ok: bool) -> bool {
     n.strategy == LoadStrategy::Joined && (n.eager || collections_ok || !n.rel.kind.is_collection())

@@ -152,8 +152,9 @@ pub(super) fn table_keys(t: &mlua::Table) -> Vec<String> {
         .collect()
 }
 
-/// Names a dbridge object may answer to (DESIGN's vocabulary): userdata
-/// cannot list their methods, so completion asks for each of these.
+/// Names a dbridge object may answer to (DESIGN's vocabulary), besides the
+/// builder methods of [`complete::PURE`]: userdata cannot list their
+/// methods, so completion asks for each of these.
 const VOCABULARY: &[&str] = &[
     "execute",
     "fetch_all",
@@ -171,7 +172,6 @@ const VOCABULARY: &[&str] = &[
     "release",
     "model",
     "models",
-    "query",
     "session",
     "create_all",
     "drop_all",
@@ -181,17 +181,6 @@ const VOCABULARY: &[&str] = &[
     "update",
     "delete",
     "returning",
-    "where",
-    "filter_by",
-    "join",
-    "outerjoin",
-    "group_by",
-    "having",
-    "order_by",
-    "limit",
-    "offset",
-    "distinct",
-    "options",
     "all",
     "first",
     "one",
@@ -221,36 +210,18 @@ const VOCABULARY: &[&str] = &[
     "name",
     "table",
     "build",
-    "eq",
-    "ne",
-    "lt",
-    "le",
-    "gt",
-    "ge",
-    "like",
-    "ilike",
-    "in_",
-    "not_in",
-    "between",
-    "is_null",
-    "is_not_null",
-    "asc",
-    "desc",
-    "label",
     "describe",
     "model_name",
     "table_name",
     "column_names",
     "relationship_names",
     "relationships",
-    "filter",
     "on_primary",
     "state",
     "changed",
     "to_table",
     "any",
     "has",
-    "add_all",
     "remove",
     "clear",
     "contains",
@@ -261,7 +232,6 @@ const VOCABULARY: &[&str] = &[
     "on_statement",
     "primary",
     "stats",
-    "c",
     "pk",
     "set_reference",
     "subquery",
@@ -285,7 +255,7 @@ return names"#;
         .unwrap_or_default()
 }
 
-/// The [`VOCABULARY`] names `ud` answers to (userdata cannot list their
+/// The [`VOCABULARY`] and [`complete::PURE`] names `ud` answers to (userdata cannot list their
 /// methods, so each is asked for).
 fn probe(lua: &Lua, ud: &mlua::AnyUserData) -> Vec<String> {
     let Ok(probe) = lua
@@ -296,6 +266,7 @@ fn probe(lua: &Lua, ud: &mlua::AnyUserData) -> Vec<String> {
     };
     VOCABULARY
         .iter()
+        .chain(complete::PURE)
         .filter(|k| probe.call::<bool>((ud.clone(), **k)).unwrap_or(false))
         .map(|k| (*k).to_string())
         .collect()

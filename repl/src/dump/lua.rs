@@ -13,13 +13,7 @@ const KEYWORDS: &[&str] = &[
 ];
 
 fn key(k: &str) -> String {
-    let plain = k
-        .chars()
-        .next()
-        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
-        && k.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
-        && !KEYWORDS.contains(&k);
-    if plain {
+    if super::bare_key(k, KEYWORDS) {
         k.to_owned()
     } else {
         format!("[{}]", Lua.string(k))
@@ -35,31 +29,11 @@ fn pairs(entries: &[(String, String)]) -> Vec<String> {
 
 impl Syntax for Lua {
     fn comment(&self, text: &str) -> String {
-        // Text from the database (a CHECK's expression) never ends the
-        // comment: every control character becomes a space.
-        let line: String = text
-            .chars()
-            .map(|c| if c.is_control() { ' ' } else { c })
-            .collect();
-        format!("-- {line}")
+        format!("-- {}", super::one_line(text))
     }
 
     fn string(&self, s: &str) -> String {
-        let mut out = String::with_capacity(s.len() + 2);
-        out.push('"');
-        for c in s.chars() {
-            match c {
-                '"' => out.push_str("\\\""),
-                '\\' => out.push_str("\\\\"),
-                '\n' => out.push_str("\\n"),
-                c if (c as u32) < 0x20 || c == '\u{7f}' => {
-                    out.push_str(&format!("\\{:03}", c as u32))
-                }
-                c => out.push(c),
-            }
-        }
-        out.push('"');
-        out
+        super::quoted(s, |c| format!("\\{:03}", c as u32))
     }
 
     fn map(&self, entries: &[(String, String)]) -> String {

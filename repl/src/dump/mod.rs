@@ -71,6 +71,42 @@ pub fn dump(schema: &SchemaSnapshot, syntax: &dyn Syntax) -> String {
     out
 }
 
+/// Whether `k` can be written as a bare key: an identifier that is not one
+/// of the language's `reserved` words.
+fn bare_key(k: &str, reserved: &[&str]) -> bool {
+    k.chars()
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && k.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+        && !reserved.contains(&k)
+}
+
+/// Text from the database (a CHECK's expression) as one comment line: every
+/// control character becomes a space, so that it never ends the comment.
+fn one_line(text: &str) -> String {
+    text.chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect()
+}
+
+/// `s` in double quotes: `"`, `\` and newlines escaped, and every other
+/// control character as `control` spells it.
+fn quoted(s: &str, control: impl Fn(char) -> String) -> String {
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            c if (c as u32) < 0x20 || c == '\u{7f}' => out.push_str(&control(c)),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
 fn header(d: &Declarations, schema: &SchemaSnapshot, syntax: &dyn Syntax) -> String {
     let mut lines = vec![
         format!(

@@ -73,11 +73,13 @@ ROWS = [
     ("W6 1,000 authors x 10 posts, selectin", "ms", {
         "rust": ("dbridge", "dbridge-rust", "W6_eager_selectin"),
         "lua": ("dbridge", "dbridge-lua", "W6_eager_selectin"),
+        "rhai": ("rhai", "dbridge-rhai", "W6_eager_selectin"),
         "sqla": ("sqla", None, "W6_eager_selectinload"),
     }),
     ("W6 1,000 authors x 10 posts, joined", "ms", {
         "rust": ("dbridge", "dbridge-rust", "W6_eager_joined"),
         "lua": ("dbridge", "dbridge-lua", "W6_eager_joined"),
+        "rhai": ("rhai", "dbridge-rhai", "W6_eager_joined"),
         "sqla": ("sqla", None, "W6_eager_joinedload"),
     }),
     ("W8 100k joined-inheritance rows, inline (with_polymorphic)", "rows_per_s", {

@@ -133,7 +133,8 @@ function RelAttr:has(cond) return check(nil, raw.rel_op(self, "has", cond)) end
 local Load = {}
 function Load:under(path) return check(nil, raw.load_under(self, path)) end
 for _, name in ipairs({ "selectinload", "joinedload", "subqueryload", "lazyload", "noload",
-  "raiseload", "contains_eager", "defer", "undefer", "load_only", "selectin_polymorphic" }) do
+  "raiseload", "contains_eager", "defer", "undefer", "undefer_group", "load_only",
+  "selectin_polymorphic" }) do
   dbridge[name] = function(...) return check(nil, raw.load(name, ...)) end
 end
 

@@ -398,6 +398,62 @@ each_backend!(json_get_and_path_operators, |t| async move {
     assert_eq!(texts(&r, "name"), ["Linus"]);
 });
 
+each_backend!(
+    json_text_operators_give_text_on_both_backends,
+    |t| async move {
+        // PostgreSQL's ->> and #>> give text whatever the member's JSON type;
+        // SQLite's ->> would give a number for a number: the compiler casts it.
+        use dbridge_engine::schema::{Column, Metadata};
+        let doc = dbridge_testkit::keyed("Doc", "docs")
+            .column(Column::new("body", "jsonb"))
+            .build()
+            .unwrap();
+        let meta = Metadata::new();
+        meta.add(doc.clone()).unwrap();
+        meta.create_all(&t.db).await.unwrap();
+        let body = serde_json::json!({
+            "n": 42, "x": 1.5, "yes": true, "no": false, "none": null,
+            "s": "text", "list": [7, "b"], "inner": {"n": 5}
+        });
+        dbridge_engine::query::Insert::into(&doc)
+            .row_map([("id", Value::from(1)), ("body", Value::Jsonb(body))])
+            .unwrap()
+            .execute(&t.db)
+            .await
+            .unwrap();
+        let b = || doc.col("body").unwrap();
+        let mut q = Select::from(&doc);
+        for key in ["n", "x", "yes", "no", "none", "s", "missing"] {
+            q = q.column(b().get_text(key).label(key).unwrap());
+        }
+        let q = q
+            .column(b().get("list").get_text(0).label("first").unwrap())
+            .column(b().path_text(["inner", "n"]).label("inner_n").unwrap())
+            .column(b().path_text(["list", "1"]).label("second").unwrap());
+        let row = q.fetch_one(&t.db).await.unwrap();
+        let text = |k: &str| row.get(k).unwrap().clone();
+        assert_eq!(text("n"), Value::from("42"));
+        assert_eq!(text("x"), Value::from("1.5"));
+        assert_eq!(text("yes"), Value::from("true"));
+        assert_eq!(text("no"), Value::from("false"));
+        assert_eq!(text("none"), Value::Null);
+        assert_eq!(text("s"), Value::from("text"));
+        assert_eq!(text("missing"), Value::Null);
+        assert_eq!(text("first"), Value::from("7"));
+        assert_eq!(text("inner_n"), Value::from("5"));
+        assert_eq!(text("second"), Value::from("b"));
+        // Compared as text.
+        let found = Select::from(&doc)
+            .column(doc.col("id").unwrap())
+            .filter(b().get_text("n").eq("42"))
+            .filter(b().get_text("yes").eq("true"))
+            .fetch_all(&t.db)
+            .await
+            .unwrap();
+        assert_eq!(found.len(), 1);
+    }
+);
+
 each_backend!(json_key_existence_operators, |t| async move {
     let m = models();
     seed(&t.db, &m).await;

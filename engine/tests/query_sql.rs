@@ -371,14 +371,14 @@ fn json_operators_per_dialect() {
         .filter(d().has_any_key(["p", "q"]));
     let s = assert_sql!(
         q,
-        sqlite = r#"SELECT "doc" -> $1 AS "a", "doc" ->> $2 AS "b", "doc" -> $3 AS "c", "doc" ->> $4 AS "e" WHERE json_type("doc", $5) IS NOT NULL AND (json_type("doc", $6) IS NOT NULL OR json_type("doc", $7) IS NOT NULL)"#,
+        sqlite = r#"SELECT "doc" -> $1 AS "a", CAST(CASE json_type("doc" -> $2) WHEN 'text' THEN "doc" ->> $3 ELSE nullif("doc" -> $4, 'null') END AS TEXT) AS "b", "doc" -> $5 AS "c", CAST(CASE json_type("doc" -> $6) WHEN 'text' THEN "doc" ->> $7 ELSE nullif("doc" -> $8, 'null') END AS TEXT) AS "e" WHERE json_type("doc", $9) IS NOT NULL AND (json_type("doc", $10) IS NOT NULL OR json_type("doc", $11) IS NOT NULL)"#,
         postgres = r#"SELECT "doc" -> $1::text AS "a", "doc" ->> $2::integer AS "b", "doc" #> $3::text[] AS "c", "doc" #>> $4::text[] AS "e" WHERE "doc" ? $5::text AND "doc" ?| $6::text[]"#
     );
     assert_eq!(s.params()[0], Value::from("a"));
     let sq = dbridge_engine::dialect::compile(&q, Backend::Sqlite).unwrap();
     assert_eq!(sq.params()[0], Value::from("$.\"a\""));
-    assert_eq!(sq.params()[2], Value::from("$.\"x\"[1].\"y\""));
-    assert_eq!(sq.params()[5], Value::from("$.\"p\""));
+    assert_eq!(sq.params()[4], Value::from("$.\"x\"[1].\"y\""));
+    assert_eq!(sq.params()[9], Value::from("$.\"p\""));
     let q = Select::new()
         .column(d())
         .filter(d().contains(serde_json::json!({"a": 1})))

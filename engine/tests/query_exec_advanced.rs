@@ -181,6 +181,67 @@ each_backend!(cte_plain, |t| async move {
     assert_eq!(texts(&r, "name"), ["Ada", "Grace", "Barbara"]);
 });
 
+each_backend!(
+    a_cte_table_brings_its_cte_into_from_joins_and_subqueries,
+    |t| async move {
+        let m = models();
+        seed(&t.db, &m).await;
+        let u = &m.user;
+        let active = Cte::new(
+            "active_users",
+            Select::from(u)
+                .column(u.col("id").unwrap())
+                .filter(u.col("active").unwrap().eq(true)),
+        )
+        .unwrap()
+        .table();
+        // Joined, without `with`.
+        let r = Select::from(u)
+            .column(u.col("name").unwrap())
+            .join(
+                active.clone(),
+                u.col("id").unwrap().eq(active.col("id").unwrap()),
+            )
+            .order_by(u.col("id").unwrap())
+            .fetch_all(&t.db)
+            .await
+            .unwrap();
+        assert_eq!(texts(&r, "name"), ["Ada", "Grace", "Barbara"]);
+        // In a subquery of another query (its own WITH), and counted as a
+        // derived table.
+        let ids = Select::from(active.clone()).column(active.col("id").unwrap());
+        let r = Select::from(u)
+            .column(u.col("name").unwrap())
+            .filter(u.col("id").unwrap().not_in_query(ids.clone()))
+            .fetch_all(&t.db)
+            .await
+            .unwrap();
+        assert_eq!(r.len(), 1);
+        let n = Select::from(ids.clone().subquery("c").unwrap())
+            .column(func::count_star().label("n").unwrap())
+            .fetch_one(&t.db)
+            .await
+            .unwrap();
+        assert_eq!(n.get("n").unwrap().as_i64(), Some(3));
+        // A CTE over another CTE.
+        let first = Cte::new(
+            "first_active",
+            ids.order_by(active.col("id").unwrap()).limit(1),
+        )
+        .unwrap()
+        .table();
+        let r = Select::from(first.clone()).fetch_all(&t.db).await.unwrap();
+        assert_eq!(r.len(), 1);
+        // A set operation of selects that read CTEs.
+        let r = Select::from(first.clone())
+            .union_all(Select::from(active.clone()))
+            .fetch_all(&t.db)
+            .await
+            .unwrap();
+        assert_eq!(r.len(), 4);
+    }
+);
+
 each_backend!(cte_recursive_counter_and_tree, |t| async move {
     let m = models();
     seed(&t.db, &m).await;

@@ -301,10 +301,55 @@ fn ctes_and_recursive_ctes() {
             .limit(1),
     )
     .unwrap();
-    let q = Select::from(c.table()).with(c);
+    let q = Select::from(c.table()).with(c.clone());
     assert_sql!(
         q,
         both = r#"WITH "top" AS (SELECT "users"."id" FROM "users" LIMIT $1) SELECT "top"."id" FROM "top""#
+    );
+    // A CTE's table brings its CTE along: FROM, a join, a column query.
+    let top = c.table();
+    let q = Select::from(top.clone());
+    assert_sql!(
+        q,
+        both = r#"WITH "top" AS (SELECT "users"."id" FROM "users" LIMIT $1) SELECT "top"."id" FROM "top""#
+    );
+    let q = Select::from(&m.user)
+        .column(m.user.col("name").unwrap())
+        .join(
+            top.clone(),
+            m.user.col("id").unwrap().eq(top.col("id").unwrap()),
+        )
+        .with(c.clone());
+    assert_sql!(
+        q,
+        both = r#"WITH "top" AS (SELECT "users"."id" FROM "users" LIMIT $1) SELECT "users"."name" FROM "users" JOIN "top" ON "users"."id" = "top"."id""#
+    );
+    let id = top.col("id").unwrap();
+    let from = ColumnRef::first_table_in(&id).unwrap();
+    assert_eq!(from.qualifier().as_str(), "top");
+    let q = Select::new().column(id).and_from(from);
+    assert_sql!(
+        q,
+        both = r#"WITH "top" AS (SELECT "users"."id" FROM "users" LIMIT $1) SELECT "top"."id" FROM "top""#
+    );
+    // Under an alias; and a recursive CTE's table brings WITH RECURSIVE.
+    let q = Select::from(top.alias("t2").unwrap());
+    assert_sql!(
+        q,
+        both = r#"WITH "top" AS (SELECT "users"."id" FROM "users" LIMIT $1) SELECT "t2"."id" FROM "top" AS "t2""#
+    );
+    let body = Select::new().column(Expr::val(1_i64)).union_all(
+        Select::from(t.clone())
+            .column(t.col("n").unwrap() + 1_i64)
+            .filter(t.col("n").unwrap().lt(3_i64)),
+    );
+    let rec = Cte::recursive(&t, body).unwrap();
+    assert!(rec.is_recursive() && rec.name().as_str() == "t");
+    let q = Select::from(rec.table());
+    assert_sql!(
+        q,
+        sqlite = r#"WITH RECURSIVE "t" ("n") AS (SELECT $1 AS "col1" UNION ALL SELECT "t"."n" + $2 AS "col1" FROM "t" WHERE "t"."n" < $3) SELECT "t"."n" FROM "t""#,
+        postgres = r#"WITH RECURSIVE "t" ("n") AS (SELECT $1::bigint AS "col1" UNION ALL SELECT "t"."n" + $2 AS "col1" FROM "t" WHERE "t"."n" < $3) SELECT "t"."n" FROM "t""#
     );
 }
 

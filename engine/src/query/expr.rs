@@ -122,14 +122,15 @@ pub struct ColumnRef {
     pub ty: Option<SqlType>,
     /// The model column it refers to, if any.
     pub origin: Option<ColumnOrigin>,
-    /// The derived table (`Select::subquery`) it is read from, when it is a
-    /// column of one: `origin` then names the model column under it.
+    /// The derived table (`Select::subquery`) or CTE table (`Cte::table`)
+    /// it is read from, when it is a column of one: `origin` then names the
+    /// model column under a derived table.
     pub derived: Option<super::TableRef>,
 }
 
 impl ColumnRef {
     /// The table a model column reads: the derived table of a subquery's
-    /// column, else its model's table, under the alias that qualifies it when
+    /// column (or the table of a CTE's), else its model's table, under the alias that qualifies it when
     /// that is not the table's own name (a column of an aliased model,
     /// `Model::alias`). `None` for a column of no model.
     pub fn table(&self) -> Option<super::TableRef> {

@@ -332,6 +332,19 @@ fn ctes_and_recursive_ctes() {
         q,
         both = r#"WITH "top" AS (SELECT "users"."id" FROM "users" LIMIT $1) SELECT "top"."id" FROM "top""#
     );
+    // A table FROM has already is not listed twice (a column query's
+    // `select_from` of the table it reads).
+    let q = Select::from(top.clone()).and_from(top.clone());
+    assert_sql!(
+        q,
+        both = r#"WITH "top" AS (SELECT "users"."id" FROM "users" LIMIT $1) SELECT "top"."id" FROM "top""#
+    );
+    // A recursive CTE's own table (by name) is the FROM of its columns.
+    let n = t.col("n").unwrap();
+    assert_eq!(
+        ColumnRef::first_table_in(&n).unwrap().qualifier().as_str(),
+        "t"
+    );
     // Under an alias; and a recursive CTE's table brings WITH RECURSIVE.
     let q = Select::from(top.alias("t2").unwrap());
     assert_sql!(

@@ -201,11 +201,15 @@ impl Select {
         Self::default().and_from(table)
     }
 
-    /// Adds a FROM table (a cross product with the others).
+    /// Adds a FROM table (a cross product with the others); a table under
+    /// a name FROM has already (`select_from` of the table a column query
+    /// reads) is not listed twice.
     pub fn and_from(mut self, table: impl Into<TableRef>) -> Self {
         let table = table.into();
         self.bring_cte(&table);
-        self.from.push(table);
+        if !self.from.iter().any(|t| t.qualifier() == table.qualifier()) {
+            self.from.push(table);
+        }
         self
     }
 

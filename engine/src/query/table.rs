@@ -158,14 +158,11 @@ impl TableRef {
         self.0.alias.as_ref()
     }
 
-    /// This table when it is a derived table (a subquery) or a CTE's, for
-    /// the [`ColumnRef::derived`] of its columns: a query of them reads FROM it.
+    /// This table when it is not a model's (a derived table, a CTE's, a
+    /// table by name), for the [`ColumnRef::derived`] of its columns: a
+    /// query of them reads FROM it.
     fn derived(&self) -> Option<TableRef> {
-        matches!(
-            self.0.source,
-            Source::Query { .. } | Source::Named { cte: Some(_), .. }
-        )
-        .then(|| self.clone())
+        (!matches!(self.0.source, Source::Model(_))).then(|| self.clone())
     }
 
     /// A column of this table, qualified by [`TableRef::qualifier`].

@@ -265,6 +265,7 @@ const VOCABULARY: &[&str] = &[
     "pk",
     "set_reference",
     "subquery",
+    "cte",
     "is_open",
     "in_transaction",
 ];

@@ -120,6 +120,28 @@ return table.concat(out, " ")
     }
 });
 
+dbridge_testkit::each_backend!(json_get_text_is_text_on_both_backends, |t| async move {
+    // PostgreSQL's ->> gives text for any member; SQLite's would give a
+    // number for a number: the same text on both.
+    let lua = lua_for(&t);
+    let got: String = run(
+        &lua,
+        r#"
+Doc = db:model{ name = "Doc", table = "docs", columns = {
+  { "id", "integer", primary_key = true }, { "body", "jsonb" } } }
+db:create_all()
+Doc:insert({ { body = dbridge.json{ n = 42, x = 1.5, yes = true, s = "t", inner = { n = 5 } } } })
+local r = db:query(Doc.body:get_text("n"):label("n"), Doc.body:get_text("x"):label("x"),
+  Doc.body:get_text("yes"):label("yes"), Doc.body:get_text("s"):label("s"),
+  Doc.body:get_text("missing"):label("missing"), Doc.body:path_text{ "inner", "n" }:label("inner")):one()
+local hit = db:query(Doc):where(Doc.body:get_text("n"):eq("42")):count()
+return table.concat({ type(r.n), r.n, r.x, r.yes, r.s, tostring(r.missing), type(r.inner), r.inner, hit }, " ")
+"#,
+    )
+    .await;
+    assert_eq!(got, "string 42 1.5 true t nil string 5 1");
+});
+
 dbridge_testkit::each_backend!(aliases_for_self_joins_and_select_from, |t| async move {
     let lua = lua_for(&t);
     run::<()>(&lua, MODELS).await;

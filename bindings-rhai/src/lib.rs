@@ -183,6 +183,7 @@ pub(crate) fn register_with(
     objects::related::register(engine);
     objects::session::register(engine);
     objects::query::register(engine);
+    objects::cte::register(engine);
     objects::query::register_in_expr(engine, &mut module);
     objects::paginate::register(engine);
     objects::computed::register(engine);

@@ -181,6 +181,67 @@ each_backend!(cte_plain, |t| async move {
     assert_eq!(texts(&r, "name"), ["Ada", "Grace", "Barbara"]);
 });
 
+each_backend!(
+    a_cte_table_brings_its_cte_into_from_joins_and_subqueries,
+    |t| async move {
+        let m = models();
+        seed(&t.db, &m).await;
+        let u = &m.user;
+        let active = Cte::new(
+            "active_users",
+            Select::from(u)
+                .column(u.col("id").unwrap())
+                .filter(u.col("active").unwrap().eq(true)),
+        )
+        .unwrap()
+        .table();
+        // Joined, without `with`.
+        let r = Select::from(u)
+            .column(u.col("name").unwrap())
+            .join(
+                active.clone(),
+                u.col("id").unwrap().eq(active.col("id").unwrap()),
+            )
+            .order_by(u.col("id").unwrap())
+            .fetch_all(&t.db)
+            .await
+            .unwrap();
+        assert_eq!(texts(&r, "name"), ["Ada", "Grace", "Barbara"]);
+        // In a subquery of another query (its own WITH), and counted as a
+        // derived table.
+        let ids = Select::from(active.clone()).column(active.col("id").unwrap());
+        let r = Select::from(u)
+            .column(u.col("name").unwrap())
+            .filter(u.col("id").unwrap().not_in_query(ids.clone()))
+            .fetch_all(&t.db)
+            .await
+            .unwrap();
+        assert_eq!(r.len(), 1);
+        let n = Select::from(ids.clone().subquery("c").unwrap())
+            .column(func::count_star().label("n").unwrap())
+            .fetch_one(&t.db)
+            .await
+            .unwrap();
+        assert_eq!(n.get("n").unwrap().as_i64(), Some(3));
+        // A CTE over another CTE.
+        let first = Cte::new(
+            "first_active",
+            ids.order_by(active.col("id").unwrap()).limit(1),
+        )
+        .unwrap()
+        .table();
+        let r = Select::from(first.clone()).fetch_all(&t.db).await.unwrap();
+        assert_eq!(r.len(), 1);
+        // A set operation of selects that read CTEs.
+        let r = Select::from(first.clone())
+            .union_all(Select::from(active.clone()))
+            .fetch_all(&t.db)
+            .await
+            .unwrap();
+        assert_eq!(r.len(), 4);
+    }
+);
+
 each_backend!(cte_recursive_counter_and_tree, |t| async move {
     let m = models();
     seed(&t.db, &m).await;
@@ -397,6 +458,62 @@ each_backend!(json_get_and_path_operators, |t| async move {
         .unwrap();
     assert_eq!(texts(&r, "name"), ["Linus"]);
 });
+
+each_backend!(
+    json_text_operators_give_text_on_both_backends,
+    |t| async move {
+        // PostgreSQL's ->> and #>> give text whatever the member's JSON type;
+        // SQLite's ->> would give a number for a number: the compiler casts it.
+        use dbridge_engine::schema::{Column, Metadata};
+        let doc = dbridge_testkit::keyed("Doc", "docs")
+            .column(Column::new("body", "jsonb"))
+            .build()
+            .unwrap();
+        let meta = Metadata::new();
+        meta.add(doc.clone()).unwrap();
+        meta.create_all(&t.db).await.unwrap();
+        let body = serde_json::json!({
+            "n": 42, "x": 1.5, "yes": true, "no": false, "none": null,
+            "s": "text", "list": [7, "b"], "inner": {"n": 5}
+        });
+        dbridge_engine::query::Insert::into(&doc)
+            .row_map([("id", Value::from(1)), ("body", Value::Jsonb(body))])
+            .unwrap()
+            .execute(&t.db)
+            .await
+            .unwrap();
+        let b = || doc.col("body").unwrap();
+        let mut q = Select::from(&doc);
+        for key in ["n", "x", "yes", "no", "none", "s", "missing"] {
+            q = q.column(b().get_text(key).label(key).unwrap());
+        }
+        let q = q
+            .column(b().get("list").get_text(0).label("first").unwrap())
+            .column(b().path_text(["inner", "n"]).label("inner_n").unwrap())
+            .column(b().path_text(["list", "1"]).label("second").unwrap());
+        let row = q.fetch_one(&t.db).await.unwrap();
+        let text = |k: &str| row.get(k).unwrap().clone();
+        assert_eq!(text("n"), Value::from("42"));
+        assert_eq!(text("x"), Value::from("1.5"));
+        assert_eq!(text("yes"), Value::from("true"));
+        assert_eq!(text("no"), Value::from("false"));
+        assert_eq!(text("none"), Value::Null);
+        assert_eq!(text("s"), Value::from("text"));
+        assert_eq!(text("missing"), Value::Null);
+        assert_eq!(text("first"), Value::from("7"));
+        assert_eq!(text("inner_n"), Value::from("5"));
+        assert_eq!(text("second"), Value::from("b"));
+        // Compared as text.
+        let found = Select::from(&doc)
+            .column(doc.col("id").unwrap())
+            .filter(b().get_text("n").eq("42"))
+            .filter(b().get_text("yes").eq("true"))
+            .fetch_all(&t.db)
+            .await
+            .unwrap();
+        assert_eq!(found.len(), 1);
+    }
+);
 
 each_backend!(json_key_existence_operators, |t| async move {
     let m = models();

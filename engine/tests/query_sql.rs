@@ -301,10 +301,68 @@ fn ctes_and_recursive_ctes() {
             .limit(1),
     )
     .unwrap();
-    let q = Select::from(c.table()).with(c);
+    let q = Select::from(c.table()).with(c.clone());
     assert_sql!(
         q,
         both = r#"WITH "top" AS (SELECT "users"."id" FROM "users" LIMIT $1) SELECT "top"."id" FROM "top""#
+    );
+    // A CTE's table brings its CTE along: FROM, a join, a column query.
+    let top = c.table();
+    let q = Select::from(top.clone());
+    assert_sql!(
+        q,
+        both = r#"WITH "top" AS (SELECT "users"."id" FROM "users" LIMIT $1) SELECT "top"."id" FROM "top""#
+    );
+    let q = Select::from(&m.user)
+        .column(m.user.col("name").unwrap())
+        .join(
+            top.clone(),
+            m.user.col("id").unwrap().eq(top.col("id").unwrap()),
+        )
+        .with(c.clone());
+    assert_sql!(
+        q,
+        both = r#"WITH "top" AS (SELECT "users"."id" FROM "users" LIMIT $1) SELECT "users"."name" FROM "users" JOIN "top" ON "users"."id" = "top"."id""#
+    );
+    let id = top.col("id").unwrap();
+    let from = ColumnRef::first_table_in(&id).unwrap();
+    assert_eq!(from.qualifier().as_str(), "top");
+    let q = Select::new().column(id).and_from(from);
+    assert_sql!(
+        q,
+        both = r#"WITH "top" AS (SELECT "users"."id" FROM "users" LIMIT $1) SELECT "top"."id" FROM "top""#
+    );
+    // A table FROM has already is not listed twice (a column query's
+    // `select_from` of the table it reads).
+    let q = Select::from(top.clone()).and_from(top.clone());
+    assert_sql!(
+        q,
+        both = r#"WITH "top" AS (SELECT "users"."id" FROM "users" LIMIT $1) SELECT "top"."id" FROM "top""#
+    );
+    // A recursive CTE's own table (by name) is the FROM of its columns.
+    let n = t.col("n").unwrap();
+    assert_eq!(
+        ColumnRef::first_table_in(&n).unwrap().qualifier().as_str(),
+        "t"
+    );
+    // Under an alias; and a recursive CTE's table brings WITH RECURSIVE.
+    let q = Select::from(top.alias("t2").unwrap());
+    assert_sql!(
+        q,
+        both = r#"WITH "top" AS (SELECT "users"."id" FROM "users" LIMIT $1) SELECT "t2"."id" FROM "top" AS "t2""#
+    );
+    let body = Select::new().column(Expr::val(1_i64)).union_all(
+        Select::from(t.clone())
+            .column(t.col("n").unwrap() + 1_i64)
+            .filter(t.col("n").unwrap().lt(3_i64)),
+    );
+    let rec = Cte::recursive(&t, body).unwrap();
+    assert!(rec.is_recursive() && rec.name().as_str() == "t");
+    let q = Select::from(rec.table());
+    assert_sql!(
+        q,
+        sqlite = r#"WITH RECURSIVE "t" ("n") AS (SELECT $1 AS "col1" UNION ALL SELECT "t"."n" + $2 AS "col1" FROM "t" WHERE "t"."n" < $3) SELECT "t"."n" FROM "t""#,
+        postgres = r#"WITH RECURSIVE "t" ("n") AS (SELECT $1::bigint AS "col1" UNION ALL SELECT "t"."n" + $2 AS "col1" FROM "t" WHERE "t"."n" < $3) SELECT "t"."n" FROM "t""#
     );
 }
 
@@ -371,14 +429,14 @@ fn json_operators_per_dialect() {
         .filter(d().has_any_key(["p", "q"]));
     let s = assert_sql!(
         q,
-        sqlite = r#"SELECT "doc" -> $1 AS "a", "doc" ->> $2 AS "b", "doc" -> $3 AS "c", "doc" ->> $4 AS "e" WHERE json_type("doc", $5) IS NOT NULL AND (json_type("doc", $6) IS NOT NULL OR json_type("doc", $7) IS NOT NULL)"#,
+        sqlite = r#"SELECT "doc" -> $1 AS "a", CAST(CASE json_type("doc" -> $2) WHEN 'text' THEN "doc" ->> $3 ELSE nullif("doc" -> $4, 'null') END AS TEXT) AS "b", "doc" -> $5 AS "c", CAST(CASE json_type("doc" -> $6) WHEN 'text' THEN "doc" ->> $7 ELSE nullif("doc" -> $8, 'null') END AS TEXT) AS "e" WHERE json_type("doc", $9) IS NOT NULL AND (json_type("doc", $10) IS NOT NULL OR json_type("doc", $11) IS NOT NULL)"#,
         postgres = r#"SELECT "doc" -> $1::text AS "a", "doc" ->> $2::integer AS "b", "doc" #> $3::text[] AS "c", "doc" #>> $4::text[] AS "e" WHERE "doc" ? $5::text AND "doc" ?| $6::text[]"#
     );
     assert_eq!(s.params()[0], Value::from("a"));
     let sq = dbridge_engine::dialect::compile(&q, Backend::Sqlite).unwrap();
     assert_eq!(sq.params()[0], Value::from("$.\"a\""));
-    assert_eq!(sq.params()[2], Value::from("$.\"x\"[1].\"y\""));
-    assert_eq!(sq.params()[5], Value::from("$.\"p\""));
+    assert_eq!(sq.params()[4], Value::from("$.\"x\"[1].\"y\""));
+    assert_eq!(sq.params()[9], Value::from("$.\"p\""));
     let q = Select::new()
         .column(d())
         .filter(d().contains(serde_json::json!({"a": 1})))

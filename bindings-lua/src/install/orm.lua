@@ -133,7 +133,8 @@ function RelAttr:has(cond) return check(nil, raw.rel_op(self, "has", cond)) end
 local Load = {}
 function Load:under(path) return check(nil, raw.load_under(self, path)) end
 for _, name in ipairs({ "selectinload", "joinedload", "subqueryload", "lazyload", "noload",
-  "raiseload", "contains_eager", "defer", "undefer", "load_only", "selectin_polymorphic" }) do
+  "raiseload", "contains_eager", "defer", "undefer", "undefer_group", "load_only",
+  "selectin_polymorphic" }) do
   dbridge[name] = function(...) return check(nil, raw.load(name, ...)) end
 end
 
@@ -288,6 +289,16 @@ function Query:sql() return check(self, raw.qsql(self)) end
 -- q:subquery(alias): a derived table for db:query(t.col, ...), joins and
 -- select_from; t.<column or label> is its column.
 function Query:subquery(alias) return check(self, raw.qsub(self, alias)) end
+-- q:cte(name): the query as a CTE (WITH name AS (...)), a table as a
+-- subquery is; the query that reads it gets the WITH. q:cte(name, fn): a
+-- recursive CTE, q UNION ALL fn(t), t being the CTE for the member to join.
+function Query:cte(name, recursive)
+  if type(recursive) ~= "function" then
+    return check(self, raw.qcte(self, name, recursive))
+  end
+  local t = check(self, raw.qcte_self(self, name))
+  return check(self, raw.qcte(self, name, recursive(t), t))
+end
 -- q:paginate{ after = cursor, limit = n } (keyset) or { page = n, limit = n } (offset).
 function Query:paginate(opts) return check(self, raw.qpage(self, opts, query_session[self])) end
 

@@ -52,6 +52,11 @@ pub(crate) fn raw_functions(lua: &mlua::Lua) -> mlua::Result<mlua::Table> {
     t.set("qsql", lua.create_function(builder::sql)?)?;
     t.set("qsub", lua.create_function(builder::subquery)?)?;
     t.set(
+        "qcte_self",
+        lua.create_function(crate::objects::cte::self_table)?,
+    )?;
+    t.set("qcte", lua.create_function(crate::objects::cte::cte)?)?;
+    t.set(
         "qpage",
         lua.create_async_function(crate::objects::paginate::paginate)?,
     )?;

@@ -430,7 +430,7 @@ pub(crate) fn subquery(lua: &Lua, (this, alias): (LuaValue, LuaValue)) -> Raw {
         let alias = crate::convert::error::name_arg("subquery", 2, &alias)?;
         Ok(crate::objects::window::LuaTable(
             q.select.subquery(&alias)?,
-            true,
+            crate::objects::window::TableKind::Subquery,
         ))
     })();
     raw(lua, r)

@@ -1,5 +1,6 @@
 //! Loader options from Lua: `dbridge.selectinload("posts")`,
 //! `dbridge.joinedload("posts.comments")`, `dbridge.defer("body")`,
+//! `dbridge.undefer_group("texts")`,
 //! `dbridge.load_only("id", "name"):under("posts")`..., wrapping the engine's
 //! [`Load`], for `q:options(...)` and `s:get(Model, pk, { ... })`.
 
@@ -64,7 +65,14 @@ pub(crate) fn new(lua: &Lua, (name, args): (String, Variadic<LuaValue>)) -> Raw 
             "raiseload" => Load::raise(first()?),
             "contains_eager" => Load::contains_eager(first()?),
             "defer" => Load::defer(first()?),
-            _ => Load::undefer(first()?),
+            "undefer" => Load::undefer(first()?),
+            "undefer_group" => Load::undefer_group(first()?),
+            other => {
+                return Err(LuaDbError::new(
+                    dbridge_engine::ErrorKind::InvalidState,
+                    format!("unknown loader option `{other}`"),
+                ));
+            }
         };
         let shown: Vec<String> = args
             .iter()

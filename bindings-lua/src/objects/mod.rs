@@ -5,6 +5,7 @@
 pub(crate) mod builder;
 pub(crate) mod computed;
 pub(crate) mod conn;
+pub(crate) mod cte;
 pub(crate) mod database;
 pub(crate) mod events;
 pub(crate) mod expr;

@@ -291,8 +291,17 @@ fn column(lua: &Lua, model: &str, n: usize, v: &LuaValue) -> Result<ColumnDecl, 
     if flag("index")? == Some(true) {
         c = c.index();
     }
-    if flag("deferred")? == Some(true) {
-        c = c.deferred();
+    // `deferred = true`, or the name of its deferred group: reading one
+    // column of the group loads them all.
+    match t.get::<LuaValue>("deferred").map_err(lua_err)? {
+        LuaValue::Nil | LuaValue::Boolean(false) => {}
+        LuaValue::Boolean(true) => c = c.deferred(),
+        LuaValue::String(g) => c = c.deferred_group(g.to_string_lossy()),
+        _ => {
+            return Err(schema(format!(
+                "{what}: `deferred` must be a boolean or the name of a deferred group"
+            )));
+        }
     }
     c = default(lua, t, &what, c)?;
     let text = |k: &str| -> Result<Option<String>, LuaDbError> {

@@ -1,6 +1,7 @@
 //! Window functions and aliased tables from Lua:
 //! `expr:over{ partition_by = ..., order_by = ..., rows = { "unbounded", 0 } }`
-//! and `dbridge.aliased(Model, "m")`.
+//! and `dbridge.aliased(Model, "m")` (with the table object that derived
+//! tables and CTEs share, [`LuaTable`]).
 //!
 //! A frame end is `"unbounded"` (UNBOUNDED PRECEDING at the start,
 //! FOLLOWING at the end), `0` for CURRENT ROW, `-n` for n PRECEDING and `n`
@@ -92,11 +93,22 @@ pub(crate) fn window(lua: &Lua, spec: &LuaValue) -> Result<Window, LuaDbError> {
     Ok(w)
 }
 
-/// A model under an alias (`dbridge.aliased(Model, "m")`), or a derived
-/// table (`q:subquery("t")`, the second field true): `m.<column>` is the
+/// What a [`LuaTable`] is, for `tostring`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum TableKind {
+    /// `dbridge.aliased(Model, "m")`
+    Aliased,
+    /// `q:subquery("t")`
+    Subquery,
+    /// `q:cte("t")` (the table carries its CTE)
+    Cte,
+}
+
+/// A model under an alias (`dbridge.aliased(Model, "m")`), a derived table
+/// (`q:subquery("t")`) or a CTE's table (`q:cte("t")`): `m.<column>` is the
 /// column qualified by the alias; joins and `select_from` take it.
 #[derive(Debug, Clone)]
-pub(crate) struct LuaTable(pub(crate) TableRef, pub(crate) bool);
+pub(crate) struct LuaTable(pub(crate) TableRef, pub(crate) TableKind);
 
 impl UserData for LuaTable {
     fn add_fields<F: mlua::UserDataFields<Self>>(fields: &mut F) {
@@ -105,7 +117,11 @@ impl UserData for LuaTable {
 
     fn add_methods<M: UserDataMethods<Self>>(methods: &mut M) {
         methods.add_meta_method(MetaMethod::ToString, |_, this, ()| {
-            let what = if this.1 { "subquery" } else { "aliased" };
+            let what = match this.1 {
+                TableKind::Aliased => "aliased",
+                TableKind::Subquery => "subquery",
+                TableKind::Cte => "cte",
+            };
             Ok(format!("dbridge.{what}({})", this.0.qualifier()))
         });
     }
@@ -150,7 +166,7 @@ pub(crate) fn aliased(lua: &Lua, (model, alias): (LuaValue, LuaValue)) -> Raw {
         }
         .ok_or_else(|| LuaDbError::argument("aliased", 1, "a model", &model))?;
         let alias = crate::convert::error::name_arg("aliased", 2, &alias)?;
-        Ok(LuaTable(m.model.alias(&alias)?, false))
+        Ok(LuaTable(m.model.alias(&alias)?, TableKind::Aliased))
     })();
     raw(lua, r)
 }

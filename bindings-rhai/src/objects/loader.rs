@@ -1,5 +1,6 @@
 //! Loader options from Rhai: `dbridge::selectinload("posts")`,
 //! `dbridge::joinedload("posts.comments")`, `dbridge::defer("body")`,
+//! `dbridge::undefer_group("texts")`,
 //! `dbridge::load_only(["id", "name"]).under("posts")`..., wrapping the
 //! engine's [`Load`], for `q.options(...)`, `s.get(Model, pk, [...])` and
 //! `s.load(instances, [...])`.
@@ -21,7 +22,7 @@ pub struct LoadV {
 }
 
 /// The constructors taking one path (or column name).
-const ONE_PATH: [&str; 9] = [
+const ONE_PATH: [&str; 10] = [
     "selectinload",
     "joinedload",
     "subqueryload",
@@ -31,6 +32,7 @@ const ONE_PATH: [&str; 9] = [
     "contains_eager",
     "defer",
     "undefer",
+    "undefer_group",
 ];
 
 fn one(name: &str, path: String) -> Load {
@@ -43,6 +45,7 @@ fn one(name: &str, path: String) -> Load {
         "raiseload" => Load::raise(path),
         "contains_eager" => Load::contains_eager(path),
         "defer" => Load::defer(path),
+        "undefer_group" => Load::undefer_group(path),
         _ => Load::undefer(path),
     }
 }

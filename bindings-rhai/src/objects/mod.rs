@@ -5,6 +5,7 @@
 pub(crate) mod collection;
 pub(crate) mod computed;
 pub(crate) mod context;
+pub(crate) mod cte;
 pub(crate) mod database;
 pub(crate) mod events;
 pub(crate) mod expr;

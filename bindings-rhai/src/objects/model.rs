@@ -132,8 +132,15 @@ fn column_option(col: Column, ty: &str, key: &str, v: &Dynamic) -> Res<Column> {
                 col
             }
         }
+        // `deferred: true`, or the name of its deferred group: reading one
+        // column of the group loads them all.
+        "deferred" if v.is_string() => col.deferred_group(string(key, v)?),
         "deferred" => {
-            if boolean(key, v)? {
+            if v.as_bool().map_err(|_| {
+                configuration(
+                    "column option `deferred` must be a boolean or the name of a deferred group",
+                )
+            })? {
                 col.deferred()
             } else {
                 col

@@ -61,9 +61,9 @@ impl fmt::Debug for Query {
     }
 }
 
-/// A table (Rhai type `Table`): a derived table from `query.subquery(alias)`
-/// or a model under an alias from `dbridge::aliased(Model, alias)`; its
-/// columns are `t.col(name)` or `t.<name>`.
+/// A table (Rhai type `Table`): a derived table from `query.subquery(alias)`,
+/// a CTE's from `query.cte(name)`, or a model under an alias from
+/// `dbridge::aliased(Model, alias)`; its columns are `t.col(name)` or `t.<name>`.
 #[derive(Debug, Clone)]
 pub struct Table(pub(crate) TableRef);
 
@@ -432,7 +432,7 @@ fn table_of(d: Dynamic) -> Res<TableRef> {
         return Ok(t.0.clone());
     }
     Err(configuration(format!(
-        "join needs a Model or a Table (from query.subquery or dbridge::aliased), got {}",
+        "join needs a Model or a Table (from query.subquery, query.cte or dbridge::aliased), got {}",
         d.type_name()
     )))
 }

@@ -58,12 +58,13 @@ impl Compiler {
         if ctes.is_empty() {
             return Ok(());
         }
-        self.push(if ctes.iter().any(|c| c.recursive) {
+        self.push(if ctes.iter().any(Cte::is_recursive) {
             "WITH RECURSIVE "
         } else {
             "WITH "
         });
         self.list(ctes, |c, cte| {
+            let cte = &cte.body;
             c.ident(&cte.name);
             if !cte.columns.is_empty() {
                 c.push(" (");

@@ -58,6 +58,45 @@ fn path_items(r: &Expr) -> Result<&[Value]> {
 }
 
 impl Sqlite {
+    /// `l -> key` or `l ->> key` (`arrow`): the key of a `get` bound as a
+    /// JSON path in DML (written as given in DDL), the path of a `path`
+    /// bound as one.
+    fn member(c: &mut Compiler, op: JsonOp, l: &Expr, r: &Expr, arrow: &str) -> Result<()> {
+        if matches!(op, JsonOp::Path | JsonOp::PathText) {
+            let path = json_path(path_items(r)?)?;
+            c.child_expr(l, Prec::Unary)?;
+            c.push(arrow);
+            c.bind(Value::Text(path));
+            return Ok(());
+        }
+        c.child_expr(l, Prec::Unary)?;
+        c.push(arrow);
+        match r {
+            Expr::Value(Value::Text(k)) if c.mode == Mode::Dml => {
+                c.bind(Value::Text(format!("${}", json_key(k)?)));
+                Ok(())
+            }
+            other => c.child_expr(other, Prec::Unary),
+        }
+    }
+
+    /// `get_text` / `path_text` as PostgreSQL's `->>` / `#>>` read them:
+    /// always text (SQLite's `->>` gives a JSON number as a number, `true`
+    /// as 1): a string member unquoted, JSON null as NULL, any other member
+    /// as its JSON text (numbers as written, `true`, `false`, objects and
+    /// arrays minified). The CAST keeps the TEXT affinity of the result, so
+    /// that comparing it with a number still compares text.
+    fn member_text(c: &mut Compiler, op: JsonOp, l: &Expr, r: &Expr) -> Result<()> {
+        c.push("CAST(CASE json_type(");
+        Self::member(c, op, l, r, " -> ")?;
+        c.push(") WHEN 'text' THEN ");
+        Self::member(c, op, l, r, " ->> ")?;
+        c.push(" ELSE nullif(");
+        Self::member(c, op, l, r, " -> ")?;
+        c.push(", 'null') END AS TEXT)");
+        Ok(())
+    }
+
     /// `json_type(l, path) IS NOT NULL` for one key.
     fn has_key(c: &mut Compiler, l: &Expr, key: &Value) -> Result<()> {
         let path = match key {
@@ -127,24 +166,8 @@ impl Dialect for Sqlite {
 
     fn json(&self, c: &mut Compiler, op: JsonOp, l: &Expr, r: &Expr) -> Result<()> {
         match op {
-            JsonOp::Get | JsonOp::GetText => {
-                c.child_expr(l, Prec::Unary)?;
-                c.push(if op == JsonOp::Get { " -> " } else { " ->> " });
-                match r {
-                    Expr::Value(Value::Text(k)) if c.mode == Mode::Dml => {
-                        c.bind(Value::Text(format!("${}", json_key(k)?)));
-                        Ok(())
-                    }
-                    other => c.child_expr(other, Prec::Unary),
-                }
-            }
-            JsonOp::Path | JsonOp::PathText => {
-                let path = json_path(path_items(r)?)?;
-                c.child_expr(l, Prec::Unary)?;
-                c.push(if op == JsonOp::Path { " -> " } else { " ->> " });
-                c.bind(Value::Text(path));
-                Ok(())
-            }
+            JsonOp::Get | JsonOp::Path => Self::member(c, op, l, r, " -> "),
+            JsonOp::GetText | JsonOp::PathText => Self::member_text(c, op, l, r),
             JsonOp::HasKey => match r {
                 Expr::Value(k) => Self::has_key(c, l, k),
                 _ => Err(c.unsupported("the JSON ? operator with a key that is not a value")),

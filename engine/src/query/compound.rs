@@ -1,6 +1,8 @@
 //! Compound selects ([`Compound`]: UNION, INTERSECT, EXCEPT), CTEs ([`Cte`]) and
 //! [`Query`], which is a select or a compound.
 
+use std::sync::Arc;
+
 use crate::error::{Error, Result};
 use crate::ident::Ident;
 use crate::value::SqlType;
@@ -8,13 +10,25 @@ use crate::value::SqlType;
 use super::select::{OrderBy, OutputColumn, Select};
 use super::table::TableRef;
 
-/// A common table expression: `WITH name (columns) AS (query)`.
-#[derive(Debug, Clone)]
-pub struct Cte {
+/// What `WITH` writes for a CTE: its name, the columns it lists, its query.
+/// A CTE's table carries it, so that a select reading the table brings the
+/// CTE along ([`Select::from`], the joins).
+#[derive(Debug)]
+pub(crate) struct CteBody {
     pub(crate) name: Ident,
     pub(crate) columns: Vec<Ident>,
     pub(crate) query: Query,
     pub(crate) recursive: bool,
+}
+
+/// A common table expression: `WITH name (columns) AS (query)`.
+///
+/// Its [`Cte::table`] carries it: a select that reads the table (from it,
+/// or joins it) gets the CTE in its WITH without a [`Select::with`], as
+/// SQLAlchemy renders a CTE where it is used.
+#[derive(Debug, Clone)]
+pub struct Cte {
+    pub(crate) body: Arc<CteBody>,
     table: TableRef,
 }
 
@@ -25,14 +39,20 @@ impl Cte {
     /// [`Error::InvalidIdentifier`] for an invalid name.
     pub fn new(name: &str, query: impl Into<Query>) -> Result<Self> {
         let query = query.into();
-        let cols = query.output_columns()?;
-        let table = TableRef::named(name, cols.iter().map(|c| (c.label.as_str(), c.ty.clone())))?;
-        Ok(Self {
+        let cols = query
+            .output_columns()?
+            .into_iter()
+            .map(|c| (c.label, c.ty))
+            .collect();
+        let body = Arc::new(CteBody {
             name: Ident::new(name)?,
             columns: Vec::new(),
             query,
             recursive: false,
-            table,
+        });
+        Ok(Self {
+            table: TableRef::cte(body.clone(), cols),
+            body,
         })
     }
 
@@ -42,18 +62,44 @@ impl Cte {
     /// # Errors
     /// [`Error::InvalidState`] when `table` is not a named table.
     pub fn recursive(table: &TableRef, query: impl Into<Query>) -> Result<Self> {
-        let super::table::Source::Named { name, columns } = &table.0.source else {
+        let super::table::Source::Named { name, columns, .. } = &table.0.source else {
             return Err(Error::InvalidState(
                 "a recursive CTE needs the table made by Cte::recursive_table".into(),
             ));
         };
-        Ok(Self {
+        let body = Arc::new(CteBody {
             name: name.clone(),
             columns: columns.iter().map(|(n, _)| n.clone()).collect(),
             query: query.into(),
             recursive: true,
-            table: table.clone(),
+        });
+        Ok(Self {
+            table: TableRef::cte(body.clone(), columns.clone()),
+            body,
         })
+    }
+
+    /// The CTE's name.
+    pub fn name(&self) -> &Ident {
+        &self.body.name
+    }
+
+    /// Whether it is recursive ([`Cte::recursive`]).
+    pub fn is_recursive(&self) -> bool {
+        self.body.recursive
+    }
+
+    /// The CTE a table reads, when it is a CTE's [`Cte::table`] (aliased or not).
+    pub(crate) fn of_table(table: &TableRef) -> Option<Self> {
+        match &table.0.source {
+            super::table::Source::Named {
+                cte: Some(body), ..
+            } => Some(Self {
+                body: body.clone(),
+                table: table.clone(),
+            }),
+            _ => None,
+        }
     }
 
     /// The table a recursive CTE's query refers to itself by, with its columns.

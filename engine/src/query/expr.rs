@@ -122,16 +122,19 @@ pub struct ColumnRef {
     pub ty: Option<SqlType>,
     /// The model column it refers to, if any.
     pub origin: Option<ColumnOrigin>,
-    /// The derived table (`Select::subquery`) it is read from, when it is a
-    /// column of one: `origin` then names the model column under it.
+    /// The table it is read from when that is not a model's: a derived
+    /// table (`Select::subquery`, `origin` then names the model column
+    /// under it), a CTE's table (`Cte::table`) or a table by name
+    /// (`TableRef::named`, `Cte::recursive_table`).
     pub derived: Option<super::TableRef>,
 }
 
 impl ColumnRef {
-    /// The table a model column reads: the derived table of a subquery's
-    /// column, else its model's table, under the alias that qualifies it when
-    /// that is not the table's own name (a column of an aliased model,
-    /// `Model::alias`). `None` for a column of no model.
+    /// The table the column reads: [`ColumnRef::derived`] (a subquery's, a
+    /// CTE's, a table by name), else its model's table, under the alias
+    /// that qualifies it when that is not the table's own name (a column of
+    /// an aliased model, `Model::alias`). `None` for a column of no table
+    /// (`Expr::col`).
     pub fn table(&self) -> Option<super::TableRef> {
         if let Some(t) = &self.derived {
             return Some(t.clone());

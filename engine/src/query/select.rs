@@ -196,17 +196,30 @@ impl Select {
     }
 
     /// `SELECT ... FROM table` (a model, an aliased model, a CTE or a subquery).
+    /// A CTE's table ([`Cte::table`]) brings its CTE into the WITH.
     pub fn from(table: impl Into<TableRef>) -> Self {
-        Self {
-            from: vec![table.into()],
-            ..Self::default()
-        }
+        Self::default().and_from(table)
     }
 
-    /// Adds a FROM table (a cross product with the others).
+    /// Adds a FROM table (a cross product with the others); a table under
+    /// a name FROM has already (`select_from` of the table a column query
+    /// reads) is not listed twice.
     pub fn and_from(mut self, table: impl Into<TableRef>) -> Self {
-        self.from.push(table.into());
+        let table = table.into();
+        self.bring_cte(&table);
+        if !self.from.iter().any(|t| t.qualifier() == table.qualifier()) {
+            self.from.push(table);
+        }
         self
+    }
+
+    /// Adds the CTE of a CTE's table to the WITH, unless one of its name is there.
+    fn bring_cte(&mut self, table: &TableRef) {
+        if let Some(cte) = Cte::of_table(table)
+            && !self.ctes.iter().any(|c| c.name() == cte.name())
+        {
+            self.ctes.push(cte);
+        }
     }
 
     /// Adds an output column (an expression, or a labelled [`SelectItem`]).
@@ -231,6 +244,7 @@ impl Select {
     /// (unless it is the only one, which the join needs as its left side).
     fn join_with(mut self, kind: JoinKind, table: impl Into<TableRef>, on: Option<Expr>) -> Self {
         let table = table.into();
+        self.bring_cte(&table);
         if self.from.iter().any(|t| t.qualifier() != table.qualifier()) {
             self.from.retain(|t| t.qualifier() != table.qualifier());
         }
@@ -334,9 +348,14 @@ impl Select {
         self
     }
 
-    /// Adds a CTE (`WITH`; `WITH RECURSIVE` when any CTE is recursive).
+    /// Adds a CTE (`WITH`; `WITH RECURSIVE` when any CTE is recursive); it
+    /// replaces one of the same name. A select that reads a CTE's table has
+    /// its CTE already ([`Select::from`]).
     pub fn with(mut self, cte: Cte) -> Self {
-        self.ctes.push(cte);
+        match self.ctes.iter_mut().find(|c| c.name() == cte.name()) {
+            Some(c) => *c = cte,
+            None => self.ctes.push(cte),
+        }
         self
     }
 

@@ -9,7 +9,7 @@ use crate::ident::Ident;
 use crate::schema::{Model, schema_error};
 use crate::value::SqlType;
 
-use super::compound::Query;
+use super::compound::{CteBody, Query};
 use super::expr::{ColumnOrigin, ColumnRef, Expr};
 use super::select::OutputColumn;
 
@@ -18,6 +18,8 @@ pub(crate) enum Source {
     Named {
         name: Ident,
         columns: Vec<(Ident, Option<SqlType>)>,
+        /// The CTE this is the table of, which a select reading it brings along.
+        cte: Option<Arc<CteBody>>,
     },
     Query {
         query: Query,
@@ -77,6 +79,20 @@ impl TableRef {
         ))
     }
 
+    /// The table of a CTE: its name, with the CTE carried along.
+    pub(crate) fn cte(body: Arc<CteBody>, columns: Vec<(Ident, Option<SqlType>)>) -> Self {
+        let name = body.name.clone();
+        Self(TableInner::new(
+            Source::Named {
+                name: name.clone(),
+                columns,
+                cte: Some(body),
+            },
+            None,
+            name,
+        ))
+    }
+
     /// A table (or CTE) by name with its known columns (names and optional types).
     /// With no columns listed, any valid column name is accepted.
     ///
@@ -95,6 +111,7 @@ impl TableRef {
             Source::Named {
                 name: name.clone(),
                 columns,
+                cte: None,
             },
             None,
             name,
@@ -109,9 +126,10 @@ impl TableRef {
         let alias = Some(Ident::new(alias)?);
         let source = match &self.0.source {
             Source::Model(m) => Source::Model(m.clone()),
-            Source::Named { name, columns } => Source::Named {
+            Source::Named { name, columns, cte } => Source::Named {
                 name: name.clone(),
                 columns: columns.clone(),
+                cte: cte.clone(),
             },
             Source::Query { query, columns } => Source::Query {
                 query: query.clone(),
@@ -140,10 +158,11 @@ impl TableRef {
         self.0.alias.as_ref()
     }
 
-    /// This table when it is a derived table (a subquery), for the
-    /// [`ColumnRef::derived`] of its columns.
+    /// This table when it is not a model's (a derived table, a CTE's, a
+    /// table by name), for the [`ColumnRef::derived`] of its columns: a
+    /// query of them reads FROM it.
     fn derived(&self) -> Option<TableRef> {
-        matches!(self.0.source, Source::Query { .. }).then(|| self.clone())
+        (!matches!(self.0.source, Source::Model(_))).then(|| self.clone())
     }
 
     /// A column of this table, qualified by [`TableRef::qualifier`].
@@ -165,7 +184,9 @@ impl TableRef {
                     }),
                 )
             }
-            Source::Named { name: t, columns } => {
+            Source::Named {
+                name: t, columns, ..
+            } => {
                 let id = Ident::new(name)?;
                 if columns.is_empty() {
                     (id, None, None)

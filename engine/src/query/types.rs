@@ -81,9 +81,8 @@ fn type_at(e: &Expr, depth: usize) -> Option<SqlType> {
                 Some(SqlType::Json) => Some(SqlType::Json),
                 _ => Some(SqlType::Jsonb),
             },
-            // SQLite's ->> returns the SQL value of the member (integer, real or
-            // text): read it as stored.
-            JsonOp::GetText | JsonOp::PathText => None,
+            // Text on both backends (the SQLite compiler casts ->>'s member).
+            JsonOp::GetText | JsonOp::PathText => Some(SqlType::Text),
             JsonOp::Contains
             | JsonOp::ContainedBy
             | JsonOp::HasKey

@@ -376,6 +376,10 @@ fn column_def(ctx: &Ctx<'_>, c: &Column) -> Result<ColumnDef> {
             ));
         }
     }
+    if let Some(g) = &c.group {
+        // Named in loader options and error messages: a plain name.
+        ctx.ident("deferred group", Some(&c.name), g)?;
+    }
     if let Some(ServerDefault::Value(Value::Bytes(_))) = &c.default
         && ty != SqlType::Bytea
     {
@@ -400,6 +404,7 @@ fn column_def(ctx: &Ctx<'_>, c: &Column) -> Result<ColumnDef> {
         generated: c.generated.clone(),
         identity: None,
         deferred: c.deferred,
+        group: c.group.clone(),
     })
 }
 

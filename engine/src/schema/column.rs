@@ -150,6 +150,7 @@ pub struct Column {
     pub(crate) on_update: ReferentialAction,
     pub(crate) identity: Option<Option<Identity>>,
     pub(crate) deferred: bool,
+    pub(crate) group: Option<String>,
 }
 
 impl fmt::Debug for Column {
@@ -180,6 +181,7 @@ impl Column {
             on_update: ReferentialAction::NoAction,
             identity: None,
             deferred: false,
+            group: None,
         }
     }
 
@@ -273,6 +275,16 @@ impl Column {
         self.deferred = true;
         self
     }
+
+    /// Deferred, in the named group (as SQLAlchemy's `deferred(...,
+    /// group=...)`): reading one column of the group loads the whole group
+    /// in one SELECT, and [`Load::undefer_group`](crate::session::Load::undefer_group)
+    /// loads the group with a query.
+    pub fn deferred_group(mut self, group: impl Into<String>) -> Self {
+        self.deferred = true;
+        self.group = Some(group.into());
+        self
+    }
 }
 
 /// A column of a built [`Model`](super::Model).
@@ -287,6 +299,7 @@ pub struct ColumnDef {
     pub(crate) generated: Option<Expr>,
     pub(crate) identity: Option<Identity>,
     pub(crate) deferred: bool,
+    pub(crate) group: Option<String>,
 }
 
 impl fmt::Debug for ColumnDef {
@@ -350,5 +363,16 @@ impl ColumnDef {
     /// Whether loads leave this column out unless asked for.
     pub fn is_deferred(&self) -> bool {
         self.deferred
+    }
+
+    /// The deferred group the column loads with, if it was declared in one
+    /// ([`Column::deferred_group`]).
+    pub fn deferred_group(&self) -> Option<&str> {
+        self.group.as_deref()
+    }
+
+    /// Whether the column is deferred in `group`.
+    pub(crate) fn in_group(&self, group: &str) -> bool {
+        self.group.as_deref() == Some(group)
     }
 }

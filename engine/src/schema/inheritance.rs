@@ -225,6 +225,7 @@ fn column_of(c: &ColumnDef) -> Column {
     col.generated = c.generated.clone();
     col.identity = Some(c.identity);
     col.deferred = c.deferred;
+    col.group = c.group.clone();
     col
 }
 

@@ -15,8 +15,9 @@ impl Session {
     /// The value of column `name` of `inst`, loaded from its row when it is
     /// not loaded: one SELECT of the asked column and of every other
     /// unloaded column that is not deferred (an expired instance reloads
-    /// whole; a deferred column comes alone). Unflushed changes are kept; a
-    /// loaded column costs no SQL.
+    /// whole; a deferred column comes alone, or with the unloaded columns of
+    /// its deferred group, [`Column::deferred_group`](crate::schema::Column::deferred_group)).
+    /// Unflushed changes are kept; a loaded column costs no SQL.
     ///
     /// # Errors
     /// [`Error::Schema`] for an unknown column; [`Error::InvalidState`] when
@@ -44,13 +45,19 @@ impl Session {
         self.check_loadable(inst, name, owned, state)?;
         let what = format!("attribute `{name}` of {}", inst.describe());
         let pk = pk.ok_or_else(|| Error::InvalidState(format!("{what}: no primary key")))?;
+        let group = model.columns()[col].deferred_group().map(str::to_owned);
         let wanted: Vec<usize> = {
             let d = inst.read();
             model
                 .columns()
                 .iter()
                 .enumerate()
-                .filter(|(i, c)| d.values[*i].is_none() && (*i == col || !c.is_deferred()))
+                .filter(|(i, c)| {
+                    d.values[*i].is_none()
+                        && (*i == col
+                            || !c.is_deferred()
+                            || group.as_deref().is_some_and(|g| c.in_group(g)))
+                })
                 .map(|(i, _)| i)
                 .collect()
         };

@@ -31,6 +31,7 @@ enum What {
     ContainsEager,
     Defer,
     Undefer,
+    UndeferGroup,
     LoadOnly(Vec<String>),
     SelectinPolymorphic,
 }
@@ -96,6 +97,16 @@ impl Load {
         Self {
             path: column.into(),
             what: What::Undefer,
+        }
+    }
+
+    /// Loads every column of a deferred group
+    /// ([`Column::deferred_group`](crate::schema::Column::deferred_group))
+    /// with the query: `"texts"`, or `"posts.texts"` for a related model's.
+    pub fn undefer_group(group: impl Into<String>) -> Self {
+        Self {
+            path: group.into(),
+            what: What::UndeferGroup,
         }
     }
 
@@ -222,6 +233,24 @@ pub(crate) fn plan(model: &Model, options: &[Load]) -> Result<Plan> {
                     cols.push(i);
                     cols.sort_unstable();
                 }
+            }
+            (What::UndeferGroup, Some(g)) => {
+                let members: Vec<usize> = (0..target.columns().len())
+                    .filter(|&i| target.columns()[i].in_group(g))
+                    .collect();
+                if members.is_empty() {
+                    return Err(schema_error(
+                        target.name().as_str(),
+                        None,
+                        format!("no deferred group `{g}` on model `{}`", target.name()),
+                    ));
+                }
+                for i in members {
+                    if !cols.contains(&i) {
+                        cols.push(i);
+                    }
+                }
+                cols.sort_unstable();
             }
             (What::LoadOnly(names), _) => {
                 let mut keep: Vec<usize> = target.primary_key().to_vec();

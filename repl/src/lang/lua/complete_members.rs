@@ -235,6 +235,7 @@ const VOCABULARY: &[&str] = &[
     "pk",
     "set_reference",
     "subquery",
+    "cte",
     "is_open",
     "in_transaction",
 ];

@@ -64,7 +64,8 @@ impl Session {
             .into_iter()
             .filter(|p| !p.deferred)
             .collect();
-        let mut select = Select::from(model).columns(columns);
+        // A polymorphic union reads its concrete subclasses' tables too.
+        let mut select = Select::from(model.query_table()).columns(columns);
         // A single-table subclass keeps to its rows.
         if let Ok(Some(f)) = model.identity_filter() {
             select = select.filter(f);

@@ -285,3 +285,49 @@ each_backend!(get_by_key_and_writes_per_table, |t| async move {
     s.close().await.unwrap();
     h.meta.drop_all(&t.db).await.unwrap();
 });
+
+each_backend!(relationships_to_the_base_read_the_union, |t| async move {
+    let h = union(&t.db).await;
+    seed(&t.db, &h).await;
+    for how in ["lazy", "selectin", "joined", "subquery"] {
+        let log = StatementLog::attach(&t.db);
+        let mut s = Session::new(&t.db);
+        let q = s.query(&h.company);
+        let q = match how {
+            "selectin" => q.options([Load::selectin("staff")]),
+            "joined" => q.options([Load::joined("staff")]),
+            "subquery" => q.options([Load::subquery("staff")]),
+            _ => q,
+        };
+        let acme = q.one().await.unwrap();
+        s.related(&acme, "staff").await.unwrap();
+        let staff = acme.related_many("staff").unwrap();
+        assert_eq!(
+            names(&staff),
+            [
+                "Employee:Ann",
+                "Manager:Bob",
+                "Contractor:Dan",
+                "Intern:Eve"
+            ],
+            "{how}"
+        );
+        // The subclasses' own columns came with their rows.
+        let before = log.len();
+        assert_eq!(staff[1].get("budget").unwrap(), Value::Int4(100), "{how}");
+        assert_eq!(staff[2].get("rate").unwrap(), Value::Int4(90), "{how}");
+        assert_eq!(staff[3].get("school").unwrap(), Value::from("MIT"), "{how}");
+        assert_eq!(log.len(), before, "{how}: {:?}", log.take());
+        // The many-to-one of a concrete subclass reads the company.
+        s.related(&staff[2], "company").await.unwrap();
+        assert!(
+            staff[2]
+                .related_one("company")
+                .unwrap()
+                .unwrap()
+                .ptr_eq(&acme)
+        );
+        s.close().await.unwrap();
+    }
+    h.meta.drop_all(&t.db).await.unwrap();
+});

@@ -246,6 +246,19 @@ pub(crate) struct Origin {
     pub(crate) main: bool,
 }
 
+/// Where the column `e` reads comes from (`None` for no model column);
+/// `main` names the queried model's table (or its alias).
+pub(crate) fn origin_of(e: &Expr, main: &Ident) -> Option<Origin> {
+    match e {
+        Expr::Column(c) => c.origin.as_ref().map(|o| Origin {
+            model: o.model.clone(),
+            index: o.index,
+            main: c.qualifier.as_ref() == Some(main),
+        }),
+        _ => None,
+    }
+}
+
 /// How the result columns of a polymorphic query map to classes' columns.
 pub(crate) struct PolyColumns {
     /// Per result column: where it comes from.

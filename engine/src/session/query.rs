@@ -278,15 +278,9 @@ impl SessionQuery<'_> {
                     .await
             };
         }
-        let found = self
-            .session
-            .fetch_planned(&self.model, self.select, &plan)
-            .await?;
-        // The statement joined no subclass table: their columns by selectin.
         self.session
-            .load_subclass_columns(&self.model, &found, true)
-            .await?;
-        Ok(found)
+            .fetch_planned(&self.model, self.select, &plan, selectin)
+            .await
     }
 
     /// The first instance, if any (adds `LIMIT 1`, or keeps a smaller limit).

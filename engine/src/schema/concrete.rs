@@ -198,10 +198,15 @@ impl Model {
             .collect()
     }
 
-    /// Which member of this model's union holds the rows of `class`'s
-    /// identity space (its position in the union, 0 for the model's own
-    /// table); `None` when `class` is in no member.
-    pub(crate) fn union_member_of(&self, class: &Model) -> Option<usize> {
+    /// Where the rows of `class` are among those a query of this model
+    /// reads: 0 for the model's own table (its identity space: the model,
+    /// its single-table and joined subclasses), `n` for the table of the
+    /// `n`th of its [`Model::concrete_descendants`] when it is declared
+    /// [`polymorphic_union`](super::ModelBuilder::polymorphic_union);
+    /// `None` when a query of the model does not read them. A key may
+    /// repeat across a union's tables: a lookup by key (`Session::get`, the
+    /// bindings' `Model:get`) takes the lowest position.
+    pub fn union_position(&self, class: &Model) -> Option<usize> {
         let root = class.identity_root();
         if root.ptr_eq(self.identity_root()) {
             return Some(0);

@@ -620,7 +620,7 @@ impl Session {
         if rows.len() > 1 {
             // A polymorphic union: the key may repeat in concrete tables;
             // the model's own identity space first, then the union's order.
-            rows.sort_by_key(|r| model.union_member_of(&r.model()).unwrap_or(usize::MAX));
+            rows.sort_by_key(|r| model.union_position(&r.model()).unwrap_or(usize::MAX));
             return Ok(rows.into_iter().next());
         }
         Ok(rows.pop())

@@ -131,7 +131,7 @@ fn joined_descendants(model: &Model) -> Vec<Model> {
         .into_iter()
         .filter(|d| {
             d.inheritance_kind() == Some(InheritanceKind::Joined)
-                && model.union_member_of(d).is_some()
+                && model.union_position(d).is_some()
         })
         .collect()
 }

@@ -49,8 +49,13 @@
 //!   key ([`PolymorphicLoad::Selectin`], `Load::selectin_polymorphic`;
 //!   `session::polymorphic`). Concrete: a class's rows are in its table
 //!   only, with keys of their own ([`Model::identity_root`] keys the
-//!   identity map); a query of the base reads the base's table (SQLAlchemy's
-//!   default for concrete classes; a UNION ALL is not offered yet).
+//!   identity map); a query of the base reads the base's table
+//!   (SQLAlchemy's default for concrete classes), or, for a base declared
+//!   [`polymorphic_union`](super::ModelBuilder::polymorphic_union), the
+//!   UNION ALL of its table and its concrete subclasses'
+//!   ([`Model::query_table`], `schema/concrete.rs`). Relationship loaders
+//!   read a polymorphic target as a query of it does (its table or union,
+//!   its subclasses' columns).
 //! - **Writes.** Single table: a subclass's row is its table's row; the unit
 //!   of work needs nothing more. Joined ([`Model::table_parts`]): the parent's
 //!   row is inserted first and its key (returned by the database when it

@@ -1,12 +1,18 @@
 //! Polymorphic loading: rows of a hierarchy (see `schema/inheritance.rs`)
 //! become instances of the class each row's discriminator names.
 //!
-//! A query of a polymorphic model is adapted before it runs
-//! ([`adapt`]): single-table subclasses' own columns are selected from the
-//! shared table (a query of a subclass keeps to the identities of the class
-//! and its subclasses by its own filter, [`Model::identity_filter`]). Each row is then read with [`PolyColumns`]: the
-//! discriminator picks the class, and the values of the result columns read
-//! from that class or its ancestors fill the instance.
+//! A query of a polymorphic model is adapted before it runs ([`adapt`],
+//! [`subclass_reads`]): single-table subclasses' own columns are selected
+//! from the shared table, a polymorphic union's subclass columns from the
+//! union, and joined-table subclasses' tables are LEFT OUTER JOINed (or
+//! read afterwards by a SELECT per subclass,
+//! [`Session::load_subclass_columns`]). A query of a subclass keeps to the
+//! identities of the class and its subclasses by its own filter
+//! ([`Model::identity_filter`]). Relationship loaders read their
+//! polymorphic targets the same way (`loading/`). Each row is then read
+//! with [`PolyColumns`]: the discriminator picks the class, and the values
+//! of the result columns read from that class or its ancestors fill the
+//! instance.
 
 use super::{Instance, Session};
 use crate::dialect::Compile;

@@ -294,3 +294,99 @@ return table.concat(out, ",")
         );
     }
 );
+
+dbridge_testkit::each_backend!(three_levels_of_joined_tables, |t| async move {
+    let lua = lua_for(&t);
+    run::<()>(
+        &lua,
+        r#"
+local E = db:model { name = "E", table = "es", polymorphic_on = "k", polymorphic_identity = "e",
+  columns = { { "id", "integer", primary_key = true }, { "name", "text" }, { "k", "text" } } }
+local Eng = db:model { name = "Eng", table = "engs", inherits = E, polymorphic_identity = "eng",
+  columns = { { "lang", "text", nullable = false } } }
+local P = db:model { name = "P", table = "ps", inherits = Eng, polymorphic_identity = "p",
+  columns = { { "stock", "integer", nullable = false } } }
+db:create_all()
+db:transaction(function(s)
+  s:add(E { name = "Ann" })
+  s:add(Eng { name = "Cy", lang = "go" })
+  s:add(P { name = "Pat", lang = "lua", stock = 10 })
+end)
+assert(#db:fetch_all("SELECT id FROM es") == 3 and #db:fetch_all("SELECT id FROM engs") == 2)
+assert(db:fetch_all("SELECT stock FROM ps")[1].stock == 10)
+for _, opts in ipairs({ {}, { dbridge.selectin_polymorphic() } }) do
+  local all = db:query(E):options(table.unpack(opts)):order_by(E.id):all()
+  assert(all[3]:model_name() == "P" and all[3].lang == "lua" and all[3].stock == 10)
+  assert(all[2]:model_name() == "Eng" and all[2].lang == "go")
+end
+assert(#db:query(Eng):all() == 2 and db:query(P):filter_by { stock = 10 }:one().name == "Pat")
+assert(P:get(2) == nil and Eng:get(3):model_name() == "P")
+local writes = {}
+local off = db:on_statement(function(ev)
+  local verb, tbl = ev.sql:match("^(%u+)"), ev.sql:match('"(%w+)"')
+  if tbl and (verb == "UPDATE" or verb == "DELETE") then writes[#writes + 1] = verb .. " " .. tbl end
+end)
+db:transaction(function(s)
+  local pat = s:get(E, 3)
+  pat.name = "Patricia"; pat.lang = "zig"; pat.stock = 20
+end)
+local s = db:session()
+local pat = s:get(P, 3)
+s:commit()
+db:execute("UPDATE ps SET stock = 30")
+s:refresh(pat)
+assert(pat.name == "Patricia" and pat.lang == "zig" and pat.stock == 30)
+s:delete(pat)
+s:commit()
+off()
+table.sort(writes, function(a, b) return a < b end)
+assert(table.concat(writes, ",") == "DELETE engs,DELETE es,DELETE ps,UPDATE engs,UPDATE es,UPDATE ps",
+  table.concat(writes, ","))
+assert(#db:fetch_all("SELECT id FROM ps") == 0 and #db:fetch_all("SELECT id FROM engs") == 1)
+assert(db:query(E):count() == 2)
+"#,
+    )
+    .await;
+});
+
+dbridge_testkit::each_backend!(joined_tables_with_a_composite_key, |t| async move {
+    let lua = lua_for(&t);
+    run::<()>(
+        &lua,
+        r#"
+local Site = db:model { name = "Site", table = "sites", polymorphic_on = "kind",
+  polymorphic_identity = "site",
+  columns = { { "region", "text", primary_key = true }, { "num", "integer", primary_key = true },
+    { "name", "text" }, { "kind", "text" } } }
+local Depot = db:model { name = "Depot", table = "depots", inherits = Site,
+  polymorphic_identity = "depot", polymorphic_load = "selectin",
+  columns = { { "capacity", "integer", nullable = false } } }
+db:create_all()
+db:transaction(function(s)
+  s:add(Site { region = "eu", num = 1, name = "Paris" })
+  s:add(Depot { region = "eu", num = 2, name = "Lyon", capacity = 200 })
+  s:add(Depot { region = "us", num = 1, name = "Boston", capacity = 100 })
+end)
+assert(#db:fetch_all("SELECT region, num FROM depots") == 2)
+local all = db:query(Site):order_by(Site.region, Site.num):all()
+assert(all[2]:model_name() == "Depot" and all[2].capacity == 200 and all[3].capacity == 100)
+assert(Depot:get({ "eu", 1 }) == nil and Site:get({ "us", 1 }).capacity == 100)
+db:transaction(function(s)
+  local lyon = s:get(Site, { "eu", 2 })
+  lyon.capacity = 250
+  lyon.name = "Lyon 2"
+end)
+local s = db:session()
+local lyon = s:get(Depot, { "eu", 2 })
+assert(lyon.capacity == 250 and lyon.name == "Lyon 2")
+s:commit()
+db:execute("UPDATE depots SET capacity = 300 WHERE region = 'eu' AND num = 2")
+s:refresh(lyon)
+assert(lyon.capacity == 300)
+s:delete(lyon)
+s:commit()
+assert(#db:fetch_all("SELECT region FROM depots") == 1 and db:query(Site):count() == 2)
+"#,
+    )
+    .await;
+});

@@ -309,3 +309,53 @@ off.call();
         .await;
     }
 );
+
+each_backend!(single_table_under_a_joined_subclass, |t| async move {
+    check(
+        &t,
+        r#"
+let E = db.model(#{ name: "E", table: "es", polymorphic_on: "k", polymorphic_identity: "e",
+    columns: [["id", "integer", #{ primary_key: true }], ["name", "text"], ["k", "text"]] });
+let Eng = db.model(#{ name: "Eng", table: "engs", inherits: E, polymorphic_identity: "eng",
+    columns: [["lang", "text"]] });
+let Senior = db.model(#{ name: "Senior", inherits: Eng, polymorphic_identity: "senior",
+    columns: [["level", "integer"]] });
+db.create_all();
+assert_eq(Senior.table_name(), "engs");
+db.transaction(|s| {
+    s.add(E.build(#{ name: "Ann" }));
+    s.add(Eng.build(#{ name: "Cy", lang: "go" }));
+    s.add(Senior.build(#{ name: "Sal", lang: "rhai", level: 3 }));
+});
+assert_eq(db.fetch_all("SELECT level FROM engs WHERE level IS NOT NULL")[0].level, 3);
+let all = db.query(E).order_by(E.id).all();
+assert_eq(all.map(|e| e.model_name()), ["E", "Eng", "Senior"]);
+assert_eq(all[2].lang, "rhai");
+assert_eq(all[2].level, 3);
+let again = db.query(E).options(dbridge::selectin_polymorphic()).order_by(E.id).all();
+assert_eq(again[2].level, 3);
+assert_eq(db.query(Eng).all().map(|e| e.model_name()), ["Eng", "Senior"]);
+assert_eq(db.query(Senior).filter_by(#{ level: 3 }).one().name, "Sal");
+assert_eq(Senior.get(2), ());
+assert_eq(E.get(3).level, 3);
+db.transaction(|s| {
+    let sal = s.get(E, 3);
+    sal.name = "Sally";                        // the es row
+    sal.lang = "zig";                          // the engs row
+    sal.level = 4;                             // the engs row too
+});
+let s = db.session();
+let sal = s.get(Senior, 3);
+assert_eq(`${sal.name} ${sal.lang} ${sal.level}`, "Sally zig 4");
+s.commit();
+db.execute("UPDATE engs SET level = 5 WHERE level = 4");
+s.refresh(sal);
+assert_eq(sal.level, 5);
+s.delete(sal);
+s.commit();
+assert_eq(db.fetch_all("SELECT id FROM engs").len(), 1);
+assert_eq(db.query(E).count(), 2);
+"#,
+    )
+    .await;
+});

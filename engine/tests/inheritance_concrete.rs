@@ -233,9 +233,9 @@ each_backend!(get_by_key_and_writes_per_table, |t| async move {
     let mut s = Session::new(&t.db);
     // Key 1 is in three tables: the base's own row comes first.
     let ann = s.get(&h.employee, 1_i64).await.unwrap().unwrap();
-    assert_eq!(names(&[ann.clone()]), ["Employee:Ann"]);
+    assert_eq!(names(std::slice::from_ref(&ann)), ["Employee:Ann"]);
     let bob = s.get(&h.employee, 2_i64).await.unwrap().unwrap();
-    assert_eq!(names(&[bob.clone()]), ["Manager:Bob"]);
+    assert_eq!(names(std::slice::from_ref(&bob)), ["Manager:Bob"]);
     assert_eq!(bob.get("budget").unwrap(), Value::Int4(100));
     assert!(s.get(&h.employee, 9_i64).await.unwrap().is_none());
     let dan = s.get(&h.contractor, 1_i64).await.unwrap().unwrap();
@@ -261,7 +261,7 @@ each_backend!(get_by_key_and_writes_per_table, |t| async move {
         .unwrap();
     let mut s = Session::new(&t.db);
     let one = s.get(&h.employee, 1_i64).await.unwrap().unwrap();
-    assert_eq!(names(&[one.clone()]), ["Contractor:Daniel"]);
+    assert_eq!(names(std::slice::from_ref(&one)), ["Contractor:Daniel"]);
     assert_eq!(one.get("rate").unwrap(), Value::Int4(95));
     let again = s.get(&h.contractor, 1_i64).await.unwrap().unwrap();
     assert!(again.ptr_eq(&one));

@@ -99,7 +99,9 @@ async fn setup(db: &dbridge_engine::Database) -> H {
     s.add(acme.clone()).unwrap();
     s.flush().await.unwrap();
     let c = acme.get("id").unwrap();
-    let people: [(&Model, &str, Option<(&str, Value)>); 4] = [
+    /// A person: class, name and own column.
+    type Person<'a> = (&'a Model, &'a str, Option<(&'a str, Value)>);
+    let people: [Person; 4] = [
         (&employee, "Ann", None),
         (&manager, "Bob", Some(("budget", 100.into()))),
         (&engineer, "Cy", Some(("language", "rust".into()))),

@@ -15,6 +15,7 @@ struct H {
     meta: Metadata,
     company: Model,
     employee: Model,
+    engineer: Model,
     desk: Model,
 }
 
@@ -122,6 +123,7 @@ async fn setup(db: &dbridge_engine::Database) -> H {
         meta,
         company,
         employee,
+        engineer,
         desk,
     }
 }
@@ -232,3 +234,30 @@ each_backend!(many_to_one_to_a_base_loads_the_subclass, |t| async move {
     s.close().await.unwrap();
     h.meta.drop_all(&t.db).await.unwrap();
 });
+
+each_backend!(
+    a_query_of_the_base_joined_to_a_subclass_table,
+    |t| async move {
+        let h = setup(&t.db).await;
+        let (e, eng) = (&h.employee, &h.engineer);
+        for with_loader in [false, true] {
+            let mut s = Session::new(&t.db);
+            // The query's own join of `engineers`: the polymorphic read of the
+            // engineers' columns joins it again under another name.
+            let q = s
+                .query(e)
+                .join(eng, eng.col("id").unwrap().eq(e.col("id").unwrap()))
+                .filter(eng.col("language").unwrap().eq("rust"));
+            let q = if with_loader {
+                q.options([Load::selectin("company")])
+            } else {
+                q
+            };
+            let found = q.all().await.unwrap();
+            assert_eq!(names(&found), ["Engineer:Cy"], "{with_loader}");
+            assert_eq!(found[0].get("language").unwrap(), Value::from("rust"));
+            s.close().await.unwrap();
+        }
+        h.meta.drop_all(&t.db).await.unwrap();
+    }
+);

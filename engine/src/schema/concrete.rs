@@ -180,10 +180,14 @@ impl Model {
     /// discriminator is not read (as the union gives a concrete table's
     /// rows their class's identity).
     pub(crate) fn holds_only_its_class(&self) -> bool {
-        let subs = self.subclasses();
-        subs.iter()
-            .all(|c| c.inheritance_kind() == Some(InheritanceKind::Concrete))
-            && (subs.is_empty() || !self.is_polymorphic_union())
+        // (per row read: no list of the subclasses is made)
+        let children = self.0.inherit.children.read();
+        let concrete = |w: &std::sync::Weak<super::model::ModelInner>| {
+            w.upgrade().is_none_or(|c| {
+                c.inherit.inherit.as_ref().map(|i| i.kind) == Some(InheritanceKind::Concrete)
+            })
+        };
+        children.iter().all(concrete) && (children.is_empty() || !self.is_polymorphic_union())
     }
 
     /// The union's members: the model, then its concrete descendants (only

@@ -48,12 +48,14 @@ fn same_table(d: &Model, table: &TableRef) -> Result<TableRef> {
 /// the concrete subclasses in its union, and, unless `selectin` (or the
 /// subclass's `polymorphic_load`) says they load by a second SELECT, the
 /// joined-table subclasses' tables, LEFT OUTER JOINed by key (named
-/// `<alias>_<n>` under `alias`, else after their tables).
+/// `<alias>_<n>` under `alias`, else after their tables, or `dbr_p<n>`
+/// when `select` reads a table of that name already).
 pub(crate) fn subclass_reads(
     model: &Model,
     table: &TableRef,
     selectin: bool,
     alias: Option<&str>,
+    select: &Select,
 ) -> Result<SubclassReads> {
     let mut out = SubclassReads::default();
     if !model.is_polymorphic() {
@@ -81,8 +83,16 @@ pub(crate) fn subclass_reads(
         if selectin || d.loads_by_selectin() {
             continue;
         }
+        let taken = || {
+            select
+                .from
+                .iter()
+                .chain(select.joins.iter().map(|j| &j.table))
+                .any(|t| t.qualifier() == d.table())
+        };
         let dt = match alias {
             Some(a) => d.alias(&format!("{a}_{k}"))?,
+            None if taken() => d.alias(&format!("dbr_p{k}"))?,
             None => d.table_ref(),
         };
         let mut on: Option<Expr> = None;
@@ -118,7 +128,7 @@ pub(crate) fn adapt(model: &Model, mut select: Select, selectin: bool) -> Result
     if !model.is_polymorphic() {
         return Ok(select);
     }
-    let reads = subclass_reads(model, &model.table_ref(), selectin, None)?;
+    let reads = subclass_reads(model, &model.table_ref(), selectin, None, &select)?;
     for e in reads.columns {
         select = select.column(e);
     }

@@ -92,7 +92,7 @@ pub(super) fn add_subclass_reads(
     selectin: bool,
     alias: Option<&str>,
 ) -> Result<(Select, Vec<Expr>)> {
-    let reads = subclass_reads(model, t, selectin, alias)?;
+    let reads = subclass_reads(model, t, selectin, alias, &select)?;
     for (table, on) in reads.joins {
         select = select.left_join(table, on);
     }

@@ -135,7 +135,7 @@ impl Session {
         for &c in cols {
             select = select.column(col(&t, &rel.target, c)?);
         }
-        let reads = subclass_reads(&rel.target, &t, false, None)?;
+        let reads = subclass_reads(&rel.target, &t, false, None, &select)?;
         for e in reads.columns {
             select = select.column(e);
         }

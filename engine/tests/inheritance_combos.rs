@@ -472,3 +472,47 @@ each_backend!(joined_tables_with_a_composite_key, |t| async move {
     s.close().await.unwrap();
     meta.drop_all(&t.db).await.unwrap();
 });
+
+each_backend!(
+    single_table_siblings_sharing_a_column_name,
+    |t| async move {
+        let meta = Metadata::new();
+        let employee = employee(&meta);
+        let mut subs = Vec::new();
+        for (name, id) in [("Manager", "manager"), ("Director", "director")] {
+            subs.push(
+                meta.add(
+                    Model::builder(name)
+                        .inherits(&employee)
+                        .polymorphic_identity(id)
+                        .column(Column::new("budget", "integer"))
+                        .build()
+                        .unwrap(),
+                )
+                .unwrap(),
+            );
+        }
+        meta.create_all(&t.db).await.unwrap();
+        no_spurious_diff(&t.db, &meta).await;
+        let mut s = Session::new(&t.db);
+        for (m, name, budget) in [(&subs[0], "Bob", 1), (&subs[1], "Dee", 2)] {
+            let vals = [("name", Value::from(name)), ("budget", Value::from(budget))];
+            s.add(Instance::with_values(m, vals).unwrap()).unwrap();
+        }
+        s.commit().await.unwrap();
+        s.close().await.unwrap();
+        // One `budget` column in the table: each class reads it.
+        let mut s = Session::new(&t.db);
+        let all = s
+            .query(&employee)
+            .order_by(employee.col("id").unwrap())
+            .all()
+            .await
+            .unwrap();
+        assert_eq!(names(&all), ["Manager:Bob", "Director:Dee"]);
+        assert_eq!(all[0].get("budget").unwrap(), Value::Int4(1));
+        assert_eq!(all[1].get("budget").unwrap(), Value::Int4(2));
+        s.close().await.unwrap();
+        meta.drop_all(&t.db).await.unwrap();
+    }
+);

@@ -186,7 +186,7 @@ function Model:get(pk)
   end
   local q = db:query(self)
   for i, k in ipairs(keys) do q = q:where(self:c(k):eq(values[i])) end
-  return q:one_or_none()
+  return check(q, raw.qrun(q, "get", nil))
 end
 function Model:insert(rows, opts) return check(self, raw.insert(self, rows, opts, false)) end
 function Model:upsert(rows, opts) return check(self, raw.insert(self, rows, opts, true)) end

@@ -159,7 +159,9 @@ pub(crate) fn new(lua: &Lua, (owner, items): (LuaValue, Variadic<LuaValue>)) -> 
         let (select, entity) = match (items.len(), lua_model(&items[0])) {
             (1, Some(m)) => {
                 models.push(m.model.clone());
-                let mut select = Select::from(&m.model).columns(entity_columns(&m.model));
+                // A polymorphic union reads its concrete subclasses' tables too.
+                let mut select =
+                    Select::from(m.model.query_table()).columns(entity_columns(&m.model));
                 // A single-table subclass keeps to its rows.
                 if let Some(f) = m.model.identity_filter()? {
                     select = select.filter(f);
@@ -624,7 +626,8 @@ fn truthy(v: &Value) -> bool {
     }
 }
 
-/// `raw.qrun(q, name)`: `all`, `first`, `one`, `one_or_none`, `count`, `exists`.
+/// `raw.qrun(q, name)`: `all`, `first`, `one`, `one_or_none`, `count`, `exists`,
+/// and `get` for `Model:get`.
 pub(crate) async fn run(lua: Lua, (this, name, session): (LuaValue, String, LuaValue)) -> Raw {
     let ev = crate::objects::events::events_of(&this);
     let r = crate::objects::hooks::scoped(session, async {
@@ -675,6 +678,26 @@ pub(crate) async fn run(lua: Lua, (this, name, session): (LuaValue, String, LuaV
                     0 => Ok(LuaValue::Nil),
                     1 => Ok(v),
                     _ => Err(dbridge_engine::Error::MultipleRows.into()),
+                }
+            }
+            // `Model:get`: the row of the key; a polymorphic union may hold
+            // it in several tables, the model's own first (as `s:get`).
+            "get" => {
+                let Fetched::Instances(found) =
+                    fetch(&q.target, entity, &q.select, &q.options, &q.expressions).await?
+                else {
+                    return Ok(LuaValue::Nil);
+                };
+                let pick = found.into_iter().min_by_key(|i| {
+                    entity
+                        .and_then(|m| m.union_position(&i.model()))
+                        .unwrap_or(usize::MAX)
+                });
+                match pick {
+                    Some(i) => crate::objects::instance::wrap(&lua, i)
+                        .map(LuaValue::UserData)
+                        .map_err(lua_err),
+                    None => Ok(LuaValue::Nil),
                 }
             }
             "count" | "exists" => {

@@ -85,7 +85,7 @@ fn schema(msg: impl Into<String>) -> LuaDbError {
 }
 
 /// Keys a model declaration may have.
-const MODEL_KEYS: [&str; 13] = [
+const MODEL_KEYS: [&str; 14] = [
     "name",
     "table",
     "columns",
@@ -99,6 +99,7 @@ const MODEL_KEYS: [&str; 13] = [
     "polymorphic_on",
     "polymorphic_identity",
     "polymorphic_load",
+    "polymorphic",
 ];
 /// Keys of an entry of `foreign_keys`.
 const FK_KEYS: [&str; 6] = [
@@ -204,7 +205,9 @@ pub(crate) fn declare(lua: &Lua, (this, spec): (LuaValue, LuaValue)) -> Raw {
 }
 
 /// `inherits = Model`, `concrete = true`, `polymorphic_on = "column"`,
-/// `polymorphic_identity = value` (see the engine's `schema::InheritanceKind`).
+/// `polymorphic_identity = value`, `polymorphic_load = "inline" | "selectin"`,
+/// `polymorphic = "union"` (see the engine's `schema::InheritanceKind` and
+/// `ModelBuilder::polymorphic_union`).
 fn inheritance(
     lua: &Lua,
     t: &Table,
@@ -239,6 +242,12 @@ fn inheritance(
             .parse()
             .map_err(|e: dbridge_engine::Error| schema(format!("model `{name}`: {e}")))?;
         b = b.polymorphic_load(how);
+    }
+    let union = "`polymorphic` must be \"union\" (queries read the UNION ALL of the model's and its concrete subclasses' tables)";
+    match t.get::<Option<String>>("polymorphic") {
+        Ok(None) => {}
+        Ok(Some(how)) if how == "union" => b = b.polymorphic_union(),
+        _ => return Err(schema(format!("model `{name}`: {union}"))),
     }
     let id: LuaValue = t.get("polymorphic_identity").map_err(lua_err)?;
     if !id.is_nil() {

@@ -225,6 +225,8 @@ struct Inherit {
     concrete: bool,
     polymorphic_on: Option<String>,
     identity: Option<Value>,
+    /// `polymorphic: "union"`.
+    union: bool,
 }
 
 fn names(what: &str, v: &Dynamic) -> Res<Vec<String>> {
@@ -364,6 +366,16 @@ fn declare(db: &mut Db, spec: Map) -> Res<ModelV> {
                     configuration(format!("model option `polymorphic_load`: {e}"))
                 })?);
             }
+            "polymorphic" => {
+                let how = string("polymorphic", v)?;
+                if how != "union" {
+                    return Err(configuration(format!(
+                        "model option `polymorphic` must be \"union\" (queries read the UNION ALL \
+                         of the model's and its concrete subclasses' tables), got {how:?}"
+                    )));
+                }
+                inherit.union = true;
+            }
             "polymorphic_on" => inherit.polymorphic_on = Some(string("polymorphic_on", v)?),
             "polymorphic_identity" => {
                 inherit.identity = Some(from_dynamic(v.clone(), "`polymorphic_identity`")?)
@@ -372,7 +384,7 @@ fn declare(db: &mut Db, spec: Map) -> Res<ModelV> {
                 return Err(configuration(format!(
                     "unknown model option `{other}` (expected name, table, columns, indexes, \
                      uniques, foreign_keys, relations, version, inherits, concrete, \
-                     polymorphic_on, polymorphic_identity, polymorphic_load)"
+                     polymorphic_on, polymorphic_identity, polymorphic_load, polymorphic)"
                 )));
             }
         }
@@ -390,6 +402,9 @@ fn declare(db: &mut Db, spec: Map) -> Res<ModelV> {
     }
     if inherit.concrete {
         builder = builder.concrete();
+    }
+    if inherit.union {
+        builder = builder.polymorphic_union();
     }
     if let Some(c) = inherit.polymorphic_on {
         builder = builder.polymorphic_on(c);

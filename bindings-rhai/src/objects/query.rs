@@ -89,7 +89,8 @@ impl Query {
             .filter(|(_, c)| !c.is_deferred())
             .map(|(e, _)| e)
             .collect();
-        let mut select = Select::from(&m.model).columns(columns);
+        // A polymorphic union reads its concrete subclasses' tables too.
+        let mut select = Select::from(m.model.query_table()).columns(columns);
         // A single-table subclass keeps to its rows.
         if let Ok(Some(f)) = m.model.identity_filter() {
             select = select.filter(f);
@@ -195,7 +196,13 @@ impl Query {
             let value = expr_of(v, "the primary key")?;
             q.select = q.select.filter_by(&name, value).map_err(to_rhai)?;
         }
-        q.one_or_none(ctx)
+        // A polymorphic union may hold the key in several tables: the
+        // model's own row first, as `s.get` (`Model::union_position`).
+        let found = q.instances(ctx, &m.model, q.select.clone())?;
+        Ok(found
+            .into_iter()
+            .min_by_key(|o| m.model.union_position(&o.0.model()).unwrap_or(usize::MAX))
+            .map_or(Dynamic::UNIT, Dynamic::from))
     }
 
     fn filter_by(&self, values: Map) -> Res<Self> {

@@ -250,6 +250,18 @@ impl Compiler {
             self.push(".");
             self.ident(c.name());
         }
+        // The columns of the single-table subclasses sharing the class's
+        // own table: a query of the class reads them for its subclasses.
+        if let Some(own) = parts.last().filter(|_| parts.len() > 1) {
+            for c in own.table.columns() {
+                if m.column_index(c.name().as_str()).is_err() {
+                    self.push(", ");
+                    self.ident(own.table.table());
+                    self.push(".");
+                    self.ident(c.name());
+                }
+            }
+        }
         self.push(" FROM ");
         self.ident(root.table.table());
         for p in &parts[1..] {

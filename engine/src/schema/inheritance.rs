@@ -49,8 +49,13 @@
 //!   key ([`PolymorphicLoad::Selectin`], `Load::selectin_polymorphic`;
 //!   `session::polymorphic`). Concrete: a class's rows are in its table
 //!   only, with keys of their own ([`Model::identity_root`] keys the
-//!   identity map); a query of the base reads the base's table (SQLAlchemy's
-//!   default for concrete classes; a UNION ALL is not offered yet).
+//!   identity map); a query of the base reads the base's table
+//!   (SQLAlchemy's default for concrete classes), or, for a base declared
+//!   [`polymorphic_union`](super::ModelBuilder::polymorphic_union), the
+//!   UNION ALL of its table and its concrete subclasses'
+//!   ([`Model::query_table`], `schema/concrete.rs`). Relationship loaders
+//!   read a polymorphic target as a query of it does (its table or union,
+//!   its subclasses' columns).
 //! - **Writes.** Single table: a subclass's row is its table's row; the unit
 //!   of work needs nothing more. Joined ([`Model::table_parts`]): the parent's
 //!   row is inserted first and its key (returned by the database when it
@@ -176,6 +181,7 @@ pub(crate) struct InheritDecl {
     pub(crate) polymorphic_on: Option<String>,
     pub(crate) identity: Option<Value>,
     pub(crate) load: PolymorphicLoad,
+    pub(crate) union: bool,
 }
 
 /// The state of a model that concerns inheritance.
@@ -188,6 +194,9 @@ pub(crate) struct InheritState {
     pub(crate) identity: Option<Value>,
     /// How queries of a base read this class's own columns (joined table).
     pub(crate) load: PolymorphicLoad,
+    /// Whether queries of this class read the UNION ALL of its table and its
+    /// concrete subclasses' (`polymorphic_union`, see `concrete.rs`).
+    pub(crate) union: bool,
     /// The position of the first foreign key declared by this model (those
     /// before are its parent's).
     pub(crate) own_fks_from: usize,
@@ -203,6 +212,7 @@ impl InheritState {
             polymorphic_on: self.polymorphic_on,
             identity: self.identity.clone(),
             load: self.load,
+            union: self.union,
             own_fks_from: self.own_fks_from,
             children: parking_lot::RwLock::default(),
         }
@@ -438,6 +448,13 @@ pub(crate) fn settle(inner: &mut ModelInner, decl: InheritDecl) -> Result<()> {
     };
     inner.inherit.polymorphic_on = decl.polymorphic_on.as_ref().and(disc);
     inner.inherit.load = decl.load;
+    if decl.union && disc.is_none() {
+        return Err(err(format!(
+            "model `{name}` is declared polymorphic over its concrete subclasses (a UNION ALL of their \
+             tables) but its hierarchy has no `polymorphic_on` column to tell their rows apart"
+        )));
+    }
+    inner.inherit.union = decl.union;
     if let Some(v) = decl.identity {
         let Some(d) = disc else {
             return Err(err(format!(
@@ -527,14 +544,23 @@ pub(crate) fn register_children(new: &[Model]) -> Result<()> {
 
 /// The subclasses sharing `owner`'s table (single table, at any depth).
 fn table_sharers(owner: &Model) -> Vec<Model> {
-    let mut out = Vec::new();
-    for c in owner.subclasses() {
-        if c.shares_parent_table() {
-            out.push(c.clone());
-            out.extend(table_sharers(&c));
+    owner.table_sharers()
+}
+
+impl Model {
+    /// The subclasses whose rows and own columns are in this model's table
+    /// (single-table subclasses at any depth below it, not below another
+    /// kind of subclass).
+    pub(crate) fn table_sharers(&self) -> Vec<Model> {
+        let mut out = Vec::new();
+        for c in self.subclasses() {
+            if c.shares_parent_table() {
+                out.push(c.clone());
+                out.extend(c.table_sharers());
+            }
         }
+        out
     }
-    out
 }
 
 /// Whether the model owns its table (it is no single-table subclass).

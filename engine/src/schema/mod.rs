@@ -31,6 +31,7 @@
 
 mod build;
 mod column;
+mod concrete;
 mod constraint;
 mod inheritance;
 mod metadata;

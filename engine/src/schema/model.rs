@@ -331,6 +331,16 @@ impl ModelBuilder {
         self
     }
 
+    /// Queries of this model (through a session, or the bindings' queries of
+    /// a model) read the UNION ALL of its table and the tables of its
+    /// concrete subclasses, and return each row as its class (SQLAlchemy's
+    /// `polymorphic_union`; see [`Model::query_table`]). The hierarchy needs a
+    /// discriminator ([`ModelBuilder::polymorphic_on`]).
+    pub fn polymorphic_union(mut self) -> Self {
+        self.inherit.union = true;
+        self
+    }
+
     /// This class's value of the discriminator column.
     pub fn polymorphic_identity(mut self, value: impl Into<crate::Value>) -> Self {
         self.inherit.identity = Some(value.into());

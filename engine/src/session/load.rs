@@ -139,7 +139,7 @@ impl Session {
     ) -> Result<Vec<Instance>> {
         let select = super::polymorphic::adapt(model, select.clone(), selectin)?;
         let compiled = select.compile_for(self.db.backend())?;
-        let cols = super::polymorphic::PolyColumns::new(model, &compiled.columns);
+        let cols = super::polymorphic::PolyColumns::new(model, &compiled.columns, model.table());
         let mut tx = self.take_tx().await?;
         let read: Result<Vec<Instance>> = {
             let mut rows = tx.fetch_statement(compiled.statement);

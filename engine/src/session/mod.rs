@@ -563,7 +563,10 @@ impl Session {
 
     /// The instance of `model` with this primary key: from the identity map
     /// when it is there (no SQL), else loaded (autoflushing first). A row
-    /// deleted in this session gives `None`.
+    /// deleted in this session gives `None`. For a model declared
+    /// [`polymorphic_union`](crate::schema::ModelBuilder::polymorphic_union),
+    /// whose concrete subclasses' keys may repeat its own, the row of its
+    /// own table comes first, then those of the subclasses in union order.
     ///
     /// # Errors
     /// [`Error::Schema`] when the number of values is not the key's width;
@@ -614,6 +617,12 @@ impl Session {
             q = q.filter(model.col(model.columns()[i].name().as_str())?.eq(v));
         }
         let mut rows = q.no_autoflush().all().await?;
+        if rows.len() > 1 {
+            // A polymorphic union: the key may repeat in concrete tables;
+            // the model's own identity space first, then the union's order.
+            rows.sort_by_key(|r| model.union_position(&r.model()).unwrap_or(usize::MAX));
+            return Ok(rows.into_iter().next());
+        }
         Ok(rows.pop())
     }
 

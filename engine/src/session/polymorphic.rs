@@ -1,87 +1,154 @@
 //! Polymorphic loading: rows of a hierarchy (see `schema/inheritance.rs`)
 //! become instances of the class each row's discriminator names.
 //!
-//! A query of a polymorphic model is adapted before it runs
-//! ([`adapt`]): single-table subclasses' own columns are selected from the
-//! shared table (a query of a subclass keeps to the identities of the class
-//! and its subclasses by its own filter, [`Model::identity_filter`]). Each row is then read with [`PolyColumns`]: the
-//! discriminator picks the class, and the values of the result columns read
-//! from that class or its ancestors fill the instance.
+//! A query of a polymorphic model is adapted before it runs ([`adapt`],
+//! [`subclass_reads`]): single-table subclasses' own columns are selected
+//! from the shared table, a polymorphic union's subclass columns from the
+//! union, and joined-table subclasses' tables are LEFT OUTER JOINed (or
+//! read afterwards by a SELECT per subclass,
+//! [`Session::load_subclass_columns`]). A query of a subclass keeps to the
+//! identities of the class and its subclasses by its own filter
+//! ([`Model::identity_filter`]). Relationship loaders read their
+//! polymorphic targets the same way (`loading/`). Each row is then read
+//! with [`PolyColumns`]: the discriminator picks the class, and the values
+//! of the result columns read from that class or its ancestors fill the
+//! instance.
 
 use super::{Instance, Session};
 use crate::dialect::Compile;
 use crate::error::{Error, Result};
-use crate::query::{Expr, OutputColumn, Select};
+use crate::ident::Ident;
+use crate::query::{Expr, OutputColumn, Select, TableRef};
 use crate::schema::{InheritanceKind, Model};
 use crate::value::Value;
 
-/// The columns of single-table subclasses of `model` that its own
-/// columns do not include (not deferred), as expressions of their classes.
-fn subclass_columns(model: &Model) -> Result<Vec<Expr>> {
-    let mut out = Vec::new();
-    let mut seen: Vec<String> = model
-        .columns()
-        .iter()
-        .map(|c| c.name().as_str().to_owned())
-        .collect();
-    for d in model.descendants() {
-        if !d.shares_parent_table() {
-            continue;
-        }
-        for c in &d.columns()[d.own_columns_from()..] {
-            if c.is_deferred() || seen.iter().any(|s| s == c.name().as_str()) {
-                continue;
-            }
-            seen.push(c.name().as_str().to_owned());
-            out.push(d.col(c.name().as_str())?);
-        }
-    }
-    Ok(out)
+/// What a select of a polymorphic model reads of its subclasses besides the
+/// model's own columns: the subclasses' columns, and the LEFT OUTER JOINs
+/// of the joined-table subclasses' tables that bring some of them.
+#[derive(Default)]
+pub(crate) struct SubclassReads {
+    /// `(table, ON)` of each joined-table subclass read in the statement.
+    pub(crate) joins: Vec<(TableRef, Expr)>,
+    /// The subclasses' columns, each with the model declaring it.
+    pub(crate) columns: Vec<Expr>,
 }
 
-/// A query of `model` ready for polymorphic loading: with the columns of
-/// single-table subclasses. Other models' queries are returned as they are.
-/// (The identity filter of a subclass is the query's own, added where the
-/// query of a model is made: [`Model::identity_filter`].)
-pub(crate) fn adapt(model: &Model, mut select: Select, selectin: bool) -> Result<Select> {
+/// `d`'s table under the name that `table` goes by (its alias, if any): a
+/// single-table subclass's columns are read from its parent's table.
+fn same_table(d: &Model, table: &TableRef) -> Result<TableRef> {
+    match table.alias_name() {
+        Some(a) => d.alias(a.as_str()),
+        None => Ok(d.table_ref()),
+    }
+}
+
+/// The reads that load the subclasses of `model` in a select of `model`
+/// read as `table` (its table or union, [`Model::query_table`], or an alias
+/// of it): the own columns of the subclasses sharing its table, those of
+/// the concrete subclasses in its union, and, unless `selectin` (or the
+/// subclass's `polymorphic_load`) says they load by a second SELECT, the
+/// joined-table subclasses' tables, LEFT OUTER JOINed by key (named
+/// `<alias>_<n>` under `alias`, else after their tables, or `dbr_p<n>`
+/// when `select` reads a table of that name already).
+pub(crate) fn subclass_reads(
+    model: &Model,
+    table: &TableRef,
+    selectin: bool,
+    alias: Option<&str>,
+    select: &Select,
+) -> Result<SubclassReads> {
+    let mut out = SubclassReads::default();
     if !model.is_polymorphic() {
-        return Ok(select);
+        return Ok(out);
     }
-    for e in subclass_columns(model)? {
-        select = select.column(e);
+    let mut seen: Vec<Ident> = model.columns().iter().map(|c| c.name().clone()).collect();
+    for d in model.table_sharers() {
+        let t = same_table(&d, table)?;
+        for c in &d.columns()[d.own_columns_from()..] {
+            if c.is_deferred() || seen.contains(c.name()) {
+                continue;
+            }
+            seen.push(c.name().clone());
+            out.columns.push(t.col(c.name().as_str())?);
+        }
     }
-    // Joined-table subclasses: a LEFT OUTER JOIN of each, by key, and its
-    // own columns (NULL on the rows of other classes).
-    for d in joined_descendants(model) {
+    for u in model.union_extra_columns() {
+        if u.is_deferred() || seen.contains(&u.label) {
+            continue;
+        }
+        seen.push(u.label.clone());
+        out.columns.push(u.expr(table.qualifier()));
+    }
+    for (k, d) in joined_descendants(model).into_iter().enumerate() {
         if selectin || d.loads_by_selectin() {
             continue;
         }
+        let taken = || {
+            select
+                .from
+                .iter()
+                .chain(select.joins.iter().map(|j| &j.table))
+                .any(|t| t.qualifier() == d.table())
+        };
+        let dt = match alias {
+            Some(a) => d.alias(&format!("{a}_{k}"))?,
+            None if taken() => d.alias(&format!("dbr_p{k}"))?,
+            None => d.table_ref(),
+        };
         let mut on: Option<Expr> = None;
-        for &k in model.primary_key() {
-            let name = model.columns()[k].name().as_str();
-            let eq = d.col(name)?.eq(model.col(name)?);
+        for &i in model.primary_key() {
+            let name = model.columns()[i].name().as_str();
+            let eq = dt.col(name)?.eq(table.col(name)?);
             on = Some(match on {
                 Some(o) => o.and(eq),
                 None => eq,
             });
         }
         let Some(on) = on else { continue };
-        select = select.left_join(d.table_ref(), on);
-        for c in &d.columns()[d.own_columns_from()..] {
-            if !c.is_deferred() {
-                select = select.column(d.col(c.name().as_str())?);
+        out.joins.push((dt.clone(), on));
+        let mut own: Vec<Ident> = Vec::new();
+        for x in std::iter::once(d.clone()).chain(d.table_sharers()) {
+            let xt = same_table(&x, &dt)?;
+            for c in &x.columns()[x.own_columns_from()..] {
+                if !c.is_deferred() && !own.contains(c.name()) {
+                    out.columns.push(xt.col(c.name().as_str())?);
+                    own.push(c.name().clone());
+                }
             }
         }
+    }
+    Ok(out)
+}
+
+/// A query of `model` ready for polymorphic loading: with the columns and
+/// joins of [`subclass_reads`]. Other models' queries are returned as they
+/// are. (The identity filter of a subclass is the query's own, added where
+/// the query of a model is made: [`Model::identity_filter`].)
+pub(crate) fn adapt(model: &Model, mut select: Select, selectin: bool) -> Result<Select> {
+    if !model.is_polymorphic() {
+        return Ok(select);
+    }
+    let reads = subclass_reads(model, &model.table_ref(), selectin, None, &select)?;
+    for e in reads.columns {
+        select = select.column(e);
+    }
+    for (t, on) in reads.joins {
+        select = select.left_join(t, on);
     }
     Ok(select)
 }
 
-/// The joined-table subclasses of `model`, at any depth.
+/// The joined-table subclasses of `model` at any depth whose rows a query
+/// of `model` reads (those of its identity space, and of the concrete
+/// subclasses of its union).
 fn joined_descendants(model: &Model) -> Vec<Model> {
     model
         .descendants()
         .into_iter()
-        .filter(|d| d.inheritance_kind() == Some(InheritanceKind::Joined))
+        .filter(|d| {
+            d.inheritance_kind() == Some(InheritanceKind::Joined)
+                && model.union_position(d).is_some()
+        })
         .collect()
 }
 
@@ -103,27 +170,31 @@ impl Session {
             if !(all || d.loads_by_selectin()) {
                 continue;
             }
-            let own: Vec<usize> = (d.own_columns_from()..d.columns().len())
-                .filter(|&i| !d.columns()[i].is_deferred())
-                .collect();
-            let keys: Vec<Vec<Value>> = found
-                .iter()
-                .filter_map(|inst| {
-                    let r = inst.read();
-                    let unloaded = own
-                        .iter()
-                        .any(|&i| r.values.get(i).is_none_or(Option::is_none));
-                    (r.model.is_a(&d) && unloaded)
-                        .then(|| r.pk_values())
-                        .flatten()
-                })
-                .collect();
-            if keys.is_empty() || own.is_empty() {
-                continue;
-            }
-            let cols: Vec<usize> = d.primary_key().iter().copied().chain(own).collect();
-            for chunk in keys.chunks(500) {
-                self.load_columns_by_key(&d, &cols, chunk).await?;
+            // The subclass's own columns, and those of the single-table
+            // subclasses sharing its table, each read through its class.
+            for class in std::iter::once(d.clone()).chain(d.table_sharers()) {
+                let own: Vec<usize> = (class.own_columns_from()..class.columns().len())
+                    .filter(|&i| !class.columns()[i].is_deferred())
+                    .collect();
+                let keys: Vec<Vec<Value>> = found
+                    .iter()
+                    .filter_map(|inst| {
+                        let r = inst.read();
+                        let unloaded = own
+                            .iter()
+                            .any(|&i| r.values.get(i).is_none_or(Option::is_none));
+                        (r.model.is_a(&class) && unloaded)
+                            .then(|| r.pk_values())
+                            .flatten()
+                    })
+                    .collect();
+                if keys.is_empty() || own.is_empty() {
+                    continue;
+                }
+                let cols: Vec<usize> = class.primary_key().iter().copied().chain(own).collect();
+                for chunk in keys.chunks(500) {
+                    self.load_columns_by_key(&class, &cols, chunk).await?;
+                }
             }
         }
         Ok(())
@@ -177,30 +248,71 @@ impl Session {
     }
 }
 
+/// Where a result column of a polymorphic query comes from.
+#[derive(Clone)]
+pub(crate) struct Origin {
+    /// The model declaring the column.
+    pub(crate) model: Model,
+    /// Its position there.
+    pub(crate) index: usize,
+    /// Whether it is read from the queried model's own table (or union):
+    /// then a class with a column of the same name, declared by another
+    /// class, reads it too (two single-table or concrete siblings sharing a
+    /// column name share its column in the table or the union).
+    pub(crate) main: bool,
+}
+
+/// Where the column `e` reads comes from (`None` for no model column);
+/// `main` names the queried model's table (or its alias).
+pub(crate) fn origin_of(e: &Expr, main: &Ident) -> Option<Origin> {
+    match e {
+        Expr::Column(c) => c.origin.as_ref().map(|o| Origin {
+            model: o.model.clone(),
+            index: o.index,
+            main: c.qualifier.as_ref() == Some(main),
+        }),
+        _ => None,
+    }
+}
+
 /// How the result columns of a polymorphic query map to classes' columns.
 pub(crate) struct PolyColumns {
-    /// Per result column: the model it was read from and its position there.
-    origins: Vec<Option<(Model, usize)>>,
+    /// Per result column: where it comes from.
+    origins: Vec<Option<Origin>>,
     /// The result column holding the discriminator.
     disc: Option<usize>,
     queried: Model,
 }
 
 impl PolyColumns {
-    pub(crate) fn new(model: &Model, columns: &[OutputColumn]) -> Self {
-        let origins: Vec<Option<(Model, usize)>> = columns
-            .iter()
-            .map(|c| {
-                c.origin
-                    .as_ref()
-                    .filter(|o| o.model.root().ptr_eq(model.root()))
-                    .map(|o| (o.model.clone(), o.index))
-            })
+    /// The map of a compiled query of `model`, whose own table (or union)
+    /// goes by `main`.
+    pub(crate) fn new(model: &Model, columns: &[OutputColumn], main: &Ident) -> Self {
+        Self::from_origins(
+            model,
+            columns
+                .iter()
+                .map(|c| {
+                    c.origin.as_ref().map(|o| Origin {
+                        model: o.model.clone(),
+                        index: o.index,
+                        main: c.qualifier.as_ref() == Some(main),
+                    })
+                })
+                .collect(),
+        )
+    }
+
+    /// The map of result columns from where each comes from.
+    pub(crate) fn from_origins(model: &Model, origins: Vec<Option<Origin>>) -> Self {
+        let origins: Vec<Option<Origin>> = origins
+            .into_iter()
+            .map(|o| o.filter(|o| o.model.root().ptr_eq(model.root())))
             .collect();
         let d = model.discriminator();
         let disc = origins
             .iter()
-            .position(|o| matches!((o, d), (Some((_, i)), Some(d)) if *i == d));
+            .position(|o| matches!((o, d), (Some(o), Some(d)) if o.index == d));
         Self {
             origins,
             disc,
@@ -215,25 +327,38 @@ impl PolyColumns {
             Some(v) => class_of(&self.queried, v)?,
             None => self.queried.clone(),
         };
-        let mut values = vec![None; class.columns().len()];
+        let n = class.columns().len();
+        let mut values = vec![None; n];
+        let mut others = Vec::new();
         for (v, o) in row.into_iter().zip(&self.origins) {
-            if let Some((m, i)) = o
-                && class.is_a(m)
-                && *i < values.len()
+            let Some(o) = o else { continue };
+            if class.is_a(&o.model) && o.index < n {
+                values[o.index] = Some(v);
+            } else if o.main {
+                others.push((o, v));
+            }
+        }
+        // A column of the same name declared by another class, in the same table.
+        for (o, v) in others {
+            let name = o.model.columns()[o.index].name().as_str();
+            if let Ok(j) = class.column_index(name)
+                && values[j].is_none()
             {
-                values[*i] = Some(v);
+                values[j] = Some(v);
             }
         }
         Ok((class, values))
     }
 }
 
-/// The class among `model` and its subclasses a discriminator value names.
+/// The class among `model` and its subclasses a discriminator value names
+/// (`model` itself when its table holds its class's rows only, whatever
+/// their discriminator says).
 ///
 /// # Errors
 /// [`Error::InvalidState`] naming the model when no class declares it.
 pub(crate) fn class_of(model: &Model, value: &Value) -> Result<Model> {
-    if value.is_null() {
+    if value.is_null() || model.holds_only_its_class() {
         return Ok(model.clone());
     }
     model.class_for(value).ok_or_else(|| {

@@ -64,7 +64,8 @@ impl Session {
             .into_iter()
             .filter(|p| !p.deferred)
             .collect();
-        let mut select = Select::from(model).columns(columns);
+        // A polymorphic union reads its concrete subclasses' tables too.
+        let mut select = Select::from(model.query_table()).columns(columns);
         // A single-table subclass keeps to its rows.
         if let Ok(Some(f)) = model.identity_filter() {
             select = select.filter(f);
@@ -277,15 +278,9 @@ impl SessionQuery<'_> {
                     .await
             };
         }
-        let found = self
-            .session
-            .fetch_planned(&self.model, self.select, &plan)
-            .await?;
-        // The statement joined no subclass table: their columns by selectin.
         self.session
-            .load_subclass_columns(&self.model, &found, true)
-            .await?;
-        Ok(found)
+            .fetch_planned(&self.model, self.select, &plan, selectin)
+            .await
     }
 
     /// The first instance, if any (adds `LIMIT 1`, or keeps a smaller limit).

@@ -7,12 +7,14 @@
 //! converting the row's values again.
 
 use super::super::identity::{FastMap, FastSet, IdentityKey};
+use super::super::polymorphic::{Origin, PolyColumns, origin_of, subclass_reads};
 use super::super::{Instance, Session};
 use super::fill::Filler;
 use super::{Node, col, is_joined, join_on, ptr};
 use crate::db::Row;
 use crate::error::{Error, Result};
-use crate::query::{Select, TableRef};
+use crate::ident::Ident;
+use crate::query::{Expr, Select, TableRef};
 use crate::schema::{Model, schema_error};
 use crate::validate::Validators;
 use crate::value::Value;
@@ -22,6 +24,9 @@ pub(super) struct Part<'n> {
     pub(super) model: Model,
     /// The model column of each of its result columns.
     cols: Vec<Option<usize>>,
+    /// For a polymorphic model: how its result columns (`cols`, then the
+    /// subclasses' columns) map to the classes' columns.
+    poly: Option<(PolyColumns, usize)>,
     /// The positions (among `cols`) of the primary key columns, when all are selected.
     key_pos: Option<Vec<usize>>,
     parent: usize,
@@ -44,12 +49,57 @@ impl<'n> Part<'n> {
         Self {
             model,
             cols,
+            poly: None,
             key_pos,
             parent,
             node,
             found: Vec::new(),
         }
     }
+
+    /// Reads the part polymorphically: its `cols` are followed by
+    /// `extra`, the subclasses' columns read through the table named `main`.
+    pub(super) fn polymorphic(mut self, extra: &[Expr], main: &Ident) -> Self {
+        let origins = self
+            .cols
+            .iter()
+            .map(|c| {
+                c.map(|index| Origin {
+                    model: self.model.clone(),
+                    index,
+                    main: true,
+                })
+            })
+            .chain(extra.iter().map(|e| origin_of(e, main)))
+            .collect();
+        self.poly = Some((PolyColumns::from_origins(&self.model, origins), extra.len()));
+        self
+    }
+
+    /// The number of its result columns.
+    fn width(&self) -> usize {
+        self.cols.len() + self.poly.as_ref().map_or(0, |(_, n)| *n)
+    }
+}
+
+/// `select` with the reads of the subclasses of the polymorphic `model`,
+/// read as `t` (joined subclasses' tables aliased `<alias>_<n>`); the
+/// subclasses' columns, appended to the select's items.
+pub(super) fn add_subclass_reads(
+    mut select: Select,
+    model: &Model,
+    t: &TableRef,
+    selectin: bool,
+    alias: Option<&str>,
+) -> Result<(Select, Vec<Expr>)> {
+    let reads = subclass_reads(model, t, selectin, alias, &select)?;
+    for (table, on) in reads.joins {
+        select = select.left_join(table, on);
+    }
+    for e in &reads.columns {
+        select = select.column(e.clone());
+    }
+    Ok((select, reads.columns))
 }
 
 /// The joins for the joined nodes of `nodes` below part `parent` (table `t`).
@@ -82,7 +132,8 @@ pub(super) fn add_joins<'n>(
                     )
                 })?
         } else {
-            let alias = rel.target.alias(&format!("dbr_j{n}"))?;
+            // A polymorphic union target is joined as its union.
+            let alias = rel.target.query_table().alias(&format!("dbr_j{n}"))?;
             select = match &rel.secondary {
                 Some(sec) => {
                     let s = sec.model.alias(&format!("dbr_s{n}"))?;
@@ -108,7 +159,14 @@ pub(super) fn add_joins<'n>(
             select = select.column(col(&alias, &rel.target, c)?);
         }
         let cols = node.cols.iter().map(|&c| Some(c)).collect();
-        parts.push(Part::new(rel.target.clone(), cols, parent, Some(node)));
+        let mut part = Part::new(rel.target.clone(), cols, parent, Some(node));
+        if rel.target.is_polymorphic() && !node.eager {
+            let prefix = format!("dbr_j{n}");
+            let (s, extra) = add_subclass_reads(select, &rel.target, &alias, false, Some(&prefix))?;
+            select = s;
+            part = part.polymorphic(&extra, alias.qualifier());
+        }
+        parts.push(part);
         select = add_joins(select, &node.children, n, &alias, parts, collections_ok)?;
     }
     Ok(select)
@@ -211,7 +269,7 @@ impl<'a> JoinedRows<'a> {
         let mut vals = row.into_values();
         let mut start = 0;
         for (k, part) in parts.iter_mut().enumerate() {
-            let width = part.cols.len();
+            let width = part.width();
             let end = (start + width).min(vals.len());
             let slice = vals.get_mut(start.min(end)..end).unwrap_or_default();
             start += width;
@@ -288,14 +346,28 @@ impl Session {
             }
             None => None,
         };
-        let mut values: Vec<Option<Value>> = vec![None; part.model.columns().len()];
-        for (c, v) in part.cols.iter().zip(vals.iter_mut()) {
-            if let Some(i) = *c {
-                let v = std::mem::replace(v, Value::Null);
-                values[i] = Some(validators.loaded_value(&part.model, i, v)?);
+        let inst = if let Some((poly, _)) = &part.poly {
+            let row = vals
+                .iter_mut()
+                .map(|v| std::mem::replace(v, Value::Null))
+                .collect();
+            let (class, raw) = poly.split(row)?;
+            let values = raw
+                .into_iter()
+                .enumerate()
+                .map(|(i, x)| x.map(|x| validators.loaded_value(&class, i, x)).transpose())
+                .collect::<Result<Vec<_>>>()?;
+            self.load_values(&class, values, false)?
+        } else {
+            let mut values: Vec<Option<Value>> = vec![None; part.model.columns().len()];
+            for (c, v) in part.cols.iter().zip(vals.iter_mut()) {
+                if let Some(i) = *c {
+                    let v = std::mem::replace(v, Value::Null);
+                    values[i] = Some(validators.loaded_value(&part.model, i, v)?);
+                }
             }
-        }
-        let inst = self.load_values(&part.model, values, false)?;
+            self.load_values(&part.model, values, false)?
+        };
         if let (Some(key), Some(i)) = (key, &inst) {
             seen.by_key.insert(key.clone(), i.clone());
             seen.last = Some((key, i.clone()));

@@ -50,12 +50,15 @@ fn ptr(i: &Instance) -> usize {
 }
 
 impl Session {
-    /// Runs a query of `model` with a loading plan.
+    /// Runs a query of `model` with a loading plan. A polymorphic model's
+    /// subclasses are read as [`Session::fetch_polymorphic`] reads them
+    /// (`selectin`: every joined subclass by a second SELECT).
     pub(crate) async fn fetch_planned(
         &mut self,
         model: &Model,
         mut select: Select,
         plan: &Plan,
+        selectin: bool,
     ) -> Result<Vec<Instance>> {
         if let Some(cols) = &plan.root_cols {
             let t = model.table_ref();
@@ -66,8 +69,15 @@ impl Session {
         }
         let root_cols = super::load::column_map(model, &select.output_columns()?);
         let collections_ok = select.limit.is_none() && select.offset.is_none();
-        let mut parts = vec![Part::new(model.clone(), root_cols, 0, None)];
+        let mut root = Part::new(model.clone(), root_cols, 0, None);
         let parent_query = select.clone();
+        if model.is_polymorphic() {
+            let (s, extra) =
+                joined::add_subclass_reads(select, model, &model.table_ref(), selectin, None)?;
+            select = s;
+            root = root.polymorphic(&extra, model.table());
+        }
+        let mut parts = vec![root];
         let select = add_joins(
             select,
             &plan.nodes,
@@ -92,6 +102,14 @@ impl Session {
         };
         self.tx = Some(tx);
         let root = read?;
+        // The joined subclasses that load by a second SELECT.
+        for part in &parts {
+            let (found, all) = match part.node {
+                None => (&root, selectin),
+                Some(_) => (&part.found, false),
+            };
+            self.load_subclass_columns(&part.model, found, all).await?;
+        }
         for part in &parts {
             let (nodes, parents, q) = match part.node {
                 None => (plan.nodes.as_slice(), &root, Some(&parent_query)),

@@ -3,6 +3,7 @@
 
 use super::super::identity::{FastMap, FastSet, IdentityKey};
 use super::super::instance::InstanceData;
+use super::super::polymorphic::{PolyColumns, subclass_reads};
 use super::super::related::{Related, is_loaded, put_loaded};
 use super::super::{Instance, InstanceState, Session};
 use super::fill::Filler;
@@ -53,10 +54,18 @@ struct RelatedRows<'a> {
     whole: bool,
     /// The number of key columns after the model's.
     key_width: usize,
+    /// For a polymorphic target: how the columns before the key map to the
+    /// classes' columns (the subclasses' columns follow the model's).
+    poly: Option<PolyColumns>,
 }
 
 impl<'a> RelatedRows<'a> {
-    fn new(session: &'a Session, rel: &'a RelationshipDef, cols: &'a [usize]) -> Self {
+    fn new(
+        session: &'a Session,
+        rel: &'a RelationshipDef,
+        cols: &'a [usize],
+        poly: Option<PolyColumns>,
+    ) -> Self {
         let model = &rel.target;
         let whole =
             cols.len() == model.columns().len() && cols.iter().enumerate().all(|(i, &c)| i == c);
@@ -67,6 +76,7 @@ impl<'a> RelatedRows<'a> {
             validators: session.opts.registry.validators().clone(),
             whole,
             key_width: rel.local.len(),
+            poly,
         }
     }
 
@@ -80,6 +90,18 @@ impl<'a> RelatedRows<'a> {
                 .into_iter()
                 .collect()
         };
+        if let Some(poly) = &self.poly {
+            let (class, raw) = poly.split(vals)?;
+            let values = raw
+                .into_iter()
+                .enumerate()
+                .map(|(i, x)| x.map(|x| v.loaded_value(&class, i, x)).transpose())
+                .collect::<Result<Vec<_>>>()?;
+            if let Some(inst) = self.session.load_values(&class, values, false)? {
+                out.push((inst, key));
+            }
+            return Ok(());
+        }
         let values = if self.whole {
             vals.into_iter()
                 .enumerate()
@@ -103,11 +125,22 @@ impl Session {
     /// The select of `rel`'s targets (columns `cols`, then the key each
     /// belongs to, labelled `dbr_key`, or `dbr_key0`, `dbr_key1`... for a
     /// composite key), and the key columns to filter on.
+    ///
+    /// A polymorphic target is read as a query of it is: its table (or
+    /// union), with its subclasses' columns after `cols`
+    /// ([`subclass_reads`]).
     fn related_select(rel: &RelationshipDef, cols: &[usize]) -> Result<(Select, Vec<Expr>)> {
-        let t = rel.target.table_ref();
-        let mut select = Select::from(&rel.target);
+        let t = rel.target.query_table();
+        let mut select = Select::from(t.clone());
         for &c in cols {
             select = select.column(col(&t, &rel.target, c)?);
+        }
+        let reads = subclass_reads(&rel.target, &t, false, None, &select)?;
+        for e in reads.columns {
+            select = select.column(e);
+        }
+        for (table, on) in reads.joins {
+            select = select.left_join(table, on);
         }
         let keys = match &rel.secondary {
             Some(sec) => {
@@ -152,10 +185,16 @@ impl Session {
         out: &mut Vec<(Instance, KeyValues)>,
     ) -> Result<()> {
         let compiled = select.compile_for(self.db.backend())?;
+        let poly = rel.target.is_polymorphic().then(|| {
+            let n = compiled.columns.len().saturating_sub(rel.local.len());
+            let main = select.from.first().map(|t| t.qualifier().clone());
+            let main = main.unwrap_or_else(|| rel.target.table().clone());
+            PolyColumns::new(&rel.target, &compiled.columns[..n], &main)
+        });
         let mut tx = self.take_tx().await?;
         let read = {
             let mut rows = tx.fetch_statement(compiled.statement);
-            let mut reader = RelatedRows::new(self, rel, cols);
+            let mut reader = RelatedRows::new(self, rel, cols, poly);
             async {
                 while let Some(row) = rows.next().await {
                     reader.row(row?, out)?;
@@ -226,6 +265,9 @@ impl Session {
             self.fetch_related(rel, cols, &q, &mut rows).await?;
         }
         found.extend(Self::assign(rel, &waiting, rows));
+        // The joined subclasses that load by a second SELECT.
+        self.load_subclass_columns(&rel.target, &found, false)
+            .await?;
         Ok(found)
     }
 
@@ -251,6 +293,8 @@ impl Session {
         self.fetch_related(rel, cols, &select, &mut rows).await?;
         let todo = Self::unloaded(rel, parents);
         let found = Self::assign(rel, &todo, rows);
+        self.load_subclass_columns(&rel.target, &found, false)
+            .await?;
         // The next level's parent query: this one's rows.
         let mut next = select;
         next.items.pop();

@@ -118,3 +118,23 @@ dbridge_testkit::each_backend!(deferred_must_be_a_boolean_or_a_group, |t| async 
         "{e}"
     );
 });
+
+dbridge_testkit::each_backend!(get_with_column_options_loads_them, |t| async move {
+    let lua = lua_for(&t);
+    run::<()>(&lua, MODEL).await;
+    let got: String = run(
+        &lua,
+        r#"
+local s = db:session()
+local before = selects
+local a = s:get(Article, 1, { dbridge.undefer_group("texts"), dbridge.undefer("notes") })
+local cost = selects - before          -- the row, then the columns asked for
+local got = loaded(a)
+local body = a.body                    -- loaded already: no SQL
+s:close()
+return table.concat({ cost, got, body, selects - before }, " ")
+"#,
+    )
+    .await;
+    assert_eq!(got, "2 title,body,summary,notes long text 2");
+});

@@ -115,3 +115,22 @@ each_backend!(deferred_must_be_a_boolean_or_a_group, |t| async move {
         "{e}"
     );
 });
+
+each_backend!(get_with_column_options_loads_them, |t| async move {
+    check(
+        &t,
+        &format!(
+            r#"{DECL}{SEED}
+        let s = db.session();
+        let before = selects;
+        let a = s.get(Article, 1, [dbridge::undefer_group("texts"), dbridge::undefer("notes")]);
+        assert_eq(selects - before, 2);     // the row, then the columns asked for
+        assert_eq(loaded(a), ["title", "body", "summary", "notes"]);
+        assert_eq(a.body, "long text");     // loaded already: no SQL
+        assert_eq(selects - before, 2);
+        s.close();
+    "#
+        ),
+    )
+    .await;
+});

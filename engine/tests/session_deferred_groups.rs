@@ -150,3 +150,31 @@ fn a_group_name_is_a_plain_name() {
     assert_eq!(e.kind(), ErrorKind::Schema);
     assert!(e.to_string().contains("invalid deferred group name"), "{e}");
 }
+
+each_backend!(
+    column_options_load_columns_of_instances_at_hand,
+    |t| async move {
+        let m = setup(&t.db).await;
+        let mut s = Session::new(&t.db);
+        let a = s.get(&m, 1).await.unwrap().unwrap();
+        a.set("title", "changed").unwrap();
+        let log = StatementLog::attach(&t.db);
+        // `s.load` with column options reads what they ask for, in one
+        // SELECT, and keeps the unflushed change.
+        s.load(
+            std::slice::from_ref(&a),
+            &[Load::undefer_group("texts"), Load::undefer("notes")],
+        )
+        .await
+        .unwrap();
+        assert_eq!(log.count("SELECT"), 1);
+        assert_eq!(loaded(&a), ["title", "body", "summary", "notes"]);
+        assert_eq!(a.get("title").unwrap(), Value::from("changed"));
+        // Loaded already: no SQL.
+        s.load(std::slice::from_ref(&a), &[Load::undefer("notes")])
+            .await
+            .unwrap();
+        assert_eq!(log.count("SELECT"), 1);
+        s.rollback().await.unwrap();
+    }
+);

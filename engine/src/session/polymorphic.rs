@@ -201,8 +201,8 @@ impl Session {
     }
 
     /// `SELECT cols FROM class WHERE key IN (keys)`, the values merged into
-    /// the instances in the identity map.
-    async fn load_columns_by_key(
+    /// the instances in the identity map (only their unloaded columns).
+    pub(crate) async fn load_columns_by_key(
         &mut self,
         class: &Model,
         cols: &[usize],

@@ -172,6 +172,8 @@ impl Session {
 
     /// Loads relationship paths for instances already in the session (the
     /// options of a query, applied afterwards): `session.load(&users, &[Load::selectin("posts")])`.
+    /// Column options (`Load::undefer`, `Load::undefer_group`) load the
+    /// columns they name that the instances have not loaded, by key.
     ///
     /// # Errors
     /// [`Error::Schema`] for an unknown relationship; database errors.
@@ -184,7 +186,45 @@ impl Session {
         if self.opts.autoflush {
             self.flush().await?;
         }
+        if let Some(cols) = &plan.root_cols {
+            self.load_root_columns(&model, instances, cols).await?;
+        }
         self.run_post(&plan.nodes, instances, None, None).await
+    }
+
+    /// The instances' columns that column options (`undefer`,
+    /// `undefer_group`, `load_only`) ask for and that they have not loaded:
+    /// read by key, 500 keys a statement; loaded columns (and unflushed
+    /// changes) are kept.
+    async fn load_root_columns(
+        &mut self,
+        model: &Model,
+        instances: &[Instance],
+        cols: &[usize],
+    ) -> Result<()> {
+        let keys: Vec<Vec<Value>> = instances
+            .iter()
+            .filter_map(|inst| {
+                let r = inst.read();
+                let missing = cols
+                    .iter()
+                    .any(|&i| r.values.get(i).is_none_or(Option::is_none));
+                (missing && self.owned(&r)).then(|| r.pk_values()).flatten()
+            })
+            .collect();
+        if keys.is_empty() {
+            return Ok(());
+        }
+        let pk = model.primary_key();
+        let wanted: Vec<usize> = pk
+            .iter()
+            .copied()
+            .chain(cols.iter().copied().filter(|i| !pk.contains(i)))
+            .collect();
+        for chunk in keys.chunks(500) {
+            self.load_columns_by_key(model, &wanted, chunk).await?;
+        }
+        Ok(())
     }
 
     /// A relationship of an instance: loaded already (no SQL), or loaded now

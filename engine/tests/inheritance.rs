@@ -4,6 +4,8 @@
 //! flush / refresh / delete round trips, events and validators of the base,
 //! create_all and autogenerate with no spurious difference.
 
+mod inherit_common;
+
 use std::sync::{Arc, Mutex};
 
 use dbridge_engine::events::EventKind;
@@ -28,10 +30,7 @@ async fn single(db: &Database) -> Single {
     let meta = Metadata::new();
     let company = meta
         .add(
-            Model::builder("Company")
-                .table("companies")
-                .column(Column::new("id", "bigint").primary_key())
-                .column(Column::new("name", "text"))
+            inherit_common::company()
                 .relationship(
                     "staff",
                     Relationship::has_many("Employee").back_populates("company"),
@@ -43,14 +42,7 @@ async fn single(db: &Database) -> Single {
         .unwrap();
     let employee = meta
         .add(
-            Model::builder("Employee")
-                .table("employees")
-                .column(Column::new("id", "bigint").primary_key())
-                .column(Column::new("name", "text").not_null())
-                .column(Column::new("kind", "text").not_null())
-                .column(Column::new("company_id", "bigint").references("companies", "id"))
-                .polymorphic_on("kind")
-                .polymorphic_identity("employee")
+            inherit_common::employee_of_company()
                 .relationship(
                     "company",
                     Relationship::belongs_to("Company").back_populates("staff"),
@@ -329,10 +321,7 @@ async fn joined_with(db: &Database, load: PolymorphicLoad) -> Single {
     let meta = Metadata::new();
     let company = meta
         .add(
-            Model::builder("Company")
-                .table("companies")
-                .column(Column::new("id", "bigint").primary_key())
-                .column(Column::new("name", "text"))
+            inherit_common::company()
                 .relationship(
                     "staff",
                     Relationship::has_many("Employee").back_populates("company"),
@@ -344,14 +333,7 @@ async fn joined_with(db: &Database, load: PolymorphicLoad) -> Single {
         .unwrap();
     let employee = meta
         .add(
-            Model::builder("Employee")
-                .table("employees")
-                .column(Column::new("id", "bigint").primary_key())
-                .column(Column::new("name", "text").not_null())
-                .column(Column::new("kind", "text").not_null())
-                .column(Column::new("company_id", "bigint").references("companies", "id"))
-                .polymorphic_on("kind")
-                .polymorphic_identity("employee")
+            inherit_common::employee_of_company()
                 .relationship(
                     "company",
                     Relationship::belongs_to("Company").back_populates("staff"),
@@ -702,17 +684,7 @@ each_backend!(joined_table_polymorphic_load_of_the_model, |t| async move {
 each_backend!(concrete_table_round_trip, |t| async move {
     let meta = Metadata::new();
     let employee = meta
-        .add(
-            Model::builder("Employee")
-                .table("employees")
-                .column(Column::new("id", "bigint").primary_key())
-                .column(Column::new("name", "text").not_null())
-                .column(Column::new("kind", "text").not_null())
-                .polymorphic_on("kind")
-                .polymorphic_identity("employee")
-                .build()
-                .unwrap(),
-        )
+        .add(inherit_common::employee().build().unwrap())
         .unwrap();
     let contractor = meta
         .add(

@@ -4,6 +4,8 @@
 //! spurious autogenerate difference), flush, queries of each class, get,
 //! update, refresh and delete round trips, selectin polymorphic loading.
 
+mod inherit_common;
+
 use dbridge_engine::migrate::{IntrospectOptions, SchemaDiff, SchemaSnapshot, introspect};
 use dbridge_engine::schema::{Column, Metadata, Model, Relationship};
 use dbridge_engine::session::{Instance, Load, Session};
@@ -34,18 +36,8 @@ async fn no_spurious_diff(db: &Database, meta: &Metadata) {
 }
 
 fn employee(meta: &Metadata) -> Model {
-    meta.add(
-        Model::builder("Employee")
-            .table("employees")
-            .column(Column::new("id", "bigint").primary_key())
-            .column(Column::new("name", "text").not_null())
-            .column(Column::new("kind", "text").not_null())
-            .polymorphic_on("kind")
-            .polymorphic_identity("employee")
-            .build()
-            .unwrap(),
-    )
-    .unwrap()
+    meta.add(inherit_common::employee().build().unwrap())
+        .unwrap()
 }
 
 each_backend!(single_table_under_a_joined_subclass, |t| async move {

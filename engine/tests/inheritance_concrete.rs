@@ -6,6 +6,8 @@
 //! repeat), writes per concrete table, and loads relationships to the base
 //! across the tables.
 
+mod inherit_common;
+
 use dbridge_engine::schema::{Column, Metadata, Model, Relationship};
 use dbridge_engine::session::{Instance, Load, Session};
 use dbridge_engine::{Database, ErrorKind, Value};
@@ -27,10 +29,7 @@ async fn union(db: &Database) -> Union {
     let meta = Metadata::new();
     let company = meta
         .add(
-            Model::builder("Company")
-                .table("companies")
-                .column(Column::new("id", "bigint").primary_key())
-                .column(Column::new("name", "text"))
+            inherit_common::company()
                 .relationship("staff", Relationship::has_many("Employee").order_by("name"))
                 .build()
                 .unwrap(),
@@ -38,14 +37,7 @@ async fn union(db: &Database) -> Union {
         .unwrap();
     let employee = meta
         .add(
-            Model::builder("Employee")
-                .table("employees")
-                .column(Column::new("id", "bigint").primary_key())
-                .column(Column::new("name", "text").not_null())
-                .column(Column::new("kind", "text").not_null())
-                .column(Column::new("company_id", "bigint").references("companies", "id"))
-                .polymorphic_on("kind")
-                .polymorphic_identity("employee")
+            inherit_common::employee_of_company()
                 .polymorphic_union()
                 .relationship("company", Relationship::belongs_to("Company"))
                 .build()

@@ -6,6 +6,8 @@
 //! subclass loads by selectin), whatever the loader: lazy, selectin, joined,
 //! subquery.
 
+mod inherit_common;
+
 use dbridge_engine::Value;
 use dbridge_engine::schema::{Column, Metadata, Model, PolymorphicLoad, Relationship};
 use dbridge_engine::session::{Instance, Load, Session};
@@ -25,10 +27,7 @@ async fn setup(db: &dbridge_engine::Database) -> H {
     let meta = Metadata::new();
     let company = meta
         .add(
-            Model::builder("Company")
-                .table("companies")
-                .column(Column::new("id", "bigint").primary_key())
-                .column(Column::new("name", "text"))
+            inherit_common::company()
                 .relationship("staff", Relationship::has_many("Employee").order_by("id"))
                 .build()
                 .unwrap(),
@@ -36,14 +35,7 @@ async fn setup(db: &dbridge_engine::Database) -> H {
         .unwrap();
     let employee = meta
         .add(
-            Model::builder("Employee")
-                .table("employees")
-                .column(Column::new("id", "bigint").primary_key())
-                .column(Column::new("name", "text").not_null())
-                .column(Column::new("kind", "text").not_null())
-                .column(Column::new("company_id", "bigint").references("companies", "id"))
-                .polymorphic_on("kind")
-                .polymorphic_identity("employee")
+            inherit_common::employee_of_company()
                 .relationship("company", Relationship::belongs_to("Company"))
                 .build()
                 .unwrap(),

@@ -16,7 +16,7 @@ fn interrupt(p: &mut PtySession, line: &str) {
     p.exp_string("spinning").expect("the script runs");
     p.send_control('c').expect("ctrl-c");
     p.exp_string("interrupted").expect("stopped");
-    p.exp_string("dbridge> ").expect("prompt");
+    pty::empty_prompt(p);
 }
 
 const LUA_LOOPS: &[&str] = &[
@@ -34,7 +34,7 @@ fn lua_session(url: &str, table: &str) {
         "db:execute('DROP TABLE IF EXISTS {table}') db:execute('CREATE TABLE {table} (n INTEGER)') db:execute('INSERT INTO {table} VALUES (1)')"
     ))
     .expect("send");
-    p.exp_string("dbridge> ").expect("prompt");
+    pty::empty_prompt(&mut p);
     // A transaction left open by an interrupted statement is rolled back.
     interrupt(
         &mut p,
@@ -91,7 +91,7 @@ fn rhai_session(url: &str, table: &str, postgres: bool) {
         r#"db.execute("DROP TABLE IF EXISTS {table}"); db.execute("CREATE TABLE {table} (n INTEGER)"); db.execute("INSERT INTO {table} VALUES (1)");"#
     ))
     .expect("send");
-    p.exp_string("dbridge> ").expect("prompt");
+    pty::empty_prompt(&mut p);
     interrupt(
         &mut p,
         &format!(

@@ -48,6 +48,13 @@ pub fn sqlite_path(name: &str) -> Option<std::path::PathBuf> {
     Some(dir.join("t.db"))
 }
 
+/// Waits for the prompt drawn on an empty line (see [`leave`]): the input
+/// before it has ended, and what is typed next is read.
+pub fn empty_prompt(p: &mut PtySession) {
+    p.exp_regex(r"(dbridge(\(sandbox\))?> |^)\r\x1b\[(9|18)C")
+        .expect("an empty prompt");
+}
+
 /// Leaves with `.quit` and waits for the process to end.
 ///
 /// Input is highlighted as it is typed, so every redraw of a line prints the
@@ -57,8 +64,7 @@ pub fn sqlite_path(name: &str) -> Option<std::path::PathBuf> {
 /// prompt drawn on an empty line (the cursor moved just past it:
 /// `ESC[9C`, or `ESC[18C` in a sandbox), possibly already half read.
 pub fn leave(p: &mut PtySession) {
-    p.exp_regex(r"(dbridge(\(sandbox\))?> |^)\r\x1b\[(9|18)C")
-        .expect("an empty prompt");
+    empty_prompt(p);
     p.send_line(".quit").expect("quit");
     p.exp_eof().expect("eof");
 }

@@ -32,7 +32,7 @@ pub fn spawn(url: &str, lang: &str, extra: &[&str]) -> PtySession {
 /// An interactive session, waited for until its first prompt.
 pub fn start(url: &str, lang: &str) -> PtySession {
     let mut p = spawn(url, lang, &[]);
-    p.exp_string(PROMPT).expect("first prompt");
+    empty_prompt(&mut p);
     p
 }
 

@@ -26,8 +26,9 @@ struct Single {
     engineer: Model,
 }
 
-async fn single(db: &Database) -> Single {
-    let meta = Metadata::new();
+/// `Company` with its `staff` (every employee) and `managers`, and
+/// `Employee`, each employee's `company`: the base of both hierarchies below.
+fn staffed_company(meta: &Metadata) -> (Model, Model) {
     let company = meta
         .add(
             inherit_common::company()
@@ -51,6 +52,12 @@ async fn single(db: &Database) -> Single {
                 .unwrap(),
         )
         .unwrap();
+    (company, employee)
+}
+
+async fn single(db: &Database) -> Single {
+    let meta = Metadata::new();
+    let (company, employee) = staffed_company(&meta);
     let manager = meta
         .add(
             Model::builder("Manager")
@@ -319,29 +326,7 @@ async fn joined(db: &Database) -> Single {
 /// The joined hierarchy, `Engineer` read by queries of the base as `load` says.
 async fn joined_with(db: &Database, load: PolymorphicLoad) -> Single {
     let meta = Metadata::new();
-    let company = meta
-        .add(
-            inherit_common::company()
-                .relationship(
-                    "staff",
-                    Relationship::has_many("Employee").back_populates("company"),
-                )
-                .relationship("managers", Relationship::has_many("Manager"))
-                .build()
-                .unwrap(),
-        )
-        .unwrap();
-    let employee = meta
-        .add(
-            inherit_common::employee_of_company()
-                .relationship(
-                    "company",
-                    Relationship::belongs_to("Company").back_populates("staff"),
-                )
-                .build()
-                .unwrap(),
-        )
-        .unwrap();
+    let (company, employee) = staffed_company(&meta);
     let manager = meta
         .add(
             Model::builder("Manager")
